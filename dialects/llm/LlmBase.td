@@ -1,0 +1,151 @@
+//===- LlmBase.td - llm dialect, types and attributes ------*- tablegen -*-===//
+//
+// The `llm` dialect describes a decoder-only Transformer at the level a reader
+// of a model card thinks in: embedding, rms_norm, linear, rope, attention,
+// swiglu, MoE router/experts, lm_head. Values are tensors with dynamic batch
+// and sequence dims; weights are symbols naming safetensors tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_DIALECT_LLM_BASE_TD
+#define LLMC_DIALECT_LLM_BASE_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+include "mlir/IR/BuiltinTypeInterfaces.td"
+
+def Llm_Dialect : Dialect {
+  let name = "llm";
+  let cppNamespace = "::llmc::llm";
+  let summary = "Decoder-only Transformer model graphs";
+  let description = [{
+    Whole-model, single-device semantics: every op computes what the
+    Hugging Face reference computes. Sharding passes rewrite the graph into a
+    per-rank program on local shapes, inserting `shard` collectives and
+    `dist` pipeline transfers.
+  }];
+  let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
+
+class Llm_Type<string name, string typeMnemonic, list<Trait> traits = []>
+    : TypeDef<Llm_Dialect, name, traits> {
+  let mnemonic = typeMnemonic;
+}
+
+def Llm_KVCacheType : Llm_Type<"KVCache", "kv_cache"> {
+  let summary = "key/value cache of a group of decoder layers";
+  let description = [{
+    A mutable resource holding, for each of `layers` cache slots, keys and
+    values of shape [batch, kv_heads, max_seq, head_dim]. Batch and maximum
+    sequence length are runtime sizes (chosen by the executor or the
+    deployable binary's manifest); the type fixes what the graph decides.
+    After sharding, `kv_heads` and `layers` are the rank's local counts.
+
+    Example: `!llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, bf16>`
+  }];
+  let parameters = (ins "int64_t":$numLayers, "int64_t":$numKvHeads,
+                        "int64_t":$headDim, "::mlir::Type":$elementType);
+  let assemblyFormat = [{
+    `<` `layers` `=` $numLayers `,` `kv_heads` `=` $numKvHeads `,`
+        `head_dim` `=` $headDim `,` $elementType `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+def Llm_RopeScalingKind : I32EnumAttr<"RopeScalingKind",
+    "RoPE frequency scaling", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"linear", 1>,
+      I32EnumAttrCase<"llama3", 2>
+    ]> {
+  let cppNamespace = "::llmc::llm";
+  let genSpecializedAttr = 0;
+}
+
+class Llm_Attr<string name, string attrMnemonic, list<Trait> traits = []>
+    : AttrDef<Llm_Dialect, name, traits> {
+  let mnemonic = attrMnemonic;
+}
+
+def Llm_RopeAttr : Llm_Attr<"Rope", "rope"> {
+  let summary = "rotary position embedding parameters";
+  let description = [{
+    Base frequency `theta` and optional scaling as in Hugging Face's
+    `rope_scaling`: `linear` divides positions by `factor`; `llama3` rescales
+    low frequencies by `factor`, keeps high frequencies and interpolates in
+    between using `low_freq_factor`, `high_freq_factor` and
+    `original_max_position` (Llama 3.1).
+
+    Examples:
+      `#llm.rope<theta = 10000.0>`
+      `#llm.rope<theta = 10000.0, linear, factor = 4.0>`
+      `#llm.rope<theta = 500000.0, llama3, factor = 8.0, low_freq_factor = 1.0,
+                 high_freq_factor = 4.0, original_max_position = 8192>`
+  }];
+  let parameters = (ins APFloatParameter<"base frequency">:$theta,
+                        "RopeScalingKind":$kind,
+                        APFloatParameter<"scaling factor">:$factor,
+                        APFloatParameter<"llama3 low">:$lowFreqFactor,
+                        APFloatParameter<"llama3 high">:$highFreqFactor,
+                        "int64_t":$originalMaxPosition);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "double":$theta, CArg<"RopeScalingKind",
+                     "RopeScalingKind::none">:$kind,
+                     CArg<"double", "1.0">:$factor,
+                     CArg<"double", "1.0">:$lowFreqFactor,
+                     CArg<"double", "1.0">:$highFreqFactor,
+                     CArg<"int64_t", "0">:$originalMaxPosition), [{
+      return $_get($_ctxt, ::llvm::APFloat(theta), kind,
+                   ::llvm::APFloat(factor), ::llvm::APFloat(lowFreqFactor),
+                   ::llvm::APFloat(highFreqFactor), originalMaxPosition);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    double getThetaValue() const { return getTheta().convertToDouble(); }
+    double getFactorValue() const { return getFactor().convertToDouble(); }
+    double getLowFreqFactorValue() const {
+      return getLowFreqFactor().convertToDouble();
+    }
+    double getHighFreqFactorValue() const {
+      return getHighFreqFactor().convertToDouble();
+    }
+  }];
+}
+
+def Llm_WeightSliceAttr : Llm_Attr<"WeightSlice", "slice"> {
+  let summary = "which part of a full checkpoint tensor a rank loads";
+  let description = [{
+    A weight declared with a slice is a `size`-long block of the full tensor
+    (shape `full_shape`) along dimension `dim`. The block's start depends on
+    the rank's coordinate along grid axis `axis`: rank with coordinate i loads
+    `[offsets[i], offsets[i] + size)`. Offsets may repeat: kv heads replicated
+    over tensor-parallel ranks when tp > num_kv_heads, or experts assigned to
+    expert-parallel ranks.
+
+    Example: `#llm.slice<dim = 0, size = 1024, axis = "tp", offsets = [0, 1024, 2048, 3072], full = [4096, 4096]>`
+  }];
+  let parameters = (ins "int64_t":$dim, "int64_t":$size,
+                        StringRefParameter<>:$axis,
+                        ArrayRefParameter<"int64_t">:$offsets,
+                        ArrayRefParameter<"int64_t">:$fullShape);
+  let assemblyFormat = [{
+    `<` `dim` `=` $dim `,` `size` `=` $size `,` `axis` `=` $axis `,`
+        `offsets` `=` `[` $offsets `]` `,` `full` `=` `[` $fullShape `]` `>`
+  }];
+  let genVerifyDecl = 1;
+}
+
+#endif // LLMC_DIALECT_LLM_BASE_TD

@@ -1,0 +1,358 @@
+//===- LlmOps.td - llm dialect operations ------------------*- tablegen -*-===//
+//
+// Ops of a decoder-only Transformer. Activations are [batch, seq, features]
+// tensors; attention keeps heads flattened into the feature dim and carries
+// num_heads / num_kv_heads / head_dim as attributes, so TP sharding only
+// changes feature sizes and head counts.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_DIALECT_LLM_OPS_TD
+#define LLMC_DIALECT_LLM_OPS_TD
+
+include "dialects/llm/LlmBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/IR/RegionKindInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+class Llm_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Llm_Dialect, mnemonic, traits>;
+
+def Llm_Activation : RankedTensorOf<[AnyFloat]>;
+def Llm_TokenIds : RankedTensorOf<[AnySignlessInteger]>;
+
+//===----------------------------------------------------------------------===//
+// Weights
+//===----------------------------------------------------------------------===//
+
+def Llm_WeightOp : Llm_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+  let summary = "declares one checkpoint tensor";
+  let description = [{
+    The symbol name is the safetensors tensor name; the type gives the shape
+    the graph uses and the dtype stored in the checkpoint. Data is never
+    embedded. After sharding, `slice` says which block of the full tensor a
+    rank loads; the type is then the local block's shape.
+
+    ```mlir
+    llm.weight @"model.layers.0.self_attn.q_proj.weight" : tensor<4096x4096xbf16>
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<AnyRankedTensor>:$type,
+                       OptionalAttr<Llm_WeightSliceAttr>:$slice);
+  let assemblyFormat = "$sym_name `:` $type (`slice` $slice^)? attr-dict";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    ::mlir::RankedTensorType getTensorType() {
+      return ::llvm::cast<::mlir::RankedTensorType>(getType());
+    }
+  }];
+}
+
+def Llm_ParamOp : Llm_Op<"param", [Pure,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "the value of a declared weight";
+  let description = [{
+    ```mlir
+    %w = llm.param @"model.norm.weight" : tensor<4096xbf16>
+    ```
+  }];
+  let arguments = (ins FlatSymbolRefAttr:$name);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Structure
+//===----------------------------------------------------------------------===//
+
+def Llm_DecoderLayerOp : Llm_Op<"decoder_layer", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "one decoder layer, a region isolated from above";
+  let description = [{
+    Keeps layer boundaries visible to pipeline passes. Operands are the
+    hidden state, the positions and (optionally) the KV cache; the body's
+    block arguments mirror them and `llm.yield` returns the new hidden state.
+    `index` is the layer's index in the original model.
+
+    ```mlir
+    %h1 = llm.decoder_layer 0 (%h0, %pos, %cache) : (...) -> tensor<?x?x4096xbf16> {
+    ^bb0(%x: tensor<?x?x4096xbf16>, %p: tensor<?x?xi64>, %c: !llm.kv_cache<...>):
+      ...
+      llm.yield %y : tensor<?x?x4096xbf16>
+    }
+    ```
+  }];
+  let arguments = (ins I64Attr:$index, Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $index ` ` `(` $inputs `)` attr-dict `:` functional-type($inputs, $results)
+    $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "int64_t":$index, "::mlir::TypeRange":$resultTypes,
+                   "::mlir::ValueRange":$inputs)>
+  ];
+}
+
+def Llm_YieldOp : Llm_Op<"yield", [Pure, Terminator, ReturnLike,
+    HasParent<"DecoderLayerOp">]> {
+  let summary = "returns values from a decoder layer";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* empty */ }]>];
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+def Llm_EmbeddingOp : Llm_Op<"embedding", [Pure]> {
+  let summary = "token embedding lookup";
+  let description = [{
+    `result[b, s, :] = table[ids[b, s], :]`. A vocab-parallel rank holds rows
+    `[vocab_start, vocab_start + rows)`: ids outside give zeros (the
+    all-reduce that follows sums the partial lookups). Without
+    `vocab_parallel` every id must be in range.
+  }];
+  let arguments = (ins Llm_TokenIds:$ids, Llm_Activation:$table,
+                       UnitAttr:$vocab_parallel);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $ids `,` $table (`vocab_parallel` $vocab_parallel^)? attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_RMSNormOp : Llm_Op<"rms_norm", [Pure]> {
+  let summary = "RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * w";
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$weight,
+                       F64Attr:$eps);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight `eps` $eps attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_LinearOp : Llm_Op<"linear", [Pure]> {
+  let summary = "y = x W^T (+ b), W in Hugging Face [out, in] layout";
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$weight,
+                       Optional<Llm_Activation>:$bias);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_RopeOp : Llm_Op<"rope", [Pure]> {
+  let summary = "rotary position embedding on every head of q or k";
+  let description = [{
+    The feature dim is `heads x head_dim`; each head is rotated in the
+    Hugging Face "rotate_half" layout (pairs (i, i + head_dim/2)) by angles
+    `position * inv_freq`, `inv_freq` from `rope` (theta and scaling).
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_TokenIds:$positions,
+                       I64Attr:$head_dim, Llm_RopeAttr:$rope);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $positions `head_dim` $head_dim $rope attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_AttentionOp : Llm_Op<"attention"> {
+  let summary = "scaled dot-product attention with GQA and a KV cache";
+  let description = [{
+    q: [B, S, num_heads*head_dim]; k, v: [B, S, num_kv_heads*head_dim], at
+    `positions` [B, S]. With a cache, this call's keys and values are written
+    into `cache` slot `cache_slot` at their positions first, and queries
+    attend to every cached position <= their own (causal), or within
+    `sliding_window` positions when set. Query head h uses kv head
+    h / (num_heads / num_kv_heads). `scale` defaults to 1/sqrt(head_dim).
+  }];
+  let arguments = (ins Llm_Activation:$q, Llm_Activation:$k,
+                       Llm_Activation:$v, Llm_TokenIds:$positions,
+                       Optional<Llm_KVCacheType>:$cache,
+                       OptionalAttr<I64Attr>:$cache_slot,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$head_dim, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$sliding_window,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $positions
+    (`cache` `(` $cache^ `:` type($cache) `)` `[` $cache_slot `]`)?
+    `heads` $num_heads `kv_heads` $num_kv_heads `head_dim` $head_dim
+    (`causal` $causal^)? (`window` $sliding_window^)? (`scale` $scale^)?
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($positions)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Query heads sharing one kv head.
+    int64_t getGroupSize() { return getNumHeads() / getNumKvHeads(); }
+  }];
+}
+
+def Llm_SwiGLUOp : Llm_Op<"swiglu", [Pure, SameOperandsAndResultType]> {
+  let summary = "silu(gate) * up";
+  let arguments = (ins Llm_Activation:$gate, Llm_Activation:$up);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = "$gate `,` $up attr-dict `:` type($result)";
+}
+
+def Llm_AddOp : Llm_Op<"add", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise sum (residual connections)";
+  let arguments = (ins Llm_Activation:$lhs, Llm_Activation:$rhs);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Llm_MoERouterOp : Llm_Op<"moe_router", [Pure]> {
+  let summary = "softmax over expert logits, then top-k";
+  let description = [{
+    logits = x gate^T ([B, S, num_experts]); probabilities by softmax in fp32;
+    the `top_k` largest are returned with their expert ids (ties: lower id
+    first). With `renormalize` (Mixtral; Qwen2-MoE's norm_topk_prob) the k
+    probabilities are divided by their sum.
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$gate,
+                       I64Attr:$num_experts, I64Attr:$top_k,
+                       UnitAttr:$renormalize);
+  let results = (outs Llm_Activation:$weights, Llm_TokenIds:$indices);
+  let assemblyFormat = [{
+    $input `,` $gate `experts` $num_experts `top_k` $top_k
+    (`renormalize` $renormalize^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
+  let summary = "routed SwiGLU experts, weighted by the router";
+  let description = [{
+    For each token and each of its top-k (weight, id) pairs whose expert is
+    held here, adds weight * down_e(silu(gate_e x) * up_e x). `expert_ids`
+    lists the global ids of the experts whose weights are operands (all of
+    0..num_experts-1 when absent); experts held elsewhere contribute nothing,
+    which expert parallelism completes with a combine.
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$routing_weights,
+                       Llm_TokenIds:$routing_indices,
+                       Variadic<Llm_Activation>:$gate_weights,
+                       Variadic<Llm_Activation>:$up_weights,
+                       Variadic<Llm_Activation>:$down_weights,
+                       I64Attr:$num_experts,
+                       OptionalAttr<DenseI64ArrayAttr>:$expert_ids);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $routing_weights `,` $routing_indices `experts` $num_experts
+    (`ids` $expert_ids^)?
+    `gate` `(` $gate_weights `)` `up` `(` $up_weights `)`
+    `down` `(` $down_weights `)` attr-dict `:`
+    type($input) `,` type($routing_weights) `,` type($routing_indices)
+    `gate` `(` type($gate_weights) `)` `up` `(` type($up_weights) `)`
+    `down` `(` type($down_weights) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Global id of the i-th expert whose weights are operands.
+    int64_t getExpertId(unsigned i) {
+      if (auto ids = getExpertIds())
+        return (*ids)[i];
+      return i;
+    }
+    unsigned getNumLocalExperts() { return getGateWeights().size(); }
+  }];
+}
+
+def Llm_SharedExpertOp : Llm_Op<"shared_expert", [Pure]> {
+  let summary = "always-on SwiGLU expert scaled by a sigmoid gate (Qwen2-MoE)";
+  let description = [{
+    sigmoid(x expert_gate^T) * down(silu(gate x) * up x), expert_gate [1, H].
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$gate,
+                       Llm_Activation:$up, Llm_Activation:$down,
+                       Llm_Activation:$expert_gate);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $gate `,` $up `,` $down `,` $expert_gate attr-dict `:`
+    functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Output
+//===----------------------------------------------------------------------===//
+
+def Llm_LastTokenOp : Llm_Op<"last_token", [Pure]> {
+  let summary = "keeps the last sequence position: [B, S, H] -> [B, 1, H]";
+  let description = [{
+    Generation only needs the next-token distribution, so the lm_head runs on
+    the last position (as vLLM and TensorRT-LLM do), not on the whole prompt.
+  }];
+  let arguments = (ins Llm_Activation:$input);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def Llm_LMHeadOp : Llm_Op<"lm_head", [Pure]> {
+  let summary = "logits = x W^T, W [vocab, hidden]";
+  let description = [{
+    `tied` marks a head that reuses the token embedding table. With
+    `vocab_parallel` the rank computes logits for its vocab block only.
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$weight,
+                       UnitAttr:$tied, UnitAttr:$vocab_parallel);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`tied` $tied^)? (`vocab_parallel` $vocab_parallel^)?
+    attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Llm_ArgmaxOp : Llm_Op<"argmax", [Pure]> {
+  let summary = "greedy next token: index of the largest logit (lowest on ties)";
+  let arguments = (ins Llm_Activation:$logits);
+  let results = (outs Llm_TokenIds:$result);
+  let assemblyFormat = "$logits attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def Llm_SampleOp : Llm_Op<"sample", [Pure]> {
+  let summary = "temperature / top-k / top-p sampling";
+  let description = [{
+    Draws the next token from softmax(logits / temperature) restricted to the
+    `top_k` most likely tokens (0: all) and to the smallest set whose mass
+    reaches `top_p`. `seed` makes the draw reproducible.
+  }];
+  let arguments = (ins Llm_Activation:$logits, I64:$seed,
+                       F64Attr:$temperature, F64Attr:$top_p,
+                       DefaultValuedAttr<I64Attr, "0">:$top_k);
+  let results = (outs Llm_TokenIds:$result);
+  let assemblyFormat = [{
+    $logits `,` $seed `temperature` $temperature `top_p` $top_p
+    (`top_k` $top_k^)? attr-dict `:` functional-type(operands, $result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // LLMC_DIALECT_LLM_OPS_TD

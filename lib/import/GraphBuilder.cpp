@@ -1,0 +1,264 @@
+//===- GraphBuilder.cpp - ModelConfig to llm dialect graph ----------------===//
+//
+// Emits the graph Hugging Face's modeling code computes for the supported
+// architectures. Weight symbols are the checkpoint's tensor names, so the
+// graph is also the list of tensors a checkpoint must provide.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Import/Importer.h"
+
+#include "dialects/llm/LlmDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FormatVariadic.h"
+
+using namespace mlir;
+using namespace llmc::llm;
+
+namespace llmc {
+
+namespace {
+
+/// Builds one model; keeps the module builder (weight declarations) and the
+/// current insertion point (function or layer body) apart.
+class GraphBuilder {
+public:
+  GraphBuilder(MLIRContext *context, const ModelConfig &config)
+      : context(context), config(config), builder(context),
+        loc(UnknownLoc::get(context)) {
+    if (config.dtype == "f16")
+      dtype = builder.getF16Type();
+    else if (config.dtype == "f32")
+      dtype = builder.getF32Type();
+    else
+      dtype = builder.getBF16Type();
+  }
+
+  OwningOpRef<ModuleOp> build(StringRef sourceName);
+
+private:
+  RankedTensorType weightType(ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, dtype);
+  }
+  RankedTensorType activation(int64_t features, int64_t seq = kDynamic) {
+    return RankedTensorType::get({kDynamic, seq, features}, dtype);
+  }
+
+  /// Declares weight `name` (once) and returns its value at the insertion
+  /// point.
+  Value param(const std::string &name, ArrayRef<int64_t> shape) {
+    RankedTensorType type = weightType(shape);
+    if (declared.insert(name).second) {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPoint(weightInsertPoint);
+      WeightOp::create(builder, loc, name, type, WeightSliceAttr());
+    }
+    return ParamOp::create(builder, loc, type, name);
+  }
+
+  Value linear(Value input, const std::string &prefix, int64_t out,
+               int64_t in, bool bias) {
+    Value w = param(prefix + ".weight", {out, in});
+    Value b = bias ? param(prefix + ".bias", {out}) : Value();
+    return LinearOp::create(builder, loc, activation(out), input, w, b);
+  }
+
+  Value rmsNorm(Value input, const std::string &name) {
+    auto type = cast<RankedTensorType>(input.getType());
+    Value w = param(name, {config.hiddenSize});
+    return RMSNormOp::create(builder, loc, type, input, w,
+                                     builder.getF64FloatAttr(config.rmsNormEps));
+  }
+
+  Value swigluMLP(Value input, const std::string &prefix, int64_t inter,
+                  bool bias) {
+    int64_t h = config.hiddenSize;
+    Value gate = linear(input, prefix + ".gate_proj", inter, h, bias);
+    Value up = linear(input, prefix + ".up_proj", inter, h, bias);
+    Value act = SwiGLUOp::create(builder, loc, gate, up);
+    return linear(act, prefix + ".down_proj", h, inter, bias);
+  }
+
+  Value attention(Value x, Value positions, Value cache, int64_t layer);
+  Value moe(Value x, int64_t layer);
+  void decoderLayer(int64_t layer, Value &hidden, Value positions,
+                    Value cache);
+
+  static constexpr int64_t kDynamic = ShapedType::kDynamic;
+  MLIRContext *context;
+  const ModelConfig &config;
+  OpBuilder builder;
+  Location loc;
+  Type dtype;
+  RopeAttr rope;
+  Operation *weightInsertPoint = nullptr;
+  llvm::StringSet<> declared;
+};
+
+Value GraphBuilder::attention(Value x, Value positions, Value cache,
+                              int64_t layer) {
+  std::string prefix = llvm::formatv("model.layers.{0}.self_attn", layer);
+  int64_t h = config.hiddenSize, hd = config.headDim;
+  int64_t qSize = config.numHeads * hd, kvSize = config.numKvHeads * hd;
+  Value q = linear(x, prefix + ".q_proj", qSize, h, config.qkvBias);
+  Value k = linear(x, prefix + ".k_proj", kvSize, h, config.qkvBias);
+  Value v = linear(x, prefix + ".v_proj", kvSize, h, config.qkvBias);
+  auto headDimAttr = builder.getI64IntegerAttr(hd);
+  q = RopeOp::create(builder, loc, q.getType(), q, positions, headDimAttr, rope);
+  k = RopeOp::create(builder, loc, k.getType(), k, positions, headDimAttr, rope);
+  IntegerAttr window;
+  if (auto w = config.slidingWindow[layer])
+    window = builder.getI64IntegerAttr(*w);
+  Value attn = AttentionOp::create(builder, loc, activation(qSize), q, k, v, positions, cache,
+      builder.getI64IntegerAttr(layer), builder.getI64IntegerAttr(config.numHeads),
+      builder.getI64IntegerAttr(config.numKvHeads), headDimAttr,
+      builder.getUnitAttr(), window, FloatAttr());
+  return linear(attn, prefix + ".o_proj", h, qSize, config.oBias);
+}
+
+Value GraphBuilder::moe(Value x, int64_t layer) {
+  int64_t h = config.hiddenSize, e = config.numExperts;
+  bool mixtral = config.arch == Architecture::Mixtral;
+  std::string prefix = mixtral
+                           ? llvm::formatv("model.layers.{0}.block_sparse_moe",
+                                           layer)
+                                 .str()
+                           : llvm::formatv("model.layers.{0}.mlp", layer).str();
+  Value gate = param(prefix + ".gate.weight", {e, h});
+  int64_t k = config.numExpertsPerTok;
+  auto weightsType =
+      RankedTensorType::get({kDynamic, kDynamic, k}, builder.getF32Type());
+  auto indicesType =
+      RankedTensorType::get({kDynamic, kDynamic, k}, builder.getI64Type());
+  auto router = MoERouterOp::create(builder, loc, weightsType, indicesType, x, gate, builder.getI64IntegerAttr(e),
+      builder.getI64IntegerAttr(k),
+      config.normTopkProb ? builder.getUnitAttr() : UnitAttr());
+  int64_t inter = config.moeIntermediateSize;
+  SmallVector<Value> gates, ups, downs;
+  for (int64_t i = 0; i < e; ++i) {
+    std::string ep = llvm::formatv("{0}.experts.{1}", prefix, i);
+    // Mixtral names its expert projections w1 (gate), w3 (up), w2 (down).
+    gates.push_back(param(ep + (mixtral ? ".w1" : ".gate_proj") + ".weight",
+                          {inter, h}));
+    ups.push_back(param(ep + (mixtral ? ".w3" : ".up_proj") + ".weight",
+                        {inter, h}));
+    downs.push_back(param(ep + (mixtral ? ".w2" : ".down_proj") + ".weight",
+                          {h, inter}));
+  }
+  Value out = ExpertsOp::create(builder, loc, x.getType(), x, router.getWeights(), router.getIndices(), gates, ups,
+      downs, builder.getI64IntegerAttr(e), DenseI64ArrayAttr());
+  if (!config.hasSharedExpert())
+    return out;
+  int64_t si = config.sharedExpertIntermediateSize;
+  std::string sp = prefix + ".shared_expert";
+  Value shared = SharedExpertOp::create(builder, loc, x.getType(), x, param(sp + ".gate_proj.weight", {si, h}),
+      param(sp + ".up_proj.weight", {si, h}),
+      param(sp + ".down_proj.weight", {h, si}),
+      param(prefix + ".shared_expert_gate.weight", {1, h}));
+  return AddOp::create(builder, loc, out, shared);
+}
+
+void GraphBuilder::decoderLayer(int64_t layer, Value &hidden, Value positions,
+                                Value cache) {
+  auto op = DecoderLayerOp::create(builder, loc, layer, TypeRange{hidden.getType()},
+      ValueRange{hidden, positions, cache});
+  OpBuilder::InsertionGuard guard(builder);
+  Block &body = op.getBody().front();
+  builder.setInsertionPointToStart(&body);
+  Value x = body.getArgument(0), pos = body.getArgument(1),
+        kv = body.getArgument(2);
+  std::string prefix = llvm::formatv("model.layers.{0}", layer);
+
+  Value normed = rmsNorm(x, prefix + ".input_layernorm.weight");
+  Value attn = attention(normed, pos, kv, layer);
+  Value residual = AddOp::create(builder, loc, x, attn);
+  Value normed2 = rmsNorm(residual, prefix + ".post_attention_layernorm.weight");
+  Value mlp = config.layerIsMoE[layer]
+                  ? moe(normed2, layer)
+                  : swigluMLP(normed2, prefix + ".mlp", config.intermediateSize,
+                              config.mlpBias);
+  Value out = AddOp::create(builder, loc, residual, mlp);
+  YieldOp::create(builder, loc, ValueRange{out});
+  hidden = op.getResult(0);
+}
+
+OwningOpRef<ModuleOp> GraphBuilder::build(StringRef sourceName) {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  (*module)->setAttr("llm.architecture",
+                     builder.getStringAttr(config.architectureName));
+  (*module)->setAttr("llm.source", builder.getStringAttr(sourceName));
+  (*module)->setAttr("llm.max_position_embeddings",
+                     builder.getI64IntegerAttr(config.maxPositionEmbeddings));
+  if (!config.eosTokenIds.empty())
+    (*module)->setAttr("llm.eos_token_ids",
+                       builder.getDenseI64ArrayAttr(config.eosTokenIds));
+  if (config.bosTokenId >= 0)
+    (*module)->setAttr("llm.bos_token_id",
+                       builder.getI64IntegerAttr(config.bosTokenId));
+
+  switch (config.ropeScaling) {
+  case RopeScaling::None:
+    rope = RopeAttr::get(context, config.ropeTheta);
+    break;
+  case RopeScaling::Linear:
+    rope = RopeAttr::get(context, config.ropeTheta, RopeScalingKind::linear,
+                         config.ropeFactor);
+    break;
+  case RopeScaling::Llama3:
+    rope = RopeAttr::get(context, config.ropeTheta, RopeScalingKind::llama3,
+                         config.ropeFactor, config.ropeLowFreqFactor,
+                         config.ropeHighFreqFactor,
+                         config.ropeOriginalMaxPosition);
+    break;
+  }
+
+  builder.setInsertionPointToEnd(module->getBody());
+  int64_t h = config.hiddenSize, vocab = config.vocabSize;
+  auto idsType = RankedTensorType::get({kDynamic, kDynamic},
+                                       builder.getI64Type());
+  auto cacheType = KVCacheType::get(context, config.numLayers,
+                                    config.numKvHeads, config.headDim, dtype);
+  auto logitsType = activation(vocab, 1);
+  auto nextType = RankedTensorType::get({kDynamic, 1}, builder.getI64Type());
+  auto func = func::FuncOp::create(builder, loc, "forward",
+      builder.getFunctionType({idsType, idsType, cacheType},
+                              {logitsType, nextType}));
+  func.setArgAttr(0, "llm.name", builder.getStringAttr("input_ids"));
+  func.setArgAttr(1, "llm.name", builder.getStringAttr("positions"));
+  func.setArgAttr(2, "llm.name", builder.getStringAttr("kv_cache"));
+  weightInsertPoint = func;
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToStart(entry);
+  Value ids = entry->getArgument(0), positions = entry->getArgument(1),
+        cache = entry->getArgument(2);
+
+  Value table = param("model.embed_tokens.weight", {vocab, h});
+  Value hidden = EmbeddingOp::create(builder, loc, activation(h), ids, table,
+                                             UnitAttr());
+  for (int64_t layer = 0; layer < config.numLayers; ++layer)
+    decoderLayer(layer, hidden, positions, cache);
+  Value last = LastTokenOp::create(builder, loc, activation(h, 1), hidden);
+  Value normed = rmsNorm(last, "model.norm.weight");
+  Value head = config.tieWordEmbeddings
+                   ? param("model.embed_tokens.weight", {vocab, h})
+                   : param("lm_head.weight", {vocab, h});
+  Value logits = LMHeadOp::create(builder, loc, logitsType, normed, head,
+      config.tieWordEmbeddings ? builder.getUnitAttr() : UnitAttr(),
+      UnitAttr());
+  Value next = ArgmaxOp::create(builder, loc, nextType, logits);
+  func::ReturnOp::create(builder, loc, ValueRange{logits, next});
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> buildModelGraph(MLIRContext *context,
+                                      const ModelConfig &config,
+                                      StringRef sourceName) {
+  context->loadDialect<LlmDialect, func::FuncDialect>();
+  return GraphBuilder(context, config).build(sourceName);
+}
+
+} // namespace llmc
