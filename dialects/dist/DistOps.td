@@ -1,0 +1,131 @@
+//===- DistOps.td - dist dialect: pipeline stages and transfers -*- tablegen -*-===//
+//
+// What the upstream `shard` dialect lacks for inference serving: pipeline
+// stages that run on a subset of the grid, point-to-point transfers of
+// activations between them, and micro-batching. Modelled after MPMD pipeline
+// programs (Shardy's mpmd fragments and transfers): stages are regions
+// isolated from above, so each rank's program is the stages of its own
+// pipeline coordinate plus the transfers at their boundaries.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_DIALECT_DIST_OPS_TD
+#define LLMC_DIALECT_DIST_OPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def Dist_Dialect : Dialect {
+  let name = "dist";
+  let cppNamespace = "::llmc::dist";
+  let summary = "Pipeline stages, transfers and micro-batches";
+}
+
+class Dist_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Dist_Dialect, mnemonic, traits>;
+
+def Dist_PipelineOp : Dist_Op<"pipeline", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "runs its body once per micro-batch";
+  let description = [{
+    The batch dim (dim 0) of every tensor operand is split into
+    `microbatches` equal chunks; the body runs once per chunk, with the
+    chunk's rows of the KV cache, and the chunks of each result are
+    concatenated along dim 0. Stages inside run concurrently on different
+    ranks, so with m micro-batches and p stages the pipeline bubble is
+    (p - 1) / (m + p - 1).
+
+    ```mlir
+    %logits, %next = dist.pipeline microbatches 4 (%ids, %pos, %cache) : (...) -> (...) {
+    ^bb0(%i: tensor<?x?xi64>, %p: tensor<?x?xi64>, %c: !llm.kv_cache<...>):
+      ...
+      dist.yield %l, %n : ...
+    }
+    ```
+  }];
+  let arguments = (ins I64Attr:$microbatches, Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `microbatches` $microbatches `(` $inputs `)` attr-dict `:`
+    functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "int64_t":$microbatches, "::mlir::TypeRange":$resultTypes,
+                   "::mlir::ValueRange":$inputs)>
+  ];
+}
+
+def Dist_StageOp : Dist_Op<"stage", [IsolatedFromAbove,
+    SingleBlockImplicitTerminator<"YieldOp">, RecursiveMemoryEffects]> {
+  let summary = "the part of the model one pipeline stage computes";
+  let description = [{
+    Runs only on the ranks whose coordinate along the grid's pipeline axis
+    equals `stage`; its results exist only there and reach other stages
+    through `dist.transfer`. `layers` = [first, end) are the decoder layers
+    it holds: those ranks allocate the KV cache slots of these layers only
+    and load only the weights the body uses.
+
+    ```mlir
+    %h = dist.stage 0 layers [0, 16) (%ids, %pos, %cache) : (...) -> tensor<?x?x4096xbf16> {
+      ...
+    }
+    ```
+  }];
+  let arguments = (ins I64Attr:$stage, DenseI64ArrayAttr:$layers,
+                       Variadic<AnyType>:$inputs);
+  let results = (outs Variadic<AnyType>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $stage `layers` $layers `(` $inputs `)` attr-dict `:`
+    functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let skipDefaultBuilders = 1;
+  let builders = [
+    OpBuilder<(ins "int64_t":$stage, "int64_t":$firstLayer,
+                   "int64_t":$endLayer, "::mlir::TypeRange":$resultTypes,
+                   "::mlir::ValueRange":$inputs)>
+  ];
+  let extraClassDeclaration = [{
+    int64_t getFirstLayer() { return getLayers()[0]; }
+    int64_t getEndLayer() { return getLayers()[1]; }
+  }];
+}
+
+def Dist_TransferOp : Dist_Op<"transfer", [AllTypesMatch<["input", "result"]>,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "point-to-point copy of a value from one stage to another";
+  let description = [{
+    Each rank of stage `from` sends `input` to the rank of stage `to` with
+    the same coordinates on every other grid axis (send/recv, not a
+    collective). The result exists on the `to` ranks only.
+
+    ```mlir
+    %h1 = dist.transfer %h0 on @grid axis 1 from 0 to 1 : tensor<?x?x4096xbf16>
+    ```
+  }];
+  let arguments = (ins AnyRankedTensor:$input, FlatSymbolRefAttr:$grid,
+                       I64Attr:$axis, I64Attr:$from, I64Attr:$to);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $input `on` $grid `axis` $axis `from` $from `to` $to attr-dict `:`
+    type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_YieldOp : Dist_Op<"yield", [Pure, Terminator, ReturnLike,
+    ParentOneOf<["PipelineOp", "StageOp"]>]> {
+  let summary = "returns values from a stage or a pipeline body";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* empty */ }]>];
+}
+
+#endif // LLMC_DIALECT_DIST_OPS_TD
