@@ -50,7 +50,7 @@ def Dist_PipelineOp : Dist_Op<"pipeline", [IsolatedFromAbove,
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    `microbatches` $microbatches `(` $inputs `)` attr-dict `:`
+    `microbatches` $microbatches ` ` `(` $inputs `)` attr-dict `:`
     functional-type($inputs, $results) $body
   }];
   let hasVerifier = 1;
@@ -82,7 +82,7 @@ def Dist_StageOp : Dist_Op<"stage", [IsolatedFromAbove,
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $stage `layers` $layers `(` $inputs `)` attr-dict `:`
+    $stage `layers` $layers ` ` `(` $inputs `)` attr-dict `:`
     functional-type($inputs, $results) $body
   }];
   let hasVerifier = 1;

@@ -237,6 +237,17 @@ LogicalResult LinearOp::verify() {
                           "weight out-features");
 }
 
+LogicalResult BiasAddOp::verify() {
+  auto input = tensorOf(getInput());
+  auto bias = tensorOf(getBias());
+  if (bias.getRank() != 1 || input.getRank() < 1 ||
+      !dimsAgree(bias.getDimSize(0), input.getShape().back()))
+    return emitOpError() << "bias must be a vector of the input's last dim ("
+                         << dimStr(input.getShape().back()) << "), got "
+                         << bias;
+  return success();
+}
+
 LogicalResult RopeOp::verify() {
   int64_t headDim = getHeadDim();
   if (headDim < 2 || headDim % 2 != 0)

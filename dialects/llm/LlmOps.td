@@ -154,6 +154,20 @@ def Llm_LinearOp : Llm_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Llm_BiasAddOp : Llm_Op<"bias_add", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "adds a bias vector along the last dim";
+  let description = [{
+    Tensor parallelism splits a row-parallel linear into partial sums; its
+    bias must be added once, after the all-reduce, which this op does.
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Activation:$bias);
+  let results = (outs Llm_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $bias attr-dict `:` type($input) `,` type($bias)
+  }];
+  let hasVerifier = 1;
+}
+
 def Llm_RopeOp : Llm_Op<"rope", [Pure]> {
   let summary = "rotary position embedding on every head of q or k";
   let description = [{

@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llm/LlmDialect.h"
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -40,6 +40,7 @@ static cl::opt<int64_t> gpus("gpus",
                              cl::desc("GPUs available (default: the product "
                                       "of the spec's degrees)"),
                              cl::init(0), cl::cat(llmcCategory));
+// Registered for llm-opt's --help; the value travels in ShardingOptions.
 static cl::opt<int64_t>
     microbatches("microbatches",
                  cl::desc("Pipeline micro-batches per batch (default 1)"),
@@ -48,26 +49,15 @@ static cl::opt<int64_t>
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
-  registry.insert<llmc::llm::LlmDialect, mlir::func::FuncDialect,
-                  mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
-                  mlir::shard::ShardDialect>();
+  llmc::registerLlmcDialects(registry);
   mlir::registerTransformsPasses();
+  llmc::registerLlmcPasses();
 
   std::string helpHeader = mlir::registerCLIOptions("llm-opt", registry);
   auto [inputFile, outputFile] =
       mlir::parseCLIOptions(argc, argv, helpHeader);
 
-  std::optional<llmc::ShardSpec> spec;
-  if (shardSpec.getNumOccurrences()) {
-    Expected<llmc::ShardSpec> parsed = llmc::parseShardSpec(shardSpec);
-    if (!parsed) {
-      WithColor::error(errs(), "llm-opt") << toString(parsed.takeError())
-                                          << "\n";
-      return 1;
-    }
-    spec = *parsed;
-  }
-  if (gpus.getNumOccurrences() && gpus < 1) {
+  if (gpus < 0) {
     WithColor::error(errs(), "llm-opt")
         << "--gpus must be >= 1, got " << gpus << "\n";
     return 1;
@@ -77,19 +67,17 @@ int main(int argc, char **argv) {
         << "--microbatches must be >= 1, got " << microbatches << "\n";
     return 1;
   }
-  if (spec && (spec->isAuto || spec->numRanks() > 1)) {
-    WithColor::error(errs(), "llm-opt")
-        << "--shard=" << spec->str()
-        << ": the sharding passes are not built yet (tracked by the tensor, "
-           "pipeline and data parallelism issue)\n";
-    return 1;
-  }
 
   // The command line's own pipeline runs after the sharding pipeline.
   mlir::MlirOptMainConfig config =
       mlir::MlirOptMainConfig::createFromCLOptions();
   mlir::MlirOptMainConfig cliConfig = config;
-  config.setPassPipelineSetupFn([cliConfig](mlir::PassManager &pm) {
+  bool shard = shardSpec.getNumOccurrences() > 0;
+  llmc::ShardingOptions options{shardSpec, gpus, microbatches};
+  config.setPassPipelineSetupFn([=](mlir::PassManager &pm) {
+    // A malformed spec is reported by the first pass, at the module.
+    if (shard)
+      llmc::buildShardingPipeline(pm, options);
     return cliConfig.setupPassPipeline(pm);
   });
 

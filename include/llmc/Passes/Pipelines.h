@@ -17,7 +17,9 @@ namespace llmc {
 
 /// What `--shard`, `--gpus` and `--microbatches` ask for.
 struct ShardingOptions {
-  ShardSpec spec;
+  /// The --shard text (e.g. "tp4,pp2"); parsed by the first pass so that a
+  /// malformed spec is a diagnostic on the module like any other refusal.
+  std::string spec;
   /// GPUs available; 0 means the product of the spec's degrees.
   int64_t gpus = 0;
   /// Pipeline micro-batches per batch.

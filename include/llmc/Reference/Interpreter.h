@@ -1,0 +1,181 @@
+//===- Interpreter.h - one rank's executor of llm IR ------------*- C++ -*-===//
+//
+// An interpreter over the IR, no code generation: it walks @forward and
+// executes each op on fp32 host tensors with the math of Kernels.h. One
+// Interpreter is one rank of the plan; it talks to the other ranks through
+// an InProcessCommunicator for shard collectives and dist transfers.
+//
+// Values that do not exist on a rank (the results of a dist.stage the rank
+// does not run, of a transfer it takes no part in) are Absent; pure ops on
+// Absent values give Absent values, so a rank simply skips the parts of the
+// program that belong to other ranks.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_REFERENCE_INTERPRETER_H
+#define LLMC_REFERENCE_INTERPRETER_H
+
+#include "llmc/Reference/Communicator.h"
+#include "llmc/Reference/KVCache.h"
+#include "llmc/Reference/Tensor.h"
+#include "llmc/Reference/Weights.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/llm/LlmDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace llmc::ref {
+
+//===----------------------------------------------------------------------===//
+// Runtime values
+//===----------------------------------------------------------------------===//
+
+/// A value that does not exist on this rank.
+struct Absent {};
+
+/// The rows [rowOffset, rowOffset + rows) of a rank's KV cache: the whole
+/// cache in @forward, a micro-batch's rows inside dist.pipeline.
+struct CacheRef {
+  KVCache *cache = nullptr;
+  int64_t rowOffset = 0;
+  int64_t rows = 0;
+};
+
+/// What an SSA value holds at run time: a tensor, a cache, a scalar
+/// (arith.constant, a sampling seed) or nothing on this rank.
+using RtValue =
+    std::variant<Absent, Tensor, IntTensor, CacheRef, int64_t, double>;
+
+/// Whether `v` is Absent.
+inline bool isAbsent(const RtValue &v) {
+  return std::holds_alternative<Absent>(v);
+}
+
+//===----------------------------------------------------------------------===//
+// The program
+//===----------------------------------------------------------------------===//
+
+/// The device grid of a sharded module: `shard.grid` with the axis names of
+/// its `dist.axes` attribute. Ranks are numbered row-major (last axis
+/// fastest). A module without a grid is one rank.
+struct Grid {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<std::string> axisNames;
+
+  int64_t numRanks() const;
+  /// The coordinates of `rank`, one per axis.
+  std::vector<int64_t> coordinates(int64_t rank) const;
+  /// The rank at `coords`.
+  int64_t rankAt(llvm::ArrayRef<int64_t> coords) const;
+  /// Index of the axis called `name`, or -1.
+  int axisIndex(llvm::StringRef name) const;
+  /// Degree of the axis called `name` (1 when the grid has none).
+  int64_t degree(llvm::StringRef name) const;
+  /// Coordinate of `rank` along the axis called `name` (0 when absent).
+  int64_t coordinate(int64_t rank, llvm::StringRef name) const;
+  /// The ranks that differ from `rank` only along `axes`, ordered by their
+  /// coordinates on `axes` (the first listed axis most significant).
+  std::vector<int> group(int64_t rank, llvm::ArrayRef<int64_t> axes) const;
+};
+
+/// A module ready to run: its @forward, grid and weight declarations.
+/// Read-only once built, so every rank thread shares one.
+struct Program {
+  mlir::ModuleOp module;
+  mlir::func::FuncOp forward;
+  Grid grid;
+  llvm::StringMap<llm::WeightOp> weights;
+  /// @forward's `dist.data_parallel_axis`: ranks split the batch along it.
+  std::optional<std::string> dataParallelAxis;
+
+  /// Finds @forward, the grid and the weights; fails on a module the
+  /// executor cannot run (no @forward, several grids, ...).
+  static llvm::Expected<Program> analyze(mlir::ModuleOp module);
+};
+
+//===----------------------------------------------------------------------===//
+// The interpreter
+//===----------------------------------------------------------------------===//
+
+/// Executes `program` as rank `rank`. Weights are loaded on first use and
+/// kept for later calls, so a rank loads only the weights of the ops it runs.
+class Interpreter {
+public:
+  Interpreter(const Program &program, int rank, const WeightSource &weights);
+
+  /// Runs @forward on `args` (one RtValue per argument) and returns its
+  /// results; `comm` connects this rank to the others for this call.
+  llvm::Expected<std::vector<RtValue>> run(std::vector<RtValue> args,
+                                           InProcessCommunicator &comm);
+
+  int rank() const { return rank_; }
+  /// Names of the weights this rank has loaded, sorted.
+  std::vector<std::string> loadedWeights() const;
+
+private:
+  // Structure.
+  llvm::Expected<std::vector<RtValue>> runBlock(mlir::Block &block,
+                                                std::vector<RtValue> args);
+  llvm::Error execute(mlir::Operation *op);
+  llvm::Error execDecoderLayer(llm::DecoderLayerOp op);
+  llvm::Error execConstant(mlir::Operation *op);
+
+  // Weights and embeddings.
+  llvm::Error execParam(llm::ParamOp op);
+  llvm::Error execEmbedding(llm::EmbeddingOp op);
+
+  // Dense layer ops.
+  llvm::Error execRMSNorm(llm::RMSNormOp op);
+  llvm::Error execLinear(llm::LinearOp op);
+  llvm::Error execRope(llm::RopeOp op);
+  llvm::Error execElementwise(mlir::Operation *op);
+  llvm::Error execAttention(llm::AttentionOp op);
+
+  // Mixture of experts.
+  llvm::Error execMoERouter(llm::MoERouterOp op);
+  llvm::Error execExperts(llm::ExpertsOp op);
+  llvm::Error execSharedExpert(llm::SharedExpertOp op);
+
+  // Output.
+  llvm::Error execOutput(mlir::Operation *op);
+
+  // Pipelines (dist).
+  llvm::Error execPipeline(dist::PipelineOp op);
+  llvm::Error execStage(dist::StageOp op);
+  llvm::Error execTransfer(dist::TransferOp op);
+
+  // Collectives (shard).
+  llvm::Error execCollective(mlir::Operation *op);
+
+  // Value access.
+  const RtValue &lookup(mlir::Value v) const;
+  llvm::Expected<const Tensor *> getTensor(mlir::Value v);
+  llvm::Expected<const IntTensor *> getInts(mlir::Value v);
+  void bind(mlir::Value v, RtValue value) { values_[v] = std::move(value); }
+  /// The coordinate this rank uses for `slice` (its offset index).
+  llvm::Expected<int64_t> sliceCoordinate(llm::WeightSliceAttr slice,
+                                          llvm::StringRef weight) const;
+
+  const Program &program_;
+  int rank_;
+  const WeightSource &weights_;
+  InProcessCommunicator *comm_ = nullptr;
+  llvm::DenseMap<mlir::Value, RtValue> values_;
+  std::map<std::string, Tensor> loaded_;
+};
+
+} // namespace llmc::ref
+
+#endif // LLMC_REFERENCE_INTERPRETER_H

@@ -1,0 +1,210 @@
+//===- CreateGrid.cpp - validate a sharding plan, create its grid ---------===//
+//
+// Every rule a plan must satisfy is checked here, before any rewriting, so a
+// user gets the refusal with the reason and the valid alternatives rather
+// than a half-sharded module. Diagnostics are emitted at the op the rule is
+// about (the attention op for head counts, the MLP for its width, ...).
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Passes/Grid.h"
+#include "llmc/Passes/Passes.h"
+#include "llmc/Plan/ShardSpec.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#define DEBUG_TYPE "llm-shard-create-grid"
+
+namespace llmc {
+#define GEN_PASS_DEF_CREATEGRID
+#include "passes/sharding/Passes.h.inc"
+} // namespace llmc
+
+using namespace mlir;
+using namespace llmc;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Model facts the rules need
+//===----------------------------------------------------------------------===//
+
+/// What the plan rules look at, gathered once from @forward.
+struct ModelFacts {
+  func::FuncOp forward;
+  SmallVector<llm::AttentionOp> attentions;
+  /// Ops whose width tensor parallelism splits, with that width.
+  SmallVector<std::pair<Operation *, int64_t>> mlpWidths;
+  SmallVector<llm::ExpertsOp> experts;
+  int64_t numLayers = 0;
+};
+
+ModelFacts gatherFacts(func::FuncOp forward) {
+  ModelFacts facts;
+  facts.forward = forward;
+  forward.walk([&](Operation *op) {
+    if (isa<llm::DecoderLayerOp>(op))
+      ++facts.numLayers;
+    else if (auto attn = dyn_cast<llm::AttentionOp>(op))
+      facts.attentions.push_back(attn);
+    else if (auto swiglu = dyn_cast<llm::SwiGLUOp>(op))
+      facts.mlpWidths.push_back(
+          {op, cast<RankedTensorType>(swiglu.getType()).getShape().back()});
+    else if (auto experts = dyn_cast<llm::ExpertsOp>(op)) {
+      facts.experts.push_back(experts);
+      facts.mlpWidths.push_back(
+          {op, cast<RankedTensorType>(experts.getGateWeights()[0].getType())
+                   .getDimSize(0)});
+    } else if (auto shared = dyn_cast<llm::SharedExpertOp>(op))
+      facts.mlpWidths.push_back(
+          {op, cast<RankedTensorType>(shared.getGate().getType()).getDimSize(0)});
+  });
+  return facts;
+}
+
+//===----------------------------------------------------------------------===//
+// Tensor-parallel rules
+//===----------------------------------------------------------------------===//
+
+/// Why `tp` cannot shard this model, with the op the reason is about; empty
+/// when it can.
+std::pair<std::string, Operation *> tpProblem(const ModelFacts &facts,
+                                              int64_t tp) {
+  for (llm::AttentionOp attn : facts.attentions) {
+    int64_t heads = attn.getNumHeads(), kv = attn.getNumKvHeads();
+    if (heads % tp != 0)
+      return {llvm::formatv("tp = {0} does not divide num_heads = {1}", tp,
+                            heads),
+              attn};
+    if (kv % tp != 0 && tp % kv != 0)
+      return {llvm::formatv("tp = {0} neither divides num_kv_heads = {1} nor "
+                            "is a multiple of it (kv heads are split when "
+                            "tp <= {1} and replicated when tp is a multiple "
+                            "of {1})",
+                            tp, kv),
+              attn};
+  }
+  for (auto [op, width] : facts.mlpWidths)
+    if (width % tp != 0)
+      return {llvm::formatv("tp = {0} does not divide the MLP width {1} of "
+                            "'{2}'",
+                            tp, width, op->getName().getStringRef()),
+              op};
+  return {"", nullptr};
+}
+
+std::string validTpDegrees(const ModelFacts &facts) {
+  int64_t maxTp = 1;
+  if (!facts.attentions.empty())
+    maxTp = llm::AttentionOp(facts.attentions.front()).getNumHeads();
+  SmallVector<std::string> valid;
+  for (int64_t t = 1; t <= maxTp; ++t)
+    if (tpProblem(facts, t).first.empty())
+      valid.push_back(std::to_string(t));
+  return llvm::join(valid, ", ");
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
+  using CreateGridBase::CreateGridBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (spec.empty())
+      return;
+    llvm::Expected<ShardSpec> parsed = parseShardSpec(spec);
+    if (!parsed) {
+      module.emitError() << llvm::toString(parsed.takeError());
+      return signalPassFailure();
+    }
+    if (failed(check(module, *parsed)))
+      return signalPassFailure();
+    if (parsed->numRanks() == 1)
+      return;
+    createGrid(module, *parsed);
+  }
+
+  LogicalResult check(ModuleOp module, const ShardSpec &plan) {
+    if (plan.isAuto)
+      return module.emitError()
+             << "--shard=auto needs the automatic planner, which is not "
+                "available yet; give an explicit plan such as tp2,pp2";
+    if (findGrid(module))
+      return module.emitError()
+             << "module is already sharded (it has a shard.grid); shard the "
+                "unsharded graph from llm-import instead";
+    if (microbatches < 1)
+      return module.emitError()
+             << "--microbatches must be >= 1, got " << microbatches.getValue();
+    int64_t ranks = plan.numRanks();
+    if (gpus < 0)
+      return module.emitError() << "--gpus must be >= 1, got " << gpus.getValue();
+    if (gpus > 0 && ranks > gpus)
+      return module.emitError()
+             << "plan '" << plan.str() << "' needs " << ranks
+             << " GPUs but --gpus=" << gpus.getValue()
+             << " provides only " << gpus.getValue()
+             << "; reduce a degree so their product is at most "
+             << gpus.getValue();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward)
+      return module.emitError()
+             << "expected a func.func @forward (from llm-import) to shard";
+    ModelFacts facts = gatherFacts(forward);
+
+    if (int64_t tp = plan.degree(Axis::tp); tp > 1) {
+      auto [problem, op] = tpProblem(facts, tp);
+      if (!problem.empty())
+        return op->emitError()
+               << problem << "; valid tp degrees for this model: "
+               << validTpDegrees(facts);
+    }
+    if (int64_t pp = plan.degree(Axis::pp); pp > facts.numLayers)
+      return forward.emitError()
+             << "pp = " << pp << " exceeds the " << facts.numLayers
+             << " decoder layers; each pipeline stage needs at least one "
+                "layer (valid pp degrees: 1 to "
+             << facts.numLayers << ")";
+    if (int64_t ep = plan.degree(Axis::ep); ep > 1) {
+      if (facts.experts.empty())
+        return forward.emitError()
+               << "ep = " << ep
+               << " needs a mixture-of-experts model, but this model has no "
+                  "experts; use tp, pp or dp instead";
+      return forward.emitError()
+             << "expert parallelism (ep = " << ep
+             << ") is not implemented yet; use tp, pp or dp";
+    }
+    if (int64_t sp = plan.degree(Axis::sp); sp > 1)
+      return forward.emitError()
+             << "sequence parallelism (sp = " << sp
+             << ") is not implemented yet; use tp, pp or dp";
+    return success();
+  }
+
+  void createGrid(ModuleOp module, const ShardSpec &plan) {
+    OpBuilder builder(module.getContext());
+    builder.setInsertionPointToStart(module.getBody());
+    SmallVector<int64_t> shape;
+    SmallVector<Attribute> names;
+    // Outermost first; tp innermost so its ranks are NVLink neighbours.
+    for (Axis axis : {Axis::dp, Axis::pp, Axis::ep, Axis::sp, Axis::tp})
+      if (plan.degree(axis) > 1) {
+        shape.push_back(plan.degree(axis));
+        names.push_back(builder.getStringAttr(axisName(axis)));
+      }
+    auto grid = shard::GridOp::create(builder, module.getLoc(), kGridName,
+                                      builder.getDenseI64ArrayAttr(shape));
+    grid->setAttr(kGridAxesAttr, builder.getArrayAttr(names));
+    module->setAttr(kSpecAttr, builder.getStringAttr(plan.str()));
+    module->setAttr(kMicrobatchesAttr,
+                    builder.getI64IntegerAttr(microbatches));
+  }
+};
+
+} // namespace
