@@ -72,8 +72,10 @@ void StageOp::build(OpBuilder &builder, OperationState &state, int64_t stage,
                     TypeRange resultTypes, ValueRange inputs) {
   state.addAttribute(getStageAttrName(state.name),
                      builder.getI64IntegerAttr(stage));
-  state.addAttribute(getLayersAttrName(state.name),
-                     builder.getDenseI64ArrayAttr({firstLayer, endLayer}));
+  state.addAttribute(getFirstLayerAttrName(state.name),
+                     builder.getI64IntegerAttr(firstLayer));
+  state.addAttribute(getEndLayerAttrName(state.name),
+                     builder.getI64IntegerAttr(endLayer));
   state.addOperands(inputs);
   state.addTypes(resultTypes);
   buildBody(state, inputs);
@@ -82,10 +84,10 @@ void StageOp::build(OpBuilder &builder, OperationState &state, int64_t stage,
 LogicalResult StageOp::verify() {
   if (getStage() < 0)
     return emitOpError() << "stage index must be >= 0, got " << getStage();
-  if (getLayers().size() != 2 || getLayers()[0] < 0 ||
-      getLayers()[1] < getLayers()[0])
-    return emitOpError() << "layers must be a range [first, end) with "
-                            "0 <= first <= end";
+  int64_t first = getFirstLayer(), end = getEndLayer();
+  if (first < 0 || end < first)
+    return emitOpError() << "layers [" << first << ", " << end
+                         << ") must be a range with 0 <= first <= end";
   return verifyBody(*this, getBody(), getInputs(), getResultTypes(), "stage");
 }
 

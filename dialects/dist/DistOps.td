@@ -77,12 +77,13 @@ def Dist_StageOp : Dist_Op<"stage", [IsolatedFromAbove,
     }
     ```
   }];
-  let arguments = (ins I64Attr:$stage, DenseI64ArrayAttr:$layers,
-                       Variadic<AnyType>:$inputs);
+  let arguments = (ins I64Attr:$stage, I64Attr:$first_layer,
+                       I64Attr:$end_layer, Variadic<AnyType>:$inputs);
   let results = (outs Variadic<AnyType>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{
-    $stage `layers` $layers ` ` `(` $inputs `)` attr-dict `:`
+    $stage `layers` ` ` `[` $first_layer `,` $end_layer `)` ` ` `(` $inputs `)`
+    attr-dict `:`
     functional-type($inputs, $results) $body
   }];
   let hasVerifier = 1;
@@ -92,10 +93,6 @@ def Dist_StageOp : Dist_Op<"stage", [IsolatedFromAbove,
                    "int64_t":$endLayer, "::mlir::TypeRange":$resultTypes,
                    "::mlir::ValueRange":$inputs)>
   ];
-  let extraClassDeclaration = [{
-    int64_t getFirstLayer() { return getLayers()[0]; }
-    int64_t getEndLayer() { return getLayers()[1]; }
-  }];
 }
 
 def Dist_TransferOp : Dist_Op<"transfer", [AllTypesMatch<["input", "result"]>,

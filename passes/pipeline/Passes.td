@@ -31,9 +31,9 @@ def PipelineSplit : Pass<"llm-pipeline-split", "::mlir::ModuleOp"> {
     func.func @forward(%ids, %pos, %cache) {
       %r:2 = dist.pipeline microbatches 1 (%ids, %pos, %cache) {
       ^bb0(%i, %p, %c):
-        %a = dist.stage 0 layers [0, 1] (%i, %p, %c) { ... dist.yield %h0 }
+        %a = dist.stage 0 layers [0, 1) (%i, %p, %c) { ... dist.yield %h0 }
         %t = dist.transfer %a on @grid axis 0 from 0 to 1 : tensor<?x?x4096xbf16>
-        %b:2 = dist.stage 1 layers [1, 2] (%t, %p, %c) { ... dist.yield %logits, %next }
+        %b:2 = dist.stage 1 layers [1, 2) (%t, %p, %c) { ... dist.yield %logits, %next }
         dist.yield %b#0, %b#1
       }
       return %r#0, %r#1
