@@ -119,7 +119,7 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
       return;
     llvm::Expected<ShardSpec> parsed = parseShardSpec(spec);
     if (!parsed) {
-      module.emitError() << llvm::toString(parsed.takeError());
+      emitError(module.getLoc()) << llvm::toString(parsed.takeError());
       return signalPassFailure();
     }
     if (failed(check(module, *parsed)))
@@ -131,21 +131,21 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
 
   LogicalResult check(ModuleOp module, const ShardSpec &plan) {
     if (plan.isAuto)
-      return module.emitError()
+      return emitError(module.getLoc())
              << "--shard=auto needs the automatic planner, which is not "
                 "available yet; give an explicit plan such as tp2,pp2";
     if (findGrid(module))
-      return module.emitError()
+      return emitError(module.getLoc())
              << "module is already sharded (it has a shard.grid); shard the "
                 "unsharded graph from llm-import instead";
     if (microbatches < 1)
-      return module.emitError()
+      return emitError(module.getLoc())
              << "--microbatches must be >= 1, got " << microbatches.getValue();
     int64_t ranks = plan.numRanks();
     if (gpus < 0)
-      return module.emitError() << "--gpus must be >= 1, got " << gpus.getValue();
+      return emitError(module.getLoc()) << "--gpus must be >= 1, got " << gpus.getValue();
     if (gpus > 0 && ranks > gpus)
-      return module.emitError()
+      return emitError(module.getLoc())
              << "plan '" << plan.str() << "' needs " << ranks
              << " GPUs but --gpus=" << gpus.getValue()
              << " provides only " << gpus.getValue()
@@ -153,35 +153,35 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
              << gpus.getValue();
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     if (!forward)
-      return module.emitError()
+      return emitError(module.getLoc())
              << "expected a func.func @forward (from llm-import) to shard";
     ModelFacts facts = gatherFacts(forward);
 
     if (int64_t tp = plan.degree(Axis::tp); tp > 1) {
       auto [problem, op] = tpProblem(facts, tp);
       if (!problem.empty())
-        return op->emitError()
+        return emitError(op->getLoc())
                << problem << "; valid tp degrees for this model: "
                << validTpDegrees(facts);
     }
     if (int64_t pp = plan.degree(Axis::pp); pp > facts.numLayers)
-      return forward.emitError()
+      return emitError(forward.getLoc())
              << "pp = " << pp << " exceeds the " << facts.numLayers
              << " decoder layers; each pipeline stage needs at least one "
                 "layer (valid pp degrees: 1 to "
              << facts.numLayers << ")";
     if (int64_t ep = plan.degree(Axis::ep); ep > 1) {
       if (facts.experts.empty())
-        return forward.emitError()
+        return emitError(forward.getLoc())
                << "ep = " << ep
                << " needs a mixture-of-experts model, but this model has no "
                   "experts; use tp, pp or dp instead";
-      return forward.emitError()
+      return emitError(forward.getLoc())
              << "expert parallelism (ep = " << ep
              << ") is not implemented yet; use tp, pp or dp";
     }
     if (int64_t sp = plan.degree(Axis::sp); sp > 1)
-      return forward.emitError()
+      return emitError(forward.getLoc())
              << "sequence parallelism (sp = " << sp
              << ") is not implemented yet; use tp, pp or dp";
     return success();
