@@ -27,7 +27,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-tools = ["llm-opt", "llm-import"]
+tools = ["llm-opt", "llm-import", "llm-checkpoint"]
 for optional in ["llm-run", "llm-plan", "llm-compile", "llm-launch"]:
     if os.path.exists(os.path.join(config.llmc_tools_dir, optional)):
         tools.append(optional)
