@@ -18,6 +18,7 @@ void buildShardingPipeline(OpPassManager &pm, const ShardingOptions &options) {
   grid.gpus = options.gpus;
   grid.microbatches = options.microbatches;
   pm.addPass(createCreateGrid(grid));
+  pm.addPass(createExpertParallel());
   pm.addPass(createTensorParallel());
   pm.addPass(createPipelineSplit());
   pm.addPass(createDataParallel());

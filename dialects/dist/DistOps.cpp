@@ -100,21 +100,93 @@ LogicalResult TransferOp::verify() {
   return success();
 }
 
+namespace {
+/// `grid` names a shard.grid and `axis` is one of its axes; returns the
+/// axis size (dynamic when unknown).
+FailureOr<int64_t> verifyGridAxis(Operation *op, FlatSymbolRefAttr gridName,
+                                  int64_t axis,
+                                  SymbolTableCollection &symbolTable) {
+  auto grid = symbolTable.lookupNearestSymbolFrom<shard::GridOp>(op, gridName);
+  if (!grid)
+    return op->emitOpError() << "'" << gridName.getValue()
+                             << "' does not name a shard.grid";
+  if (axis < 0 || axis >= grid.getRank())
+    return op->emitOpError() << "axis " << axis << " is outside grid '"
+                             << gridName.getValue() << "' of rank "
+                             << grid.getRank();
+  return grid.getShape()[axis];
+}
+
+LogicalResult expectRank(Operation *op, Value value, int64_t rank,
+                         StringRef what) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getRank() != rank)
+    return op->emitOpError() << what << " must have rank " << rank << ", got "
+                             << type;
+  return success();
+}
+} // namespace
+
 LogicalResult
 TransferOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
-  auto grid =
-      symbolTable.lookupNearestSymbolFrom<shard::GridOp>(*this, getGridAttr());
-  if (!grid)
-    return emitOpError() << "'" << getGrid() << "' does not name a shard.grid";
-  if (getAxis() < 0 || getAxis() >= grid.getRank())
-    return emitOpError() << "axis " << getAxis() << " is outside grid '"
-                         << getGrid() << "' of rank " << grid.getRank();
-  int64_t size = grid.getShape()[getAxis()];
-  if (!ShapedType::isDynamic(size) && (getFrom() >= size || getTo() >= size))
+  FailureOr<int64_t> size =
+      verifyGridAxis(*this, getGridAttr(), getAxis(), symbolTable);
+  if (failed(size))
+    return failure();
+  if (!ShapedType::isDynamic(*size) && (getFrom() >= *size || getTo() >= *size))
     return emitOpError() << "stages " << getFrom() << " -> " << getTo()
-                         << " exceed the " << size << " coordinates of axis "
+                         << " exceed the " << *size << " coordinates of axis "
                          << getAxis();
   return success();
+}
+
+LogicalResult ExpertDispatchOp::verify() {
+  if (failed(expectRank(*this, getInput(), 3, "input")) ||
+      failed(expectRank(*this, getWeights(), 3, "weights")) ||
+      failed(expectRank(*this, getIndices(), 3, "indices")) ||
+      failed(expectRank(*this, getTokens(), 3, "tokens")) ||
+      failed(expectRank(*this, getTokenWeights(), 3, "token weights")) ||
+      failed(expectRank(*this, getTokenIndices(), 3, "token indices")) ||
+      failed(expectRank(*this, getRoute(), 2, "route")))
+    return failure();
+  if (getOwners().empty())
+    return emitOpError() << "needs the owner of every expert";
+  for (auto [e, owner] : llvm::enumerate(getOwners()))
+    if (owner < 0)
+      return emitOpError() << "owner of expert " << e << " must be >= 0, got "
+                           << owner;
+  return success();
+}
+
+LogicalResult
+ExpertDispatchOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<int64_t> size =
+      verifyGridAxis(*this, getGridAttr(), getAxis(), symbolTable);
+  if (failed(size))
+    return failure();
+  for (auto [e, owner] : llvm::enumerate(getOwners()))
+    if (!ShapedType::isDynamic(*size) && owner >= *size)
+      return emitOpError() << "owner " << owner << " of expert " << e
+                           << " is outside the " << *size
+                           << " coordinates of axis " << getAxis();
+  return success();
+}
+
+LogicalResult ExpertCombineOp::verify() {
+  if (failed(expectRank(*this, getExpertOutput(), 3, "expert output")) ||
+      failed(expectRank(*this, getRoute(), 2, "route")) ||
+      failed(expectRank(*this, getLike(), 3, "like")))
+    return failure();
+  if (getResult().getType() != getLike().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal the dispatched input's type "
+                         << getLike().getType();
+  return success();
+}
+
+LogicalResult
+ExpertCombineOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  return verifyGridAxis(*this, getGridAttr(), getAxis(), symbolTable);
 }
 
 #define GET_OP_CLASSES

@@ -117,6 +117,53 @@ def Dist_TransferOp : Dist_Op<"transfer", [AllTypesMatch<["input", "result"]>,
   let hasVerifier = 1;
 }
 
+def Dist_ExpertDispatchOp : Dist_Op<"expert_dispatch", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "all-to-all that sends each routed token to its expert's rank";
+  let description = [{
+    For every token of `input` [B, S, H] and each of its top-k choices
+    (`weights`, `indices` [B, S, k]), sends the token's row to the rank whose
+    coordinate along grid axis `axis` is `owners[expert]`, with the same
+    coordinates on every other axis. A rank receives N rows, one per
+    (token, choice) routed to its experts, in (source rank, token, choice)
+    order: `tokens` [1, N, H], their routing weight and expert id as
+    [1, N, 1], and `route` [N, 3] = (source coordinate, flat token index,
+    choice) so `dist.expert_combine` can send results back. N varies per
+    rank and step, which a fixed-split `shard.all_to_all` cannot express.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$weights,
+                       AnyRankedTensor:$indices, FlatSymbolRefAttr:$grid,
+                       I64Attr:$axis, DenseI64ArrayAttr:$owners);
+  let results = (outs AnyRankedTensor:$tokens, AnyRankedTensor:$token_weights,
+                      AnyRankedTensor:$token_indices, AnyRankedTensor:$route);
+  let assemblyFormat = [{
+    $input `,` $weights `,` $indices `on` $grid `axis` $axis `owners` $owners
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Dist_ExpertCombineOp : Dist_Op<"expert_combine", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "all-to-all that returns expert outputs and sums them per token";
+  let description = [{
+    Sends each row of `expert_output` [1, N, H] back to the rank and token
+    named by the matching row of `route` (from the paired
+    `dist.expert_dispatch`); each token's result is the sum of what its k
+    choices returned, in choice order. `like` is the dispatched input, whose
+    [B, S, H] shape the result takes.
+  }];
+  let arguments = (ins AnyRankedTensor:$expert_output, AnyRankedTensor:$route,
+                       AnyRankedTensor:$like, FlatSymbolRefAttr:$grid,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $expert_output `,` $route `,` $like `on` $grid `axis` $axis attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Dist_YieldOp : Dist_Op<"yield", [Pure, Terminator, ReturnLike,
     ParentOneOf<["PipelineOp", "StageOp"]>]> {
   let summary = "returns values from a stage or a pipeline body";

@@ -148,4 +148,17 @@ def Llm_WeightSliceAttr : Llm_Attr<"WeightSlice", "slice"> {
   let genVerifyDecl = 1;
 }
 
+def Llm_OwnerAttr : Llm_Attr<"Owner", "owner"> {
+  let summary = "the one coordinate of a grid axis whose ranks load a weight";
+  let description = [{
+    Expert parallelism places each expert on one coordinate of the `ep`
+    axis: only ranks with coordinate `coord` along `axis` load the weight;
+    on the others it is absent, and the ops using it skip that expert.
+
+    Example: `#llm.owner<axis = "ep", coord = 2>`
+  }];
+  let parameters = (ins StringRefParameter<>:$axis, "int64_t":$coord);
+  let assemblyFormat = "`<` `axis` `=` $axis `,` `coord` `=` $coord `>`";
+}
+
 #endif // LLMC_DIALECT_LLM_BASE_TD

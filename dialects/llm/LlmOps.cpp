@@ -401,6 +401,17 @@ LogicalResult ExpertsOp::verify() {
     return emitOpError() << "holds " << local << " experts of " << experts
                          << " without listing their ids";
   }
+  if (getOwnerAxis().has_value() != getOwners().has_value())
+    return emitOpError() << "owner_axis and owners must be given together";
+  if (auto owners = getOwners()) {
+    if (static_cast<int64_t>(owners->size()) != experts)
+      return emitOpError() << "lists " << owners->size() << " owners for "
+                           << experts << " experts";
+    for (auto [e, owner] : llvm::enumerate(*owners))
+      if (owner < 0)
+        return emitOpError() << "owner of expert " << e << " must be >= 0, "
+                             << "got " << owner;
+  }
   auto input = tensorOf(getInput());
   int64_t hidden = input.getDimSize(2);
   auto firstGate = tensorOf(getGateWeights()[0]);

@@ -41,8 +41,11 @@ def Llm_WeightOp : Llm_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">]> {
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyRankedTensor>:$type,
-                       OptionalAttr<Llm_WeightSliceAttr>:$slice);
-  let assemblyFormat = "$sym_name `:` $type (`slice` $slice^)? attr-dict";
+                       OptionalAttr<Llm_WeightSliceAttr>:$slice,
+                       OptionalAttr<Llm_OwnerAttr>:$owner);
+  let assemblyFormat = [{
+    $sym_name `:` $type (`slice` $slice^)? (`owner` $owner^)? attr-dict
+  }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     ::mlir::RankedTensorType getTensorType() {
@@ -263,8 +266,11 @@ def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
     For each token and each of its top-k (weight, id) pairs whose expert is
     held here, adds weight * down_e(silu(gate_e x) * up_e x). `expert_ids`
     lists the global ids of the experts whose weights are operands (all of
-    0..num_experts-1 when absent); experts held elsewhere contribute nothing,
-    which expert parallelism completes with a combine.
+    0..num_experts-1 when absent). Under expert parallelism `owners[e]` is
+    the coordinate along grid axis `owner_axis` that holds expert e: a rank
+    computes only the experts it owns (their weights are the only ones it
+    loads), and the dispatch/combine around the op bring it exactly the
+    tokens routed to them.
   }];
   let arguments = (ins Llm_Activation:$input, Llm_Activation:$routing_weights,
                        Llm_TokenIds:$routing_indices,
@@ -272,11 +278,13 @@ def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
                        Variadic<Llm_Activation>:$up_weights,
                        Variadic<Llm_Activation>:$down_weights,
                        I64Attr:$num_experts,
-                       OptionalAttr<DenseI64ArrayAttr>:$expert_ids);
+                       OptionalAttr<DenseI64ArrayAttr>:$expert_ids,
+                       OptionalAttr<StrAttr>:$owner_axis,
+                       OptionalAttr<DenseI64ArrayAttr>:$owners);
   let results = (outs Llm_Activation:$result);
   let assemblyFormat = [{
     $input `,` $routing_weights `,` $routing_indices `experts` $num_experts
-    (`ids` $expert_ids^)?
+    (`ids` $expert_ids^)? (`owners` `(` $owner_axis^ `)` $owners)?
     `gate` `(` $gate_weights `)` `up` `(` $up_weights `)`
     `down` `(` $down_weights `)` attr-dict `:`
     type($input) `,` type($routing_weights) `,` type($routing_indices)

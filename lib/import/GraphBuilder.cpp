@@ -53,7 +53,8 @@ private:
     if (declared.insert(name).second) {
       OpBuilder::InsertionGuard guard(builder);
       builder.setInsertionPoint(weightInsertPoint);
-      WeightOp::create(builder, loc, name, type, WeightSliceAttr());
+      WeightOp::create(builder, loc, name, type, WeightSliceAttr(),
+                       OwnerAttr());
     }
     return ParamOp::create(builder, loc, type, name);
   }
@@ -147,8 +148,10 @@ Value GraphBuilder::moe(Value x, int64_t layer) {
     downs.push_back(param(ep + (mixtral ? ".w2" : ".down_proj") + ".weight",
                           {h, inter}));
   }
-  Value out = ExpertsOp::create(builder, loc, x.getType(), x, router.getWeights(), router.getIndices(), gates, ups,
-      downs, builder.getI64IntegerAttr(e), DenseI64ArrayAttr());
+  Value out = ExpertsOp::create(
+      builder, loc, x.getType(), x, router.getWeights(), router.getIndices(),
+      gates, ups, downs, builder.getI64IntegerAttr(e), DenseI64ArrayAttr(),
+      StringAttr(), DenseI64ArrayAttr());
   if (!config.hasSharedExpert())
     return out;
   int64_t si = config.sharedExpertIntermediateSize;

@@ -176,9 +176,13 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
                << "ep = " << ep
                << " needs a mixture-of-experts model, but this model has no "
                   "experts; use tp, pp or dp instead";
-      return emitError(forward.getLoc())
-             << "expert parallelism (ep = " << ep
-             << ") is not implemented yet; use tp, pp or dp";
+      for (llm::ExpertsOp experts : facts.experts)
+        if (ep > static_cast<int64_t>(experts.getNumExperts()))
+          return emitError(experts.getLoc())
+                 << "ep = " << ep << " exceeds the " << experts.getNumExperts()
+                 << " experts of this layer; every ep rank must own at least "
+                    "one expert (valid ep degrees: 1 to "
+                 << experts.getNumExperts() << ")";
     }
     if (int64_t sp = plan.degree(Axis::sp); sp > 1)
       return emitError(forward.getLoc())

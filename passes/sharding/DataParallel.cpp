@@ -2,8 +2,8 @@
 //
 // Data-parallel replicas run the same per-rank program on different batch
 // rows and never communicate in the forward pass, so the only IR change is
-// the record of which axis splits the batch; executors and the runtime hand
-// each replica its rows.
+// the record of which axes split the batch (dp, and ep whose ranks also
+// route their own rows); executors and the runtime hand each rank its rows.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,15 +26,20 @@ struct DataParallelPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     std::optional<GridInfo> grid = findGrid(module);
-    if (!grid || grid->degree("dp") == 1)
+    if (!grid)
+      return;
+    SmallVector<Attribute> axes;
+    for (StringRef axis : {"dp", "ep"})
+      if (grid->degree(axis) > 1)
+        axes.push_back(StringAttr::get(module.getContext(), axis));
+    if (axes.empty())
       return;
     auto forward = module.lookupSymbol<func::FuncOp>("forward");
     if (!forward) {
       module.emitError() << "expected a func.func @forward to split";
       return signalPassFailure();
     }
-    forward->setAttr(kDataParallelAttr,
-                     StringAttr::get(module.getContext(), "dp"));
+    forward->setAttr(kBatchAxesAttr, ArrayAttr::get(module.getContext(), axes));
   }
 };
 } // namespace

@@ -43,6 +43,34 @@ def CreateGrid : Pass<"llm-shard-create-grid", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
+def ExpertParallel : Pass<"llm-shard-expert-parallel", "::mlir::ModuleOp"> {
+  let summary = "Spreads routed experts over the grid's ep axis";
+  let description = [{
+    Each MoE layer's experts are assigned contiguously to the ep
+    coordinates (the first num_experts % ep coordinates take one more when
+    ep does not divide the expert count); each expert weight records its
+    `#llm.owner`, so a rank loads only its experts. The dense part of the
+    model is data-parallel over ep (each ep rank routes its own batch rows,
+    as in DeepSpeed-MoE and vLLM's expert parallelism), so every MoE layer
+    gets exactly two all-to-alls: `dist.expert_dispatch` before the experts
+    and `dist.expert_combine` after them. Shared experts stay dense.
+
+    Before:
+    ```mlir
+    %w, %i = llm.moe_router %x, %gate experts 8 top_k 2 renormalize : ...
+    %y = llm.experts %x, %w, %i experts 8 gate(...) up(...) down(...) : ...
+    ```
+    After (ep4):
+    ```mlir
+    %w, %i = llm.moe_router %x, %gate experts 8 top_k 2 renormalize : ...
+    %t, %tw, %ti, %r = dist.expert_dispatch %x, %w, %i on @grid axis 0 owners [0, 0, 1, 1, 2, 2, 3, 3] : ...
+    %e = llm.experts %t, %tw, %ti experts 8 owners("ep") [0, 0, 1, 1, 2, 2, 3, 3] gate(...) ... : ...
+    %y = dist.expert_combine %e, %r, %x on @grid axis 0 : ...
+    ```
+  }];
+  let dependentDialects = ["::llmc::dist::DistDialect"];
+}
+
 def TensorParallel : Pass<"llm-shard-tensor-parallel", "::mlir::ModuleOp"> {
   let summary = "Megatron tensor parallelism over the grid's tp axis";
   let description = [{
@@ -74,14 +102,16 @@ def TensorParallel : Pass<"llm-shard-tensor-parallel", "::mlir::ModuleOp"> {
 }
 
 def DataParallel : Pass<"llm-shard-data-parallel", "::mlir::ModuleOp"> {
-  let summary = "Splits the batch over the grid's dp axis";
+  let summary = "Splits the batch over the grid's dp (and ep) axes";
   let description = [{
     Data-parallel replicas hold the whole (tp/pp-sharded) model and process
     disjoint rows of the batch, with no communication in the forward pass.
-    The pass records the split on `@forward`:
+    Expert parallelism also splits the batch over its axis for everything
+    but the experts. The pass records the axes that split the batch, outer
+    first, on `@forward`:
 
     ```mlir
-    func.func @forward(...) attributes {dist.data_parallel_axis = "dp"}
+    func.func @forward(...) attributes {dist.batch_axes = ["dp", "ep"]}
     ```
   }];
 }

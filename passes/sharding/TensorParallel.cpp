@@ -341,6 +341,14 @@ LogicalResult TensorParallelRewriter::visit(Operation *op) {
         layouts[shared.getResult()] = Layout::Partial;
         return success();
       })
+      .Case([&](dist::ExpertCombineOp combine) -> LogicalResult {
+        // Combining is linear: partial expert sums stay partial, so the
+        // all-reduce runs on the [B, S, H] result, not on the k-times larger
+        // dispatched rows.
+        combine.getLikeMutable().assign(replicated(combine.getLike()));
+        layouts[combine.getResult()] = layoutOf(combine.getExpertOutput());
+        return success();
+      })
       .Case([&](llm::DecoderLayerOp layer) -> LogicalResult {
         requireReplicatedOperands();
         return visitBlock(layer.getBody().front());

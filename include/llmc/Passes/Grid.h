@@ -25,8 +25,9 @@ constexpr llvm::StringLiteral kGridAxesAttr = "dist.axes";
 constexpr llvm::StringLiteral kSpecAttr = "dist.spec";
 /// Module attribute holding the pipeline micro-batch count.
 constexpr llvm::StringLiteral kMicrobatchesAttr = "dist.microbatches";
-/// Function attribute naming the axis whose ranks split the batch.
-constexpr llvm::StringLiteral kDataParallelAttr = "dist.data_parallel_axis";
+/// Function attribute listing the axes whose ranks split the batch rows,
+/// outermost first (dp, then ep).
+constexpr llvm::StringLiteral kBatchAxesAttr = "dist.batch_axes";
 
 /// The grid of a sharded module and its named axes.
 struct GridInfo {
