@@ -20,6 +20,7 @@ void buildShardingPipeline(OpPassManager &pm, const ShardingOptions &options) {
   pm.addPass(createCreateGrid(grid));
   pm.addPass(createExpertParallel());
   pm.addPass(createTensorParallel());
+  pm.addPass(createSequenceParallel());
   pm.addPass(createPipelineSplit());
   pm.addPass(createDataParallel());
 }

@@ -24,6 +24,8 @@ config.substitutions.append(("%models", os.path.join(config.llmc_src_root, "test
 config.substitutions.append(("%examples", os.path.join(config.llmc_src_root, "examples")))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
+# RUN lines may start with `not`; lit only rewrites it after a pipe.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]

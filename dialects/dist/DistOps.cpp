@@ -60,9 +60,9 @@ void PipelineOp::build(OpBuilder &builder, OperationState &state,
 }
 
 LogicalResult PipelineOp::verify() {
-  if (getMicrobatches() < 1)
+  if (static_cast<int64_t>(getMicrobatches()) < 1)
     return emitOpError() << "microbatches must be >= 1, got "
-                         << getMicrobatches();
+                         << static_cast<int64_t>(getMicrobatches());
   return verifyBody(*this, getBody(), getInputs(), getResultTypes(),
                     "pipeline");
 }
@@ -82,9 +82,11 @@ void StageOp::build(OpBuilder &builder, OperationState &state, int64_t stage,
 }
 
 LogicalResult StageOp::verify() {
-  if (getStage() < 0)
-    return emitOpError() << "stage index must be >= 0, got " << getStage();
-  int64_t first = getFirstLayer(), end = getEndLayer();
+  if (static_cast<int64_t>(getStage()) < 0)
+    return emitOpError() << "stage index must be >= 0, got "
+                         << static_cast<int64_t>(getStage());
+  int64_t first = static_cast<int64_t>(getFirstLayer()),
+          end = static_cast<int64_t>(getEndLayer());
   if (first < 0 || end < first)
     return emitOpError() << "layers [" << first << ", " << end
                          << ") must be a range with 0 <= first <= end";
@@ -95,7 +97,7 @@ LogicalResult TransferOp::verify() {
   if (getFrom() == getTo())
     return emitOpError() << "transfers from stage " << getFrom()
                          << " to itself";
-  if (getFrom() < 0 || getTo() < 0)
+  if (static_cast<int64_t>(getFrom()) < 0 || static_cast<int64_t>(getTo()) < 0)
     return emitOpError() << "stage indices must be >= 0";
   return success();
 }
@@ -187,6 +189,33 @@ LogicalResult ExpertCombineOp::verify() {
 LogicalResult
 ExpertCombineOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   return verifyGridAxis(*this, getGridAttr(), getAxis(), symbolTable);
+}
+
+LogicalResult RingAttentionOp::verify() {
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads();
+  if (heads < 1 || kvHeads < 1 || heads % kvHeads != 0)
+    return emitOpError() << "num_heads " << getNumHeads()
+                         << " must be a positive multiple of num_kv_heads "
+                         << getNumKvHeads();
+  if (static_cast<bool>(getCache()) != getCacheSlot().has_value())
+    return emitOpError() << "a kv cache operand and a cache slot must be given "
+                            "together";
+  if (static_cast<int64_t>(getSteps()) < 1)
+    return emitOpError() << "steps must be >= 1, got "
+                         << static_cast<int64_t>(getSteps());
+  return success();
+}
+
+LogicalResult
+RingAttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  FailureOr<int64_t> size =
+      verifyGridAxis(*this, getGridAttr(), getAxis(), symbolTable);
+  if (failed(size))
+    return failure();
+  if (!ShapedType::isDynamic(*size) && getSteps() != *size - 1)
+    return emitOpError() << "a ring over " << *size << " ranks takes "
+                         << *size - 1 << " steps, not " << getSteps();
+  return success();
 }
 
 #define GET_OP_CLASSES

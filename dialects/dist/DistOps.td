@@ -164,6 +164,47 @@ def Dist_ExpertCombineOp : Dist_Op<"expert_combine", [
   let hasVerifier = 1;
 }
 
+def Dist_RingAttentionOp : Dist_Op<"ring_attention", [
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "attention over a sequence split across the ranks of one axis";
+  let description = [{
+    `llm.attention` (same operands and attributes) for a sequence split into
+    contiguous blocks over grid axis `axis` (context parallelism). Prefill
+    (each rank holds its block of queries, keys and values, positions
+    global): the rank attends to its own block, then `steps` times passes
+    the key/value block (with its positions) to the next coordinate of the
+    ring and receives the previous one's, merging the partial results with
+    online softmax (running max and sum); causal masking compares global
+    positions, so blocks wholly in a query's future contribute nothing.
+    Each rank writes only its own block into `cache` (the KV cache is
+    sharded by sequence). Decode (every rank holds the new tokens): the
+    rank at coordinate `position % size` stores each new key/value; every
+    rank attends over the positions it holds and the partial results are
+    merged across the axis (log-sum-exp combine), so each rank ends with the
+    full attention output. `steps` is the axis size minus one.
+  }];
+  let arguments = (ins AnyRankedTensor:$q, AnyRankedTensor:$k,
+                       AnyRankedTensor:$v, AnyRankedTensor:$positions,
+                       Optional<AnyType>:$cache,
+                       OptionalAttr<I64Attr>:$cache_slot,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$head_dim, UnitAttr:$causal,
+                       OptionalAttr<I64Attr>:$sliding_window,
+                       OptionalAttr<F64Attr>:$scale,
+                       FlatSymbolRefAttr:$grid, I64Attr:$axis, I64Attr:$steps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $positions
+    (`cache` `(` $cache^ `:` type($cache) `)` `[` $cache_slot `]`)?
+    `heads` $num_heads `kv_heads` $num_kv_heads `head_dim` $head_dim
+    (`causal` $causal^)? (`window` $sliding_window^)? (`scale` $scale^)?
+    `on` $grid `axis` $axis `steps` $steps
+    attr-dict `:` type($q) `,` type($k) `,` type($v) `,` type($positions)
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Dist_YieldOp : Dist_Op<"yield", [Pure, Terminator, ReturnLike,
     ParentOneOf<["PipelineOp", "StageOp"]>]> {
   let summary = "returns values from a stage or a pipeline body";

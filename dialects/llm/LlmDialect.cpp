@@ -174,7 +174,8 @@ WeightSliceAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "slice needs one offset per coordinate of axis '"
                        << axis << "'";
   for (auto [i, offset] : llvm::enumerate(offsets))
-    if (offset < 0 || offset + size > full[dim])
+    // offset > full - size rather than offset + size > full: no overflow.
+    if (offset < 0 || offset > full[dim] - size)
       return emitError() << "slice offset " << offset << " (coordinate " << i
                          << ") + size " << size << " exceeds full dim " << dim
                          << " of " << full[dim];

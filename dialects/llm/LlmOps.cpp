@@ -151,8 +151,10 @@ void DecoderLayerOp::build(OpBuilder &builder, OperationState &state,
 }
 
 LogicalResult DecoderLayerOp::verify() {
-  if (getIndex() < 0)
-    return emitOpError() << "layer index must be >= 0, got " << getIndex();
+  // I64Attr getters are unsigned: compare the signed value.
+  if (static_cast<int64_t>(getIndex()) < 0)
+    return emitOpError() << "layer index must be >= 0, got "
+                         << static_cast<int64_t>(getIndex());
   Block &block = getBody().front();
   if (block.getNumArguments() != getInputs().size())
     return emitOpError() << "layer " << getIndex() << " body has "
@@ -185,10 +187,10 @@ LogicalResult EmbeddingOp::verify() {
   auto result = tensorOf(getResult());
   if (failed(expectLeadingDims(*this, result, "result", ids, "ids", 2)))
     return failure();
-  if (result.getDimSize(2) != table.getDimSize(1))
+  if (!dimsAgree(result.getDimSize(2), table.getDimSize(1)))
     return emitOpError() << "result hidden size " << dimStr(result.getDimSize(2))
                          << " does not match table hidden size "
-                         << table.getDimSize(1);
+                         << dimStr(table.getDimSize(1));
   if (result.getElementType() != table.getElementType())
     return emitOpError() << "result element type " << result.getElementType()
                          << " differs from table's " << table.getElementType();
@@ -197,6 +199,8 @@ LogicalResult EmbeddingOp::verify() {
 
 LogicalResult RMSNormOp::verify() {
   auto input = tensorOf(getInput());
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1, got " << input;
   if (failed(expectRank(*this, getWeight(), 1, "weight")))
     return failure();
   int64_t hidden = input.getShape().back();
@@ -228,8 +232,9 @@ LogicalResult LinearOp::verify() {
                          << " (weight " << weight << ")";
   if (Value bias = getBias()) {
     auto biasType = tensorOf(bias);
-    if (biasType.getRank() != 1 || biasType.getDimSize(0) != outFeatures)
-      return emitOpError() << "bias must be a vector of " << outFeatures
+    if (biasType.getRank() != 1 ||
+        !dimsAgree(biasType.getDimSize(0), outFeatures))
+      return emitOpError() << "bias must be a vector of " << dimStr(outFeatures)
                            << " elements (weight out-features), got "
                            << biasType;
   }
@@ -240,7 +245,9 @@ LogicalResult LinearOp::verify() {
 LogicalResult BiasAddOp::verify() {
   auto input = tensorOf(getInput());
   auto bias = tensorOf(getBias());
-  if (bias.getRank() != 1 || input.getRank() < 1 ||
+  if (input.getRank() < 1)
+    return emitOpError() << "input must have rank >= 1, got " << input;
+  if (bias.getRank() != 1 ||
       !dimsAgree(bias.getDimSize(0), input.getShape().back()))
     return emitOpError() << "bias must be a vector of the input's last dim ("
                          << dimStr(input.getShape().back()) << "), got "
@@ -292,7 +299,10 @@ LogicalResult AttentionOp::verify() {
   auto checkFeatures = [&](Value value, StringRef name, int64_t count,
                            StringRef countName) -> LogicalResult {
     int64_t features = tensorOf(value).getDimSize(2);
-    if (!dimsAgree(features, count * headDim))
+    // Compare by division: count * headDim may overflow for absurd counts.
+    bool agree = ShapedType::isDynamic(features) ||
+                 (features % headDim == 0 && features / headDim == count);
+    if (!agree)
       return emitOpError() << name << " features " << dimStr(features)
                            << " must equal " << countName << " (" << count
                            << ") x head_dim (" << headDim << ") = "
@@ -323,8 +333,10 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "cache slot " << slot << " is outside the "
                            << cacheType.getNumLayers() << " layers of the cache";
   }
-  if (auto window = getSlidingWindow(); window && *window < 1)
-    return emitOpError() << "sliding window must be >= 1, got " << *window;
+  if (auto window = getSlidingWindow();
+      window && static_cast<int64_t>(*window) < 1)
+    return emitOpError() << "sliding window must be >= 1, got "
+                         << static_cast<int64_t>(*window);
   if (auto scale = getScale(); scale && !(scale->convertToDouble() > 0.0))
     return emitOpError() << "scale must be > 0, got "
                          << scale->convertToDouble();
@@ -470,7 +482,8 @@ LogicalResult LastTokenOp::verify() {
     return failure();
   auto input = tensorOf(getInput()), result = tensorOf(getResult());
   if (!dimsAgree(input.getDimSize(0), result.getDimSize(0)) ||
-      result.getDimSize(1) != 1 || input.getDimSize(2) != result.getDimSize(2) ||
+      result.getDimSize(1) != 1 ||
+      !dimsAgree(input.getDimSize(2), result.getDimSize(2)) ||
       input.getElementType() != result.getElementType())
     return emitOpError() << "result must be [batch, 1, "
                          << dimStr(input.getDimSize(2)) << "] of "
@@ -514,9 +527,9 @@ LogicalResult SampleOp::verify() {
                          << "; use llm.argmax for greedy decoding";
   if (!(topP > 0.0 && topP <= 1.0))
     return emitOpError() << "top_p must be in (0, 1], got " << topP;
-  if (getTopK() < 0)
+  if (static_cast<int64_t>(getTopK()) < 0)
     return emitOpError() << "top_k must be >= 0 (0: no limit), got "
-                         << getTopK();
+                         << static_cast<int64_t>(getTopK());
   return expectLeadingDims(*this, result, "result", logits, "logits",
                            result.getRank());
 }

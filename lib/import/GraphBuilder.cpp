@@ -156,10 +156,15 @@ Value GraphBuilder::moe(Value x, int64_t layer) {
     return out;
   int64_t si = config.sharedExpertIntermediateSize;
   std::string sp = prefix + ".shared_expert";
-  Value shared = SharedExpertOp::create(builder, loc, x.getType(), x, param(sp + ".gate_proj.weight", {si, h}),
-      param(sp + ".up_proj.weight", {si, h}),
-      param(sp + ".down_proj.weight", {h, si}),
-      param(prefix + ".shared_expert_gate.weight", {1, h}));
+  // Separate statements: argument evaluation order is unspecified, and the
+  // weights should be declared in checkpoint order.
+  Value sharedGate = param(sp + ".gate_proj.weight", {si, h});
+  Value sharedUp = param(sp + ".up_proj.weight", {si, h});
+  Value sharedDown = param(sp + ".down_proj.weight", {h, si});
+  Value expertGate = param(prefix + ".shared_expert_gate.weight", {1, h});
+  Value shared = SharedExpertOp::create(builder, loc, x.getType(), x,
+                                        sharedGate, sharedUp, sharedDown,
+                                        expertGate);
   return AddOp::create(builder, loc, out, shared);
 }
 

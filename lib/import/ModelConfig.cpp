@@ -316,6 +316,11 @@ Expected<ModelConfig> parseModelConfig(StringRef path, StringRef text) {
   // Architecture.
   const json::Value *archs = object->get("architectures");
   const json::Array *archList = archs ? archs->getAsArray() : nullptr;
+  if (archs && archs->kind() != json::Value::Null && !archList)
+    return reader.error("architectures",
+                        "must be a list of class names, e.g. "
+                        "[\"LlamaForCausalLM\"], got " +
+                            FieldReader::render(*archs));
   std::optional<StringRef> archName;
   if (archList && !archList->empty())
     archName = (*archList)[0].getAsString();
@@ -397,11 +402,13 @@ Expected<ModelConfig> parseModelConfig(StringRef path, StringRef text) {
   ASSIGN_OR_RETURN(config.maxPositionEmbeddings,
                    reader.integer("max_position_embeddings", 1, kMaxPositions,
                                   4096));
+  // Qwen2-MoE needs intermediate_size only for its dense layers; checked
+  // once the layer pattern is known.
   bool intermediateOptional = config.arch == Architecture::Qwen2Moe;
   ASSIGN_OR_RETURN(config.intermediateSize,
                    reader.integer("intermediate_size", 1, kMaxIntermediate,
                                   intermediateOptional
-                                      ? std::optional<int64_t>(1)
+                                      ? std::optional<int64_t>(0)
                                       : std::nullopt));
 
   if (reader.has("head_dim")) {
@@ -460,6 +467,14 @@ Expected<ModelConfig> parseModelConfig(StringRef path, StringRef text) {
     return std::move(e);
   if (Error e = readMoE(reader, config))
     return std::move(e);
+  if (config.intermediateSize == 0)
+    for (int64_t i = 0; i < config.numLayers; ++i)
+      if (!config.layerIsMoE[i])
+        return reader.error("intermediate_size",
+                            formatv("is required: layer {0} is a dense MLP "
+                                    "layer (mlp_only_layers / "
+                                    "decoder_sparse_step)",
+                                    i));
   if (Error e = readTokenIds(reader, config))
     return std::move(e);
   return config;

@@ -115,8 +115,6 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (spec.empty())
-      return;
     llvm::Expected<ShardSpec> parsed = parseShardSpec(spec);
     if (!parsed) {
       emitError(module.getLoc()) << llvm::toString(parsed.takeError());
@@ -143,7 +141,10 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
              << "--microbatches must be >= 1, got " << microbatches.getValue();
     int64_t ranks = plan.numRanks();
     if (gpus < 0)
-      return emitError(module.getLoc()) << "--gpus must be >= 1, got " << gpus.getValue();
+      return emitError(module.getLoc())
+             << "--gpus must be >= 1 (0 in the pass option: the plan's "
+                "product), got "
+             << gpus.getValue();
     if (gpus > 0 && ranks > gpus)
       return emitError(module.getLoc())
              << "plan '" << plan.str() << "' needs " << ranks
@@ -184,10 +185,6 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
                     "one expert (valid ep degrees: 1 to "
                  << experts.getNumExperts() << ")";
     }
-    if (int64_t sp = plan.degree(Axis::sp); sp > 1)
-      return emitError(forward.getLoc())
-             << "sequence parallelism (sp = " << sp
-             << ") is not implemented yet; use tp, pp or dp";
     return success();
   }
 

@@ -71,6 +71,40 @@ def ExpertParallel : Pass<"llm-shard-expert-parallel", "::mlir::ModuleOp"> {
   let dependentDialects = ["::llmc::dist::DistDialect"];
 }
 
+def SequenceParallel : Pass<"llm-shard-sequence-parallel", "::mlir::ModuleOp"> {
+  let summary = "Splits the sequence over the grid's sp axis (ring attention)";
+  let description = [{
+    Context parallelism for long prompts: token ids and positions are split
+    into contiguous sequence blocks over sp (positions stay global, so RoPE
+    is unchanged), every per-token op runs on its block, and each attention
+    becomes a `dist.ring_attention` that passes key/value blocks around the
+    ring sp - 1 times with online-softmax merging; the KV cache is sharded by
+    sequence. Only the last token's hidden state is needed at the end: each
+    rank's last token is all-gathered (sp rows, not the sequence) and the
+    global last one kept.
+
+    Before:
+    ```mlir
+    %a = llm.attention %q, %k, %v, %pos cache(%c : ...) [0] heads 32 kv_heads 8 head_dim 128 causal : ...
+    ...
+    %l = llm.last_token %h : (tensor<?x?x4096xbf16>) -> tensor<?x1x4096xbf16>
+    ```
+    After (sp4):
+    ```mlir
+    %a = dist.ring_attention %q, %k, %v, %pos cache(%c : ...) [0] heads 32 kv_heads 8 head_dim 128 causal on @grid axis 0 steps 3 : ...
+    ...
+    %l0 = llm.last_token %h : (tensor<?x?x4096xbf16>) -> tensor<?x1x4096xbf16>
+    %g = shard.all_gather %l0 on @grid grid_axes = [0] gather_axis = 1 : tensor<?x1x4096xbf16> -> tensor<?x4x4096xbf16>
+    %l = llm.last_token %g : (tensor<?x4x4096xbf16>) -> tensor<?x1x4096xbf16>
+    ```
+    `@forward` gets `dist.sequence_axis = "sp"`: executors split prompts of
+    at least sp tokens into blocks and give shorter inputs (decode steps) to
+    every rank.
+  }];
+  let dependentDialects = ["::llmc::dist::DistDialect",
+                           "::mlir::shard::ShardDialect"];
+}
+
 def TensorParallel : Pass<"llm-shard-tensor-parallel", "::mlir::ModuleOp"> {
   let summary = "Megatron tensor parallelism over the grid's tp axis";
   let description = [{

@@ -57,7 +57,7 @@ int main(int argc, char **argv) {
   auto [inputFile, outputFile] =
       mlir::parseCLIOptions(argc, argv, helpHeader);
 
-  if (gpus < 0) {
+  if (gpus.getNumOccurrences() && gpus < 1) {
     WithColor::error(errs(), "llm-opt")
         << "--gpus must be >= 1, got " << gpus << "\n";
     return 1;

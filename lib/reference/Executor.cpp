@@ -1,0 +1,385 @@
+//===- Executor.cpp - greedy generation over all ranks of a plan ----------===//
+
+#include "llmc/Reference/Executor.h"
+
+#include "llmc/Reference/Communicator.h"
+#include "llmc/Reference/Interpreter.h"
+#include "llmc/Reference/Kernels.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+#include <memory>
+#include <thread>
+
+using llvm::createStringError;
+using llvm::Error;
+using llvm::Expected;
+
+namespace llmc::ref {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The roles of @forward's arguments.
+enum class ArgRole { InputIds, Positions, Cache, Seed };
+
+Expected<std::vector<ArgRole>> argumentRoles(mlir::func::FuncOp forward) {
+  std::vector<ArgRole> roles;
+  bool sawIds = false, sawPositions = false;
+  for (auto [i, arg] : llvm::enumerate(forward.getArguments())) {
+    mlir::Type type = arg.getType();
+    auto name = forward.getArgAttrOfType<mlir::StringAttr>(i, "llm.name");
+    if (llvm::isa<llm::KVCacheType>(type)) {
+      roles.push_back(ArgRole::Cache);
+    } else if (llvm::isa<mlir::IntegerType>(type)) {
+      roles.push_back(ArgRole::Seed);
+    } else if (auto t = llvm::dyn_cast<mlir::RankedTensorType>(type);
+               t && llvm::isa<mlir::IntegerType>(t.getElementType())) {
+      bool positions = name ? name.getValue() == "positions"
+                            : (sawIds && !sawPositions);
+      if (positions && !sawPositions) {
+        roles.push_back(ArgRole::Positions);
+        sawPositions = true;
+      } else if (!positions && !sawIds) {
+        roles.push_back(ArgRole::InputIds);
+        sawIds = true;
+      } else {
+        return createStringError("@forward argument #%zu: a third integer "
+                                 "tensor argument is not supported",
+                                 i);
+      }
+    } else {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      type.print(os);
+      return createStringError("@forward argument #%zu of type %s is not "
+                               "supported by the reference executor",
+                               i, s.c_str());
+    }
+  }
+  if (!sawIds)
+    return createStringError("@forward has no input_ids argument");
+  return roles;
+}
+
+/// The full vocabulary size, from the first embedding's table weight.
+std::optional<int64_t> vocabSize(const Program &program) {
+  std::optional<int64_t> vocab;
+  mlir::func::FuncOp forward = program.forward;
+  forward.walk([&](llm::EmbeddingOp op) {
+    mlir::Value v = op.getTable();
+    while (v && !vocab) {
+      if (auto param = v.getDefiningOp<llm::ParamOp>()) {
+        auto it = program.weights.find(param.getName());
+        if (it == program.weights.end())
+          break;
+        llm::WeightOp w = it->second;
+        vocab = w.getSlice() ? w.getSlice()->getFullShape()[0]
+                             : w.getType().getShape()[0];
+        break;
+      }
+      auto arg = llvm::dyn_cast<mlir::BlockArgument>(v);
+      if (!arg)
+        break;
+      mlir::Operation *parent = arg.getOwner()->getParentOp();
+      if (!parent || arg.getArgNumber() >= parent->getNumOperands() ||
+          llvm::isa<mlir::func::FuncOp>(parent))
+        break;
+      v = parent->getOperand(arg.getArgNumber());
+    }
+    return vocab ? mlir::WalkResult::interrupt() : mlir::WalkResult::advance();
+  });
+  return vocab;
+}
+
+IntTensor rowsOf(const IntTensor &t, int64_t start, int64_t count) {
+  return sliceAlong(t, 0, start, count);
+}
+
+/// The result value of @forward gathered over the data-parallel groups.
+Expected<RtValue> gatherResult(const std::vector<std::vector<RtValue>> &perRank,
+                               const std::vector<int> &sourceRanks,
+                               unsigned index) {
+  std::vector<Tensor> floats;
+  std::vector<IntTensor> ints;
+  for (int r : sourceRanks) {
+    const RtValue &v = perRank[r][index];
+    if (auto *t = std::get_if<Tensor>(&v))
+      floats.push_back(*t);
+    else if (auto *t = std::get_if<IntTensor>(&v))
+      ints.push_back(*t);
+    else
+      return createStringError("@forward result #%u of rank %d is not a "
+                               "tensor",
+                               index, r);
+  }
+  if (!floats.empty() && !ints.empty())
+    return createStringError("@forward result #%u has different element "
+                             "kinds on different ranks",
+                             index);
+  if (!floats.empty()) {
+    Expected<Tensor> t = concatAlong<float>(floats, 0);
+    if (!t)
+      return t.takeError();
+    return RtValue(std::move(*t));
+  }
+  Expected<IntTensor> t = concatAlong<int64_t>(ints, 0);
+  if (!t)
+    return t.takeError();
+  return RtValue(std::move(*t));
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Prompts
+//===----------------------------------------------------------------------===//
+
+Expected<std::vector<std::vector<int64_t>>> parsePrompts(llvm::StringRef text) {
+  std::vector<std::vector<int64_t>> prompts;
+  llvm::SmallVector<llvm::StringRef> rows;
+  text.split(rows, ';');
+  for (auto [i, row] : llvm::enumerate(rows)) {
+    std::vector<int64_t> ids;
+    llvm::SmallVector<llvm::StringRef> items;
+    row.split(items, ',');
+    for (llvm::StringRef item : items) {
+      item = item.trim();
+      int64_t id;
+      if (item.empty() || item.getAsInteger(10, id) || id < 0)
+        return createStringError("--prompt: '%s' in prompt %zu is not a "
+                                 "non-negative token id",
+                                 item.str().c_str(), i);
+      ids.push_back(id);
+    }
+    if (!prompts.empty() && ids.size() != prompts.front().size())
+      return createStringError("--prompt: prompt %zu has %zu tokens but "
+                               "prompt 0 has %zu; prompts of a batch must "
+                               "have equal lengths",
+                               i, ids.size(), prompts.front().size());
+    prompts.push_back(std::move(ids));
+  }
+  return prompts;
+}
+
+//===----------------------------------------------------------------------===//
+// Generation
+//===----------------------------------------------------------------------===//
+
+Expected<GenerateResult> generate(mlir::ModuleOp module,
+                                  const WeightSource &weights,
+                                  const GenerateOptions &options) {
+  Expected<Program> analyzed = Program::analyze(module);
+  if (!analyzed)
+    return analyzed.takeError();
+  const Program &program = *analyzed;
+  Expected<std::vector<ArgRole>> roles = argumentRoles(program.forward);
+  if (!roles)
+    return roles.takeError();
+
+  // Validate the request.
+  const auto &prompts = options.prompts;
+  if (prompts.empty() || prompts.front().empty())
+    return createStringError("--prompt is empty");
+  if (options.maxNewTokens < 1)
+    return createStringError("--max-new-tokens must be >= 1, got %lld",
+                             (long long)options.maxNewTokens);
+  int64_t batch = int64_t(prompts.size());
+  int64_t promptLen = int64_t(prompts.front().size());
+  int64_t maxSeq = promptLen + options.maxNewTokens;
+  if (auto maxPos = module->getAttrOfType<mlir::IntegerAttr>(
+          "llm.max_position_embeddings");
+      maxPos && maxSeq > maxPos.getInt())
+    return createStringError("a prompt of %lld tokens plus %lld new tokens "
+                             "needs %lld positions; the model has %lld "
+                             "(max_position_embeddings)",
+                             (long long)promptLen,
+                             (long long)options.maxNewTokens,
+                             (long long)maxSeq, (long long)maxPos.getInt());
+  if (std::optional<int64_t> vocab = vocabSize(program))
+    for (auto [p, ids] : llvm::enumerate(prompts))
+      for (int64_t id : ids)
+        if (id >= *vocab)
+          return createStringError("token id %lld in prompt %zu is out of "
+                                   "range: the vocabulary has %lld tokens",
+                                   (long long)id, p, (long long)*vocab);
+
+  const Grid &grid = program.grid;
+  int numRanks = int(grid.numRanks());
+  int64_t dpDegree = 1;
+  std::string dpAxis;
+  if (program.dataParallelAxis) {
+    dpAxis = *program.dataParallelAxis;
+    dpDegree = grid.degree(dpAxis);
+    if (batch % dpDegree != 0)
+      return createStringError("a batch of %lld prompts cannot be split "
+                               "evenly over %lld data-parallel replicas "
+                               "(axis '%s'); pass a multiple of %lld prompts",
+                               (long long)batch, (long long)dpDegree,
+                               dpAxis.c_str(), (long long)dpDegree);
+  }
+  int64_t localBatch = batch / dpDegree;
+  std::optional<int64_t> badMicrobatches;
+  mlir::func::FuncOp(program.forward).walk([&](dist::PipelineOp op) {
+    if (localBatch % int64_t(op.getMicrobatches()) != 0)
+      badMicrobatches = int64_t(op.getMicrobatches());
+  });
+  if (badMicrobatches)
+    return createStringError(
+        "a batch of %lld prompts (%lld per data-parallel replica) cannot be "
+        "split into %lld pipeline micro-batches; pass a multiple of %lld "
+        "prompts",
+        (long long)batch, (long long)localBatch, (long long)*badMicrobatches,
+        (long long)(*badMicrobatches * dpDegree));
+
+  std::vector<std::unique_ptr<Interpreter>> ranks;
+  std::vector<std::unique_ptr<KVCache>> caches;
+  for (int r = 0; r < numRanks; ++r) {
+    ranks.push_back(std::make_unique<Interpreter>(program, r, weights));
+    caches.push_back(std::make_unique<KVCache>(localBatch, maxSeq));
+  }
+
+  GenerateResult result;
+  result.tokens.assign(size_t(batch), {});
+  std::vector<std::vector<int64_t>> sequences = prompts;
+  for (int64_t step = 0; step < options.maxNewTokens; ++step) {
+    // This step's input: the prompt (prefill), the last new token (decode),
+    // or the whole sequence so far without a cache.
+    int64_t start = 0, len = promptLen;
+    if (!options.useCache) {
+      len = int64_t(sequences.front().size());
+      for (auto &c : caches)
+        c->clear();
+    } else if (step > 0) {
+      start = promptLen + step - 1;
+      len = 1;
+    }
+    IntTensor ids({batch, len}), positions({batch, len});
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t s = 0; s < len; ++s) {
+        ids.data[b * len + s] = sequences[b][start + s];
+        positions.data[b * len + s] = start + s;
+      }
+
+    // Run every rank.
+    InProcessCommunicator comm(numRanks);
+    std::vector<std::vector<RtValue>> outputs(numRanks);
+    std::vector<std::string> errors(numRanks);
+    auto runRank = [&](int r) {
+      int64_t d = dpAxis.empty() ? 0 : grid.coordinate(r, dpAxis);
+      std::vector<RtValue> args;
+      for (ArgRole role : *roles) {
+        switch (role) {
+        case ArgRole::InputIds:
+          args.push_back(rowsOf(ids, d * localBatch, localBatch));
+          break;
+        case ArgRole::Positions:
+          args.push_back(rowsOf(positions, d * localBatch, localBatch));
+          break;
+        case ArgRole::Cache:
+          args.push_back(CacheRef{caches[r].get(), 0, localBatch});
+          break;
+        case ArgRole::Seed:
+          args.push_back(int64_t(options.sampleSeed + uint64_t(step)));
+          break;
+        }
+      }
+      Expected<std::vector<RtValue>> out = ranks[r]->run(std::move(args), comm);
+      if (out) {
+        outputs[r] = std::move(*out);
+      } else {
+        errors[r] = llvm::toString(out.takeError());
+        comm.fail(r, errors[r]);
+      }
+      comm.finish(r);
+    };
+    if (numRanks == 1) {
+      runRank(0);
+    } else {
+      std::vector<std::thread> threads;
+      for (int r = 0; r < numRanks; ++r)
+        threads.emplace_back(runRank, r);
+      for (std::thread &t : threads)
+        t.join();
+    }
+    if (auto failure = comm.firstFailure()) {
+      if (numRanks == 1)
+        return createStringError("%s", failure->second.c_str());
+      std::string coords;
+      for (auto [i, c] : llvm::enumerate(grid.coordinates(failure->first)))
+        coords += (i ? "," : "") +
+                  (i < grid.axisNames.size() ? grid.axisNames[i]
+                                             : "axis" + std::to_string(i)) +
+                  "=" + std::to_string(c);
+      return createStringError("rank %d (%s) failed: %s", failure->first,
+                               coords.c_str(), failure->second.c_str());
+    }
+
+    // Gather: per data-parallel replica, the lowest rank holding every
+    // result.
+    unsigned numResults = mlir::func::FuncOp(program.forward).getNumResults();
+    if (numResults == 0)
+      return createStringError("@forward returns nothing");
+    std::vector<int> sources;
+    for (int64_t d = 0; d < dpDegree; ++d) {
+      int found = -1;
+      for (int r = 0; r < numRanks && found < 0; ++r) {
+        if (!dpAxis.empty() && grid.coordinate(r, dpAxis) != d)
+          continue;
+        if (llvm::none_of(outputs[r], isAbsent))
+          found = r;
+      }
+      if (found < 0)
+        return createStringError("no rank of data-parallel replica %lld "
+                                 "holds every result of @forward",
+                                 (long long)d);
+      sources.push_back(found);
+    }
+    Expected<RtValue> logits = gatherResult(outputs, sources, 0);
+    if (!logits)
+      return logits.takeError();
+    const Tensor *logitsTensor = std::get_if<Tensor>(&*logits);
+    if (!logitsTensor || logitsTensor->rank() < 1 ||
+        logitsTensor->dim(0) != batch)
+      return createStringError("@forward's first result is not a float "
+                               "tensor with %lld batch rows",
+                               (long long)batch);
+    IntTensor next;
+    if (numResults >= 2) {
+      Expected<RtValue> nextIds = gatherResult(outputs, sources, 1);
+      if (!nextIds)
+        return nextIds.takeError();
+      const IntTensor *t = std::get_if<IntTensor>(&*nextIds);
+      if (!t || t->rank() < 1 || t->dim(0) != batch)
+        return createStringError("@forward's second result is not an integer "
+                                 "tensor with %lld batch rows",
+                                 (long long)batch);
+      next = *t;
+    } else {
+      Expected<IntTensor> t = argmax(*logitsTensor);
+      if (!t)
+        return t.takeError();
+      next = std::move(*t);
+    }
+    int64_t perRow = next.numElements() / batch;
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t id = next.data[(b + 1) * perRow - 1];
+      result.tokens[b].push_back(id);
+      sequences[b].push_back(id);
+    }
+    result.logits.push_back(*logitsTensor);
+  }
+
+  result.gridShape = grid.shape;
+  result.gridAxes = grid.axisNames;
+  for (int r = 0; r < numRanks; ++r)
+    result.ranks.push_back(RankStats{r, grid.coordinates(r),
+                                     ranks[r]->loadedWeights(),
+                                     caches[r]->allocatedSlots()});
+  return result;
+}
+
+} // namespace llmc::ref

@@ -1,0 +1,91 @@
+//===- Weights.cpp - where the reference executor's weights come from -----===//
+
+#include "llmc/Reference/Weights.h"
+
+#include "runtime/weights/RandomWeights.h"
+#include "runtime/weights/Safetensors.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using llvm::createStringError;
+using llvm::Expected;
+
+namespace llmc::ref {
+
+WeightSource WeightSource::random(uint64_t seed) {
+  WeightSource w;
+  w.seed_ = seed;
+  return w;
+}
+
+Expected<WeightSource> WeightSource::checkpoint(llvm::StringRef path) {
+  rt::Expected<std::unique_ptr<rt::Checkpoint>> opened =
+      rt::Checkpoint::open(path.str());
+  if (!opened)
+    return createStringError("cannot open weights '%s': %s",
+                             path.str().c_str(),
+                             opened.status().message().c_str());
+  WeightSource w;
+  w.checkpoint_ = std::shared_ptr<const rt::Checkpoint>(std::move(*opened));
+  w.path_ = path.str();
+  return w;
+}
+
+Expected<WeightSource> WeightSource::parse(llvm::StringRef spec) {
+  if (spec == "random")
+    return random(0);
+  if (spec.consume_front("random:")) {
+    uint64_t seed;
+    if (spec.getAsInteger(10, seed))
+      return createStringError("--weights=random:SEED needs a non-negative "
+                               "integer seed, got '%s'",
+                               spec.str().c_str());
+    return random(seed);
+  }
+  if (spec.empty())
+    return createStringError("--weights is empty; pass a checkpoint folder "
+                             "or random[:SEED]");
+  return checkpoint(spec);
+}
+
+std::string WeightSource::describe() const {
+  return checkpoint_ ? path_ : "random:" + std::to_string(seed_);
+}
+
+Expected<Tensor> WeightSource::load(llvm::StringRef name,
+                                    const std::vector<int64_t> &fullShape,
+                                    const std::optional<rt::Slice> &slice) const {
+  std::vector<int64_t> shape = fullShape;
+  if (slice) {
+    if (rt::Status s = rt::checkSlice(fullShape, *slice); !s)
+      return createStringError("weight '%s': %s", name.str().c_str(),
+                               s.message().c_str());
+    shape = rt::slicedShape(fullShape, *slice);
+  }
+  Tensor out(shape);
+  if (!checkpoint_) {
+    if (rt::Status s = rt::fillRandom(seed_, std::string_view(name.data(),
+                                                              name.size()),
+                                      fullShape, slice, out.data.data());
+        !s)
+      return createStringError("weight '%s': %s", name.str().c_str(),
+                               s.message().c_str());
+    return out;
+  }
+  std::string_view key(name.data(), name.size());
+  const rt::TensorInfo *info = checkpoint_->find(key);
+  if (!info)
+    return createStringError("weight '%s' is not in the checkpoint '%s'",
+                             name.str().c_str(), path_.c_str());
+  if (info->shape != fullShape)
+    return createStringError(
+        "weight '%s' is %s in the checkpoint '%s' but the model expects %s",
+        name.str().c_str(), shapeString(info->shape).c_str(), path_.c_str(),
+        shapeString(fullShape).c_str());
+  if (rt::Status s = checkpoint_->readF32(key, out.data.data(), slice); !s)
+    return createStringError("weight '%s': %s", name.str().c_str(),
+                             s.message().c_str());
+  return out;
+}
+
+} // namespace llmc::ref
