@@ -165,7 +165,7 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
                << problem << "; valid tp degrees for this model: "
                << validTpDegrees(facts);
     }
-    if (int64_t pp = plan.degree(Axis::pp); pp > facts.numLayers)
+    if (int64_t pp = plan.degree(Axis::pp); pp > 1 && pp > facts.numLayers)
       return emitError(forward.getLoc())
              << "pp = " << pp << " exceeds the " << facts.numLayers
              << " decoder layers; each pipeline stage needs at least one "

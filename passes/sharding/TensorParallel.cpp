@@ -197,8 +197,8 @@ LogicalResult TensorParallelRewriter::visitLinear(llm::LinearOp op) {
       Value reduced = replicated(op.getResult());
       builder.setInsertionPointAfterValue(reduced);
       auto add = llm::BiasAddOp::create(builder, op.getLoc(), reduced, bias);
-      reduced.replaceAllUsesExcept(add.getResult(), add);
-      layouts[add.getResult()] = Layout::Replicated;
+      // Every consumer asking for the replicated value gets it with bias.
+      reducedOf[op.getResult()] = add.getResult();
       return success();
     }
     layouts[op.getResult()] = Layout::Partial;
@@ -283,6 +283,9 @@ LogicalResult TensorParallelRewriter::visit(Operation *op) {
       })
       .Case([&](llm::AddOp add) -> LogicalResult {
         Layout l = layoutOf(add.getLhs()), r = layoutOf(add.getRhs());
+        if (l != r && (l == Layout::Split || r == Layout::Split))
+          return add.emitError() << "'llm.add' cannot take a tensor-parallel "
+                                    "split operand with an unsplit one";
         if (l == r) {
           // Sums of partial sums stay partial: one all-reduce serves both.
           layouts[add.getResult()] = l;
