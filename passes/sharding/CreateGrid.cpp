@@ -81,8 +81,8 @@ std::pair<std::string, Operation *> tpProblem(const ModelFacts &facts,
     if (kv % tp != 0 && tp % kv != 0)
       return {llvm::formatv("tp = {0} neither divides num_kv_heads = {1} nor "
                             "is a multiple of it (kv heads are split when "
-                            "tp <= {1} and replicated when tp is a multiple "
-                            "of {1})",
+                            "tp divides {1} and replicated when tp is a "
+                            "multiple of {1})",
                             tp, kv),
               attn};
   }
@@ -96,9 +96,13 @@ std::pair<std::string, Operation *> tpProblem(const ModelFacts &facts,
 }
 
 std::string validTpDegrees(const ModelFacts &facts) {
+  // Heads bound tp when there is attention; otherwise the widest MLP does.
   int64_t maxTp = 1;
   if (!facts.attentions.empty())
     maxTp = llm::AttentionOp(facts.attentions.front()).getNumHeads();
+  else
+    for (auto [op, width] : facts.mlpWidths)
+      maxTp = std::max(maxTp, width);
   SmallVector<std::string> valid;
   for (int64_t t = 1; t <= maxTp; ++t)
     if (tpProblem(facts, t).first.empty())
@@ -165,6 +169,10 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
                << problem << "; valid tp degrees for this model: "
                << validTpDegrees(facts);
     }
+    if (int64_t pp = plan.degree(Axis::pp); pp > 1 && facts.numLayers == 0)
+      return emitError(forward.getLoc())
+             << "pp = " << pp << " needs decoder layers to split into stages, "
+                "but @forward has no llm.decoder_layer";
     if (int64_t pp = plan.degree(Axis::pp); pp > 1 && pp > facts.numLayers)
       return emitError(forward.getLoc())
              << "pp = " << pp << " exceeds the " << facts.numLayers
