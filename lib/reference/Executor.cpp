@@ -209,19 +209,23 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
 
   const Grid &grid = program.grid;
   int numRanks = int(grid.numRanks());
-  int64_t dpDegree = 1;
-  std::string dpAxis;
-  if (program.dataParallelAxis) {
-    dpAxis = *program.dataParallelAxis;
-    dpDegree = grid.degree(dpAxis);
-    if (batch % dpDegree != 0)
-      return createStringError("a batch of %lld prompts cannot be split "
-                               "evenly over %lld data-parallel replicas "
-                               "(axis '%s'); pass a multiple of %lld prompts",
-                               (long long)batch, (long long)dpDegree,
-                               dpAxis.c_str(), (long long)dpDegree);
-  }
-  int64_t localBatch = batch / dpDegree;
+  if (program.sequenceAxis && grid.degree(*program.sequenceAxis) > 1)
+    return createStringError("sequence parallelism (axis '%s') is not "
+                             "supported by the reference executor yet",
+                             program.sequenceAxis->c_str());
+  // Ranks of different batch replicas (dp, and ep for the dense part of an
+  // expert-parallel model) get different rows of the batch.
+  int64_t replicas = program.numReplicas();
+  std::string axesText;
+  for (const std::string &axis : program.batchAxes)
+    axesText += (axesText.empty() ? "" : ", ") + axis;
+  if (batch % replicas != 0)
+    return createStringError("a batch of %lld prompts cannot be split "
+                             "evenly over %lld batch replicas (axes %s); "
+                             "pass a multiple of %lld prompts",
+                             (long long)batch, (long long)replicas,
+                             axesText.c_str(), (long long)replicas);
+  int64_t localBatch = batch / replicas;
   std::optional<int64_t> badMicrobatches;
   mlir::func::FuncOp(program.forward).walk([&](dist::PipelineOp op) {
     if (localBatch % int64_t(op.getMicrobatches()) != 0)
@@ -229,11 +233,10 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
   });
   if (badMicrobatches)
     return createStringError(
-        "a batch of %lld prompts (%lld per data-parallel replica) cannot be "
-        "split into %lld pipeline micro-batches; pass a multiple of %lld "
-        "prompts",
+        "a batch of %lld prompts (%lld per batch replica) cannot be split "
+        "into %lld pipeline micro-batches; pass a multiple of %lld prompts",
         (long long)batch, (long long)localBatch, (long long)*badMicrobatches,
-        (long long)(*badMicrobatches * dpDegree));
+        (long long)(*badMicrobatches * replicas));
 
   std::vector<std::unique_ptr<Interpreter>> ranks;
   std::vector<std::unique_ptr<KVCache>> caches;
@@ -269,7 +272,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
     std::vector<std::vector<RtValue>> outputs(numRanks);
     std::vector<std::string> errors(numRanks);
     auto runRank = [&](int r) {
-      int64_t d = dpAxis.empty() ? 0 : grid.coordinate(r, dpAxis);
+      int64_t d = program.replicaOf(r);
       std::vector<RtValue> args;
       for (ArgRole role : *roles) {
         switch (role) {
@@ -318,23 +321,19 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
                                coords.c_str(), failure->second.c_str());
     }
 
-    // Gather: per data-parallel replica, the lowest rank holding every
-    // result.
+    // Gather: per batch replica, the lowest rank holding every result.
     unsigned numResults = mlir::func::FuncOp(program.forward).getNumResults();
     if (numResults == 0)
       return createStringError("@forward returns nothing");
     std::vector<int> sources;
-    for (int64_t d = 0; d < dpDegree; ++d) {
+    for (int64_t d = 0; d < replicas; ++d) {
       int found = -1;
-      for (int r = 0; r < numRanks && found < 0; ++r) {
-        if (!dpAxis.empty() && grid.coordinate(r, dpAxis) != d)
-          continue;
-        if (llvm::none_of(outputs[r], isAbsent))
+      for (int r = 0; r < numRanks && found < 0; ++r)
+        if (program.replicaOf(r) == d && llvm::none_of(outputs[r], isAbsent))
           found = r;
-      }
       if (found < 0)
-        return createStringError("no rank of data-parallel replica %lld "
-                                 "holds every result of @forward",
+        return createStringError("no rank of batch replica %lld holds every "
+                                 "result of @forward",
                                  (long long)d);
       sources.push_back(found);
     }

@@ -16,6 +16,8 @@
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+
 using llvm::createStringError;
 using llvm::Error;
 using llvm::Expected;
@@ -344,10 +346,37 @@ Expected<Program> Program::analyze(mlir::ModuleOp module) {
                                  p.grid.shape.size());
     }
   }
-  if (auto dp = p.forward->getAttrOfType<mlir::StringAttr>(
-          "dist.data_parallel_axis"))
-    p.dataParallelAxis = dp.str();
+  if (auto axes = p.forward->getAttrOfType<mlir::ArrayAttr>(
+          "dist.batch_axes")) {
+    for (mlir::Attribute a : axes) {
+      auto s = llvm::dyn_cast<mlir::StringAttr>(a);
+      if (!s)
+        return createStringError("@forward: dist.batch_axes must hold axis "
+                                 "names");
+      p.batchAxes.push_back(s.str());
+    }
+  } else if (auto dp = p.forward->getAttrOfType<mlir::StringAttr>(
+                 "dist.data_parallel_axis")) {
+    p.batchAxes.push_back(dp.str());
+  }
+  if (auto sp =
+          p.forward->getAttrOfType<mlir::StringAttr>("dist.sequence_axis"))
+    p.sequenceAxis = sp.str();
   return p;
+}
+
+int64_t Program::numReplicas() const {
+  int64_t n = 1;
+  for (const std::string &axis : batchAxes)
+    n *= grid.degree(axis);
+  return n;
+}
+
+int64_t Program::replicaOf(int64_t rank) const {
+  int64_t index = 0;
+  for (const std::string &axis : batchAxes)
+    index = index * grid.degree(axis) + grid.coordinate(rank, axis);
+  return index;
 }
 
 //===----------------------------------------------------------------------===//
@@ -406,9 +435,14 @@ Error Interpreter::execute(Operation *op) {
   // Pure compute ops on values that do not exist on this rank produce
   // values that do not exist either; structure, transfers and collectives
   // decide for themselves.
+  // Expert weights owned by other ranks are absent by design; only the
+  // experts op's activations decide whether it runs here.
   bool computes = llvm::isa<llm::LlmDialect>(op->getDialect()) &&
                   !llvm::isa<llm::DecoderLayerOp>(op);
-  if (computes && llvm::any_of(op->getOperands(), [&](Value v) {
+  mlir::OperandRange decisive = op->getOperands();
+  if (auto experts = llvm::dyn_cast<llm::ExpertsOp>(op))
+    decisive = op->getOperands().take_front(3);
+  if (computes && llvm::any_of(decisive, [&](Value v) {
         return isAbsent(lookup(v));
       })) {
     for (Value r : op->getResults())
@@ -420,6 +454,7 @@ Error Interpreter::execute(Operation *op) {
       .Case([&](llm::EmbeddingOp o) { return execEmbedding(o); })
       .Case([&](llm::RMSNormOp o) { return execRMSNorm(o); })
       .Case([&](llm::LinearOp o) { return execLinear(o); })
+      .Case([&](llm::BiasAddOp o) { return execBiasAdd(o); })
       .Case([&](llm::RopeOp o) { return execRope(o); })
       .Case<llm::SwiGLUOp, llm::AddOp>(
           [&](Operation *o) { return execElementwise(o); })
@@ -433,6 +468,8 @@ Error Interpreter::execute(Operation *op) {
       .Case([&](dist::PipelineOp o) { return execPipeline(o); })
       .Case([&](dist::StageOp o) { return execStage(o); })
       .Case([&](dist::TransferOp o) { return execTransfer(o); })
+      .Case([&](dist::ExpertDispatchOp o) { return execExpertDispatch(o); })
+      .Case([&](dist::ExpertCombineOp o) { return execExpertCombine(o); })
       .Case<mlir::shard::AllReduceOp, mlir::shard::AllGatherOp,
             mlir::shard::AllToAllOp, mlir::shard::ReduceScatterOp,
             mlir::shard::AllSliceOp>(
@@ -557,6 +594,20 @@ Error Interpreter::execParam(llm::ParamOp op) {
       return createStringError("no llm.weight @%s in the module",
                                name.str().c_str());
     llm::WeightOp weight = w->second;
+    // An expert placed on another coordinate of its axis is not loaded.
+    if (std::optional<llm::OwnerAttr> owner = weight.getOwner()) {
+      if (program_.grid.axisIndex(owner->getAxis()) < 0 &&
+          program_.grid.degree(owner->getAxis()) > 1)
+        return createStringError("weight '%s' is owned along grid axis '%s', "
+                                 "which the grid does not name",
+                                 name.str().c_str(),
+                                 owner->getAxis().str().c_str());
+      if (program_.grid.coordinate(rank_, owner->getAxis()) !=
+          owner->getCoord()) {
+        bind(op.getResult(), Absent());
+        return Error::success();
+      }
+    }
     llvm::ArrayRef<int64_t> local = weight.getType().getShape();
     std::vector<int64_t> fullShape(local.begin(), local.end());
     std::optional<rt::Slice> slice;
@@ -641,6 +692,20 @@ Error Interpreter::execLinear(llm::LinearOp op) {
     bias = *bt;
   }
   Expected<Tensor> y = linear(**x, **w, bias);
+  if (!y)
+    return y.takeError();
+  bind(op.getResult(), std::move(*y));
+  return Error::success();
+}
+
+Error Interpreter::execBiasAdd(llm::BiasAddOp op) {
+  Expected<const Tensor *> x = getTensor(op.getInput());
+  if (!x)
+    return x.takeError();
+  Expected<const Tensor *> b = getTensor(op.getBias());
+  if (!b)
+    return b.takeError();
+  Expected<Tensor> y = biasAdd(**x, **b);
   if (!y)
     return y.takeError();
   bind(op.getResult(), std::move(*y));
@@ -760,8 +825,20 @@ Error Interpreter::execExperts(llm::ExpertsOp op) {
   if (auto ids = op.getExpertIds(); ids && ids->size() != n)
     return createStringError("experts: %zu expert ids for %u experts",
                              ids->size(), n);
+  // Under expert parallelism a rank computes only the experts it owns.
+  std::optional<int64_t> myCoord;
+  std::optional<llvm::ArrayRef<int64_t>> owners = op.getOwners();
+  if (owners) {
+    if (owners->size() != n)
+      return createStringError("experts: %zu owners for %u experts",
+                               owners->size(), n);
+    myCoord = program_.grid.coordinate(
+        rank_, op.getOwnerAxis().value_or("ep"));
+  }
   std::vector<ExpertWeights> local;
   for (unsigned i = 0; i < n; ++i) {
+    if (owners && (*owners)[i] != *myCoord)
+      continue;
     Expected<const Tensor *> g = getTensor(op.getGateWeights()[i]);
     if (!g)
       return g.takeError();
@@ -792,6 +869,191 @@ Error Interpreter::execSharedExpert(llm::SharedExpertOp op) {
   if (!y)
     return y.takeError();
   bind(op.getResult(), std::move(*y));
+  return Error::success();
+}
+
+Expected<std::pair<std::vector<int>, int64_t>>
+Interpreter::axisGroup(llvm::StringRef gridName, int64_t axis) const {
+  const Grid &grid = program_.grid;
+  if (gridName != grid.name)
+    return createStringError("grid @%s is not the module's grid",
+                             gridName.str().c_str());
+  if (axis < 0 || axis >= int64_t(grid.shape.size()))
+    return createStringError("axis %lld is not an axis of grid @%s",
+                             (long long)axis, grid.name.c_str());
+  return std::make_pair(grid.group(rank_, {axis}),
+                        grid.coordinates(rank_)[axis]);
+}
+
+Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
+  Expected<const Tensor *> x = getTensor(op.getInput());
+  if (!x)
+    return x.takeError();
+  Expected<const Tensor *> w = getTensor(op.getWeights());
+  if (!w)
+    return w.takeError();
+  Expected<const IntTensor *> ids = getInts(op.getIndices());
+  if (!ids)
+    return ids.takeError();
+  Expected<std::pair<std::vector<int>, int64_t>> group =
+      axisGroup(op.getGrid(), int64_t(op.getAxis()));
+  if (!group)
+    return group.takeError();
+  const std::vector<int> &members = group->first;
+  int64_t h = (*x)->innerSize(), tokens = (*x)->outerSize();
+  int64_t k = (*w)->innerSize();
+  if ((*w)->shape != (*ids)->shape || (*w)->outerSize() != tokens)
+    return createStringError("expert_dispatch: routing %s / %s does not match "
+                             "the input %s",
+                             shapeString((*w)->shape).c_str(),
+                             shapeString((*ids)->shape).c_str(),
+                             shapeString((*x)->shape).c_str());
+  llvm::ArrayRef<int64_t> owners = op.getOwners();
+
+  // Per destination: rows [n, H + 1] (the token, then its routing weight)
+  // and [n, 3] (expert id, flat token index, choice), in (token, choice)
+  // order.
+  std::vector<std::vector<float>> rows(members.size());
+  std::vector<std::vector<int64_t>> meta(members.size());
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t e = (*ids)->data[t * k + c];
+      if (e < 0 || e >= int64_t(owners.size()))
+        return createStringError("expert_dispatch: expert id %lld has no "
+                                 "owner (%zu experts)",
+                                 (long long)e, owners.size());
+      int64_t dest = owners[e];
+      if (dest >= int64_t(members.size()))
+        return createStringError("expert_dispatch: owner %lld of expert %lld "
+                                 "is outside the axis",
+                                 (long long)dest, (long long)e);
+      const float *row = (*x)->data.data() + t * h;
+      rows[dest].insert(rows[dest].end(), row, row + h);
+      rows[dest].push_back((*w)->data[t * k + c]);
+      meta[dest].insert(meta[dest].end(), {e, t, c});
+    }
+  std::vector<AnyTensor> rowPieces, metaPieces;
+  for (size_t d = 0; d < members.size(); ++d) {
+    int64_t n = int64_t(meta[d].size() / 3);
+    rowPieces.push_back(Tensor({n, h + 1}, std::move(rows[d])));
+    metaPieces.push_back(IntTensor({n, 3}, std::move(meta[d])));
+  }
+  Expected<std::vector<AnyTensor>> gotRows =
+      comm_->allToAll(rank_, members, std::move(rowPieces));
+  if (!gotRows)
+    return gotRows.takeError();
+  Expected<std::vector<AnyTensor>> gotMeta =
+      comm_->allToAll(rank_, members, std::move(metaPieces));
+  if (!gotMeta)
+    return gotMeta.takeError();
+
+  // Received rows in (source coordinate, token, choice) order.
+  int64_t total = 0;
+  for (const AnyTensor &m : *gotMeta)
+    total += shapeOf(m)[0];
+  Tensor outTokens({1, total, h}), outWeights({1, total, 1});
+  IntTensor outIds({1, total, 1}), route({total, 3});
+  int64_t i = 0;
+  for (size_t src = 0; src < members.size(); ++src) {
+    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
+    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    for (int64_t j = 0; j < m.dim(0); ++j, ++i) {
+      std::copy_n(r.data.begin() + j * (h + 1), h,
+                  outTokens.data.begin() + i * h);
+      outWeights.data[i] = r.data[j * (h + 1) + h];
+      outIds.data[i] = m.data[j * 3];
+      route.data[i * 3] = int64_t(src);
+      route.data[i * 3 + 1] = m.data[j * 3 + 1];
+      route.data[i * 3 + 2] = m.data[j * 3 + 2];
+    }
+  }
+  bind(op.getTokens(), std::move(outTokens));
+  bind(op.getTokenWeights(), std::move(outWeights));
+  bind(op.getTokenIndices(), std::move(outIds));
+  bind(op.getRoute(), std::move(route));
+  return Error::success();
+}
+
+Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
+  Expected<const Tensor *> y = getTensor(op.getExpertOutput());
+  if (!y)
+    return y.takeError();
+  Expected<const IntTensor *> route = getInts(op.getRoute());
+  if (!route)
+    return route.takeError();
+  Expected<const Tensor *> like = getTensor(op.getLike());
+  if (!like)
+    return like.takeError();
+  Expected<std::pair<std::vector<int>, int64_t>> group =
+      axisGroup(op.getGrid(), int64_t(op.getAxis()));
+  if (!group)
+    return group.takeError();
+  const std::vector<int> &members = group->first;
+  int64_t h = (*like)->innerSize(), tokens = (*like)->outerSize();
+  int64_t n = (*route)->rank() == 2 ? (*route)->dim(0) : -1;
+  if (n < 0 || (*route)->dim(1) != 3 || (*y)->innerSize() != h ||
+      (*y)->outerSize() != n)
+    return createStringError("expert_combine: expert output %s and route %s "
+                             "do not match",
+                             shapeString((*y)->shape).c_str(),
+                             shapeString((*route)->shape).c_str());
+
+  // Send each row back to its source coordinate with (token, choice).
+  std::vector<std::vector<float>> rows(members.size());
+  std::vector<std::vector<int64_t>> meta(members.size());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t dest = (*route)->data[i * 3];
+    if (dest < 0 || dest >= int64_t(members.size()))
+      return createStringError("expert_combine: route names coordinate %lld "
+                               "of an axis of %zu",
+                               (long long)dest, members.size());
+    const float *row = (*y)->data.data() + i * h;
+    rows[dest].insert(rows[dest].end(), row, row + h);
+    meta[dest].insert(meta[dest].end(),
+                      {(*route)->data[i * 3 + 1], (*route)->data[i * 3 + 2]});
+  }
+  std::vector<AnyTensor> rowPieces, metaPieces;
+  for (size_t d = 0; d < members.size(); ++d) {
+    int64_t count = int64_t(meta[d].size() / 2);
+    rowPieces.push_back(Tensor({count, h}, std::move(rows[d])));
+    metaPieces.push_back(IntTensor({count, 2}, std::move(meta[d])));
+  }
+  Expected<std::vector<AnyTensor>> gotRows =
+      comm_->allToAll(rank_, members, std::move(rowPieces));
+  if (!gotRows)
+    return gotRows.takeError();
+  Expected<std::vector<AnyTensor>> gotMeta =
+      comm_->allToAll(rank_, members, std::move(metaPieces));
+  if (!gotMeta)
+    return gotMeta.takeError();
+
+  // Each token's result is the sum of its choices' rows in choice order,
+  // as the unsharded experts op adds them.
+  struct Part {
+    int64_t token, choice;
+    const float *row;
+  };
+  std::vector<Part> parts;
+  for (size_t src = 0; src < members.size(); ++src) {
+    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
+    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    for (int64_t j = 0; j < m.dim(0); ++j) {
+      int64_t t = m.data[j * 2];
+      if (t < 0 || t >= tokens)
+        return createStringError("expert_combine: token %lld is outside the "
+                                 "%lld tokens of this rank",
+                                 (long long)t, (long long)tokens);
+      parts.push_back(Part{t, m.data[j * 2 + 1], r.data.data() + j * h});
+    }
+  }
+  std::stable_sort(parts.begin(), parts.end(), [](const Part &a, const Part &b) {
+    return a.token != b.token ? a.token < b.token : a.choice < b.choice;
+  });
+  Tensor out((*like)->shape);
+  for (const Part &p : parts)
+    for (int64_t i = 0; i < h; ++i)
+      out.data[p.token * h + i] += p.row[i];
+  bind(op.getResult(), std::move(out));
   return Error::success();
 }
 

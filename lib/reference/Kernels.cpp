@@ -151,6 +151,18 @@ Expected<Tensor> linear(const Tensor &x, const Tensor &weight,
   return y;
 }
 
+Expected<Tensor> biasAdd(const Tensor &x, const Tensor &bias) {
+  int64_t n = x.innerSize();
+  if (bias.rank() != 1 || bias.dim(0) != n)
+    return createStringError("bias_add: bias must be [%lld], got %s",
+                             (long long)n, str(bias.shape).c_str());
+  Tensor y = x;
+  for (int64_t r = 0; r < x.outerSize(); ++r)
+    for (int64_t i = 0; i < n; ++i)
+      y.data[r * n + i] += bias.data[i];
+  return y;
+}
+
 Expected<Tensor> swiglu(const Tensor &gate, const Tensor &up) {
   if (Error e = requireSameShape("swiglu", gate, up))
     return std::move(e);

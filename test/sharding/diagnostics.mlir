@@ -153,7 +153,7 @@ module {
 // .mlir). Only the start of the message is checked: its "valid pp degrees:
 // 1 to 0" tail is odd for a layerless graph.
 module {
-  // expected-error@+1 {{pp = 2 exceeds the 0 decoder layers; each pipeline stage needs at least one layer}}
+  // expected-error@+1 {{pp = 2 needs decoder layers to split into stages, but @forward has no llm.decoder_layer}}
   func.func @forward(%gate: tensor<?x?x128xbf16>, %up: tensor<?x?x128xbf16>) -> tensor<?x?x128xbf16> {
     %s = llm.swiglu %gate, %up : tensor<?x?x128xbf16>
     return %s : tensor<?x?x128xbf16>

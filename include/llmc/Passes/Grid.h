@@ -28,6 +28,8 @@ constexpr llvm::StringLiteral kMicrobatchesAttr = "dist.microbatches";
 /// Function attribute listing the axes whose ranks split the batch rows,
 /// outermost first (dp, then ep).
 constexpr llvm::StringLiteral kBatchAxesAttr = "dist.batch_axes";
+/// Function attribute naming the axis that splits the sequence.
+constexpr llvm::StringLiteral kSequenceAxisAttr = "dist.sequence_axis";
 
 /// The grid of a sharded module and its named axes.
 struct GridInfo {

@@ -97,8 +97,18 @@ struct Program {
   mlir::func::FuncOp forward;
   Grid grid;
   llvm::StringMap<llm::WeightOp> weights;
-  /// @forward's `dist.data_parallel_axis`: ranks split the batch along it.
-  std::optional<std::string> dataParallelAxis;
+  /// The axes whose ranks split the batch rows, outermost first: @forward's
+  /// `dist.batch_axes` (dp, and ep whose ranks also route their own rows),
+  /// or the older `dist.data_parallel_axis`.
+  std::vector<std::string> batchAxes;
+  /// @forward's `dist.sequence_axis` (context parallelism), if any.
+  std::optional<std::string> sequenceAxis;
+
+  /// Number of batch replicas: the product of the batch axes' degrees.
+  int64_t numReplicas() const;
+  /// Which replica `rank` belongs to: its coordinates on the batch axes,
+  /// linearised with the first axis outermost.
+  int64_t replicaOf(int64_t rank) const;
 
   /// Finds @forward, the grid and the weights; fails on a module the
   /// executor cannot run (no @forward, several grids, ...).
@@ -139,6 +149,7 @@ private:
   // Dense layer ops.
   llvm::Error execRMSNorm(llm::RMSNormOp op);
   llvm::Error execLinear(llm::LinearOp op);
+  llvm::Error execBiasAdd(llm::BiasAddOp op);
   llvm::Error execRope(llm::RopeOp op);
   llvm::Error execElementwise(mlir::Operation *op);
   llvm::Error execAttention(llm::AttentionOp op);
@@ -147,6 +158,8 @@ private:
   llvm::Error execMoERouter(llm::MoERouterOp op);
   llvm::Error execExperts(llm::ExpertsOp op);
   llvm::Error execSharedExpert(llm::SharedExpertOp op);
+  llvm::Error execExpertDispatch(dist::ExpertDispatchOp op);
+  llvm::Error execExpertCombine(dist::ExpertCombineOp op);
 
   // Output.
   llvm::Error execOutput(mlir::Operation *op);
@@ -164,6 +177,10 @@ private:
   llvm::Expected<const Tensor *> getTensor(mlir::Value v);
   llvm::Expected<const IntTensor *> getInts(mlir::Value v);
   void bind(mlir::Value v, RtValue value) { values_[v] = std::move(value); }
+  /// The group of ranks along grid axis `axis` (ordered by coordinate) and
+  /// this rank's coordinate in it, for dist ops that name an axis index.
+  llvm::Expected<std::pair<std::vector<int>, int64_t>>
+  axisGroup(llvm::StringRef grid, int64_t axis) const;
   /// The coordinate this rank uses for `slice` (its offset index).
   llvm::Expected<int64_t> sliceCoordinate(llm::WeightSliceAttr slice,
                                           llvm::StringRef weight) const;

@@ -35,6 +35,10 @@ llvm::Expected<Tensor> rmsNorm(const Tensor &x, const Tensor &weight,
 llvm::Expected<Tensor> linear(const Tensor &x, const Tensor &weight,
                               const Tensor *bias = nullptr);
 
+/// x + bias along the last dim (a row-parallel linear's bias, added once
+/// after the all-reduce).
+llvm::Expected<Tensor> biasAdd(const Tensor &x, const Tensor &bias);
+
 /// silu(gate) * up, elementwise.
 llvm::Expected<Tensor> swiglu(const Tensor &gate, const Tensor &up);
 
