@@ -6,6 +6,8 @@
 #include "llmc/Reference/Interpreter.h"
 #include "llmc/Reference/Kernels.h"
 
+#include "runtime/weights/RandomWeights.h"
+
 #include "llvm/ADT/StringExtras.h"
 
 #include <memory>
@@ -209,9 +211,16 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
 
   const Grid &grid = program.grid;
   int numRanks = int(grid.numRanks());
-  if (program.sequenceAxis && grid.degree(*program.sequenceAxis) > 1)
-    return createStringError("sequence parallelism (axis '%s') is not "
-                             "supported by the reference executor yet",
+  // Context parallelism: prefill splits the sequence into consecutive
+  // blocks over the sequence axis (the first len % sp ranks take one token
+  // more); decode gives every rank the new tokens.
+  int64_t spDegree =
+      program.sequenceAxis ? grid.degree(*program.sequenceAxis) : 1;
+  if (spDegree > 1 && promptLen < spDegree)
+    return createStringError("a prompt of %lld tokens cannot be split over "
+                             "%lld sequence-parallel ranks (axis '%s'); each "
+                             "needs at least one token",
+                             (long long)promptLen, (long long)spDegree,
                              program.sequenceAxis->c_str());
   // Ranks of different batch replicas (dp, and ep for the dense part of an
   // expert-parallel model) get different rows of the batch.
@@ -267,30 +276,45 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
         positions.data[b * len + s] = start + s;
       }
 
+    bool splitSequence = spDegree > 1 && (!options.useCache || step == 0);
+
     // Run every rank.
     InProcessCommunicator comm(numRanks);
     std::vector<std::vector<RtValue>> outputs(numRanks);
     std::vector<std::string> errors(numRanks);
     auto runRank = [&](int r) {
       int64_t d = program.replicaOf(r);
+      int64_t seqStart = 0, seqLen = len;
+      if (splitSequence) {
+        int64_t c = grid.coordinate(r, *program.sequenceAxis);
+        int64_t base = len / spDegree, extra = len % spDegree;
+        seqStart = c * base + std::min(c, extra);
+        seqLen = base + (c < extra ? 1 : 0);
+      }
+      auto local = [&](const IntTensor &t) {
+        return sliceAlong(rowsOf(t, d * localBatch, localBatch), 1, seqStart,
+                          seqLen);
+      };
       std::vector<RtValue> args;
       for (ArgRole role : *roles) {
         switch (role) {
         case ArgRole::InputIds:
-          args.push_back(rowsOf(ids, d * localBatch, localBatch));
+          args.push_back(local(ids));
           break;
         case ArgRole::Positions:
-          args.push_back(rowsOf(positions, d * localBatch, localBatch));
+          args.push_back(local(positions));
           break;
         case ArgRole::Cache:
           args.push_back(CacheRef{caches[r].get(), 0, localBatch});
           break;
         case ArgRole::Seed:
-          args.push_back(int64_t(options.sampleSeed + uint64_t(step)));
+          args.push_back(int64_t(rt::splitmix64(
+              rt::splitmix64(options.sampleSeed) + uint64_t(step))));
           break;
         }
       }
-      Expected<std::vector<RtValue>> out = ranks[r]->run(std::move(args), comm);
+      Expected<std::vector<RtValue>> out =
+          ranks[r]->run(std::move(args), comm, splitSequence);
       if (out) {
         outputs[r] = std::move(*out);
       } else {

@@ -309,38 +309,21 @@ void softmaxCombine(std::vector<float> &scores,
   }
 }
 
-Error writeCache(const Tensor &k, const Tensor &v, const IntTensor &positions,
-                 const AttentionConfig &config, const CacheBinding &binding,
-                 KVCache::Slot &slot) {
-  KVCache &cache = *binding.cache;
-  int64_t batch = k.dim(0), seq = k.dim(1), hd = config.headDim;
-  for (int64_t b = 0; b < batch; ++b) {
-    int64_t row = binding.rowOffset + b;
-    for (int64_t s = 0; s < seq; ++s) {
-      int64_t p = positions.data[b * seq + s];
-      if (p < 0 || p >= cache.maxSeq())
-        return createStringError(
-            "attention: position %lld is beyond the KV cache's %lld positions "
-            "(prompt length + max new tokens)",
-            (long long)p, (long long)cache.maxSeq());
-      for (int64_t h = 0; h < config.numKvHeads; ++h) {
-        int64_t src = (b * seq + s) * config.numKvHeads * hd + h * hd;
-        int64_t dst = cache.offset(slot, row, h, p);
-        std::copy_n(k.data.begin() + src, hd, slot.keys.begin() + dst);
-        std::copy_n(v.data.begin() + src, hd, slot.values.begin() + dst);
-      }
-      slot.written[row * cache.maxSeq() + p] = 1;
-    }
-  }
+Error checkCacheRows(const CacheBinding &cache, int64_t batch) {
+  if (cache.rowOffset < 0 || cache.rowOffset + batch > cache.cache->maxBatch())
+    return createStringError("attention: batch rows [%lld, %lld) are outside "
+                             "the KV cache's %lld rows",
+                             (long long)cache.rowOffset,
+                             (long long)(cache.rowOffset + batch),
+                             (long long)cache.cache->maxBatch());
   return Error::success();
 }
 
 } // namespace
 
-Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
-                           const IntTensor &positions,
-                           const AttentionConfig &config,
-                           const CacheBinding *cache) {
+Error checkAttentionOperands(const Tensor &q, const Tensor &k, const Tensor &v,
+                             const IntTensor &positions,
+                             const AttentionConfig &config) {
   int64_t nh = config.numHeads, nkv = config.numKvHeads, hd = config.headDim;
   if (nh <= 0 || nkv <= 0 || hd <= 0 || nh % nkv != 0)
     return createStringError("attention: %lld heads are not a multiple of "
@@ -348,7 +331,7 @@ Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
                              (long long)nh, (long long)nkv);
   for (const Tensor *t : {&q, &k, &v})
     if (Error e = requireRank("attention", "q, k and v", t->shape, 3))
-      return std::move(e);
+      return e;
   int64_t batch = q.dim(0), seq = q.dim(1);
   if (q.dim(2) != nh * hd)
     return createStringError("attention: q must be [%lld, %lld, %lld], got %s",
@@ -364,26 +347,76 @@ Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
                              "%s",
                              (long long)batch, (long long)seq,
                              str(positions.shape).c_str());
+  return Error::success();
+}
+
+Error storeKeysValues(const Tensor &k, const Tensor &v,
+                      const IntTensor &positions,
+                      const AttentionConfig &config,
+                      const CacheBinding &binding,
+                      const std::function<bool(int64_t)> &keep) {
+  KVCache &cache = *binding.cache;
+  int64_t batch = k.dim(0), seq = k.dim(1), hd = config.headDim;
+  if (Error e = checkCacheRows(binding, batch))
+    return e;
+  Expected<KVCache::Slot *> s =
+      cache.slot(binding.slot, config.numKvHeads, hd);
+  if (!s)
+    return s.takeError();
+  KVCache::Slot &slot = **s;
+  for (int64_t b = 0; b < batch; ++b) {
+    int64_t row = binding.rowOffset + b;
+    for (int64_t t = 0; t < seq; ++t) {
+      int64_t p = positions.data[b * seq + t];
+      if (p < 0 || p >= cache.maxSeq())
+        return createStringError(
+            "attention: position %lld is beyond the KV cache's %lld positions "
+            "(prompt length + max new tokens)",
+            (long long)p, (long long)cache.maxSeq());
+      if (keep && !keep(p))
+        continue;
+      for (int64_t h = 0; h < config.numKvHeads; ++h) {
+        int64_t src = (b * seq + t) * config.numKvHeads * hd + h * hd;
+        int64_t dst = cache.offset(slot, row, h, p);
+        std::copy_n(k.data.begin() + src, hd, slot.keys.begin() + dst);
+        std::copy_n(v.data.begin() + src, hd, slot.values.begin() + dst);
+      }
+      slot.written[row * cache.maxSeq() + p] = 1;
+    }
+  }
+  return Error::success();
+}
+
+std::vector<KeyValue> cachedKeys(const CacheBinding &binding, int64_t row) {
+  std::vector<KeyValue> keys;
+  KVCache &cache = *binding.cache;
+  KVCache::Slot *slot = cache.find(binding.slot);
+  if (!slot)
+    return keys;
+  int64_t r = binding.rowOffset + row;
+  for (int64_t p = 0; p < cache.maxSeq(); ++p) {
+    if (!slot->written[r * cache.maxSeq() + p])
+      continue;
+    int64_t off = cache.offset(*slot, r, 0, p);
+    keys.push_back(KeyValue{p, slot->keys.data() + off,
+                            slot->values.data() + off,
+                            cache.maxSeq() * slot->headDim});
+  }
+  return keys;
+}
+
+Expected<Tensor> attendToKeys(const Tensor &q, const IntTensor &positions,
+                              llvm::ArrayRef<std::vector<KeyValue>> keys,
+                              const AttentionConfig &config,
+                              bool requireEveryPosition) {
+  int64_t nh = config.numHeads, nkv = config.numKvHeads, hd = config.headDim;
+  int64_t batch = q.dim(0), seq = q.dim(1);
+  if (int64_t(keys.size()) != batch)
+    return createStringError("attention: keys for %zu batch rows, queries "
+                             "for %lld",
+                             keys.size(), (long long)batch);
   float scale = float(config.scale.value_or(1.0 / std::sqrt(double(hd))));
   int64_t group = nh / nkv;
-
-  KVCache::Slot *slot = nullptr;
-  if (cache) {
-    if (cache->rowOffset < 0 ||
-        cache->rowOffset + batch > cache->cache->maxBatch())
-      return createStringError("attention: batch rows [%lld, %lld) are "
-                               "outside the KV cache's %lld rows",
-                               (long long)cache->rowOffset,
-                               (long long)(cache->rowOffset + batch),
-                               (long long)cache->cache->maxBatch());
-    Expected<KVCache::Slot *> s = cache->cache->slot(cache->slot, nkv, hd);
-    if (!s)
-      return s.takeError();
-    slot = *s;
-    if (Error e = writeCache(k, v, positions, config, *cache, *slot))
-      return std::move(e);
-  }
-
   auto allowed = [&](int64_t keyPos, int64_t queryPos) {
     if (config.causal && keyPos > queryPos)
       return false;
@@ -398,39 +431,36 @@ Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t s = 0; s < seq; ++s) {
       int64_t qpos = positions.data[b * seq + s];
+      if (requireEveryPosition && config.causal) {
+        int64_t lo = config.slidingWindow
+                         ? std::max<int64_t>(0, qpos - *config.slidingWindow + 1)
+                         : 0;
+        int64_t expect = lo;
+        for (const KeyValue &kv : keys[b]) {
+          if (kv.position < lo || kv.position > qpos)
+            continue;
+          if (kv.position != expect)
+            break;
+          ++expect;
+        }
+        if (expect <= qpos)
+          return createStringError("attention: the KV cache has no key at "
+                                   "position %lld of batch row %lld (query at "
+                                   "position %lld)",
+                                   (long long)expect, (long long)b,
+                                   (long long)qpos);
+      }
       for (int64_t h = 0; h < nh; ++h) {
         int64_t kvh = h / group;
         const float *qv = q.data.data() + (b * seq + s) * nh * hd + h * hd;
         scores.clear();
         values.clear();
-        if (slot) {
-          int64_t row = cache->rowOffset + b;
-          KVCache &kv = *cache->cache;
-          for (int64_t p = 0; p < kv.maxSeq(); ++p) {
-            if (!allowed(p, qpos))
-              continue;
-            if (!slot->written[row * kv.maxSeq() + p]) {
-              if (!config.causal)
-                continue;
-              return createStringError(
-                  "attention: cache slot %lld has no key at position %lld of "
-                  "batch row %lld (query at position %lld)",
-                  (long long)cache->slot, (long long)p, (long long)row,
-                  (long long)qpos);
-            }
-            int64_t off = kv.offset(*slot, row, kvh, p);
-            scores.push_back(
-                float(dot(qv, slot->keys.data() + off, hd)) * scale);
-            values.push_back(slot->values.data() + off);
-          }
-        } else {
-          for (int64_t t = 0; t < seq; ++t) {
-            if (!allowed(positions.data[b * seq + t], qpos))
-              continue;
-            int64_t off = (b * seq + t) * nkv * hd + kvh * hd;
-            scores.push_back(float(dot(qv, k.data.data() + off, hd)) * scale);
-            values.push_back(v.data.data() + off);
-          }
+        for (const KeyValue &kv : keys[b]) {
+          if (!allowed(kv.position, qpos))
+            continue;
+          scores.push_back(
+              float(dot(qv, kv.key + kvh * kv.headStride, hd)) * scale);
+          values.push_back(kv.value + kvh * kv.headStride);
         }
         float *o = out.data.data() + (b * seq + s) * nh * hd + h * hd;
         if (scores.empty()) {
@@ -442,6 +472,33 @@ Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
     }
   }
   return out;
+}
+
+Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,
+                           const IntTensor &positions,
+                           const AttentionConfig &config,
+                           const CacheBinding *cache) {
+  if (Error e = checkAttentionOperands(q, k, v, positions, config))
+    return std::move(e);
+  int64_t batch = q.dim(0), seq = q.dim(1);
+  int64_t kvWidth = config.numKvHeads * config.headDim;
+  std::vector<std::vector<KeyValue>> keys(batch);
+  if (cache) {
+    if (Error e = storeKeysValues(k, v, positions, config, *cache))
+      return std::move(e);
+    for (int64_t b = 0; b < batch; ++b)
+      keys[b] = cachedKeys(*cache, b);
+    return attendToKeys(q, positions, keys, config,
+                        /*requireEveryPosition=*/true);
+  }
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < seq; ++t)
+      keys[b].push_back(KeyValue{positions.data[b * seq + t],
+                                 k.data.data() + (b * seq + t) * kvWidth,
+                                 v.data.data() + (b * seq + t) * kvWidth,
+                                 config.headDim});
+  return attendToKeys(q, positions, keys, config,
+                      /*requireEveryPosition=*/false);
 }
 
 //===----------------------------------------------------------------------===//

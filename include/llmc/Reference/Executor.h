@@ -38,8 +38,9 @@ struct GenerateOptions {
   /// false: every step recomputes the whole sequence from position 0 with
   /// an empty cache (a check of the cache, not a mode for speed).
   bool useCache = true;
-  /// Base seed for an i64 @forward argument (llm.sample); step t passes
-  /// seed + t.
+  /// Seed for an i64 @forward argument (llm.sample); step t passes
+  /// splitmix64(splitmix64(seed) + t), so neighbouring seeds give unrelated
+  /// draws at every step.
   uint64_t sampleSeed = 0;
 };
 

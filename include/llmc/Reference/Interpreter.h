@@ -127,8 +127,12 @@ public:
 
   /// Runs @forward on `args` (one RtValue per argument) and returns its
   /// results; `comm` connects this rank to the others for this call.
+  /// `sequenceSplit` says that the ranks of the sequence axis hold
+  /// consecutive blocks of the sequence (prefill under context parallelism)
+  /// rather than the same tokens (decode).
   llvm::Expected<std::vector<RtValue>> run(std::vector<RtValue> args,
-                                           InProcessCommunicator &comm);
+                                           InProcessCommunicator &comm,
+                                           bool sequenceSplit = false);
 
   int rank() const { return rank_; }
   /// Names of the weights this rank has loaded, sorted.
@@ -153,6 +157,7 @@ private:
   llvm::Error execRope(llm::RopeOp op);
   llvm::Error execElementwise(mlir::Operation *op);
   llvm::Error execAttention(llm::AttentionOp op);
+  llvm::Error execRingAttention(dist::RingAttentionOp op);
 
   // Mixture of experts.
   llvm::Error execMoERouter(llm::MoERouterOp op);
@@ -189,6 +194,7 @@ private:
   int rank_;
   const WeightSource &weights_;
   InProcessCommunicator *comm_ = nullptr;
+  bool sequenceSplit_ = false;
   llvm::DenseMap<mlir::Value, RtValue> values_;
   std::map<std::string, Tensor> loaded_;
 };

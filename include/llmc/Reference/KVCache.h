@@ -43,6 +43,12 @@ public:
   /// first used with a different number of kv heads or head size.
   llvm::Expected<Slot *> slot(int64_t index, int64_t kvHeads, int64_t headDim);
 
+  /// Slot `index`, or nullptr if it was never used.
+  Slot *find(int64_t index) {
+    auto it = slots_.find(index);
+    return it == slots_.end() ? nullptr : &it->second;
+  }
+
   /// Offset of element [row, head, pos, 0] in a slot's key/value buffers.
   int64_t offset(const Slot &s, int64_t row, int64_t head, int64_t pos) const {
     return ((row * s.kvHeads + head) * maxSeq_ + pos) * s.headDim;

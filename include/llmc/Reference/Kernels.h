@@ -18,6 +18,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -111,6 +112,44 @@ llvm::Expected<Tensor> attention(const Tensor &q, const Tensor &k,
                                  const Tensor &v, const IntTensor &positions,
                                  const AttentionConfig &config,
                                  const CacheBinding *cache);
+
+/// Checks q/k/v/positions shapes against `config` (as attention() does).
+llvm::Error checkAttentionOperands(const Tensor &q, const Tensor &k,
+                                   const Tensor &v, const IntTensor &positions,
+                                   const AttentionConfig &config);
+
+/// The key and value of one position of a batch row. Head h's key is
+/// `key[h * headStride, + headDim)`, likewise for the value, so both token
+/// tensors ([.., nkv*hd], stride hd) and cache slots ([nkv, maxSeq, hd],
+/// stride maxSeq*hd) can be pointed at without copying.
+struct KeyValue {
+  int64_t position = 0;
+  const float *key = nullptr;
+  const float *value = nullptr;
+  int64_t headStride = 0;
+};
+
+/// Attention of q [B, S, nh*hd] at `positions` [B, S] over `keys[b]`, the
+/// keys of batch row b in ascending positions, with the causal and window
+/// masks of `config`. With `requireEveryPosition`, a causal query must find
+/// a key at every position its masks allow (a cache missing one is an
+/// error naming it).
+llvm::Expected<Tensor> attendToKeys(const Tensor &q, const IntTensor &positions,
+                                    llvm::ArrayRef<std::vector<KeyValue>> keys,
+                                    const AttentionConfig &config,
+                                    bool requireEveryPosition);
+
+/// Stores this call's k/v [B, S, nkv*hd] into `cache` at their positions,
+/// only the tokens whose position `keep` accepts (all when null).
+llvm::Error storeKeysValues(const Tensor &k, const Tensor &v,
+                            const IntTensor &positions,
+                            const AttentionConfig &config,
+                            const CacheBinding &cache,
+                            const std::function<bool(int64_t)> &keep = {});
+
+/// The keys and values written so far in `cache`'s slot for local batch row
+/// `row`, ascending positions (none if the slot was never used).
+std::vector<KeyValue> cachedKeys(const CacheBinding &cache, int64_t row);
 
 //===----------------------------------------------------------------------===//
 // Mixture of experts

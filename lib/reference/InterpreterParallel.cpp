@@ -1,0 +1,722 @@
+//===- InterpreterParallel.cpp - the ops that involve other ranks ---------===//
+//
+// Pipelines, stages and transfers (dist), the upstream shard collectives,
+// expert-parallel dispatch and combine, and ring attention. Each rank
+// decides from its grid coordinates what to send and receive; the
+// InProcessCommunicator matches the calls of the ranks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Reference/Interpreter.h"
+
+#include "llmc/Reference/Kernels.h"
+
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+
+#include <algorithm>
+
+using llvm::createStringError;
+using llvm::Error;
+using llvm::Expected;
+using mlir::Operation;
+using mlir::Value;
+
+namespace llmc::ref {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Splits dim 0 of a tensor into `parts` equal chunks; anything else is
+/// passed to every chunk unchanged (a CacheRef gets the chunk's rows).
+Expected<std::vector<RtValue>> splitBatch(const RtValue &v, int64_t parts) {
+  std::vector<RtValue> chunks;
+  auto splitTensor = [&](const auto &t) -> Error {
+    if (t.rank() < 1 || t.dim(0) % parts != 0)
+      return createStringError("dist.pipeline: batch %lld is not divisible "
+                               "by %lld microbatches",
+                               (long long)(t.rank() ? t.dim(0) : 0),
+                               (long long)parts);
+    int64_t rows = t.dim(0) / parts;
+    for (int64_t m = 0; m < parts; ++m)
+      chunks.push_back(sliceAlong(t, 0, m * rows, rows));
+    return Error::success();
+  };
+  if (auto *t = std::get_if<Tensor>(&v)) {
+    if (Error e = splitTensor(*t))
+      return std::move(e);
+  } else if (auto *t = std::get_if<IntTensor>(&v)) {
+    if (Error e = splitTensor(*t))
+      return std::move(e);
+  } else if (auto *c = std::get_if<CacheRef>(&v)) {
+    if (c->rows % parts != 0)
+      return createStringError("dist.pipeline: %lld KV cache rows are not "
+                               "divisible by %lld microbatches",
+                               (long long)c->rows, (long long)parts);
+    int64_t rows = c->rows / parts;
+    for (int64_t m = 0; m < parts; ++m)
+      chunks.push_back(CacheRef{c->cache, c->rowOffset + m * rows, rows});
+  } else {
+    for (int64_t m = 0; m < parts; ++m)
+      chunks.push_back(v);
+  }
+  return chunks;
+}
+
+/// Concatenates the micro-batch results of one pipeline result along dim 0.
+Expected<RtValue> concatBatch(std::vector<RtValue> parts, unsigned resultNo) {
+  if (llvm::all_of(parts, isAbsent))
+    return RtValue(Absent());
+  if (llvm::any_of(parts, isAbsent))
+    return createStringError("dist.pipeline: result #%u exists for some "
+                             "microbatches of this rank but not for others",
+                             resultNo);
+  if (std::holds_alternative<Tensor>(parts.front())) {
+    std::vector<Tensor> ts;
+    for (RtValue &p : parts) {
+      if (!std::holds_alternative<Tensor>(p))
+        return createStringError("dist.pipeline: result #%u changes kind "
+                                 "between microbatches",
+                                 resultNo);
+      ts.push_back(std::move(std::get<Tensor>(p)));
+    }
+    Expected<Tensor> t = concatAlong<float>(ts, 0);
+    if (!t)
+      return t.takeError();
+    return RtValue(std::move(*t));
+  }
+  if (std::holds_alternative<IntTensor>(parts.front())) {
+    std::vector<IntTensor> ts;
+    for (RtValue &p : parts) {
+      if (!std::holds_alternative<IntTensor>(p))
+        return createStringError("dist.pipeline: result #%u changes kind "
+                                 "between microbatches",
+                                 resultNo);
+      ts.push_back(std::move(std::get<IntTensor>(p)));
+    }
+    Expected<IntTensor> t = concatAlong<int64_t>(ts, 0);
+    if (!t)
+      return t.takeError();
+    return RtValue(std::move(*t));
+  }
+  return createStringError("dist.pipeline: result #%u is not a tensor",
+                           resultNo);
+}
+
+/// Splits `t` into `parts` equal pieces along `axis`.
+template <typename T>
+Expected<std::vector<AnyTensor>> splitAlong(const TensorOf<T> &t, int64_t axis,
+                                            int64_t parts) {
+  if (axis < 0 || axis >= t.rank() || t.dim(axis) % parts != 0)
+    return createStringError("cannot split a %s tensor into %lld pieces "
+                             "along dim %lld",
+                             shapeString(t.shape).c_str(), (long long)parts,
+                             (long long)axis);
+  int64_t size = t.dim(axis) / parts;
+  std::vector<AnyTensor> out;
+  for (int64_t i = 0; i < parts; ++i)
+    out.push_back(sliceAlong(t, axis, i * size, size));
+  return out;
+}
+
+/// Concatenates pieces of one kind along `axis`.
+Expected<AnyTensor> concatAny(std::vector<AnyTensor> pieces, int64_t axis) {
+  if (std::holds_alternative<Tensor>(pieces.front())) {
+    std::vector<Tensor> ts;
+    for (AnyTensor &p : pieces) {
+      if (!std::holds_alternative<Tensor>(p))
+        return createStringError("ranks contributed tensors of different "
+                                 "element kinds");
+      ts.push_back(std::move(std::get<Tensor>(p)));
+    }
+    Expected<Tensor> t = concatAlong<float>(ts, axis);
+    if (!t)
+      return t.takeError();
+    return AnyTensor(std::move(*t));
+  }
+  std::vector<IntTensor> ts;
+  for (AnyTensor &p : pieces) {
+    if (!std::holds_alternative<IntTensor>(p))
+      return createStringError("ranks contributed tensors of different "
+                               "element kinds");
+    ts.push_back(std::move(std::get<IntTensor>(p)));
+  }
+  Expected<IntTensor> t = concatAlong<int64_t>(ts, axis);
+  if (!t)
+    return t.takeError();
+  return AnyTensor(std::move(*t));
+}
+
+RtValue toRtValue(AnyTensor t) {
+  if (auto *f = std::get_if<Tensor>(&t))
+    return std::move(*f);
+  return std::move(std::get<IntTensor>(t));
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Interpreter: pipelines
+//===----------------------------------------------------------------------===//
+
+Error Interpreter::execPipeline(dist::PipelineOp op) {
+  int64_t m = int64_t(op.getMicrobatches());
+  if (m < 1)
+    return createStringError("dist.pipeline: %lld microbatches", (long long)m);
+  // chunks[i][j]: operand i for micro-batch j.
+  std::vector<std::vector<RtValue>> chunks;
+  for (Value v : op.getInputs()) {
+    Expected<std::vector<RtValue>> c = splitBatch(lookup(v), m);
+    if (!c)
+      return c.takeError();
+    chunks.push_back(std::move(*c));
+  }
+  // perResult[r][j]: result r of micro-batch j.
+  std::vector<std::vector<RtValue>> perResult(op.getNumResults());
+  for (int64_t j = 0; j < m; ++j) {
+    std::vector<RtValue> args;
+    for (auto &c : chunks)
+      args.push_back(c[j]);
+    Expected<std::vector<RtValue>> results =
+        runBlock(op.getBody().front(), std::move(args));
+    if (!results)
+      return results.takeError();
+    for (unsigned r = 0; r < op.getNumResults(); ++r)
+      perResult[r].push_back(std::move((*results)[r]));
+  }
+  for (unsigned r = 0; r < op.getNumResults(); ++r) {
+    Expected<RtValue> v = concatBatch(std::move(perResult[r]), r);
+    if (!v)
+      return v.takeError();
+    bind(op.getResult(r), std::move(*v));
+  }
+  return Error::success();
+}
+
+Error Interpreter::execStage(dist::StageOp op) {
+  int64_t stage = program_.grid.coordinate(rank_, "pp");
+  if (stage != int64_t(op.getStage())) {
+    for (Value r : op.getResults())
+      bind(r, Absent());
+    return Error::success();
+  }
+  std::vector<RtValue> args;
+  for (auto [i, v] : llvm::enumerate(op.getInputs())) {
+    if (isAbsent(lookup(v)))
+      return createStringError("dist.stage %lld: operand #%zu is not "
+                               "available on rank %d (pp coordinate %lld); "
+                               "a dist.transfer must bring it here",
+                               (long long)op.getStage(), i, rank_,
+                               (long long)stage);
+    args.push_back(lookup(v));
+  }
+  Expected<std::vector<RtValue>> results =
+      runBlock(op.getBody().front(), std::move(args));
+  if (!results)
+    return results.takeError();
+  for (auto [r, v] : llvm::zip(op.getResults(), *results))
+    bind(r, std::move(v));
+  return Error::success();
+}
+
+Error Interpreter::execTransfer(dist::TransferOp op) {
+  const Grid &grid = program_.grid;
+  if (op.getGrid() != grid.name)
+    return createStringError("dist.transfer: grid @%s is not the module's "
+                             "grid",
+                             op.getGrid().str().c_str());
+  int64_t axis = int64_t(op.getAxis());
+  if (axis < 0 || axis >= int64_t(grid.shape.size()))
+    return createStringError("dist.transfer: axis %lld is not an axis of "
+                             "grid @%s",
+                             (long long)axis, grid.name.c_str());
+  int64_t from = int64_t(op.getFrom()), to = int64_t(op.getTo());
+  std::vector<int64_t> coords = grid.coordinates(rank_);
+  int64_t mine = coords[axis];
+  if (mine == from) {
+    const RtValue &v = lookup(op.getInput());
+    if (from == to) {
+      bind(op.getResult(), v);
+      return Error::success();
+    }
+    AnyTensor payload;
+    if (auto *t = std::get_if<Tensor>(&v))
+      payload = *t;
+    else if (auto *t = std::get_if<IntTensor>(&v))
+      payload = *t;
+    else
+      return createStringError("dist.transfer: the value to send is not "
+                               "available on rank %d (coordinate %lld along "
+                               "axis %lld)",
+                               rank_, (long long)mine, (long long)axis);
+    coords[axis] = to;
+    if (Error e = comm_->send(rank_, int(grid.rankAt(coords)),
+                              std::move(payload)))
+      return e;
+    bind(op.getResult(), Absent());
+    return Error::success();
+  }
+  if (mine == to) {
+    coords[axis] = from;
+    Expected<AnyTensor> got = comm_->recv(rank_, int(grid.rankAt(coords)));
+    if (!got)
+      return got.takeError();
+    bind(op.getResult(), toRtValue(std::move(*got)));
+    return Error::success();
+  }
+  bind(op.getResult(), Absent());
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Interpreter: collectives
+//===----------------------------------------------------------------------===//
+
+Error Interpreter::execCollective(Operation *op) {
+  namespace shard = mlir::shard;
+  auto gridName = op->getAttrOfType<mlir::FlatSymbolRefAttr>("grid");
+  if (!gridName || gridName.getValue() != program_.grid.name)
+    return createStringError("the collective's grid is not the module's "
+                             "grid @%s",
+                             program_.grid.name.c_str());
+  std::vector<int64_t> axes;
+  if (auto a = op->getAttrOfType<mlir::DenseI16ArrayAttr>("grid_axes"))
+    for (int16_t axis : a.asArrayRef()) {
+      if (axis < 0 || axis >= int16_t(program_.grid.shape.size()))
+        return createStringError("grid axis %d is not an axis of @%s", axis,
+                                 program_.grid.name.c_str());
+      axes.push_back(axis);
+    }
+  std::vector<int> group = program_.grid.group(rank_, axes);
+  int64_t groupSize = int64_t(group.size());
+  int64_t me = llvm::find(group, rank_) - group.begin();
+
+  const RtValue &in = lookup(op->getOperand(0));
+  AnyTensor input;
+  if (auto *t = std::get_if<Tensor>(&in))
+    input = *t;
+  else if (auto *t = std::get_if<IntTensor>(&in))
+    input = *t;
+  else
+    return createStringError("the input is not available on rank %d, which "
+                             "must take part in the collective over ranks %s",
+                             rank_, groupString(group).c_str());
+
+  auto splitAny = [&](int64_t axis) -> Expected<std::vector<AnyTensor>> {
+    if (auto *t = std::get_if<Tensor>(&input))
+      return splitAlong(*t, axis, groupSize);
+    return splitAlong(std::get<IntTensor>(input), axis, groupSize);
+  };
+
+  if (auto ar = llvm::dyn_cast<shard::AllReduceOp>(op)) {
+    ReduceKind kind;
+    switch (ar.getReduction()) {
+    case shard::ReductionKind::Sum:
+      kind = ReduceKind::Sum;
+      break;
+    case shard::ReductionKind::Max:
+      kind = ReduceKind::Max;
+      break;
+    case shard::ReductionKind::Min:
+      kind = ReduceKind::Min;
+      break;
+    case shard::ReductionKind::Product:
+      kind = ReduceKind::Product;
+      break;
+    default:
+      return createStringError("reduction kind %s is not supported",
+                               shard::stringifyReductionKind(ar.getReduction())
+                                   .str()
+                                   .c_str());
+    }
+    auto *t = std::get_if<Tensor>(&input);
+    if (!t)
+      return createStringError("all_reduce of an integer tensor is not "
+                               "supported");
+    Tensor data = std::move(*t);
+    if (Error e = comm_->allReduce(rank_, group, data, kind))
+      return e;
+    bind(ar.getResult(), std::move(data));
+    return Error::success();
+  }
+  if (auto ag = llvm::dyn_cast<shard::AllGatherOp>(op)) {
+    Expected<std::vector<AnyTensor>> all =
+        comm_->allGather(rank_, group, std::move(input));
+    if (!all)
+      return all.takeError();
+    Expected<AnyTensor> y =
+        concatAny(std::move(*all), int64_t(ag.getGatherAxis().getSExtValue()));
+    if (!y)
+      return y.takeError();
+    bind(ag.getResult(), toRtValue(std::move(*y)));
+    return Error::success();
+  }
+  if (auto a2a = llvm::dyn_cast<shard::AllToAllOp>(op)) {
+    Expected<std::vector<AnyTensor>> pieces =
+        splitAny(int64_t(a2a.getSplitAxis().getSExtValue()));
+    if (!pieces)
+      return pieces.takeError();
+    Expected<std::vector<AnyTensor>> got =
+        comm_->allToAll(rank_, group, std::move(*pieces));
+    if (!got)
+      return got.takeError();
+    Expected<AnyTensor> y = concatAny(
+        std::move(*got), int64_t(a2a.getConcatAxis().getSExtValue()));
+    if (!y)
+      return y.takeError();
+    bind(a2a.getResult(), toRtValue(std::move(*y)));
+    return Error::success();
+  }
+  if (auto rs = llvm::dyn_cast<shard::ReduceScatterOp>(op)) {
+    auto *t = std::get_if<Tensor>(&input);
+    if (!t || rs.getReduction() != shard::ReductionKind::Sum)
+      return createStringError("only a sum reduce_scatter of a float tensor "
+                               "is supported");
+    Tensor data = std::move(*t);
+    if (Error e = comm_->allReduce(rank_, group, data, ReduceKind::Sum))
+      return e;
+    input = std::move(data);
+    Expected<std::vector<AnyTensor>> pieces =
+        splitAny(int64_t(rs.getScatterAxis().getSExtValue()));
+    if (!pieces)
+      return pieces.takeError();
+    bind(rs.getResult(), toRtValue(std::move((*pieces)[me])));
+    return Error::success();
+  }
+  auto slice = llvm::cast<shard::AllSliceOp>(op);
+  Expected<std::vector<AnyTensor>> pieces =
+      splitAny(int64_t(slice.getSliceAxis().getSExtValue()));
+  if (!pieces)
+    return pieces.takeError();
+  bind(slice.getResult(), toRtValue(std::move((*pieces)[me])));
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Interpreter: expert parallelism
+//===----------------------------------------------------------------------===//
+
+Expected<std::pair<std::vector<int>, int64_t>>
+Interpreter::axisGroup(llvm::StringRef gridName, int64_t axis) const {
+  const Grid &grid = program_.grid;
+  if (gridName != grid.name)
+    return createStringError("grid @%s is not the module's grid",
+                             gridName.str().c_str());
+  if (axis < 0 || axis >= int64_t(grid.shape.size()))
+    return createStringError("axis %lld is not an axis of grid @%s",
+                             (long long)axis, grid.name.c_str());
+  return std::make_pair(grid.group(rank_, {axis}),
+                        grid.coordinates(rank_)[axis]);
+}
+
+Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
+  Expected<const Tensor *> x = getTensor(op.getInput());
+  if (!x)
+    return x.takeError();
+  Expected<const Tensor *> w = getTensor(op.getWeights());
+  if (!w)
+    return w.takeError();
+  Expected<const IntTensor *> ids = getInts(op.getIndices());
+  if (!ids)
+    return ids.takeError();
+  Expected<std::pair<std::vector<int>, int64_t>> group =
+      axisGroup(op.getGrid(), int64_t(op.getAxis()));
+  if (!group)
+    return group.takeError();
+  const std::vector<int> &members = group->first;
+  int64_t h = (*x)->innerSize(), tokens = (*x)->outerSize();
+  int64_t k = (*w)->innerSize();
+  if ((*w)->shape != (*ids)->shape || (*w)->outerSize() != tokens)
+    return createStringError("expert_dispatch: routing %s / %s does not match "
+                             "the input %s",
+                             shapeString((*w)->shape).c_str(),
+                             shapeString((*ids)->shape).c_str(),
+                             shapeString((*x)->shape).c_str());
+  llvm::ArrayRef<int64_t> owners = op.getOwners();
+
+  // Per destination: rows [n, H + 1] (the token, then its routing weight)
+  // and [n, 3] (expert id, flat token index, choice), in (token, choice)
+  // order.
+  std::vector<std::vector<float>> rows(members.size());
+  std::vector<std::vector<int64_t>> meta(members.size());
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t e = (*ids)->data[t * k + c];
+      if (e < 0 || e >= int64_t(owners.size()))
+        return createStringError("expert_dispatch: expert id %lld has no "
+                                 "owner (%zu experts)",
+                                 (long long)e, owners.size());
+      int64_t dest = owners[e];
+      if (dest >= int64_t(members.size()))
+        return createStringError("expert_dispatch: owner %lld of expert %lld "
+                                 "is outside the axis",
+                                 (long long)dest, (long long)e);
+      const float *row = (*x)->data.data() + t * h;
+      rows[dest].insert(rows[dest].end(), row, row + h);
+      rows[dest].push_back((*w)->data[t * k + c]);
+      meta[dest].insert(meta[dest].end(), {e, t, c});
+    }
+  std::vector<AnyTensor> rowPieces, metaPieces;
+  for (size_t d = 0; d < members.size(); ++d) {
+    int64_t n = int64_t(meta[d].size() / 3);
+    rowPieces.push_back(Tensor({n, h + 1}, std::move(rows[d])));
+    metaPieces.push_back(IntTensor({n, 3}, std::move(meta[d])));
+  }
+  Expected<std::vector<AnyTensor>> gotRows =
+      comm_->allToAll(rank_, members, std::move(rowPieces));
+  if (!gotRows)
+    return gotRows.takeError();
+  Expected<std::vector<AnyTensor>> gotMeta =
+      comm_->allToAll(rank_, members, std::move(metaPieces));
+  if (!gotMeta)
+    return gotMeta.takeError();
+
+  // Received rows in (source coordinate, token, choice) order.
+  int64_t total = 0;
+  for (const AnyTensor &m : *gotMeta)
+    total += shapeOf(m)[0];
+  Tensor outTokens({1, total, h}), outWeights({1, total, 1});
+  IntTensor outIds({1, total, 1}), route({total, 3});
+  int64_t i = 0;
+  for (size_t src = 0; src < members.size(); ++src) {
+    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
+    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    for (int64_t j = 0; j < m.dim(0); ++j, ++i) {
+      std::copy_n(r.data.begin() + j * (h + 1), h,
+                  outTokens.data.begin() + i * h);
+      outWeights.data[i] = r.data[j * (h + 1) + h];
+      outIds.data[i] = m.data[j * 3];
+      route.data[i * 3] = int64_t(src);
+      route.data[i * 3 + 1] = m.data[j * 3 + 1];
+      route.data[i * 3 + 2] = m.data[j * 3 + 2];
+    }
+  }
+  bind(op.getTokens(), std::move(outTokens));
+  bind(op.getTokenWeights(), std::move(outWeights));
+  bind(op.getTokenIndices(), std::move(outIds));
+  bind(op.getRoute(), std::move(route));
+  return Error::success();
+}
+
+Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
+  Expected<const Tensor *> y = getTensor(op.getExpertOutput());
+  if (!y)
+    return y.takeError();
+  Expected<const IntTensor *> route = getInts(op.getRoute());
+  if (!route)
+    return route.takeError();
+  Expected<const Tensor *> like = getTensor(op.getLike());
+  if (!like)
+    return like.takeError();
+  Expected<std::pair<std::vector<int>, int64_t>> group =
+      axisGroup(op.getGrid(), int64_t(op.getAxis()));
+  if (!group)
+    return group.takeError();
+  const std::vector<int> &members = group->first;
+  int64_t h = (*like)->innerSize(), tokens = (*like)->outerSize();
+  int64_t n = (*route)->rank() == 2 ? (*route)->dim(0) : -1;
+  if (n < 0 || (*route)->dim(1) != 3 || (*y)->innerSize() != h ||
+      (*y)->outerSize() != n)
+    return createStringError("expert_combine: expert output %s and route %s "
+                             "do not match",
+                             shapeString((*y)->shape).c_str(),
+                             shapeString((*route)->shape).c_str());
+
+  // Send each row back to its source coordinate with (token, choice).
+  std::vector<std::vector<float>> rows(members.size());
+  std::vector<std::vector<int64_t>> meta(members.size());
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t dest = (*route)->data[i * 3];
+    if (dest < 0 || dest >= int64_t(members.size()))
+      return createStringError("expert_combine: route names coordinate %lld "
+                               "of an axis of %zu",
+                               (long long)dest, members.size());
+    const float *row = (*y)->data.data() + i * h;
+    rows[dest].insert(rows[dest].end(), row, row + h);
+    meta[dest].insert(meta[dest].end(),
+                      {(*route)->data[i * 3 + 1], (*route)->data[i * 3 + 2]});
+  }
+  std::vector<AnyTensor> rowPieces, metaPieces;
+  for (size_t d = 0; d < members.size(); ++d) {
+    int64_t count = int64_t(meta[d].size() / 2);
+    rowPieces.push_back(Tensor({count, h}, std::move(rows[d])));
+    metaPieces.push_back(IntTensor({count, 2}, std::move(meta[d])));
+  }
+  Expected<std::vector<AnyTensor>> gotRows =
+      comm_->allToAll(rank_, members, std::move(rowPieces));
+  if (!gotRows)
+    return gotRows.takeError();
+  Expected<std::vector<AnyTensor>> gotMeta =
+      comm_->allToAll(rank_, members, std::move(metaPieces));
+  if (!gotMeta)
+    return gotMeta.takeError();
+
+  // Each token's result is the sum of its choices' rows in choice order,
+  // as the unsharded experts op adds them.
+  struct Part {
+    int64_t token, choice;
+    const float *row;
+  };
+  std::vector<Part> parts;
+  for (size_t src = 0; src < members.size(); ++src) {
+    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
+    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    for (int64_t j = 0; j < m.dim(0); ++j) {
+      int64_t t = m.data[j * 2];
+      if (t < 0 || t >= tokens)
+        return createStringError("expert_combine: token %lld is outside the "
+                                 "%lld tokens of this rank",
+                                 (long long)t, (long long)tokens);
+      parts.push_back(Part{t, m.data[j * 2 + 1], r.data.data() + j * h});
+    }
+  }
+  std::stable_sort(parts.begin(), parts.end(), [](const Part &a, const Part &b) {
+    return a.token != b.token ? a.token < b.token : a.choice < b.choice;
+  });
+  Tensor out((*like)->shape);
+  for (const Part &p : parts)
+    for (int64_t i = 0; i < h; ++i)
+      out.data[p.token * h + i] += p.row[i];
+  bind(op.getResult(), std::move(out));
+  return Error::success();
+}
+
+//===----------------------------------------------------------------------===//
+// Interpreter: context parallelism
+//===----------------------------------------------------------------------===//
+
+Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
+  Expected<const Tensor *> q = getTensor(op.getQ());
+  if (!q)
+    return q.takeError();
+  Expected<const Tensor *> k = getTensor(op.getK());
+  if (!k)
+    return k.takeError();
+  Expected<const Tensor *> v = getTensor(op.getV());
+  if (!v)
+    return v.takeError();
+  Expected<const IntTensor *> pos = getInts(op.getPositions());
+  if (!pos)
+    return pos.takeError();
+  AttentionConfig config;
+  config.numHeads = int64_t(op.getNumHeads());
+  config.numKvHeads = int64_t(op.getNumKvHeads());
+  config.headDim = int64_t(op.getHeadDim());
+  config.causal = op.getCausal();
+  if (std::optional<uint64_t> w = op.getSlidingWindow())
+    config.slidingWindow = int64_t(*w);
+  if (std::optional<llvm::APFloat> s = op.getScale())
+    config.scale = s->convertToDouble();
+  if (Error e = checkAttentionOperands(**q, **k, **v, **pos, config))
+    return e;
+  Expected<std::pair<std::vector<int>, int64_t>> group =
+      axisGroup(op.getGrid(), int64_t(op.getAxis()));
+  if (!group)
+    return group.takeError();
+  const std::vector<int> &members = group->first;
+  int64_t coord = group->second, size = int64_t(members.size());
+  int64_t batch = (*q)->dim(0), kvWidth = config.numKvHeads * config.headDim;
+
+  // The result is attention over every key of the sequence, wherever it is
+  // held; gathering the keys (rather than merging partial softmaxes) keeps
+  // the reference bit-identical to unsharded attention.
+  std::vector<std::vector<KeyValue>> keys(batch);
+  std::vector<AnyTensor> meta, data;
+  if (Value c = op.getCache()) {
+    const CacheRef *ref = std::get_if<CacheRef>(&lookup(c));
+    if (!ref || !ref->cache)
+      return createStringError("ring_attention: the KV cache operand is not "
+                               "available on rank %d",
+                               rank_);
+    CacheBinding binding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
+                         ref->rowOffset};
+    // Prefill: each rank stores its own block. Decode: every rank holds the
+    // new tokens and the one at coordinate position % size stores each.
+    std::function<bool(int64_t)> keep;
+    if (!sequenceSplit_)
+      keep = [coord, size](int64_t p) { return p % size == coord; };
+    if (Error e = storeKeysValues(**k, **v, **pos, config, binding, keep))
+      return e;
+    std::vector<int64_t> rowsAndPositions;
+    std::vector<float> values;
+    for (int64_t b = 0; b < batch; ++b)
+      for (const KeyValue &kv : cachedKeys(binding, b)) {
+        rowsAndPositions.insert(rowsAndPositions.end(), {b, kv.position});
+        for (const float *base : {kv.key, kv.value})
+          for (int64_t h = 0; h < config.numKvHeads; ++h)
+            values.insert(values.end(), base + h * kv.headStride,
+                          base + h * kv.headStride + config.headDim);
+      }
+    int64_t n = int64_t(rowsAndPositions.size() / 2);
+    Expected<std::vector<AnyTensor>> m = comm_->allGather(
+        rank_, members, IntTensor({n, 2}, std::move(rowsAndPositions)));
+    if (!m)
+      return m.takeError();
+    Expected<std::vector<AnyTensor>> d = comm_->allGather(
+        rank_, members, Tensor({n, 2 * kvWidth}, std::move(values)));
+    if (!d)
+      return d.takeError();
+    meta = std::move(*m);
+    data = std::move(*d);
+    for (size_t src = 0; src < meta.size(); ++src) {
+      const IntTensor &mt = std::get<IntTensor>(meta[src]);
+      const Tensor &dt = std::get<Tensor>(data[src]);
+      for (int64_t i = 0; i < mt.dim(0); ++i) {
+        const float *base = dt.data.data() + i * 2 * kvWidth;
+        keys[mt.data[i * 2]].push_back(KeyValue{
+            mt.data[i * 2 + 1], base, base + kvWidth, config.headDim});
+      }
+    }
+  } else if (sequenceSplit_) {
+    // Prefill without a cache: the blocks of every rank.
+    for (const Tensor *t : {*k, *v}) {
+      Expected<std::vector<AnyTensor>> g = comm_->allGather(rank_, members, *t);
+      if (!g)
+        return g.takeError();
+      data.insert(data.end(), g->begin(), g->end());
+    }
+    Expected<std::vector<AnyTensor>> p = comm_->allGather(rank_, members, **pos);
+    if (!p)
+      return p.takeError();
+    meta = std::move(*p);
+    for (size_t src = 0; src < meta.size(); ++src) {
+      const IntTensor &pt = std::get<IntTensor>(meta[src]);
+      const Tensor &kt = std::get<Tensor>(data[src]);
+      const Tensor &vt = std::get<Tensor>(data[meta.size() + src]);
+      int64_t seq = pt.dim(1);
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t t = 0; t < seq; ++t)
+          keys[b].push_back(KeyValue{pt.data[b * seq + t],
+                                     kt.data.data() + (b * seq + t) * kvWidth,
+                                     vt.data.data() + (b * seq + t) * kvWidth,
+                                     config.headDim});
+    }
+  } else {
+    Expected<Tensor> y = attention(**q, **k, **v, **pos, config, nullptr);
+    if (!y)
+      return y.takeError();
+    bind(op.getResult(), std::move(*y));
+    return Error::success();
+  }
+  for (std::vector<KeyValue> &row : keys) {
+    std::stable_sort(row.begin(), row.end(),
+                     [](const KeyValue &a, const KeyValue &b) {
+                       return a.position < b.position;
+                     });
+    for (size_t i = 1; i < row.size(); ++i)
+      if (row[i].position == row[i - 1].position)
+        return createStringError("ring_attention: two ranks hold the key at "
+                                 "position %lld",
+                                 (long long)row[i].position);
+  }
+  Expected<Tensor> y = attendToKeys(**q, **pos, keys, config,
+                                    /*requireEveryPosition=*/bool(op.getCache()));
+  if (!y)
+    return y.takeError();
+  bind(op.getResult(), std::move(*y));
+  return Error::success();
+}
+
+} // namespace llmc::ref

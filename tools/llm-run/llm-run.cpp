@@ -1,0 +1,281 @@
+//===- llm-run.cpp - CPU reference executor of llm IR ---------------------===//
+//
+// llm-run in.mlir [--shard=SPEC] [--gpus=N] [--microbatches=M]
+//         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
+//         [--check] [--tolerance=1e-4] [--print-logits] [--no-cache]
+//         [--rank-stats] [--seed=S]
+//
+// Runs the model in fp32 on the CPU, every rank of the plan as a thread, and
+// prints one `tokens: ...` line per prompt. With --shard the module is first
+// sharded by the same pipeline as llm-opt (an already sharded module runs as
+// is); --check also runs the unsharded module and compares the logits of
+// every step (`max_abs_diff=... max_rel_diff=...`, `tokens_match=yes|no`),
+// exiting 1 past tolerance. --no-cache recomputes the whole sequence at
+// every step; --rank-stats prints what each rank loaded and cached.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Passes/Pipelines.h"
+#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Reference/Executor.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/llm/LlmDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+using namespace llvm;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
+                                      cl::desc("<input .mlir>"));
+static cl::opt<std::string>
+    shardSpec("shard",
+              cl::desc("Shard the module first: a comma list of tpN, ppN, "
+                       "epN, spN, dpN (e.g. tp2,pp2)"),
+              cl::value_desc("spec"));
+static cl::opt<int64_t> gpus("gpus", cl::desc("GPUs available (default: the "
+                                              "product of the degrees)"),
+                             cl::init(0));
+static cl::opt<int64_t>
+    microbatches("microbatches",
+                 cl::desc("Pipeline micro-batches per batch (default 1)"),
+                 cl::init(1));
+static cl::opt<std::string>
+    weightsSpec("weights", cl::Required,
+                cl::desc("A checkpoint folder, or random[:SEED] for "
+                         "deterministic random weights"),
+                cl::value_desc("DIR|random[:SEED]"));
+static cl::opt<std::string>
+    promptText("prompt", cl::Required,
+               cl::desc("Token ids, comma-separated; ';' separates the "
+                        "prompts of a batch (e.g. '1,2,3;4,5,6')"),
+               cl::value_desc("ids"));
+static cl::opt<int64_t> maxNewTokens("max-new-tokens",
+                                     cl::desc("Tokens to generate per prompt"),
+                                     cl::init(1));
+static cl::opt<bool>
+    check("check", cl::desc("Also run the unsharded module and compare the "
+                            "logits of every step"));
+static cl::opt<double>
+    tolerance("tolerance",
+              cl::desc("--check: largest max|a-b| / max|ref| accepted"),
+              cl::init(1e-4));
+static cl::opt<bool> printLogits("print-logits",
+                                 cl::desc("Print the logits of every step"));
+static cl::opt<bool>
+    noCache("no-cache",
+            cl::desc("Recompute the whole sequence at every step with an "
+                     "empty KV cache (to check the cache)"));
+static cl::opt<bool>
+    printStats("rank-stats", cl::desc("Print each rank's loaded weights count and "
+                                 "KV cache slots"));
+static cl::opt<uint64_t> sampleSeed("seed",
+                                    cl::desc("Seed of llm.sample (each step "
+                                             "draws from a hash of seed and "
+                                             "step)"),
+                                    cl::init(0));
+
+static int fail(const Twine &message) {
+  WithColor::error(errs(), "llm-run") << message << "\n";
+  return 1;
+}
+
+static bool hasGrid(mlir::ModuleOp module) {
+  for (mlir::Operation &op : module.getBody()->getOperations())
+    if (llvm::isa<mlir::shard::GridOp>(op))
+      return true;
+  return false;
+}
+
+/// Runs the sharding pipeline of llm-opt on `module`; its passes report an
+/// impossible plan as a diagnostic on the module.
+static LogicalResult shard(mlir::MLIRContext &context, mlir::ModuleOp module,
+                           const llmc::ShardSpec &spec) {
+#ifdef LLMC_HAVE_SHARDING_PIPELINE
+  llmc::ShardingOptions options;
+  options.spec = shardSpec;
+  options.gpus = gpus;
+  options.microbatches = microbatches;
+  mlir::PassManager pm(&context);
+  llmc::buildShardingPipeline(pm, options);
+  return pm.run(module);
+#else
+  (void)context;
+  (void)module;
+  if (spec.isAuto || spec.numRanks() > 1) {
+    fail("--shard=" + spec.str() +
+         ": this llm-run was built without the sharding passes (LLMCPasses)");
+    return failure();
+  }
+  return success();
+#endif
+}
+
+static void printTokens(const llmc::ref::GenerateResult &result) {
+  for (const std::vector<int64_t> &row : result.tokens) {
+    outs() << "tokens:";
+    for (int64_t id : row)
+      outs() << " " << id;
+    outs() << "\n";
+  }
+}
+
+static void printLogitValues(const llmc::ref::GenerateResult &result,
+                             StringRef label) {
+  for (auto [step, logits] : llvm::enumerate(result.logits)) {
+    int64_t batch = logits.dim(0);
+    int64_t perRow = logits.numElements() / batch;
+    for (int64_t b = 0; b < batch; ++b) {
+      outs() << label << "logits step=" << step << " prompt=" << b << ":";
+      for (int64_t i = 0; i < perRow; ++i)
+        outs() << " " << format("%.6g", logits.data[b * perRow + i]);
+      outs() << "\n";
+    }
+  }
+}
+
+static void printRankStats(const llmc::ref::GenerateResult &result) {
+  for (const llmc::ref::RankStats &r : result.ranks) {
+    outs() << "rank " << r.rank << " (";
+    for (auto [i, c] : llvm::enumerate(r.coordinates))
+      outs() << (i ? "," : "")
+             << (i < result.gridAxes.size() ? result.gridAxes[i]
+                                            : "axis" + std::to_string(i))
+             << "=" << c;
+    outs() << "): " << r.loadedWeights.size() << " weights, kv slots [";
+    for (auto [i, s] : llvm::enumerate(r.cacheSlots))
+      outs() << (i ? ", " : "") << s;
+    outs() << "]\n";
+  }
+}
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "llm-run: CPU reference executor of llm IR\n");
+
+  std::optional<llmc::ShardSpec> spec;
+  if (shardSpec.getNumOccurrences()) {
+    Expected<llmc::ShardSpec> parsed = llmc::parseShardSpec(shardSpec);
+    if (!parsed)
+      return fail(toString(parsed.takeError()));
+    spec = *parsed;
+  }
+  if (gpus.getNumOccurrences() && gpus < 1)
+    return fail("--gpus must be >= 1, got " + Twine(gpus));
+  if (microbatches < 1)
+    return fail("--microbatches must be >= 1, got " + Twine(microbatches));
+  if (!(tolerance >= 0.0))
+    return fail("--tolerance must be >= 0");
+
+  Expected<std::vector<std::vector<int64_t>>> prompts =
+      llmc::ref::parsePrompts(promptText);
+  if (!prompts)
+    return fail(toString(prompts.takeError()));
+
+  mlir::DialectRegistry registry;
+  registry.insert<llmc::llm::LlmDialect, llmc::dist::DistDialect,
+                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::tensor::TensorDialect, mlir::shard::ShardDialect>();
+#ifdef LLMC_HAVE_SHARDING_PIPELINE
+  llmc::registerLlmcDialects(registry);
+#endif
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  std::string error;
+  std::unique_ptr<MemoryBuffer> buffer = mlir::openInputFile(inputFile, &error);
+  if (!buffer)
+    return fail(error);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), SMLoc());
+  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  bool alreadySharded = hasGrid(*module);
+  if (check && alreadySharded)
+    return fail("--check needs an unsharded input with --shard; " +
+                inputFile + " is already sharded (it has a shard.grid)");
+  mlir::OwningOpRef<mlir::ModuleOp> reference;
+  if (check)
+    reference = module->clone();
+  if (spec && !alreadySharded && failed(shard(context, *module, *spec)))
+    return 1;
+
+  Expected<llmc::ref::WeightSource> weights =
+      llmc::ref::WeightSource::parse(weightsSpec);
+  if (!weights)
+    return fail(toString(weights.takeError()));
+
+  llmc::ref::GenerateOptions options;
+  options.prompts = *prompts;
+  options.maxNewTokens = maxNewTokens;
+  options.useCache = !noCache;
+  options.sampleSeed = sampleSeed;
+
+  Expected<llmc::ref::GenerateResult> result =
+      llmc::ref::generate(*module, *weights, options);
+  if (!result)
+    return fail(toString(result.takeError()));
+  printTokens(*result);
+  if (printLogits)
+    printLogitValues(*result, "");
+  if (printStats)
+    printRankStats(*result);
+  if (!check)
+    return 0;
+
+  Expected<llmc::ref::GenerateResult> expected =
+      llmc::ref::generate(*reference, *weights, options);
+  if (!expected)
+    return fail("--check: the unsharded run failed: " +
+                toString(expected.takeError()));
+  if (printLogits)
+    printLogitValues(*expected, "reference ");
+  double maxAbs = 0.0, maxRef = 0.0;
+  for (auto [step, pair] :
+       llvm::enumerate(llvm::zip(result->logits, expected->logits))) {
+    const auto &[got, want] = pair;
+    if (got.shape != want.shape)
+      return fail("--check: step " + Twine(step) + " logits are " +
+                  llmc::ref::shapeString(got.shape) +
+                  " but the unsharded run's are " +
+                  llmc::ref::shapeString(want.shape));
+    for (size_t i = 0; i < got.data.size(); ++i) {
+      double diff = std::fabs(double(got.data[i]) - double(want.data[i]));
+      // A NaN anywhere must fail the check, not vanish in max().
+      if (std::isnan(diff))
+        diff = INFINITY;
+      maxAbs = std::max(maxAbs, diff);
+      maxRef = std::max(maxRef, std::fabs(double(want.data[i])));
+    }
+  }
+  double maxRel = maxRef > 0.0 ? maxAbs / maxRef : (maxAbs > 0.0 ? INFINITY : 0.0);
+  bool tokensMatch = result->tokens == expected->tokens;
+  outs() << "max_abs_diff=" << format("%g", maxAbs)
+         << " max_rel_diff=" << format("%g", maxRel) << "\n";
+  outs() << "tokens_match=" << (tokensMatch ? "yes" : "no") << "\n";
+  if (!tokensMatch) {
+    outs() << "reference ";
+    printTokens(*expected);
+  }
+  return maxRel <= tolerance && tokensMatch ? 0 : 1;
+}
