@@ -619,103 +619,104 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
   int64_t coord = group->second, size = int64_t(members.size());
   int64_t batch = (*q)->dim(0), kvWidth = config.numKvHeads * config.headDim;
 
-  // The result is attention over every key of the sequence, wherever it is
-  // held; gathering the keys (rather than merging partial softmaxes) keeps
-  // the reference bit-identical to unsharded attention.
-  std::vector<std::vector<KeyValue>> keys(batch);
-  std::vector<AnyTensor> meta, data;
+  int64_t seq = (*q)->dim(1);
+  auto blockKeys = [&](const Tensor &kb, const Tensor &vb,
+                       const IntTensor &pb) {
+    std::vector<std::vector<KeyValue>> keys(batch);
+    int64_t len = pb.dim(1);
+    for (int64_t b = 0; b < batch; ++b)
+      for (int64_t t = 0; t < len; ++t)
+        keys[b].push_back(KeyValue{pb.data[b * len + t],
+                                   kb.data.data() + (b * len + t) * kvWidth,
+                                   vb.data.data() + (b * len + t) * kvWidth,
+                                   config.headDim});
+    return keys;
+  };
+  PartialAttention state(batch, seq, config.numHeads, config.headDim);
+
+  std::optional<CacheBinding> binding;
   if (Value c = op.getCache()) {
     const CacheRef *ref = std::get_if<CacheRef>(&lookup(c));
     if (!ref || !ref->cache)
       return createStringError("ring_attention: the KV cache operand is not "
                                "available on rank %d",
                                rank_);
-    CacheBinding binding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
-                         ref->rowOffset};
-    // Prefill: each rank stores its own block. Decode: every rank holds the
-    // new tokens and the one at coordinate position % size stores each.
-    std::function<bool(int64_t)> keep;
-    if (!sequenceSplit_)
-      keep = [coord, size](int64_t p) { return p % size == coord; };
-    if (Error e = storeKeysValues(**k, **v, **pos, config, binding, keep))
-      return e;
-    std::vector<int64_t> rowsAndPositions;
-    std::vector<float> values;
-    for (int64_t b = 0; b < batch; ++b)
-      for (const KeyValue &kv : cachedKeys(binding, b)) {
-        rowsAndPositions.insert(rowsAndPositions.end(), {b, kv.position});
-        for (const float *base : {kv.key, kv.value})
-          for (int64_t h = 0; h < config.numKvHeads; ++h)
-            values.insert(values.end(), base + h * kv.headStride,
-                          base + h * kv.headStride + config.headDim);
-      }
-    int64_t n = int64_t(rowsAndPositions.size() / 2);
-    Expected<std::vector<AnyTensor>> m = comm_->allGather(
-        rank_, members, IntTensor({n, 2}, std::move(rowsAndPositions)));
-    if (!m)
-      return m.takeError();
-    Expected<std::vector<AnyTensor>> d = comm_->allGather(
-        rank_, members, Tensor({n, 2 * kvWidth}, std::move(values)));
-    if (!d)
-      return d.takeError();
-    meta = std::move(*m);
-    data = std::move(*d);
-    for (size_t src = 0; src < meta.size(); ++src) {
-      const IntTensor &mt = std::get<IntTensor>(meta[src]);
-      const Tensor &dt = std::get<Tensor>(data[src]);
-      for (int64_t i = 0; i < mt.dim(0); ++i) {
-        const float *base = dt.data.data() + i * 2 * kvWidth;
-        keys[mt.data[i * 2]].push_back(KeyValue{
-            mt.data[i * 2 + 1], base, base + kvWidth, config.headDim});
-      }
+    binding = CacheBinding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
+                           ref->rowOffset};
+  }
+
+  if (sequenceSplit_) {
+    // Prefill: this rank holds one block of queries, keys and values. Its
+    // cache keeps its own block (the cache is sharded by sequence). The
+    // key/value block travels around the ring: `steps` times each rank
+    // passes the block it holds to the next coordinate and receives the
+    // previous coordinate's, folding each into the online softmax.
+    if (binding)
+      if (Error e = storeKeysValues(**k, **v, **pos, config, *binding))
+        return e;
+    Tensor kBlock = **k, vBlock = **v;
+    IntTensor pBlock = **pos;
+    int next = members[(coord + 1) % size];
+    int prev = members[(coord + size - 1) % size];
+    int64_t steps = int64_t(op.getSteps());
+    for (int64_t step = 0;; ++step) {
+      state.accumulate(**q, **pos, blockKeys(kBlock, vBlock, pBlock), config);
+      if (step == steps)
+        break;
+      for (AnyTensor block : {AnyTensor(kBlock), AnyTensor(vBlock),
+                              AnyTensor(pBlock)})
+        if (Error e = comm_->send(rank_, next, std::move(block)))
+          return e;
+      Expected<AnyTensor> kIn = comm_->recv(rank_, prev);
+      if (!kIn)
+        return kIn.takeError();
+      Expected<AnyTensor> vIn = comm_->recv(rank_, prev);
+      if (!vIn)
+        return vIn.takeError();
+      Expected<AnyTensor> pIn = comm_->recv(rank_, prev);
+      if (!pIn)
+        return pIn.takeError();
+      kBlock = std::get<Tensor>(std::move(*kIn));
+      vBlock = std::get<Tensor>(std::move(*vIn));
+      pBlock = std::get<IntTensor>(std::move(*pIn));
     }
-  } else if (sequenceSplit_) {
-    // Prefill without a cache: the blocks of every rank.
-    for (const Tensor *t : {*k, *v}) {
-      Expected<std::vector<AnyTensor>> g = comm_->allGather(rank_, members, *t);
-      if (!g)
-        return g.takeError();
-      data.insert(data.end(), g->begin(), g->end());
-    }
-    Expected<std::vector<AnyTensor>> p = comm_->allGather(rank_, members, **pos);
-    if (!p)
-      return p.takeError();
-    meta = std::move(*p);
-    for (size_t src = 0; src < meta.size(); ++src) {
-      const IntTensor &pt = std::get<IntTensor>(meta[src]);
-      const Tensor &kt = std::get<Tensor>(data[src]);
-      const Tensor &vt = std::get<Tensor>(data[meta.size() + src]);
-      int64_t seq = pt.dim(1);
-      for (int64_t b = 0; b < batch; ++b)
-        for (int64_t t = 0; t < seq; ++t)
-          keys[b].push_back(KeyValue{pt.data[b * seq + t],
-                                     kt.data.data() + (b * seq + t) * kvWidth,
-                                     vt.data.data() + (b * seq + t) * kvWidth,
-                                     config.headDim});
-    }
-  } else {
+    bind(op.getResult(), state.finalize());
+    return Error::success();
+  }
+
+  if (!binding) {
+    // Every rank holds the whole (short) input and no cache: plain attention.
     Expected<Tensor> y = attention(**q, **k, **v, **pos, config, nullptr);
     if (!y)
       return y.takeError();
     bind(op.getResult(), std::move(*y));
     return Error::success();
   }
-  for (std::vector<KeyValue> &row : keys) {
-    std::stable_sort(row.begin(), row.end(),
-                     [](const KeyValue &a, const KeyValue &b) {
-                       return a.position < b.position;
-                     });
-    for (size_t i = 1; i < row.size(); ++i)
-      if (row[i].position == row[i - 1].position)
-        return createStringError("ring_attention: two ranks hold the key at "
-                                 "position %lld",
-                                 (long long)row[i].position);
+
+  // Decode: every rank holds the new tokens; the rank at coordinate
+  // position % size stores each. Each rank attends over the positions it
+  // holds and the partial results are merged across the axis.
+  if (Error e = storeKeysValues(
+          **k, **v, **pos, config, *binding,
+          [coord, size](int64_t p) { return p % size == coord; }))
+    return e;
+  std::vector<std::vector<KeyValue>> local(batch);
+  for (int64_t b = 0; b < batch; ++b)
+    local[b] = cachedKeys(*binding, b);
+  state.accumulate(**q, **pos, local, config);
+  Expected<std::vector<AnyTensor>> partials =
+      comm_->allGather(rank_, members, state.pack());
+  if (!partials)
+    return partials.takeError();
+  PartialAttention merged(batch, seq, config.numHeads, config.headDim);
+  for (AnyTensor &packed : *partials) {
+    Expected<PartialAttention> part = PartialAttention::unpack(
+        std::get<Tensor>(packed), batch, seq, config.numHeads, config.headDim);
+    if (!part)
+      return part.takeError();
+    merged.merge(*part);
   }
-  Expected<Tensor> y = attendToKeys(**q, **pos, keys, config,
-                                    /*requireEveryPosition=*/bool(op.getCache()));
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  bind(op.getResult(), merged.finalize());
   return Error::success();
 }
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 using llvm::createStringError;
@@ -472,6 +473,108 @@ Expected<Tensor> attendToKeys(const Tensor &q, const IntTensor &positions,
     }
   }
   return out;
+}
+
+PartialAttention::PartialAttention(int64_t batch, int64_t seq, int64_t heads,
+                                   int64_t headDim)
+    : batch(batch), seq(seq), heads(heads), headDim(headDim),
+      max(batch * seq * heads, -std::numeric_limits<float>::infinity()),
+      sum(batch * seq * heads, 0.0f), acc(batch * seq * heads * headDim, 0.0f) {}
+
+void PartialAttention::accumulate(const Tensor &q, const IntTensor &positions,
+                                  llvm::ArrayRef<std::vector<KeyValue>> keys,
+                                  const AttentionConfig &config) {
+  int64_t nkv = config.numKvHeads, hd = headDim;
+  int64_t group = heads / nkv;
+  float scale = float(config.scale.value_or(1.0 / std::sqrt(double(hd))));
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s) {
+      int64_t qpos = positions.data[b * seq + s];
+      for (int64_t h = 0; h < heads; ++h) {
+        int64_t state = (b * seq + s) * heads + h;
+        const float *qv = q.data.data() + state * hd;
+        float *a = acc.data() + state * hd;
+        for (const KeyValue &kv : keys[b]) {
+          if (config.causal && kv.position > qpos)
+            continue;
+          if (config.slidingWindow &&
+              kv.position <= qpos - *config.slidingWindow)
+            continue;
+          int64_t kvh = h / group;
+          float score =
+              float(dot(qv, kv.key + kvh * kv.headStride, hd)) * scale;
+          float newMax = std::max(max[state], score);
+          float rescale = std::exp(max[state] - newMax);
+          float weight = std::exp(score - newMax);
+          const float *value = kv.value + kvh * kv.headStride;
+          for (int64_t d = 0; d < hd; ++d)
+            a[d] = a[d] * rescale + weight * value[d];
+          sum[state] = sum[state] * rescale + weight;
+          max[state] = newMax;
+        }
+      }
+    }
+}
+
+void PartialAttention::merge(const PartialAttention &other) {
+  for (size_t state = 0; state < max.size(); ++state) {
+    if (other.sum[state] == 0.0f)
+      continue;
+    if (sum[state] == 0.0f) {
+      max[state] = other.max[state];
+      sum[state] = other.sum[state];
+      std::copy_n(other.acc.data() + state * headDim, headDim,
+                  acc.data() + state * headDim);
+      continue;
+    }
+    float newMax = std::max(max[state], other.max[state]);
+    float mine = std::exp(max[state] - newMax);
+    float theirs = std::exp(other.max[state] - newMax);
+    for (int64_t d = 0; d < headDim; ++d)
+      acc[state * headDim + d] = acc[state * headDim + d] * mine +
+                                 other.acc[state * headDim + d] * theirs;
+    sum[state] = sum[state] * mine + other.sum[state] * theirs;
+    max[state] = newMax;
+  }
+}
+
+Tensor PartialAttention::finalize() const {
+  Tensor out({batch, seq, heads * headDim});
+  for (size_t state = 0; state < max.size(); ++state)
+    if (sum[state] > 0.0f)
+      for (int64_t d = 0; d < headDim; ++d)
+        out.data[state * headDim + d] = acc[state * headDim + d] / sum[state];
+  return out;
+}
+
+Tensor PartialAttention::pack() const {
+  int64_t rows = int64_t(max.size());
+  Tensor packed({rows, 2 + headDim});
+  for (int64_t r = 0; r < rows; ++r) {
+    float *row = packed.data.data() + r * (2 + headDim);
+    row[0] = max[r];
+    row[1] = sum[r];
+    std::copy_n(acc.data() + r * headDim, headDim, row + 2);
+  }
+  return packed;
+}
+
+Expected<PartialAttention> PartialAttention::unpack(const Tensor &packed,
+                                                    int64_t batch, int64_t seq,
+                                                    int64_t heads,
+                                                    int64_t headDim) {
+  PartialAttention state(batch, seq, heads, headDim);
+  int64_t rows = batch * seq * heads;
+  if (packed.shape != std::vector<int64_t>{rows, 2 + headDim})
+    return createStringError("ring attention: a rank sent a partial result "
+                             "of another shape");
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *row = packed.data.data() + r * (2 + headDim);
+    state.max[r] = row[0];
+    state.sum[r] = row[1];
+    std::copy_n(row + 2, headDim, state.acc.data() + r * headDim);
+  }
+  return state;
 }
 
 Expected<Tensor> attention(const Tensor &q, const Tensor &k, const Tensor &v,

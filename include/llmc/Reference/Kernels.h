@@ -139,6 +139,34 @@ llvm::Expected<Tensor> attendToKeys(const Tensor &q, const IntTensor &positions,
                                     const AttentionConfig &config,
                                     bool requireEveryPosition);
 
+/// Online-softmax state of attention for every (batch row, query, head):
+/// running max score, sum of exponentials and exp-weighted value sum. Ring
+/// attention folds in one key/value block per ring step and merges the
+/// states of different ranks, as flash and ring attention do on GPUs.
+struct PartialAttention {
+  PartialAttention(int64_t batch, int64_t seq, int64_t heads, int64_t headDim);
+
+  /// Folds in the keys of `keys[b]` that the masks of `config` let each
+  /// query see (blocks may come in any order).
+  void accumulate(const Tensor &q, const IntTensor &positions,
+                  llvm::ArrayRef<std::vector<KeyValue>> keys,
+                  const AttentionConfig &config);
+  /// Folds in another state computed over disjoint keys (log-sum-exp).
+  void merge(const PartialAttention &other);
+  /// out = acc / sum per head; queries that saw no key get zeros.
+  Tensor finalize() const;
+  /// [batch*seq*heads, 2 + headDim] rows (max, sum, acc) for the
+  /// communicator, and back.
+  Tensor pack() const;
+  static llvm::Expected<PartialAttention> unpack(const Tensor &packed,
+                                                 int64_t batch, int64_t seq,
+                                                 int64_t heads,
+                                                 int64_t headDim);
+
+  int64_t batch, seq, heads, headDim;
+  std::vector<float> max, sum, acc;
+};
+
 /// Stores this call's k/v [B, S, nkv*hd] into `cache` at their positions,
 /// only the tokens whose position `keep` accepts (all when null).
 llvm::Error storeKeysValues(const Tensor &k, const Tensor &v,
