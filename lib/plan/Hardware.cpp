@@ -10,6 +10,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -54,10 +55,10 @@ public:
       return error(formatv("field '{0}' must be a number", key));
     if (*number < 0 || (!allowZero && *number == 0))
       return error(formatv("field '{0}' must be {1}, got {2}", key,
-                           allowZero ? ">= 0" : "> 0", *number));
+                           allowZero ? ">= 0" : "> 0", format("%g", *number)));
     if (max > 0 && *number > max)
       return error(formatv("field '{0}' must be at most {1}, got {2}", key,
-                           max, *number));
+                           format("%g", max), format("%g", *number)));
     return *number;
   }
 
@@ -133,10 +134,10 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (std::optional<StringRef> name = object->getString("name"))
     where += formatv(" ('{0}')", *name).str();
   EntryReader entry(*object, where);
-  if (Error e = entry.onlyKnown(
-          {"name", "aliases", "description", "memory_gib",
-           "memory_utilization", "hbm_gb_per_s", "bf16_tflops", "fp8_tflops",
-           "gpus_per_node", "intra_node", "inter_node", "efficiency"}))
+  if (Error e = entry.onlyKnown({"name", "aliases", "description", "memory_gib",
+                                 "memory_utilization", "hbm_gb_per_s",
+                                 "bf16_tflops", "fp8_tflops", "gpus_per_node",
+                                 "intra_node", "inter_node", "efficiency"}))
     return std::move(e);
 
   HardwareSpec spec;
@@ -175,7 +176,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
       return field->takeError();
   if (*perNode != static_cast<double>(static_cast<int64_t>(*perNode)))
     return entry.error(
-        formatv("field 'gpus_per_node' must be an integer, got {0}", *perNode));
+        formatv("field 'gpus_per_node' must be an integer, got {0}",
+                format("%g", *perNode)));
   spec.memoryBytes = *memory * 1073741824.0;
   spec.memoryUtilization = *utilization;
   spec.hbmBytesPerSecond = *hbm * 1e9;
@@ -187,8 +189,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (!efficiencyObject)
     return efficiencyObject.takeError();
   EntryReader efficiency(**efficiencyObject, where + ".efficiency");
-  if (Error e = efficiency.onlyKnown(
-          {"compute", "hbm", "intra_node", "inter_node"}))
+  if (Error e =
+          efficiency.onlyKnown({"compute", "hbm", "intra_node", "inter_node"}))
     return std::move(e);
   Expected<double> compute = efficiency.number("compute", false, 1);
   Expected<double> hbmEff = efficiency.number("hbm", false, 1);
@@ -250,12 +252,11 @@ Error HardwareDatabase::addFile(StringRef path) {
 Error HardwareDatabase::addText(StringRef text, StringRef source) {
   Expected<json::Value> root = json::parse(text);
   if (!root)
-    return createStringError(inconvertibleErrorCode(),
-                             source + ": not valid JSON: " +
-                                 toString(root.takeError()));
+    return createStringError(
+        inconvertibleErrorCode(),
+        source + ": not valid JSON: " + toString(root.takeError()));
   const json::Object *object = root->getAsObject();
-  const json::Array *entries =
-      object ? object->getArray("hardware") : nullptr;
+  const json::Array *entries = object ? object->getArray("hardware") : nullptr;
   if (!entries)
     return createStringError(
         inconvertibleErrorCode(),
@@ -285,13 +286,20 @@ Error HardwareDatabase::addText(StringRef text, StringRef source) {
                 .str());
     added.push_back(std::move(*spec));
   }
-  // Later files win: a calibrated copy of a built-in entry replaces it.
+  // Later files win: a calibrated copy of a built-in entry replaces it and
+  // answers to the replaced entry's names too.
   for (HardwareSpec &spec : added) {
     llvm::erase_if(specs, [&](const HardwareSpec &old) {
-      return matches(old, spec.name) ||
-             llvm::any_of(spec.aliases, [&](const std::string &alias) {
-               return matches(old, alias);
-             });
+      bool replaced = matches(old, spec.name) ||
+                      llvm::any_of(spec.aliases, [&](const std::string &alias) {
+                        return matches(old, alias);
+                      });
+      if (replaced)
+        for (const std::string &name : llvm::concat<const std::string>(
+                 ArrayRef<std::string>(old.name), old.aliases))
+          if (!matches(spec, name))
+            spec.aliases.push_back(name);
+      return replaced;
     });
     specs.push_back(std::move(spec));
   }

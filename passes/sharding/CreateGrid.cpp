@@ -9,6 +9,7 @@
 
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Passes.h"
+#include "llmc/Plan/AutoPlan.h"
 #include "llmc/Plan/ShardSpec.h"
 
 #include "mlir/IR/Builders.h"
@@ -124,6 +125,12 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
       emitError(module.getLoc()) << llvm::toString(parsed.takeError());
       return signalPassFailure();
     }
+    if (parsed->isAuto) {
+      FailureOr<ShardSpec> chosen = choosePlan(module);
+      if (failed(chosen))
+        return signalPassFailure();
+      *parsed = *chosen;
+    }
     if (failed(check(module, *parsed)))
       return signalPassFailure();
     if (parsed->numRanks() == 1)
@@ -131,11 +138,32 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
     createGrid(module, *parsed);
   }
 
+  /// --shard=auto: the planner the tool installed (llmc/Plan/AutoPlan.h;
+  /// a hook because the planner runs this pipeline) picks the best plan.
+  FailureOr<ShardSpec> choosePlan(ModuleOp module) {
+    if (gpus < 1) {
+      emitError(module.getLoc())
+          << "--shard=auto needs --gpus=N, the number of GPUs to plan for";
+      return failure();
+    }
+    const AutoPlanner &planner = getAutoPlanner();
+    if (!planner) {
+      emitError(module.getLoc())
+          << "--shard=auto needs the planner, which this tool does not "
+             "install; choose a plan with llm-plan and pass it explicitly";
+      return failure();
+    }
+    llvm::Expected<ShardSpec> chosen = planner(
+        module, AutoPlanRequest{gpus, hardware, hardwareFile, microbatches});
+    if (!chosen) {
+      emitError(module.getLoc())
+          << "--shard=auto: " << llvm::toString(chosen.takeError());
+      return failure();
+    }
+    return *chosen;
+  }
+
   LogicalResult check(ModuleOp module, const ShardSpec &plan) {
-    if (plan.isAuto)
-      return emitError(module.getLoc())
-             << "--shard=auto needs the automatic planner, which is not "
-                "available yet; give an explicit plan such as tp2,pp2";
     if (findGrid(module))
       return emitError(module.getLoc())
              << "module is already sharded (it has a shard.grid); shard the "

@@ -29,7 +29,7 @@
 // RUN: llm-opt %t/empty.mlir --shard= -verify-diagnostics
 // RUN: llm-opt %t/empty.mlir --llm-shard-create-grid -verify-diagnostics
 //
-// Axes the model cannot take, and the planner that is not there yet.
+// Axes the model cannot take, and --shard=auto without --gpus.
 // RUN: llm-opt %t/ep-dense.mlir --shard=ep2 -verify-diagnostics
 // RUN: llm-opt %t/ep-moe.mlir --shard=ep4 -verify-diagnostics
 // RUN: llm-opt %t/auto.mlir --shard=auto -verify-diagnostics
@@ -267,7 +267,7 @@ module {
 
 //--- auto.mlir
 
-// expected-error@+1 {{--shard=auto needs the automatic planner, which is not available yet; give an explicit plan such as tp2,pp2}}
+// expected-error@+1 {{--shard=auto needs --gpus=N, the number of GPUs to plan for}}
 module {
   func.func @forward() {
     return

@@ -12,6 +12,7 @@
 
 #include "dialects/llm/LlmDialect.h"
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Plan/Planner.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -46,12 +47,23 @@ static cl::opt<int64_t>
                  cl::desc("Pipeline micro-batches per batch (default 1)"),
                  cl::init(1), cl::cat(llmcCategory));
 
+static cl::opt<std::string>
+    hardware("hardware",
+             cl::desc("GPU model --shard=auto plans for (h100-sxm, h200, "
+                      "a100-80g, ...; see llm-plan --list-hardware)"),
+             cl::value_desc("name"), cl::cat(llmcCategory));
+static cl::opt<std::string>
+    hardwareFile("hardware-file",
+                 cl::desc("JSON file adding hardware entries for --shard=auto"),
+                 cl::value_desc("file"), cl::cat(llmcCategory));
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
   llmc::registerLlmcDialects(registry);
   mlir::registerTransformsPasses();
   llmc::registerLlmcPasses();
+  llmc::registerAutoPlanner();
 
   std::string helpHeader = mlir::registerCLIOptions("llm-opt", registry);
   auto [inputFile, outputFile] =
@@ -74,6 +86,8 @@ int main(int argc, char **argv) {
   mlir::MlirOptMainConfig cliConfig = config;
   bool shard = shardSpec.getNumOccurrences() > 0;
   llmc::ShardingOptions options{shardSpec, gpus, microbatches};
+  options.hardware = hardware;
+  options.hardwareFile = hardwareFile;
   config.setPassPipelineSetupFn([=](mlir::PassManager &pm) {
     // A malformed spec is reported by the first pass, at the module.
     if (shard)

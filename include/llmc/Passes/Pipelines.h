@@ -27,6 +27,10 @@ struct ShardingOptions {
   /// Allow tensor parallelism whose degree does not divide the head count by
   /// padding heads (opt-in, see docs/sharding.md).
   bool padHeads = false;
+  /// For spec "auto": the GPU model the planner plans for and an optional
+  /// file adding hardware entries (docs/planner.md).
+  std::string hardware;
+  std::string hardwareFile;
 };
 
 /// Adds the passes that turn the whole-model graph into the per-rank program

@@ -1,0 +1,264 @@
+//===- CostModel.h - cost of a sharded per-rank program ---------*- C++ -*-===//
+//
+// The cost model reads the per-rank program the sharding pipeline produced
+// (llm ops on local shapes, shard collectives, dist stages and transfers)
+// and predicts, for one hardware entry and one serving workload, what each
+// GPU holds (weights, KV cache, activations), what it sends (per collective,
+// per decode step and per prefill, and over which link) and how long prefill
+// and each decode step take. Nothing is looked up in a model table: weights
+// are the llm.weight symbols a stage reads, at their local types; the KV
+// cache is the stage's layer range times the local !llm.kv_cache heads;
+// message sizes are the collectives' tensor types with batch and sequence
+// substituted. docs/planner.md states every formula and assumption.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_PLAN_COSTMODEL_H
+#define LLMC_PLAN_COSTMODEL_H
+
+#include "llmc/Plan/Hardware.h"
+#include "llmc/Plan/ShardSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+/// Where the GPUs of a deployment sit: rank r is on node r / gpusPerNode
+/// (ranks numbered row-major over the grid, outermost axis first, so tp's
+/// consecutive ranks share a node).
+struct Topology {
+  int64_t gpus = 1;
+  int64_t gpusPerNode = 8;
+
+  int64_t nodes() const { return (gpus + gpusPerNode - 1) / gpusPerNode; }
+  int64_t nodeOf(int64_t rank) const { return rank / gpusPerNode; }
+};
+
+/// The serving scenario a plan is judged on.
+struct Workload {
+  /// Concurrent sequences over the whole deployment (split over dp).
+  int64_t batch = 1;
+  /// Prompt tokens per sequence (the prefill length).
+  int64_t seqLen = 2048;
+  /// Generated tokens per sequence.
+  int64_t outputLen = 256;
+
+  /// Positions the KV cache holds per sequence: prompt plus output.
+  int64_t context() const { return seqLen + outputLen; }
+};
+
+/// The formulas of the cost model, exposed for unit tests and docs. Byte
+/// counts of collectives are what one rank sends (ring algorithms).
+namespace cost {
+
+/// Ring all-reduce of an M-byte tensor over n ranks: 2(n-1)/n * M.
+double allReduceBytes(int64_t ranks, double bytes);
+/// All-gather producing an M-byte tensor: (n-1)/n * M.
+double allGatherBytes(int64_t ranks, double gatheredBytes);
+/// Reduce-scatter of an M-byte tensor: (n-1)/n * M.
+double reduceScatterBytes(int64_t ranks, double inputBytes);
+/// All-to-all of an M-byte tensor: each rank keeps 1/n and sends
+/// (n-1)/n * M.
+double allToAllBytes(int64_t ranks, double bytes);
+/// Point-to-point send of an M-byte tensor: M.
+double p2pBytes(double bytes);
+/// Idle fraction of a pipeline of `stages` stages fed `microbatches`
+/// micro-batches: (p-1)/(m+p-1).
+double pipelineBubble(int64_t stages, int64_t microbatches);
+/// KV cache bytes: 2 (K and V) * batch * positions * layers * kv_heads *
+/// head_dim * element bytes.
+double kvCacheBytes(int64_t batch, int64_t positions, int64_t layers,
+                    int64_t kvHeads, int64_t headDim, int64_t elementBytes);
+/// FLOPs of a linear layer: 2 * tokens * in * out.
+double linearFlops(double tokens, int64_t in, int64_t out);
+/// FLOPs of attention (QK^T and PV): 4 * queries * context * heads *
+/// head_dim, where `context` is the average number of keys a query sees.
+double attentionFlops(double queries, double context, int64_t heads,
+                      int64_t headDim);
+/// Average keys per query in a causal prefill of `seq` tokens, (seq+1)/2,
+/// capped by a sliding window.
+double causalPrefillContext(int64_t seq, std::optional<int64_t> window);
+/// Expected number of distinct experts, of `experts`, that `tokens` tokens
+/// choosing `topK` each reach under uniform routing:
+/// E * (1 - (1 - k/E)^tokens). Decode reads only those experts' weights.
+double expectedExpertsTouched(int64_t experts, int64_t topK, double tokens);
+/// Time for `microbatches` micro-batches to pass a pipeline whose stage s
+/// takes stageSeconds[s] per micro-batch and whose boundary s -> s+1 takes
+/// transferSeconds[s]: the first micro-batch crosses every stage and
+/// boundary, the others follow at the pace of the slowest one:
+/// sum(stages) + sum(transfers) + (m-1) * max(stages, transfers).
+double pipelineSeconds(llvm::ArrayRef<double> stageSeconds,
+                       llvm::ArrayRef<double> transferSeconds,
+                       int64_t microbatches);
+
+} // namespace cost
+
+/// Collective kinds the cost model prices.
+enum class CollectiveKind {
+  AllReduce,
+  AllGather,
+  ReduceScatter,
+  AllToAll,
+  P2P
+};
+
+/// Name used in reports: "all_reduce", "all_gather", "reduce_scatter",
+/// "all_to_all", "p2p".
+llvm::StringRef collectiveKindName(CollectiveKind kind);
+
+/// The collectives of one kind over one group that one pipeline stage's
+/// ranks run, with their cost per rank.
+struct CollectiveCost {
+  CollectiveKind kind = CollectiveKind::AllReduce;
+  /// The op in the IR, e.g. "shard.all_reduce", "dist.transfer".
+  std::string op;
+  /// Grid axes of the group, e.g. "tp" or "pp".
+  std::string axes;
+  /// Ranks in the group (2 for point-to-point).
+  int64_t groupSize = 0;
+  /// Nodes one group spans; > 1 means it runs over the inter-node network.
+  int64_t nodesSpanned = 1;
+  /// Fraction of the bytes that cross nodes: 1 for rings and sends that
+  /// span nodes (the inter-node hop carries every step), the off-node peers'
+  /// share for an all-to-all, 0 inside a node.
+  double interNodeFraction = 0;
+  /// Name of the link it uses (from the hardware entry).
+  std::string link;
+  /// Pipeline stage whose ranks send it (0 without a pipeline).
+  int64_t stage = 0;
+  /// Ops per forward pass of one micro-batch.
+  int64_t count = 0;
+  /// Bytes one rank sends over the whole prefill and per decode step.
+  double prefillBytes = 0;
+  double decodeBytes = 0;
+  /// Time they take on the link, including per-op latency: over the whole
+  /// prefill and per decode step.
+  double prefillSeconds = 0;
+  double decodeSeconds = 0;
+
+  bool interNode() const { return nodesSpanned > 1; }
+};
+
+/// What one pipeline stage's ranks hold and do (the whole model when there
+/// is no pipeline).
+struct StageCost {
+  int64_t stage = 0;
+  /// Decoder layers [firstLayer, endLayer).
+  int64_t firstLayer = 0;
+  int64_t endLayer = 0;
+  /// Per GPU of the stage (the busiest expert-parallel coordinate).
+  double weightBytes = 0;
+  double kvCacheBytes = 0;
+  double activationBytes = 0;
+  /// FLOPs per GPU per micro-batch, prefill and one decode step.
+  double prefillFlops = 0;
+  double decodeFlops = 0;
+  /// HBM bytes per GPU per micro-batch, prefill and one decode step.
+  double prefillHbmBytes = 0;
+  double decodeHbmBytes = 0;
+  /// Seconds per micro-batch: compute (roofline of FLOPs and HBM bytes),
+  /// communication, and the stage time (prefill max(compute, comm), decode
+  /// compute + comm).
+  double prefillComputeSeconds = 0;
+  double prefillCommSeconds = 0;
+  double prefillSeconds = 0;
+  double decodeComputeSeconds = 0;
+  double decodeCommSeconds = 0;
+  double decodeSeconds = 0;
+
+  double totalBytes() const {
+    return weightBytes + kvCacheBytes + activationBytes;
+  }
+};
+
+/// The cost of one sharded program for one hardware and workload.
+struct CostReport {
+  /// The plan the program was sharded with (from its grid).
+  ShardSpec spec;
+  /// Pipeline micro-batches (from dist.pipeline; 1 without a pipeline).
+  int64_t microbatches = 1;
+  /// Ranks the batch is split over (the axes @forward's dist.batch_axes
+  /// names, e.g. dp).
+  int64_t batchSplit = 1;
+  /// Sequences each rank serves (batch over the axes that split it, rounded
+  /// up) and sequences per micro-batch.
+  int64_t sequencesPerRank = 0;
+  int64_t sequencesPerMicrobatch = 0;
+  /// Per GPU, on the busiest GPU (stage and expert coordinate): weights, KV
+  /// cache and peak prefill activations, each the maximum over stages, and
+  /// the largest stage total.
+  double weightBytesPerGpu = 0;
+  double kvCacheBytesPerGpu = 0;
+  double activationBytesPerGpu = 0;
+  double totalBytesPerGpu = 0;
+  /// Bytes the busiest GPU sends per decode step (one new token for each of
+  /// its sequences) and over a whole prefill.
+  double commBytesPerToken = 0;
+  double commBytesPerPrefill = 0;
+  /// Predicted time to first token (whole-batch prefill), per decode step,
+  /// and for the whole request (prefill + outputLen decode steps).
+  double prefillSeconds = 0;
+  double decodeSecondsPerToken = 0;
+  double endToEndSeconds = 0;
+  /// Pipeline bubble (p-1)/(m+p-1).
+  double bubble = 0;
+  /// Generated tokens per second over the deployment (prompt tokens per
+  /// second when outputLen is 0).
+  double throughputTokensPerSecond = 0;
+  std::vector<StageCost> stages;
+  std::vector<CollectiveCost> collectives;
+};
+
+/// Analyses a module produced by the sharding pipeline (or an unsharded
+/// one, as a single-GPU plan). Fails when the module is not a sharded llm
+/// program (no @forward).
+llvm::Expected<CostReport> analyzeShardedModule(mlir::ModuleOp module,
+                                                const HardwareSpec &hardware,
+                                                const Topology &topology,
+                                                const Workload &workload);
+
+/// The grid of a plan laid out on nodes: which ranks form the groups of an
+/// axis and how many nodes such a group spans.
+class GridLayout {
+public:
+  /// Axes outermost first, as the sharding passes order them.
+  explicit GridLayout(const ShardSpec &spec);
+  GridLayout(llvm::ArrayRef<std::string> axes, llvm::ArrayRef<int64_t> degrees);
+
+  int64_t numRanks() const;
+  llvm::ArrayRef<std::string> axes() const { return names; }
+  llvm::ArrayRef<int64_t> degrees() const { return shape; }
+  /// Index of a named axis, or -1 when the grid lacks it.
+  int64_t axisIndex(llvm::StringRef axis) const;
+  /// Coordinates of a rank (row-major, outermost axis first).
+  std::vector<int64_t> coords(int64_t rank) const;
+  /// Most nodes any group along `axisIndices` spans.
+  int64_t nodesSpanned(llvm::ArrayRef<int64_t> axisIndices,
+                       const Topology &topology) const;
+  /// Fewest members of one group along `axisIndices` that share a node
+  /// (the rank itself included): an all-to-all sends the rest of its peers'
+  /// shares over the inter-node network.
+  int64_t minGroupMembersOnNode(llvm::ArrayRef<int64_t> axisIndices,
+                                const Topology &topology) const;
+  /// Nodes spanned by the two ranks of a send along `axis` from coordinate
+  /// `from` to `to` (2 when any such pair sits on different nodes).
+  int64_t p2pNodesSpanned(int64_t axis, int64_t from, int64_t to,
+                          const Topology &topology) const;
+
+private:
+  std::vector<std::string> names;
+  std::vector<int64_t> shape;
+};
+
+/// Bytes of one element of a float or integer type (bf16: 2).
+int64_t elementByteWidth(mlir::Type type);
+
+} // namespace llmc
+
+#endif // LLMC_PLAN_COSTMODEL_H

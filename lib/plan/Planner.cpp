@@ -1,0 +1,398 @@
+//===- Planner.cpp - choose a sharding plan for N GPUs --------------------===//
+//
+// Validity is decided by the sharding pipeline itself, not re-implemented
+// here: each candidate is sharded on a clone of the imported module with
+// diagnostics captured, so when a pass learns a new rule (or a new axis such
+// as ep or sp starts working) the planner follows without a change.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Plan/Planner.h"
+
+#include "llmc/Passes/Grid.h"
+#include "llmc/Passes/Pipelines.h"
+#include "llmc/Plan/AutoPlan.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/ThreadPool.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+
+using namespace mlir;
+using namespace llvm;
+
+namespace llmc {
+
+StringRef objectiveName(Objective objective) {
+  return objective == Objective::Latency ? "latency" : "throughput";
+}
+
+std::vector<ShardSpec> enumerateSpecs(int64_t gpus) {
+  std::vector<ShardSpec> specs;
+  if (gpus < 1)
+    return specs;
+  SmallVector<int64_t> divisors;
+  for (int64_t d = 1; d <= gpus; ++d)
+    if (gpus % d == 0)
+      divisors.push_back(d);
+  // tp outermost in the loop so the list reads tp-major, like the reports.
+  for (int64_t tp : divisors)
+    for (int64_t pp : divisors)
+      for (int64_t ep : divisors)
+        for (int64_t sp : divisors) {
+          int64_t partial = tp * pp * ep * sp;
+          if (gpus % partial != 0)
+            continue;
+          ShardSpec spec;
+          spec.setDegree(Axis::tp, tp);
+          spec.setDegree(Axis::pp, pp);
+          spec.setDegree(Axis::ep, ep);
+          spec.setDegree(Axis::sp, sp);
+          spec.setDegree(Axis::dp, gpus / partial);
+          specs.push_back(spec);
+        }
+  return specs;
+}
+
+Expected<Topology> makeTopology(const HardwareSpec &hardware, int64_t gpus,
+                                int64_t nodes) {
+  if (gpus < 1)
+    return createStringError(inconvertibleErrorCode(),
+                             formatv("--gpus must be >= 1, got {0}", gpus));
+  if (nodes < 0)
+    return createStringError(inconvertibleErrorCode(),
+                             formatv("--nodes must be >= 1, got {0}", nodes));
+  Topology topology;
+  topology.gpus = gpus;
+  if (nodes == 0) {
+    topology.gpusPerNode = std::min(gpus, hardware.gpusPerNode);
+    return topology;
+  }
+  if (gpus % nodes != 0)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--gpus={0} does not split evenly over --nodes={1}; give a "
+                "GPU count that is a multiple of the node count",
+                gpus, nodes));
+  if (gpus / nodes > hardware.gpusPerNode)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--gpus={0} over --nodes={1} puts {2} GPUs in a node, but a "
+                "{3} node holds {4}; use --nodes={5} or more",
+                gpus, nodes, gpus / nodes, hardware.name, hardware.gpusPerNode,
+                (gpus + hardware.gpusPerNode - 1) / hardware.gpusPerNode));
+  topology.gpusPerNode = gpus / nodes;
+  return topology;
+}
+
+namespace {
+
+std::string gb(double bytes) { return formatv("{0:F1}", bytes / 1e9).str(); }
+
+/// Collects the first error each candidate's sharding pipeline emits.
+/// Candidates are sharded concurrently on one context, whose diagnostic
+/// handlers are shared, so errors are attributed by the thread that emits
+/// them (the passes are module passes and run on the thread that runs the
+/// pass manager).
+class ErrorCollector {
+public:
+  ErrorCollector(MLIRContext *context, size_t candidates)
+      : errors(candidates),
+        handler(context, [this](Diagnostic &diag) { return record(diag); }) {}
+
+  /// Attributes diagnostics of the calling thread to `candidate` while alive.
+  class Scope {
+  public:
+    Scope(ErrorCollector &collector, size_t candidate) : collector(collector) {
+      std::lock_guard<std::mutex> lock(collector.mutex);
+      auto [it, inserted] =
+          collector.working.try_emplace(std::this_thread::get_id(), candidate);
+      if (!inserted) {
+        previous = it->second;
+        it->second = candidate;
+      }
+    }
+    ~Scope() {
+      std::lock_guard<std::mutex> lock(collector.mutex);
+      if (previous)
+        collector.working[std::this_thread::get_id()] = *previous;
+      else
+        collector.working.erase(std::this_thread::get_id());
+    }
+
+  private:
+    ErrorCollector &collector;
+    std::optional<size_t> previous;
+  };
+
+  std::string error(size_t candidate) {
+    std::lock_guard<std::mutex> lock(mutex);
+    return errors[candidate];
+  }
+
+private:
+  LogicalResult record(Diagnostic &diag) {
+    // Warnings and remarks of rejected candidates are not the user's concern.
+    if (diag.getSeverity() != DiagnosticSeverity::Error)
+      return success();
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = working.find(std::this_thread::get_id());
+    if (it != working.end() && errors[it->second].empty())
+      errors[it->second] = diag.str();
+    return success();
+  }
+
+  std::mutex mutex;
+  std::map<std::thread::id, size_t> working;
+  std::vector<std::string> errors;
+  ScopedDiagnosticHandler handler;
+};
+
+/// Runs the sharding pipeline on a clone of `model`; on refusal returns the
+/// first error the passes emitted.
+Expected<OwningOpRef<ModuleOp>> shardClone(ModuleOp model,
+                                           const ShardSpec &spec,
+                                           const PlannerOptions &options,
+                                           ErrorCollector &errors,
+                                           size_t candidate) {
+  MLIRContext *context = model.getContext();
+  OwningOpRef<ModuleOp> clone(model.clone());
+  ErrorCollector::Scope scope(errors, candidate);
+  PassManager pm(context, ModuleOp::getOperationName());
+  ShardingOptions sharding;
+  // The single-GPU plan prints as "", which --shard refuses as empty;
+  // "tp1" is the same plan and still runs the pass's checks.
+  sharding.spec = spec.numRanks() == 1 ? "tp1" : spec.str();
+  sharding.gpus = options.gpus;
+  sharding.microbatches = options.microbatches;
+  buildShardingPipeline(pm, sharding);
+  if (failed(pm.run(*clone))) {
+    std::string error = errors.error(candidate);
+    return createStringError(inconvertibleErrorCode(),
+                             error.empty()
+                                 ? "the sharding pipeline refused the plan"
+                                 : error);
+  }
+  return std::move(clone);
+}
+
+/// Why a sharded, analysed plan cannot be deployed; empty when it can.
+std::string deploymentProblem(const ShardSpec &spec, const CostReport &cost,
+                              const HardwareSpec &hardware,
+                              const Topology &topology,
+                              const PlannerOptions &options) {
+  GridLayout layout(spec);
+  if (int64_t tp = spec.degree(Axis::tp); tp > 1) {
+    int64_t nodes = layout.nodesSpanned({layout.axisIndex("tp")}, topology);
+    if (nodes > 1)
+      return formatv("tp = {0} spans {1} nodes ({2} GPUs per node); tensor "
+                     "parallelism's per-layer all-reduces need the intra-node "
+                     "link ({3}), so keep tp <= {2}",
+                     tp, nodes, topology.gpusPerNode, hardware.intraNode.name);
+  }
+  int64_t split = cost.batchSplit;
+  if (options.workload.batch < split)
+    return formatv("the batch is split over {0} ranks ({1}) but --batch={2} "
+                   "leaves some of them without a sequence; use --batch >= "
+                   "{0} or smaller degrees",
+                   split,
+                   spec.degree(Axis::ep) > 1 ? "dp x ep: ep ranks route their "
+                                               "own rows"
+                                             : "dp",
+                   options.workload.batch);
+  if (spec.degree(Axis::pp) > 1 && cost.microbatches > cost.sequencesPerRank)
+    return formatv("--microbatches={0} needs at least {0} sequences per "
+                   "pipeline, but each pipeline serves {1}; use --batch >= "
+                   "{2} or fewer micro-batches",
+                   cost.microbatches, cost.sequencesPerRank,
+                   cost.microbatches * split);
+  if (cost.totalBytesPerGpu > hardware.usableBytes()) {
+    const StageCost *busiest = &cost.stages.front();
+    for (const StageCost &stage : cost.stages)
+      if (stage.totalBytes() > busiest->totalBytes())
+        busiest = &stage;
+    return formatv("out of memory: needs {0} GB per GPU (weights {1} + KV "
+                   "cache {2} + activations {3}) but one {4} offers {5} GB "
+                   "({6:P0} of {7:F2} GiB)",
+                   gb(busiest->totalBytes()), gb(busiest->weightBytes),
+                   gb(busiest->kvCacheBytes), gb(busiest->activationBytes),
+                   hardware.name, gb(hardware.usableBytes()),
+                   hardware.memoryUtilization,
+                   hardware.memoryBytes / 1073741824.0);
+  }
+  return "";
+}
+
+} // namespace
+
+Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
+                                  const PlannerOptions &options) {
+  Expected<Topology> topology =
+      makeTopology(hardware, options.gpus, options.nodes);
+  if (!topology)
+    return topology.takeError();
+  const Workload &w = options.workload;
+  if (w.batch < 1)
+    return createStringError(inconvertibleErrorCode(),
+                             formatv("--batch must be >= 1, got {0}", w.batch));
+  if (w.seqLen < 1)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--seq-len must be >= 1, got {0}", w.seqLen));
+  if (w.outputLen < 0)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--output-len must be >= 0, got {0}", w.outputLen));
+  if (options.microbatches < 1)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--microbatches must be >= 1, got {0}", options.microbatches));
+  if (findGrid(model))
+    return createStringError(inconvertibleErrorCode(),
+                             "the module is already sharded (it has a "
+                             "shard.grid); plan the unsharded graph from "
+                             "llm-import");
+  auto forward = model.lookupSymbol<func::FuncOp>("forward");
+  if (!forward || forward.isExternal())
+    return createStringError(inconvertibleErrorCode(),
+                             "expected a func.func @forward (a model from "
+                             "llm-import) to plan");
+
+  PlanResult result;
+  result.hardware = hardware;
+  result.topology = *topology;
+  result.options = options;
+  if (auto arch = model->getAttrOfType<StringAttr>("llm.architecture"))
+    result.model = arch.str();
+
+  // Each candidate is independent: shard and price them in parallel on the
+  // context's threads (serially when the context is single-threaded).
+  std::vector<ShardSpec> specs = enumerateSpecs(options.gpus);
+  std::vector<PlanCandidate> candidates(specs.size());
+  MLIRContext *context = model.getContext();
+  {
+    // A pass manager loads its passes' dialects when it starts; do it once
+    // here so that the concurrent runs below never load a dialect.
+    PassManager probe(context, ModuleOp::getOperationName());
+    ShardingOptions sharding;
+    sharding.spec = "tp1";
+    buildShardingPipeline(probe, sharding);
+    DialectRegistry dependent;
+    probe.getDependentDialects(dependent);
+    context->appendDialectRegistry(dependent);
+    for (StringRef name : dependent.getDialectNames())
+      context->getOrLoadDialect(name);
+  }
+  ErrorCollector errors(context, specs.size());
+  auto evaluate = [&](size_t i) {
+    PlanCandidate &candidate = candidates[i];
+    candidate.spec = specs[i];
+    Expected<OwningOpRef<ModuleOp>> sharded =
+        shardClone(model, specs[i], options, errors, i);
+    if (!sharded) {
+      candidate.reason = toString(sharded.takeError());
+      return;
+    }
+    Expected<CostReport> cost =
+        analyzeShardedModule(**sharded, hardware, *topology, w);
+    if (!cost) {
+      candidate.reason = toString(cost.takeError());
+      return;
+    }
+    candidate.cost = std::move(*cost);
+    candidate.reason = deploymentProblem(specs[i], *candidate.cost, hardware,
+                                         *topology, options);
+    candidate.fits = candidate.reason.empty();
+  };
+  if (context->isMultithreadingEnabled() && specs.size() > 1) {
+    llvm::ThreadPoolTaskGroup tasks(context->getThreadPool());
+    for (size_t i = 0; i < specs.size(); ++i)
+      tasks.async([&evaluate, i] { evaluate(i); });
+    tasks.wait();
+  } else {
+    for (size_t i = 0; i < specs.size(); ++i)
+      evaluate(i);
+  }
+  std::vector<PlanCandidate> fitting, rejected;
+  for (PlanCandidate &candidate : candidates)
+    (candidate.fits ? fitting : rejected).push_back(std::move(candidate));
+
+  auto better = [&](const PlanCandidate &a, const PlanCandidate &b) {
+    const CostReport &x = *a.cost, &y = *b.cost;
+    if (options.objective == Objective::Latency) {
+      if (x.endToEndSeconds != y.endToEndSeconds)
+        return x.endToEndSeconds < y.endToEndSeconds;
+    } else if (x.throughputTokensPerSecond != y.throughputTokensPerSecond) {
+      return x.throughputTokensPerSecond > y.throughputTokensPerSecond;
+    }
+    if (x.totalBytesPerGpu != y.totalBytesPerGpu)
+      return x.totalBytesPerGpu < y.totalBytesPerGpu;
+    return a.spec.str() < b.spec.str();
+  };
+  std::stable_sort(fitting.begin(), fitting.end(), better);
+  result.plans = std::move(fitting);
+  for (PlanCandidate &candidate : rejected)
+    result.plans.push_back(std::move(candidate));
+  return result;
+}
+
+std::string summarizeNoFit(const PlanResult &result) {
+  // The plans that got furthest: valid but too big, then the rest.
+  const PlanCandidate *closest = nullptr;
+  for (const PlanCandidate &plan : result.plans)
+    if (plan.cost && (!closest || plan.cost->totalBytesPerGpu <
+                                      closest->cost->totalBytesPerGpu))
+      closest = &plan;
+  std::string text = formatv("no plan for {0} x {1} fits", result.options.gpus,
+                             result.hardware.name)
+                         .str();
+  if (closest)
+    text +=
+        formatv("; the smallest valid plan, '{0}', is rejected: {1}",
+                closest->spec.str().empty() ? "(1 GPU)" : closest->spec.str(),
+                closest->reason)
+            .str();
+  else if (!result.plans.empty())
+    text += "; every plan was refused, e.g. '" +
+            result.plans.front().spec.str() +
+            "': " + result.plans.front().reason;
+  return text;
+}
+
+void registerAutoPlanner() {
+  setAutoPlanner([](ModuleOp module,
+                    const AutoPlanRequest &request) -> Expected<ShardSpec> {
+    HardwareDatabase database = HardwareDatabase::builtin();
+    if (!request.hardwareFile.empty())
+      if (Error e = database.addFile(request.hardwareFile))
+        return std::move(e);
+    if (request.hardware.empty())
+      return createStringError(inconvertibleErrorCode(),
+                               "no hardware given; pass --hardware=NAME "
+                               "(known hardware: " +
+                                   database.knownNames() + ")");
+    Expected<HardwareSpec> hardware = database.lookup(request.hardware);
+    if (!hardware)
+      return hardware.takeError();
+    PlannerOptions options;
+    options.gpus = request.gpus;
+    options.microbatches = request.microbatches;
+    Expected<PlanResult> result = planSharding(module, *hardware, options);
+    if (!result)
+      return result.takeError();
+    if (const PlanCandidate *best = result->best())
+      return best->spec;
+    return createStringError(inconvertibleErrorCode(),
+                             summarizeNoFit(*result) +
+                                 "; run llm-plan for the full report");
+  });
+}
+
+} // namespace llmc
