@@ -1,0 +1,156 @@
+//===- Ops.h - the runtime interface generated model code calls -*- C++ -*-===//
+//
+// llm-compile lowers a per-rank program to C++ that calls only what this
+// header declares; the runtime (kernels, cuBLASLt, communicators, weights,
+// KV cache) implements it. Plain C++17 + CUDA types, no MLIR.
+//
+// Conventions
+// - Activations are row-major bf16 device buffers [rows, cols]; rows are the
+//   step's tokens (batch * seq, batch-major) or, after lastToken, the batch.
+// - Weights are bf16 device buffers in Hugging Face layout ([out, in] for
+//   linears), already sliced for this rank; the generated code refers to
+//   them by their index in manifest.json's "weights" list.
+// - Every call is asynchronous on the rank's stream; nothing synchronises
+//   the host inside a step, so a decode step can be captured as a CUDA graph.
+// - Template parameters are the shapes the kernels are specialised for
+//   (head dim, GQA group size); the generated code instantiates exactly the
+//   combinations the model uses.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_MODEL_OPS_H
+#define LLMC_RUNTIME_MODEL_OPS_H
+
+#include <cstdint>
+
+struct __nv_bfloat16;
+
+namespace llmc::rt {
+
+using bf16 = __nv_bfloat16;
+
+class Rank; // runtime/model/Rank.h: stream, handles, arena, comms, weights
+
+/// A device activation [rows, cols] (bf16 unless stated).
+struct Act {
+  void *data = nullptr;
+  int64_t rows = 0;
+  int64_t cols = 0;
+};
+
+/// A weight as this rank holds it; `offset` is where its block starts in the
+/// full tensor along the sliced dim (vocab-parallel embeddings need it).
+struct Weight {
+  const bf16 *data = nullptr;
+  int64_t rows = 0, cols = 0; // 1-D weights: rows = 1
+  int64_t offset = 0;
+};
+
+/// One forward call: `batch` sequences of `seq` tokens (prefill: the prompt,
+/// decode: 1). Device arrays of batch * seq entries.
+struct Step {
+  int64_t batch = 0, seq = 0;
+  const int64_t *ids = nullptr;
+  const int64_t *positions = nullptr;
+  /// First KV-cache row of this (micro-)batch.
+  int64_t cacheRow = 0;
+};
+
+enum class RopeKind : int { None = 0, Linear = 1, Llama3 = 2 };
+struct RopeParams {
+  float theta = 10000.f;
+  RopeKind kind = RopeKind::None;
+  float factor = 1.f, lowFreqFactor = 1.f, highFreqFactor = 4.f;
+  int64_t originalMaxPosition = 0;
+};
+
+struct AttentionParams {
+  int heads = 0, kvHeads = 0;   ///< local counts
+  int64_t window = 0;           ///< 0: no sliding window
+  float scale = 0.f;            ///< 0: 1/sqrt(head_dim)
+  int cacheSlot = 0;            ///< global layer index (cache slot)
+};
+
+//===----------------------------------------------------------------------===//
+// Scratch and weights
+//===----------------------------------------------------------------------===//
+
+/// Scratch activation from the rank's per-step arena (released after the
+/// step; sized by the manifest's max tokens).
+Act alloc(Rank &r, int64_t rows, int64_t cols);
+/// fp32 scratch (router probabilities, logits).
+Act allocF32(Rank &r, int64_t rows, int64_t cols);
+/// Weight `index` of manifest.json, loaded for this rank (error if absent).
+Weight weight(Rank &r, int index);
+
+//===----------------------------------------------------------------------===//
+// Layers (kernels in runtime/cuda, GEMMs through cuBLASLt)
+//===----------------------------------------------------------------------===//
+
+/// out[t] = table[ids[t] - table.offset], zero outside the rank's rows when
+/// `vocabParallel`.
+void embedding(Rank &r, Act out, const Step &s, Weight table,
+               bool vocabParallel);
+/// out = rmsnorm(in) * w (statistics in fp32).
+void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps);
+/// Fused residual add + norm, the memory-bound pair between sublayers:
+/// residual += delta, then out = rmsnorm(residual) * w.
+void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
+                float eps);
+/// out = in W^T (+ bias): bf16 inputs, fp32 accumulation (cuBLASLt).
+void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias);
+void biasAdd(Rank &r, Act inout, Weight bias);
+void add(Rank &r, Act out, Act a, Act b);
+void swiglu(Rank &r, Act out, Act gate, Act up);
+template <int HeadDim>
+void rope(Rank &r, Act x, const Step &s, const RopeParams &p, int heads);
+/// Causal GQA attention; writes k/v into cache slot p.cacheSlot first when
+/// the model has a cache. Prefill: tiled online softmax; decode: split-K
+/// over the cache (flash-decoding).
+template <int HeadDim, int Group>
+void attention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+               const AttentionParams &p, bool useCache);
+
+/// Top-k routing: weights (fp32) and expert ids [tokens, k].
+void moeRouter(Rank &r, Act weights, Act ids, Act in, Weight gate,
+               int experts, int topK, bool renormalize);
+/// Sum over the token's choices of weight * expert(x) for the experts this
+/// rank holds (`owned[e]`, weights gate/up/down indexed by global expert).
+void experts(Rank &r, Act out, Act in, Act weights, Act ids,
+             const int *gateW, const int *upW, const int *downW, int experts,
+             const bool *owned);
+void sharedExpert(Rank &r, Act out, Act in, Weight gate, Weight up,
+                  Weight down, Weight expertGate);
+/// The last token of each sequence: [batch*seq, H] -> [batch, H].
+void lastToken(Rank &r, Act out, Act in, const Step &s);
+/// fp32 logits [batch, vocab block] = in W^T.
+void lmHead(Rank &r, Act logits, Act in, Weight w);
+/// Greedy next token per row (lowest index on ties); device int64 [rows].
+void argmax(Rank &r, int64_t *out, Act logits);
+
+//===----------------------------------------------------------------------===//
+// Communication (axis = index in manifest.json's grid axes)
+//===----------------------------------------------------------------------===//
+
+void allReduce(Rank &r, Act x, int axis);
+/// Concatenates the ranks' `in` along `dim` (0 rows, 1 cols) into `out`.
+void allGather(Rank &r, Act out, Act in, int axis, int dim);
+/// Point-to-point between pipeline stages along `axis`.
+void send(Rank &r, Act x, int axis, int toCoord);
+void recv(Rank &r, Act x, int axis, int fromCoord);
+/// Expert parallelism: variable-size all-to-all of routed tokens, and back.
+void expertDispatch(Rank &r, Act tokens, Act tokenWeights, Act tokenIds,
+                    Act in, Act weights, Act ids, const int *owners,
+                    int experts, int axis);
+void expertCombine(Rank &r, Act out, Act expertOut, int axis);
+
+} // namespace llmc::rt
+
+/// The entry point llm-compile generates: one forward step of this rank's
+/// program. `logits` is fp32 [batch, vocab] and `next` int64 [batch], both
+/// device buffers, written on the ranks that hold the model's outputs (the
+/// last pipeline stage).
+extern "C" void llmc_forward(llmc::rt::Rank &r, const llmc::rt::Step &s,
+                             float *logits, int64_t *next);
+
+#endif // LLMC_RUNTIME_MODEL_OPS_H
