@@ -35,8 +35,8 @@ SmallVector<int64_t> assignOwners(int64_t experts, int64_t ranks) {
   return owners;
 }
 
-LogicalResult distribute(ModuleOp module, llm::ExpertsOp experts,
-                         int64_t ep, int64_t axis) {
+LogicalResult distribute(ModuleOp module, SymbolTable &symbols,
+                         llm::ExpertsOp experts, int64_t ep, int64_t axis) {
   MLIRContext *context = module.getContext();
   int64_t numExperts = experts.getNumExperts();
   if (experts.getNumLocalExperts() != numExperts)
@@ -52,7 +52,7 @@ LogicalResult distribute(ModuleOp module, llm::ExpertsOp experts,
       auto param = weight.getDefiningOp<llm::ParamOp>();
       if (!param)
         return experts.emitError() << "expert weights must come from llm.param";
-      module.lookupSymbol<llm::WeightOp>(param.getNameAttr()).setOwnerAttr(owner);
+      symbols.lookup<llm::WeightOp>(param.getName()).setOwnerAttr(owner);
     }
   }
 
@@ -100,8 +100,11 @@ struct ExpertParallelPass
     int64_t ep = grid->degree("ep"), axis = *grid->axisIndex("ep");
     SmallVector<llm::ExpertsOp> all;
     module.walk([&](llm::ExpertsOp op) { all.push_back(op); });
+    // One symbol table for the pass: ModuleOp::lookupSymbol scans the
+    // module per call, quadratic on models with thousands of experts.
+    SymbolTable symbols(module);
     for (llm::ExpertsOp experts : all)
-      if (failed(distribute(module, experts, ep, axis)))
+      if (failed(distribute(module, symbols, experts, ep, axis)))
         return signalPassFailure();
   }
 };

@@ -94,8 +94,9 @@ llm::AttentionOp consumingAttention(Value value) {
 class TensorParallelRewriter {
 public:
   TensorParallelRewriter(ModuleOp module, const GridInfo &grid)
-      : module(module), grid(grid), builder(module.getContext()),
-        tp(grid.degree("tp")), tpAxis(*grid.axisIndex("tp")) {}
+      : module(module), symbols(module), grid(grid),
+        builder(module.getContext()), tp(grid.degree("tp")),
+        tpAxis(*grid.axisIndex("tp")) {}
 
   LogicalResult run(func::FuncOp forward);
 
@@ -129,6 +130,9 @@ private:
   }
 
   ModuleOp module;
+  /// Built once: ModuleOp::lookupSymbol scans the module on every call, and
+  /// a large MoE model has thousands of weights.
+  SymbolTable symbols;
   const GridInfo &grid;
   OpBuilder builder;
   int64_t tp;
@@ -161,7 +165,7 @@ LogicalResult TensorParallelRewriter::sliceWeight(Value param, int64_t dim,
   if (!paramOp)
     return emitError(param.getLoc())
            << "tensor parallelism expects weights to come from llm.param";
-  auto weight = module.lookupSymbol<llm::WeightOp>(paramOp.getNameAttr());
+  auto weight = symbols.lookup<llm::WeightOp>(paramOp.getName());
   RankedTensorType full = weight.getTensorType();
   if (auto existing = weight.getSliceAttr()) {
     // A weight used twice (tied embeddings) must be sliced the same way.
