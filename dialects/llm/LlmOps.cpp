@@ -11,6 +11,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/OpImplementation.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace llmc::llm;
@@ -302,11 +303,18 @@ LogicalResult AttentionOp::verify() {
     // Compare by division: count * headDim may overflow for absurd counts.
     bool agree = ShapedType::isDynamic(features) ||
                  (features % headDim == 0 && features / headDim == count);
-    if (!agree)
-      return emitOpError() << name << " features " << dimStr(features)
-                           << " must equal " << countName << " (" << count
-                           << ") x head_dim (" << headDim << ") = "
-                           << count * headDim;
+    if (!agree) {
+      InFlightDiagnostic diag = emitOpError()
+                                << name << " features " << dimStr(features)
+                                << " must equal " << countName << " ("
+                                << count << ") x head_dim (" << headDim << ")";
+      int64_t product;
+      if (llvm::MulOverflow(count, headDim, product))
+        diag << ", which overflows int64";
+      else
+        diag << " = " << product;
+      return diag;
+    }
     return expectLeadingDims(*this, tensorOf(value), name, q, "q", 2);
   };
   if (failed(checkFeatures(getQ(), "q", heads, "num_heads")) ||

@@ -30,6 +30,11 @@ constexpr int64_t kMaxHeads = 4096;
 constexpr int64_t kMaxVocab = 1 << 24;         // 16.7M
 constexpr int64_t kMaxExperts = 4096;
 constexpr int64_t kMaxPositions = int64_t(1) << 32;
+/// Routed experts summed over the MoE layers (DeepSeek-V3 has 58 x 256 =
+/// 14848). Each is three llm.weight ops, so this bounds the graph llm-import
+/// builds: 4096 layers of 4096 experts pass every per-field limit but would
+/// take tens of GB and minutes to build.
+constexpr int64_t kMaxExpertInstances = int64_t(1) << 16;
 
 /// Reads typed fields from one JSON object, producing errors that name the
 /// file and the field.
@@ -130,26 +135,41 @@ public:
     lhs = std::move(*_result);                                                 \
   } while (false)
 
-Error readRopeScaling(FieldReader &reader, ModelConfig &config) {
-  const json::Value *v = reader.object.get("rope_scaling");
+/// RoPE parameters: transformers 4 writes `rope_theta` and `rope_scaling`;
+/// transformers 5 writes one `rope_parameters` object holding both (its
+/// save_pretrained emits only that form), so both are read.
+Error readRope(FieldReader &reader, ModelConfig &config) {
+  StringRef field = "rope_scaling";
+  const json::Value *v = reader.object.get(field);
+  if (!v || v->kind() == json::Value::Null) {
+    field = "rope_parameters";
+    v = reader.object.get(field);
+  }
+  ASSIGN_OR_RETURN(config.ropeTheta, reader.positive("rope_theta", 10000.0));
   if (!v || v->kind() == json::Value::Null)
     return Error::success();
   const json::Object *scaling = v->getAsObject();
   if (!scaling)
-    return reader.error("rope_scaling", "must be an object or null, got " +
-                                            FieldReader::render(*v));
-  FieldReader scoped(reader.path, *scaling, "rope_scaling.");
+    return reader.error(field, "must be an object or null, got " +
+                                   FieldReader::render(*v));
+  std::string prefix = (field + ".").str();
+  FieldReader scoped(reader.path, *scaling, prefix);
+  if (field == "rope_parameters" && !reader.has("rope_theta"))
+    ASSIGN_OR_RETURN(config.ropeTheta,
+                     scoped.positive("rope_theta", 10000.0));
   std::optional<std::string> type;
   ASSIGN_OR_RETURN(type, scoped.string("rope_type"));
   if (!type)
     ASSIGN_OR_RETURN(type, scoped.string("type"));
+  if (!type && field == "rope_parameters")
+    type = "default";
   if (!type)
-    return reader.error("rope_scaling", "needs 'rope_type' (or 'type')");
+    return reader.error(field, "needs 'rope_type' (or 'type')");
   if (*type == "default")
     return Error::success();
   if (*type != "linear" && *type != "llama3")
-    return reader.error("rope_scaling", formatv("type '{0}' is not supported; "
-                                                "supported: linear, llama3",
+    return reader.error(field, formatv("type '{0}' is not supported; "
+                                       "supported: linear, llama3",
                                                 *type));
   double factor;
   ASSIGN_OR_RETURN(factor, scoped.positive("factor", std::nullopt));
@@ -168,7 +188,7 @@ Error readRopeScaling(FieldReader &reader, ModelConfig &config) {
                    scoped.integer("original_max_position_embeddings", 1,
                                   kMaxPositions, 8192));
   if (config.ropeHighFreqFactor <= config.ropeLowFreqFactor)
-    return reader.error("rope_scaling.high_freq_factor",
+    return reader.error(prefix + "high_freq_factor",
                         formatv("= {0} must exceed low_freq_factor = {1}",
                                 config.ropeHighFreqFactor,
                                 config.ropeLowFreqFactor));
@@ -282,6 +302,16 @@ Error readMoE(FieldReader &reader, ModelConfig &config) {
   } else {
     return Error::success();
   }
+  // Both factors are <= 4096, so the product cannot overflow.
+  int64_t moeLayers = llvm::count(config.layerIsMoE, true);
+  if (moeLayers * config.numExperts > kMaxExpertInstances)
+    return reader.error(
+        config.arch == Architecture::Mixtral ? "num_local_experts"
+                                             : "num_experts",
+        formatv("= {0} experts in each of {1} MoE layers make {2} experts in "
+                "all, more than the supported maximum {3}",
+                config.numExperts, moeLayers, moeLayers * config.numExperts,
+                kMaxExpertInstances));
   ASSIGN_OR_RETURN(config.numExpertsPerTok,
                    reader.integer("num_experts_per_tok", 1, kMaxExperts));
   if (config.numExpertsPerTok > config.numExperts)
@@ -441,8 +471,7 @@ Expected<ModelConfig> parseModelConfig(StringRef path, StringRef text) {
                                 config.numKvHeads, config.numHeads));
 
   ASSIGN_OR_RETURN(config.rmsNormEps, reader.positive("rms_norm_eps", 1e-6));
-  ASSIGN_OR_RETURN(config.ropeTheta, reader.positive("rope_theta", 10000.0));
-  if (Error e = readRopeScaling(reader, config))
+  if (Error e = readRope(reader, config))
     return std::move(e);
   ASSIGN_OR_RETURN(config.tieWordEmbeddings,
                    reader.boolean("tie_word_embeddings",

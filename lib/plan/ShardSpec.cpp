@@ -13,9 +13,11 @@ namespace llmc {
 namespace {
 constexpr std::array<Axis, kNumAxes> kPrintOrder = {Axis::tp, Axis::sp,
                                                    Axis::ep, Axis::pp, Axis::dp};
-/// Upper bound on one degree: far above any real cluster, low enough that
-/// products of five degrees cannot overflow int64.
+/// Upper bound on one degree, far above any real cluster.
 constexpr int64_t kMaxDegree = 1 << 16;
+/// Upper bound on the product of the degrees (the GPU count): five degrees
+/// of kMaxDegree would overflow int64 in numRanks().
+constexpr int64_t kMaxRanks = 1 << 20;
 
 Error specError(StringRef spec, const Twine &message) {
   return createStringError(inconvertibleErrorCode(),
@@ -115,6 +117,16 @@ Expected<ShardSpec> parseShardSpec(StringRef spec) {
                                      name));
     seen[index] = true;
     result.degrees[index] = static_cast<int64_t>(degree);
+  }
+  // Each degree is <= 2^16 and the loop stops past 2^20, so no overflow.
+  int64_t ranks = 1;
+  for (int64_t d : result.degrees) {
+    ranks *= d;
+    if (ranks > kMaxRanks)
+      return specError(spec, formatv("the plan needs more than {0} GPUs (the "
+                                     "product of the degrees); the supported "
+                                     "maximum is {0}",
+                                     kMaxRanks));
   }
   return result;
 }

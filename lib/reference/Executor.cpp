@@ -9,9 +9,14 @@
 #include "runtime/weights/RandomWeights.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
 
+#include <cmath>
 #include <memory>
+#include <set>
 #include <thread>
+
+#include <unistd.h>
 
 using llvm::createStringError;
 using llvm::Error;
@@ -96,6 +101,87 @@ std::optional<int64_t> vocabSize(const Program &program) {
   });
   return vocab;
 }
+
+//===----------------------------------------------------------------------===//
+// Memory needs, checked before anything is allocated
+//===----------------------------------------------------------------------===//
+
+/// Bytes a run allocates over all ranks, estimated from the IR (in doubles:
+/// absurd models must not overflow the estimate itself). Weights count as
+/// fp32 once per rank that can load them: every rank of the stages whose
+/// code names them, divided by the owner axis for expert weights. The KV
+/// cache counts every rank's share of the layer slots in full.
+struct MemoryNeeds {
+  double weights = 0, cache = 0;
+  double total() const { return weights + cache; }
+};
+
+MemoryNeeds estimateMemory(const Program &program, int64_t localBatch,
+                           int64_t maxSeq) {
+  MemoryNeeds needs;
+  const Grid &grid = program.grid;
+  double ranks = double(grid.numRanks());
+  // Which pipeline stages name each weight (-1: code outside any stage).
+  llvm::StringMap<std::set<int64_t>> stagesOf;
+  int64_t numStages = 1;
+  mlir::func::FuncOp(program.forward).walk([&](llm::ParamOp op) {
+    auto stage = op->getParentOfType<dist::StageOp>();
+    int64_t index = stage ? int64_t(stage.getStage()) : -1;
+    numStages = std::max(numStages, index + 1);
+    stagesOf[op.getName()].insert(index);
+  });
+  double ranksPerStage = ranks / double(numStages);
+  for (const auto &entry : program.weights) {
+    auto it = stagesOf.find(entry.getKey());
+    if (it == stagesOf.end())
+      continue;
+    llm::WeightOp weight = entry.getValue();
+    double elements = 1;
+    for (int64_t d : weight.getTensorType().getShape())
+      elements *= double(d);
+    double users = it->second.count(-1)
+                       ? ranks
+                       : ranksPerStage * double(it->second.size());
+    if (std::optional<llm::OwnerAttr> owner = weight.getOwner())
+      users /= double(std::max<int64_t>(grid.degree(owner->getAxis()), 1));
+    needs.weights += elements * 4.0 * users;
+  }
+  for (mlir::Type type : mlir::func::FuncOp(program.forward).getArgumentTypes())
+    if (auto cache = llvm::dyn_cast<llm::KVCacheType>(type)) {
+      double slots = std::ceil(double(cache.getNumLayers()) / double(numStages));
+      // Keys and values in fp32, plus one byte per position.
+      double perSlot = double(localBatch) * double(maxSeq) *
+                       (double(cache.getNumKvHeads()) *
+                            double(cache.getHeadDim()) * 8.0 +
+                        1.0);
+      needs.cache += ranks * slots * perSlot;
+    }
+  return needs;
+}
+
+std::string bytesString(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int u = 0;
+  while (bytes >= 1024.0 && u < 6) {
+    bytes /= 1024.0;
+    ++u;
+  }
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::format(u == 0 ? "%.0f " : "%.1f ", bytes) << units[u];
+  return s;
+}
+
+} // namespace
+
+uint64_t physicalMemoryBytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || pageSize <= 0)
+    return 0;
+  return uint64_t(pages) * uint64_t(pageSize);
+}
+
+namespace {
 
 IntTensor rowsOf(const IntTensor &t, int64_t start, int64_t count) {
   return sliceAlong(t, 0, start, count);
@@ -246,6 +332,22 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
         "into %lld pipeline micro-batches; pass a multiple of %lld prompts",
         (long long)batch, (long long)localBatch, (long long)*badMicrobatches,
         (long long)(*badMicrobatches * replicas));
+
+  // Refuse a run that cannot fit before allocating any of it: a model
+  // imported from a huge config would otherwise die in the allocator (or
+  // the OOM killer) half-way through loading.
+  uint64_t limit =
+      options.memoryLimit ? options.memoryLimit : physicalMemoryBytes();
+  MemoryNeeds needs = estimateMemory(program, localBatch, maxSeq);
+  if (limit && needs.total() > double(limit))
+    return createStringError(
+        "the run needs about %s (fp32 weights %s over %d rank%s, KV cache "
+        "%s for %lld prompts of %lld positions) but the memory limit is %s "
+        "(%s); use a smaller model, plan, batch or --max-new-tokens",
+        bytesString(needs.total()).c_str(), bytesString(needs.weights).c_str(),
+        numRanks, numRanks == 1 ? "" : "s", bytesString(needs.cache).c_str(),
+        (long long)batch, (long long)maxSeq, bytesString(double(limit)).c_str(),
+        options.memoryLimit ? "--memory-limit" : "this machine's memory");
 
   std::vector<std::unique_ptr<Interpreter>> ranks;
   std::vector<std::unique_ptr<KVCache>> caches;

@@ -609,7 +609,19 @@ Checkpoint::open(const std::string &pathOrDir) {
       if (!it.value().is_string())
         return Result::fromError(tensorError(
             indexPath, it.key(), "weight_map value must be a file name"));
-      fileIndex.emplace(it.value().get_ref<const json::string_t &>(), 0);
+      const std::string &fileName =
+          it.value().get_ref<const json::string_t &>();
+      // Shards live next to the index (as transformers resolves them): a
+      // downloaded index must not make the loader open files elsewhere.
+      if (fileName.empty() || fileName == "." || fileName == ".." ||
+          fileName.find_first_of("/\\") != std::string::npos ||
+          fileName.find('\0') != std::string::npos)
+        return Result::fromError(tensorError(
+            indexPath, it.key(),
+            "weight_map value " + quote(fileName) +
+                " must be the name of a file in the checkpoint folder, "
+                "without a path"));
+      fileIndex.emplace(fileName, 0);
     }
     for (auto &[name, idx] : fileIndex) {
       fs::path filePath = dir / name;

@@ -715,6 +715,20 @@ TEST_F(SafetensorsTest, IndexErrors) {
   expectError(Checkpoint::open(path("i")).status(),
               {"model.safetensors.index.json", "not valid JSON"});
 
+  // Shards are file names in the folder: an index must not point the loader
+  // at files elsewhere (found while fuzzing the index reader).
+  ASSERT_OK(writeSafetensors(path("outside.safetensors"),
+                             {tensorOf("x", DType::F32, {1}, {1})}));
+  for (const char *name :
+       {"../outside.safetensors", "/etc/passwd", "sub/part.safetensors",
+        "sub\\part.safetensors", "..", ".", ""}) {
+    nlohmann::json index = {{"weight_map", {{"x", name}}}};
+    writeIndex(index.dump());
+    expectError(Checkpoint::open(path("i")).status(),
+                {"model.safetensors.index.json", "'x'",
+                 "must be the name of a file in the checkpoint folder"});
+  }
+
   // A broken file named by the index reports the file's own error.
   writeBytes("i/part.safetensors", "abc");
   writeIndex(R"({"weight_map": {"x": "part.safetensors"}})");

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llm/LlmDialect.h"
+#include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Plan/Planner.h"
 
@@ -63,6 +64,7 @@ int main(int argc, char **argv) {
   llmc::registerLlmcDialects(registry);
   mlir::registerTransformsPasses();
   llmc::registerLlmcPasses();
+  llmc::registerLoweringPasses();
   llmc::registerAutoPlanner();
 
   std::string helpHeader = mlir::registerCLIOptions("llm-opt", registry);

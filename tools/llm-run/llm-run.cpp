@@ -3,7 +3,7 @@
 // llm-run in.mlir [--shard=SPEC] [--gpus=N] [--microbatches=M]
 //         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
 //         [--check] [--tolerance=1e-4] [--print-logits] [--no-cache]
-//         [--rank-stats] [--seed=S]
+//         [--rank-stats] [--seed=S] [--memory-limit=BYTES]
 //
 // Runs the model in fp32 on the CPU, every rank of the plan as a thread, and
 // prints one `tokens: ...` line per prompt. With --shard the module is first
@@ -11,7 +11,9 @@
 // is); --check also runs the unsharded module and compares the logits of
 // every step (`max_abs_diff=... max_rel_diff=...`, `tokens_match=yes|no`),
 // exiting 1 past tolerance. --no-cache recomputes the whole sequence at
-// every step; --rank-stats prints what each rank loaded and cached.
+// every step; --rank-stats prints what each rank loaded and cached. A run
+// whose fp32 weights and KV caches would not fit in memory (the machine's,
+// or --memory-limit) is refused before anything is loaded.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,6 +33,7 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -90,9 +93,45 @@ static cl::opt<uint64_t> sampleSeed("seed",
                                              "step)"),
                                     cl::init(0));
 
+static cl::opt<std::string> memoryLimit(
+    "memory-limit",
+    cl::desc("Refuse runs whose weights and KV caches (fp32, all ranks) need "
+             "more than this many bytes; K, M, G, T suffixes are powers of "
+             "1024 (default: the machine's physical memory)"),
+    cl::value_desc("bytes"));
+
 static int fail(const Twine &message) {
   WithColor::error(errs(), "llm-run") << message << "\n";
   return 1;
+}
+
+/// "512M", "2G", "1048576" -> bytes; nullopt for anything else.
+static std::optional<uint64_t> parseBytes(StringRef text) {
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (toUpper(text.back())) {
+    case 'K':
+      scale = uint64_t(1) << 10;
+      break;
+    case 'M':
+      scale = uint64_t(1) << 20;
+      break;
+    case 'G':
+      scale = uint64_t(1) << 30;
+      break;
+    case 'T':
+      scale = uint64_t(1) << 40;
+      break;
+    }
+    if (scale != 1)
+      text = text.drop_back();
+  }
+  uint64_t value;
+  if (text.empty() || !llvm::all_of(text, isDigit) ||
+      text.getAsInteger(10, value) || value == 0 ||
+      value > UINT64_MAX / scale)
+    return std::nullopt;
+  return value * scale;
 }
 
 static bool hasGrid(mlir::ModuleOp module) {
@@ -182,6 +221,12 @@ int main(int argc, char **argv) {
     return fail("--microbatches must be >= 1, got " + Twine(microbatches));
   if (!(tolerance >= 0.0))
     return fail("--tolerance must be >= 0");
+  std::optional<uint64_t> memoryLimitBytes;
+  if (memoryLimit.getNumOccurrences() &&
+      !(memoryLimitBytes = parseBytes(memoryLimit)))
+    return fail("--memory-limit must be a positive byte count with an "
+                "optional K, M, G or T suffix, got '" +
+                memoryLimit + "'");
 
   Expected<std::vector<std::vector<int64_t>>> prompts =
       llmc::ref::parsePrompts(promptText);
@@ -230,6 +275,7 @@ int main(int argc, char **argv) {
   options.maxNewTokens = maxNewTokens;
   options.useCache = !noCache;
   options.sampleSeed = sampleSeed;
+  options.memoryLimit = memoryLimitBytes.value_or(0);
 
   Expected<llmc::ref::GenerateResult> result =
       llmc::ref::generate(*module, *weights, options);

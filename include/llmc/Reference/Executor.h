@@ -42,6 +42,10 @@ struct GenerateOptions {
   /// splitmix64(splitmix64(seed) + t), so neighbouring seeds give unrelated
   /// draws at every step.
   uint64_t sampleSeed = 0;
+  /// Bytes the run may use over all ranks (fp32 weights and KV caches,
+  /// estimated from the IR before anything is allocated); 0: the machine's
+  /// physical memory.
+  uint64_t memoryLimit = 0;
 };
 
 /// Per-rank facts after a run, for --stats and tests.
@@ -70,6 +74,9 @@ struct GenerateResult {
 llvm::Expected<GenerateResult> generate(mlir::ModuleOp module,
                                         const WeightSource &weights,
                                         const GenerateOptions &options);
+
+/// The machine's physical memory in bytes (0 when unknown).
+uint64_t physicalMemoryBytes();
 
 } // namespace llmc::ref
 

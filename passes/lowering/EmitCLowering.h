@@ -1,0 +1,270 @@
+//===- EmitCLowering.h - llm-lower-to-emitc's lowering state -----*- C++ -*-===//
+//
+// Private to passes/lowering: the class behind llm-lower-to-emitc, split
+// over LowerToEmitC.cpp (emitc building blocks, program structure: stages,
+// transfers, micro-batches, and the pass) and LowerOps.cpp (values, buffers
+// and one lowering per op).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_PASSES_LOWERING_EMITCLOWERING_H
+#define LLMC_PASSES_LOWERING_EMITCLOWERING_H
+
+#include "llmc/Passes/Grid.h"
+#include "passes/lowering/Buffers.h"
+
+#include "dialects/dist/DistDialect.h"
+#include "dialects/llm/LlmDialect.h"
+
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace llmc::lowering {
+
+using namespace mlir;
+
+//===----------------------------------------------------------------------===//
+// C++ spellings
+//===----------------------------------------------------------------------===//
+
+/// A float as a C++ float literal that reads well (`8.0f`, `1e-05f`).
+inline std::string floatLiteral(double value) {
+  if (value == static_cast<double>(static_cast<int64_t>(value)) &&
+      std::abs(value) < 1e15)
+    return std::to_string(static_cast<int64_t>(value)) + ".0f";
+  std::string text = llvm::formatv("{0:g}", value).str();
+  if (text.find_first_of(".e") == std::string::npos)
+    text += ".0";
+  return text + "f";
+}
+
+/// The runtime types as emitc types.
+struct RtTypes {
+  explicit RtTypes(MLIRContext *ctx) {
+    auto opaque = [&](StringRef name) {
+      return emitc::OpaqueType::get(ctx, name);
+    };
+    rank = opaque("llmc::rt::Rank &");
+    stepRef = opaque("const llmc::rt::Step &");
+    step = opaque("llmc::rt::Step");
+    act = opaque("llmc::rt::Act");
+    weight = opaque("llmc::rt::Weight");
+    attention = opaque("llmc::rt::AttentionParams");
+    rope = opaque("llmc::rt::RopeParams");
+    i1 = IntegerType::get(ctx, 1);
+    i32 = IntegerType::get(ctx, 32);
+    i64 = IntegerType::get(ctx, 64);
+    f32Ptr = emitc::PointerType::get(Float32Type::get(ctx));
+    i64Ptr = emitc::PointerType::get(i64);
+    idsPtr = emitc::PointerType::get(opaque("const int64_t"));
+    voidPtr = emitc::PointerType::get(opaque("void"));
+  }
+  Type rank, stepRef, step, act, weight, attention, rope;
+  Type i1, i32, i64, f32Ptr, i64Ptr, idsPtr, voidPtr;
+};
+
+/// One argument of a runtime call: an SSA value or a literal attribute.
+struct Arg {
+  Arg(Value value) : value(value) {}
+  Arg(Attribute attr) : attr(attr) {}
+  Value value;
+  Attribute attr;
+};
+
+/// Which function result a value of the per-rank program is.
+enum class Output { Logits, Next };
+
+//===----------------------------------------------------------------------===//
+// Scopes of the generated code
+//===----------------------------------------------------------------------===//
+
+/// The step a piece of generated code runs: the whole call, or one
+/// micro-batch of it.
+struct StepValues {
+  Value step;   ///< passed where Ops.h takes `const Step &`
+  Value batch;  ///< i64 sequences
+  Value seq;    ///< i64 positions per sequence
+  Value tokens; ///< i64 batch * seq, the rows of most activations
+  Value logits; ///< float * for this step's rows
+  Value next;   ///< int64_t * for this step's rows
+};
+
+/// A straight-line block of generated code (the forward body or one
+/// pipeline stage) and the buffers its values occupy.
+struct ComputeScope {
+  ComputeScope(StepValues &step, int64_t stage) : step(step), stage(stage) {}
+  StepValues &step;
+  int64_t stage;
+  BufferPool pool;
+  ArenaUse arena;
+  /// rms_norm ops by canonical input, to fuse them into a preceding add.
+  DenseMap<Value, SmallVector<llm::RMSNormOp>> norms;
+  /// Norms already emitted as part of an addRmsNorm.
+  DenseSet<Operation *> fused;
+  /// Rows of routed tokens (factor -> tokens * factor), made on first use.
+  DenseMap<int64_t, Value> routedRows;
+  int64_t routedFactor = 1;
+  Value logitsAct;
+};
+
+//===----------------------------------------------------------------------===//
+// The lowering
+//===----------------------------------------------------------------------===//
+
+class Lowering {
+public:
+  Lowering(ModuleOp module, GridInfo grid, StringRef target)
+      : module(module), ctx(module.getContext()), types(ctx), b(ctx),
+        grid(std::move(grid)), target(target) {}
+
+  /// Builds the emitc module in place of the per-rank program.
+  LogicalResult run();
+
+private:
+  // --- emitc building blocks ------------------------------------------------
+  Value call(StringRef callee, Type result, ArrayRef<Arg> args,
+             ArrayRef<Attribute> templateArgs = {});
+  void callVoid(StringRef callee, ArrayRef<Arg> args,
+                ArrayRef<Attribute> templateArgs = {}) {
+    call(callee, Type(), args, templateArgs);
+  }
+  Attribute i32(int64_t v) { return b.getI32IntegerAttr(v); }
+  Attribute i64(int64_t v) { return b.getI64IntegerAttr(v); }
+  Attribute boolean(bool v) { return b.getBoolAttr(v); }
+  Attribute opaque(StringRef text) { return emitc::OpaqueAttr::get(ctx, text); }
+  Value literal(int64_t v) {
+    return emitc::LiteralOp::create(b, loc, types.i64, std::to_string(v));
+  }
+  Value variable(Type type) {
+    return emitc::VariableOp::create(b, loc, emitc::LValueType::get(type),
+                                     emitc::OpaqueAttr::get(ctx, ""));
+  }
+  Value member(Value lvalue, StringRef name, Type type) {
+    return emitc::MemberOp::create(b, loc, emitc::LValueType::get(type), name,
+                                   lvalue);
+  }
+  Value load(Value lvalue) {
+    auto type = cast<emitc::LValueType>(lvalue.getType()).getValueType();
+    return emitc::LoadOp::create(b, loc, type, lvalue);
+  }
+  Value addressOf(Value lvalue) {
+    auto type = cast<emitc::LValueType>(lvalue.getType()).getValueType();
+    return emitc::AddressOfOp::create(b, loc, emitc::PointerType::get(type),
+                                      lvalue);
+  }
+  void assign(Value lvalue, Value value) {
+    emitc::AssignOp::create(b, loc, lvalue, value);
+  }
+  Value mul(Value a, Value c) {
+    return emitc::MulOp::create(b, loc, a.getType(), a, c);
+  }
+  Value add(Value a, Value c, Type type = {}) {
+    return emitc::AddOp::create(b, loc, type ? type : a.getType(), a, c);
+  }
+  Value cmp(emitc::CmpPredicate pred, Value a, Value c) {
+    return emitc::CmpOp::create(b, loc, types.i1, pred, a, c);
+  }
+  void comment(const Twine &text) {
+    emitc::VerbatimOp::create(b, loc, b.getStringAttr("// " + text));
+  }
+  /// `std::invoke(&llmc::rt::Rank::coord, r, axis)`, once per axis: emitc
+  /// has no member-function call, and a pointer to member keeps it an
+  /// ordinary call_opaque.
+  Value coord(int64_t axis);
+  /// `if (coord(axis) == value) { ... }`.
+  emitc::IfOp ifCoord(int64_t axis, int64_t value);
+
+  // --- structure -------------------------------------------------------------
+  LogicalResult lowerForward(func::FuncOp forward);
+  LogicalResult lowerPipeline(dist::PipelineOp pipeline, StepValues &whole);
+  LogicalResult lowerPipelineBody(Block &body, StepValues &step);
+  LogicalResult lowerStage(dist::StageOp stage, StepValues &step,
+                           DenseMap<Value, Value> &crossing);
+  LogicalResult lowerTransfer(dist::TransferOp transfer, StepValues &step,
+                              DenseMap<Value, Value> &crossing);
+  /// Lowers a straight-line block (forward body or stage body).
+  LogicalResult lowerCompute(Block &block, ComputeScope &scope);
+  void analyse(Block &block, ComputeScope &scope);
+  LogicalResult emitBlock(Block &block, ComputeScope &scope);
+  LogicalResult emitOp(Operation *op, ComputeScope &scope);
+
+  // --- values ----------------------------------------------------------------
+  /// Resolves decoder-layer block arguments and results to what they alias.
+  Value canonical(Value v) const;
+  SmallVector<Value> canonicalOperands(Operation *op) const;
+  /// Whether `v` is the @forward result `which`.
+  bool isOutput(Value v, Output which) const {
+    auto it = outputs.find(canonical(v));
+    return it != outputs.end() && it->second == which;
+  }
+  /// The Act holding `v` (its canonical value's buffer).
+  FailureOr<Value> act(Value v, ComputeScope &scope, Operation *user);
+  /// `llmc::rt::weight(r, i)` for an llm.param value.
+  FailureOr<Value> weight(Value v, Operation *user);
+  FailureOr<int64_t> weightIndex(Value v, Operation *user);
+  FailureOr<BufferKey> keyFor(Value v, ComputeScope &scope, Operation *user);
+  Value rows(const BufferKey &key, ComputeScope &scope);
+  /// A buffer for result `v`: from the pool, or a new arena allocation.
+  FailureOr<Value> result(Value v, ComputeScope &scope, Operation *op,
+                          std::optional<BufferKey> key = std::nullopt);
+  Value allocate(const BufferKey &key, ComputeScope &scope);
+  /// The Act over the `logits` output for the scope's step.
+  Value logitsAct(ComputeScope &scope, int64_t vocab);
+  /// `to` reuses `from`'s buffer (the runtime updates it in place).
+  LogicalResult inPlace(Value from, Value to, ComputeScope &scope,
+                        Operation *op);
+  Value ropeParams(llm::RopeAttr rope);
+  void addArena(int64_t stage, const ArenaUse &use) {
+    ArenaUse &total = arena[stage];
+    total.bytesPerToken += use.bytesPerToken;
+    total.bytesPerSequence += use.bytesPerSequence;
+    total.buffers += use.buffers;
+  }
+  /// A static table of ints (or bools) as a global array.
+  Value table(StringRef name, ArrayRef<int64_t> values, bool asBool = false);
+
+  // --- ops -------------------------------------------------------------------
+  LogicalResult lowerAdd(llm::AddOp op, ComputeScope &scope);
+  LogicalResult lowerAttention(llm::AttentionOp op, ComputeScope &scope);
+  LogicalResult lowerExperts(llm::ExpertsOp op, ComputeScope &scope);
+  LogicalResult lowerAllGather(shard::AllGatherOp op, ComputeScope &scope);
+  LogicalResult lowerDispatch(dist::ExpertDispatchOp op, ComputeScope &scope);
+
+  ModuleOp module;
+  MLIRContext *ctx;
+  RtTypes types;
+  OpBuilder b;
+  Location loc = UnknownLoc::get(ctx);
+  GridInfo grid;
+  std::string target;
+
+  emitc::FuncOp function;
+  Value rank;
+  /// The call's Step as an lvalue, to read its fields.
+  Value stepLvalue;
+  /// Where values shared by the whole function (coordinates, constant
+  /// parameters) are inserted: after the prologue, before any scope.
+  Operation *prologueEnd = nullptr;
+  DenseMap<int64_t, Value> coords;
+  DenseMap<Attribute, Value> ropes;
+  DenseMap<StringRef, int64_t> weightIndices;
+  DenseMap<Value, Value> aliases;
+  DenseMap<Value, Output> outputs;
+  std::map<int64_t, ArenaUse> arena;
+  Operation *globalsEnd = nullptr;
+  int64_t tables = 0;
+  std::map<std::pair<std::string, std::vector<int64_t>>, std::string>
+      tableSymbols;
+};
+
+
+} // namespace llmc::lowering
+
+#endif // LLMC_PASSES_LOWERING_EMITCLOWERING_H

@@ -1,0 +1,561 @@
+//===- LowerOps.cpp - llm-lower-to-emitc: values, buffers and ops ---------===//
+//
+// One lowering per op of the per-rank program: its operands' Acts (or
+// weights), a result buffer from the scope's pool, one call of the
+// runtime. The structure around them (stages, transfers, micro-batches) is
+// in LowerToEmitC.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Codegen/Lowering.h"
+#include "passes/lowering/EmitCLowering.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace llmc;
+using namespace llmc::lowering;
+
+//===----------------------------------------------------------------------===//
+// Values
+//===----------------------------------------------------------------------===//
+
+Value Lowering::canonical(Value v) const {
+  while (Value next = aliases.lookup(v))
+    v = next;
+  return v;
+}
+
+SmallVector<Value> Lowering::canonicalOperands(Operation *op) const {
+  SmallVector<Value> values;
+  for (Value v : op->getOperands())
+    values.push_back(canonical(v));
+  return values;
+}
+
+FailureOr<Value> Lowering::act(Value v, ComputeScope &scope, Operation *user) {
+  if (Value buffer = scope.pool.bufferOf(canonical(v)))
+    return buffer;
+  return user->emitError("llm-lower-to-emitc: an operand of '")
+         << user->getName()
+         << "' has no activation buffer in this pipeline stage; values may "
+            "cross stages only through dist.transfer";
+}
+
+FailureOr<int64_t> Lowering::weightIndex(Value v, Operation *user) {
+  auto param = canonical(v).getDefiningOp<llm::ParamOp>();
+  if (!param)
+    return user->emitError("llm-lower-to-emitc: '")
+           << user->getName()
+           << "' expects a weight (llm.param) operand; computed weights are "
+              "not supported";
+  auto it = weightIndices.find(param.getName());
+  if (it == weightIndices.end())
+    return param.emitError("llm-lower-to-emitc: no llm.weight @")
+           << param.getName();
+  return it->second;
+}
+
+FailureOr<Value> Lowering::weight(Value v, Operation *user) {
+  FailureOr<int64_t> index = weightIndex(v, user);
+  if (failed(index))
+    return failure();
+  return call("llmc::rt::weight", types.weight, {rank, i32(*index)});
+}
+
+FailureOr<BufferKey> Lowering::keyFor(Value v, ComputeScope &scope,
+                                      Operation *user) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || type.getRank() < 2)
+    return user->emitError("llm-lower-to-emitc: cannot place result of '")
+           << user->getName() << "' of type " << v.getType()
+           << " in an activation buffer";
+  BufferKey key;
+  key.cols = type.getShape().back();
+  if (ShapedType::isDynamic(key.cols))
+    return user->emitError("llm-lower-to-emitc: the last dim of '")
+           << user->getName() << "' must be static";
+  Type elem = type.getElementType();
+  key.elem = elem.isBF16()             ? Elem::BF16
+             : elem.isF32()            ? Elem::F32
+             : isa<IntegerType>(elem) ? Elem::I32
+                                       : Elem::BF16;
+  if (!elem.isBF16() && !elem.isF32() && !isa<IntegerType>(elem))
+    return user->emitError("llm-lower-to-emitc: element type ")
+           << elem << " of '" << user->getName()
+           << "' is not supported by the runtime (bf16, f32, integer ids)";
+  ArrayRef<int64_t> shape = type.getShape();
+  if (type.getRank() == 3 && shape[0] == 1 && ShapedType::isDynamic(shape[1])) {
+    key.rows = Rows::Routed;
+    key.factor = scope.routedFactor;
+  } else if (type.getRank() == 3 && shape[1] == 1) {
+    key.rows = Rows::Batch;
+  } else {
+    key.rows = Rows::Tokens;
+  }
+  return key;
+}
+
+Value Lowering::rows(const BufferKey &key, ComputeScope &scope) {
+  switch (key.rows) {
+  case Rows::Tokens:
+    return scope.step.tokens;
+  case Rows::Batch:
+    return scope.step.batch;
+  case Rows::Routed:
+    if (Value v = scope.routedRows.lookup(key.factor))
+      return v;
+    return scope.routedRows[key.factor] =
+               mul(scope.step.tokens, literal(key.factor));
+  }
+  llvm_unreachable("rows kind");
+}
+
+Value Lowering::allocate(const BufferKey &key, ComputeScope &scope) {
+  scope.arena.add(key);
+  Value n = rows(key, scope);
+  if (key.elem == Elem::BF16)
+    return call("llmc::rt::alloc", types.act, {rank, n, i64(key.cols)});
+  return call("llmc::rt::allocF32", types.act, {rank, n, i64(key.cols)});
+}
+
+FailureOr<Value> Lowering::result(Value v, ComputeScope &scope, Operation *op,
+                                  std::optional<BufferKey> key) {
+  if (!key) {
+    FailureOr<BufferKey> k = keyFor(v, scope, op);
+    if (failed(k))
+      return failure();
+    key = *k;
+  }
+  Value buffer = scope.pool.take(*key);
+  if (!buffer)
+    buffer = allocate(*key, scope);
+  scope.pool.assign(canonical(v), buffer, *key);
+  return buffer;
+}
+
+Value Lowering::logitsAct(ComputeScope &scope, int64_t vocab) {
+  if (scope.logitsAct)
+    return scope.logitsAct;
+  Value var = variable(types.act);
+  assign(member(var, "data", types.voidPtr),
+         emitc::CastOp::create(b, loc, types.voidPtr, scope.step.logits));
+  assign(member(var, "rows", types.i64), scope.step.batch);
+  assign(member(var, "cols", types.i64), literal(vocab));
+  return scope.logitsAct = load(var);
+}
+
+LogicalResult Lowering::inPlace(Value from, Value to, ComputeScope &scope,
+                                Operation *op) {
+  Value c = canonical(from);
+  if (!scope.pool.diesAt(c, op))
+    return op->emitError("llm-lower-to-emitc: '")
+           << op->getName()
+           << "' runs in place on its input, which is used again later; "
+              "the runtime has no copy to keep it";
+  scope.pool.transfer(c, canonical(to));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
+  Value step = scope.step.step;
+  // Most ops: operands' Acts (or weights), a result buffer, one call.
+  auto acts = [&](ValueRange values) -> FailureOr<SmallVector<Value>> {
+    SmallVector<Value> out;
+    for (Value v : values) {
+      FailureOr<Value> a = act(v, scope, op);
+      if (failed(a))
+        return failure();
+      out.push_back(*a);
+    }
+    return out;
+  };
+
+  return TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](llm::ParamOp) {
+        // Materialised where used: an absent expert's weight must not be
+        // looked up on ranks that do not hold it.
+        return success();
+      })
+      .Case([&](llm::EmbeddingOp e) -> LogicalResult {
+        FailureOr<Value> table = weight(e.getTable(), op);
+        FailureOr<Value> out = result(e.getResult(), scope, op);
+        if (failed(table) || failed(out))
+          return failure();
+        callVoid("llmc::rt::embedding",
+                 {rank, *out, step, *table, boolean(e.getVocabParallel())});
+        return success();
+      })
+      .Case([&](llm::RMSNormOp n) -> LogicalResult {
+        if (scope.fused.contains(op))
+          return success();
+        FailureOr<Value> in = act(n.getInput(), scope, op);
+        FailureOr<Value> w = weight(n.getWeight(), op);
+        FailureOr<Value> out = result(n.getResult(), scope, op);
+        if (failed(in) || failed(w) || failed(out))
+          return failure();
+        callVoid("llmc::rt::rmsNorm",
+                 {rank, *out, *in, *w,
+                  b.getF32FloatAttr(n.getEpsAttr().getValueAsDouble())});
+        return success();
+      })
+      .Case([&](llm::LinearOp l) -> LogicalResult {
+        FailureOr<Value> in = act(l.getInput(), scope, op);
+        FailureOr<Value> w = weight(l.getWeight(), op);
+        if (failed(in) || failed(w))
+          return failure();
+        Arg bias = opaque("nullptr");
+        if (l.getBias()) {
+          FailureOr<Value> bw = weight(l.getBias(), op);
+          if (failed(bw))
+            return failure();
+          Value var = variable(types.weight);
+          assign(var, *bw);
+          bias = Arg(addressOf(var));
+        }
+        FailureOr<Value> out = result(l.getResult(), scope, op);
+        if (failed(out))
+          return failure();
+        callVoid("llmc::rt::linear", {rank, *out, *in, *w, bias});
+        return success();
+      })
+      .Case([&](llm::BiasAddOp a) -> LogicalResult {
+        FailureOr<Value> x = act(a.getInput(), scope, op);
+        FailureOr<Value> bias = weight(a.getBias(), op);
+        if (failed(x) || failed(bias))
+          return failure();
+        callVoid("llmc::rt::biasAdd", {rank, *x, *bias});
+        return inPlace(a.getInput(), a.getResult(), scope, op);
+      })
+      .Case([&](llm::AddOp a) { return lowerAdd(a, scope); })
+      .Case([&](llm::SwiGLUOp s) -> LogicalResult {
+        FailureOr<SmallVector<Value>> in = acts({s.getGate(), s.getUp()});
+        FailureOr<Value> out = result(s.getResult(), scope, op);
+        if (failed(in) || failed(out))
+          return failure();
+        callVoid("llmc::rt::swiglu", {rank, *out, (*in)[0], (*in)[1]});
+        return success();
+      })
+      .Case([&](llm::RopeOp r) -> LogicalResult {
+        FailureOr<Value> x = act(r.getInput(), scope, op);
+        if (failed(x))
+          return failure();
+        int64_t headDim = r.getHeadDim();
+        int64_t cols =
+            cast<RankedTensorType>(r.getInput().getType()).getShape().back();
+        callVoid("llmc::rt::rope",
+                 {rank, *x, step, ropeParams(r.getRope()), i32(cols / headDim)},
+                 {i32(headDim)});
+        return inPlace(r.getInput(), r.getResult(), scope, op);
+      })
+      .Case([&](llm::AttentionOp a) { return lowerAttention(a, scope); })
+      .Case([&](llm::MoERouterOp m) -> LogicalResult {
+        FailureOr<Value> in = act(m.getInput(), scope, op);
+        FailureOr<Value> gate = weight(m.getGate(), op);
+        FailureOr<Value> w = result(m.getWeights(), scope, op);
+        FailureOr<Value> ids = result(m.getIndices(), scope, op);
+        if (failed(in) || failed(gate) || failed(w) || failed(ids))
+          return failure();
+        callVoid("llmc::rt::moeRouter",
+                 {rank, *w, *ids, *in, *gate, i32(m.getNumExperts()),
+                  i32(m.getTopK()), boolean(m.getRenormalize())});
+        return success();
+      })
+      .Case([&](llm::ExpertsOp e) { return lowerExperts(e, scope); })
+      .Case([&](llm::SharedExpertOp s) -> LogicalResult {
+        FailureOr<Value> in = act(s.getInput(), scope, op);
+        SmallVector<Value> ws;
+        for (Value v : {s.getGate(), s.getUp(), s.getDown(), s.getExpertGate()}) {
+          FailureOr<Value> w = weight(v, op);
+          if (failed(w))
+            return failure();
+          ws.push_back(*w);
+        }
+        FailureOr<Value> out = result(s.getResult(), scope, op);
+        if (failed(in) || failed(out))
+          return failure();
+        callVoid("llmc::rt::sharedExpert",
+                 {rank, *out, *in, ws[0], ws[1], ws[2], ws[3]});
+        return success();
+      })
+      .Case([&](llm::LastTokenOp l) -> LogicalResult {
+        FailureOr<Value> in = act(l.getInput(), scope, op);
+        FailureOr<Value> out = result(l.getResult(), scope, op);
+        if (failed(in) || failed(out))
+          return failure();
+        callVoid("llmc::rt::lastToken", {rank, *out, *in, step});
+        return success();
+      })
+      .Case([&](llm::LMHeadOp h) -> LogicalResult {
+        FailureOr<Value> in = act(h.getInput(), scope, op);
+        FailureOr<Value> w = weight(h.getWeight(), op);
+        if (failed(in) || failed(w))
+          return failure();
+        int64_t vocab =
+            cast<RankedTensorType>(h.getResult().getType()).getShape().back();
+        Value out;
+        if (isOutput(h.getResult(), Output::Logits)) {
+          out = logitsAct(scope, vocab);
+          scope.pool.assign(canonical(h.getResult()), out, std::nullopt);
+        } else {
+          // Logits are fp32 whatever the graph's dtype (Ops.h: lmHead).
+          BufferKey key{Rows::Batch, 1, vocab, Elem::F32};
+          FailureOr<Value> buffer = result(h.getResult(), scope, op, key);
+          if (failed(buffer))
+            return failure();
+          out = *buffer;
+        }
+        callVoid("llmc::rt::lmHead", {rank, out, *in, *w});
+        return success();
+      })
+      .Case([&](llm::ArgmaxOp a) -> LogicalResult {
+        if (!isOutput(a.getResult(), Output::Next))
+          return a.emitError("llm-lower-to-emitc: llm.argmax must compute "
+                             "@forward's next-token result (the runtime "
+                             "writes it to the `next` output)");
+        FailureOr<Value> logits = act(a.getLogits(), scope, op);
+        if (failed(logits))
+          return failure();
+        callVoid("llmc::rt::argmax", {rank, scope.step.next, *logits});
+        return success();
+      })
+      .Case([&](shard::AllReduceOp r) -> LogicalResult {
+        if (r.getReduction() != shard::ReductionKind::Sum)
+          return r.emitError("llm-lower-to-emitc: only sum all-reduces are "
+                             "supported by the runtime");
+        FailureOr<Value> x = act(r.getInput(), scope, op);
+        if (failed(x))
+          return failure();
+        // One reduction per axis: summing over each in turn sums over all.
+        for (int16_t axis : r.getGridAxes())
+          callVoid("llmc::rt::allReduce", {rank, *x, i32(axis)});
+        return inPlace(r.getInput(), r.getResult(), scope, op);
+      })
+      .Case([&](shard::AllGatherOp g) { return lowerAllGather(g, scope); })
+      .Case([&](dist::ExpertDispatchOp d) { return lowerDispatch(d, scope); })
+      .Case([&](dist::ExpertCombineOp c) -> LogicalResult {
+        FailureOr<Value> in = act(c.getExpertOutput(), scope, op);
+        FailureOr<Value> out = result(c.getResult(), scope, op);
+        if (failed(in) || failed(out))
+          return failure();
+        callVoid("llmc::rt::expertCombine",
+                 {rank, *out, *in, i32(c.getAxis())});
+        return success();
+      })
+      .Case([&](dist::RingAttentionOp r) {
+        return r.emitError("llm-lower-to-emitc: unsupported op "
+                           "'dist.ring_attention': sequence parallelism is "
+                           "not lowered to CUDA yet; compile without sp");
+      })
+      .Default([&](Operation *other) {
+        return other->emitError("llm-lower-to-emitc: unsupported op '")
+               << other->getName() << "': the runtime (runtime/model/Ops.h) "
+               << "has no call for it";
+      });
+}
+
+LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
+  // Fuse with the first later rms_norm of the sum when one operand (the
+  // residual stream) dies here: the runtime adds in place and normalises.
+  Value sum = canonical(op.getResult());
+  int64_t here = scope.pool.positionOf(op);
+  llm::RMSNormOp norm;
+  for (llm::RMSNormOp n : scope.norms.lookup(sum))
+    if (scope.pool.positionOf(n) > here) {
+      norm = n;
+      break;
+    }
+  Value residual, delta;
+  if (norm) {
+    if (scope.pool.diesAt(canonical(op.getLhs()), op))
+      std::tie(residual, delta) = std::make_pair(op.getLhs(), op.getRhs());
+    else if (scope.pool.diesAt(canonical(op.getRhs()), op))
+      std::tie(residual, delta) = std::make_pair(op.getRhs(), op.getLhs());
+  }
+  if (!residual) {
+    FailureOr<Value> a = act(op.getLhs(), scope, op);
+    FailureOr<Value> c = act(op.getRhs(), scope, op);
+    FailureOr<Value> out = result(op.getResult(), scope, op);
+    if (failed(a) || failed(c) || failed(out))
+      return failure();
+    callVoid("llmc::rt::add", {rank, *out, *a, *c});
+    return success();
+  }
+  FailureOr<Value> res = act(residual, scope, op);
+  FailureOr<Value> del = act(delta, scope, op);
+  FailureOr<Value> w = weight(norm.getWeight(), norm);
+  FailureOr<Value> out = result(norm.getResult(), scope, norm);
+  if (failed(res) || failed(del) || failed(w) || failed(out))
+    return failure();
+  callVoid("llmc::rt::addRmsNorm",
+           {rank, *out, *res, *del, *w,
+            b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble())});
+  scope.fused.insert(norm);
+  return inPlace(residual, op.getResult(), scope, op);
+}
+
+LogicalResult Lowering::lowerAttention(llm::AttentionOp op,
+                                       ComputeScope &scope) {
+  if (!op.getCausal())
+    return op.emitError("llm-lower-to-emitc: the runtime's attention is "
+                        "causal; non-causal llm.attention is not supported");
+  int64_t heads = op.getNumHeads(), kvHeads = op.getNumKvHeads();
+  int64_t headDim = op.getHeadDim();
+  if (kvHeads <= 0 || heads % kvHeads != 0)
+    return op.emitError("llm-lower-to-emitc: ")
+           << heads << " query heads do not form groups over " << kvHeads
+           << " kv heads";
+  FailureOr<Value> q = act(op.getQ(), scope, op);
+  FailureOr<Value> k = act(op.getK(), scope, op);
+  FailureOr<Value> v = act(op.getV(), scope, op);
+  FailureOr<Value> out = result(op.getResult(), scope, op);
+  if (failed(q) || failed(k) || failed(v) || failed(out))
+    return failure();
+  double scale = op.getScale() ? op.getScaleAttr().getValueAsDouble() : 0.0;
+  std::string init =
+      "{/*heads=*/" + std::to_string(heads) +
+      ", /*kvHeads=*/" + std::to_string(kvHeads) +
+      ", /*window=*/" + std::to_string(op.getSlidingWindow().value_or(0)) +
+      ", /*scale=*/" + floatLiteral(scale) +
+      ", /*cacheSlot=*/" + std::to_string(op.getCacheSlot().value_or(0)) + "}";
+  Value params = emitc::ConstantOp::create(b, loc, types.attention,
+                                           opaque(init));
+  callVoid("llmc::rt::attention",
+           {rank, *out, *q, *k, *v, scope.step.step, params,
+            boolean(static_cast<bool>(op.getCache()))},
+           {i32(headDim), i32(heads / kvHeads)});
+  return success();
+}
+
+LogicalResult Lowering::lowerExperts(llm::ExpertsOp op, ComputeScope &scope) {
+  int64_t numExperts = op.getNumExperts();
+  // Weight indices by global expert id; -1 for experts not in the op.
+  SmallVector<int64_t> gate(numExperts, -1), up(numExperts, -1),
+      down(numExperts, -1);
+  for (unsigned i = 0, e = op.getNumLocalExperts(); i < e; ++i) {
+    int64_t id = op.getExpertId(i);
+    FailureOr<int64_t> g = weightIndex(op.getGateWeights()[i], op);
+    FailureOr<int64_t> u = weightIndex(op.getUpWeights()[i], op);
+    FailureOr<int64_t> d = weightIndex(op.getDownWeights()[i], op);
+    if (failed(g) || failed(u) || failed(d))
+      return failure();
+    gate[id] = *g;
+    up[id] = *u;
+    down[id] = *d;
+  }
+  FailureOr<Value> in = act(op.getInput(), scope, op);
+  FailureOr<Value> w = act(op.getRoutingWeights(), scope, op);
+  FailureOr<Value> ids = act(op.getRoutingIndices(), scope, op);
+  FailureOr<Value> out = result(op.getResult(), scope, op);
+  if (failed(in) || failed(w) || failed(ids) || failed(out))
+    return failure();
+  Value gateTable = table("expert_gate", gate);
+  Value upTable = table("expert_up", up);
+  Value downTable = table("expert_down", down);
+
+  // Which experts this rank computes: all present ones, or under expert
+  // parallelism those its coordinate owns (one row per coordinate).
+  Value owned;
+  if (auto owners = op.getOwners()) {
+    std::optional<int64_t> axis = grid.axisIndex(*op.getOwnerAxis());
+    if (!axis)
+      return op.emitError("llm-lower-to-emitc: owner axis '")
+             << *op.getOwnerAxis() << "' is not an axis of the grid";
+    int64_t size = grid.degree(*op.getOwnerAxis());
+    SmallVector<int64_t> rows;
+    for (int64_t c = 0; c < size; ++c)
+      for (int64_t e = 0; e < numExperts; ++e)
+        rows.push_back((*owners)[e] == c && gate[e] >= 0);
+    Value all = table("expert_owned", rows, /*asBool=*/true);
+    Value first = mul(coord(*axis),
+                      emitc::LiteralOp::create(b, loc, types.i32,
+                                               std::to_string(numExperts)));
+    Value element = emitc::SubscriptOp::create(
+        b, loc, emitc::LValueType::get(types.i1), all, ValueRange{first});
+    owned = addressOf(element);
+  } else {
+    SmallVector<int64_t> present;
+    for (int64_t e = 0; e < numExperts; ++e)
+      present.push_back(gate[e] >= 0);
+    owned = table("expert_present", present, /*asBool=*/true);
+  }
+  callVoid("llmc::rt::experts", {rank, *out, *in, *w, *ids, gateTable, upTable,
+                                 downTable, i32(numExperts), owned});
+  return success();
+}
+
+LogicalResult Lowering::lowerAllGather(shard::AllGatherOp op,
+                                       ComputeScope &scope) {
+  ArrayRef<int16_t> axes = op.getGridAxes();
+  if (axes.size() != 1)
+    return op.emitError("llm-lower-to-emitc: all_gather over ")
+           << axes.size() << " grid axes; the runtime gathers over one";
+  auto inType = cast<RankedTensorType>(op.getInput().getType());
+  int64_t gatherAxis = op.getGatherAxis().getSExtValue();
+  int64_t dim;
+  if (gatherAxis == inType.getRank() - 1)
+    dim = 1; // features: the activation's columns
+  else if (inType.getRank() == 2 && gatherAxis == 0)
+    dim = 0;
+  else
+    return op.emitError("llm-lower-to-emitc: all_gather along dim ")
+           << gatherAxis << " of a rank-" << inType.getRank()
+           << " tensor (the sequence: sp) is not lowered to CUDA yet";
+  FailureOr<Value> in = act(op.getInput(), scope, op);
+  if (failed(in))
+    return failure();
+  int64_t cols =
+      cast<RankedTensorType>(op.getResult().getType()).getShape().back();
+  Value out;
+  if (isOutput(op.getResult(), Output::Logits)) {
+    out = logitsAct(scope, cols);
+    scope.pool.assign(canonical(op.getResult()), out, std::nullopt);
+  } else {
+    // Same rows and dtype as the gathered buffer (fp32 for logits).
+    std::optional<BufferKey> key = scope.pool.keyOf(*in);
+    if (!key) {
+      FailureOr<BufferKey> k = keyFor(op.getResult(), scope, op);
+      if (failed(k))
+        return failure();
+      key = *k;
+    }
+    key->cols = dim == 1 ? cols : key->cols;
+    FailureOr<Value> buffer = result(op.getResult(), scope, op, *key);
+    if (failed(buffer))
+      return failure();
+    out = *buffer;
+  }
+  callVoid("llmc::rt::allGather", {rank, out, *in, i32(axes[0]), i32(dim)});
+  return success();
+}
+
+LogicalResult Lowering::lowerDispatch(dist::ExpertDispatchOp op,
+                                      ComputeScope &scope) {
+  int64_t axis = op.getAxis();
+  int64_t size = grid.grid.getShape()[axis];
+  int64_t topK =
+      cast<RankedTensorType>(op.getIndices().getType()).getShape().back();
+  // A rank receives at most every (token, choice) of every rank of the
+  // axis (assuming equal local batches, as the runtime splits them).
+  scope.routedFactor = size * topK;
+  FailureOr<Value> in = act(op.getInput(), scope, op);
+  FailureOr<Value> w = act(op.getWeights(), scope, op);
+  FailureOr<Value> ids = act(op.getIndices(), scope, op);
+  FailureOr<Value> tokens = result(op.getTokens(), scope, op);
+  FailureOr<Value> tokenWeights = result(op.getTokenWeights(), scope, op);
+  FailureOr<Value> tokenIds = result(op.getTokenIndices(), scope, op);
+  if (failed(in) || failed(w) || failed(ids) || failed(tokens) ||
+      failed(tokenWeights) || failed(tokenIds))
+    return failure();
+  // The route stays inside the runtime, between dispatch and combine.
+  ArrayRef<int64_t> owners = op.getOwners();
+  Value ownerTable = table("expert_owner", owners);
+  callVoid("llmc::rt::expertDispatch",
+           {rank, *tokens, *tokenWeights, *tokenIds, *in, *w, *ids, ownerTable,
+            i32(static_cast<int64_t>(owners.size())), i32(axis)});
+  return success();
+}

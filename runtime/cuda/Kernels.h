@@ -1,0 +1,73 @@
+//===- Kernels.h - CUDA entry points beyond Ops.h ---------------*- C++ -*-===//
+//
+// What runtime/cuda offers besides the "Layers" section of Ops.h: sampling
+// (not in Ops.h yet) and the device port of the deterministic random-weight
+// generator the weight loader uses for --weights=random.
+//
+// Conventions the Ops.h layers follow that Ops.h leaves open:
+// - moeRouter writes expert ids as int32 (an Act of 4-byte elements, e.g.
+//   from allocF32) and weights as fp32; experts() and the dispatch read them
+//   so.
+// - Positions increase along each sequence of a step (as prompts and decode
+//   steps produce them); attention without a cache relies on it to skip key
+//   tiles. With a cache, key j of a sequence is cache position j, and every
+//   position up to the query's (within the window) must have been written.
+// - Cache writes at positions outside [0, maxSeq) are dropped; attention
+//   cannot report them without synchronising, so the host checks lengths.
+// - Embedding ids outside the table give zero rows (no device-side error).
+//
+// Scratch the layers take from Rank::arenaAlloc (for sizing the arena; T =
+// tokens of the step, B = batch, 256-byte rounding per allocation aside):
+// - attention, decode with a cache: B * heads * S * (4 * headDim + 8) bytes,
+//   S = min(256, ceil(maxSeq / 64), ceil(4 * SMs / (B * kvHeads))) splits;
+//   nothing when S = 1 or for prefill.
+// - moeRouter: 4 * T * experts (fp32 logits).
+// - experts: T * k * (2 * (intermediate + hidden) + 8) + 16 * (T * k / 64 +
+//   local experts) + 4 bytes.
+// - sharedExpert: 4 * T * intermediate (bf16 gate and up).
+// Every other layer allocates nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_CUDA_KERNELS_H
+#define LLMC_RUNTIME_CUDA_KERNELS_H
+
+#include "runtime/model/Ops.h"
+#include "runtime/weights/Slice.h"
+#include "runtime/weights/Status.h"
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace llmc::rt {
+
+/// Next token per row of fp32 `logits` [rows, vocab] into device int64
+/// `out` [rows]. temperature <= 0 is greedy (argmax). Otherwise the
+/// reference executor's rule (lib/reference sample()): probabilities
+/// softmax(logits / temperature) ordered by decreasing probability (ties:
+/// lower id first), cut to the `topK` most likely (topK <= 0: all), then to
+/// the shortest prefix whose renormalised mass reaches `topP`, and a draw u
+/// = uniform(splitmix64(seed ^ splitmix64(row))) * kept mass picks the first
+/// token whose running mass exceeds u. Masses are summed in 2^-40 fixed
+/// point, so a seed always gives the same tokens, whatever the scheduling.
+/// Vary `seed` per step to get independent draws.
+void sample(Rank &r, int64_t *out, Act logits, float temperature, float topP,
+            int topK, uint64_t seed);
+
+/// Device port of fillRandom (runtime/weights/RandomWeights.h): writes
+/// `slice` of the random tensor `name` with full shape `fullShape` (or the
+/// whole tensor) to `out` as bf16, each element the CPU generator's float
+/// rounded to nearest even, bit for bit. Asynchronous on `stream`; fails
+/// (launching nothing) only for an invalid slice or a launch error.
+Status fillRandomBf16(uint64_t seed, std::string_view name,
+                      const std::vector<int64_t> &fullShape,
+                      const std::optional<Slice> &slice, bf16 *out,
+                      cudaStream_t stream);
+
+} // namespace llmc::rt
+
+#endif // LLMC_RUNTIME_CUDA_KERNELS_H

@@ -1,0 +1,555 @@
+//===- Layers.cu - Ops.h's layers: checks, small kernels, GEMM calls ------===//
+//
+// Each Ops.h layer checks its shapes on the host (a mismatch is a bug in the
+// generated code, reported through Rank::fail naming the op and the shapes),
+// then launches on the rank's stream. The memory-bound kernels here move 16
+// bytes per thread access when rows are multiples of 8 elements and 16-byte
+// aligned (always, for arena activations of real models), with a scalar
+// fallback for anything else. Rounding follows Hugging Face where it rounds
+// intermediates to bf16 (RMSNorm's normalised value, SwiGLU's activation),
+// so logits stay comparable with transformers' bit patterns.
+//
+// RoPE, attention and the MoE layers live in Rope.cu, Attention.cu, Moe.cu.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/Common.cuh"
+#include "runtime/cuda/Kernels.h"
+#include "runtime/gemm/Gemm.h"
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+
+namespace llmc::rt {
+
+//===----------------------------------------------------------------------===//
+// Host helpers (Internal.h)
+//===----------------------------------------------------------------------===//
+
+namespace cuda {
+
+void checkLaunch(Rank &r, const char *kernel) {
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess)
+    r.fail(std::string("CUDA kernel ") + kernel + " failed to launch: " +
+           cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+void failf(Rank &r, const char *op, const char *fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  r.fail(std::string(op) + ": " + buf);
+  std::abort(); // not reached: Rank::fail does not return
+}
+
+int smCount() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> counts[kMaxDevices];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
+    return 132;
+  int n = counts[dev].load(std::memory_order_relaxed);
+  if (n == 0) {
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
+            cudaSuccess ||
+        n <= 0)
+      n = 132;
+    counts[dev].store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+} // namespace cuda
+
+using namespace cuda;
+
+namespace {
+
+constexpr int kThreads = 256;
+
+int gridFor(int64_t n, int threads = kThreads) {
+  int64_t blocks = (n + threads - 1) / threads;
+  // Grid-stride loops cover the rest; 8 waves of blocks keep every SM busy.
+  int64_t cap = int64_t(smCount()) * 8 * (1024 / threads);
+  return int(blocks < 1 ? 1 : (blocks > cap ? cap : blocks));
+}
+
+/// Elements per row must be a multiple of 8 and every pointer 16-byte
+/// aligned for the vector paths.
+bool vecOk(int64_t cols, std::initializer_list<const void *> ptrs) {
+  if (cols % 8 != 0)
+    return false;
+  for (const void *p : ptrs)
+    if (p && !aligned16(p))
+      return false;
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Embedding, last token
+//===----------------------------------------------------------------------===//
+
+template <bool Vec>
+__global__ void embeddingKernel(bf16 *out, const int64_t *ids,
+                                const bf16 *table, int64_t rows, int64_t cols,
+                                int64_t offset) {
+  int64_t t = blockIdx.x;
+  int64_t row = ids[t] - offset;
+  bool valid = row >= 0 && row < rows;
+  if constexpr (Vec) {
+    int64_t n8 = cols / 8;
+    const uint4 *src = reinterpret_cast<const uint4 *>(table + row * cols);
+    uint4 *dst = reinterpret_cast<uint4 *>(out + t * cols);
+    for (int64_t i = threadIdx.x; i < n8; i += blockDim.x)
+      dst[i] = valid ? src[i] : make_uint4(0, 0, 0, 0);
+  } else {
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+      out[t * cols + i] = valid ? table[row * cols + i] : toB(0.f);
+  }
+}
+
+template <bool Vec>
+__global__ void rowCopyKernel(bf16 *out, const bf16 *in, int64_t cols,
+                              int64_t srcRowStride, int64_t srcFirst) {
+  int64_t b = blockIdx.x;
+  const bf16 *src = in + (srcFirst + b * srcRowStride) * cols;
+  bf16 *dst = out + b * cols;
+  if constexpr (Vec) {
+    for (int64_t i = threadIdx.x; i < cols / 8; i += blockDim.x)
+      reinterpret_cast<uint4 *>(dst)[i] =
+          reinterpret_cast<const uint4 *>(src)[i];
+  } else {
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+      dst[i] = src[i];
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// RMSNorm
+//===----------------------------------------------------------------------===//
+
+// Vector path: the row stays in registers between the statistics and the
+// scaling, so each byte is read once; kNormVecs vectors per thread cover
+// rows of up to 1024 * 4 * 8 = 32768 elements.
+constexpr int kNormVecs = 4;
+
+template <bool Add>
+__global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
+                                 const bf16 *w, int cols, float eps) {
+  __shared__ float red[32];
+  int n8 = cols / 8;
+  int64_t row = blockIdx.x;
+  uint4 *xr = reinterpret_cast<uint4 *>(x + row * cols);
+  const uint4 *dr =
+      Add ? reinterpret_cast<const uint4 *>(delta + row * cols) : nullptr;
+  float v[kNormVecs][8];
+  float ss = 0.f;
+#pragma unroll
+  for (int j = 0; j < kNormVecs; ++j) {
+    int i = threadIdx.x + j * blockDim.x;
+    if (i < n8) {
+      unpack8(xr[i], v[j]);
+      if constexpr (Add) {
+        float d[8];
+        unpack8(dr[i], d);
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          v[j][e] += d[e];
+        // The residual stream is bf16: normalise the rounded sum, as the
+        // next layer will see it.
+        uint4 packed = pack8(v[j]);
+        xr[i] = packed;
+        unpack8(packed, v[j]);
+      }
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        ss += v[j][e] * v[j][e];
+    }
+  }
+  ss = blockSum(ss, red);
+  float inv = rsqrtf(ss / float(cols) + eps);
+  const uint4 *wr = reinterpret_cast<const uint4 *>(w);
+  uint4 *orow = reinterpret_cast<uint4 *>(out + row * cols);
+#pragma unroll
+  for (int j = 0; j < kNormVecs; ++j) {
+    int i = threadIdx.x + j * blockDim.x;
+    if (i < n8) {
+      float wf[8], o[8];
+      unpack8(wr[i], wf);
+      // Hugging Face: weight * (x * rsqrt(var + eps)).to(bf16).
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        o[e] = wf[e] * roundB(v[j][e] * inv);
+      orow[i] = pack8(o);
+    }
+  }
+}
+
+template <bool Add>
+__global__ void rmsNormScalarKernel(bf16 *out, bf16 *x, const bf16 *delta,
+                                    const bf16 *w, int64_t cols, float eps) {
+  __shared__ float red[32];
+  int64_t row = blockIdx.x;
+  bf16 *xr = x + row * cols;
+  float ss = 0.f;
+  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+    float v = toF(xr[i]);
+    if constexpr (Add) {
+      v = roundB(v + toF(delta[row * cols + i]));
+      xr[i] = toB(v);
+    }
+    ss += v * v;
+  }
+  ss = blockSum(ss, red);
+  float inv = rsqrtf(ss / float(cols) + eps);
+  // Each thread re-reads only elements it wrote itself.
+  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+    out[row * cols + i] = toB(toF(w[i]) * roundB(toF(xr[i]) * inv));
+}
+
+template <bool Add>
+void launchRmsNorm(Rank &r, bf16 *out, bf16 *x, const bf16 *delta,
+                   const bf16 *w, int64_t rows, int64_t cols, float eps) {
+  if (rows == 0)
+    return;
+  int64_t n8 = cols / 8;
+  if (vecOk(cols, {out, x, delta, w}) && n8 <= 1024 * kNormVecs) {
+    // About two vectors per thread: enough loads in flight per thread
+    // without a 1024-thread reduction for mid-sized rows.
+    int threads = int((n8 + 1) / 2);
+    threads = (threads + 31) / 32 * 32;
+    threads = threads < 32 ? 32 : (threads > 1024 ? 1024 : threads);
+    if ((n8 + threads - 1) / threads > kNormVecs)
+      threads = 1024;
+    rmsNormVecKernel<Add>
+        <<<rows, threads, 0, r.stream()>>>(out, x, delta, w, int(cols), eps);
+  } else {
+    rmsNormScalarKernel<Add>
+        <<<rows, 256, 0, r.stream()>>>(out, x, delta, w, cols, eps);
+  }
+  checkLaunch(r, Add ? "addRmsNorm" : "rmsNorm");
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+enum class Binary { Add, Swiglu };
+
+template <Binary Op> __device__ __forceinline__ float apply(float a, float b) {
+  if constexpr (Op == Binary::Add)
+    return a + b;
+  else // Hugging Face: act(gate) is a bf16 tensor before the product.
+    return roundB(silu(a)) * b;
+}
+
+template <Binary Op>
+__global__ void binaryVecKernel(bf16 *out, const bf16 *a, const bf16 *b,
+                                int64_t n8) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n8;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    float x[8], y[8];
+    unpack8(reinterpret_cast<const uint4 *>(a)[i], x);
+    unpack8(reinterpret_cast<const uint4 *>(b)[i], y);
+#pragma unroll
+    for (int e = 0; e < 8; ++e)
+      x[e] = apply<Op>(x[e], y[e]);
+    reinterpret_cast<uint4 *>(out)[i] = pack8(x);
+  }
+}
+
+template <Binary Op>
+__global__ void binaryScalarKernel(bf16 *out, const bf16 *a, const bf16 *b,
+                                   int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = toB(apply<Op>(toF(a[i]), toF(b[i])));
+}
+
+template <Binary Op>
+void launchBinary(Rank &r, const char *name, bf16 *out, const bf16 *a,
+                  const bf16 *b, int64_t n) {
+  if (n == 0)
+    return;
+  if (vecOk(n, {out, a, b}))
+    binaryVecKernel<Op>
+        <<<gridFor(n / 8), kThreads, 0, r.stream()>>>(out, a, b, n / 8);
+  else
+    binaryScalarKernel<Op>
+        <<<gridFor(n), kThreads, 0, r.stream()>>>(out, a, b, n);
+  checkLaunch(r, name);
+}
+
+template <bool Vec>
+__global__ void biasAddKernel(bf16 *x, const bf16 *bias, int64_t rows,
+                              int64_t cols) {
+  int64_t per = Vec ? cols / 8 : cols;
+  int64_t n = rows * per;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = i % per;
+    if constexpr (Vec) {
+      float v[8], b[8];
+      unpack8(reinterpret_cast<uint4 *>(x)[i], v);
+      unpack8(reinterpret_cast<const uint4 *>(bias)[c], b);
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        v[e] += b[e];
+      reinterpret_cast<uint4 *>(x)[i] = pack8(v);
+    } else {
+      x[i] = toB(toF(x[i]) + toF(bias[c]));
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// argmax
+//===----------------------------------------------------------------------===//
+
+/// (value, index) pair order: larger value first, then lower index. NaN is
+/// never larger, as in the reference's `>` scan.
+__device__ __forceinline__ bool better(float v, int64_t i, float bv,
+                                       int64_t bi) {
+  return v > bv || (v == bv && i < bi);
+}
+
+__global__ void argmaxKernel(int64_t *out, const float *logits, int64_t vocab) {
+  __shared__ float sv[32];
+  __shared__ int64_t si[32];
+  const float *row = logits + blockIdx.x * vocab;
+  float bv = -INFINITY;
+  int64_t bi = vocab; // sentinel: nothing seen yet
+  for (int64_t i = threadIdx.x; i < vocab; i += blockDim.x) {
+    float v = row[i];
+    if (v > bv || (bi == vocab && v == bv)) {
+      bv = v;
+      bi = i;
+    }
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+    int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
+    if (better(ov, oi, bv, bi)) {
+      bv = ov;
+      bi = oi;
+    }
+  }
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) {
+    sv[warp] = bv;
+    si[warp] = bi;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    int warps = blockDim.x >> 5;
+    bv = lane < warps ? sv[lane] : -INFINITY;
+    bi = lane < warps ? si[lane] : vocab;
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+      float ov = __shfl_xor_sync(0xffffffffu, bv, o);
+      int64_t oi = __shfl_xor_sync(0xffffffffu, bi, o);
+      if (better(ov, oi, bv, bi)) {
+        bv = ov;
+        bi = oi;
+      }
+    }
+    if (lane == 0)
+      out[blockIdx.x] = bi == vocab ? 0 : bi;
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Shape checks
+//===----------------------------------------------------------------------===//
+
+void requireSameShape(Rank &r, const char *op, Act a, Act b) {
+  if (a.rows != b.rows || a.cols != b.cols)
+    failf(r, op, "operand shapes differ: [%lld, %lld] vs [%lld, %lld]",
+          (long long)a.rows, (long long)a.cols, (long long)b.rows,
+          (long long)b.cols);
+}
+
+int64_t vectorLength(const Weight &w) { return w.rows * w.cols; }
+
+void runMatmul(Rank &r, const char *op, const gemm::MatmulNT &p) {
+  std::string err =
+      gemm::matmulNT(r.lt(), r.stream(), r.workspace(), r.workspaceBytes(), p);
+  if (!err.empty())
+    failf(r, op, "%s", err.c_str());
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Ops.h layers
+//===----------------------------------------------------------------------===//
+
+void embedding(Rank &r, Act out, const Step &s, Weight table,
+               bool vocabParallel) {
+  int64_t tokens = s.batch * s.seq;
+  if (out.rows != tokens || out.cols != table.cols)
+    failf(r, "embedding",
+          "output [%lld, %lld] does not match %lld tokens of a table with %lld "
+          "columns",
+          (long long)out.rows, (long long)out.cols, (long long)tokens,
+          (long long)table.cols);
+  if (tokens == 0)
+    return;
+  // Without vocab parallelism the table is whole (offset 0); an id outside
+  // it gives a zero row rather than a fault.
+  int64_t offset = vocabParallel ? table.offset : 0;
+  auto *o = static_cast<bf16 *>(out.data);
+  if (vecOk(table.cols, {o, table.data}))
+    embeddingKernel<true><<<tokens, 128, 0, r.stream()>>>(
+        o, s.ids, table.data, table.rows, table.cols, offset);
+  else
+    embeddingKernel<false><<<tokens, 128, 0, r.stream()>>>(
+        o, s.ids, table.data, table.rows, table.cols, offset);
+  checkLaunch(r, "embedding");
+}
+
+void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps) {
+  requireSameShape(r, "rmsNorm", out, in);
+  if (vectorLength(w) != in.cols)
+    failf(r, "rmsNorm", "weight has %lld elements for rows of %lld",
+          (long long)vectorLength(w), (long long)in.cols);
+  launchRmsNorm<false>(r, static_cast<bf16 *>(out.data),
+                       static_cast<bf16 *>(in.data), nullptr, w.data, in.rows,
+                       in.cols, eps);
+}
+
+void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
+                float eps) {
+  requireSameShape(r, "addRmsNorm", out, residual);
+  requireSameShape(r, "addRmsNorm", residual, delta);
+  if (vectorLength(w) != residual.cols)
+    failf(r, "addRmsNorm", "weight has %lld elements for rows of %lld",
+          (long long)vectorLength(w), (long long)residual.cols);
+  launchRmsNorm<true>(r, static_cast<bf16 *>(out.data),
+                      static_cast<bf16 *>(residual.data),
+                      static_cast<const bf16 *>(delta.data), w.data,
+                      residual.rows, residual.cols, eps);
+}
+
+void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias) {
+  if (w.cols != in.cols || out.rows != in.rows || out.cols != w.rows)
+    failf(r, "linear",
+          "[%lld, %lld] x weight [%lld, %lld]^T does not give the output "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)w.rows,
+          (long long)w.cols, (long long)out.rows, (long long)out.cols);
+  if (bias && vectorLength(*bias) != w.rows)
+    failf(r, "linear", "bias has %lld elements for %lld outputs",
+          (long long)vectorLength(*bias), (long long)w.rows);
+  if (in.rows == 0)
+    return;
+  gemm::MatmulNT p;
+  p.m = in.rows;
+  p.n = w.rows;
+  p.k = in.cols;
+  p.a = static_cast<const bf16 *>(in.data);
+  p.lda = in.cols;
+  p.b = w.data;
+  p.ldb = w.cols;
+  p.out = out.data;
+  p.ldo = out.cols;
+  p.outType = gemm::OutType::BF16;
+  p.bias = bias ? bias->data : nullptr;
+  runMatmul(r, "linear", p);
+}
+
+void biasAdd(Rank &r, Act inout, Weight bias) {
+  if (vectorLength(bias) != inout.cols)
+    failf(r, "biasAdd", "bias has %lld elements for rows of %lld",
+          (long long)vectorLength(bias), (long long)inout.cols);
+  if (inout.rows == 0)
+    return;
+  auto *x = static_cast<bf16 *>(inout.data);
+  if (vecOk(inout.cols, {x, bias.data}))
+    biasAddKernel<true>
+        <<<gridFor(inout.rows * inout.cols / 8), kThreads, 0, r.stream()>>>(
+            x, bias.data, inout.rows, inout.cols);
+  else
+    biasAddKernel<false>
+        <<<gridFor(inout.rows * inout.cols), kThreads, 0, r.stream()>>>(
+            x, bias.data, inout.rows, inout.cols);
+  checkLaunch(r, "biasAdd");
+}
+
+void add(Rank &r, Act out, Act a, Act b) {
+  requireSameShape(r, "add", out, a);
+  requireSameShape(r, "add", a, b);
+  launchBinary<Binary::Add>(r, "add", static_cast<bf16 *>(out.data),
+                            static_cast<const bf16 *>(a.data),
+                            static_cast<const bf16 *>(b.data), a.rows * a.cols);
+}
+
+void swiglu(Rank &r, Act out, Act gate, Act up) {
+  requireSameShape(r, "swiglu", out, gate);
+  requireSameShape(r, "swiglu", gate, up);
+  launchBinary<Binary::Swiglu>(r, "swiglu", static_cast<bf16 *>(out.data),
+                               static_cast<const bf16 *>(gate.data),
+                               static_cast<const bf16 *>(up.data),
+                               gate.rows * gate.cols);
+}
+
+void lastToken(Rank &r, Act out, Act in, const Step &s) {
+  if (in.rows != s.batch * s.seq || out.rows != s.batch || out.cols != in.cols)
+    failf(r, "lastToken",
+          "[%lld, %lld] -> [%lld, %lld] does not match batch %lld x seq %lld",
+          (long long)in.rows, (long long)in.cols, (long long)out.rows,
+          (long long)out.cols, (long long)s.batch, (long long)s.seq);
+  if (s.batch == 0 || s.seq == 0)
+    return;
+  auto *o = static_cast<bf16 *>(out.data);
+  auto *i = static_cast<const bf16 *>(in.data);
+  if (vecOk(in.cols, {o, i}))
+    rowCopyKernel<true>
+        <<<s.batch, 128, 0, r.stream()>>>(o, i, in.cols, s.seq, s.seq - 1);
+  else
+    rowCopyKernel<false>
+        <<<s.batch, 128, 0, r.stream()>>>(o, i, in.cols, s.seq, s.seq - 1);
+  checkLaunch(r, "lastToken");
+}
+
+void lmHead(Rank &r, Act logits, Act in, Weight w) {
+  if (w.cols != in.cols || logits.rows != in.rows || logits.cols != w.rows)
+    failf(r, "lmHead",
+          "[%lld, %lld] x weight [%lld, %lld]^T does not give the logits "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)w.rows,
+          (long long)w.cols, (long long)logits.rows, (long long)logits.cols);
+  if (in.rows == 0)
+    return;
+  gemm::MatmulNT p;
+  p.m = in.rows;
+  p.n = w.rows;
+  p.k = in.cols;
+  p.a = static_cast<const bf16 *>(in.data);
+  p.lda = in.cols;
+  p.b = w.data;
+  p.ldb = w.cols;
+  p.out = logits.data;
+  p.ldo = logits.cols;
+  p.outType = gemm::OutType::F32;
+  runMatmul(r, "lmHead", p);
+}
+
+void argmax(Rank &r, int64_t *out, Act logits) {
+  if (logits.cols <= 0)
+    failf(r, "argmax", "logits [%lld, %lld] have no vocabulary to reduce",
+          (long long)logits.rows, (long long)logits.cols);
+  if (logits.rows == 0)
+    return;
+  argmaxKernel<<<logits.rows, 1024, 0, r.stream()>>>(
+      out, static_cast<const float *>(logits.data), logits.cols);
+  checkLaunch(r, "argmax");
+}
+
+} // namespace llmc::rt

@@ -1,0 +1,226 @@
+//===- Gemm.cpp - cuBLASLt matmuls with a per-shape algorithm cache
+//---------===//
+//
+// The heuristic query costs far more than the matmul for decode-sized
+// shapes, so descriptors and the chosen algorithm are built once per shape
+// and reused; a step then costs one cublasLtMatmul call per projection.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/gemm/Gemm.h"
+
+#include <cstdio>
+#include <memory>
+#include <unordered_map>
+
+namespace llmc::rt::gemm {
+
+namespace {
+
+/// Largest power of two <= 256 dividing the address: cuBLASLt's heuristic
+/// assumes 256-byte alignment unless told otherwise, and a weight slice or an
+/// activation view may be less aligned.
+uint32_t alignmentOf(const void *p) {
+  auto v = reinterpret_cast<uintptr_t>(p);
+  uint32_t a = 256;
+  while (a > 1 && (v & (a - 1)))
+    a >>= 1;
+  return a;
+}
+
+struct Key {
+  cublasLtHandle_t lt;
+  int64_t m, n, k, lda, ldb, ldo;
+  int outType;
+  bool bias;
+  uint32_t alignA, alignB, alignOut, alignBias;
+  size_t workspace;
+  bool operator==(const Key &o) const {
+    return lt == o.lt && m == o.m && n == o.n && k == o.k && lda == o.lda &&
+           ldb == o.ldb && ldo == o.ldo && outType == o.outType &&
+           bias == o.bias && alignA == o.alignA && alignB == o.alignB &&
+           alignOut == o.alignOut && alignBias == o.alignBias &&
+           workspace == o.workspace;
+  }
+};
+
+struct KeyHash {
+  size_t operator()(const Key &k) const {
+    uint64_t h = 1469598103934665603ull;
+    auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+    mix(reinterpret_cast<uintptr_t>(k.lt));
+    for (int64_t v : {k.m, k.n, k.k, k.lda, k.ldb, k.ldo})
+      mix(uint64_t(v));
+    mix(uint64_t(k.outType) | uint64_t(k.bias) << 8 | uint64_t(k.alignA) << 16 |
+        uint64_t(k.alignB) << 32 | uint64_t(k.alignOut) << 48);
+    mix(uint64_t(k.alignBias) << 32 | uint64_t(k.workspace));
+    return size_t(h);
+  }
+};
+
+/// Descriptors and algorithm of one shape; owned by the thread's cache.
+struct Plan {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t layoutW = nullptr, layoutX = nullptr,
+                         layoutOut = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  ~Plan() {
+    if (layoutOut)
+      cublasLtMatrixLayoutDestroy(layoutOut);
+    if (layoutX)
+      cublasLtMatrixLayoutDestroy(layoutX);
+    if (layoutW)
+      cublasLtMatrixLayoutDestroy(layoutW);
+    if (desc)
+      cublasLtMatmulDescDestroy(desc);
+  }
+};
+
+std::string describe(const MatmulNT &p) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "[%lld, %lld] x [%lld, %lld]^T -> %s (lda %lld, ldb %lld, "
+                "ldo %lld%s)",
+                (long long)p.m, (long long)p.k, (long long)p.n, (long long)p.k,
+                p.outType == OutType::F32 ? "f32" : "bf16", (long long)p.lda,
+                (long long)p.ldb, (long long)p.ldo, p.bias ? ", bias" : "");
+  return buf;
+}
+
+std::string statusError(const char *what, cublasStatus_t s, const MatmulNT &p) {
+  return std::string("cuBLASLt ") + what + " failed (" +
+         cublasLtGetStatusName(s) + ") for " + describe(p);
+}
+
+// Builds the plan; "" on success.
+std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
+                      const MatmulNT &p, const Key &key, Plan &plan) {
+  cublasStatus_t s;
+#define LLMC_LT(call, what)                                                    \
+  if ((s = (call)) != CUBLAS_STATUS_SUCCESS)                                   \
+    return statusError(what, s, p);
+  LLMC_LT(cublasLtMatmulDescCreate(&plan.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
+          "MatmulDescCreate");
+  cublasOperation_t transW = CUBLAS_OP_T, transX = CUBLAS_OP_N;
+  LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSA,
+                                         &transW, sizeof transW),
+          "set TRANSA");
+  LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc, CUBLASLT_MATMUL_DESC_TRANSB,
+                                         &transX, sizeof transX),
+          "set TRANSB");
+  if (p.bias) {
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    LLMC_LT(cublasLtMatmulDescSetAttribute(
+                plan.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi),
+            "set EPILOGUE");
+    cudaDataType_t biasType = CUDA_R_16BF;
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                           &biasType, sizeof biasType),
+            "set BIAS_DATA_TYPE");
+    // The pointer itself changes per call; set before each matmul.
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                           &p.bias, sizeof p.bias),
+            "set BIAS_POINTER");
+  }
+  // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
+  // out^T is [n, m] (ld ldo).
+  cudaDataType_t outType = p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
+  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutW, CUDA_R_16BF, uint64_t(p.k),
+                                     uint64_t(p.n), p.ldb),
+          "layout W");
+  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutX, CUDA_R_16BF, uint64_t(p.k),
+                                     uint64_t(p.m), p.lda),
+          "layout X");
+  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutOut, outType, uint64_t(p.n),
+                                     uint64_t(p.m), p.ldo),
+          "layout out");
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  LLMC_LT(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+  struct PrefGuard {
+    cublasLtMatmulPreference_t p;
+    ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
+  } guard{pref};
+  uint64_t ws = workspaceBytes;
+  LLMC_LT(cublasLtMatmulPreferenceSetAttribute(
+              pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
+          "set MAX_WORKSPACE_BYTES");
+  // cuBLASLt's "A" is our weight, "B" our activation.
+  struct {
+    cublasLtMatmulPreferenceAttributes_t attr;
+    uint32_t value;
+  } aligns[] = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignB},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignA},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignOut},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignOut}};
+  for (auto &a : aligns)
+    LLMC_LT(cublasLtMatmulPreferenceSetAttribute(pref, a.attr, &a.value,
+                                                 sizeof a.value),
+            "set MIN_ALIGNMENT");
+
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  LLMC_LT(cublasLtMatmulAlgoGetHeuristic(
+              lt, plan.desc, plan.layoutW, plan.layoutX, plan.layoutOut,
+              plan.layoutOut, pref, 1, &result, &found),
+          "AlgoGetHeuristic");
+  if (found == 0)
+    return "cuBLASLt has no algorithm for " + describe(p);
+  plan.algo = result.algo;
+  return "";
+#undef LLMC_LT
+}
+
+} // namespace
+
+std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
+                     size_t workspaceBytes, const MatmulNT &p) {
+  if (p.m <= 0 || p.n <= 0 || p.k <= 0)
+    return "matmul with an empty dimension: " + describe(p);
+  if (p.lda < p.k || p.ldb < p.k || p.ldo < p.n)
+    return "matmul leading dimension smaller than the row: " + describe(p);
+  if (p.bias && p.outType != OutType::BF16)
+    return "matmul bias needs a bf16 output: " + describe(p);
+
+  Key key{lt,
+          p.m,
+          p.n,
+          p.k,
+          p.lda,
+          p.ldb,
+          p.ldo,
+          int(p.outType),
+          p.bias != nullptr,
+          alignmentOf(p.a),
+          alignmentOf(p.b),
+          alignmentOf(p.out),
+          p.bias ? alignmentOf(p.bias) : 256u,
+          workspaceBytes};
+  thread_local std::unordered_map<Key, std::unique_ptr<Plan>, KeyHash> cache;
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto plan = std::make_unique<Plan>();
+    if (std::string err = buildPlan(lt, workspaceBytes, p, key, *plan);
+        !err.empty())
+      return err;
+    it = cache.emplace(key, std::move(plan)).first;
+  }
+  Plan &plan = *it->second;
+  cublasStatus_t s;
+  if (p.bias && (s = cublasLtMatmulDescSetAttribute(
+                     plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
+                     sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
+    return statusError("set BIAS_POINTER", s, p);
+  const float alpha = 1.f, beta = 0.f;
+  s = cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
+                     plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
+                     plan.layoutOut, &plan.algo, workspace, workspaceBytes,
+                     stream);
+  if (s != CUBLAS_STATUS_SUCCESS)
+    return statusError("Matmul", s, p);
+  return "";
+}
+
+} // namespace llmc::rt::gemm

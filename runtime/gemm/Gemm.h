@@ -1,0 +1,53 @@
+//===- Gemm.h - cuBLASLt matmuls in the layout of Ops.h ---------*- C++ -*-===//
+//
+// Every dense projection of a model is out[M, N] = in[M, K] * W[N, K]^T with
+// row-major activations and Hugging Face [out, in] weights. cuBLASLt is
+// column-major, so we ask it for out^T = W * in^T: a row-major [R, C] matrix
+// is the column-major [C, R] one, which makes W the "A" operand transposed
+// (TN, the layout cuBLASLt is fastest in) and in the "B" operand as is.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_GEMM_GEMM_H
+#define LLMC_RUNTIME_GEMM_GEMM_H
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+struct __nv_bfloat16;
+
+namespace llmc::rt::gemm {
+
+enum class OutType { BF16, F32 };
+
+/// out[m, n] = a[m, k] * b[n, k]^T (+ bias[n]); all row-major with leading
+/// dimensions in elements. bf16 inputs, fp32 accumulation.
+struct MatmulNT {
+  int64_t m = 0, n = 0, k = 0;
+  const __nv_bfloat16 *a = nullptr;
+  int64_t lda = 0;
+  const __nv_bfloat16 *b = nullptr;
+  int64_t ldb = 0;
+  void *out = nullptr;
+  int64_t ldo = 0;
+  OutType outType = OutType::BF16;
+  /// bf16 [n], added in cuBLASLt's epilogue; bf16 outputs only.
+  const __nv_bfloat16 *bias = nullptr;
+};
+
+/// Runs `p` asynchronously on `stream`. The algorithm is asked of
+/// cuBLASLt's heuristic once per shape, alignment and workspace size and
+/// cached (per thread, so emulated ranks on threads never share a
+/// descriptor). Never synchronises, so it can be captured in a CUDA graph.
+/// Returns "" on success, else a message naming the shape and the cuBLASLt
+/// status.
+std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
+                     size_t workspaceBytes, const MatmulNT &p);
+
+} // namespace llmc::rt::gemm
+
+#endif // LLMC_RUNTIME_GEMM_GEMM_H

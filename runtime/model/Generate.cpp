@@ -1,0 +1,553 @@
+//===- Generate.cpp - the main program of a compiled model ----------------===//
+//
+// Per step, every rank uploads its batch rows (its replica's prompts; under
+// context parallelism its block of the prompt during prefill), calls
+// llmc_forward on its whole local batch (the generated code splits it into
+// pipeline micro-batches itself, using Step::cacheRow), and all-gathers the
+// `next` ids over the world so every rank, stage 0 included, knows every
+// sequence's new token. The ids of batch replica d are taken from the
+// lowest rank of d in the last pipeline stage. The step ends with a polled
+// wait on the stream (timeouts instead of hangs); that is also where rank 0
+// reads the tokens back for printing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/model/Generate.h"
+
+#include "runtime/comm/CudaDeviceOps.h"
+#include "runtime/comm/InProcessCommunicator.h"
+#include "runtime/comm/NcclCommunicator.h"
+#include "runtime/launch/Environment.h"
+#include "runtime/model/DeviceRank.h"
+#include "runtime/model/HostWeights.h"
+#include "runtime/model/Options.h"
+#include "runtime/model/Weights.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+namespace llmc::rt {
+
+namespace {
+
+constexpr const char *kProgram = "llm-model";
+/// Per rank, beyond weights, cache, arena and workspace: CUDA and cuBLASLt
+/// internals, NCCL buffers, communication scratch.
+constexpr uint64_t kReserveBytes = uint64_t(512) << 20;
+
+[[noreturn]] void fatal(const std::string &message) {
+  std::fprintf(stderr, "%s: error: %s\n", kProgram, message.c_str());
+  std::fflush(stderr);
+  std::fflush(stdout);
+  std::_Exit(1);
+}
+
+std::string gib(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.2f GiB", double(bytes) / (1u << 30));
+  return buf;
+}
+
+double envSeconds(const char *name, double fallback) {
+  if (const char *v = std::getenv(name)) {
+    char *end = nullptr;
+    double s = std::strtod(v, &end);
+    if (end != v && *end == '\0' && s > 0)
+      return s;
+  }
+  return fallback;
+}
+
+std::string executableDir() {
+  std::vector<char> buf(4096);
+  ssize_t n = ::readlink("/proc/self/exe", buf.data(), buf.size() - 1);
+  if (n <= 0)
+    return ".";
+  std::string path(buf.data(), size_t(n));
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+//===----------------------------------------------------------------------===//
+// --dump-logits
+//===----------------------------------------------------------------------===//
+
+/// Last-position fp32 logits of every step: [steps, batch, vocab], as .npy
+/// (version 1.0) when the name ends in .npy, else raw: the 8 bytes
+/// "LLMCLGT1", then steps, batch and vocab as little-endian int64, then the
+/// floats.
+class LogitsDump {
+public:
+  Status open(const std::string &path, int64_t steps, int64_t batch,
+              int64_t vocab) {
+    out_.open(path, std::ios::binary | std::ios::trunc);
+    if (!out_)
+      return Status::error("--dump-logits: cannot create " + path);
+    path_ = path;
+    bool npy = path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0;
+    if (npy) {
+      std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (" +
+                         std::to_string(steps) + ", " + std::to_string(batch) +
+                         ", " + std::to_string(vocab) + "), }";
+      size_t total = 10 + dict.size() + 1;
+      dict.append((64 - total % 64) % 64, ' ');
+      dict += '\n';
+      uint16_t len = uint16_t(dict.size());
+      out_.write("\x93NUMPY\x01\x00", 8);
+      char le[2] = {char(len & 0xff), char(len >> 8)};
+      out_.write(le, 2);
+      out_ << dict;
+    } else {
+      out_.write("LLMCLGT1", 8);
+      for (int64_t v : {steps, batch, vocab})
+        out_.write(reinterpret_cast<const char *>(&v), 8);
+    }
+    return out_ ? Status::ok()
+                : Status::error("--dump-logits: cannot write " + path);
+  }
+  Status append(const float *data, size_t count) {
+    out_.write(reinterpret_cast<const char *>(data),
+               std::streamsize(count * sizeof(float)));
+    return out_ ? Status::ok()
+                : Status::error("--dump-logits: cannot write " + path_);
+  }
+
+private:
+  std::ofstream out_;
+  std::string path_;
+};
+
+//===----------------------------------------------------------------------===//
+// The run
+//===----------------------------------------------------------------------===//
+
+/// What every rank of this process shares.
+struct Run {
+  Manifest manifest;
+  ModelOptions options;
+  RunShape shape;
+  LaunchInfo launch;
+  std::unique_ptr<Checkpoint> checkpoint;
+  bool emulate = false;
+  int device = 0;
+  int threadsPerRank = 1;
+  double timeout = 60, loadTimeout = 3600;
+  std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
+};
+
+/// Creates the world communicator and one per grid axis for `rank`.
+void connect(Run &run, DeviceRank &d) {
+  const ManifestPlan &plan = run.manifest.plan;
+  int rank = d.rank();
+  std::unique_ptr<Communicator> world;
+  std::vector<std::unique_ptr<Communicator>> axes;
+  if (run.emulate) {
+    std::vector<int> all(size_t(plan.numRanks()));
+    for (size_t i = 0; i < all.size(); ++i)
+      all[i] = int(i);
+    auto w = run.world->communicator(rank, all, "world");
+    d.check(w.status());
+    world = std::move(*w);
+    for (size_t a = 0; a < plan.axes.size(); ++a) {
+      auto c = run.world->communicator(rank, plan.axisGroup(rank, int(a)),
+                                       plan.axes[a]);
+      d.check(c.status());
+      axes.push_back(std::move(*c));
+    }
+  } else {
+    auto w = createNcclWorld(rank, int(plan.numRanks()), processEnvironment(),
+                             run.timeout);
+    d.check(w.status());
+    world = std::move(*w);
+    std::vector<int64_t> coords = plan.coordinates(rank);
+    for (size_t a = 0; a < plan.axes.size(); ++a) {
+      // Members share every other coordinate: the rank with this axis at 0
+      // names the group.
+      std::vector<int64_t> base = coords;
+      base[a] = 0;
+      auto c = splitNcclCommunicator(*world, int(plan.rankAt(base)),
+                                     int(coords[a]), plan.axes[a]);
+      d.check(c.status());
+      axes.push_back(std::move(*c));
+    }
+  }
+  d.setCommunicators(std::move(world), std::move(axes));
+}
+
+/// The results rank 0 reports.
+struct Report {
+  std::vector<std::vector<int64_t>> tokens;
+  std::vector<float> stepMs;
+  double wallSeconds = 0;
+};
+
+void runRank(Run &run, int rank, Report *report) {
+  const Manifest &m = run.manifest;
+  const ManifestPlan &plan = m.plan;
+  if (cudaError_t e = cudaSetDevice(run.device))
+    fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
+          std::to_string(run.device) + "): " + cudaGetErrorString(e));
+  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
+  if (!created)
+    fatal(created.status().message());
+  DeviceRank &d = **created;
+  if (run.emulate) {
+    InProcessWorld *world = run.world.get();
+    d.setFailHook([world, rank](const std::string &msg) {
+      world->fail(rank, msg);
+    });
+  }
+  connect(run, d);
+  d.check(loadRankWeights(d, *run.options.weights, run.checkpoint.get(),
+                          run.threadsPerRank));
+  if (Status s = d.allocateCache(); !s)
+    d.fail(s.message());
+  Communicator &world = d.comm();
+  // Ranks load at different speeds; wait for all with the load timeout.
+  d.check(world.barrier(d.stream(), run.loadTimeout));
+
+  const RunShape &shape = run.shape;
+  int64_t lb = shape.localBatch, vocab = m.model.vocabSize;
+  int64_t worldSize = plan.numRanks();
+  int64_t replica = plan.replicaOf(rank);
+  int64_t spCoord =
+      plan.sequenceAxis ? plan.coordinate(rank, *plan.sequenceAxis) : 0;
+  // Per replica, the rank whose `next` and logits count.
+  std::vector<int> sources(size_t(shape.replicas), -1);
+  for (int64_t r = worldSize - 1; r >= 0; --r)
+    if (plan.stageOf(r) == plan.numStages() - 1)
+      sources[size_t(plan.replicaOf(r))] = int(r);
+
+  size_t maxRows = size_t(lb * shape.promptLen);
+  DeviceBuffer idsDev, posDev, logitsDev, nextDev, nextAllDev, dumpDev;
+  d.check(idsDev.allocate(maxRows * 8, "token ids"));
+  d.check(posDev.allocate(maxRows * 8, "positions"));
+  d.check(logitsDev.allocate(size_t(lb * vocab) * 4, "logits"));
+  d.check(nextDev.allocate(size_t(lb) * 8, "next ids"));
+  d.check(nextAllDev.allocate(size_t(worldSize * lb) * 8, "next ids"));
+  d.check(cudaMemset(nextDev.data(), 0, size_t(lb) * 8), "cudaMemset");
+  d.registerBuffer(logitsDev.data(), logitsDev.size(), 4);
+  d.registerBuffer(nextDev.data(), nextDev.size(), 8);
+  bool dumping = !run.options.dumpLogits.empty();
+  LogitsDump dump;
+  if (dumping && rank == 0) {
+    d.check(dumpDev.allocate(size_t(shape.batch * vocab) * 4, "dumped logits"));
+    d.check(dump.open(run.options.dumpLogits, shape.maxNewTokens, shape.batch,
+                      vocab));
+  }
+  auto *idsHost = static_cast<int64_t *>(d.pinned(ScratchSlot::StepInputs,
+                                                  maxRows * 16));
+  int64_t *posHost = idsHost + maxRows;
+  auto *nextHost = static_cast<int64_t *>(
+      d.pinned(ScratchSlot::StepNext, size_t(worldSize * lb) * 8));
+  auto *dumpHost = static_cast<float *>(
+      dumping && rank == 0
+          ? d.pinned(ScratchSlot::StepLogits, size_t(shape.batch * vocab) * 4)
+          : nullptr);
+
+  bool timing = run.options.bench && rank == 0;
+  cudaEvent_t evStart = nullptr, evEnd = nullptr;
+  if (timing) {
+    d.check(cudaEventCreate(&evStart), "cudaEventCreate");
+    d.check(cudaEventCreate(&evEnd), "cudaEventCreate");
+  }
+
+  std::vector<std::vector<int64_t>> sequences = run.options.prompts;
+  std::vector<std::vector<int64_t>> generated(size_t(shape.batch));
+  auto wallStart = std::chrono::steady_clock::now();
+  for (int64_t step = 0; step < shape.maxNewTokens; ++step) {
+    int64_t start, len;
+    if (step == 0) {
+      auto [blockStart, blockLen] =
+          sequenceBlock(shape.promptLen, shape.spDegree, spCoord);
+      start = blockStart;
+      len = blockLen;
+    } else {
+      start = shape.promptLen + step - 1;
+      len = 1;
+    }
+    for (int64_t b = 0; b < lb; ++b) {
+      const std::vector<int64_t> &seq = sequences[size_t(replica * lb + b)];
+      for (int64_t s = 0; s < len; ++s) {
+        idsHost[b * len + s] = seq[size_t(start + s)];
+        posHost[b * len + s] = start + s;
+      }
+    }
+    size_t rows = size_t(lb * len);
+    d.check(cudaMemcpyAsync(idsDev.data(), idsHost, rows * 8,
+                            cudaMemcpyHostToDevice, d.stream()),
+            "cudaMemcpyAsync (ids)");
+    d.check(cudaMemcpyAsync(posDev.data(), posHost, rows * 8,
+                            cudaMemcpyHostToDevice, d.stream()),
+            "cudaMemcpyAsync (positions)");
+    if (timing)
+      d.check(cudaEventRecord(evStart, d.stream()), "cudaEventRecord");
+
+    d.resetArena();
+    Step s;
+    s.batch = lb;
+    s.seq = len;
+    s.ids = static_cast<const int64_t *>(idsDev.data());
+    s.positions = static_cast<const int64_t *>(posDev.data());
+    s.cacheRow = 0;
+    llmc_forward(d, s, static_cast<float *>(logitsDev.data()),
+                 static_cast<int64_t *>(nextDev.data()));
+
+    d.check(world.allGather(nextDev.data(), nextAllDev.data(), size_t(lb),
+                            DataType::I64, d.stream()));
+    if (dumping) {
+      size_t block = size_t(lb * vocab);
+      for (size_t r = 0; r < sources.size(); ++r) {
+        int src = sources[r];
+        if (rank == 0 && src == 0)
+          d.check(cudaMemcpyAsync(static_cast<float *>(dumpDev.data()) +
+                                      r * block,
+                                  logitsDev.data(), block * 4,
+                                  cudaMemcpyDeviceToDevice, d.stream()),
+                  "cudaMemcpyAsync (logits)");
+        else if (rank == 0)
+          d.check(world.recv(static_cast<float *>(dumpDev.data()) + r * block,
+                             block, DataType::F32, src, d.stream()));
+        else if (rank == src)
+          d.check(world.send(logitsDev.data(), block, DataType::F32, 0,
+                             d.stream()));
+      }
+      if (rank == 0)
+        d.check(cudaMemcpyAsync(dumpHost, dumpDev.data(),
+                                size_t(shape.batch * vocab) * 4,
+                                cudaMemcpyDeviceToHost, d.stream()),
+                "cudaMemcpyAsync (logits)");
+    }
+    d.check(cudaMemcpyAsync(nextHost, nextAllDev.data(),
+                            size_t(worldSize * lb) * 8, cudaMemcpyDeviceToHost,
+                            d.stream()),
+            "cudaMemcpyAsync (next ids)");
+    if (timing)
+      d.check(cudaEventRecord(evEnd, d.stream()), "cudaEventRecord");
+    d.sync(run.timeout);
+
+    for (int64_t r = 0; r < shape.replicas; ++r)
+      for (int64_t b = 0; b < lb; ++b) {
+        int64_t id = nextHost[sources[size_t(r)] * lb + b];
+        size_t row = size_t(r * lb + b);
+        if (id < 0 || id >= vocab)
+          d.fail("step " + std::to_string(step) + ": the model's next token " +
+                 "for prompt " + std::to_string(row) + " is " +
+                 std::to_string(id) + ", outside the vocabulary of " +
+                 std::to_string(vocab) + " (from rank " +
+                 std::to_string(sources[size_t(r)]) + ")");
+        sequences[row].push_back(id);
+        generated[row].push_back(id);
+      }
+    if (dumping && rank == 0)
+      d.check(dump.append(dumpHost, size_t(shape.batch * vocab)));
+    if (timing) {
+      float ms = 0;
+      d.check(cudaEventElapsedTime(&ms, evStart, evEnd),
+              "cudaEventElapsedTime");
+      report->stepMs.push_back(ms);
+    }
+  }
+  if (rank == 0) {
+    report->tokens = std::move(generated);
+    report->wallSeconds = std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - wallStart)
+                              .count();
+  }
+  if (timing) {
+    cudaEventDestroy(evStart);
+    cudaEventDestroy(evEnd);
+  }
+  // Everyone finishes the last step's communication before tearing down.
+  d.check(world.barrier(d.stream(), run.timeout));
+}
+
+void printReport(const Run &run, const Report &report) {
+  for (const std::vector<int64_t> &row : report.tokens) {
+    std::printf("tokens:");
+    for (int64_t id : row)
+      std::printf(" %lld", (long long)id);
+    std::printf("\n");
+  }
+  if (run.options.bench && !report.stepMs.empty()) {
+    double ttft = report.stepMs.front(), decode = 0;
+    for (size_t i = 1; i < report.stepMs.size(); ++i)
+      decode += report.stepMs[i];
+    size_t decodeSteps = report.stepMs.size() - 1;
+    double total = ttft + decode;
+    std::printf("bench: ttft_ms=%.3f tpot_ms=%.3f tokens_per_s=%.1f "
+                "batch=%lld prompt_len=%lld new_tokens=%lld ranks=%lld%s "
+                "wall_s=%.3f\n",
+                ttft, decodeSteps ? decode / double(decodeSteps) : 0.0,
+                total > 0 ? double(run.shape.batch) *
+                                double(report.stepMs.size()) / (total / 1e3)
+                          : 0.0,
+                (long long)run.shape.batch, (long long)run.shape.promptLen,
+                (long long)run.shape.maxNewTokens,
+                (long long)run.manifest.plan.numRanks(),
+                run.emulate ? " (emulated on one GPU)" : "",
+                report.wallSeconds);
+  }
+  std::fflush(stdout);
+}
+
+} // namespace
+
+int runModelMain(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  Expected<ModelOptions> options = parseModelOptions(args);
+  if (!options) {
+    std::fprintf(stderr, "%s: error: %s\n", kProgram,
+                 options.status().message().c_str());
+    return 2;
+  }
+  if (options->help) {
+    std::printf("%s", modelUsage(kProgram).c_str());
+    return 0;
+  }
+  Run run;
+  run.options = std::move(*options);
+  run.emulate = run.options.emulateRanks;
+  std::string manifestPath = run.options.manifest.empty()
+                                 ? executableDir() + "/manifest.json"
+                                 : run.options.manifest;
+  Expected<Manifest> manifest = readManifestFile(manifestPath);
+  if (!manifest)
+    fatal(manifest.status().message());
+  run.manifest = std::move(*manifest);
+  const Manifest &m = run.manifest;
+
+  // Refusals that need no GPU.
+  Expected<LaunchInfo> launch = detectLaunch(processEnvironment());
+  if (!launch)
+    fatal(launch.status().message());
+  run.launch = *launch;
+  int64_t planRanks = m.plan.numRanks();
+  std::string spec = m.plan.spec.empty() ? "unsharded" : m.plan.spec;
+  if (run.emulate && run.launch.worldSize != 1)
+    fatal("--emulate-ranks runs all " + std::to_string(planRanks) +
+          " ranks in one process, but " + run.launch.launcher + " started " +
+          std::to_string(run.launch.worldSize) +
+          " processes; start one process");
+  if (!run.emulate && run.launch.worldSize != planRanks)
+    fatal("the plan '" + spec + "' has " + std::to_string(planRanks) +
+          " rank" + (planRanks == 1 ? "" : "s") + " but " +
+          (run.launch.launcher == "none"
+               ? std::string("this is a single process")
+               : run.launch.launcher + " started " +
+                     std::to_string(run.launch.worldSize) + " processes") +
+          "; run it with llm-launch -n " + std::to_string(planRanks) +
+          " (or mpirun/srun with " + std::to_string(planRanks) +
+          " processes), or pass --emulate-ranks to run every rank on one GPU");
+  Expected<RunShape> shape = checkRequest(m, run.options);
+  if (!shape)
+    fatal(shape.status().message());
+  run.shape = *shape;
+  std::vector<int> myRanks;
+  if (run.emulate)
+    for (int64_t r = 0; r < planRanks; ++r)
+      myRanks.push_back(int(r));
+  else
+    myRanks.push_back(run.launch.rank);
+  if (!run.options.weights->random) {
+    auto ckpt = Checkpoint::open(run.options.weights->checkpoint);
+    if (!ckpt)
+      fatal("--weights=" + run.options.weights->checkpoint + ": " +
+            ckpt.status().message());
+    run.checkpoint = std::move(*ckpt);
+    if (Status s = checkCheckpoint(m, *run.checkpoint, myRanks); !s)
+      fatal("--weights=" + run.options.weights->checkpoint + ": " +
+            s.message());
+  }
+
+  // The GPU.
+  int devices = 0;
+  cudaError_t err = cudaGetDeviceCount(&devices);
+  if (err != cudaSuccess || devices == 0)
+    fatal(std::string("no CUDA device: ") +
+          (err != cudaSuccess ? cudaGetErrorString(err)
+                              : "none is visible") +
+          "; llm-model needs an NVIDIA GPU (" + m.target.name + ", " +
+          m.target.arch + ")");
+  run.device = run.emulate ? 0 : run.launch.localRank;
+  if (run.device >= devices)
+    fatal("rank " + std::to_string(run.launch.rank) + " has local rank " +
+          std::to_string(run.launch.localRank) + " but only " +
+          std::to_string(devices) + " GPU" + (devices == 1 ? " is" : "s are") +
+          " visible; start at most " + std::to_string(devices) +
+          " ranks per node");
+  if (cudaError_t e = cudaSetDevice(run.device))
+    fatal("cudaSetDevice(" + std::to_string(run.device) +
+          "): " + cudaGetErrorString(e));
+  {
+    cudaDeviceProp prop{};
+    cudaGetDeviceProperties(&prop, run.device);
+    int want = 0;
+    if (std::sscanf(m.target.arch.c_str(), "sm_%d", &want) == 1 &&
+        prop.major * 10 + prop.minor != want)
+      std::fprintf(stderr,
+                   "%s: warning: the binary was compiled for %s (%s) but GPU "
+                   "%d is %s (sm_%d%d)\n",
+                   kProgram, m.target.arch.c_str(), m.target.name.c_str(),
+                   run.device, prop.name, prop.major, prop.minor);
+  }
+  uint64_t need = 0, weightBytes = 0, cacheBytes = 0, other = 0;
+  for (int r : myRanks) {
+    weightBytes += m.rankWeightBytes(r);
+    cacheBytes += m.rankCacheBytes(r);
+    other += m.arenaBytes + (uint64_t(32) << 20) + kReserveBytes;
+  }
+  need = weightBytes + cacheBytes + other;
+  size_t freeBytes = 0, totalBytes = 0;
+  if (cudaError_t e = cudaMemGetInfo(&freeBytes, &totalBytes))
+    fatal(std::string("cudaMemGetInfo: ") + cudaGetErrorString(e));
+  if (need > freeBytes)
+    fatal(std::string(run.emulate ? "the " + std::to_string(planRanks) +
+                                        " emulated ranks need "
+                                  : "rank " + std::to_string(run.launch.rank) +
+                                        " needs ") +
+          gib(need) + " on GPU " + std::to_string(run.device) + " (weights " +
+          gib(weightBytes) + ", KV cache " + gib(cacheBytes) +
+          ", arena, workspace and reserve " + gib(other) + ") but only " +
+          gib(freeBytes) + " of " + gib(totalBytes) +
+          " is free; use more GPUs (a plan with more tp or pp), or a binary "
+          "compiled with smaller limits");
+  if (!run.emulate)
+    if (Status s = ensureNvlsDisabled(); !s)
+      fatal(s.message());
+
+  run.timeout = defaultCommTimeoutSeconds();
+  run.loadTimeout = std::max(run.timeout, envSeconds("LLMC_LOAD_TIMEOUT_S",
+                                                     3600));
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  run.threadsPerRank = int(std::max<size_t>(1, hw / myRanks.size()));
+
+  Report report;
+  if (run.emulate) {
+    run.world = std::make_unique<InProcessWorld>(
+        int(planRanks), makeCudaDeviceOps(), run.timeout);
+    std::vector<std::thread> threads;
+    for (int r : myRanks)
+      threads.emplace_back([&run, r, &report] {
+        runRank(run, r, r == 0 ? &report : nullptr);
+      });
+    for (std::thread &t : threads)
+      t.join();
+  } else {
+    runRank(run, run.launch.rank, run.launch.rank == 0 ? &report : nullptr);
+  }
+  if (run.emulate || run.launch.rank == 0)
+    printReport(run, report);
+  return 0;
+}
+
+} // namespace llmc::rt

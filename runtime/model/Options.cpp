@@ -1,0 +1,298 @@
+//===- Options.cpp - command line of a compiled model binary --------------===//
+
+#include "runtime/model/Options.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <limits>
+
+namespace llmc::rt {
+
+namespace {
+
+std::string trim(const std::string &s) {
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos)
+    return "";
+  size_t e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split(const std::string &s, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t pos = s.find(sep, start);
+    parts.push_back(s.substr(start, pos - start));
+    if (pos == std::string::npos)
+      return parts;
+    start = pos + 1;
+  }
+}
+
+/// A non-negative decimal integer that fits in int64_t.
+bool parseNonNegative(const std::string &text, int64_t &out) {
+  if (text.empty() || text.size() > 19)
+    return false;
+  for (char c : text)
+    if (c < '0' || c > '9')
+      return false;
+  errno = 0;
+  unsigned long long v = std::strtoull(text.c_str(), nullptr, 10);
+  if (errno || v > uint64_t(std::numeric_limits<int64_t>::max()))
+    return false;
+  out = int64_t(v);
+  return true;
+}
+
+} // namespace
+
+std::string modelUsage(const std::string &program) {
+  return "usage: " + program +
+         " --weights=DIR|random[:SEED] --prompt=IDS [options]\n"
+         "\n"
+         "  --weights=DIR|random[:SEED]  checkpoint folder (safetensors), or "
+         "the\n"
+         "                               deterministic random weights of "
+         "llm-run\n"
+         "  --prompt=IDS                 comma-separated token ids; ';' "
+         "separates\n"
+         "                               the prompts of a batch (equal "
+         "lengths)\n"
+         "  --max-new-tokens=N           tokens to generate per prompt "
+         "(default 16)\n"
+         "  --emulate-ranks              run every rank of the plan as a "
+         "thread on\n"
+         "                               GPU 0 (for testing sharded plans)\n"
+         "  --dump-logits=FILE           last-position fp32 logits of every "
+         "step;\n"
+         "                               .npy, else raw (docs/runtime.md)\n"
+         "  --bench                      print TTFT, TPOT and tokens/s\n"
+         "  --manifest=FILE              default: manifest.json next to the "
+         "binary\n"
+         "\n"
+         "Rank and world size come from llm-launch, mpirun or srun "
+         "(docs/runtime.md).\n";
+}
+
+Expected<WeightsSpec> parseWeightsSpec(const std::string &text) {
+  using E = Expected<WeightsSpec>;
+  WeightsSpec spec;
+  if (text == "random") {
+    spec.random = true;
+    return spec;
+  }
+  if (text.rfind("random:", 0) == 0) {
+    int64_t seed;
+    if (!parseNonNegative(text.substr(7), seed))
+      return E::fromError(Status::error(
+          "--weights=random:SEED needs a non-negative integer seed, got '" +
+          text.substr(7) + "'"));
+    spec.random = true;
+    spec.seed = uint64_t(seed);
+    return spec;
+  }
+  if (text.empty())
+    return E::fromError(Status::error(
+        "--weights needs a checkpoint folder or random[:SEED]"));
+  spec.checkpoint = text;
+  return spec;
+}
+
+Expected<std::vector<std::vector<int64_t>>>
+parsePromptList(const std::string &text) {
+  using E = Expected<std::vector<std::vector<int64_t>>>;
+  std::vector<std::vector<int64_t>> prompts;
+  std::vector<std::string> rows = split(text, ';');
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<int64_t> ids;
+    for (const std::string &item : split(rows[i], ',')) {
+      std::string t = trim(item);
+      int64_t id;
+      if (!parseNonNegative(t, id))
+        return E::fromError(Status::error(
+            "--prompt: '" + t + "' in prompt " + std::to_string(i) +
+            " is not a non-negative token id"));
+      ids.push_back(id);
+    }
+    if (!prompts.empty() && ids.size() != prompts.front().size())
+      return E::fromError(Status::error(
+          "--prompt: prompt " + std::to_string(i) + " has " +
+          std::to_string(ids.size()) + " tokens but prompt 0 has " +
+          std::to_string(prompts.front().size()) +
+          "; prompts of a batch must have equal lengths"));
+    prompts.push_back(std::move(ids));
+  }
+  return prompts;
+}
+
+Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
+  using E = Expected<ModelOptions>;
+  ModelOptions o;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      o.help = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0)
+      return E::fromError(Status::error("unexpected argument '" + arg +
+                                        "' (see --help)"));
+    std::string name = arg.substr(2), value;
+    bool hasValue = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      hasValue = true;
+    }
+    auto takeValue = [&]() -> Status {
+      if (hasValue)
+        return Status::ok();
+      if (i + 1 >= args.size())
+        return Status::error("--" + name + " needs a value");
+      value = args[++i];
+      hasValue = true;
+      return Status::ok();
+    };
+    auto noValue = [&]() -> Status {
+      if (hasValue)
+        return Status::error("--" + name + " takes no value");
+      return Status::ok();
+    };
+    if (name == "weights") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      Expected<WeightsSpec> w = parseWeightsSpec(value);
+      if (!w)
+        return E::fromError(w.status());
+      o.weights = *w;
+    } else if (name == "prompt") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      auto p = parsePromptList(value);
+      if (!p)
+        return E::fromError(p.status());
+      o.prompts = std::move(*p);
+      o.havePrompt = true;
+    } else if (name == "max-new-tokens") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      int64_t n;
+      if (!parseNonNegative(trim(value), n) || n < 1)
+        return E::fromError(Status::error(
+            "--max-new-tokens must be a positive integer, got '" + value +
+            "'"));
+      o.maxNewTokens = n;
+    } else if (name == "emulate-ranks") {
+      if (Status s = noValue(); !s)
+        return E::fromError(s);
+      o.emulateRanks = true;
+    } else if (name == "dump-logits") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      if (value.empty())
+        return E::fromError(Status::error("--dump-logits needs a file name"));
+      o.dumpLogits = value;
+    } else if (name == "bench") {
+      if (Status s = noValue(); !s)
+        return E::fromError(s);
+      o.bench = true;
+    } else if (name == "manifest") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      if (value.empty())
+        return E::fromError(Status::error("--manifest needs a file name"));
+      o.manifest = value;
+    } else {
+      return E::fromError(
+          Status::error("unknown option '--" + name + "' (see --help)"));
+    }
+  }
+  if (o.help)
+    return o;
+  if (!o.weights)
+    return E::fromError(
+        Status::error("--weights=DIR|random[:SEED] is required"));
+  if (!o.havePrompt)
+    return E::fromError(Status::error("--prompt=IDS is required"));
+  return o;
+}
+
+std::pair<int64_t, int64_t> sequenceBlock(int64_t len, int64_t degree,
+                                          int64_t coord) {
+  int64_t base = len / degree, extra = len % degree;
+  return {coord * base + std::min(coord, extra), base + (coord < extra)};
+}
+
+Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o) {
+  using E = Expected<RunShape>;
+  auto fail = [](std::string msg) { return E::fromError(Status::error(msg)); };
+  RunShape r;
+  if (o.prompts.empty() || o.prompts.front().empty())
+    return fail("--prompt is empty");
+  r.batch = int64_t(o.prompts.size());
+  r.promptLen = int64_t(o.prompts.front().size());
+  r.maxNewTokens = o.maxNewTokens;
+  for (size_t p = 0; p < o.prompts.size(); ++p)
+    for (int64_t id : o.prompts[p])
+      if (id >= m.model.vocabSize)
+        return fail("token id " + std::to_string(id) + " in prompt " +
+                    std::to_string(p) + " is out of range: the vocabulary has " +
+                    std::to_string(m.model.vocabSize) + " tokens");
+  // Overflow-safe: both are < 2^63 and checked one at a time.
+  if (r.promptLen > m.limits.maxSeq ||
+      r.maxNewTokens > m.limits.maxSeq - r.promptLen)
+    return fail("a prompt of " + std::to_string(r.promptLen) + " tokens plus " +
+                std::to_string(r.maxNewTokens) +
+                " new tokens exceeds the binary's maximum sequence length " +
+                std::to_string(m.limits.maxSeq) +
+                " (limits.max_seq); shorten the request or recompile with a "
+                "larger limit");
+  if (r.batch > m.limits.maxBatch)
+    return fail("a batch of " + std::to_string(r.batch) +
+                " prompts exceeds the binary's maximum batch " +
+                std::to_string(m.limits.maxBatch) + " (limits.max_batch)");
+  r.replicas = m.plan.numReplicas();
+  if (r.batch % r.replicas != 0) {
+    std::string axes;
+    for (const std::string &a : m.plan.batchAxes)
+      axes += (axes.empty() ? "" : ", ") + a;
+    return fail("a batch of " + std::to_string(r.batch) +
+                " prompts cannot be split evenly over " +
+                std::to_string(r.replicas) + " batch replicas (axes " + axes +
+                "); pass a multiple of " + std::to_string(r.replicas) +
+                " prompts");
+  }
+  r.localBatch = r.batch / r.replicas;
+  if (r.localBatch % m.plan.microbatches != 0)
+    return fail("a batch of " + std::to_string(r.batch) + " prompts (" +
+                std::to_string(r.localBatch) +
+                " per batch replica) cannot be split into " +
+                std::to_string(m.plan.microbatches) +
+                " pipeline micro-batches; pass a multiple of " +
+                std::to_string(m.plan.microbatches * r.replicas) + " prompts");
+  if (m.plan.sequenceAxis) {
+    r.spDegree = m.plan.degree(*m.plan.sequenceAxis);
+    if (r.promptLen < r.spDegree)
+      return fail("a prompt of " + std::to_string(r.promptLen) +
+                  " tokens cannot be split over " +
+                  std::to_string(r.spDegree) +
+                  " sequence-parallel ranks (axis '" + *m.plan.sequenceAxis +
+                  "'); each needs at least one token");
+  }
+  // One llmc_forward call gets the rank's whole batch (the generated code
+  // splits it into micro-batches itself).
+  int64_t prefillRows =
+      r.localBatch * sequenceBlock(r.promptLen, r.spDegree, 0).second;
+  if (prefillRows > m.limits.maxTokensPerStep)
+    return fail("prefill of " + std::to_string(r.localBatch) + " x " +
+                std::to_string(r.promptLen) + " tokens needs " +
+                std::to_string(prefillRows) +
+                " rows per rank, more than the binary's " +
+                std::to_string(m.limits.maxTokensPerStep) +
+                " (limits.max_tokens_per_step)");
+  return r;
+}
+
+} // namespace llmc::rt

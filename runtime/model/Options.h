@@ -1,0 +1,81 @@
+//===- Options.h - command line of a compiled model binary ------*- C++ -*-===//
+//
+// DIR/llm-model's flags, the --prompt syntax, and the checks of a request
+// against the manifest that must refuse a run before any GPU work (id out of
+// the vocabulary, too long, a batch the plan cannot split). Plain C++17, no
+// CUDA, so every refusal is unit-tested on machines without a GPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_MODEL_OPTIONS_H
+#define LLMC_RUNTIME_MODEL_OPTIONS_H
+
+#include "runtime/model/Manifest.h"
+#include "runtime/weights/Status.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace llmc::rt {
+
+/// Where weights come from.
+struct WeightsSpec {
+  bool random = false;
+  uint64_t seed = 0;       ///< for random
+  std::string checkpoint;  ///< folder or file, when not random
+};
+
+/// Everything on llm-model's command line.
+struct ModelOptions {
+  std::optional<WeightsSpec> weights;
+  std::vector<std::vector<int64_t>> prompts;
+  bool havePrompt = false;
+  int64_t maxNewTokens = 16;
+  bool emulateRanks = false;
+  std::string dumpLogits;  ///< "" = none
+  bool bench = false;
+  std::string manifest;    ///< "" = manifest.json next to the executable
+  bool help = false;
+};
+
+/// Usage text for --help.
+std::string modelUsage(const std::string &program);
+
+/// Parses `--weights=DIR|random[:SEED]`.
+Expected<WeightsSpec> parseWeightsSpec(const std::string &text);
+
+/// Parses `--prompt`: comma-separated ids, ';' between the prompts of a
+/// batch, all prompts of one length (as llm-run).
+Expected<std::vector<std::vector<int64_t>>>
+parsePromptList(const std::string &text);
+
+/// Parses argv (flags as --name=value or --name value; booleans bare).
+Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args);
+
+/// How one run's batch maps onto the plan.
+struct RunShape {
+  int64_t batch = 0;       ///< prompts
+  int64_t promptLen = 0;
+  int64_t maxNewTokens = 0;
+  int64_t replicas = 1;    ///< batch replicas (dp, ep)
+  int64_t localBatch = 0;  ///< prompts per replica
+  int64_t spDegree = 1;    ///< ranks splitting the prompt (sequence axis)
+};
+
+/// Checks a request against the manifest: ids < vocab, prompt + new tokens
+/// <= limits.max_seq, batch <= limits.max_batch and divisible by the batch
+/// replicas and the micro-batches, prefill tokens per rank <=
+/// limits.max_tokens_per_step, prompt long enough for the sequence axis.
+Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o);
+
+/// The tokens of the sequence-parallel block `coord` of `len` prompt tokens
+/// over `degree` ranks: [start, start + count). The first len % degree
+/// ranks take one more token (as the CPU reference executor).
+std::pair<int64_t, int64_t> sequenceBlock(int64_t len, int64_t degree,
+                                          int64_t coord);
+
+} // namespace llmc::rt
+
+#endif // LLMC_RUNTIME_MODEL_OPTIONS_H

@@ -1,0 +1,77 @@
+//===- Weights.cpp - load a rank's weights onto its GPU -------------------===//
+
+#include "runtime/model/Weights.h"
+
+#include "runtime/model/HostWeights.h"
+
+#ifdef LLMC_HAVE_CUDA_KERNELS
+#include "runtime/cuda/Kernels.h"
+#endif
+
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+namespace llmc::rt {
+
+Status loadRankWeights(DeviceRank &rank, const WeightsSpec &spec,
+                       const Checkpoint *checkpoint, int threads) {
+  const Manifest &m = rank.manifest();
+  std::vector<bool> loaded = weightsOfRank(m, rank.rank());
+  if (Status s = rank.allocateWeights(loaded); !s)
+    return Status::error(rank.describe() + ": " + s.message());
+  uint64_t total = m.rankWeightBytes(rank.rank()), done = 0;
+  bool progress = total > (uint64_t(2) << 30);
+  auto start = std::chrono::steady_clock::now();
+  auto lastReport = start;
+  std::vector<uint16_t> host;
+  for (size_t i = 0; i < m.weights.size(); ++i) {
+    if (!loaded[i])
+      continue;
+    size_t n = size_t(numElements(m.weights[i].shape));
+    auto *dst = static_cast<bf16 *>(rank.weightStorage(int(i)));
+#ifdef LLMC_HAVE_CUDA_KERNELS
+    if (spec.random) {
+      // The device port of the generator: the same bits as the CPU path.
+      if (Status s = fillRandomBf16(spec.seed, m.weights[i].name,
+                                    m.weights[i].fullShape,
+                                    m.sliceFor(rank.rank(), i), dst,
+                                    rank.stream());
+          !s)
+        return Status::error(rank.describe() + ": " + s.message());
+      done += n * 2;
+      continue;
+    }
+#endif
+    host.resize(n);
+    if (Status s = hostWeightBf16(m, rank.rank(), i,
+                                  spec.random ? nullptr : checkpoint,
+                                  spec.seed, host.data(), threads);
+        !s)
+      return Status::error(rank.describe() + ": " + s.message());
+    if (n)
+      if (cudaError_t e = cudaMemcpy(dst, host.data(), n * 2,
+                                     cudaMemcpyHostToDevice))
+        return Status::error(rank.describe() + ": copying weight '" +
+                             m.weights[i].name +
+                             "' to the GPU: " + cudaGetErrorString(e));
+    done += n * 2;
+    auto now = std::chrono::steady_clock::now();
+    if (progress && (now - lastReport > std::chrono::seconds(5) ||
+                     done == total)) {
+      lastReport = now;
+      std::fprintf(stderr,
+                   "llm-model: %s: loaded %.1f of %.1f GiB of weights "
+                   "(%.0f s)\n",
+                   rank.describe().c_str(), double(done) / (1u << 30),
+                   double(total) / (1u << 30),
+                   std::chrono::duration<double>(now - start).count());
+    }
+  }
+  if (cudaError_t e = cudaStreamSynchronize(rank.stream()))
+    return Status::error(rank.describe() + ": generating weights: " +
+                         cudaGetErrorString(e));
+  return Status::ok();
+}
+
+} // namespace llmc::rt

@@ -1,0 +1,94 @@
+#===- CompileModel.cmake - build one model binary and check it -------------===#
+#
+# cmake -DLLM_IMPORT=... -DLLM_COMPILE=... -DMODEL=config.json -DWORK=dir
+#       -DSHARD=tp2,pp2 -DMICROBATCHES=1 -DTARGET=h100 -DARCH=sm_90a
+#       -DRANKS=4 -DSTAGES=2 -P CompileModel.cmake
+#
+# Imports MODEL, runs llm-compile (nvcc included), checks manifest.json
+# against the plan and the target, and runs the binary: without a GPU it
+# must refuse with "no CUDA device" and a non-zero exit; with one it must
+# generate.
+#
+#===----------------------------------------------------------------------===#
+
+file(REMOVE_RECURSE "${WORK}")
+file(MAKE_DIRECTORY "${WORK}")
+
+execute_process(COMMAND "${LLM_IMPORT}" "${MODEL}" -o "${WORK}/model.mlir"
+  RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "llm-import ${MODEL} failed (${rc}):\n${err}")
+endif()
+
+execute_process(COMMAND "${LLM_COMPILE}" "${WORK}/model.mlir"
+  "--shard=${SHARD}" "--microbatches=${MICROBATCHES}" "--target=${TARGET}"
+  --max-batch=4 --max-seq=64 -o "${WORK}/out"
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "llm-compile --shard=${SHARD} --target=${TARGET} "
+          "failed (${rc}):\n${out}${err}")
+endif()
+set(binary "${WORK}/out/llm-model")
+if(NOT EXISTS "${binary}" OR IS_DIRECTORY "${binary}")
+  message(FATAL_ERROR "llm-compile succeeded but wrote no ${binary}")
+endif()
+
+# manifest.json: the plan, grid, target and per-stage facts.
+file(READ "${WORK}/out/manifest.json" manifest)
+function(expect what actual wanted)
+  if(NOT "${actual}" STREQUAL "${wanted}")
+    message(FATAL_ERROR "manifest.json: ${what} is '${actual}', expected "
+            "'${wanted}'")
+  endif()
+endfunction()
+string(JSON format GET "${manifest}" format)
+expect("format" "${format}" 1)
+string(JSON arch GET "${manifest}" target arch)
+expect("target.arch" "${arch}" "${ARCH}")
+string(JSON name GET "${manifest}" target name)
+expect("target.name" "${name}" "${TARGET}")
+string(JSON micro GET "${manifest}" plan microbatches)
+expect("plan.microbatches" "${micro}" "${MICROBATCHES}")
+string(JSON axes LENGTH "${manifest}" plan shape)
+set(ranks 1)
+if(axes GREATER 0)
+  math(EXPR last "${axes} - 1")
+  foreach(i RANGE ${last})
+    string(JSON degree GET "${manifest}" plan shape ${i})
+    math(EXPR ranks "${ranks} * ${degree}")
+  endforeach()
+endif()
+expect("the number of ranks (product of plan.shape)" "${ranks}" "${RANKS}")
+string(JSON stages LENGTH "${manifest}" kv_cache slots_per_stage)
+expect("the length of kv_cache.slots_per_stage" "${stages}" "${STAGES}")
+string(JSON weights LENGTH "${manifest}" weights)
+if(weights LESS 1)
+  message(FATAL_ERROR "manifest.json lists no weights")
+endif()
+math(EXPR lastWeight "${weights} - 1")
+foreach(i RANGE ${lastWeight})
+  string(JSON used LENGTH "${manifest}" weights ${i} stages)
+  if(used LESS 1)
+    string(JSON w GET "${manifest}" weights ${i} name)
+    message(FATAL_ERROR "manifest.json: weight '${w}' is used by no stage")
+  endif()
+endforeach()
+string(JSON arena GET "${manifest}" arena_bytes)
+if(arena LESS_EQUAL 0)
+  message(FATAL_ERROR "manifest.json: arena_bytes is ${arena}")
+endif()
+
+# The binary: two prompts (a batch that splits over dp/ep replicas and
+# micro-batches), every rank of the plan in this process.
+execute_process(COMMAND "${binary}" --weights=random:7 "--prompt=1,2,3;4,5,6"
+  --max-new-tokens=2 --emulate-ranks
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(rc EQUAL 0)
+  message("${out}")
+  message(STATUS "a GPU is present: ${binary} generated")
+elseif(NOT "${err}" MATCHES "no CUDA device")
+  message(FATAL_ERROR "${binary} failed (${rc}) without saying "
+          "'no CUDA device':\n${out}${err}")
+else()
+  message(STATUS "${binary} refused cleanly (${rc}): ${err}")
+endif()

@@ -1,0 +1,4 @@
+func.func @v_rank(%q: tensor<?x?x64xbf16>, %k: tensor<?x?x16xbf16>, %v: tensor<?x?x2x8xbf16>, %p: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
+  %0 = llm.attention %q, %k, %v, %p heads 8 kv_heads 2 head_dim 8 causal : tensor<?x?x64xbf16>, tensor<?x?x16xbf16>, tensor<?x?x2x8xbf16>, tensor<?x?xi64> -> tensor<?x?x64xbf16>
+  return %0 : tensor<?x?x64xbf16>
+}

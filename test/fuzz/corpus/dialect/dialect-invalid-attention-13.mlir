@@ -1,0 +1,4 @@
+func.func @k_batch(%q: tensor<2x?x64xbf16>, %k: tensor<3x?x16xbf16>, %v: tensor<?x?x16xbf16>, %p: tensor<?x?xi64>) -> tensor<2x?x64xbf16> {
+  %0 = llm.attention %q, %k, %v, %p heads 8 kv_heads 2 head_dim 8 causal : tensor<2x?x64xbf16>, tensor<3x?x16xbf16>, tensor<?x?x16xbf16>, tensor<?x?xi64> -> tensor<2x?x64xbf16>
+  return %0 : tensor<2x?x64xbf16>
+}

@@ -1,0 +1,4 @@
+func.func @positions_seq(%q: tensor<?x4x64xbf16>, %k: tensor<?x?x16xbf16>, %v: tensor<?x?x16xbf16>, %p: tensor<?x3xi64>) -> tensor<?x4x64xbf16> {
+  %0 = llm.attention %q, %k, %v, %p heads 8 kv_heads 2 head_dim 8 causal : tensor<?x4x64xbf16>, tensor<?x?x16xbf16>, tensor<?x?x16xbf16>, tensor<?x3xi64> -> tensor<?x4x64xbf16>
+  return %0 : tensor<?x4x64xbf16>
+}

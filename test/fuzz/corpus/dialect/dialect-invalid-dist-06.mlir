@@ -1,0 +1,7 @@
+module {
+  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+  func.func @transfer_range(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
+    %t = dist.transfer %x on @grid axis 0 from 0 to 2 : tensor<?x8xbf16>
+    return %t : tensor<?x8xbf16>
+  }
+}

@@ -1,0 +1,4 @@
+func.func @rope_full_form(%x: tensor<?x?x64xbf16>, %p: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
+  %0 = llm.rope %x, %p head_dim 8 #llm.rope<theta = 10000.0> : (tensor<?x?x64xbf16>, tensor<?x?xi64>) -> tensor<?x?x64xbf16>
+  return %0 : tensor<?x?x64xbf16>
+}

@@ -1,0 +1,4 @@
+func.func @shared_expert_gate(%x: tensor<?x?x64xbf16>, %g: tensor<128x64xbf16>, %u: tensor<128x64xbf16>, %d: tensor<64x128xbf16>, %eg: tensor<64xbf16>) -> tensor<?x?x64xbf16> {
+  %0 = llm.shared_expert %x, %g, %u, %d, %eg : (tensor<?x?x64xbf16>, tensor<128x64xbf16>, tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<64xbf16>) -> tensor<?x?x64xbf16>
+  return %0 : tensor<?x?x64xbf16>
+}

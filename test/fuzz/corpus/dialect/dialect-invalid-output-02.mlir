@@ -1,0 +1,4 @@
+func.func @last_token_seq(%x: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
+  %0 = llm.last_token %x : (tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16>
+  return %0 : tensor<?x?x64xbf16>
+}

@@ -1,0 +1,4 @@
+func.func @lm_head_result_seq(%x: tensor<?x1x64xbf16>, %w: tensor<256x64xbf16>) -> tensor<?x2x256xbf16> {
+  %0 = llm.lm_head %x, %w : (tensor<?x1x64xbf16>, tensor<256x64xbf16>) -> tensor<?x2x256xbf16>
+  return %0 : tensor<?x2x256xbf16>
+}

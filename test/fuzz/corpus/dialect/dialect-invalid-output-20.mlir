@@ -1,0 +1,4 @@
+func.func @sample_top_p_above_one(%l: tensor<?x1x256xbf16>, %seed: i64) -> tensor<?x1xi64> {
+  %0 = llm.sample %l, %seed temperature 1.0 top_p 1.5 : (tensor<?x1x256xbf16>, i64) -> tensor<?x1xi64>
+  return %0 : tensor<?x1xi64>
+}

@@ -1,0 +1,1 @@
+llm.weight @w : tensor<?x4096xbf16>

@@ -1,0 +1,7 @@
+func.func @yield_count(%h: tensor<?x?x8xbf16>) -> tensor<?x?x8xbf16> {
+  %0 = llm.decoder_layer 0 (%h) : (tensor<?x?x8xbf16>) -> tensor<?x?x8xbf16> {
+  ^bb0(%x: tensor<?x?x8xbf16>):
+    llm.yield %x, %x : tensor<?x?x8xbf16>, tensor<?x?x8xbf16>
+  }
+  return %0 : tensor<?x?x8xbf16>
+}

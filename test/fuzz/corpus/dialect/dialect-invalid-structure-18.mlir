@@ -1,0 +1,3 @@
+func.func @yield_outside_layer() {
+  llm.yield
+}

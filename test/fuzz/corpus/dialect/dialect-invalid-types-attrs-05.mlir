@@ -1,0 +1,1 @@
+func.func @cache_element_type_index(%c: !llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, index>)

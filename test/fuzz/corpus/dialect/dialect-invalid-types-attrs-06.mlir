@@ -1,0 +1,1 @@
+module attributes {test.rope = #llm.rope<theta = 0.0>} {}

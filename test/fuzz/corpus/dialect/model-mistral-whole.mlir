@@ -1,0 +1,54 @@
+module attributes {llm.architecture = "MistralForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
+  llm.weight @model.embed_tokens.weight : tensor<256x64xbf16>
+  llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
+  llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>
+  llm.weight @model.layers.0.self_attn.k_proj.weight : tensor<16x64xbf16>
+  llm.weight @model.layers.0.self_attn.v_proj.weight : tensor<16x64xbf16>
+  llm.weight @model.layers.0.self_attn.o_proj.weight : tensor<64x64xbf16>
+  llm.weight @model.layers.0.post_attention_layernorm.weight : tensor<64xbf16>
+  llm.weight @model.layers.0.mlp.gate_proj.weight : tensor<128x64xbf16>
+  llm.weight @model.layers.0.mlp.up_proj.weight : tensor<128x64xbf16>
+  llm.weight @model.layers.0.mlp.down_proj.weight : tensor<64x128xbf16>
+  llm.weight @model.norm.weight : tensor<64xbf16>
+  llm.weight @lm_head.weight : tensor<256x64xbf16>
+  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) {
+    %0 = llm.param @model.embed_tokens.weight : tensor<256x64xbf16>
+    %1 = llm.embedding %arg0, %0 : (tensor<?x?xi64>, tensor<256x64xbf16>) -> tensor<?x?x64xbf16>
+    %2 = llm.decoder_layer 0 (%1, %arg1, %arg2) : (tensor<?x?x64xbf16>, tensor<?x?xi64>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16>) -> tensor<?x?x64xbf16> {
+    ^bb0(%arg3: tensor<?x?x64xbf16>, %arg4: tensor<?x?xi64>, %arg5: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16>):
+      %9 = llm.param @model.layers.0.input_layernorm.weight : tensor<64xbf16>
+      %10 = llm.rms_norm %arg3, %9 eps 1.000000e-05 : (tensor<?x?x64xbf16>, tensor<64xbf16>) -> tensor<?x?x64xbf16>
+      %11 = llm.param @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>
+      %12 = llm.linear %10, %11 : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
+      %13 = llm.param @model.layers.0.self_attn.k_proj.weight : tensor<16x64xbf16>
+      %14 = llm.linear %10, %13 : (tensor<?x?x64xbf16>, tensor<16x64xbf16>) -> tensor<?x?x16xbf16>
+      %15 = llm.param @model.layers.0.self_attn.v_proj.weight : tensor<16x64xbf16>
+      %16 = llm.linear %10, %15 : (tensor<?x?x64xbf16>, tensor<16x64xbf16>) -> tensor<?x?x16xbf16>
+      %17 = llm.rope %12, %arg4 head_dim 8 <theta = 1.000000e+06> : (tensor<?x?x64xbf16>, tensor<?x?xi64>) -> tensor<?x?x64xbf16>
+      %18 = llm.rope %14, %arg4 head_dim 8 <theta = 1.000000e+06> : (tensor<?x?x16xbf16>, tensor<?x?xi64>) -> tensor<?x?x16xbf16>
+      %19 = llm.attention %17, %18, %16, %arg4 cache(%arg5 : !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16>) [0] heads 8 kv_heads 2 head_dim 8 causal window 16 : tensor<?x?x64xbf16>, tensor<?x?x16xbf16>, tensor<?x?x16xbf16>, tensor<?x?xi64> -> tensor<?x?x64xbf16>
+      %20 = llm.param @model.layers.0.self_attn.o_proj.weight : tensor<64x64xbf16>
+      %21 = llm.linear %19, %20 : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
+      %22 = llm.add %arg3, %21 : tensor<?x?x64xbf16>
+      %23 = llm.param @model.layers.0.post_attention_layernorm.weight : tensor<64xbf16>
+      %24 = llm.rms_norm %22, %23 eps 1.000000e-05 : (tensor<?x?x64xbf16>, tensor<64xbf16>) -> tensor<?x?x64xbf16>
+      %25 = llm.param @model.layers.0.mlp.gate_proj.weight : tensor<128x64xbf16>
+      %26 = llm.linear %24, %25 : (tensor<?x?x64xbf16>, tensor<128x64xbf16>) -> tensor<?x?x128xbf16>
+      %27 = llm.param @model.layers.0.mlp.up_proj.weight : tensor<128x64xbf16>
+      %28 = llm.linear %24, %27 : (tensor<?x?x64xbf16>, tensor<128x64xbf16>) -> tensor<?x?x128xbf16>
+      %29 = llm.swiglu %26, %28 : tensor<?x?x128xbf16>
+      %30 = llm.param @model.layers.0.mlp.down_proj.weight : tensor<64x128xbf16>
+      %31 = llm.linear %29, %30 : (tensor<?x?x128xbf16>, tensor<64x128xbf16>) -> tensor<?x?x64xbf16>
+      %32 = llm.add %22, %31 : tensor<?x?x64xbf16>
+      llm.yield %32 : tensor<?x?x64xbf16>
+    }
+    %3 = llm.last_token %2 : (tensor<?x?x64xbf16>) -> tensor<?x1x64xbf16>
+    %4 = llm.param @model.norm.weight : tensor<64xbf16>
+    %5 = llm.rms_norm %3, %4 eps 1.000000e-05 : (tensor<?x1x64xbf16>, tensor<64xbf16>) -> tensor<?x1x64xbf16>
+    %6 = llm.param @lm_head.weight : tensor<256x64xbf16>
+    %7 = llm.lm_head %5, %6 : (tensor<?x1x64xbf16>, tensor<256x64xbf16>) -> tensor<?x1x256xbf16>
+    %8 = llm.argmax %7 : (tensor<?x1x256xbf16>) -> tensor<?x1xi64>
+    return %7, %8 : tensor<?x1x256xbf16>, tensor<?x1xi64>
+  }
+}
+

@@ -1,0 +1,20 @@
+module @pp_axis_1 {
+  shard.grid @grid(shape = 2x2x2) {dist.axes = ["dp", "pp", "tp"]}
+  llm.weight @w0 : tensor<64x64xbf16>
+  llm.weight @w1 : tensor<64x64xbf16>
+  func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
+    %h0 = llm.decoder_layer 0 (%h) : (tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
+    ^bb0(%x: tensor<?x?x64xbf16>):
+      %w = llm.param @w0 : tensor<64x64xbf16>
+      %y = llm.linear %x, %w : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
+      llm.yield %y : tensor<?x?x64xbf16>
+    }
+    %h1 = llm.decoder_layer 1 (%h0) : (tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
+    ^bb0(%x: tensor<?x?x64xbf16>):
+      %w = llm.param @w1 : tensor<64x64xbf16>
+      %y = llm.linear %x, %w : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
+      llm.yield %y : tensor<?x?x64xbf16>
+    }
+    return %h1 : tensor<?x?x64xbf16>
+  }
+}

@@ -1,0 +1,6 @@
+module {
+  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+  func.func @main() {
+    return
+  }
+}

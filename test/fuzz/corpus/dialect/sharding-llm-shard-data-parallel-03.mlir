@@ -1,0 +1,5 @@
+module @unsharded {
+  func.func @forward() {
+    return
+  }
+}

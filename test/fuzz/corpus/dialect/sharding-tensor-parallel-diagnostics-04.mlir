@@ -1,0 +1,10 @@
+module {
+  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+  llm.weight @gate : tensor<64x64xbf16>
+  func.func @forward(%x: tensor<?x?x64xbf16>, %up: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
+    %w = llm.param @gate : tensor<64x64xbf16>
+    %g = llm.linear %x, %w : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
+    %s = llm.swiglu %g, %up : tensor<?x?x64xbf16>
+    return %s : tensor<?x?x64xbf16>
+  }
+}

@@ -1,0 +1,353 @@
+//===- Bench.cpp - timings of the kernels issue 8 depends on --------------===//
+//
+// `llmc-gpu-kernel-tests --bench`: Llama-3-8B-shaped projections at batch 1
+// (GEMV: bytes/time against the measured device-to-device copy rate) and at
+// 2048 rows (TFLOP/s), decode attention over the KV cache, prefill attention,
+// norms, MoE grouped GEMMs and sampling. Weights come from the device random
+// generator; small weights rotate over several copies so batch-1 timings
+// read DRAM, not L2. Each figure is the median of 7 event-timed batches.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/gpu/kernels/TestUtil.h"
+
+#include "runtime/cuda/Kernels.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+
+using namespace llmc;
+using rt::Act;
+using rt::Step;
+using rt::Weight;
+
+namespace llmc::test {
+
+namespace {
+
+/// Median over 7 batches of `reps` calls, in milliseconds per call.
+double timeMs(FakeRank &r, const std::function<void()> &f, int reps) {
+  for (int i = 0; i < 3; ++i)
+    f();
+  cudaEvent_t a, b;
+  cudaEventCreate(&a);
+  cudaEventCreate(&b);
+  std::vector<double> t;
+  for (int k = 0; k < 7; ++k) {
+    cudaEventRecord(a, r.stream());
+    for (int i = 0; i < reps; ++i)
+      f();
+    cudaEventRecord(b, r.stream());
+    cudaCheck(cudaEventSynchronize(b), "bench sync");
+    float ms = 0;
+    cudaEventElapsedTime(&ms, a, b);
+    t.push_back(double(ms) / reps);
+  }
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+/// As timeMs, but `reps` calls are captured once as a CUDA graph and the
+/// graph is replayed: what a captured decode step pays, without the host's
+/// launch overhead.
+double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps) {
+  f();
+  cudaCheck(cudaStreamSynchronize(r.stream()), "bench warm-up");
+  cudaGraph_t g = nullptr;
+  cudaGraphExec_t e = nullptr;
+  cudaCheck(
+      cudaStreamBeginCapture(r.stream(), cudaStreamCaptureModeThreadLocal),
+      "begin capture");
+  for (int i = 0; i < reps; ++i)
+    f();
+  cudaCheck(cudaStreamEndCapture(r.stream(), &g), "end capture");
+  cudaCheck(cudaGraphInstantiate(&e, g, 0), "instantiate");
+  double ms = timeMs(
+                  r, [&] { cudaGraphLaunch(e, r.stream()); }, 1) /
+              reps;
+  cudaGraphExecDestroy(e);
+  cudaGraphDestroy(g);
+  return ms;
+}
+
+DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
+                              int64_t fanIn) {
+  DevBuf<uint16_t> d(n);
+  rt::Status s =
+      rt::fillRandomBf16(seed, name, {int64_t(n) / fanIn, fanIn}, std::nullopt,
+                         reinterpret_cast<rt::bf16 *>(d.get()), nullptr);
+  if (!s)
+    throw RankFailure(s.message());
+  return d;
+}
+
+} // namespace
+
+void runBench(FakeRank &r) {
+  std::printf("\nbench (median of 7 batches; GB/s counts bytes that must "
+              "move once)\n");
+  r.resetArena();
+  double copyGBs = 0;
+  {
+    size_t bytes = size_t(2) << 30;
+    DevBuf<char> src(bytes), dst(bytes);
+    cudaMemset(src.get(), 1, bytes);
+    double ms = timeMs(
+        r,
+        [&] {
+          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
+                          r.stream());
+        },
+        5);
+    copyGBs = 2.0 * bytes / (ms * 1e-3) / 1e9;
+    std::printf("%-44s %9.3f ms  %8.0f GB/s (read+write)\n", "D2D copy 2 GiB",
+                ms, copyGBs);
+  }
+
+  struct Shape {
+    const char *name;
+    int64_t n, k;
+  } shapes[] = {{"qkv 6144x4096", 6144, 4096},
+                {"o 4096x4096", 4096, 4096},
+                {"gate+up 28672x4096", 28672, 4096},
+                {"down 4096x14336", 4096, 14336}};
+  double gemvMs = 0, gemvBytes = 0;
+  for (const Shape &s : shapes) {
+    size_t wn = size_t(s.n * s.k);
+    int copies = wn * 2 < (size_t(200) << 20) ? 4 : 1;
+    std::vector<DevBuf<uint16_t>> w;
+    for (int i = 0; i < copies; ++i)
+      w.push_back(randomDevice(wn, s.name, uint64_t(i), s.k));
+    for (int64_t m : {1, 16, 2048}) {
+      DevBuf<uint16_t> x = randomDevice(size_t(m * s.k), "x", 9, s.k);
+      DevBuf<uint16_t> y(size_t(m * s.n));
+      int i = 0;
+      double ms = timeMs(
+          r,
+          [&] {
+            rt::linear(r, act(y, m, s.n), act(x, m, s.k),
+                       weightOf(w[size_t(i++ % copies)], s.n, s.k), nullptr);
+          },
+          m == 2048 ? 10 : 50);
+      double bytes = 2.0 * (wn + m * s.k + m * s.n);
+      double flops = 2.0 * m * s.n * s.k;
+      std::string name =
+          std::string("linear M=") + std::to_string(m) + " " + s.name;
+      std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy  %7.1f TFLOP/s\n",
+                  name.c_str(), ms, bytes / (ms * 1e-3) / 1e9,
+                  100.0 * bytes / (ms * 1e-3) / 1e9 / copyGBs,
+                  flops / (ms * 1e-3) / 1e12);
+      if (m == 1) {
+        double gms = timeGraphMs(
+            r,
+            [&] {
+              rt::linear(r, act(y, m, s.n), act(x, m, s.k),
+                         weightOf(w[size_t(i++ % copies)], s.n, s.k), nullptr);
+            },
+            4 * copies);
+        gemvMs += gms;
+        gemvBytes += bytes;
+        std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy\n",
+                    (name + " (graph)").c_str(), gms,
+                    bytes / (gms * 1e-3) / 1e9,
+                    100.0 * bytes / (gms * 1e-3) / 1e9 / copyGBs);
+      }
+    }
+  }
+  std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy (x32 layers = %.2f "
+              "ms)\n",
+              "one layer's 4 GEMVs (M=1, graph)", gemvMs,
+              gemvBytes / (gemvMs * 1e-3) / 1e9,
+              100.0 * gemvBytes / (gemvMs * 1e-3) / 1e9 / copyGBs, 32 * gemvMs);
+  {
+    int64_t vocab = 128256, k = 4096;
+    DevBuf<uint16_t> w = randomDevice(size_t(vocab * k), "lm_head", 1, k);
+    DevBuf<uint16_t> x = randomDevice(size_t(k), "x", 2, k);
+    DevBuf<float> logits(static_cast<size_t>(vocab));
+    double ms = timeMs(
+        r,
+        [&] {
+          rt::lmHead(r, actOf(logits, 1, vocab), act(x, 1, k),
+                     weightOf(w, vocab, k));
+        },
+        20);
+    double bytes = 2.0 * vocab * k;
+    std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy\n",
+                "lmHead M=1 128256x4096 fp32", ms, bytes / (ms * 1e-3) / 1e9,
+                100.0 * bytes / (ms * 1e-3) / 1e9 / copyGBs);
+    DevBuf<int64_t> next(1);
+    ms = timeMs(
+        r, [&] { rt::argmax(r, next.get(), actOf(logits, 1, vocab)); }, 50);
+    std::printf("%-44s %9.4f ms\n", "argmax V=128256", ms);
+    ms = timeMs(
+        r,
+        [&] {
+          rt::sample(r, next.get(), actOf(logits, 1, vocab), 0.7f, 0.9f, 0, 5);
+        },
+        20);
+    std::printf("%-44s %9.4f ms\n", "sample V=128256 T=0.7 p=0.9", ms);
+    ms = timeMs(
+        r,
+        [&] {
+          rt::sample(r, next.get(), actOf(logits, 1, vocab), 0.7f, 1.f, 50, 5);
+        },
+        20);
+    std::printf("%-44s %9.4f ms\n", "sample V=128256 T=0.7 k=50", ms);
+  }
+  {
+    DevBuf<uint16_t> x = randomDevice(size_t(64 * 4096), "x", 3, 4096),
+                     d = randomDevice(size_t(64 * 4096), "d", 4, 4096),
+                     w = randomDevice(4096, "n", 5, 4096), o(size_t(64 * 4096));
+    for (int64_t m : {1, 64}) {
+      auto call = [&] {
+        rt::addRmsNorm(r, act(o, m, 4096), act(x, m, 4096), act(d, m, 4096),
+                       weightOf(w, 1, 4096), 1e-5f);
+      };
+      std::printf("%-44s %9.4f ms; graph %.4f ms\n",
+                  (std::string("addRmsNorm M=") + std::to_string(m) + " H=4096")
+                      .c_str(),
+                  timeMs(r, call, 100), timeGraphMs(r, call, 50));
+    }
+  }
+
+  // Attention: Llama-3-8B layer (32 heads, 8 kv heads, head_dim 128).
+  const int heads = 32, kvHeads = 8, hd = 128;
+  rt::AttentionParams p;
+  p.heads = heads;
+  p.kvHeads = kvHeads;
+  p.cacheSlot = 0;
+  struct Dec {
+    int64_t batch, ctx;
+  } decs[] = {{1, 1024}, {1, 4096}, {1, 8192}, {16, 2048}, {64, 1024}};
+  for (Dec dcfg : decs) {
+    int64_t maxSeq = dcfg.ctx + 1;
+    size_t cacheElems = size_t(dcfg.batch * kvHeads * maxSeq * hd);
+    DevBuf<uint16_t> kc = randomDevice(cacheElems, "k", 6, hd),
+                     vc = randomDevice(cacheElems, "v", 7, hd);
+    r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
+                                reinterpret_cast<rt::bf16 *>(vc.get()),
+                                dcfg.batch, kvHeads, maxSeq, hd});
+    DevBuf<uint16_t> q = randomDevice(size_t(dcfg.batch * heads * hd), "q", 8,
+                                      hd),
+                     k = randomDevice(size_t(dcfg.batch * kvHeads * hd), "kk",
+                                      9, hd),
+                     out(size_t(dcfg.batch * heads * hd));
+    DevBuf<int64_t> pos =
+        toDeviceRaw(std::vector<int64_t>(size_t(dcfg.batch), dcfg.ctx));
+    Step s;
+    s.batch = dcfg.batch;
+    s.seq = 1;
+    s.positions = pos.get();
+    auto call = [&] {
+      r.resetArena();
+      rt::attention<128, 4>(r, act(out, dcfg.batch, heads * hd),
+                            act(q, dcfg.batch, heads * hd),
+                            act(k, dcfg.batch, kvHeads * hd),
+                            act(k, dcfg.batch, kvHeads * hd), s, p, true);
+    };
+    double ms = timeMs(r, call, 50), gms = timeGraphMs(r, call, 20);
+    double bytes = 2.0 * 2.0 * dcfg.batch * kvHeads * (dcfg.ctx + 1) * hd;
+    std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy; graph %.4f ms "
+                "%5.1f%%\n",
+                (std::string("decode attention B=") +
+                 std::to_string(dcfg.batch) +
+                 " ctx=" + std::to_string(dcfg.ctx) + " 32/8x128")
+                    .c_str(),
+                ms, bytes / (ms * 1e-3) / 1e9,
+                100.0 * bytes / (ms * 1e-3) / 1e9 / copyGBs, gms,
+                100.0 * bytes / (gms * 1e-3) / 1e9 / copyGBs);
+  }
+  for (int64_t seq : {512, 2048}) {
+    int64_t tokens = seq;
+    DevBuf<uint16_t> q = randomDevice(size_t(tokens * heads * hd), "q", 1, hd),
+                     k = randomDevice(size_t(tokens * kvHeads * hd), "k", 2,
+                                      hd),
+                     v = randomDevice(size_t(tokens * kvHeads * hd), "v", 3,
+                                      hd),
+                     out(size_t(tokens * heads * hd));
+    std::vector<int64_t> pv(static_cast<size_t>(tokens));
+    for (int64_t i = 0; i < tokens; ++i)
+      pv[size_t(i)] = i;
+    DevBuf<int64_t> pos = toDeviceRaw(pv);
+    Step s;
+    s.batch = 1;
+    s.seq = seq;
+    s.positions = pos.get();
+    double ms = timeMs(
+        r,
+        [&] {
+          rt::attention<128, 4>(r, act(out, tokens, heads * hd),
+                                act(q, tokens, heads * hd),
+                                act(k, tokens, kvHeads * hd),
+                                act(v, tokens, kvHeads * hd), s, p, false);
+        },
+        10);
+    // Causal: half of the S x S score matrix, QK^T and PV.
+    double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
+    std::printf("%-44s %9.4f ms  %7.1f TFLOP/s\n",
+                (std::string("prefill attention S=") + std::to_string(seq) +
+                 " 32/8x128 causal")
+                    .c_str(),
+                ms, flops / (ms * 1e-3) / 1e12);
+  }
+
+  // MoE (Mixtral-shaped): 8 experts, top-2, H=4096, I=14336.
+  {
+    int experts = 8, topK = 2;
+    int64_t hidden = 4096, inter = 14336;
+    r.clearWeights();
+    std::vector<DevBuf<uint16_t>> w;
+    std::vector<int> gi, ui, di;
+    for (int e = 0; e < experts; ++e) {
+      w.push_back(
+          randomDevice(size_t(inter * hidden), "g", uint64_t(e), hidden));
+      gi.push_back(r.addWeight(weightOf(w.back(), inter, hidden)));
+      w.push_back(
+          randomDevice(size_t(inter * hidden), "u", uint64_t(e), hidden));
+      ui.push_back(r.addWeight(weightOf(w.back(), inter, hidden)));
+      w.push_back(
+          randomDevice(size_t(hidden * inter), "d", uint64_t(e), inter));
+      di.push_back(r.addWeight(weightOf(w.back(), hidden, inter)));
+    }
+    bool owned[8] = {true, true, true, true, true, true, true, true};
+    for (int64_t tokens : {1, 2048}) {
+      Rng rng(11);
+      std::vector<int32_t> ids(size_t(tokens * topK));
+      std::vector<float> wts(ids.size(), 0.5f);
+      for (int64_t t = 0; t < tokens; ++t) {
+        int a = int(rng.below(experts)), b = int(rng.below(experts - 1));
+        ids[size_t(2 * t)] = a;
+        ids[size_t(2 * t + 1)] = b >= a ? b + 1 : b;
+      }
+      DevBuf<int32_t> did = toDeviceRaw(ids);
+      DevBuf<float> dw = toDeviceRaw(wts);
+      DevBuf<uint16_t> x = randomDevice(size_t(tokens * hidden), "x", 3,
+                                        hidden),
+                       out(size_t(tokens * hidden));
+      double ms = timeMs(
+          r,
+          [&] {
+            r.resetArena();
+            rt::experts(r, act(out, tokens, hidden), act(x, tokens, hidden),
+                        actOf(dw, tokens, topK), actOf(did, tokens, topK),
+                        gi.data(), ui.data(), di.data(), experts, owned);
+          },
+          tokens == 1 ? 20 : 3);
+      double flops = 2.0 * tokens * topK * 3.0 * hidden * inter;
+      // Batch 1 reads the two chosen experts' weights.
+      double bytes = 2.0 * topK * 3.0 * hidden * inter;
+      std::printf("%-44s %9.4f ms  %8.0f GB/s  %7.1f TFLOP/s\n",
+                  (std::string("experts T=") + std::to_string(tokens) +
+                   " 8x(4096->14336) top-2")
+                      .c_str(),
+                  ms, bytes / (ms * 1e-3) / 1e9, flops / (ms * 1e-3) / 1e12);
+    }
+    r.clearWeights();
+  }
+  r.resetArena();
+}
+
+} // namespace llmc::test

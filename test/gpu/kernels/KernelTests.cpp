@@ -1,0 +1,754 @@
+//===- KernelTests.cpp - GPU kernels vs plain CPU loops -------------------===//
+//
+// llmc-gpu-kernel-tests: runs every layer of Ops.h (and sampling, the device
+// random-weight generator) on random inputs, odd shapes included, compares
+// with a straightforward CPU loop in double, and prints one table row per
+// case: max |diff|, max |diff| / max |ref|, ||diff|| / ||ref||. Outputs are
+// poisoned (NaN) before each run so an unwritten element fails. With
+// --bench it also times the paths issue 8 cares about. Exit code 0 only if
+// every case passed; without a GPU it says "no CUDA device" and exits 2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/gpu/kernels/TestUtil.h"
+
+#include "runtime/cuda/Kernels.h"
+#include "runtime/weights/RandomWeights.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <numeric>
+#include <string>
+
+using namespace llmc;
+using namespace llmc::test;
+using rt::Act;
+using rt::Step;
+using rt::Weight;
+
+namespace llmc::test {
+extern bool quickMode;
+}
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Result table
+//===----------------------------------------------------------------------===//
+
+struct ResultRow {
+  std::string test, config;
+  Stats stats;
+  bool pass;
+  std::string note;
+};
+std::vector<ResultRow> results;
+
+void record(const std::string &test, const std::string &config, const Stats &s,
+            const std::string &note = "") {
+  results.push_back({test, config, s, s.ok(), note});
+}
+
+void recordBool(const std::string &test, const std::string &config, bool pass,
+                const std::string &note = "") {
+  Stats s;
+  s.count = 1;
+  s.bad = pass ? 0 : 1;
+  results.push_back({test, config, s, pass, note});
+}
+
+FakeRank *R = nullptr;
+
+void sync() {
+  cudaCheck(cudaGetLastError(), "launch");
+  cudaCheck(cudaStreamSynchronize(R->stream()), "stream sync");
+}
+
+struct StepBuf {
+  DevBuf<int64_t> ids, positions;
+  Step step;
+};
+
+StepBuf makeStep(int64_t batch, int64_t seq, const std::vector<int64_t> &ids,
+                 const std::vector<int64_t> &positions, int64_t cacheRow = 0) {
+  StepBuf s;
+  s.ids = toDeviceRaw(ids.empty() ? std::vector<int64_t>(size_t(batch * seq), 0)
+                                  : ids);
+  s.positions = toDeviceRaw(positions);
+  s.step.batch = batch;
+  s.step.seq = seq;
+  s.step.ids = s.ids.get();
+  s.step.positions = s.positions.get();
+  s.step.cacheRow = cacheRow;
+  return s;
+}
+
+std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+std::string fmt(const char *f, ...) {
+  char buf[256];
+  va_list a;
+  va_start(a, f);
+  std::vsnprintf(buf, sizeof buf, f, a);
+  va_end(a);
+  return buf;
+}
+
+double silu(double x) { return x / (1.0 + std::exp(-x)); }
+
+//===----------------------------------------------------------------------===//
+// Embedding, norms, elementwise, linear
+//===----------------------------------------------------------------------===//
+
+void testEmbedding() {
+  Rng rng(1);
+  for (int64_t hidden : {256, 100}) {
+    int64_t vocab = 1000, batch = 3, seq = 7, tokens = batch * seq;
+    std::vector<float> table = randomBf16(rng, size_t(vocab * hidden));
+    std::vector<int64_t> ids(static_cast<size_t>(tokens));
+    for (int64_t &id : ids)
+      id = rng.below(vocab);
+    ids[0] = 300;
+    ids[1] = 699;
+    ids[2] = 700; // the edges of the vocab-parallel block
+    StepBuf sb =
+        makeStep(batch, seq, ids, std::vector<int64_t>(size_t(tokens), 0));
+    for (bool parallel : {false, true}) {
+      int64_t offset = parallel ? 300 : 0, rows = parallel ? 400 : vocab;
+      std::vector<float> part(table.begin() + offset * hidden,
+                              table.begin() + (offset + rows) * hidden);
+      DevBuf<uint16_t> t = toDevice(part), out(size_t(tokens * hidden));
+      out.poison();
+      rt::embedding(*R, act(out, tokens, hidden), sb.step,
+                    weightOf(t, rows, hidden, offset), parallel);
+      sync();
+      std::vector<float> got = fromDevice(out);
+      std::vector<double> ref(got.size(), 0.0);
+      for (int64_t i = 0; i < tokens; ++i) {
+        int64_t row = ids[size_t(i)] - offset;
+        if (row >= 0 && row < rows)
+          for (int64_t c = 0; c < hidden; ++c)
+            ref[size_t(i * hidden + c)] = part[size_t(row * hidden + c)];
+      }
+      record("embedding",
+             fmt("H=%lld %s", (long long)hidden,
+                 parallel ? "vocab-parallel [300,700)" : "whole"),
+             compare(got, ref, 0, 0));
+    }
+  }
+}
+
+void testRmsNorm() {
+  Rng rng(2);
+  struct Cfg {
+    int64_t rows, cols;
+  } cfgs[] = {{1, 4096}, {5, 8192}, {3, 100}, {2, 40000}, {7, 264}};
+  for (Cfg c : cfgs) {
+    size_t n = size_t(c.rows * c.cols);
+    std::vector<float> x = randomBf16(rng, n, 2.f);
+    std::vector<float> d = randomBf16(rng, n, 1.f);
+    std::vector<float> w = randomBf16(rng, size_t(c.cols), 0.1f, 1.f);
+    float eps = 1e-5f;
+    DevBuf<uint16_t> dx = toDevice(x), dd = toDevice(d), dw = toDevice(w);
+    DevBuf<uint16_t> out(n);
+    auto ref = [&](const std::vector<float> &in) {
+      std::vector<double> y(n);
+      for (int64_t r = 0; r < c.rows; ++r) {
+        double ss = 0;
+        for (int64_t i = 0; i < c.cols; ++i)
+          ss += double(in[size_t(r * c.cols + i)]) * in[size_t(r * c.cols + i)];
+        double inv = 1.0 / std::sqrt(ss / double(c.cols) + eps);
+        for (int64_t i = 0; i < c.cols; ++i)
+          y[size_t(r * c.cols + i)] =
+              double(w[size_t(i)]) * in[size_t(r * c.cols + i)] * inv;
+      }
+      return y;
+    };
+    std::string cfg = fmt("[%lld, %lld]", (long long)c.rows, (long long)c.cols);
+    out.poison();
+    rt::rmsNorm(*R, act(out, c.rows, c.cols), act(dx, c.rows, c.cols),
+                weightOf(dw, 1, c.cols), eps);
+    sync();
+    // Two bf16 roundings (Hugging Face's): 2^-8 relative.
+    record("rmsNorm", cfg, compare(fromDevice(out), ref(x), 1e-3, 1.0 / 128));
+
+    out.poison();
+    rt::addRmsNorm(*R, act(out, c.rows, c.cols), act(dx, c.rows, c.cols),
+                   act(dd, c.rows, c.cols), weightOf(dw, 1, c.cols), eps);
+    sync();
+    std::vector<float> sum(n);
+    std::vector<double> sumRef(n);
+    for (size_t i = 0; i < n; ++i) {
+      sum[i] = roundBf16(x[i] + d[i]);
+      sumRef[i] = sum[i];
+    }
+    record("addRmsNorm residual", cfg, compare(fromDevice(dx), sumRef, 0, 0),
+           "bit-exact bf16(x+d)");
+    record("addRmsNorm out", cfg,
+           compare(fromDevice(out), ref(sum), 1e-3, 1.0 / 128));
+  }
+}
+
+void testElementwise() {
+  Rng rng(3);
+  for (int64_t cols : {4096, 100}) {
+    int64_t rows = 5;
+    size_t n = size_t(rows * cols);
+    std::vector<float> a = randomBf16(rng, n, 4.f), b = randomBf16(rng, n, 2.f);
+    DevBuf<uint16_t> da = toDevice(a), db = toDevice(b), out(n);
+    std::string cfg = fmt("[%lld, %lld]", (long long)rows, (long long)cols);
+    std::vector<double> ref(n);
+
+    out.poison();
+    rt::add(*R, act(out, rows, cols), act(da, rows, cols), act(db, rows, cols));
+    sync();
+    for (size_t i = 0; i < n; ++i)
+      ref[i] = double(a[i]) + b[i];
+    record("add", cfg, compare(fromDevice(out), ref, 0, 1.0 / 256));
+
+    out.poison();
+    rt::swiglu(*R, act(out, rows, cols), act(da, rows, cols),
+               act(db, rows, cols));
+    sync();
+    for (size_t i = 0; i < n; ++i)
+      ref[i] = silu(a[i]) * b[i];
+    record("swiglu", cfg, compare(fromDevice(out), ref, 1e-3, 1.0 / 128));
+
+    std::vector<float> bias = randomBf16(rng, size_t(cols), 0.5f);
+    DevBuf<uint16_t> dbias = toDevice(bias), x = toDevice(a);
+    rt::biasAdd(*R, act(x, rows, cols), weightOf(dbias, 1, cols));
+    sync();
+    for (size_t i = 0; i < n; ++i)
+      ref[i] = double(a[i]) + bias[i % size_t(cols)];
+    record("biasAdd", cfg, compare(fromDevice(x), ref, 0, 1.0 / 256));
+  }
+}
+
+std::vector<double> refLinear(const std::vector<float> &x,
+                              const std::vector<float> &w,
+                              const std::vector<float> *bias, int64_t m,
+                              int64_t n, int64_t k) {
+  std::vector<double> y(size_t(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t o = 0; o < n; ++o) {
+      double acc = bias ? (*bias)[size_t(o)] : 0.0;
+      for (int64_t j = 0; j < k; ++j)
+        acc += double(x[size_t(i * k + j)]) * w[size_t(o * k + j)];
+      y[size_t(i * n + o)] = acc;
+    }
+  return y;
+}
+
+void testLinear() {
+  Rng rng(4);
+  struct Cfg {
+    int64_t m, n, k;
+    bool bias;
+  } cfgs[] = {{1, 4096, 4096, false}, {1, 1024, 4096, true},
+              {7, 1000, 128, true},   {64, 256, 4096, false},
+              {257, 520, 264, true},  {3, 128, 72, false}};
+  for (Cfg c : cfgs) {
+    std::vector<float> x = randomBf16(rng, size_t(c.m * c.k));
+    std::vector<float> w =
+        randomBf16(rng, size_t(c.n * c.k), float(1.0 / std::sqrt(c.k)));
+    std::vector<float> bias = randomBf16(rng, size_t(c.n), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w), db = toDevice(bias);
+    DevBuf<uint16_t> out(size_t(c.m * c.n));
+    out.poison();
+    Weight bw = weightOf(db, 1, c.n);
+    rt::linear(*R, act(out, c.m, c.n), act(dx, c.m, c.k),
+               weightOf(dw, c.n, c.k), c.bias ? &bw : nullptr);
+    sync();
+    record("linear",
+           fmt("M=%lld N=%lld K=%lld%s", (long long)c.m, (long long)c.n,
+               (long long)c.k, c.bias ? " +bias" : ""),
+           compare(fromDevice(out),
+                   refLinear(x, w, c.bias ? &bias : nullptr, c.m, c.n, c.k),
+                   2e-3, 1.0 / 128));
+  }
+  // lmHead: fp32 logits.
+  for (int64_t m : {1, 3}) {
+    int64_t n = 1000, k = 256;
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<float> w = randomBf16(rng, size_t(n * k), 0.0625f);
+    DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w);
+    DevBuf<float> logits(size_t(m * n));
+    logits.poison();
+    rt::lmHead(*R, actOf(logits, m, n), act(dx, m, k), weightOf(dw, n, k));
+    sync();
+    record("lmHead",
+           fmt("M=%lld N=%lld K=%lld fp32", (long long)m, (long long)n,
+               (long long)k),
+           compare(logits.download(), refLinear(x, w, nullptr, m, n, k), 1e-5,
+                   1e-5));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// RoPE
+//===----------------------------------------------------------------------===//
+
+std::vector<double> refInvFreq(const rt::RopeParams &p, int headDim) {
+  int half = headDim / 2;
+  std::vector<double> inv(static_cast<size_t>(half));
+  for (int i = 0; i < half; ++i)
+    inv[size_t(i)] = std::pow(double(p.theta), -double(2 * i) / headDim);
+  if (p.kind == rt::RopeKind::Linear)
+    for (double &f : inv)
+      f /= p.factor;
+  if (p.kind == rt::RopeKind::Llama3) {
+    double orig = double(p.originalMaxPosition);
+    double lowW = orig / p.lowFreqFactor, highW = orig / p.highFreqFactor;
+    for (double &f : inv) {
+      double wl = 2.0 * M_PI / f;
+      if (wl > lowW)
+        f = f / p.factor;
+      else if (wl >= highW) {
+        double sm = (orig / wl - p.lowFreqFactor) /
+                    (p.highFreqFactor - p.lowFreqFactor);
+        f = (1.0 - sm) * f / p.factor + sm * f;
+      }
+    }
+  }
+  return inv;
+}
+
+template <int HD>
+void ropeCase(Rng &rng, const rt::RopeParams &p, const char *kind) {
+  int heads = 4, extra = 2; // extra heads after the rotated ones stay put
+  int64_t batch = 2, seq = 5, tokens = batch * seq;
+  int64_t cols = int64_t(heads + extra) * HD;
+  std::vector<int64_t> pos;
+  for (int64_t i = 0; i < seq; ++i)
+    pos.push_back(i);
+  for (int64_t i = 0; i < seq; ++i)
+    pos.push_back(9000 + 37 * i); // far positions: llama3's scaled bands
+  StepBuf sb = makeStep(batch, seq, {}, pos);
+  std::vector<float> x = randomBf16(rng, size_t(tokens * cols), 2.f);
+  DevBuf<uint16_t> dx = toDevice(x);
+  rt::rope<HD>(*R, act(dx, tokens, cols), sb.step, p, heads);
+  sync();
+  std::vector<double> inv = refInvFreq(p, HD);
+  std::vector<double> ref(x.begin(), x.end());
+  int half = HD / 2;
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int h = 0; h < heads; ++h)
+      for (int i = 0; i < half; ++i) {
+        double ang = double(pos[size_t(t)]) * inv[size_t(i)];
+        double c = std::cos(ang), s = std::sin(ang);
+        size_t i1 = size_t(t * cols + h * HD + i), i2 = i1 + size_t(half);
+        ref[i1] = x[i1] * c - x[i2] * s;
+        ref[i2] = x[i2] * c + x[i1] * s;
+      }
+  // cos/sin and both products are rounded to bf16 as in Hugging Face.
+  record("rope",
+         fmt("HD=%d %s heads=%d(+%d untouched)", HD, kind, heads, extra),
+         compare(fromDevice(dx), ref, 6e-3, 1.0 / 64));
+}
+
+void testRope() {
+  Rng rng(5);
+  rt::RopeParams def;
+  def.theta = 10000.f;
+  rt::RopeParams lin = def;
+  lin.kind = rt::RopeKind::Linear;
+  lin.factor = 4.f;
+  rt::RopeParams l3;
+  l3.theta = 500000.f;
+  l3.kind = rt::RopeKind::Llama3;
+  l3.factor = 8.f;
+  l3.lowFreqFactor = 1.f;
+  l3.highFreqFactor = 4.f;
+  l3.originalMaxPosition = 8192;
+  ropeCase<64>(rng, def, "default");
+  ropeCase<128>(rng, def, "default");
+  ropeCase<128>(rng, lin, "linear x4");
+  ropeCase<64>(rng, l3, "llama3");
+  ropeCase<128>(rng, l3, "llama3");
+}
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// One cached or in-call key: position and the kv-head rows of k and v.
+struct KV {
+  int64_t pos;
+  std::vector<float> k, v; // [kvHeads * HD]
+};
+
+/// out[t] for queries q [tokens, heads*HD] of one batch row against `keys`.
+void refAttendRow(const float *q, int64_t qpos, const std::vector<KV> &keys,
+                  int heads, int kvHeads, int hd, int64_t window, double scale,
+                  double *out) {
+  int group = heads / kvHeads;
+  std::vector<double> sc;
+  std::vector<const KV *> vis;
+  for (const KV &kv : keys)
+    if (kv.pos <= qpos && (window <= 0 || kv.pos > qpos - window))
+      vis.push_back(&kv);
+  for (int h = 0; h < heads; ++h) {
+    int kvh = h / group;
+    sc.assign(vis.size(), 0.0);
+    double mx = -INFINITY;
+    for (size_t j = 0; j < vis.size(); ++j) {
+      double d = 0;
+      for (int i = 0; i < hd; ++i)
+        d += double(q[h * hd + i]) * vis[j]->k[size_t(kvh * hd + i)];
+      sc[j] = d * scale;
+      mx = std::max(mx, sc[j]);
+    }
+    double sum = 0;
+    for (double &s : sc)
+      sum += (s = std::exp(s - mx));
+    for (int i = 0; i < hd; ++i) {
+      double acc = 0;
+      for (size_t j = 0; j < vis.size(); ++j)
+        acc += sc[j] * vis[j]->v[size_t(kvh * hd + i)];
+      out[h * hd + i] = vis.empty() ? 0.0 : acc / sum;
+    }
+  }
+}
+
+using AttnFn = void (*)(rt::Rank &, Act, Act, Act, Act, const Step &,
+                        const rt::AttentionParams &, bool);
+
+AttnFn attnFor(int hd, int group) {
+#define LLMC_CASE(HD, G)                                                       \
+  if (hd == HD && group == G)                                                  \
+    return &rt::attention<HD, G>;
+  LLMC_CASE(64, 1)
+  LLMC_CASE(64, 4)
+  LLMC_CASE(64, 8)
+  LLMC_CASE(128, 1)
+  LLMC_CASE(128, 4)
+  LLMC_CASE(128, 7)
+  LLMC_CASE(128, 8)
+  LLMC_CASE(128, 32)
+#undef LLMC_CASE
+  return nullptr;
+}
+
+struct AttnCfg {
+  int hd, heads, kvHeads;
+  int64_t window;
+};
+
+std::string attnName(const AttnCfg &c) {
+  return fmt("HD=%d h=%d kv=%d G=%d%s", c.hd, c.heads, c.kvHeads,
+             c.heads / c.kvHeads,
+             c.window ? fmt(" win=%lld", (long long)c.window).c_str() : "");
+}
+
+/// Prefill without a cache: keys are this call's k/v.
+void attentionNoCache(Rng &rng, const AttnCfg &c, int64_t batch, int64_t seq) {
+  int64_t tokens = batch * seq;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f);
+  std::vector<float> k = randomBf16(rng, size_t(tokens * kc), 2.f);
+  std::vector<float> v = randomBf16(rng, size_t(tokens * kc));
+  std::vector<int64_t> pos;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s)
+      pos.push_back(s + 3 * b); // rows start at different positions
+  StepBuf sb = makeStep(batch, seq, {}, pos);
+  DevBuf<uint16_t> dq = toDevice(q), dk = toDevice(k), dv = toDevice(v),
+                   out(size_t(tokens * qc));
+  out.poison();
+  rt::AttentionParams p;
+  p.heads = c.heads;
+  p.kvHeads = c.kvHeads;
+  p.window = c.window;
+  attnFor(c.hd, c.heads / c.kvHeads)(*R, act(out, tokens, qc),
+                                     act(dq, tokens, qc), act(dk, tokens, kc),
+                                     act(dv, tokens, kc), sb.step, p, false);
+  sync();
+  std::vector<double> ref(size_t(tokens * qc));
+  double scale = 1.0 / std::sqrt(double(c.hd));
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<KV> keys;
+    for (int64_t s = 0; s < seq; ++s) {
+      size_t t = size_t(b * seq + s);
+      keys.push_back({pos[t],
+                      {k.begin() + t * kc, k.begin() + (t + 1) * kc},
+                      {v.begin() + t * kc, v.begin() + (t + 1) * kc}});
+    }
+    for (int64_t s = 0; s < seq; ++s) {
+      size_t t = size_t(b * seq + s);
+      refAttendRow(q.data() + t * qc, pos[t], keys, c.heads, c.kvHeads, c.hd,
+                   c.window, scale, ref.data() + t * qc);
+    }
+  }
+  // P is rounded to bf16 before the PV product (flash-attention style).
+  record("attention prefill",
+         attnName(c) + fmt(" B=%lld S=%lld", (long long)batch, (long long)seq),
+         compare(fromDevice(out), ref, 1e-2, 1.0 / 64));
+}
+
+/// A KV cache on the device plus its host mirror: each cache row's keys by
+/// position.
+struct CacheFixture {
+  AttnCfg c;
+  int64_t maxBatch, maxSeq;
+  DevBuf<uint16_t> k, v;
+  std::vector<std::map<int64_t, KV>> mirror;
+  CacheFixture(const AttnCfg &c, int64_t maxBatch, int64_t maxSeq, int slot)
+      : c(c), maxBatch(maxBatch), maxSeq(maxSeq),
+        k(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
+        v(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
+        mirror(size_t(maxBatch)) {
+    k.poison();
+    v.poison();
+    rt::CacheView view;
+    view.k = reinterpret_cast<rt::bf16 *>(k.get());
+    view.v = reinterpret_cast<rt::bf16 *>(v.get());
+    view.maxBatch = maxBatch;
+    view.kvHeads = c.kvHeads;
+    view.maxSeq = maxSeq;
+    view.headDim = c.hd;
+    R->setCache(slot, view);
+  }
+};
+
+/// One step with the cache: batch rows [cacheRow, cacheRow + batch) at
+/// `pos` (batch * seq). Records the output error; returns it.
+Stats cachedStep(Rng &rng, CacheFixture &f, int slot, int64_t batch,
+                 int64_t seq, int64_t cacheRow,
+                 const std::vector<int64_t> &pos) {
+  const AttnCfg &c = f.c;
+  int64_t tokens = batch * seq;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f);
+  std::vector<float> k = randomBf16(rng, size_t(tokens * kc), 2.f);
+  std::vector<float> v = randomBf16(rng, size_t(tokens * kc));
+  StepBuf sb = makeStep(batch, seq, {}, pos, cacheRow);
+  DevBuf<uint16_t> dq = toDevice(q), dk = toDevice(k), dv = toDevice(v),
+                   out(size_t(tokens * qc));
+  out.poison();
+  rt::AttentionParams p;
+  p.heads = c.heads;
+  p.kvHeads = c.kvHeads;
+  p.window = c.window;
+  p.cacheSlot = slot;
+  attnFor(c.hd, c.heads / c.kvHeads)(*R, act(out, tokens, qc),
+                                     act(dq, tokens, qc), act(dk, tokens, kc),
+                                     act(dv, tokens, kc), sb.step, p, true);
+  sync();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s) {
+      size_t t = size_t(b * seq + s);
+      f.mirror[size_t(cacheRow + b)][pos[t]] =
+          KV{pos[t],
+             {k.begin() + t * kc, k.begin() + (t + 1) * kc},
+             {v.begin() + t * kc, v.begin() + (t + 1) * kc}};
+    }
+  // Long prompts: check a sample of rows (every 37th and the last) to keep
+  // the double-precision reference fast.
+  int64_t stride = seq > 256 ? 37 : 1;
+  std::vector<float> got = fromDevice(out), gotRows;
+  std::vector<double> ref;
+  std::vector<double> row(static_cast<size_t>(qc));
+  double scale = 1.0 / std::sqrt(double(c.hd));
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<KV> keys;
+    for (auto &[ps, kv] : f.mirror[size_t(cacheRow + b)])
+      keys.push_back(kv);
+    for (int64_t s = 0; s < seq; ++s) {
+      if (s % stride != 0 && s != seq - 1)
+        continue;
+      size_t t = size_t(b * seq + s);
+      refAttendRow(q.data() + t * qc, pos[t], keys, c.heads, c.kvHeads, c.hd,
+                   c.window, scale, row.data());
+      ref.insert(ref.end(), row.begin(), row.end());
+      gotRows.insert(gotRows.end(), got.begin() + t * qc,
+                     got.begin() + (t + 1) * qc);
+    }
+  }
+  return compare(gotRows, ref, 1e-2, 1.0 / 64);
+}
+
+/// The cache holds exactly what the mirror says, bit for bit.
+bool cacheMatches(CacheFixture &f) {
+  std::vector<float> k = fromDevice(f.k), v = fromDevice(f.v);
+  int hd = f.c.hd;
+  for (int64_t row = 0; row < f.maxBatch; ++row)
+    for (auto &[pos, kv] : f.mirror[size_t(row)])
+      for (int h = 0; h < f.c.kvHeads; ++h)
+        for (int i = 0; i < hd; ++i) {
+          size_t at =
+              size_t(((row * f.c.kvHeads + h) * f.maxSeq + pos) * hd + i);
+          if (k[at] != kv.k[size_t(h * hd + i)] ||
+              v[at] != kv.v[size_t(h * hd + i)])
+            return false;
+        }
+  return true;
+}
+
+std::vector<int64_t> range(int64_t batch, int64_t first, int64_t seq) {
+  std::vector<int64_t> p;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t s = 0; s < seq; ++s)
+      p.push_back(first + s);
+  return p;
+}
+
+void attentionWithCache(Rng &rng, const AttnCfg &c, int64_t promptLen,
+                        int64_t maxSeq) {
+  int slot = 3;
+  CacheFixture f(c, /*maxBatch=*/4, maxSeq, slot);
+  std::string name = attnName(c);
+  // Prefill two sequences in cache rows 1 and 2.
+  Stats pre = cachedStep(rng, f, slot, 2, promptLen, 1, range(2, 0, promptLen));
+  record("attention prefill+cache",
+         name + fmt(" B=2 S=%lld row0=1", (long long)promptLen), pre);
+  // Three decode steps.
+  Stats dec;
+  for (int64_t i = 0; i < 3; ++i)
+    dec.merge(cachedStep(rng, f, slot, 2, 1, 1, range(2, promptLen + i, 1)));
+  record("attention decode",
+         name + fmt(" B=2 ctx=%lld..%lld", (long long)promptLen + 1,
+                    (long long)promptLen + 3),
+         dec);
+  // Chunked prefill continuing both sequences.
+  record("attention chunk+cache",
+         name + fmt(" B=2 S=19 at %lld", (long long)promptLen + 3),
+         cachedStep(rng, f, slot, 2, 19, 1, range(2, promptLen + 3, 19)));
+  // Rows of different lengths: row 3 gets a short prompt alone, then one
+  // decode step over rows 2 and 3 at different positions.
+  cachedStep(rng, f, slot, 1, 5, 3, range(1, 0, 5));
+  std::vector<int64_t> mixed = {promptLen + 22, 5};
+  record("attention decode",
+         name + fmt(" B=2 rows 2,3 at pos %lld,5", (long long)promptLen + 22),
+         cachedStep(rng, f, slot, 2, 1, 2, mixed));
+  recordBool("attention cache write", name, cacheMatches(f),
+             "cache rows bit-exact vs mirror");
+}
+
+void testAttention() {
+  Rng rng(6);
+  attentionNoCache(rng, {64, 4, 4, 0}, 2, 37);
+  attentionNoCache(rng, {128, 8, 2, 0}, 1, 130);
+  attentionNoCache(rng, {128, 16, 2, 16}, 2, 70);
+  attentionNoCache(rng, {64, 8, 1, 0}, 3, 1);
+  attentionNoCache(rng, {128, 32, 1, 0}, 1, 65);
+  attentionWithCache(rng, {64, 4, 4, 0}, 50, 300);
+  attentionWithCache(rng, {128, 8, 2, 0}, 70, 300);
+  attentionWithCache(rng, {128, 8, 1, 32}, 70, 300);
+  attentionWithCache(rng, {128, 28, 4, 0}, 33, 128);
+  attentionWithCache(rng, {128, 32, 1, 0}, 20, 64);
+  if (quickMode)
+    return;
+  // Long context: many decode splits; with and without a window.
+  attentionWithCache(rng, {128, 32, 8, 0}, 1000, 1100);
+  attentionWithCache(rng, {64, 16, 2, 256}, 1000, 1100);
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Parts in KernelTests2.cpp
+//===----------------------------------------------------------------------===//
+
+namespace llmc::test {
+bool quickMode = false;
+void testMoe(FakeRank &r);
+void testOutput(FakeRank &r);
+void testRandomWeights();
+void testErrorsAndGraphs(FakeRank &r);
+void runBench(FakeRank &r);
+void recordResult(const std::string &test, const std::string &config,
+                  const Stats &s, const std::string &note) {
+  record(test, config, s, note);
+}
+} // namespace llmc::test
+
+int main(int argc, char **argv) {
+  bool bench = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--bench")
+      bench = true;
+    else if (a == "--quick") // skips the slowest cases (sanitizer runs)
+      quickMode = true;
+    else {
+      std::fprintf(stderr, "usage: %s [--bench] [--quick]\n", argv[0]);
+      return 2;
+    }
+  }
+  int devices = 0;
+  cudaError_t e = cudaGetDeviceCount(&devices);
+  if (e != cudaSuccess || devices == 0) {
+    std::fprintf(stderr,
+                 "llmc-gpu-kernel-tests: no CUDA device (%s); these tests "
+                 "need a GPU\n",
+                 e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+    return 2;
+  }
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  std::printf("device: %s, sm_%d%d, %d SMs, %.1f GiB\n", prop.name, prop.major,
+              prop.minor, prop.multiProcessorCount,
+              double(prop.totalGlobalMem) / (1 << 30));
+  std::fflush(stdout);
+
+  FakeRank rank(size_t(2) << 30, size_t(32) << 20);
+  R = &rank;
+  using TestFn = std::function<void()>;
+  std::vector<std::pair<const char *, TestFn>> tests = {
+      {"embedding", testEmbedding},
+      {"rmsNorm", testRmsNorm},
+      {"elementwise", testElementwise},
+      {"linear", testLinear},
+      {"rope", testRope},
+      {"attention", testAttention},
+      {"moe", [&] { testMoe(rank); }},
+      {"output", [&] { testOutput(rank); }},
+      {"randomWeights", testRandomWeights},
+      {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
+  };
+  for (auto &[name, fn] : tests) {
+    auto t0 = std::chrono::steady_clock::now();
+    try {
+      fn();
+    } catch (const std::exception &ex) {
+      recordBool(name, "exception", false, ex.what());
+      // A sticky CUDA error poisons the context: nothing after it is valid.
+      if (cudaGetLastError() != cudaSuccess ||
+          cudaDeviceSynchronize() != cudaSuccess) {
+        std::printf("CUDA context lost in %s: %s\n", name, ex.what());
+        break;
+      }
+    }
+    rank.resetArena();
+    double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::printf("  ran %-14s %6.2f s\n", name, s);
+    std::fflush(stdout);
+  }
+
+  int failed = 0;
+  std::printf("\n%-26s %-44s %9s %10s %10s %10s %6s\n", "test", "config",
+              "elements", "max|diff|", "/max|ref|", "||d||/||r||", "result");
+  for (const ResultRow &r : results) {
+    failed += !r.pass;
+    std::printf("%-26s %-44s %9lld %10.3g %10.3g %10.3g %6s%s%s\n",
+                r.test.c_str(), r.config.c_str(), (long long)r.stats.count,
+                r.stats.maxAbs, r.stats.scaledMax(), r.stats.normRel(),
+                r.pass ? "PASS" : "FAIL", r.note.empty() ? "" : "  ",
+                r.note.c_str());
+  }
+  std::printf("\n%zu cases, %d failed\n", results.size(), failed);
+  if (bench) {
+    try {
+      runBench(rank);
+    } catch (const std::exception &ex) {
+      std::printf("bench failed: %s\n", ex.what());
+      failed += 1;
+    }
+  }
+  return failed == 0 ? 0 : 1;
+}

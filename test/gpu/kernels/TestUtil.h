@@ -1,0 +1,196 @@
+//===- TestUtil.h - host helpers of the GPU kernel tests --------*- C++ -*-===//
+//
+// Device buffers, bf16 rounding through runtime/weights/DType.h (the same
+// conversion the weight loader uses), a seeded generator, error statistics
+// and the result table printed at the end of a run.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_TEST_GPU_KERNELS_TESTUTIL_H
+#define LLMC_TEST_GPU_KERNELS_TESTUTIL_H
+
+#include "runtime/model/Ops.h"
+#include "runtime/weights/DType.h"
+#include "test/gpu/kernels/FakeRank.h"
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace llmc::test {
+
+inline void cudaCheck(cudaError_t e, const char *what) {
+  if (e != cudaSuccess)
+    throw RankFailure(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+/// An owning device allocation of n elements of T.
+template <class T> class DevBuf {
+public:
+  DevBuf() = default;
+  explicit DevBuf(size_t n) : n_(n) {
+    cudaCheck(
+        cudaMalloc(reinterpret_cast<void **>(&p_), sizeof(T) * (n ? n : 1)),
+        "cudaMalloc");
+  }
+  DevBuf(const DevBuf &) = delete;
+  DevBuf &operator=(const DevBuf &) = delete;
+  DevBuf(DevBuf &&o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; }
+  DevBuf &operator=(DevBuf &&o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  ~DevBuf() { cudaFree(p_); }
+  T *get() const { return p_; }
+  size_t size() const { return n_; }
+  void upload(const std::vector<T> &v) {
+    cudaCheck(
+        cudaMemcpy(p_, v.data(), sizeof(T) * v.size(), cudaMemcpyHostToDevice),
+        "upload");
+  }
+  std::vector<T> download() const {
+    std::vector<T> v(n_);
+    cudaCheck(cudaMemcpy(v.data(), p_, sizeof(T) * n_, cudaMemcpyDeviceToHost),
+              "download");
+    return v;
+  }
+  /// Fills every byte with 0xFF: NaN as bf16 and fp32, -1 as integers, so
+  /// an element a kernel forgot to write shows up.
+  void poison() {
+    cudaCheck(cudaMemset(p_, 0xFF, sizeof(T) * (n_ ? n_ : 1)), "poison");
+  }
+
+private:
+  T *p_ = nullptr;
+  size_t n_ = 0;
+};
+
+/// splitmix64-based generator: reproducible inputs per test.
+struct Rng {
+  uint64_t state;
+  explicit Rng(uint64_t seed) : state(seed) {}
+  uint64_t next() {
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  /// Uniform in [lo, hi).
+  float uniform(float lo = -1.f, float hi = 1.f) {
+    return lo + (hi - lo) * float(double(next() >> 11) * 0x1p-53);
+  }
+  int64_t below(int64_t n) { return int64_t(next() % uint64_t(n)); }
+};
+
+inline float roundBf16(float x) { return rt::bf16ToFloat(rt::floatToBf16(x)); }
+
+/// Random bf16 values (returned as the floats they hold).
+inline std::vector<float> randomBf16(Rng &rng, size_t n, float scale = 1.f,
+                                     float offset = 0.f) {
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = roundBf16(offset + scale * rng.uniform());
+  return v;
+}
+
+/// A bf16 device copy of `v` (which should already hold bf16 values).
+inline DevBuf<uint16_t> toDevice(const std::vector<float> &v) {
+  std::vector<uint16_t> bits(v.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    bits[i] = rt::floatToBf16(v[i]);
+  DevBuf<uint16_t> d(v.size());
+  d.upload(bits);
+  return d;
+}
+
+inline std::vector<float> fromDevice(const DevBuf<uint16_t> &d) {
+  std::vector<uint16_t> bits = d.download();
+  std::vector<float> v(bits.size());
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = rt::bf16ToFloat(bits[i]);
+  return v;
+}
+
+template <class T> DevBuf<T> toDeviceRaw(const std::vector<T> &v) {
+  DevBuf<T> d(v.size());
+  d.upload(v);
+  return d;
+}
+
+inline rt::Act act(const DevBuf<uint16_t> &d, int64_t rows, int64_t cols) {
+  return rt::Act{d.get(), rows, cols};
+}
+template <class T>
+rt::Act actOf(const DevBuf<T> &d, int64_t rows, int64_t cols) {
+  return rt::Act{d.get(), rows, cols};
+}
+inline rt::Weight weightOf(const DevBuf<uint16_t> &d, int64_t rows,
+                           int64_t cols, int64_t offset = 0) {
+  return rt::Weight{reinterpret_cast<const rt::bf16 *>(d.get()), rows, cols,
+                    offset};
+}
+
+/// Error of a GPU result against a reference, element by element: passes
+/// when |gpu - ref| <= atol + rtol * |ref| everywhere and nothing is NaN.
+struct Stats {
+  double maxAbs = 0, maxRef = 0, sumSqDiff = 0, sumSqRef = 0;
+  int64_t count = 0, bad = 0, nonFinite = 0;
+  void add(double gpu, double ref, double atol, double rtol) {
+    ++count;
+    if (!std::isfinite(gpu) && std::isfinite(ref)) {
+      ++nonFinite;
+      ++bad;
+      return;
+    }
+    double d = std::fabs(gpu - ref);
+    maxAbs = std::max(maxAbs, d);
+    maxRef = std::max(maxRef, std::fabs(ref));
+    sumSqDiff += d * d;
+    sumSqRef += ref * ref;
+    if (d > atol + rtol * std::fabs(ref))
+      ++bad;
+  }
+  void merge(const Stats &o) {
+    maxAbs = std::max(maxAbs, o.maxAbs);
+    maxRef = std::max(maxRef, o.maxRef);
+    sumSqDiff += o.sumSqDiff;
+    sumSqRef += o.sumSqRef;
+    count += o.count;
+    bad += o.bad;
+    nonFinite += o.nonFinite;
+  }
+  /// max |diff| / max |ref|.
+  double scaledMax() const { return maxRef > 0 ? maxAbs / maxRef : maxAbs; }
+  /// ||diff|| / ||ref||.
+  double normRel() const {
+    return sumSqRef > 0 ? std::sqrt(sumSqDiff / sumSqRef)
+                        : std::sqrt(sumSqDiff);
+  }
+  bool ok() const { return bad == 0 && count > 0; }
+};
+
+/// Compares whole vectors; atol is relative to max |ref| (`atolScale`).
+inline Stats compare(const std::vector<float> &gpu,
+                     const std::vector<double> &ref, double atolScale,
+                     double rtol) {
+  Stats s;
+  double maxRef = 0;
+  for (double r : ref)
+    maxRef = std::max(maxRef, std::fabs(r));
+  double atol = atolScale * (maxRef > 0 ? maxRef : 1.0);
+  size_t n = std::min(gpu.size(), ref.size());
+  for (size_t i = 0; i < n; ++i)
+    s.add(gpu[i], ref[i], atol, rtol);
+  if (gpu.size() != ref.size())
+    s.bad += 1;
+  return s;
+}
+
+} // namespace llmc::test
+
+#endif // LLMC_TEST_GPU_KERNELS_TESTUTIL_H

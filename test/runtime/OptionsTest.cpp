@@ -1,0 +1,157 @@
+//===- OptionsTest.cpp - llm-model's flags and request checks -------------===//
+
+#include "runtime/model/Options.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace llmc::rt;
+
+namespace {
+
+Manifest example(const char *name) {
+  std::ifstream in(std::string(LLMC_RUNTIME_TEST_INPUTS) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  Expected<Manifest> m = parseManifest(ss.str(), name);
+  EXPECT_TRUE(m.ok()) << m.status().message();
+  return *m;
+}
+
+std::string optionError(std::vector<std::string> args) {
+  Expected<ModelOptions> o = parseModelOptions(args);
+  EXPECT_FALSE(o.ok());
+  return o.ok() ? "" : o.status().message();
+}
+
+std::string requestError(const Manifest &m, std::vector<std::string> args) {
+  Expected<ModelOptions> o = parseModelOptions(args);
+  EXPECT_TRUE(o.ok()) << o.status().message();
+  if (!o.ok())
+    return "";
+  Expected<RunShape> r = checkRequest(m, *o);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.status().message();
+}
+
+bool contains(const std::string &s, const std::string &piece) {
+  return s.find(piece) != std::string::npos;
+}
+
+} // namespace
+
+TEST(Options, Parses) {
+  Expected<ModelOptions> o = parseModelOptions(
+      {"--weights=random:7", "--prompt", "1,2,3;4, 5 ,6", "--max-new-tokens=4",
+       "--emulate-ranks", "--dump-logits=out.npy", "--bench",
+       "--manifest=m.json"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->weights->random);
+  EXPECT_EQ(o->weights->seed, 7u);
+  EXPECT_EQ(o->prompts,
+            (std::vector<std::vector<int64_t>>{{1, 2, 3}, {4, 5, 6}}));
+  EXPECT_EQ(o->maxNewTokens, 4);
+  EXPECT_TRUE(o->emulateRanks);
+  EXPECT_EQ(o->dumpLogits, "out.npy");
+  EXPECT_TRUE(o->bench);
+  EXPECT_EQ(o->manifest, "m.json");
+
+  o = parseModelOptions({"--weights", "/ckpt", "--prompt=9"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_FALSE(o->weights->random);
+  EXPECT_EQ(o->weights->checkpoint, "/ckpt");
+  EXPECT_EQ(o->maxNewTokens, 16);
+  o = parseModelOptions({"--weights=random", "--prompt=9"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->weights->seed, 0u);
+  o = parseModelOptions({"--help"});
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(o->help);
+}
+
+TEST(Options, Refusals) {
+  EXPECT_TRUE(contains(optionError({"--prompt=1"}), "--weights"));
+  EXPECT_TRUE(contains(optionError({"--weights=random"}), "--prompt"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1,x"}),
+                       "'x' in prompt 0 is not a non-negative token id"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1,,2"}),
+                       "'' in prompt 0"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1;-2"}),
+                       "'-2' in prompt 1"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1,2;3"}),
+                       "prompts of a batch must have equal lengths"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--max-new-tokens=0"}),
+                       "--max-new-tokens must be a positive integer"));
+  EXPECT_TRUE(contains(optionError({"--weights=random:x", "--prompt=1"}),
+                       "random:SEED"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--frobnicate"}),
+                       "unknown option '--frobnicate'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--bench=yes"}),
+                       "takes no value"));
+  EXPECT_TRUE(contains(optionError({"--weights"}), "needs a value"));
+  EXPECT_TRUE(contains(optionError({"stray"}), "unexpected argument"));
+  EXPECT_TRUE(contains(
+      optionError({"--weights=random", "--prompt=99999999999999999999"}),
+      "not a non-negative token id"));
+}
+
+TEST(Options, Requests) {
+  Manifest m = example("stub-pp2-tp2.json");
+  Expected<ModelOptions> o =
+      parseModelOptions({"--weights=random", "--prompt=1,2,3;4,5,6"});
+  ASSERT_TRUE(o.ok());
+  Expected<RunShape> r = checkRequest(m, *o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->batch, 2);
+  EXPECT_EQ(r->promptLen, 3);
+  EXPECT_EQ(r->localBatch, 2);
+
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--prompt=1,64"}),
+                       "token id 64 in prompt 0 is out of range: the "
+                       "vocabulary has 64 tokens"));
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--prompt=1,2",
+                                        "--max-new-tokens=63"}),
+                       "exceeds the binary's maximum sequence length 64"));
+  EXPECT_TRUE(contains(
+      requestError(m, {"--weights=random", "--prompt=1;2;3;4;5;6;7;8;9"}),
+      "exceeds the binary's maximum batch 8"));
+
+  Manifest e = example("stub-dp2-ep2.json");
+  EXPECT_TRUE(contains(
+      requestError(e, {"--weights=random", "--prompt=1;2;3"}),
+      "cannot be split evenly over 4 batch replicas (axes dp, ep)"));
+  o = parseModelOptions({"--weights=random", "--prompt=1;2;3;4"});
+  r = checkRequest(e, *o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->localBatch, 1);
+
+  Manifest micro = m;
+  micro.plan.microbatches = 2;
+  EXPECT_TRUE(contains(requestError(micro, {"--weights=random", "--prompt=1"}),
+                       "cannot be split into 2 pipeline micro-batches"));
+  Manifest small = m;
+  small.limits.maxTokensPerStep = 4;
+  EXPECT_TRUE(contains(
+      requestError(small, {"--weights=random", "--prompt=1,2,3;4,5,6"}),
+      "limits.max_tokens_per_step"));
+  Manifest sp = m;
+  sp.plan.axes = {"pp", "sp"};
+  sp.plan.sequenceAxis = "sp";
+  for (ManifestWeight &w : sp.weights)
+    if (w.slice)
+      w.slice->axis = "sp";
+  EXPECT_TRUE(contains(requestError(sp, {"--weights=random", "--prompt=1"}),
+                       "cannot be split over 2 sequence-parallel ranks"));
+}
+
+TEST(Options, SequenceBlocks) {
+  EXPECT_EQ(sequenceBlock(7, 3, 0), (std::pair<int64_t, int64_t>{0, 3}));
+  EXPECT_EQ(sequenceBlock(7, 3, 1), (std::pair<int64_t, int64_t>{3, 2}));
+  EXPECT_EQ(sequenceBlock(7, 3, 2), (std::pair<int64_t, int64_t>{5, 2}));
+  EXPECT_EQ(sequenceBlock(4, 1, 0), (std::pair<int64_t, int64_t>{0, 4}));
+}
