@@ -136,7 +136,21 @@ def main():
         # below bf16 rounding, which random weights make common.
         ref_tokens, ref_logits = reference(ckpt, prompts, args.tokens,
                                            torch.float32)
-        bf16_tokens, _ = reference(ckpt, prompts, args.tokens, torch.bfloat16)
+        bf16_tokens, bf16_logits = reference(ckpt, prompts, args.tokens,
+                                             torch.bfloat16)
+        # transformers' own bf16 error, the yardstick for ours.
+        hf_rel = 0.0
+        for b in range(len(prompts)):
+            agree = next((i for i, (x, y) in
+                          enumerate(zip(bf16_tokens[b], ref_tokens[b])) if x != y),
+                         len(ref_tokens[b]))
+            n = max(1, min(agree + 1, args.tokens))
+            hf_rel = max(hf_rel, float(
+                np.abs(bf16_logits[b][:n] - ref_logits[b][:n]).max() /
+                np.abs(ref_logits[b][:n]).max()))
+        print(f"  transformers bf16 vs fp32: max_rel_diff={hf_rel:.3e}", flush=True)
+        rows.append((model, "transformers bf16", f"{hf_rel:.2e}", "-",
+                     "reference point: transformers' own bf16 error"))
         saved["prompts"][model] = prompts
         for b in range(len(prompts)):
             saved["ref"][f"{model}/{b}"] = ref_logits[b]
