@@ -52,16 +52,8 @@ Status fillRandomBf16(uint64_t seed, std::string_view name,
                       const std::vector<int64_t> &fullShape,
                       const std::optional<Slice> &slice, bf16 *out,
                       cudaStream_t stream) {
-  if (slice) {
-    if (Status s = checkSlice(fullShape, *slice); !s)
-      return Status::error("random tensor '" + std::string(name) +
-                           "': " + s.message());
-  } else {
-    for (int64_t d : fullShape)
-      if (d < 0)
-        return Status::error("random tensor '" + std::string(name) +
-                             "': dimensions must be non-negative");
-  }
+  if (Status s = checkRandomRequest(name, fullShape, slice); !s)
+    return s;
   RandomTensorParams params(seed, name, fullShape);
   SliceRuns runs = sliceRuns(fullShape, slice ? &*slice : nullptr);
   int64_t n = runs.count * runs.length;

@@ -48,15 +48,9 @@ RandomTensorParams::RandomTensorParams(uint64_t seed, std::string_view name,
     : key(randomStreamKey(seed, tensorNameHash(name))),
       scale(weightScaleFor(name)), factor(fanInFactor(fullShape)) {}
 
-float randomWeightValue(uint64_t seed, std::string_view name,
-                        const std::vector<int64_t> &fullShape,
-                        uint64_t flatIndex) {
-  return RandomTensorParams(seed, name, fullShape).value(flatIndex);
-}
-
-Status fillRandom(uint64_t seed, std::string_view name,
-                  const std::vector<int64_t> &fullShape,
-                  const std::optional<Slice> &slice, float *out) {
+Status checkRandomRequest(std::string_view name,
+                          const std::vector<int64_t> &fullShape,
+                          const std::optional<Slice> &slice) {
   if (slice) {
     if (Status s = checkSlice(fullShape, *slice); !s)
       return Status::error("random tensor '" + std::string(name) +
@@ -67,6 +61,20 @@ Status fillRandom(uint64_t seed, std::string_view name,
         return Status::error("random tensor '" + std::string(name) +
                              "': dimensions must be non-negative");
   }
+  return Status::ok();
+}
+
+float randomWeightValue(uint64_t seed, std::string_view name,
+                        const std::vector<int64_t> &fullShape,
+                        uint64_t flatIndex) {
+  return RandomTensorParams(seed, name, fullShape).value(flatIndex);
+}
+
+Status fillRandom(uint64_t seed, std::string_view name,
+                  const std::vector<int64_t> &fullShape,
+                  const std::optional<Slice> &slice, float *out) {
+  if (Status s = checkRandomRequest(name, fullShape, slice); !s)
+    return s;
   RandomTensorParams params(seed, name, fullShape);
   SliceRuns runs = sliceRuns(fullShape, slice ? &*slice : nullptr);
   // One loop per scale, each with the scale a constant, keeps the switch out

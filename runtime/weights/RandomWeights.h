@@ -137,6 +137,12 @@ inline float randomWeightValue(uint64_t seed, uint64_t nameHash,
   return scaleUniform(randomUniform(seed, nameHash, flatIndex), scale, factor);
 }
 
+/// Checks a fillRandom/fillRandomBf16 request: the slice fits the full
+/// shape and no dimension is negative; the error names the tensor.
+Status checkRandomRequest(std::string_view name,
+                          const std::vector<int64_t> &fullShape,
+                          const std::optional<Slice> &slice);
+
 /// Fills `out` with the whole random tensor, or with `slice` of it (row-major,
 /// numElements(slicedShape(fullShape, *slice)) floats). Each element is
 /// computed from its flat index in the full tensor, so any plan's slices
