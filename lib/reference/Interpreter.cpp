@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Reference/Interpreter.h"
+#include "llmc/Support/Try.h"
 
 #include "llmc/Reference/Kernels.h"
 
@@ -230,11 +231,8 @@ Error Interpreter::execDecoderLayer(llm::DecoderLayerOp op) {
   std::vector<RtValue> args;
   for (Value v : op.getInputs())
     args.push_back(lookup(v));
-  Expected<std::vector<RtValue>> results =
-      runBlock(op.getBody().front(), std::move(args));
-  if (!results)
-    return results.takeError();
-  for (auto [r, v] : llvm::zip(op.getResults(), *results))
+  LLMC_TRY(results, runBlock(op.getBody().front(), std::move(args)));
+  for (auto [r, v] : llvm::zip(op.getResults(), results))
     bind(r, std::move(v));
   return Error::success();
 }
@@ -354,50 +352,38 @@ Error Interpreter::execParam(llm::ParamOp op) {
     std::vector<int64_t> fullShape(local.begin(), local.end());
     std::optional<rt::Slice> slice;
     if (std::optional<llm::WeightSliceAttr> s = weight.getSlice()) {
-      Expected<int64_t> coord = sliceCoordinate(*s, name);
-      if (!coord)
-        return coord.takeError();
+      LLMC_TRY(coord, sliceCoordinate(*s, name));
       fullShape.assign(s->getFullShape().begin(), s->getFullShape().end());
-      slice = rt::Slice{int(s->getDim()), s->getOffsets()[*coord],
+      slice = rt::Slice{int(s->getDim()), s->getOffsets()[coord],
                         s->getSize()};
     }
-    Expected<Tensor> t = weights_.load(name, fullShape, slice);
-    if (!t)
-      return t.takeError();
-    if (t->shape != std::vector<int64_t>(local.begin(), local.end()))
+    LLMC_TRY(t, weights_.load(name, fullShape, slice));
+    if (t.shape != std::vector<int64_t>(local.begin(), local.end()))
       return createStringError("weight '%s' loads as %s but is "
                                "declared %s",
                                name.str().c_str(),
-                               shapeString(t->shape).c_str(),
+                               shapeString(t.shape).c_str(),
                                shapeString(local).c_str());
-    it = loaded_.emplace(name.str(), std::move(*t)).first;
+    it = loaded_.emplace(name.str(), std::move(t)).first;
   }
   bind(op.getResult(), it->second);
   return Error::success();
 }
 
 Error Interpreter::execEmbedding(llm::EmbeddingOp op) {
-  Expected<const IntTensor *> ids = getInts(op.getIds());
-  if (!ids)
-    return ids.takeError();
-  Expected<const Tensor *> table = getTensor(op.getTable());
-  if (!table)
-    return table.takeError();
+  LLMC_TRY(ids, getInts(op.getIds()));
+  LLMC_TRY(table, getTensor(op.getTable()));
   std::optional<int64_t> vocabStart;
   if (op.getVocabParallel()) {
     vocabStart = 0;
     std::optional<llm::WeightOp> w = traceWeight(op.getTable(), program_);
     if (w && w->getSlice()) {
-      Expected<int64_t> coord = sliceCoordinate(*w->getSlice(), w->getSymName());
-      if (!coord)
-        return coord.takeError();
-      vocabStart = w->getSlice()->getOffsets()[*coord];
+      LLMC_TRY(coord, sliceCoordinate(*w->getSlice(), w->getSymName()));
+      vocabStart = w->getSlice()->getOffsets()[coord];
     }
   }
-  Expected<Tensor> y = embedding(**ids, **table, vocabStart);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(y, embedding(*ids, *table, vocabStart));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
@@ -406,97 +392,55 @@ Error Interpreter::execEmbedding(llm::EmbeddingOp op) {
 //===----------------------------------------------------------------------===//
 
 Error Interpreter::execRMSNorm(llm::RMSNormOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> w = getTensor(op.getWeight());
-  if (!w)
-    return w.takeError();
-  Expected<Tensor> y = rmsNorm(**x, **w, op.getEps().convertToDouble());
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(w, getTensor(op.getWeight()));
+  LLMC_TRY(y, rmsNorm(*x, *w, op.getEps().convertToDouble()));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execLinear(llm::LinearOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> w = getTensor(op.getWeight());
-  if (!w)
-    return w.takeError();
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(w, getTensor(op.getWeight()));
   const Tensor *bias = nullptr;
   if (Value b = op.getBias()) {
-    Expected<const Tensor *> bt = getTensor(b);
-    if (!bt)
-      return bt.takeError();
-    bias = *bt;
+    LLMC_TRY(bt, getTensor(b));
+    bias = bt;
   }
-  Expected<Tensor> y = linear(**x, **w, bias);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(y, linear(*x, *w, bias));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execBiasAdd(llm::BiasAddOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> b = getTensor(op.getBias());
-  if (!b)
-    return b.takeError();
-  Expected<Tensor> y = biasAdd(**x, **b);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(b, getTensor(op.getBias()));
+  LLMC_TRY(y, biasAdd(*x, *b));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execRope(llm::RopeOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const IntTensor *> pos = getInts(op.getPositions());
-  if (!pos)
-    return pos.takeError();
-  Expected<Tensor> y =
-      rope(**x, **pos, int64_t(op.getHeadDim()), ropeConfig(op.getRope()));
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(pos, getInts(op.getPositions()));
+  LLMC_TRY(y, rope(*x, *pos, int64_t(op.getHeadDim()), ropeConfig(op.getRope())));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execElementwise(Operation *op) {
-  Expected<const Tensor *> a = getTensor(op->getOperand(0));
-  if (!a)
-    return a.takeError();
-  Expected<const Tensor *> b = getTensor(op->getOperand(1));
-  if (!b)
-    return b.takeError();
-  Expected<Tensor> y =
-      llvm::isa<llm::SwiGLUOp>(op) ? swiglu(**a, **b) : add(**a, **b);
-  if (!y)
-    return y.takeError();
-  bind(op->getResult(0), std::move(*y));
+  LLMC_TRY(a, getTensor(op->getOperand(0)));
+  LLMC_TRY(b, getTensor(op->getOperand(1)));
+  LLMC_TRY(y, llvm::isa<llm::SwiGLUOp>(op) ? swiglu(*a, *b) : add(*a, *b));
+  bind(op->getResult(0), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execAttention(llm::AttentionOp op) {
-  Expected<const Tensor *> q = getTensor(op.getQ());
-  if (!q)
-    return q.takeError();
-  Expected<const Tensor *> k = getTensor(op.getK());
-  if (!k)
-    return k.takeError();
-  Expected<const Tensor *> v = getTensor(op.getV());
-  if (!v)
-    return v.takeError();
-  Expected<const IntTensor *> pos = getInts(op.getPositions());
-  if (!pos)
-    return pos.takeError();
+  LLMC_TRY(q, getTensor(op.getQ()));
+  LLMC_TRY(k, getTensor(op.getK()));
+  LLMC_TRY(v, getTensor(op.getV()));
+  LLMC_TRY(pos, getInts(op.getPositions()));
   AttentionConfig config;
   config.numHeads = int64_t(op.getNumHeads());
   config.numKvHeads = int64_t(op.getNumKvHeads());
@@ -513,18 +457,15 @@ Error Interpreter::execAttention(llm::AttentionOp op) {
       return createStringError("attention: the KV cache operand is not "
                                "available on rank %d",
                                rank_);
-    if ((*q)->rank() >= 1 && (*q)->dim(0) != ref->rows)
+    if (q->rank() >= 1 && q->dim(0) != ref->rows)
       return createStringError("attention: a batch of %lld rows uses a KV "
                                "cache view of %lld rows",
-                               (long long)(*q)->dim(0), (long long)ref->rows);
+                               (long long)q->dim(0), (long long)ref->rows);
     binding = CacheBinding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
                            ref->rowOffset};
   }
-  Expected<Tensor> y = attention(**q, **k, **v, **pos, config,
-                                 binding ? &*binding : nullptr);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(y, attention(*q, *k, *v, *pos, config, binding ? &*binding : nullptr));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
@@ -533,32 +474,18 @@ Error Interpreter::execAttention(llm::AttentionOp op) {
 //===----------------------------------------------------------------------===//
 
 Error Interpreter::execMoERouter(llm::MoERouterOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> gate = getTensor(op.getGate());
-  if (!gate)
-    return gate.takeError();
-  Expected<Routing> r =
-      moeRouter(**x, **gate, int64_t(op.getNumExperts()),
-                int64_t(op.getTopK()), op.getRenormalize());
-  if (!r)
-    return r.takeError();
-  bind(op.getWeights(), std::move(r->weights));
-  bind(op.getIndices(), std::move(r->indices));
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(gate, getTensor(op.getGate()));
+  LLMC_TRY(r, moeRouter(*x, *gate, int64_t(op.getNumExperts()), int64_t(op.getTopK()), op.getRenormalize()));
+  bind(op.getWeights(), std::move(r.weights));
+  bind(op.getIndices(), std::move(r.indices));
   return Error::success();
 }
 
 Error Interpreter::execExperts(llm::ExpertsOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> rw = getTensor(op.getRoutingWeights());
-  if (!rw)
-    return rw.takeError();
-  Expected<const IntTensor *> ri = getInts(op.getRoutingIndices());
-  if (!ri)
-    return ri.takeError();
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(rw, getTensor(op.getRoutingWeights()));
+  LLMC_TRY(ri, getInts(op.getRoutingIndices()));
   unsigned n = op.getNumLocalExperts();
   if (op.getUpWeights().size() != n || op.getDownWeights().size() != n)
     return createStringError("experts: %u gate, %zu up and %zu down weights",
@@ -581,36 +508,24 @@ Error Interpreter::execExperts(llm::ExpertsOp op) {
   for (unsigned i = 0; i < n; ++i) {
     if (owners && (*owners)[i] != *myCoord)
       continue;
-    Expected<const Tensor *> g = getTensor(op.getGateWeights()[i]);
-    if (!g)
-      return g.takeError();
-    Expected<const Tensor *> u = getTensor(op.getUpWeights()[i]);
-    if (!u)
-      return u.takeError();
-    Expected<const Tensor *> d = getTensor(op.getDownWeights()[i]);
-    if (!d)
-      return d.takeError();
-    local.push_back(ExpertWeights{op.getExpertId(i), *g, *u, *d});
+    LLMC_TRY(g, getTensor(op.getGateWeights()[i]));
+    LLMC_TRY(u, getTensor(op.getUpWeights()[i]));
+    LLMC_TRY(d, getTensor(op.getDownWeights()[i]));
+    local.push_back(ExpertWeights{op.getExpertId(i), g, u, d});
   }
-  Expected<Tensor> y = experts(**x, **rw, **ri, local);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(y, experts(*x, *rw, *ri, local));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
 Error Interpreter::execSharedExpert(llm::SharedExpertOp op) {
   std::vector<const Tensor *> in;
   for (Value v : op->getOperands()) {
-    Expected<const Tensor *> t = getTensor(v);
-    if (!t)
-      return t.takeError();
-    in.push_back(*t);
+    LLMC_TRY(t, getTensor(v));
+    in.push_back(t);
   }
-  Expected<Tensor> y = sharedExpert(*in[0], *in[1], *in[2], *in[3], *in[4]);
-  if (!y)
-    return y.takeError();
-  bind(op.getResult(), std::move(*y));
+  LLMC_TRY(y, sharedExpert(*in[0], *in[1], *in[2], *in[3], *in[4]));
+  bind(op.getResult(), std::move(y));
   return Error::success();
 }
 
@@ -619,33 +534,23 @@ Error Interpreter::execSharedExpert(llm::SharedExpertOp op) {
 //===----------------------------------------------------------------------===//
 
 Error Interpreter::execOutput(Operation *op) {
-  Expected<const Tensor *> x = getTensor(op->getOperand(0));
-  if (!x)
-    return x.takeError();
+  LLMC_TRY(x, getTensor(op->getOperand(0)));
   if (llvm::isa<llm::LastTokenOp>(op)) {
-    Expected<Tensor> y = lastToken(**x);
-    if (!y)
-      return y.takeError();
-    bind(op->getResult(0), std::move(*y));
+    LLMC_TRY(y, lastToken(*x));
+    bind(op->getResult(0), std::move(y));
     return Error::success();
   }
   if (auto head = llvm::dyn_cast<llm::LMHeadOp>(op)) {
     // A vocab-parallel head computes the logits of the rank's vocab block:
     // the same product on the local weight block.
-    Expected<const Tensor *> w = getTensor(head.getWeight());
-    if (!w)
-      return w.takeError();
-    Expected<Tensor> y = linear(**x, **w);
-    if (!y)
-      return y.takeError();
-    bind(head.getResult(), std::move(*y));
+    LLMC_TRY(w, getTensor(head.getWeight()));
+    LLMC_TRY(y, linear(*x, *w));
+    bind(head.getResult(), std::move(y));
     return Error::success();
   }
   if (llvm::isa<llm::ArgmaxOp>(op)) {
-    Expected<IntTensor> y = argmax(**x);
-    if (!y)
-      return y.takeError();
-    bind(op->getResult(0), std::move(*y));
+    LLMC_TRY(y, argmax(*x));
+    bind(op->getResult(0), std::move(y));
     return Error::success();
   }
   auto sampleOp = llvm::cast<llm::SampleOp>(op);
@@ -659,13 +564,8 @@ Error Interpreter::execOutput(Operation *op) {
   else
     return createStringError("sample: the seed operand is not an integer "
                              "scalar");
-  Expected<IntTensor> y = sample(**x, seed,
-                                 sampleOp.getTemperature().convertToDouble(),
-                                 sampleOp.getTopP().convertToDouble(),
-                                 int64_t(sampleOp.getTopK()));
-  if (!y)
-    return y.takeError();
-  bind(sampleOp.getResult(), std::move(*y));
+  LLMC_TRY(y, sample(*x, seed, sampleOp.getTemperature().convertToDouble(), sampleOp.getTopP().convertToDouble(), int64_t(sampleOp.getTopK())));
+  bind(sampleOp.getResult(), std::move(y));
   return Error::success();
 }
 

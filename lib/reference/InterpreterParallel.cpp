@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Reference/Interpreter.h"
+#include "llmc/Support/Try.h"
 
 #include "llmc/Reference/Kernels.h"
 
@@ -82,10 +83,8 @@ Expected<RtValue> concatBatch(std::vector<RtValue> parts, unsigned resultNo) {
                                  resultNo);
       ts.push_back(std::move(std::get<Tensor>(p)));
     }
-    Expected<Tensor> t = concatAlong<float>(ts, 0);
-    if (!t)
-      return t.takeError();
-    return RtValue(std::move(*t));
+    LLMC_TRY(t, concatAlong<float>(ts, 0));
+    return RtValue(std::move(t));
   }
   if (std::holds_alternative<IntTensor>(parts.front())) {
     std::vector<IntTensor> ts;
@@ -96,10 +95,8 @@ Expected<RtValue> concatBatch(std::vector<RtValue> parts, unsigned resultNo) {
                                  resultNo);
       ts.push_back(std::move(std::get<IntTensor>(p)));
     }
-    Expected<IntTensor> t = concatAlong<int64_t>(ts, 0);
-    if (!t)
-      return t.takeError();
-    return RtValue(std::move(*t));
+    LLMC_TRY(t, concatAlong<int64_t>(ts, 0));
+    return RtValue(std::move(t));
   }
   return createStringError("dist.pipeline: result #%u is not a tensor",
                            resultNo);
@@ -131,10 +128,8 @@ Expected<AnyTensor> concatAny(std::vector<AnyTensor> pieces, int64_t axis) {
                                  "element kinds");
       ts.push_back(std::move(std::get<Tensor>(p)));
     }
-    Expected<Tensor> t = concatAlong<float>(ts, axis);
-    if (!t)
-      return t.takeError();
-    return AnyTensor(std::move(*t));
+    LLMC_TRY(t, concatAlong<float>(ts, axis));
+    return AnyTensor(std::move(t));
   }
   std::vector<IntTensor> ts;
   for (AnyTensor &p : pieces) {
@@ -143,10 +138,8 @@ Expected<AnyTensor> concatAny(std::vector<AnyTensor> pieces, int64_t axis) {
                                "element kinds");
     ts.push_back(std::move(std::get<IntTensor>(p)));
   }
-  Expected<IntTensor> t = concatAlong<int64_t>(ts, axis);
-  if (!t)
-    return t.takeError();
-  return AnyTensor(std::move(*t));
+  LLMC_TRY(t, concatAlong<int64_t>(ts, axis));
+  return AnyTensor(std::move(t));
 }
 
 RtValue toRtValue(AnyTensor t) {
@@ -168,10 +161,8 @@ Error Interpreter::execPipeline(dist::PipelineOp op) {
   // chunks[i][j]: operand i for micro-batch j.
   std::vector<std::vector<RtValue>> chunks;
   for (Value v : op.getInputs()) {
-    Expected<std::vector<RtValue>> c = splitBatch(lookup(v), m);
-    if (!c)
-      return c.takeError();
-    chunks.push_back(std::move(*c));
+    LLMC_TRY(c, splitBatch(lookup(v), m));
+    chunks.push_back(std::move(c));
   }
   // perResult[r][j]: result r of micro-batch j.
   std::vector<std::vector<RtValue>> perResult(op.getNumResults());
@@ -179,18 +170,13 @@ Error Interpreter::execPipeline(dist::PipelineOp op) {
     std::vector<RtValue> args;
     for (auto &c : chunks)
       args.push_back(c[j]);
-    Expected<std::vector<RtValue>> results =
-        runBlock(op.getBody().front(), std::move(args));
-    if (!results)
-      return results.takeError();
+    LLMC_TRY(results, runBlock(op.getBody().front(), std::move(args)));
     for (unsigned r = 0; r < op.getNumResults(); ++r)
-      perResult[r].push_back(std::move((*results)[r]));
+      perResult[r].push_back(std::move(results[r]));
   }
   for (unsigned r = 0; r < op.getNumResults(); ++r) {
-    Expected<RtValue> v = concatBatch(std::move(perResult[r]), r);
-    if (!v)
-      return v.takeError();
-    bind(op.getResult(r), std::move(*v));
+    LLMC_TRY(v, concatBatch(std::move(perResult[r]), r));
+    bind(op.getResult(r), std::move(v));
   }
   return Error::success();
 }
@@ -212,11 +198,8 @@ Error Interpreter::execStage(dist::StageOp op) {
                                (long long)stage);
     args.push_back(lookup(v));
   }
-  Expected<std::vector<RtValue>> results =
-      runBlock(op.getBody().front(), std::move(args));
-  if (!results)
-    return results.takeError();
-  for (auto [r, v] : llvm::zip(op.getResults(), *results))
+  LLMC_TRY(results, runBlock(op.getBody().front(), std::move(args)));
+  for (auto [r, v] : llvm::zip(op.getResults(), results))
     bind(r, std::move(v));
   return Error::success();
 }
@@ -260,10 +243,8 @@ Error Interpreter::execTransfer(dist::TransferOp op) {
   }
   if (mine == to) {
     coords[axis] = from;
-    Expected<AnyTensor> got = comm_->recv(rank_, int(grid.rankAt(coords)));
-    if (!got)
-      return got.takeError();
-    bind(op.getResult(), toRtValue(std::move(*got)));
+    LLMC_TRY(got, comm_->recv(rank_, int(grid.rankAt(coords))));
+    bind(op.getResult(), toRtValue(std::move(got)));
     return Error::success();
   }
   bind(op.getResult(), Absent());
@@ -342,31 +323,16 @@ Error Interpreter::execCollective(Operation *op) {
     return Error::success();
   }
   if (auto ag = llvm::dyn_cast<shard::AllGatherOp>(op)) {
-    Expected<std::vector<AnyTensor>> all =
-        comm_->allGather(rank_, group, std::move(input));
-    if (!all)
-      return all.takeError();
-    Expected<AnyTensor> y =
-        concatAny(std::move(*all), int64_t(ag.getGatherAxis().getSExtValue()));
-    if (!y)
-      return y.takeError();
-    bind(ag.getResult(), toRtValue(std::move(*y)));
+    LLMC_TRY(all, comm_->allGather(rank_, group, std::move(input)));
+    LLMC_TRY(y, concatAny(std::move(all), int64_t(ag.getGatherAxis().getSExtValue())));
+    bind(ag.getResult(), toRtValue(std::move(y)));
     return Error::success();
   }
   if (auto a2a = llvm::dyn_cast<shard::AllToAllOp>(op)) {
-    Expected<std::vector<AnyTensor>> pieces =
-        splitAny(int64_t(a2a.getSplitAxis().getSExtValue()));
-    if (!pieces)
-      return pieces.takeError();
-    Expected<std::vector<AnyTensor>> got =
-        comm_->allToAll(rank_, group, std::move(*pieces));
-    if (!got)
-      return got.takeError();
-    Expected<AnyTensor> y = concatAny(
-        std::move(*got), int64_t(a2a.getConcatAxis().getSExtValue()));
-    if (!y)
-      return y.takeError();
-    bind(a2a.getResult(), toRtValue(std::move(*y)));
+    LLMC_TRY(pieces, splitAny(int64_t(a2a.getSplitAxis().getSExtValue())));
+    LLMC_TRY(got, comm_->allToAll(rank_, group, std::move(pieces)));
+    LLMC_TRY(y, concatAny( std::move(got), int64_t(a2a.getConcatAxis().getSExtValue())));
+    bind(a2a.getResult(), toRtValue(std::move(y)));
     return Error::success();
   }
   if (auto rs = llvm::dyn_cast<shard::ReduceScatterOp>(op)) {
@@ -378,19 +344,13 @@ Error Interpreter::execCollective(Operation *op) {
     if (Error e = comm_->allReduce(rank_, group, data, ReduceKind::Sum))
       return e;
     input = std::move(data);
-    Expected<std::vector<AnyTensor>> pieces =
-        splitAny(int64_t(rs.getScatterAxis().getSExtValue()));
-    if (!pieces)
-      return pieces.takeError();
-    bind(rs.getResult(), toRtValue(std::move((*pieces)[me])));
+    LLMC_TRY(pieces, splitAny(int64_t(rs.getScatterAxis().getSExtValue())));
+    bind(rs.getResult(), toRtValue(std::move(pieces[me])));
     return Error::success();
   }
   auto slice = llvm::cast<shard::AllSliceOp>(op);
-  Expected<std::vector<AnyTensor>> pieces =
-      splitAny(int64_t(slice.getSliceAxis().getSExtValue()));
-  if (!pieces)
-    return pieces.takeError();
-  bind(slice.getResult(), toRtValue(std::move((*pieces)[me])));
+  LLMC_TRY(pieces, splitAny(int64_t(slice.getSliceAxis().getSExtValue())));
+  bind(slice.getResult(), toRtValue(std::move(pieces[me])));
   return Error::success();
 }
 
@@ -412,28 +372,19 @@ Interpreter::axisGroup(llvm::StringRef gridName, int64_t axis) const {
 }
 
 Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
-  Expected<const Tensor *> x = getTensor(op.getInput());
-  if (!x)
-    return x.takeError();
-  Expected<const Tensor *> w = getTensor(op.getWeights());
-  if (!w)
-    return w.takeError();
-  Expected<const IntTensor *> ids = getInts(op.getIndices());
-  if (!ids)
-    return ids.takeError();
-  Expected<std::pair<std::vector<int>, int64_t>> group =
-      axisGroup(op.getGrid(), int64_t(op.getAxis()));
-  if (!group)
-    return group.takeError();
-  const std::vector<int> &members = group->first;
-  int64_t h = (*x)->innerSize(), tokens = (*x)->outerSize();
-  int64_t k = (*w)->innerSize();
-  if ((*w)->shape != (*ids)->shape || (*w)->outerSize() != tokens)
+  LLMC_TRY(x, getTensor(op.getInput()));
+  LLMC_TRY(w, getTensor(op.getWeights()));
+  LLMC_TRY(ids, getInts(op.getIndices()));
+  LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
+  const std::vector<int> &members = group.first;
+  int64_t h = x->innerSize(), tokens = x->outerSize();
+  int64_t k = w->innerSize();
+  if (w->shape != ids->shape || w->outerSize() != tokens)
     return createStringError("expert_dispatch: routing %s / %s does not match "
                              "the input %s",
-                             shapeString((*w)->shape).c_str(),
-                             shapeString((*ids)->shape).c_str(),
-                             shapeString((*x)->shape).c_str());
+                             shapeString(w->shape).c_str(),
+                             shapeString(ids->shape).c_str(),
+                             shapeString(x->shape).c_str());
   llvm::ArrayRef<int64_t> owners = op.getOwners();
 
   // Per destination: rows [n, H + 1] (the token, then its routing weight)
@@ -443,7 +394,7 @@ Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
   std::vector<std::vector<int64_t>> meta(members.size());
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t c = 0; c < k; ++c) {
-      int64_t e = (*ids)->data[t * k + c];
+      int64_t e = ids->data[t * k + c];
       if (e < 0 || e >= int64_t(owners.size()))
         return createStringError("expert_dispatch: expert id %lld has no "
                                  "owner (%zu experts)",
@@ -453,9 +404,9 @@ Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
         return createStringError("expert_dispatch: owner %lld of expert %lld "
                                  "is outside the axis",
                                  (long long)dest, (long long)e);
-      const float *row = (*x)->data.data() + t * h;
+      const float *row = x->data.data() + t * h;
       rows[dest].insert(rows[dest].end(), row, row + h);
-      rows[dest].push_back((*w)->data[t * k + c]);
+      rows[dest].push_back(w->data[t * k + c]);
       meta[dest].insert(meta[dest].end(), {e, t, c});
     }
   std::vector<AnyTensor> rowPieces, metaPieces;
@@ -464,25 +415,19 @@ Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
     rowPieces.push_back(Tensor({n, h + 1}, std::move(rows[d])));
     metaPieces.push_back(IntTensor({n, 3}, std::move(meta[d])));
   }
-  Expected<std::vector<AnyTensor>> gotRows =
-      comm_->allToAll(rank_, members, std::move(rowPieces));
-  if (!gotRows)
-    return gotRows.takeError();
-  Expected<std::vector<AnyTensor>> gotMeta =
-      comm_->allToAll(rank_, members, std::move(metaPieces));
-  if (!gotMeta)
-    return gotMeta.takeError();
+  LLMC_TRY(gotRows, comm_->allToAll(rank_, members, std::move(rowPieces)));
+  LLMC_TRY(gotMeta, comm_->allToAll(rank_, members, std::move(metaPieces)));
 
   // Received rows in (source coordinate, token, choice) order.
   int64_t total = 0;
-  for (const AnyTensor &m : *gotMeta)
+  for (const AnyTensor &m : gotMeta)
     total += shapeOf(m)[0];
   Tensor outTokens({1, total, h}), outWeights({1, total, 1});
   IntTensor outIds({1, total, 1}), route({total, 3});
   int64_t i = 0;
   for (size_t src = 0; src < members.size(); ++src) {
-    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
-    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    const Tensor &r = std::get<Tensor>(gotRows[src]);
+    const IntTensor &m = std::get<IntTensor>(gotMeta[src]);
     for (int64_t j = 0; j < m.dim(0); ++j, ++i) {
       std::copy_n(r.data.begin() + j * (h + 1), h,
                   outTokens.data.begin() + i * h);
@@ -501,42 +446,33 @@ Error Interpreter::execExpertDispatch(dist::ExpertDispatchOp op) {
 }
 
 Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
-  Expected<const Tensor *> y = getTensor(op.getExpertOutput());
-  if (!y)
-    return y.takeError();
-  Expected<const IntTensor *> route = getInts(op.getRoute());
-  if (!route)
-    return route.takeError();
-  Expected<const Tensor *> like = getTensor(op.getLike());
-  if (!like)
-    return like.takeError();
-  Expected<std::pair<std::vector<int>, int64_t>> group =
-      axisGroup(op.getGrid(), int64_t(op.getAxis()));
-  if (!group)
-    return group.takeError();
-  const std::vector<int> &members = group->first;
-  int64_t h = (*like)->innerSize(), tokens = (*like)->outerSize();
-  int64_t n = (*route)->rank() == 2 ? (*route)->dim(0) : -1;
-  if (n < 0 || (*route)->dim(1) != 3 || (*y)->innerSize() != h ||
-      (*y)->outerSize() != n)
+  LLMC_TRY(y, getTensor(op.getExpertOutput()));
+  LLMC_TRY(route, getInts(op.getRoute()));
+  LLMC_TRY(like, getTensor(op.getLike()));
+  LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
+  const std::vector<int> &members = group.first;
+  int64_t h = like->innerSize(), tokens = like->outerSize();
+  int64_t n = route->rank() == 2 ? route->dim(0) : -1;
+  if (n < 0 || route->dim(1) != 3 || y->innerSize() != h ||
+      y->outerSize() != n)
     return createStringError("expert_combine: expert output %s and route %s "
                              "do not match",
-                             shapeString((*y)->shape).c_str(),
-                             shapeString((*route)->shape).c_str());
+                             shapeString(y->shape).c_str(),
+                             shapeString(route->shape).c_str());
 
   // Send each row back to its source coordinate with (token, choice).
   std::vector<std::vector<float>> rows(members.size());
   std::vector<std::vector<int64_t>> meta(members.size());
   for (int64_t i = 0; i < n; ++i) {
-    int64_t dest = (*route)->data[i * 3];
+    int64_t dest = route->data[i * 3];
     if (dest < 0 || dest >= int64_t(members.size()))
       return createStringError("expert_combine: route names coordinate %lld "
                                "of an axis of %zu",
                                (long long)dest, members.size());
-    const float *row = (*y)->data.data() + i * h;
+    const float *row = y->data.data() + i * h;
     rows[dest].insert(rows[dest].end(), row, row + h);
     meta[dest].insert(meta[dest].end(),
-                      {(*route)->data[i * 3 + 1], (*route)->data[i * 3 + 2]});
+                      {route->data[i * 3 + 1], route->data[i * 3 + 2]});
   }
   std::vector<AnyTensor> rowPieces, metaPieces;
   for (size_t d = 0; d < members.size(); ++d) {
@@ -544,14 +480,8 @@ Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
     rowPieces.push_back(Tensor({count, h}, std::move(rows[d])));
     metaPieces.push_back(IntTensor({count, 2}, std::move(meta[d])));
   }
-  Expected<std::vector<AnyTensor>> gotRows =
-      comm_->allToAll(rank_, members, std::move(rowPieces));
-  if (!gotRows)
-    return gotRows.takeError();
-  Expected<std::vector<AnyTensor>> gotMeta =
-      comm_->allToAll(rank_, members, std::move(metaPieces));
-  if (!gotMeta)
-    return gotMeta.takeError();
+  LLMC_TRY(gotRows, comm_->allToAll(rank_, members, std::move(rowPieces)));
+  LLMC_TRY(gotMeta, comm_->allToAll(rank_, members, std::move(metaPieces)));
 
   // Each token's result is the sum of its choices' rows in choice order,
   // as the unsharded experts op adds them.
@@ -561,8 +491,8 @@ Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
   };
   std::vector<Part> parts;
   for (size_t src = 0; src < members.size(); ++src) {
-    const Tensor &r = std::get<Tensor>((*gotRows)[src]);
-    const IntTensor &m = std::get<IntTensor>((*gotMeta)[src]);
+    const Tensor &r = std::get<Tensor>(gotRows[src]);
+    const IntTensor &m = std::get<IntTensor>(gotMeta[src]);
     for (int64_t j = 0; j < m.dim(0); ++j) {
       int64_t t = m.data[j * 2];
       if (t < 0 || t >= tokens)
@@ -575,7 +505,7 @@ Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
   std::stable_sort(parts.begin(), parts.end(), [](const Part &a, const Part &b) {
     return a.token != b.token ? a.token < b.token : a.choice < b.choice;
   });
-  Tensor out((*like)->shape);
+  Tensor out(like->shape);
   for (const Part &p : parts)
     for (int64_t i = 0; i < h; ++i)
       out.data[p.token * h + i] += p.row[i];
@@ -588,18 +518,10 @@ Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
 //===----------------------------------------------------------------------===//
 
 Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
-  Expected<const Tensor *> q = getTensor(op.getQ());
-  if (!q)
-    return q.takeError();
-  Expected<const Tensor *> k = getTensor(op.getK());
-  if (!k)
-    return k.takeError();
-  Expected<const Tensor *> v = getTensor(op.getV());
-  if (!v)
-    return v.takeError();
-  Expected<const IntTensor *> pos = getInts(op.getPositions());
-  if (!pos)
-    return pos.takeError();
+  LLMC_TRY(q, getTensor(op.getQ()));
+  LLMC_TRY(k, getTensor(op.getK()));
+  LLMC_TRY(v, getTensor(op.getV()));
+  LLMC_TRY(pos, getInts(op.getPositions()));
   AttentionConfig config;
   config.numHeads = int64_t(op.getNumHeads());
   config.numKvHeads = int64_t(op.getNumKvHeads());
@@ -609,17 +531,14 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
     config.slidingWindow = int64_t(*w);
   if (std::optional<llvm::APFloat> s = op.getScale())
     config.scale = s->convertToDouble();
-  if (Error e = checkAttentionOperands(**q, **k, **v, **pos, config))
+  if (Error e = checkAttentionOperands(*q, *k, *v, *pos, config))
     return e;
-  Expected<std::pair<std::vector<int>, int64_t>> group =
-      axisGroup(op.getGrid(), int64_t(op.getAxis()));
-  if (!group)
-    return group.takeError();
-  const std::vector<int> &members = group->first;
-  int64_t coord = group->second, size = int64_t(members.size());
-  int64_t batch = (*q)->dim(0), kvWidth = config.numKvHeads * config.headDim;
+  LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
+  const std::vector<int> &members = group.first;
+  int64_t coord = group.second, size = int64_t(members.size());
+  int64_t batch = q->dim(0), kvWidth = config.numKvHeads * config.headDim;
 
-  int64_t seq = (*q)->dim(1);
+  int64_t seq = q->dim(1);
   auto blockKeys = [&](const Tensor &kb, const Tensor &vb,
                        const IntTensor &pb) {
     std::vector<std::vector<KeyValue>> keys(batch);
@@ -652,33 +571,27 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
     // passes the block it holds to the next coordinate and receives the
     // previous coordinate's, folding each into the online softmax.
     if (binding)
-      if (Error e = storeKeysValues(**k, **v, **pos, config, *binding))
+      if (Error e = storeKeysValues(*k, *v, *pos, config, *binding))
         return e;
-    Tensor kBlock = **k, vBlock = **v;
-    IntTensor pBlock = **pos;
+    Tensor kBlock = *k, vBlock = *v;
+    IntTensor pBlock = *pos;
     int next = members[(coord + 1) % size];
     int prev = members[(coord + size - 1) % size];
     int64_t steps = int64_t(op.getSteps());
     for (int64_t step = 0;; ++step) {
-      state.accumulate(**q, **pos, blockKeys(kBlock, vBlock, pBlock), config);
+      state.accumulate(*q, *pos, blockKeys(kBlock, vBlock, pBlock), config);
       if (step == steps)
         break;
       for (AnyTensor block : {AnyTensor(kBlock), AnyTensor(vBlock),
                               AnyTensor(pBlock)})
         if (Error e = comm_->send(rank_, next, std::move(block)))
           return e;
-      Expected<AnyTensor> kIn = comm_->recv(rank_, prev);
-      if (!kIn)
-        return kIn.takeError();
-      Expected<AnyTensor> vIn = comm_->recv(rank_, prev);
-      if (!vIn)
-        return vIn.takeError();
-      Expected<AnyTensor> pIn = comm_->recv(rank_, prev);
-      if (!pIn)
-        return pIn.takeError();
-      kBlock = std::get<Tensor>(std::move(*kIn));
-      vBlock = std::get<Tensor>(std::move(*vIn));
-      pBlock = std::get<IntTensor>(std::move(*pIn));
+      LLMC_TRY(kIn, comm_->recv(rank_, prev));
+      LLMC_TRY(vIn, comm_->recv(rank_, prev));
+      LLMC_TRY(pIn, comm_->recv(rank_, prev));
+      kBlock = std::get<Tensor>(std::move(kIn));
+      vBlock = std::get<Tensor>(std::move(vIn));
+      pBlock = std::get<IntTensor>(std::move(pIn));
     }
     bind(op.getResult(), state.finalize());
     return Error::success();
@@ -686,10 +599,8 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
 
   if (!binding) {
     // Every rank holds the whole (short) input and no cache: plain attention.
-    Expected<Tensor> y = attention(**q, **k, **v, **pos, config, nullptr);
-    if (!y)
-      return y.takeError();
-    bind(op.getResult(), std::move(*y));
+    LLMC_TRY(y, attention(*q, *k, *v, *pos, config, nullptr));
+    bind(op.getResult(), std::move(y));
     return Error::success();
   }
 
@@ -697,24 +608,18 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
   // position % size stores each. Each rank attends over the positions it
   // holds and the partial results are merged across the axis.
   if (Error e = storeKeysValues(
-          **k, **v, **pos, config, *binding,
+          *k, *v, *pos, config, *binding,
           [coord, size](int64_t p) { return p % size == coord; }))
     return e;
   std::vector<std::vector<KeyValue>> local(batch);
   for (int64_t b = 0; b < batch; ++b)
     local[b] = cachedKeys(*binding, b);
-  state.accumulate(**q, **pos, local, config);
-  Expected<std::vector<AnyTensor>> partials =
-      comm_->allGather(rank_, members, state.pack());
-  if (!partials)
-    return partials.takeError();
+  state.accumulate(*q, *pos, local, config);
+  LLMC_TRY(partials, comm_->allGather(rank_, members, state.pack()));
   PartialAttention merged(batch, seq, config.numHeads, config.headDim);
-  for (AnyTensor &packed : *partials) {
-    Expected<PartialAttention> part = PartialAttention::unpack(
-        std::get<Tensor>(packed), batch, seq, config.numHeads, config.headDim);
-    if (!part)
-      return part.takeError();
-    merged.merge(*part);
+  for (AnyTensor &packed : partials) {
+    LLMC_TRY(part, PartialAttention::unpack( std::get<Tensor>(packed), batch, seq, config.numHeads, config.headDim));
+    merged.merge(part);
   }
   bind(op.getResult(), merged.finalize());
   return Error::success();
