@@ -25,7 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     llmc::registerLlmcDialects(*r);
     return r;
   }();
-  llvm::StringRef text(reinterpret_cast<const char *>(data), size);
+  // MLIR's lexer relies on a NUL after the buffer, as files read through
+  // MemoryBuffer (what llm-opt parses) have; libFuzzer's data has none.
+  const std::string text(reinterpret_cast<const char *>(data), size);
 
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
   std::string diagnostics;

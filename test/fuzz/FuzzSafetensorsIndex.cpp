@@ -4,8 +4,8 @@
 // the first is model.safetensors.index.json (left out when empty, so the
 // folder is read by listing its *.safetensors) and the next ones are
 // model-1.safetensors, model-2.safetensors, ... Checkpoint::open either
-// refuses the folder with a message, or every tensor it lists is found in
-// an opened file and reads back.
+// refuses the folder with a message, or it opened only files of the folder
+// and every tensor it lists is found in an opened file and reads back.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,6 +50,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(!ckpt.status().message().empty(), "empty error message");
     return 0;
   }
+  // Only files of the folder itself are ever opened.
+  for (const auto &file : (*ckpt)->files())
+    FUZZ_CHECK(fs::path(file->path()).parent_path() == fs::path(dir) &&
+                   fs::path(file->path()).filename() != "..",
+               file->path().c_str());
   for (const std::string &name : (*ckpt)->names()) {
     const SafetensorsFile *file = nullptr;
     const TensorInfo *t = (*ckpt)->find(name, &file);

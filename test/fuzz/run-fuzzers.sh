@@ -11,6 +11,7 @@
 # out-of-memory (2 GiB) fails the run; the input is left in
 # OUT_DIR/artifacts/<target>/ -- add it to test/fuzz/regressions/<target>/
 # with the fix (README.md). Prints executions per target.
+# LLMC_FUZZ_JOBS sets how many run at once (default: the core count).
 set -uo pipefail
 fuzz_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
@@ -30,6 +31,15 @@ targets=(
   manifest:16384:manifest.dict
   dialect:16384:mlir.dict
 )
+
+# LLMC_FUZZ_TARGETS="config dialect" runs only those.
+if [ -n "${LLMC_FUZZ_TARGETS:-}" ]; then
+  selected=()
+  for t in "${targets[@]}"; do
+    [[ " $LLMC_FUZZ_TARGETS " == *" ${t%%:*} "* ]] && selected+=("$t")
+  done
+  targets=("${selected[@]}")
+fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
