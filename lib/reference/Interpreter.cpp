@@ -436,34 +436,37 @@ Error Interpreter::execElementwise(Operation *op) {
   return Error::success();
 }
 
+Expected<std::optional<CacheBinding>>
+Interpreter::cacheBinding(Value cache, std::optional<uint64_t> slot,
+                          std::optional<int64_t> rows,
+                          llvm::StringRef what) const {
+  if (!cache)
+    return std::optional<CacheBinding>();
+  const CacheRef *ref = std::get_if<CacheRef>(&lookup(cache));
+  if (!ref || !ref->cache)
+    return createStringError("%s: the KV cache operand is not available on "
+                             "rank %d",
+                             what.str().c_str(), rank_);
+  if (rows && *rows != ref->rows)
+    return createStringError("%s: a batch of %lld rows uses a KV cache view "
+                             "of %lld rows",
+                             what.str().c_str(), (long long)*rows,
+                             (long long)ref->rows);
+  return std::optional<CacheBinding>(
+      CacheBinding{ref->cache, int64_t(slot.value_or(0)), ref->rowOffset});
+}
+
 Error Interpreter::execAttention(llm::AttentionOp op) {
   LLMC_TRY(q, getTensor(op.getQ()));
   LLMC_TRY(k, getTensor(op.getK()));
   LLMC_TRY(v, getTensor(op.getV()));
   LLMC_TRY(pos, getInts(op.getPositions()));
-  AttentionConfig config;
-  config.numHeads = int64_t(op.getNumHeads());
-  config.numKvHeads = int64_t(op.getNumKvHeads());
-  config.headDim = int64_t(op.getHeadDim());
-  config.causal = op.getCausal();
-  if (std::optional<uint64_t> w = op.getSlidingWindow())
-    config.slidingWindow = int64_t(*w);
-  if (std::optional<llvm::APFloat> s = op.getScale())
-    config.scale = s->convertToDouble();
-  std::optional<CacheBinding> binding;
-  if (Value c = op.getCache()) {
-    const CacheRef *ref = std::get_if<CacheRef>(&lookup(c));
-    if (!ref || !ref->cache)
-      return createStringError("attention: the KV cache operand is not "
-                               "available on rank %d",
-                               rank_);
-    if (q->rank() >= 1 && q->dim(0) != ref->rows)
-      return createStringError("attention: a batch of %lld rows uses a KV "
-                               "cache view of %lld rows",
-                               (long long)q->dim(0), (long long)ref->rows);
-    binding = CacheBinding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
-                           ref->rowOffset};
-  }
+  AttentionConfig config = attentionConfig(op);
+  LLMC_TRY(binding,
+           cacheBinding(op.getCache(), op.getCacheSlot(),
+                        q->rank() >= 1 ? std::optional<int64_t>(q->dim(0))
+                                       : std::nullopt,
+                        "attention"));
   LLMC_TRY(y, attention(*q, *k, *v, *pos, config, binding ? &*binding : nullptr));
   bind(op.getResult(), std::move(y));
   return Error::success();

@@ -522,15 +522,7 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
   LLMC_TRY(k, getTensor(op.getK()));
   LLMC_TRY(v, getTensor(op.getV()));
   LLMC_TRY(pos, getInts(op.getPositions()));
-  AttentionConfig config;
-  config.numHeads = int64_t(op.getNumHeads());
-  config.numKvHeads = int64_t(op.getNumKvHeads());
-  config.headDim = int64_t(op.getHeadDim());
-  config.causal = op.getCausal();
-  if (std::optional<uint64_t> w = op.getSlidingWindow())
-    config.slidingWindow = int64_t(*w);
-  if (std::optional<llvm::APFloat> s = op.getScale())
-    config.scale = s->convertToDouble();
+  AttentionConfig config = attentionConfig(op);
   if (Error e = checkAttentionOperands(*q, *k, *v, *pos, config))
     return e;
   LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
@@ -553,16 +545,8 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
   };
   PartialAttention state(batch, seq, config.numHeads, config.headDim);
 
-  std::optional<CacheBinding> binding;
-  if (Value c = op.getCache()) {
-    const CacheRef *ref = std::get_if<CacheRef>(&lookup(c));
-    if (!ref || !ref->cache)
-      return createStringError("ring_attention: the KV cache operand is not "
-                               "available on rank %d",
-                               rank_);
-    binding = CacheBinding{ref->cache, int64_t(op.getCacheSlot().value_or(0)),
-                           ref->rowOffset};
-  }
+  LLMC_TRY(binding, cacheBinding(op.getCache(), op.getCacheSlot(),
+                                 std::nullopt, "ring_attention"));
 
   if (sequenceSplit_) {
     // Prefill: this rank holds one block of queries, keys and values. Its

@@ -16,6 +16,7 @@
 #define LLMC_REFERENCE_INTERPRETER_H
 
 #include "llmc/Reference/Communicator.h"
+#include "llmc/Reference/Kernels.h"
 #include "llmc/Reference/KVCache.h"
 #include "llmc/Reference/Tensor.h"
 #include "llmc/Reference/Weights.h"
@@ -121,6 +122,22 @@ struct Program {
 
 /// Executes `program` as rank `rank`. Weights are loaded on first use and
 /// kept for later calls, so a rank loads only the weights of the ops it runs.
+/// The parameters of an llm.attention or dist.ring_attention op, which
+/// carry the same attributes.
+template <class AttentionLikeOp>
+AttentionConfig attentionConfig(AttentionLikeOp op) {
+  AttentionConfig config;
+  config.numHeads = int64_t(op.getNumHeads());
+  config.numKvHeads = int64_t(op.getNumKvHeads());
+  config.headDim = int64_t(op.getHeadDim());
+  config.causal = op.getCausal();
+  if (std::optional<uint64_t> w = op.getSlidingWindow())
+    config.slidingWindow = int64_t(*w);
+  if (std::optional<llvm::APFloat> s = op.getScale())
+    config.scale = s->convertToDouble();
+  return config;
+}
+
 class Interpreter {
 public:
   Interpreter(const Program &program, int rank, const WeightSource &weights);
@@ -179,6 +196,12 @@ private:
 
   // Value access.
   const RtValue &lookup(mlir::Value v) const;
+  /// The rank's view of KV-cache operand `cache` (nullopt without one);
+  /// `rows` is the batch that will use it, checked against the view when
+  /// known. `what` names the op in errors.
+  llvm::Expected<std::optional<CacheBinding>>
+  cacheBinding(mlir::Value cache, std::optional<uint64_t> slot,
+               std::optional<int64_t> rows, llvm::StringRef what) const;
   llvm::Expected<const Tensor *> getTensor(mlir::Value v);
   llvm::Expected<const IntTensor *> getInts(mlir::Value v);
   void bind(mlir::Value v, RtValue value) { values_[v] = std::move(value); }
