@@ -437,6 +437,24 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                       residual.rows, residual.cols, eps);
 }
 
+/// out = in W^T for row-major activations [M, K] and a Hugging Face
+/// [N, K] weight: the descriptor linear and lmHead share.
+static gemm::MatmulNT activationTimesWeight(Act in, Weight w, Act out,
+                                            gemm::OutType outType) {
+  gemm::MatmulNT p;
+  p.m = in.rows;
+  p.n = w.rows;
+  p.k = in.cols;
+  p.a = static_cast<const bf16 *>(in.data);
+  p.lda = in.cols;
+  p.b = w.data;
+  p.ldb = w.cols;
+  p.out = out.data;
+  p.ldo = out.cols;
+  p.outType = outType;
+  return p;
+}
+
 void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias) {
   if (w.cols != in.cols || out.rows != in.rows || out.cols != w.rows)
     failf(r, "linear",
@@ -449,17 +467,7 @@ void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias) {
           (long long)vectorLength(*bias), (long long)w.rows);
   if (in.rows == 0)
     return;
-  gemm::MatmulNT p;
-  p.m = in.rows;
-  p.n = w.rows;
-  p.k = in.cols;
-  p.a = static_cast<const bf16 *>(in.data);
-  p.lda = in.cols;
-  p.b = w.data;
-  p.ldb = w.cols;
-  p.out = out.data;
-  p.ldo = out.cols;
-  p.outType = gemm::OutType::BF16;
+  gemm::MatmulNT p = activationTimesWeight(in, w, out, gemm::OutType::BF16);
   p.bias = bias ? bias->data : nullptr;
   runMatmul(r, "linear", p);
 }
@@ -527,18 +535,8 @@ void lmHead(Rank &r, Act logits, Act in, Weight w) {
           (long long)w.cols, (long long)logits.rows, (long long)logits.cols);
   if (in.rows == 0)
     return;
-  gemm::MatmulNT p;
-  p.m = in.rows;
-  p.n = w.rows;
-  p.k = in.cols;
-  p.a = static_cast<const bf16 *>(in.data);
-  p.lda = in.cols;
-  p.b = w.data;
-  p.ldb = w.cols;
-  p.out = logits.data;
-  p.ldo = logits.cols;
-  p.outType = gemm::OutType::F32;
-  runMatmul(r, "lmHead", p);
+  runMatmul(r, "lmHead",
+            activationTimesWeight(in, w, logits, gemm::OutType::F32));
 }
 
 void argmax(Rank &r, int64_t *out, Act logits) {
