@@ -10,6 +10,15 @@
 // wait on the stream (timeouts instead of hangs); that is also where rank 0
 // reads the tokens back for printing.
 //
+// Decode steps have one shape (batch rows of one token, the ids and
+// positions in the same device buffers), so from the second decode step on
+// llmc_forward is captured once as a CUDA graph and replayed: one launch
+// per token instead of hundreds. The first decode step runs eagerly and
+// sizes every persistent scratch buffer and cuBLASLt plan the capture will
+// see. Plans that synchronise the host inside a step (expert parallelism
+// reads routing counts back) and emulated ranks (whose collectives are host
+// rendezvous between threads) run every step eagerly.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/model/Generate.h"
@@ -138,6 +147,7 @@ struct Run {
   LaunchInfo launch;
   std::unique_ptr<Checkpoint> checkpoint;
   bool emulate = false;
+  bool graphs = false; ///< capture decode steps as CUDA graphs
   int device = 0;
   int threadsPerRank = 1;
   double timeout = 60, loadTimeout = 3600;
@@ -186,6 +196,7 @@ void connect(Run &run, DeviceRank &d) {
 /// The results rank 0 reports.
 struct Report {
   std::vector<std::vector<int64_t>> tokens;
+  bool graphs = false; ///< decode steps replayed a CUDA graph
   std::vector<float> stepMs;
   double wallSeconds = 0;
 };
@@ -261,6 +272,9 @@ void runRank(Run &run, int rank, Report *report) {
     d.check(cudaEventCreate(&evEnd), "cudaEventCreate");
   }
 
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t graphExec = nullptr;
+  const std::vector<std::vector<int64_t>> &forced = run.options.forceTokens;
   std::vector<std::vector<int64_t>> sequences = run.options.prompts;
   std::vector<std::vector<int64_t>> generated(size_t(shape.batch));
   auto wallStart = std::chrono::steady_clock::now();
@@ -299,8 +313,26 @@ void runRank(Run &run, int rank, Report *report) {
     s.ids = static_cast<const int64_t *>(idsDev.data());
     s.positions = static_cast<const int64_t *>(posDev.data());
     s.cacheRow = 0;
-    llmc_forward(d, s, static_cast<float *>(logitsDev.data()),
-                 static_cast<int64_t *>(nextDev.data()));
+    auto forward = [&] {
+      llmc_forward(d, s, static_cast<float *>(logitsDev.data()),
+                   static_cast<int64_t *>(nextDev.data()));
+    };
+    if (run.graphs && step >= 2) {
+      if (!graphExec) {
+        d.check(cudaStreamBeginCapture(d.stream(),
+                                       cudaStreamCaptureModeThreadLocal),
+                "cudaStreamBeginCapture (decode step)");
+        forward();
+        d.check(cudaStreamEndCapture(d.stream(), &graph),
+                "cudaStreamEndCapture (decode step)");
+        d.check(cudaGraphInstantiate(&graphExec, graph, 0),
+                "cudaGraphInstantiate (decode step)");
+      }
+      d.check(cudaGraphLaunch(graphExec, d.stream()),
+              "cudaGraphLaunch (decode step)");
+    } else {
+      forward();
+    }
 
     d.check(world.allGather(nextDev.data(), nextAllDev.data(), size_t(lb),
                             DataType::I64, d.stream()));
@@ -345,8 +377,11 @@ void runRank(Run &run, int rank, Report *report) {
                  std::to_string(id) + ", outside the vocabulary of " +
                  std::to_string(vocab) + " (from rank " +
                  std::to_string(sources[size_t(r)]) + ")");
-        sequences[row].push_back(id);
         generated[row].push_back(id);
+        sequences[row].push_back(
+            !forced.empty() && size_t(step) < forced[row].size()
+                ? forced[row][size_t(step)]
+                : id);
       }
     if (dumping && rank == 0)
       d.check(dump.append(dumpHost, size_t(shape.batch * vocab)));
@@ -357,8 +392,14 @@ void runRank(Run &run, int rank, Report *report) {
       report->stepMs.push_back(ms);
     }
   }
+  bool replayed = graphExec != nullptr;
+  if (graphExec)
+    cudaGraphExecDestroy(graphExec);
+  if (graph)
+    cudaGraphDestroy(graph);
   if (rank == 0) {
     report->tokens = std::move(generated);
+    report->graphs = replayed;
     report->wallSeconds = std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - wallStart)
                               .count();
@@ -528,6 +569,11 @@ int runModelMain(int argc, char **argv) {
   run.timeout = defaultCommTimeoutSeconds();
   run.loadTimeout = std::max(run.timeout, envSeconds("LLMC_LOAD_TIMEOUT_S",
                                                      3600));
+  run.graphs = run.options.cudaGraphs && !run.emulate &&
+               std::none_of(m.weights.begin(), m.weights.end(),
+                            [](const ManifestWeight &w) {
+                              return w.owner.has_value();
+                            });
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   run.threadsPerRank = int(std::max<size_t>(1, hw / myRanks.size()));
 

@@ -69,6 +69,13 @@ std::string modelUsage(const std::string &program) {
          "step;\n"
          "                               .npy, else raw (docs/runtime.md)\n"
          "  --bench                      print TTFT, TPOT and tokens/s\n"
+         "  --force-tokens=IDS           feed these ids (one row per prompt, "
+         "as\n"
+         "                               --prompt) after each step instead "
+         "of the\n"
+         "                               model's choice (teacher forcing)\n"
+         "  --no-cuda-graphs             launch decode steps kernel by "
+         "kernel\n"
          "  --manifest=FILE              default: manifest.json next to the "
          "binary\n"
          "\n"
@@ -194,6 +201,18 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
       if (value.empty())
         return E::fromError(Status::error("--dump-logits needs a file name"));
       o.dumpLogits = value;
+    } else if (name == "force-tokens") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      auto p = parsePromptList(value);
+      if (!p)
+        return E::fromError(Status::error(
+            "--force-tokens" + p.status().message().substr(8)));
+      o.forceTokens = std::move(*p);
+    } else if (name == "no-cuda-graphs") {
+      if (Status s = noValue(); !s)
+        return E::fromError(s);
+      o.cudaGraphs = false;
     } else if (name == "bench") {
       if (Status s = noValue(); !s)
         return E::fromError(s);
@@ -280,6 +299,25 @@ Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o) {
                   std::to_string(r.spDegree) +
                   " sequence-parallel ranks (axis '" + *m.plan.sequenceAxis +
                   "'); each needs at least one token");
+  }
+  if (!o.forceTokens.empty()) {
+    if (int64_t(o.forceTokens.size()) != r.batch)
+      return fail("--force-tokens has " + std::to_string(o.forceTokens.size()) +
+                  " rows but there are " + std::to_string(r.batch) +
+                  " prompts; give one row of ids per prompt");
+    if (int64_t(o.forceTokens.front().size()) < r.maxNewTokens - 1)
+      return fail("--force-tokens rows have " +
+                  std::to_string(o.forceTokens.front().size()) +
+                  " ids but " + std::to_string(r.maxNewTokens) +
+                  " new tokens need " + std::to_string(r.maxNewTokens - 1) +
+                  " (one fed back after every step but the last)");
+    for (size_t p = 0; p < o.forceTokens.size(); ++p)
+      for (int64_t id : o.forceTokens[p])
+        if (id >= m.model.vocabSize)
+          return fail("token id " + std::to_string(id) +
+                      " in --force-tokens row " + std::to_string(p) +
+                      " is out of range: the vocabulary has " +
+                      std::to_string(m.model.vocabSize) + " tokens");
   }
   // One llmc_forward call gets the rank's whole batch (the generated code
   // splits it into micro-batches itself).

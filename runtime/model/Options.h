@@ -36,6 +36,12 @@ struct ModelOptions {
   bool emulateRanks = false;
   std::string dumpLogits;  ///< "" = none
   bool bench = false;
+  /// --force-tokens: per prompt, the ids fed back after each step instead
+  /// of the model's own choice (teacher forcing; tokens and logits are
+  /// still the model's).
+  std::vector<std::vector<int64_t>> forceTokens;
+  /// Decode steps replay a captured CUDA graph where the plan allows it.
+  bool cudaGraphs = true;
   std::string manifest;    ///< "" = manifest.json next to the executable
   bool help = false;
 };

@@ -149,6 +149,38 @@ TEST(Options, Requests) {
                        "cannot be split over 2 sequence-parallel ranks"));
 }
 
+TEST(Options, ForceTokensAndGraphs) {
+  Manifest m = example("stub-pp2-tp2.json");
+  Expected<ModelOptions> o = parseModelOptions(
+      {"--weights=random", "--prompt=1,2;3,4", "--max-new-tokens=3",
+       "--force-tokens=5,6;7,8", "--no-cuda-graphs"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->forceTokens,
+            (std::vector<std::vector<int64_t>>{{5, 6}, {7, 8}}));
+  EXPECT_FALSE(o->cudaGraphs);
+  EXPECT_TRUE(checkRequest(m, *o).ok());
+  EXPECT_TRUE(parseModelOptions({"--weights=random", "--prompt=1"})->cudaGraphs);
+
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--force-tokens=1,x"}),
+                       "--force-tokens: 'x' in prompt 0"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--no-cuda-graphs=1"}),
+                       "--no-cuda-graphs takes no value"));
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--prompt=1;2",
+                                        "--force-tokens=1"}),
+                       "--force-tokens has 1 rows but there are 2 prompts"));
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--prompt=1",
+                                        "--max-new-tokens=4",
+                                        "--force-tokens=1,2"}),
+                       "--force-tokens rows have 2 ids but 4 new tokens "
+                       "need 3"));
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--prompt=1",
+                                        "--max-new-tokens=2",
+                                        "--force-tokens=64"}),
+                       "token id 64 in --force-tokens row 0 is out of range"));
+}
+
 TEST(Options, SequenceBlocks) {
   EXPECT_EQ(sequenceBlock(7, 3, 0), (std::pair<int64_t, int64_t>{0, 3}));
   EXPECT_EQ(sequenceBlock(7, 3, 1), (std::pair<int64_t, int64_t>{3, 2}));
