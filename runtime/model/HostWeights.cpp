@@ -50,17 +50,22 @@ Status checkCheckpoint(const Manifest &m, const Checkpoint &checkpoint,
     const ManifestWeight &w = m.weights[i];
     std::string who = "weight '" + w.name + "' (needed by rank" +
                       (users.size() > 1 ? "s " : " ") + rankList(users) + ")";
-    const TensorInfo *info = checkpoint.find(w.name);
+    const SafetensorsFile *file = nullptr;
+    const TensorInfo *info = checkpoint.find(w.name, &file);
     if (!info)
       return Status::error(who + " is missing from the checkpoint");
+    // The file holding the tensor, as the reader's own errors name it.
+    std::string where = file ? file->path() + ": " : std::string();
     if (info->shape != w.fullShape)
-      return Status::error(who + " has shape " + shapeString(info->shape) +
+      return Status::error(where + who + " has shape " +
+                           shapeString(info->shape) +
                            " in the checkpoint but the binary was compiled "
                            "for " +
                            shapeString(w.fullShape) +
                            " (a different model or config?)");
     if (!isConvertibleToF32(info->dtype))
-      return Status::error(who + " has dtype " + dtypeName(info->dtype) +
+      return Status::error(where + who + " has dtype " +
+                           dtypeName(info->dtype) +
                            ", which cannot be converted to bf16 (supported: "
                            "BF16, F16, F32, F64)");
   }

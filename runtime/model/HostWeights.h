@@ -27,7 +27,8 @@ std::vector<bool> weightsOfRank(const Manifest &m, int rank);
 
 /// Checks that `checkpoint` holds every weight the given ranks load, with
 /// the manifest's full_shape and a dtype convertible to bf16. Messages name
-/// the tensor, the rank and both shapes.
+/// the tensor, the ranks that need it, both shapes and (for a tensor that is
+/// present) the file holding it.
 Status checkCheckpoint(const Manifest &m, const Checkpoint &checkpoint,
                        const std::vector<int> &ranks);
 

@@ -155,4 +155,9 @@ TEST(HostWeights, CheckpointRefusals) {
                              "was compiled for [16]"),
             std::string::npos)
       << s.message();
+  // A tensor that is present is named with the file holding it.
+  EXPECT_EQ(s.message().find(dir + "/model.safetensors: weight '" +
+                             m.weights[3].name + "' (needed by rank 3)"),
+            0u)
+      << s.message();
 }
