@@ -35,6 +35,17 @@ template <class T> T *scratch(Rank &r, int64_t n) {
 /// size split-K grids.
 int smCount();
 
+/// Most activation rows the weight-streaming GEMV (Gemv.cu) takes.
+constexpr int64_t kGemvMaxRows = 8;
+
+/// out[m, n] = x[m, k] w[n, k]^T (+ bias) by the weight-streaming GEMV,
+/// `out` bf16 or (outF32) fp32 with leading dimension `ldo`. Returns false,
+/// launching nothing, where it does not apply (m > kGemvMaxRows, k not a
+/// multiple of 8, unaligned operands, or LLMC_GEMV=0): use cuBLASLt then.
+bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
+          int64_t ldx, const bf16 *w, int64_t n, int64_t k, const bf16 *bias,
+          int64_t m);
+
 /// Whether `p` is aligned to `bytes` (a power of two).
 inline bool isAligned(const void *p, uintptr_t bytes) {
   return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;

@@ -15,9 +15,11 @@
 // llmc_forward is captured once as a CUDA graph and replayed: one launch
 // per token instead of hundreds. The first decode step runs eagerly and
 // sizes every persistent scratch buffer and cuBLASLt plan the capture will
-// see. Plans that synchronise the host inside a step (expert parallelism
-// reads routing counts back) and emulated ranks (whose collectives are host
-// rendezvous between threads) run every step eagerly.
+// see. Emulated ranks (threads whose collectives are host rendezvous
+// enqueueing event waits between their streams) share ONE graph holding
+// every rank's work (EmulatedGraph). Plans that synchronise the host inside
+// a step (expert parallelism reads routing counts back) run every step
+// eagerly, as does --no-cuda-graphs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -27,6 +29,8 @@
 #include "runtime/comm/InProcessCommunicator.h"
 #include "runtime/comm/NcclCommunicator.h"
 #include "runtime/launch/Environment.h"
+#include "runtime/model/Bench.h"
+#include "runtime/model/Cost.h"
 #include "runtime/model/DeviceRank.h"
 #include "runtime/model/HostWeights.h"
 #include "runtime/model/Options.h"
@@ -38,7 +42,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -139,6 +145,59 @@ private:
 // The run
 //===----------------------------------------------------------------------===//
 
+/// A host barrier of the emulated rank threads with a deadline: a rank
+/// that never arrives (it failed: fail() ends the process) cannot hang the
+/// others.
+class HostBarrier {
+public:
+  explicit HostBarrier(int count) : count_(count) {}
+  bool arrive(double timeoutSeconds) {
+    std::unique_lock<std::mutex> lock(mu_);
+    int64_t generation = generation_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+      return true;
+    }
+    return cv_.wait_for(lock, std::chrono::duration<double>(timeoutSeconds),
+                        [&] { return generation_ != generation; });
+  }
+
+private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int count_, arrived_ = 0;
+  int64_t generation_ = 0;
+};
+
+/// The decode-step graph of emulated ranks: ONE graph holds every rank's
+/// work. Rank 0's stream starts the capture and forks it to the other
+/// ranks' streams through an event; their collectives (event waits between
+/// the ranks' streams) become graph edges; the other streams join back
+/// before the capture ends. Each replayed step, rank 0 waits for every
+/// rank's uploaded inputs, launches the graph, and the others wait for it.
+struct EmulatedGraph {
+  explicit EmulatedGraph(int ranks) : barrier(ranks), ready(size_t(ranks)) {}
+  ~EmulatedGraph() {
+    if (exec)
+      cudaGraphExecDestroy(exec);
+    if (graph)
+      cudaGraphDestroy(graph);
+    for (cudaEvent_t e : ready)
+      if (e)
+        cudaEventDestroy(e);
+    for (cudaEvent_t e : {fork, done})
+      if (e)
+        cudaEventDestroy(e);
+  }
+  HostBarrier barrier;
+  cudaEvent_t fork = nullptr, done = nullptr;
+  std::vector<cudaEvent_t> ready; ///< per rank
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+};
+
 /// What every rank of this process shares.
 struct Run {
   Manifest manifest;
@@ -152,6 +211,7 @@ struct Run {
   int threadsPerRank = 1;
   double timeout = 60, loadTimeout = 3600;
   std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
+  std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs
 };
 
 /// Creates the world communicator and one per grid axis for `rank`.
@@ -200,6 +260,63 @@ struct Report {
   std::vector<float> stepMs;
   double wallSeconds = 0;
 };
+
+/// One decode step of an emulated rank through the shared graph (captured
+/// on the first call). Every rank thread calls it with the same step.
+template <class Forward>
+void emulatedGraphStep(Run &run, DeviceRank &d, Forward &&forward,
+                       bool &captured) {
+  EmulatedGraph &g = *run.emulatedGraph;
+  int rank = d.rank();
+  cudaStream_t s = d.stream();
+  auto meet = [&](const char *what) {
+    if (!g.barrier.arrive(run.timeout))
+      d.fail(std::string("timed out after ") +
+             std::to_string(int(run.timeout)) +
+             " s waiting for the other emulated ranks (" + what + ")");
+  };
+  if (!captured) {
+    meet("decode graph capture");
+    if (rank == 0) {
+      d.check(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed),
+              "cudaStreamBeginCapture (decode step)");
+      d.check(cudaEventRecord(g.fork, s), "cudaEventRecord (capture fork)");
+    }
+    meet("decode graph fork");
+    if (rank != 0)
+      d.check(cudaStreamWaitEvent(s, g.fork, 0),
+              "cudaStreamWaitEvent (capture fork)");
+    forward();
+    if (rank != 0)
+      d.check(cudaEventRecord(g.ready[size_t(rank)], s),
+              "cudaEventRecord (capture join)");
+    meet("decode graph join");
+    if (rank == 0) {
+      for (size_t r = 1; r < g.ready.size(); ++r)
+        d.check(cudaStreamWaitEvent(s, g.ready[r], 0),
+                "cudaStreamWaitEvent (capture join)");
+      d.check(cudaStreamEndCapture(s, &g.graph),
+              "cudaStreamEndCapture (decode step)");
+      d.check(cudaGraphInstantiate(&g.exec, g.graph, 0),
+              "cudaGraphInstantiate (decode step)");
+    }
+    captured = true;
+  }
+  if (rank != 0)
+    d.check(cudaEventRecord(g.ready[size_t(rank)], s),
+            "cudaEventRecord (step inputs)");
+  meet("decode step inputs");
+  if (rank == 0) {
+    for (size_t r = 1; r < g.ready.size(); ++r)
+      d.check(cudaStreamWaitEvent(s, g.ready[r], 0),
+              "cudaStreamWaitEvent (step inputs)");
+    d.check(cudaGraphLaunch(g.exec, s), "cudaGraphLaunch (decode step)");
+    d.check(cudaEventRecord(g.done, s), "cudaEventRecord (step done)");
+  }
+  meet("decode step launch");
+  if (rank != 0)
+    d.check(cudaStreamWaitEvent(s, g.done, 0), "cudaStreamWaitEvent (step)");
+}
 
 void runRank(Run &run, int rank, Report *report) {
   const Manifest &m = run.manifest;
@@ -274,11 +391,25 @@ void runRank(Run &run, int rank, Report *report) {
 
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t graphExec = nullptr;
+  bool emulatedCaptured = false;
   const std::vector<std::vector<int64_t>> &forced = run.options.forceTokens;
   std::vector<std::vector<int64_t>> sequences = run.options.prompts;
   std::vector<std::vector<int64_t>> generated(size_t(shape.batch));
   auto wallStart = std::chrono::steady_clock::now();
-  for (int64_t step = 0; step < shape.maxNewTokens; ++step) {
+  // --bench: a few untimed steps first (cuBLASLt heuristics, lazy module
+  // loading, scratch growth and, with graphs, the capture at step 2), then
+  // the timed generation from step 0, which rewrites the same cache
+  // positions and replays the captured graph. Nothing of the warm-up is
+  // reported or dumped.
+  const int64_t warmupSteps =
+      run.options.bench ? std::min<int64_t>(3, shape.maxNewTokens) : 0;
+  for (int64_t iter = 0; iter < warmupSteps + shape.maxNewTokens; ++iter) {
+    const bool warmup = iter < warmupSteps;
+    const int64_t step = warmup ? iter : iter - warmupSteps;
+    if (warmupSteps > 0 && iter == warmupSteps) {
+      sequences = run.options.prompts;
+      wallStart = std::chrono::steady_clock::now();
+    }
     int64_t start, len;
     if (step == 0) {
       auto [blockStart, blockLen] =
@@ -317,7 +448,9 @@ void runRank(Run &run, int rank, Report *report) {
       llmc_forward(d, s, static_cast<float *>(logitsDev.data()),
                    static_cast<int64_t *>(nextDev.data()));
     };
-    if (run.graphs && step >= 2) {
+    if (run.graphs && step >= 2 && run.emulate) {
+      emulatedGraphStep(run, d, forward, emulatedCaptured);
+    } else if (run.graphs && step >= 2) {
       if (!graphExec) {
         d.check(cudaStreamBeginCapture(d.stream(),
                                        cudaStreamCaptureModeThreadLocal),
@@ -336,7 +469,7 @@ void runRank(Run &run, int rank, Report *report) {
 
     d.check(world.allGather(nextDev.data(), nextAllDev.data(), size_t(lb),
                             DataType::I64, d.stream()));
-    if (dumping) {
+    if (dumping && !warmup) {
       size_t block = size_t(lb * vocab);
       for (size_t r = 0; r < sources.size(); ++r) {
         int src = sources[r];
@@ -377,22 +510,23 @@ void runRank(Run &run, int rank, Report *report) {
                  std::to_string(id) + ", outside the vocabulary of " +
                  std::to_string(vocab) + " (from rank " +
                  std::to_string(sources[size_t(r)]) + ")");
-        generated[row].push_back(id);
+        if (!warmup)
+          generated[row].push_back(id);
         sequences[row].push_back(
             !forced.empty() && size_t(step) < forced[row].size()
                 ? forced[row][size_t(step)]
                 : id);
       }
-    if (dumping && rank == 0)
+    if (dumping && rank == 0 && !warmup)
       d.check(dump.append(dumpHost, size_t(shape.batch * vocab)));
-    if (timing) {
+    if (timing && !warmup) {
       float ms = 0;
       d.check(cudaEventElapsedTime(&ms, evStart, evEnd),
               "cudaEventElapsedTime");
       report->stepMs.push_back(ms);
     }
   }
-  bool replayed = graphExec != nullptr;
+  bool replayed = graphExec != nullptr || emulatedCaptured;
   if (graphExec)
     cudaGraphExecDestroy(graphExec);
   if (graph)
@@ -410,6 +544,40 @@ void runRank(Run &run, int rank, Report *report) {
   }
   // Everyone finishes the last step's communication before tearing down.
   d.check(world.barrier(d.stream(), run.timeout));
+}
+
+/// --bench, after the run (rank 0; emulated ranks: every thread joined, so
+/// the ranks' memory is free): measures this GPU's copy bandwidth and
+/// cuBLASLt rate on the model's prefill GEMM shapes (runtime/model/Bench.h),
+/// then prints the achieved rates against them (runtime/model/Cost.h) as a
+/// summary and one `bench-json: {...}` line.
+void printBenchReference(const Run &run, const Report &report) {
+  RunCost cost = runCost(run.manifest, run.shape, run.emulate);
+  BenchFigures f = benchFigures(report.stepMs, run.shape, cost, run.manifest,
+                                run.emulate, report.graphs);
+  f.wallS = report.wallSeconds;
+  std::fflush(stdout);
+  cudaStream_t stream = nullptr;
+  if (cudaError_t e =
+          cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking)) {
+    std::fprintf(stderr,
+                 "%s: warning: --bench reference rates: cudaStreamCreate: "
+                 "%s\n",
+                 kProgram, cudaGetErrorString(e));
+  } else {
+    CopyBandwidth copy = measureCopyBandwidth(stream);
+    GemmPeak gemm = measureGemmPeak(cost.gemms, stream);
+    cudaStreamDestroy(stream);
+    for (const std::string *error : {&copy.error, &gemm.error})
+      if (!error->empty())
+        std::fprintf(stderr, "%s: warning: --bench reference rates: %s\n",
+                     kProgram, error->c_str());
+    f.copyGBs = copy.gbs;
+    f.gemmPeakTflops = gemm.aggregateTflops;
+    f.gemmBestTflops = gemm.bestTflops;
+  }
+  std::printf("%s", benchSummary(f).c_str());
+  std::printf("bench-json: %s\n", benchJson(f).c_str());
 }
 
 void printReport(const Run &run, const Report &report) {
@@ -437,6 +605,7 @@ void printReport(const Run &run, const Report &report) {
                 (long long)run.manifest.plan.numRanks(),
                 run.emulate ? " (emulated on one GPU)" : "",
                 report.wallSeconds);
+    printBenchReference(run, report);
   }
   std::fflush(stdout);
 }
@@ -493,6 +662,9 @@ int runModelMain(int argc, char **argv) {
   if (!shape)
     fatal(shape.status().message());
   run.shape = *shape;
+  if (run.options.usesSyntheticPrompts()) // --bench without --prompt
+    run.options.prompts = syntheticPrompts(run.shape.batch, run.shape.promptLen,
+                                           m.model.vocabSize);
   std::vector<int> myRanks;
   if (run.emulate)
     for (int64_t r = 0; r < planRanks; ++r)
@@ -569,7 +741,7 @@ int runModelMain(int argc, char **argv) {
   run.timeout = defaultCommTimeoutSeconds();
   run.loadTimeout = std::max(run.timeout, envSeconds("LLMC_LOAD_TIMEOUT_S",
                                                      3600));
-  run.graphs = run.options.cudaGraphs && !run.emulate &&
+  run.graphs = run.options.cudaGraphs &&
                std::none_of(m.weights.begin(), m.weights.end(),
                             [](const ManifestWeight &w) {
                               return w.owner.has_value();
@@ -581,6 +753,18 @@ int runModelMain(int argc, char **argv) {
   if (run.emulate) {
     run.world = std::make_unique<InProcessWorld>(
         int(planRanks), makeCudaDeviceOps(), run.timeout);
+    if (run.graphs) {
+      run.emulatedGraph = std::make_unique<EmulatedGraph>(int(planRanks));
+      EmulatedGraph &g = *run.emulatedGraph;
+      for (cudaEvent_t *e : {&g.fork, &g.done})
+        if (cudaError_t err =
+                cudaEventCreateWithFlags(e, cudaEventDisableTiming))
+          fatal(std::string("cudaEventCreate: ") + cudaGetErrorString(err));
+      for (cudaEvent_t &e : g.ready)
+        if (cudaError_t err =
+                cudaEventCreateWithFlags(&e, cudaEventDisableTiming))
+          fatal(std::string("cudaEventCreate: ") + cudaGetErrorString(err));
+    }
     std::vector<std::thread> threads;
     for (int r : myRanks)
       threads.emplace_back([&run, r, &report] {

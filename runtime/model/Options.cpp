@@ -51,6 +51,10 @@ bool parseNonNegative(const std::string &text, int64_t &out) {
 std::string modelUsage(const std::string &program) {
   return "usage: " + program +
          " --weights=DIR|random[:SEED] --prompt=IDS [options]\n"
+         "       " +
+         program +
+         " --weights=DIR|random[:SEED] --bench [--batch=B --prompt-len=P "
+         "--gen-len=G]\n"
          "\n"
          "  --weights=DIR|random[:SEED]  checkpoint folder (safetensors), or "
          "the\n"
@@ -68,7 +72,18 @@ std::string modelUsage(const std::string &program) {
          "  --dump-logits=FILE           last-position fp32 logits of every "
          "step;\n"
          "                               .npy, else raw (docs/runtime.md)\n"
-         "  --bench                      print TTFT, TPOT and tokens/s\n"
+         "  --bench                      print TTFT, TPOT, tokens/s, "
+         "achieved GB/s and\n"
+         "                               TFLOP/s against this GPU's measured "
+         "copy\n"
+         "                               bandwidth and cuBLASLt GEMM rate; "
+         "without\n"
+         "                               --prompt it makes up the prompts:\n"
+         "  --batch=B                    (--bench) B synthetic prompts "
+         "(default 1)\n"
+         "  --prompt-len=P               (--bench) of P ids each (default "
+         "128)\n"
+         "  --gen-len=G                  (--bench) = --max-new-tokens=G\n"
          "  --force-tokens=IDS           feed these ids (one row per prompt, "
          "as\n"
          "                               --prompt) after each step instead "
@@ -137,6 +152,7 @@ parsePromptList(const std::string &text) {
 Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
   using E = Expected<ModelOptions>;
   ModelOptions o;
+  bool haveMaxNewTokens = false, haveGenLen = false;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -191,6 +207,23 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
             "--max-new-tokens must be a positive integer, got '" + value +
             "'"));
       o.maxNewTokens = n;
+      haveMaxNewTokens = true;
+    } else if (name == "batch" || name == "prompt-len" || name == "gen-len") {
+      // --bench sizes.
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      int64_t n;
+      if (!parseNonNegative(trim(value), n) || n < 1)
+        return E::fromError(Status::error(
+            "--" + name + " must be a positive integer, got '" + value + "'"));
+      if (name == "batch")
+        o.benchBatch = n;
+      else if (name == "prompt-len")
+        o.benchPromptLen = n;
+      else {
+        o.maxNewTokens = n;
+        haveGenLen = true;
+      }
     } else if (name == "emulate-ranks") {
       if (Status s = noValue(); !s)
         return E::fromError(s);
@@ -233,9 +266,53 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
   if (!o.weights)
     return E::fromError(
         Status::error("--weights=DIR|random[:SEED] is required"));
-  if (!o.havePrompt)
-    return E::fromError(Status::error("--prompt=IDS is required"));
+  // --bench sizes.
+  if (!o.bench && (o.benchBatch || o.benchPromptLen))
+    return E::fromError(Status::error(
+        std::string(o.benchBatch ? "--batch" : "--prompt-len") +
+        " sizes the synthetic prompts of a benchmark and needs --bench"));
+  if (!o.bench && haveGenLen)
+    return E::fromError(Status::error(
+        "--gen-len sizes a benchmark and needs --bench; without it, use "
+        "--max-new-tokens"));
+  if (haveGenLen && haveMaxNewTokens)
+    return E::fromError(Status::error(
+        "--gen-len and --max-new-tokens set the same thing; give one"));
+  if (o.havePrompt && (o.benchBatch || o.benchPromptLen))
+    return E::fromError(Status::error(
+        std::string(o.benchBatch ? "--batch" : "--prompt-len") +
+        " sizes the synthetic prompts of --bench and cannot be combined "
+        "with --prompt, whose rows set the batch and the length; drop one"));
+  if (!o.havePrompt && !o.bench)
+    return E::fromError(Status::error(
+        "--prompt=IDS is required (or --bench, which makes up prompts)"));
+  if (o.usesSyntheticPrompts()) {
+    if (!o.benchBatch)
+      o.benchBatch = kDefaultBenchBatch;
+    if (!o.benchPromptLen)
+      o.benchPromptLen = kDefaultBenchPromptLen;
+  }
   return o;
+}
+
+std::vector<std::vector<int64_t>> syntheticPrompts(int64_t batch, int64_t len,
+                                                   int64_t vocab) {
+  // splitmix64 over a counter from a fixed seed: deterministic, spread over
+  // the whole vocabulary.
+  uint64_t state = 0x6c6c6d632d62656eull; // "llmc-ben"
+  auto next = [&state] {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  };
+  std::vector<std::vector<int64_t>> prompts(
+      static_cast<size_t>(batch),
+      std::vector<int64_t>(static_cast<size_t>(len)));
+  for (std::vector<int64_t> &row : prompts)
+    for (int64_t &id : row)
+      id = int64_t(next() % uint64_t(vocab));
+  return prompts;
 }
 
 std::pair<int64_t, int64_t> sequenceBlock(int64_t len, int64_t degree,
@@ -248,10 +325,19 @@ Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o) {
   using E = Expected<RunShape>;
   auto fail = [](std::string msg) { return E::fromError(Status::error(msg)); };
   RunShape r;
-  if (o.prompts.empty() || o.prompts.front().empty())
-    return fail("--prompt is empty");
-  r.batch = int64_t(o.prompts.size());
-  r.promptLen = int64_t(o.prompts.front().size());
+  if (o.usesSyntheticPrompts() && o.prompts.empty()) {
+    // --bench without --prompt: the prompts are made after these checks
+    // (syntheticPrompts), so a huge --batch is refused before it is.
+    r.batch = o.benchBatch;
+    r.promptLen = o.benchPromptLen;
+    if (r.batch < 1 || r.promptLen < 1)
+      return fail("--batch and --prompt-len must be positive");
+  } else {
+    if (o.prompts.empty() || o.prompts.front().empty())
+      return fail("--prompt is empty");
+    r.batch = int64_t(o.prompts.size());
+    r.promptLen = int64_t(o.prompts.front().size());
+  }
   r.maxNewTokens = o.maxNewTokens;
   for (size_t p = 0; p < o.prompts.size(); ++p)
     for (int64_t id : o.prompts[p])

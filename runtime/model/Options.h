@@ -44,7 +44,19 @@ struct ModelOptions {
   bool cudaGraphs = true;
   std::string manifest;    ///< "" = manifest.json next to the executable
   bool help = false;
+
+  // --bench sizes (issue 8). --bench without --prompt runs `benchBatch`
+  // synthetic prompts of `benchPromptLen` ids (syntheticPrompts, made once
+  // checkRequest has accepted the sizes); --gen-len is --max-new-tokens
+  // under its benchmark name and sets maxNewTokens.
+  int64_t benchBatch = 0;     ///< --batch (default 1)
+  int64_t benchPromptLen = 0; ///< --prompt-len (default 128)
+  bool usesSyntheticPrompts() const { return bench && !havePrompt; }
 };
+
+/// Defaults of --batch and --prompt-len for --bench without --prompt.
+constexpr int64_t kDefaultBenchBatch = 1;
+constexpr int64_t kDefaultBenchPromptLen = 128;
 
 /// Usage text for --help.
 std::string modelUsage(const std::string &program);
@@ -74,7 +86,15 @@ struct RunShape {
 /// <= limits.max_seq, batch <= limits.max_batch and divisible by the batch
 /// replicas and the micro-batches, prefill tokens per rank <=
 /// limits.max_tokens_per_step, prompt long enough for the sequence axis.
+/// For --bench without --prompt it checks the --batch and --prompt-len
+/// sizes (o.prompts is empty until syntheticPrompts fills it).
 Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o);
+
+/// The prompts of --bench without --prompt: `batch` rows of `len` ids in
+/// [0, vocab), the same on every run and every rank (splitmix64 of a fixed
+/// seed; special ids are not avoided).
+std::vector<std::vector<int64_t>> syntheticPrompts(int64_t batch, int64_t len,
+                                                   int64_t vocab);
 
 /// The tokens of the sequence-parallel block `coord` of `len` prompt tokens
 /// over `degree` ranks: [start, start + count). The first len % degree

@@ -105,4 +105,31 @@ TEST(ModelBinary, BadRequests) {
   r = model({"--help"});
   EXPECT_EQ(r.exitCode, 0);
   EXPECT_TRUE(contains(r.output, "--emulate-ranks")) << r.output;
+  EXPECT_TRUE(contains(r.output, "--prompt-len=P")) << r.output;
+}
+
+TEST(ModelBinary, BenchSizes) {
+  // --bench without --prompt: the sizes are checked against the manifest,
+  // then (a valid request) the run stops at the missing GPU.
+  RunResult r = model({manifest("stub-1.json"), "--weights=random", "--bench",
+                       "--batch=2", "--prompt-len=8", "--gen-len=4"});
+  EXPECT_EQ(r.exitCode, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "no CUDA device")) << r.output;
+  r = model({manifest("stub-1.json"), "--weights=random", "--bench"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_TRUE(contains(r.output, "a prompt of 128 tokens plus 16 new tokens "
+                                 "exceeds the binary's maximum sequence "
+                                 "length 64"))
+      << r.output;
+  r = model({manifest("stub-1.json"), "--weights=random", "--bench",
+             "--batch=9", "--prompt-len=4"});
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_TRUE(contains(r.output, "exceeds the binary's maximum batch 8"))
+      << r.output;
+  r = model({manifest("stub-1.json"), "--weights=random", "--prompt=1",
+             "--batch=2"});
+  EXPECT_EQ(r.exitCode, 2);
+  EXPECT_TRUE(contains(r.output, "--batch sizes the synthetic prompts of a "
+                                 "benchmark and needs --bench"))
+      << r.output;
 }

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -179,6 +180,135 @@ TEST(Options, ForceTokensAndGraphs) {
                                         "--max-new-tokens=2",
                                         "--force-tokens=64"}),
                        "token id 64 in --force-tokens row 0 is out of range"));
+}
+
+TEST(Options, BenchSizes) {
+  Manifest m = example("stub-pp2-tp2.json");
+  // --bench without --prompt: synthetic prompts of --batch x --prompt-len,
+  // --gen-len new tokens.
+  Expected<ModelOptions> o =
+      parseModelOptions({"--weights=random", "--bench", "--batch=4",
+                         "--prompt-len", "32", "--gen-len=8"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->usesSyntheticPrompts());
+  EXPECT_TRUE(o->prompts.empty());
+  EXPECT_EQ(o->benchBatch, 4);
+  EXPECT_EQ(o->benchPromptLen, 32);
+  EXPECT_EQ(o->maxNewTokens, 8);
+  Expected<RunShape> r = checkRequest(m, *o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->batch, 4);
+  EXPECT_EQ(r->promptLen, 32);
+  EXPECT_EQ(r->maxNewTokens, 8);
+  EXPECT_EQ(r->localBatch, 4);
+
+  // Defaults: one prompt of 128 ids, --max-new-tokens' 16 new tokens.
+  o = parseModelOptions({"--weights=random", "--bench"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->benchBatch, kDefaultBenchBatch);
+  EXPECT_EQ(o->benchPromptLen, kDefaultBenchPromptLen);
+  EXPECT_EQ(kDefaultBenchBatch, 1);
+  EXPECT_EQ(kDefaultBenchPromptLen, 128);
+  EXPECT_EQ(o->maxNewTokens, 16);
+  // The stub's max_seq is 64.
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--bench"}),
+                       "a prompt of 128 tokens plus 16 new tokens exceeds "
+                       "the binary's maximum sequence length 64"));
+  // Sizes are checked before any prompt is made.
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--bench",
+                                        "--batch=1000000000000",
+                                        "--prompt-len=8"}),
+                       "a batch of 1000000000000 prompts exceeds the "
+                       "binary's maximum batch 8"));
+  EXPECT_TRUE(contains(
+      requestError(example("stub-dp2-ep2.json"),
+                   {"--weights=random", "--bench", "--batch=2",
+                    "--prompt-len=4"}),
+      "cannot be split evenly over 4 batch replicas"));
+  EXPECT_TRUE(contains(requestError(m, {"--weights=random", "--bench",
+                                        "--batch=2", "--prompt-len=4",
+                                        "--force-tokens=1"}),
+                       "--force-tokens has 1 rows but there are 2 prompts"));
+
+  // With --prompt, --bench times those prompts; --gen-len still applies.
+  o = parseModelOptions(
+      {"--weights=random", "--bench", "--prompt=1,2;3,4", "--gen-len=3"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_FALSE(o->usesSyntheticPrompts());
+  EXPECT_EQ(o->benchBatch, 0);
+  EXPECT_EQ(o->maxNewTokens, 3);
+  r = checkRequest(m, *o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->batch, 2);
+  EXPECT_EQ(r->promptLen, 2);
+
+  // Refusals.
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--batch=0"}),
+                       "--batch must be a positive integer, got '0'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--prompt-len=-3"}),
+                       "--prompt-len must be a positive integer, got '-3'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--gen-len=x"}),
+                       "--gen-len must be a positive integer, got 'x'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--batch"}),
+                       "--batch needs a value"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--batch=2"}),
+                       "--batch sizes the synthetic prompts of a benchmark "
+                       "and needs --bench"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt-len=2"}),
+                       "--prompt-len sizes the synthetic prompts of a "
+                       "benchmark and needs --bench"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--gen-len=2"}),
+                       "--gen-len sizes a benchmark and needs --bench; "
+                       "without it, use --max-new-tokens"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--prompt=1,2", "--prompt-len=2"}),
+                       "--prompt-len sizes the synthetic prompts of --bench "
+                       "and cannot be combined with --prompt"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--prompt=1,2", "--batch=2"}),
+                       "--batch sizes the synthetic prompts of --bench and "
+                       "cannot be combined with --prompt"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--bench",
+                                    "--gen-len=4", "--max-new-tokens=4"}),
+                       "--gen-len and --max-new-tokens set the same thing"));
+  EXPECT_TRUE(contains(optionError({"--weights=random"}),
+                       "--prompt=IDS is required (or --bench"));
+  EXPECT_TRUE(contains(modelUsage("llm-model"),
+                       "--bench [--batch=B --prompt-len=P --gen-len=G]"));
+}
+
+TEST(Options, SyntheticPrompts) {
+  std::vector<std::vector<int64_t>> p = syntheticPrompts(3, 50, 64);
+  ASSERT_EQ(p.size(), 3u);
+  std::vector<bool> seen(64);
+  for (const std::vector<int64_t> &row : p) {
+    ASSERT_EQ(row.size(), 50u);
+    for (int64_t id : row) {
+      ASSERT_GE(id, 0);
+      ASSERT_LT(id, 64);
+      seen[size_t(id)] = true;
+    }
+  }
+  // Deterministic, different rows, spread over the vocabulary.
+  EXPECT_EQ(p, syntheticPrompts(3, 50, 64));
+  EXPECT_NE(p[0], p[1]);
+  EXPECT_GT(std::count(seen.begin(), seen.end(), true), 40);
+  // A prefix of a longer batch is the same run of ids.
+  EXPECT_EQ(syntheticPrompts(1, 50, 64)[0], p[0]);
+  EXPECT_EQ(syntheticPrompts(2, 3, 1),
+            (std::vector<std::vector<int64_t>>{{0, 0, 0}, {0, 0, 0}}));
+  // Real vocabularies: ids above 2^16 occur.
+  std::vector<std::vector<int64_t>> big = syntheticPrompts(1, 64, 128256);
+  EXPECT_TRUE(std::any_of(big[0].begin(), big[0].end(),
+                          [](int64_t id) { return id >= 65536; }));
+  EXPECT_TRUE(std::all_of(big[0].begin(), big[0].end(),
+                          [](int64_t id) { return id < 128256; }));
 }
 
 TEST(Options, SequenceBlocks) {
