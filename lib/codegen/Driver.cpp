@@ -224,6 +224,7 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   PassManager lower(ctx);
   LowerToEmitCOptions lowerOptions;
   lowerOptions.target = target->arch;
+  lowerOptions.tpReduce = options.tpReduce;
   lower.addPass(createLowerToEmitC(lowerOptions));
   if (failed(lower.run(module)))
     return make_error<DiagnosedError>();

@@ -34,6 +34,11 @@ void BufferPool::assign(Value value, Value buffer,
     keys[buffer] = *key;
 }
 
+void BufferPool::recycle(Value buffer, const BufferKey &key) {
+  keys[buffer] = key;
+  free[key].push_back(buffer);
+}
+
 void BufferPool::transfer(Value from, Value to) {
   buffers[to] = buffers.lookup(from);
   moved.insert(from);

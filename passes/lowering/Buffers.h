@@ -90,6 +90,9 @@ public:
   /// buffer may be reused once the value dies).
   void assign(mlir::Value value, mlir::Value buffer,
               std::optional<BufferKey> key);
+  /// Puts `buffer` (of class `key`) back in the pool at once: scratch a
+  /// single call uses, such as linearAllReduce's fp32 partial sums.
+  void recycle(mlir::Value buffer, const BufferKey &key);
   /// `to` takes over the buffer of `from` (ops that run in place).
   void transfer(mlir::Value from, mlir::Value to);
   /// The buffer holding `value`, or null.

@@ -108,6 +108,9 @@ struct ComputeScope {
   DenseMap<Value, SmallVector<llm::RMSNormOp>> norms;
   /// Norms already emitted as part of an addRmsNorm.
   DenseSet<Operation *> fused;
+  /// All-reduces and bias adds a linearAllReduce already did: they only
+  /// hand their input's buffer on to their result.
+  DenseSet<Operation *> folded;
   /// Rows of routed tokens (factor -> tokens * factor), made on first use.
   DenseMap<int64_t, Value> routedRows;
   int64_t routedFactor = 1;
@@ -120,9 +123,12 @@ struct ComputeScope {
 
 class Lowering {
 public:
-  Lowering(ModuleOp module, GridInfo grid, StringRef target)
+  /// `fp32Reduce`: lower a row-parallel linear and its all-reduce to one
+  /// linearAllReduce (fp32 partial sums); otherwise linear + allReduce on
+  /// bf16 partials.
+  Lowering(ModuleOp module, GridInfo grid, StringRef target, bool fp32Reduce)
       : module(module), ctx(module.getContext()), types(ctx), b(ctx),
-        grid(std::move(grid)), target(target) {}
+        grid(std::move(grid)), target(target), fp32Reduce(fp32Reduce) {}
 
   /// Builds the emitc module in place of the per-rank program.
   LogicalResult run();
@@ -232,6 +238,12 @@ private:
 
   // --- ops -------------------------------------------------------------------
   LogicalResult lowerAdd(llm::AddOp op, ComputeScope &scope);
+  /// The sum all-reduce over one grid axis that is the only use of `op`'s
+  /// result, when the pair lowers to linearAllReduce; null otherwise.
+  shard::AllReduceOp reductionOf(llm::LinearOp op) const;
+  LogicalResult lowerLinearAllReduce(llm::LinearOp op,
+                                     shard::AllReduceOp reduce,
+                                     ComputeScope &scope);
   LogicalResult lowerAttention(llm::AttentionOp op, ComputeScope &scope);
   LogicalResult lowerExperts(llm::ExpertsOp op, ComputeScope &scope);
   LogicalResult lowerAllGather(shard::AllGatherOp op, ComputeScope &scope);
@@ -244,6 +256,7 @@ private:
   Location loc = UnknownLoc::get(ctx);
   GridInfo grid;
   std::string target;
+  bool fp32Reduce;
 
   emitc::FuncOp function;
   Value rank;

@@ -204,6 +204,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         return success();
       })
       .Case([&](llm::LinearOp l) -> LogicalResult {
+        if (shard::AllReduceOp reduce = reductionOf(l))
+          return lowerLinearAllReduce(l, reduce, scope);
         FailureOr<Value> in = act(l.getInput(), scope, op);
         FailureOr<Value> w = weight(l.getWeight(), op);
         if (failed(in) || failed(w))
@@ -224,6 +226,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         return success();
       })
       .Case([&](llm::BiasAddOp a) -> LogicalResult {
+        if (scope.folded.contains(op)) // added by linearAllReduce
+          return inPlace(a.getInput(), a.getResult(), scope, op);
         FailureOr<Value> x = act(a.getInput(), scope, op);
         FailureOr<Value> bias = weight(a.getBias(), op);
         if (failed(x) || failed(bias))
@@ -327,6 +331,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         if (r.getReduction() != shard::ReductionKind::Sum)
           return r.emitError("llm-lower-to-emitc: only sum all-reduces are "
                              "supported by the runtime");
+        if (scope.folded.contains(op)) // reduced by linearAllReduce
+          return inPlace(r.getInput(), r.getResult(), scope, op);
         FailureOr<Value> x = act(r.getInput(), scope, op);
         if (failed(x))
           return failure();
@@ -396,6 +402,71 @@ LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
             b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble())});
   scope.fused.insert(norm);
   return inPlace(residual, op.getResult(), scope, op);
+}
+
+shard::AllReduceOp Lowering::reductionOf(llm::LinearOp op) const {
+  // A linear with its own bias would add it on every rank before the sum;
+  // the tensor-parallel pass never makes one (it moves the bias after the
+  // all-reduce), and such a pair keeps its literal lowering.
+  if (!fp32Reduce || op.getBias() || !op.getResult().hasOneUse())
+    return {};
+  auto reduce =
+      dyn_cast<shard::AllReduceOp>(*op.getResult().getUsers().begin());
+  auto type = dyn_cast<RankedTensorType>(op.getResult().getType());
+  if (!reduce || reduce->getBlock() != op->getBlock() ||
+      reduce.getReduction() != shard::ReductionKind::Sum ||
+      reduce.getGridAxes().size() != 1 || !type ||
+      !type.getElementType().isBF16())
+    return {};
+  return reduce;
+}
+
+LogicalResult Lowering::lowerLinearAllReduce(llm::LinearOp op,
+                                             shard::AllReduceOp reduce,
+                                             ComputeScope &scope) {
+  // The bias of a row-parallel linear: added once to the sum, before the
+  // one rounding (the tensor-parallel pass left it as a bias_add of the
+  // all-reduce's result).
+  llm::BiasAddOp biasAdd;
+  if (reduce.getResult().hasOneUse())
+    if (auto user = dyn_cast<llm::BiasAddOp>(
+            *reduce.getResult().getUsers().begin());
+        user && user.getInput() == reduce.getResult() &&
+        user->getBlock() == op->getBlock())
+      biasAdd = user;
+  FailureOr<Value> in = act(op.getInput(), scope, op);
+  FailureOr<Value> w = weight(op.getWeight(), op);
+  if (failed(in) || failed(w))
+    return failure();
+  Arg bias = opaque("nullptr");
+  if (biasAdd) {
+    FailureOr<Value> bw = weight(biasAdd.getBias(), biasAdd);
+    if (failed(bw))
+      return failure();
+    Value var = variable(types.weight);
+    assign(var, *bw);
+    bias = Arg(addressOf(var));
+  }
+  FailureOr<BufferKey> key = keyFor(op.getResult(), scope, op);
+  if (failed(key))
+    return failure();
+  FailureOr<Value> out = result(op.getResult(), scope, op, *key);
+  if (failed(out))
+    return failure();
+  // fp32 partial sums: scratch of this call only, back in the pool at once
+  // (every such call of the block shares one buffer).
+  BufferKey partialKey = *key;
+  partialKey.elem = Elem::F32;
+  Value partial = scope.pool.take(partialKey);
+  if (!partial)
+    partial = allocate(partialKey, scope);
+  scope.pool.recycle(partial, partialKey);
+  callVoid("llmc::rt::linearAllReduce",
+           {rank, *out, *in, *w, bias, i32(reduce.getGridAxes()[0]), partial});
+  scope.folded.insert(reduce);
+  if (biasAdd)
+    scope.folded.insert(biasAdd);
+  return success();
 }
 
 LogicalResult Lowering::lowerAttention(llm::AttentionOp op,

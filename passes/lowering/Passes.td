@@ -40,7 +40,14 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
       `Step` (ids, positions and KV-cache rows offset);
     * `shard.all_reduce` / `shard.all_gather` and `dist.expert_dispatch` /
       `dist.expert_combine` become the runtime's collectives on the grid
-      axis of the same index.
+      axis of the same index;
+    * a row-parallel `llm.linear` whose only use is a sum `shard.all_reduce`
+      over one grid axis (and the `llm.bias_add` of the sum, where the
+      tensor-parallel pass moved the bias) becomes one
+      `llmc::rt::linearAllReduce`: fp32 GEMM output, fp32 reduction, one
+      rounding to bf16, as the unsharded linear rounds. `tp-reduce=bf16`
+      keeps `linear` + `allReduce` on bf16 partials (half the bytes on the
+      wire, two more roundings).
 
     Ops it cannot lower (`llm.sample`, `dist.ring_attention`: sequence
     parallelism) are errors naming the op.
@@ -62,15 +69,20 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
     llmc::rt::rope<8>(v1, v21, v2, v7, 4);
     llmc::rt::AttentionParams v25 = {/*heads=*/4, /*kvHeads=*/2, ...};
     llmc::rt::attention<8, 2>(v1, v26, v21, v23, v24, v2, v25, true);
-    llmc::rt::linear(v1, v28, v26, v27, nullptr);
-    llmc::rt::allReduce(v1, v28, 0);
-    llmc::rt::addRmsNorm(v1, v30, v16, v28, v29, 9.999999740e-06f);
+    llmc::rt::Act v28 = llmc::rt::allocF32(v1, v8, 64);
+    llmc::rt::linearAllReduce(v1, v19, v26, v27, nullptr, 0, v28);
+    llmc::rt::addRmsNorm(v1, v30, v16, v19, v29, 9.999999740e-06f);
     ```
   }];
   let options = [
     Option<"target", "target", "std::string", /*default=*/"\"\"",
            "GPU architecture the code is built for (e.g. sm_90a); recorded "
            "in the generated file's header">,
+    Option<"tpReduce", "tp-reduce", "std::string", /*default=*/"\"fp32\"",
+           "Precision of the all-reduce after a row-parallel linear: fp32 "
+           "(linearAllReduce: fp32 partials, one rounding to bf16, as the "
+           "unsharded linear) or bf16 (linear + allReduce of bf16 "
+           "partials: half the bytes on the wire)">,
   ];
   let dependentDialects = ["::mlir::emitc::EmitCDialect"];
 }

@@ -58,6 +58,17 @@ namespace llmc::rt {
 void sample(Rank &r, int64_t *out, Act logits, float temperature, float topP,
             int topK, uint64_t seed);
 
+/// The local halves of Ops.h's linearAllReduce, around the all-reduce
+/// (runtime/model/CommOps.cpp, which has the communicators). Errors name
+/// linearAllReduce.
+/// partial (fp32 [M, N]) = in [M, K] W[N, K]^T: bf16 inputs, fp32
+/// accumulation, stored unrounded (the weight-streaming GEMV for few rows,
+/// else cuBLASLt with an fp32 D).
+void linearF32(Rank &r, Act partial, Act in, Weight w);
+/// out (bf16) = sum (fp32) + bias, rounded once per element; `bias` (bf16
+/// [cols]) may be null.
+void roundToBf16(Rank &r, Act out, Act sum, const Weight *bias);
+
 /// Device port of fillRandom (runtime/weights/RandomWeights.h): writes
 /// `slice` of the random tensor `name` with full shape `fullShape` (or the
 /// whole tensor) to `out` as bf16, each element the CPU generator's float

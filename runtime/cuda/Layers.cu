@@ -467,6 +467,10 @@ void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias) {
           (long long)vectorLength(*bias), (long long)w.rows);
   if (in.rows == 0)
     return;
+  if (gemv(r, out.data, /*outF32=*/false, out.cols,
+           static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
+           w.cols, bias ? bias->data : nullptr, in.rows))
+    return;
   gemm::MatmulNT p = activationTimesWeight(in, w, out, gemm::OutType::BF16);
   p.bias = bias ? bias->data : nullptr;
   runMatmul(r, "linear", p);
@@ -535,6 +539,10 @@ void lmHead(Rank &r, Act logits, Act in, Weight w) {
           (long long)w.cols, (long long)logits.rows, (long long)logits.cols);
   if (in.rows == 0)
     return;
+  if (gemv(r, logits.data, /*outF32=*/true, logits.cols,
+           static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
+           w.cols, nullptr, in.rows))
+    return;
   runMatmul(r, "lmHead",
             activationTimesWeight(in, w, logits, gemm::OutType::F32));
 }
@@ -548,6 +556,94 @@ void argmax(Rank &r, int64_t *out, Act logits) {
   argmaxKernel<<<logits.rows, 1024, 0, r.stream()>>>(
       out, static_cast<const float *>(logits.data), logits.cols);
   checkLaunch(r, "argmax");
+}
+
+} // namespace llmc::rt
+
+//===----------------------------------------------------------------------===//
+// linearAllReduce's local halves (Kernels.h): fp32 partial sums, then one
+// rounding to bf16 with the bias. The all-reduce between them, on the fp32
+// buffer, is in runtime/model/CommOps.cpp.
+//===----------------------------------------------------------------------===//
+
+namespace llmc::rt {
+
+namespace {
+
+template <bool Vec>
+__global__ void roundToBf16Kernel(bf16 *out, const float *sum,
+                                  const bf16 *bias, int64_t rows,
+                                  int64_t cols) {
+  int64_t per = Vec ? cols / 8 : cols;
+  int64_t n = rows * per;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t c = i % per;
+    if constexpr (Vec) {
+      const float4 *s = reinterpret_cast<const float4 *>(sum) + 2 * i;
+      float4 lo = s[0], hi = s[1];
+      float v[8] = {lo.x, lo.y, lo.z, lo.w, hi.x, hi.y, hi.z, hi.w};
+      if (bias) {
+        float b[8];
+        cuda::unpack8(reinterpret_cast<const uint4 *>(bias)[c], b);
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          v[e] += b[e];
+      }
+      reinterpret_cast<uint4 *>(out)[i] = cuda::pack8(v);
+    } else {
+      float v = sum[i];
+      if (bias)
+        v += cuda::toF(bias[c]);
+      out[i] = cuda::toB(v);
+    }
+  }
+}
+
+} // namespace
+
+void linearF32(Rank &r, Act partial, Act in, Weight w) {
+  if (w.cols != in.cols || partial.rows != in.rows || partial.cols != w.rows)
+    cuda::failf(r, "linearAllReduce",
+                "[%lld, %lld] x weight [%lld, %lld]^T does not give the fp32 "
+                "partial sums [%lld, %lld]",
+                (long long)in.rows, (long long)in.cols, (long long)w.rows,
+                (long long)w.cols, (long long)partial.rows,
+                (long long)partial.cols);
+  if (in.rows == 0)
+    return;
+  if (cuda::gemv(r, partial.data, /*outF32=*/true, partial.cols,
+                 static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
+                 w.cols, nullptr, in.rows))
+    return;
+  runMatmul(r, "linearAllReduce",
+            activationTimesWeight(in, w, partial, gemm::OutType::F32));
+}
+
+void roundToBf16(Rank &r, Act out, Act sum, const Weight *bias) {
+  if (out.rows != sum.rows || out.cols != sum.cols)
+    cuda::failf(r, "linearAllReduce",
+                "output [%lld, %lld] and fp32 partial sums [%lld, %lld] "
+                "differ in shape",
+                (long long)out.rows, (long long)out.cols, (long long)sum.rows,
+                (long long)sum.cols);
+  if (bias && vectorLength(*bias) != out.cols)
+    cuda::failf(r, "linearAllReduce", "bias has %lld elements for rows of %lld",
+                (long long)vectorLength(*bias), (long long)out.cols);
+  if (out.rows == 0 || out.cols == 0)
+    return;
+  auto *o = static_cast<bf16 *>(out.data);
+  auto *s = static_cast<const float *>(sum.data);
+  const bf16 *b = bias ? bias->data : nullptr;
+  if (vecOk(out.cols, {o, s, b}))
+    roundToBf16Kernel<true>
+        <<<gridFor(out.rows * out.cols / 8), kThreads, 0, r.stream()>>>(
+            o, s, b, out.rows, out.cols);
+  else
+    roundToBf16Kernel<false>
+        <<<gridFor(out.rows * out.cols), kThreads, 0, r.stream()>>>(
+            o, s, b, out.rows, out.cols);
+  cuda::checkLaunch(r, "linearAllReduce (fp32 sum to bf16)");
 }
 
 } // namespace llmc::rt

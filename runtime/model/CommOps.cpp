@@ -5,6 +5,10 @@
 // communication ops take it from the arena allocation holding the data
 // (alloc: bf16, allocF32: 4-byte elements), see DeviceRank::elementSize.
 //
+// linearAllReduce: the GEMM to fp32 and the fp32 -> bf16 rounding are the
+// kernel library's (runtime/cuda/Kernels.h); the sum over the axis between
+// them is the communicator's, on the fp32 buffer.
+//
 // Expert parallelism. Routed rows are exchanged with a variable-size
 // all-to-all whose sizes the host must know (NCCL needs counts on the
 // host), so expertDispatch reads the expert ids back and synchronises the
@@ -23,6 +27,9 @@
 #include "runtime/model/Ops.h"
 
 #include "runtime/comm/CommKernels.h"
+#ifdef LLMC_HAVE_CUDA_KERNELS
+#include "runtime/cuda/Kernels.h"
+#endif
 
 #include <cuda_runtime.h>
 
@@ -110,6 +117,35 @@ void allReduce(Rank &r, Act x, int axis) {
     return;
   d.check(c.allReduceSum(x.data, x.data, count(x),
                          typeOfSize(d.elementSize(x.data)), d.stream()));
+}
+
+void linearAllReduce(Rank &r, Act out, Act in, Weight w, const Weight *bias,
+                     int axis, Act partial) {
+  DeviceRank &d = deviceRank(r);
+  if (partial.rows != out.rows || partial.cols != out.cols)
+    d.fail("linearAllReduce: fp32 partial sums " + shape(partial) +
+           " do not match the output " + shape(out));
+  if (count(partial) > 0 && d.elementSize(partial.data) != 4)
+    d.fail("linearAllReduce: the partial-sum buffer " + shape(partial) +
+           " is not fp32 (take it from allocF32)");
+#ifdef LLMC_HAVE_CUDA_KERNELS
+  // One rounding, as the unsharded linear: fp32 GEMM output, fp32 sum over
+  // the axis (the communicators accumulate in fp32, in member order), then
+  // bias and bf16.
+  linearF32(r, partial, in, w);
+  Communicator &c = d.axisComm(axis);
+  if (c.size() > 1 && count(partial) > 0)
+    d.check(c.allReduceSum(partial.data, partial.data, count(partial),
+                           DataType::F32, d.stream()));
+  roundToBf16(r, out, partial, bias);
+#else
+  (void)in;
+  (void)w;
+  (void)bias;
+  (void)axis;
+  d.fail("linearAllReduce: this runtime was built without the CUDA kernel "
+         "library (LLMCRuntimeCUDA)");
+#endif
 }
 
 void allGather(Rank &r, Act out, Act in, int axis, int dim) {

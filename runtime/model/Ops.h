@@ -133,6 +133,15 @@ void argmax(Rank &r, int64_t *out, Act logits);
 //===----------------------------------------------------------------------===//
 
 void allReduce(Rank &r, Act x, int axis);
+/// A row-parallel linear and the all-reduce of its partial sums, rounded
+/// once like the unsharded linear: partial = in W^T with fp32 accumulation
+/// and fp32 output, summed over `axis` in fp32, then out = bf16(sum + bias)
+/// (`bias` added once, after the sum; nullptr: none). `partial` is fp32
+/// scratch [out.rows, out.cols] from allocF32, overwritten. (linear +
+/// allReduce instead rounds each rank's partial and the sum: two more
+/// roundings, half the bytes on the wire.)
+void linearAllReduce(Rank &r, Act out, Act in, Weight w, const Weight *bias,
+                     int axis, Act partial);
 /// Concatenates the ranks' `in` along `dim` (0 rows, 1 cols) into `out`.
 void allGather(Rank &r, Act out, Act in, int axis, int dim);
 /// Point-to-point between pipeline stages along `axis`.

@@ -3,7 +3,8 @@
 // llm-compile in.mlir --shard=SPEC [--gpus=N] [--microbatches=M]
 //             --target=h100|h200|a100|sm_XX -o DIR
 //             [--max-batch=B] [--max-seq=S] [--max-tokens-per-step=T]
-//             [--no-build] [--nvcc=PATH] [--emit=emitc]
+//             [--tp-reduce=fp32|bf16] [--no-build] [--nvcc=PATH]
+//             [--emit=emitc]
 //
 // Shards the model graph for SPEC (as llm-opt does; an input that is
 // already sharded is taken as is), lowers the per-rank program to C++ that
@@ -80,6 +81,14 @@ static cl::opt<std::string>
              cl::desc("GPU model --shard=auto plans for (default: the "
                       "--target name)"),
              cl::value_desc("name"), cl::cat(category));
+static cl::opt<std::string> tpReduce(
+    "tp-reduce",
+    cl::desc("Precision of the all-reduce after a row-parallel linear "
+             "(o_proj, down_proj under tp): fp32 (default: fp32 partial "
+             "sums rounded once to bf16, as the unsharded linear) or bf16 "
+             "(bf16 partials: half the bytes on the wire, two more "
+             "roundings)"),
+    cl::init("fp32"), cl::value_desc("fp32|bf16"), cl::cat(category));
 enum class Emit { Binary, EmitC };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Binary),
@@ -143,6 +152,9 @@ int main(int argc, char **argv) {
   options.maxBatch = maxBatch;
   options.maxSeq = maxSeq;
   options.maxTokensPerStep = maxTokensPerStep;
+  if (tpReduce != "fp32" && tpReduce != "bf16")
+    return fail("--tp-reduce must be fp32 or bf16, not '" + tpReduce + "'");
+  options.tpReduce = tpReduce;
   options.build = !noBuild;
   options.nvcc = nvcc;
   if (emit == Emit::EmitC)

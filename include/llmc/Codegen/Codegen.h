@@ -56,6 +56,11 @@ struct CompileOptions {
   /// Largest number of rows of one forward call on one rank; 0: the local
   /// batch times max_seq (a whole prompt in one prefill step).
   int64_t maxTokensPerStep = 0;
+  /// Precision of the all-reduce after a row-parallel linear: "fp32" (one
+  /// linearAllReduce call: fp32 partials, one rounding, as the unsharded
+  /// linear) or "bf16" (linear + allReduce of bf16 partials: half the
+  /// bytes on the wire).
+  std::string tpReduce = "fp32";
   /// Run nvcc (false: sources and manifest only).
   bool build = true;
   /// nvcc to use; empty: the one found at configure time, else

@@ -249,7 +249,14 @@ void testLinear() {
     bool bias;
   } cfgs[] = {{1, 4096, 4096, false}, {1, 1024, 4096, true},
               {7, 1000, 128, true},   {64, 256, 4096, false},
-              {257, 520, 264, true},  {3, 128, 72, false}};
+              {257, 520, 264, true},  {3, 128, 72, false},
+              // The weight-streaming GEMV (M <= 8): every M, a last block
+              // of fewer rows (N odd), K not a multiple of 256 threads x 8.
+              {2, 1001, 4104, true},  {4, 333, 1032, false},
+              {5, 77, 520, true},     {6, 4099, 8, false},
+              {8, 1024, 14336, true}, {9, 130, 520, true},
+              // K not a multiple of 8: cuBLASLt.
+              {2, 64, 100, true}};
   for (Cfg c : cfgs) {
     std::vector<float> x = randomBf16(rng, size_t(c.m * c.k));
     std::vector<float> w =
@@ -270,7 +277,7 @@ void testLinear() {
                    2e-3, 1.0 / 128));
   }
   // lmHead: fp32 logits.
-  for (int64_t m : {1, 3}) {
+  for (int64_t m : {1, 3, 8, 12}) {
     int64_t n = 1000, k = 256;
     std::vector<float> x = randomBf16(rng, size_t(m * k));
     std::vector<float> w = randomBf16(rng, size_t(n * k), 0.0625f);
@@ -658,6 +665,7 @@ void testMoe(FakeRank &r);
 void testOutput(FakeRank &r);
 void testRandomWeights();
 void testErrorsAndGraphs(FakeRank &r);
+void testTpReduce(FakeRank &r);
 void runBench(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
@@ -708,6 +716,7 @@ int main(int argc, char **argv) {
       {"output", [&] { testOutput(rank); }},
       {"randomWeights", testRandomWeights},
       {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
+      {"tpReduce", [&] { testTpReduce(rank); }},
   };
   for (auto &[name, fn] : tests) {
     auto t0 = std::chrono::steady_clock::now();
