@@ -244,6 +244,13 @@ private:
   LogicalResult lowerLinearAllReduce(llm::LinearOp op,
                                      shard::AllReduceOp reduce,
                                      ComputeScope &scope);
+  /// Sibling projections of one input lowered together where `op` is the
+  /// first of them: gate and up feeding only a SwiGLU to linearSwiglu, two
+  /// or three other linears of the same input (q, k, v) to linear2/3.
+  /// Returns false, emitting nothing, when `op` has no such siblings.
+  FailureOr<bool> lowerLinearSiblings(llm::LinearOp op, ComputeScope &scope);
+  /// `&weight` of a linear's bias as a call argument, or `nullptr`.
+  FailureOr<Arg> biasArg(Value bias, Operation *op);
   LogicalResult lowerAttention(llm::AttentionOp op, ComputeScope &scope);
   LogicalResult lowerExperts(llm::ExpertsOp op, ComputeScope &scope);
   LogicalResult lowerAllGather(shard::AllGatherOp op, ComputeScope &scope);

@@ -204,25 +204,24 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         return success();
       })
       .Case([&](llm::LinearOp l) -> LogicalResult {
+        if (scope.folded.contains(op)) // lowered with a sibling
+          return success();
         if (shard::AllReduceOp reduce = reductionOf(l))
           return lowerLinearAllReduce(l, reduce, scope);
+        FailureOr<bool> siblings = lowerLinearSiblings(l, scope);
+        if (failed(siblings))
+          return failure();
+        if (*siblings)
+          return success();
         FailureOr<Value> in = act(l.getInput(), scope, op);
         FailureOr<Value> w = weight(l.getWeight(), op);
-        if (failed(in) || failed(w))
+        FailureOr<Arg> bias = biasArg(l.getBias(), op);
+        if (failed(in) || failed(w) || failed(bias))
           return failure();
-        Arg bias = opaque("nullptr");
-        if (l.getBias()) {
-          FailureOr<Value> bw = weight(l.getBias(), op);
-          if (failed(bw))
-            return failure();
-          Value var = variable(types.weight);
-          assign(var, *bw);
-          bias = Arg(addressOf(var));
-        }
         FailureOr<Value> out = result(l.getResult(), scope, op);
         if (failed(out))
           return failure();
-        callVoid("llmc::rt::linear", {rank, *out, *in, *w, bias});
+        callVoid("llmc::rt::linear", {rank, *out, *in, *w, *bias});
         return success();
       })
       .Case([&](llm::BiasAddOp a) -> LogicalResult {
@@ -237,6 +236,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
       })
       .Case([&](llm::AddOp a) { return lowerAdd(a, scope); })
       .Case([&](llm::SwiGLUOp s) -> LogicalResult {
+        if (scope.folded.contains(op)) // by linearSwiglu
+          return success();
         FailureOr<SmallVector<Value>> in = acts({s.getGate(), s.getUp()});
         FailureOr<Value> out = result(s.getResult(), scope, op);
         if (failed(in) || failed(out))
@@ -402,6 +403,115 @@ LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
             b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble())});
   scope.fused.insert(norm);
   return inPlace(residual, op.getResult(), scope, op);
+}
+
+FailureOr<Arg> Lowering::biasArg(Value bias, Operation *op) {
+  if (!bias)
+    return Arg(opaque("nullptr"));
+  FailureOr<Value> bw = weight(bias, op);
+  if (failed(bw))
+    return failure();
+  Value var = variable(types.weight);
+  assign(var, *bw);
+  return Arg(addressOf(var));
+}
+
+/// The linear producing `v` when it has no bias and `v` has no other use.
+static llm::LinearOp plainSingleUseLinear(Value v) {
+  auto l = v.getDefiningOp<llm::LinearOp>();
+  if (!l || l.getBias() || !v.hasOneUse())
+    return {};
+  return l;
+}
+
+FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
+                                              ComputeScope &scope) {
+  Value input = op.getInput();
+  // gate, up -> swiglu: one call computes the SwiGLU's result.
+  if (op.getResult().hasOneUse())
+    if (auto swiglu =
+            dyn_cast<llm::SwiGLUOp>(*op.getResult().getUsers().begin())) {
+      llm::LinearOp gate = plainSingleUseLinear(swiglu.getGate());
+      llm::LinearOp up = plainSingleUseLinear(swiglu.getUp());
+      if (gate && up && gate != up && gate.getInput() == input &&
+          up.getInput() == input && gate->getBlock() == op->getBlock() &&
+          up->getBlock() == op->getBlock() &&
+          swiglu->getBlock() == op->getBlock() &&
+          !reductionOf(gate) && !reductionOf(up)) {
+        FailureOr<Value> in = act(input, scope, op);
+        FailureOr<Value> wg = weight(gate.getWeight(), gate);
+        FailureOr<Value> wu = weight(up.getWeight(), up);
+        if (failed(in) || failed(wg) || failed(wu))
+          return failure();
+        FailureOr<BufferKey> key = keyFor(swiglu.getResult(), scope, swiglu);
+        if (failed(key))
+          return failure();
+        FailureOr<Value> out = result(swiglu.getResult(), scope, swiglu, *key);
+        if (failed(out))
+          return failure();
+        // Scratch for the GEMM path (large batches): this call only.
+        SmallVector<Value, 2> scratch;
+        for (int i = 0; i < 2; ++i) {
+          Value buffer = scope.pool.take(*key);
+          scratch.push_back(buffer ? buffer : allocate(*key, scope));
+        }
+        for (Value buffer : scratch)
+          scope.pool.recycle(buffer, *key);
+        callVoid("llmc::rt::linearSwiglu",
+                 {rank, *out, *in, *wg, *wu, scratch[0], scratch[1]});
+        scope.folded.insert(gate == op ? up : gate);
+        scope.folded.insert(swiglu);
+        return true;
+      }
+    }
+  // Other linears of the same input in this block (q, k, v), in order.
+  SmallVector<llm::LinearOp, 3> group;
+  for (Operation *user : input.getUsers()) {
+    auto l = dyn_cast<llm::LinearOp>(user);
+    if (!l || l->getBlock() != op->getBlock() || scope.folded.contains(l) ||
+        l.getInput() != input || reductionOf(l))
+      continue;
+    // Gate/up pairs of a SwiGLU are lowered as such.
+    if (l.getResult().hasOneUse() &&
+        isa<llm::SwiGLUOp>(*l.getResult().getUsers().begin()))
+      continue;
+    auto type = dyn_cast<RankedTensorType>(l.getResult().getType());
+    if (!type || !type.getElementType().isBF16())
+      continue;
+    group.push_back(l);
+  }
+  llvm::sort(group, [](llm::LinearOp a, llm::LinearOp b) {
+    return a->isBeforeInBlock(b);
+  });
+  if (group.size() < 2 || group.front() != op)
+    return false;
+  if (group.size() > 3)
+    group.resize(3);
+  FailureOr<Value> in = act(input, scope, op);
+  if (failed(in))
+    return failure();
+  SmallVector<Arg, 12> outs, ws, biases;
+  for (llm::LinearOp l : group) {
+    FailureOr<Value> w = weight(l.getWeight(), l);
+    FailureOr<Arg> bias = biasArg(l.getBias(), l);
+    FailureOr<Value> out = result(l.getResult(), scope, l);
+    if (failed(w) || failed(bias) || failed(out))
+      return failure();
+    outs.push_back(*out);
+    ws.push_back(*w);
+    biases.push_back(*bias);
+  }
+  SmallVector<Arg, 12> args = {rank};
+  args.append(outs);
+  args.push_back(*in);
+  args.append(ws);
+  args.append(biases);
+  callVoid(group.size() == 3 ? "llmc::rt::linear3" : "llmc::rt::linear2",
+           args);
+  for (llm::LinearOp l : group)
+    if (l != op)
+      scope.folded.insert(l);
+  return true;
 }
 
 shard::AllReduceOp Lowering::reductionOf(llm::LinearOp op) const {

@@ -35,8 +35,11 @@ template <class T> T *scratch(Rank &r, int64_t n) {
 /// size split-K grids.
 int smCount();
 
-/// Most activation rows the weight-streaming GEMV (Gemv.cu) takes.
-constexpr int64_t kGemvMaxRows = 8;
+/// Most activation rows the weight-streaming GEMV (Gemv.cu) takes. Its
+/// fp32 FMAs on unpacked bf16 make it ALU-bound from a few rows on (H200:
+/// 33-37% of copy bandwidth at 8 rows, where cuBLASLt's tensor-core
+/// kernels do better), so it serves batch 1 and 2.
+constexpr int64_t kGemvMaxRows = 2;
 
 /// out[m, n] = x[m, k] w[n, k]^T (+ bias) by the weight-streaming GEMV,
 /// `out` bf16 or (outF32) fp32 with leading dimension `ldo`. Returns false,
@@ -45,6 +48,27 @@ constexpr int64_t kGemvMaxRows = 8;
 bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
           int64_t ldx, const bf16 *w, int64_t n, int64_t k, const bf16 *bias,
           int64_t m);
+
+/// One weight of a grouped GEMV: out[m, n] (leading dim ldo) = x w^T
+/// (+ bias).
+struct GemvTarget {
+  const bf16 *w = nullptr;
+  void *out = nullptr;
+  const bf16 *bias = nullptr;
+  int64_t n = 0, ldo = 0;
+};
+constexpr int kGemvMaxTargets = 4;
+
+/// Sibling projections of one input (q, k and v) in ONE launch; false
+/// (nothing launched) where the GEMV does not apply.
+bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
+               const bf16 *x, int64_t ldx, int64_t k, int64_t m);
+
+/// out = silu(x gate^T) * (x up^T) with Hugging Face's bf16 roundings, the
+/// two GEMVs and the SwiGLU in one launch; false where it does not apply.
+bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
+                const bf16 *gate, const bf16 *up, int64_t n, int64_t k,
+                int64_t m);
 
 /// Whether `p` is aligned to `bytes` (a power of two).
 inline bool isAligned(const void *p, uintptr_t bytes) {

@@ -502,6 +502,80 @@ void add(Rank &r, Act out, Act a, Act b) {
                             static_cast<const bf16 *>(b.data), a.rows * a.cols);
 }
 
+namespace {
+
+/// Sibling projections: checks each like `linear`, then one grouped GEMV
+/// or one GEMM per weight.
+void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
+                    const Weight *ws, const Weight *const *biases) {
+  GemvTarget targets[kGemvMaxTargets];
+  for (int i = 0; i < n; ++i) {
+    const Act &out = outs[i];
+    const Weight &w = ws[i];
+    if (w.cols != in.cols || out.rows != in.rows || out.cols != w.rows)
+      failf(r, op,
+            "[%lld, %lld] x weight %d [%lld, %lld]^T does not give output "
+            "%d [%lld, %lld]",
+            (long long)in.rows, (long long)in.cols, i, (long long)w.rows,
+            (long long)w.cols, i, (long long)out.rows, (long long)out.cols);
+    if (biases[i] && vectorLength(*biases[i]) != w.rows)
+      failf(r, op, "bias %d has %lld elements for %lld outputs", i,
+            (long long)vectorLength(*biases[i]), (long long)w.rows);
+    targets[i] = GemvTarget{w.data, out.data,
+                            biases[i] ? biases[i]->data : nullptr, w.rows,
+                            out.cols};
+  }
+  if (in.rows == 0)
+    return;
+  if (gemvGroup(r, /*outF32=*/false, targets, n,
+                static_cast<const bf16 *>(in.data), in.cols, in.cols, in.rows))
+    return;
+  for (int i = 0; i < n; ++i)
+    linear(r, outs[i], in, ws[i], biases[i]);
+}
+
+} // namespace
+
+void linear2(Rank &r, Act out0, Act out1, Act in, Weight w0, Weight w1,
+             const Weight *b0, const Weight *b1) {
+  Act outs[] = {out0, out1};
+  Weight ws[] = {w0, w1};
+  const Weight *bs[] = {b0, b1};
+  linearSiblings(r, "linear2", 2, outs, in, ws, bs);
+}
+
+void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,
+             Weight w1, Weight w2, const Weight *b0, const Weight *b1,
+             const Weight *b2) {
+  Act outs[] = {out0, out1, out2};
+  Weight ws[] = {w0, w1, w2};
+  const Weight *bs[] = {b0, b1, b2};
+  linearSiblings(r, "linear3", 3, outs, in, ws, bs);
+}
+
+void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
+                  Act gateScratch, Act upScratch) {
+  if (gate.rows != up.rows || gate.cols != up.cols || gate.cols != in.cols ||
+      out.rows != in.rows || out.cols != gate.rows)
+    failf(r, "linearSwiglu",
+          "[%lld, %lld] x gate [%lld, %lld]^T and up [%lld, %lld]^T do not "
+          "give the output [%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)gate.rows,
+          (long long)gate.cols, (long long)up.rows, (long long)up.cols,
+          (long long)out.rows, (long long)out.cols);
+  if (in.rows == 0)
+    return;
+  if (gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
+                 static_cast<const bf16 *>(in.data), in.cols, gate.data,
+                 up.data, gate.rows, in.cols, in.rows))
+    return;
+  requireSameShape(r, "linearSwiglu", gateScratch, out);
+  requireSameShape(r, "linearSwiglu", upScratch, out);
+  linear(r, gateScratch, in, gate, nullptr);
+  linear(r, upScratch, in, up, nullptr);
+  swiglu(r, out, gateScratch, upScratch);
+}
+
 void swiglu(Rank &r, Act out, Act gate, Act up) {
   requireSameShape(r, "swiglu", out, gate);
   requireSameShape(r, "swiglu", gate, up);

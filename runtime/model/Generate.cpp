@@ -300,6 +300,8 @@ void emulatedGraphStep(Run &run, DeviceRank &d, Forward &&forward,
       d.check(cudaGraphInstantiate(&g.exec, g.graph, 0),
               "cudaGraphInstantiate (decode step)");
     }
+    // Until rank 0 ends the capture, work the others enqueue would join it.
+    meet("decode graph end");
     captured = true;
   }
   if (rank != 0)

@@ -99,6 +99,19 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                 float eps);
 /// out = in W^T (+ bias): bf16 inputs, fp32 accumulation (cuBLASLt).
 void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias);
+/// Sibling projections of one input (q, k and v; gate and up without an
+/// activation): out_i = in W_i^T (+ bias_i). One launch for every weight
+/// at decode batch sizes (a grouped GEMV), one GEMM each otherwise.
+void linear2(Rank &r, Act out0, Act out1, Act in, Weight w0, Weight w1,
+             const Weight *b0, const Weight *b1);
+void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,
+             Weight w1, Weight w2, const Weight *b0, const Weight *b1,
+             const Weight *b2);
+/// out = swiglu(in Wg^T, in Wu^T) with Hugging Face's roundings. At decode
+/// batch sizes one launch reads both weights and writes `out`; otherwise
+/// two GEMMs into gateScratch/upScratch ([rows, N] each) and swiglu.
+void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
+                  Act gateScratch, Act upScratch);
 void biasAdd(Rank &r, Act inout, Weight bias);
 void add(Rank &r, Act out, Act a, Act b);
 void swiglu(Rank &r, Act out, Act gate, Act up);

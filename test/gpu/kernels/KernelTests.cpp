@@ -276,6 +276,57 @@ void testLinear() {
                    refLinear(x, w, c.bias ? &bias : nullptr, c.m, c.n, c.k),
                    2e-3, 1.0 / 128));
   }
+  // Sibling projections (q, k, v) and gate/up + SwiGLU: the grouped GEMV
+  // at batch 1 and 2, separate GEMMs beyond.
+  for (int64_t m : {1, 2, 5}) {
+    int64_t k = 520, ns[] = {200, 64, 72};
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    DevBuf<uint16_t> dx = toDevice(x);
+    std::vector<std::vector<float>> w, bias;
+    std::vector<DevBuf<uint16_t>> dw, db, out;
+    for (int i = 0; i < 3; ++i) {
+      w.push_back(randomBf16(rng, size_t(ns[i] * k), float(1 / std::sqrt(k))));
+      bias.push_back(randomBf16(rng, size_t(ns[i]), 0.1f));
+      dw.push_back(toDevice(w.back()));
+      db.push_back(toDevice(bias.back()));
+      out.emplace_back(size_t(m * ns[i]));
+      out.back().poison();
+    }
+    Weight b0 = weightOf(db[0], 1, ns[0]), b2 = weightOf(db[2], 1, ns[2]);
+    rt::linear3(*R, act(out[0], m, ns[0]), act(out[1], m, ns[1]),
+                act(out[2], m, ns[2]), act(dx, m, k),
+                weightOf(dw[0], ns[0], k), weightOf(dw[1], ns[1], k),
+                weightOf(dw[2], ns[2], k), &b0, nullptr, &b2);
+    sync();
+    for (int i = 0; i < 3; ++i)
+      record("linear3",
+             fmt("M=%lld output %d N=%lld K=%lld%s", (long long)m, i,
+                 (long long)ns[i], (long long)k, i == 1 ? "" : " +bias"),
+             compare(fromDevice(out[size_t(i)]),
+                     refLinear(x, w[size_t(i)], i == 1 ? nullptr : &bias[size_t(i)],
+                               m, ns[i], k),
+                     2e-3, 1.0 / 128));
+    // gate: weight 0; up: another weight of its shape.
+    std::vector<float> wu = randomBf16(rng, size_t(ns[0] * k),
+                                       float(1 / std::sqrt(k)));
+    DevBuf<uint16_t> dwu = toDevice(wu), o(size_t(m * ns[0])),
+                     gs(size_t(m * ns[0])), us(size_t(m * ns[0]));
+    o.poison();
+    rt::linearSwiglu(*R, act(o, m, ns[0]), act(dx, m, k),
+                     weightOf(dw[0], ns[0], k), weightOf(dwu, ns[0], k),
+                     act(gs, m, ns[0]), act(us, m, ns[0]));
+    sync();
+    std::vector<double> g = refLinear(x, w[0], nullptr, m, ns[0], k),
+                        u = refLinear(x, wu, nullptr, m, ns[0], k), ref(g.size());
+    for (size_t i = 0; i < g.size(); ++i) {
+      float gb = roundBf16(float(g[i])), ub = roundBf16(float(u[i]));
+      ref[i] = roundBf16(roundBf16(gb / (1.f + std::exp(-gb))) * ub);
+    }
+    record("linearSwiglu",
+           fmt("M=%lld N=%lld K=%lld", (long long)m, (long long)ns[0],
+               (long long)k),
+           compare(fromDevice(o), ref, 4e-3, 1.0 / 64));
+  }
   // lmHead: fp32 logits.
   for (int64_t m : {1, 3, 8, 12}) {
     int64_t n = 1000, k = 256;
