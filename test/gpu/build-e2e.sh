@@ -21,14 +21,19 @@ build() { # model config plan...
   for plan in "$@"; do
     local dir="$out/$model/${plan//,/-}"
     "$bin/llm-compile" "$out/$model/model.mlir" --shard="$plan" --target=h100 \
-      --max-batch=2 --max-seq=256 -o "$dir"
+      --max-batch=8 --max-seq=256 -o "$dir"
     rm -rf "$dir/src"
   done
   rm "$out/$model/model.mlir"
 }
 build small-llama3 test/models/small/small-llama3.json tp1 tp2 pp2 tp2,pp2
 build small-qwen2 test/models/small/small-qwen2.json tp1 tp2 pp2 tp2,pp2
-build small-mixtral test/models/small/small-mixtral.json tp1 ep2 tp2 ep2,tp2
+build small-mixtral test/models/small/small-mixtral.json tp1 ep2 tp2 ep2,tp2 \
+  ep8 tp2,ep4
+# 16 query / 8 kv heads of 64: the tensor-parallel degrees of 4 and 8
+# (issue 9's plans, emulated on one GPU).
+build small-llama3-kv8 test/models/small/small-llama3-kv8.json tp1 tp4 tp8 \
+  tp4,pp2
 # 8B-shaped, random weights: runs to completion (not compared; bench/ runs
 # the same shape with figures).
 mkdir -p "$out/big"

@@ -166,9 +166,20 @@ def main():
         ckpt = os.path.join(work, model + "-ckpt")
         names = make_checkpoint(model_dir, ckpt)
         print(f"{model}: saved {len(names)} tensors, e.g. {names[:2]}", flush=True)
-        # Two prompts: expert-parallel plans split the batch over ep.
+        # Two prompts, or as many as the plan with the most batch replicas
+        # needs (expert- and data-parallel plans split the batch).
+        n_prompts = 2
+        for plan in os.listdir(model_dir):
+            mf = os.path.join(model_dir, plan, "manifest.json")
+            if os.path.isfile(mf):
+                p = json.load(open(mf))["plan"]
+                reps = 1
+                for axis, degree in zip(p["axes"], p["shape"]):
+                    if axis in p["batch_axes"]:
+                        reps *= degree
+                n_prompts = max(n_prompts, reps)
         prompts = [[int(t) for t in rng.integers(3, vocab, size=16)]
-                   for _ in range(2)]
+                   for _ in range(n_prompts)]
         # Reference: transformers in fp32 (the exact model), greedy. Every
         # comparison is teacher-forced on its tokens (the binary gets them
         # with --force-tokens, transformers in one pass), so all steps are
@@ -189,7 +200,7 @@ def main():
         print(f"  transformers bf16 vs fp32: max_rel_diff={hf_rel:.3e} "
               f"argmax differs at {len(hf_differ)} steps", flush=True)
         rows.append((model, "transformers bf16", f"{hf_rel:.2e}",
-                     f"{2 * args.tokens - len(hf_differ)}/{2 * args.tokens}",
+                     f"{len(prompts) * args.tokens - len(hf_differ)}/{len(prompts) * args.tokens}",
                      "-", "-", "reference point: transformers' own bf16 run"))
         saved["prompts"][model] = prompts
         for b in range(len(prompts)):
@@ -253,10 +264,10 @@ def main():
             ok = ok and good
             note = "; ".join(notes)
             rows.append((model, plan, f"{worst:.2e}",
-                         f"{agree}/{2 * args.tokens}",
+                         f"{agree}/{len(prompts) * args.tokens}",
                          "yes" if free_ok else "no", graph_note, note))
             print(f"  {plan}: max_rel_diff={worst:.3e} argmax_agree={agree}/"
-                  f"{2 * args.tokens} free_identical={'yes' if free_ok else 'no'} "
+                  f"{len(prompts) * args.tokens} free_identical={'yes' if free_ok else 'no'} "
                   f"graph={graph_note} {'PASS' if good else 'FAIL'} {note}",
                   flush=True)
     table = ["| model | plan | max rel diff of logits vs HF fp32 (teacher-forced, all steps) "
