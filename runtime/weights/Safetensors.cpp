@@ -277,8 +277,11 @@ Status parseMetadata(const std::string &path, const json &value,
 
 /// Tensors must not share bytes: a writer that did so is corrupt, and a
 /// loader that uploads one tensor in place must not see another's data.
-Status checkNoOverlap(const std::string &path,
-                      const std::vector<TensorInfo> &tensors) {
+/// And, as the reference implementation (huggingface/safetensors) demands,
+/// they must cover the data section exactly: no gap between two tensors,
+/// no bytes after the last (a truncated header or a spliced file).
+Status checkLayout(const std::string &path,
+                   const std::vector<TensorInfo> &tensors, uint64_t dataSize) {
   std::vector<const TensorInfo *> byBegin;
   for (const TensorInfo &t : tensors)
     if (t.end > t.begin) // Empty ranges overlap nothing.
@@ -295,6 +298,22 @@ Status checkNoOverlap(const std::string &path,
                              " overlap those of tensor " + quote(prev.name) +
                              " " + rangeString(prev.begin, prev.end));
   }
+  uint64_t covered = 0;
+  for (const TensorInfo *t : byBegin) {
+    if (t->begin != covered)
+      return tensorError(path, t->name,
+                         "data_offsets " + rangeString(t->begin, t->end) +
+                             " leave bytes [" + std::to_string(covered) +
+                             ", " + std::to_string(t->begin) +
+                             ") of the data section to no tensor; the "
+                             "offsets must cover it without gaps");
+    covered = t->end;
+  }
+  if (covered != dataSize)
+    return fileError(path, "the tensors cover " + std::to_string(covered) +
+                               " bytes of the data section but it has " +
+                               std::to_string(dataSize) +
+                               " (trailing bytes after the last tensor)");
   return Status::ok();
 }
 
@@ -540,7 +559,7 @@ SafetensorsFile::open(const std::string &path) {
       return Result::fromError(s);
     file->tensors_.push_back(std::move(info));
   }
-  if (Status s = checkNoOverlap(path, file->tensors_); !s)
+  if (Status s = checkLayout(path, file->tensors_, file->dataSize_); !s)
     return Result::fromError(s);
   for (size_t i = 0; i < file->tensors_.size(); ++i)
     file->byName_.emplace(file->tensors_[i].name, i);

@@ -442,30 +442,56 @@ TEST_F(SafetensorsTest, EmptyFileAndEmptyTensorsOnly) {
   EXPECT_TRUE(col->empty());
 }
 
-TEST_F(SafetensorsTest, UnpaddedHeaderGapsAndUnalignedData) {
-  // Hand-written: a 3-byte gap, a header length that is not a multiple of 8
-  // and so an unaligned f32; both are legal to read.
+TEST_F(SafetensorsTest, UnpaddedHeaderAndUnalignedData) {
+  // Hand-written: a header length that is not a multiple of 8 and a 1-byte
+  // tensor first, so the f32 after it is unaligned; both are legal to read.
   std::string header =
       R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
-      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
   ASSERT_NE(header.size() % 8, 0u);
-  std::string p = path("gap.safetensors");
-  {
+  auto write = [&](const std::string &p, const std::string &h, int gap,
+                   int trailing) {
     std::ofstream out(p, std::ios::binary);
-    uint64_t n = header.size();
+    uint64_t n = h.size();
     for (int i = 0; i < 8; ++i)
       out.put(char(n >> (8 * i)));
-    out << header;
-    const char data[4] = {7, 0, 0, 0};
-    out.write(data, 4);
+    out << h;
+    out.put(7);
+    for (int i = 0; i < gap; ++i)
+      out.put(0);
     const float b[2] = {1.5f, -3.0f};
     out.write(reinterpret_cast<const char *>(b), sizeof(b));
-  }
+    for (int i = 0; i < trailing; ++i)
+      out.put(0);
+  };
+  std::string p = path("unaligned.safetensors");
+  write(p, header, 0, 0);
   auto ckpt = Checkpoint::open(p);
   ASSERT_TRUE(ckpt.ok()) << ckpt.status().message();
   auto b = (*ckpt)->readF32Vector("b");
   ASSERT_TRUE(b.ok()) << b.status().message();
   EXPECT_EQ(*b, (std::vector<float>{1.5f, -3.0f}));
+
+  // The format forbids holes (no polyglot files): a gap between tensors and
+  // bytes after the last one are refused.
+  std::string gapHeader =
+      R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+      R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
+  write(p, gapHeader, 3, 0);
+  auto gap = Checkpoint::open(p);
+  ASSERT_FALSE(gap.ok());
+  EXPECT_NE(gap.status().message().find(
+                "tensor 'b': data_offsets [4, 12] leave bytes [1, 4) of the "
+                "data section to no tensor"),
+            std::string::npos)
+      << gap.status().message();
+  write(p, header, 0, 5);
+  auto trailing = Checkpoint::open(p);
+  ASSERT_FALSE(trailing.ok());
+  EXPECT_NE(trailing.status().message().find(
+                "the tensors cover 9 bytes of the data section but it has 14"),
+            std::string::npos)
+      << trailing.status().message();
 }
 
 TEST_F(SafetensorsTest, ReadF32FullAndSlicedMatchesCopySlice) {

@@ -82,6 +82,15 @@ def main():
         start = first["data_offsets"][0]
         second["data_offsets"] = [start, start + size]
         write(single, json.dumps(header).encode(), data)
+    elif case == "offsets-gap":
+        # 64 unused bytes before the last tensor, its offsets moved past them.
+        name, entry = entries[-1]
+        begin, end = entry["data_offsets"]
+        entry["data_offsets"] = [begin + 64, end + 64]
+        write(single, json.dumps(header).encode(),
+              data[:begin] + bytes(64) + data[begin:])
+    elif case == "trailing-bytes":
+        write(single, text, data + bytes(64))
     elif case == "dtype-unknown":
         entries[0][1]["dtype"] = "C64"
         write(single, json.dumps(header).encode(), data)
