@@ -14,8 +14,8 @@
 #                 TFLOP/s and memory per rank (the two ranks share the GPU
 #                 concurrently) and the in-process communicator as the
 #                 "intra-node link" (a reduction kernel on the same HBM; its
-#                 latency is the two host rendezvous). Its link numbers are
-#                 uncalibrated starting points.
+#                 latency the graph's cross-stream edges; calibrated
+#                 below).
 # and writes DIR/predictions.json, DIR/hardware-emulated.json and the text
 # reports DIR/plan/<config>-<plan>.txt (the per-stage, per-collective
 # breakdown). bench/table.py puts the predictions beside the measurements.
@@ -34,9 +34,12 @@ ROOT = os.path.dirname(HERE)
 
 # In-process communicator on one GPU, as an "intra-node link": an all-reduce
 # of M bytes over 2 ranks reads both members' buffers and writes both (about
-# 4M bytes through the one HBM), and costs two host rendezvous. Starting
-# points; calibrate from the ours-tp2 vs ours-tp1 measurements.
-EMULATED_LATENCY_US = 20.0
+# 4M bytes through the one HBM). With the decode step replayed as one CUDA
+# graph of both ranks, a collective costs a reduction kernel and the event
+# edges between the ranks' streams, no host rendezvous: 5.5 us, calibrated
+# on the H200 run of 2026-12-03 (ours-tp2 4.974 ms vs ours-tp1 4.598 ms per
+# token over 65 collectives; docs/performance.md).
+EMULATED_LATENCY_US = 5.5
 EMULATED_LINK_FRACTION_OF_HBM = 0.25
 
 
