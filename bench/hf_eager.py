@@ -39,6 +39,8 @@ import time
 
 import torch
 
+from common import cuda_ms
+
 
 def log(msg):
     print(f"hf_eager: {msg}", file=sys.stderr, flush=True)
@@ -60,15 +62,6 @@ def build_model(config_dir):
         model = model.cuda()
     model.eval()
     return model, transformers.__version__
-
-
-def cuda_ms(fn):
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    out = fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end), out
 
 
 def main():

@@ -68,6 +68,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from common import cuda_ms
+
 
 def log(msg):
     print(f"torch_decode: {msg}", file=sys.stderr, flush=True)
@@ -260,15 +262,6 @@ class Llama(torch.nn.Module):
             x = x + F.linear(o.reshape(B, 1, self.q_size), layer.wo)
             x = self.mlp(layer, x)
         return self.head(x[:, 0])
-
-
-def cuda_ms(fn):
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    start.record()
-    out = fn()
-    end.record()
-    torch.cuda.synchronize()
-    return start.elapsed_time(end), out
 
 
 def main():

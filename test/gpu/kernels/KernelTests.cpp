@@ -87,15 +87,6 @@ StepBuf makeStep(int64_t batch, int64_t seq, const std::vector<int64_t> &ids,
   return s;
 }
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char *f, ...) {
-  char buf[256];
-  va_list a;
-  va_start(a, f);
-  std::vsnprintf(buf, sizeof buf, f, a);
-  va_end(a);
-  return buf;
-}
 
 double silu(double x) { return x / (1.0 + std::exp(-x)); }
 

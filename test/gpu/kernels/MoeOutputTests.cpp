@@ -45,20 +45,7 @@ void recordBool(const std::string &test, const std::string &config, bool pass,
   recordResult(test, config, s, note);
 }
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char *f, ...) {
-  char buf[256];
-  va_list a;
-  va_start(a, f);
-  std::vsnprintf(buf, sizeof buf, f, a);
-  va_end(a);
-  return buf;
-}
 
-void sync(FakeRank &r) {
-  cudaCheck(cudaGetLastError(), "launch");
-  cudaCheck(cudaStreamSynchronize(r.stream()), "stream sync");
-}
 
 double silu(double x) { return x / (1.0 + std::exp(-x)); }
 

@@ -16,6 +16,8 @@
 #include <cuda_runtime.h>
 
 #include <cmath>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -86,6 +88,23 @@ struct Rng {
   }
   int64_t below(int64_t n) { return int64_t(next() % uint64_t(n)); }
 };
+
+/// printf into a std::string (test case names).
+inline std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+inline std::string fmt(const char *f, ...) {
+  char buf[256];
+  va_list a;
+  va_start(a, f);
+  std::vsnprintf(buf, sizeof buf, f, a);
+  va_end(a);
+  return buf;
+}
+
+/// Checks the launches on `r`'s stream and waits for them.
+inline void sync(FakeRank &r) {
+  cudaCheck(cudaGetLastError(), "launch");
+  cudaCheck(cudaStreamSynchronize(r.stream()), "stream sync");
+}
 
 inline float roundBf16(float x) { return rt::bf16ToFloat(rt::floatToBf16(x)); }
 

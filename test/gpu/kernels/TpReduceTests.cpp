@@ -28,20 +28,7 @@ void recordResult(const std::string &test, const std::string &config,
 
 namespace {
 
-std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-std::string fmt(const char *f, ...) {
-  char buf[256];
-  va_list a;
-  va_start(a, f);
-  std::vsnprintf(buf, sizeof buf, f, a);
-  va_end(a);
-  return buf;
-}
 
-void sync(FakeRank &r) {
-  cudaCheck(cudaGetLastError(), "launch");
-  cudaCheck(cudaStreamSynchronize(r.stream()), "stream sync");
-}
 
 /// x[m, k] w[n, k]^T in double.
 std::vector<double> product(const std::vector<float> &x,
