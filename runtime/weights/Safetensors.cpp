@@ -600,6 +600,13 @@ Checkpoint::open(const std::string &pathOrDir) {
   } else if (endsWith(pathOrDir, ".index.json")) {
     indexPath = pathOrDir;
     dir = fs::path(pathOrDir).parent_path();
+  } else if (endsWith(pathOrDir, ".json")) {
+    // A config.json (or any other JSON) is not a tensor file; reading its
+    // first 8 bytes as a header length gives nonsense.
+    return Result::fromError(fileError(
+        pathOrDir, "is a JSON file, not a safetensors checkpoint; pass the "
+                   "checkpoint folder, a .safetensors file or a "
+                   "model.safetensors.index.json"));
   }
 
   if (!indexPath.empty()) {
