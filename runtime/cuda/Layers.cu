@@ -437,10 +437,28 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                       residual.rows, residual.cols, eps);
 }
 
-/// out = in W^T for row-major activations [M, K] and a Hugging Face
-/// [N, K] weight: the descriptor linear and lmHead share.
-static gemm::MatmulNT activationTimesWeight(Act in, Weight w, Act out,
-                                            gemm::OutType outType) {
+/// out = in W^T (+ bias) for `op`, bf16 or fp32 `out` (called `outName` in
+/// the shape error): the weight-streaming GEMV for few rows, else cuBLASLt.
+/// linear, lmHead and linearAllReduce's fp32 half share it.
+static void projection(Rank &r, const char *op, const char *outName, Act out,
+                       Act in, Weight w, const Weight *bias, bool outF32) {
+  if (w.cols != in.cols || out.rows != in.rows || out.cols != w.rows)
+    failf(r, op,
+          "[%lld, %lld] x weight [%lld, %lld]^T does not give the %s "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)w.rows,
+          (long long)w.cols, outName, (long long)out.rows,
+          (long long)out.cols);
+  if (bias && vectorLength(*bias) != w.rows)
+    failf(r, op, "bias has %lld elements for %lld outputs",
+          (long long)vectorLength(*bias), (long long)w.rows);
+  if (in.rows == 0)
+    return;
+  if (gemv(r, out.data, outF32, out.cols, static_cast<const bf16 *>(in.data),
+           in.cols, w.data, w.rows, w.cols, bias ? bias->data : nullptr,
+           in.rows))
+    return;
+  // Row-major out[M, N] = in[M, K] W[N, K]^T (Hugging Face weights).
   gemm::MatmulNT p;
   p.m = in.rows;
   p.n = w.rows;
@@ -451,29 +469,13 @@ static gemm::MatmulNT activationTimesWeight(Act in, Weight w, Act out,
   p.ldb = w.cols;
   p.out = out.data;
   p.ldo = out.cols;
-  p.outType = outType;
-  return p;
+  p.outType = outF32 ? gemm::OutType::F32 : gemm::OutType::BF16;
+  p.bias = bias ? bias->data : nullptr;
+  runMatmul(r, op, p);
 }
 
 void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias) {
-  if (w.cols != in.cols || out.rows != in.rows || out.cols != w.rows)
-    failf(r, "linear",
-          "[%lld, %lld] x weight [%lld, %lld]^T does not give the output "
-          "[%lld, %lld]",
-          (long long)in.rows, (long long)in.cols, (long long)w.rows,
-          (long long)w.cols, (long long)out.rows, (long long)out.cols);
-  if (bias && vectorLength(*bias) != w.rows)
-    failf(r, "linear", "bias has %lld elements for %lld outputs",
-          (long long)vectorLength(*bias), (long long)w.rows);
-  if (in.rows == 0)
-    return;
-  if (gemv(r, out.data, /*outF32=*/false, out.cols,
-           static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
-           w.cols, bias ? bias->data : nullptr, in.rows))
-    return;
-  gemm::MatmulNT p = activationTimesWeight(in, w, out, gemm::OutType::BF16);
-  p.bias = bias ? bias->data : nullptr;
-  runMatmul(r, "linear", p);
+  projection(r, "linear", "output", out, in, w, bias, /*outF32=*/false);
 }
 
 void biasAdd(Rank &r, Act inout, Weight bias) {
@@ -605,20 +607,7 @@ void lastToken(Rank &r, Act out, Act in, const Step &s) {
 }
 
 void lmHead(Rank &r, Act logits, Act in, Weight w) {
-  if (w.cols != in.cols || logits.rows != in.rows || logits.cols != w.rows)
-    failf(r, "lmHead",
-          "[%lld, %lld] x weight [%lld, %lld]^T does not give the logits "
-          "[%lld, %lld]",
-          (long long)in.rows, (long long)in.cols, (long long)w.rows,
-          (long long)w.cols, (long long)logits.rows, (long long)logits.cols);
-  if (in.rows == 0)
-    return;
-  if (gemv(r, logits.data, /*outF32=*/true, logits.cols,
-           static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
-           w.cols, nullptr, in.rows))
-    return;
-  runMatmul(r, "lmHead",
-            activationTimesWeight(in, w, logits, gemm::OutType::F32));
+  projection(r, "lmHead", "logits", logits, in, w, nullptr, /*outF32=*/true);
 }
 
 void argmax(Rank &r, int64_t *out, Act logits) {
@@ -677,21 +666,8 @@ __global__ void roundToBf16Kernel(bf16 *out, const float *sum,
 } // namespace
 
 void linearF32(Rank &r, Act partial, Act in, Weight w) {
-  if (w.cols != in.cols || partial.rows != in.rows || partial.cols != w.rows)
-    cuda::failf(r, "linearAllReduce",
-                "[%lld, %lld] x weight [%lld, %lld]^T does not give the fp32 "
-                "partial sums [%lld, %lld]",
-                (long long)in.rows, (long long)in.cols, (long long)w.rows,
-                (long long)w.cols, (long long)partial.rows,
-                (long long)partial.cols);
-  if (in.rows == 0)
-    return;
-  if (cuda::gemv(r, partial.data, /*outF32=*/true, partial.cols,
-                 static_cast<const bf16 *>(in.data), in.cols, w.data, w.rows,
-                 w.cols, nullptr, in.rows))
-    return;
-  runMatmul(r, "linearAllReduce",
-            activationTimesWeight(in, w, partial, gemm::OutType::F32));
+  projection(r, "linearAllReduce", "fp32 partial sums", partial, in, w,
+             nullptr, /*outF32=*/true);
 }
 
 void roundToBf16(Rank &r, Act out, Act sum, const Weight *bias) {
