@@ -249,6 +249,11 @@ private:
   /// or three other linears of the same input (q, k, v) to linear2/3.
   /// Returns false, emitting nothing, when `op` has no such siblings.
   FailureOr<bool> lowerLinearSiblings(llm::LinearOp op, ComputeScope &scope);
+  /// `count` distinct buffers of class `key` for one call's scratch, taken
+  /// from the pool (or allocated) and put back at once (linearAllReduce's
+  /// fp32 partial sums, linearSwiglu's GEMM outputs).
+  SmallVector<Value, 2> callScratch(const BufferKey &key, int count,
+                                    ComputeScope &scope);
   /// `&weight` of a linear's bias as a call argument, or `nullptr`.
   FailureOr<Arg> biasArg(Value bias, Operation *op);
   LogicalResult lowerAttention(llm::AttentionOp op, ComputeScope &scope);

@@ -405,6 +405,19 @@ LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
   return inPlace(residual, op.getResult(), scope, op);
 }
 
+SmallVector<Value, 2> Lowering::callScratch(const BufferKey &key, int count,
+                                            ComputeScope &scope) {
+  SmallVector<Value, 2> buffers;
+  for (int i = 0; i < count; ++i) {
+    Value buffer = scope.pool.take(key);
+    buffers.push_back(buffer ? buffer : allocate(key, scope));
+  }
+  // Back in the pool at once: only the next call may use them.
+  for (Value buffer : buffers)
+    scope.pool.recycle(buffer, key);
+  return buffers;
+}
+
 FailureOr<Arg> Lowering::biasArg(Value bias, Operation *op) {
   if (!bias)
     return Arg(opaque("nullptr"));
@@ -450,13 +463,7 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
         if (failed(out))
           return failure();
         // Scratch for the GEMM path (large batches): this call only.
-        SmallVector<Value, 2> scratch;
-        for (int i = 0; i < 2; ++i) {
-          Value buffer = scope.pool.take(*key);
-          scratch.push_back(buffer ? buffer : allocate(*key, scope));
-        }
-        for (Value buffer : scratch)
-          scope.pool.recycle(buffer, *key);
+        SmallVector<Value, 2> scratch = callScratch(*key, 2, scope);
         callVoid("llmc::rt::linearSwiglu",
                  {rank, *out, *in, *wg, *wu, scratch[0], scratch[1]});
         scope.folded.insert(gate == op ? up : gate);
@@ -567,10 +574,7 @@ LogicalResult Lowering::lowerLinearAllReduce(llm::LinearOp op,
   // (every such call of the block shares one buffer).
   BufferKey partialKey = *key;
   partialKey.elem = Elem::F32;
-  Value partial = scope.pool.take(partialKey);
-  if (!partial)
-    partial = allocate(partialKey, scope);
-  scope.pool.recycle(partial, partialKey);
+  Value partial = callScratch(partialKey, 1, scope).front();
   callVoid("llmc::rt::linearAllReduce",
            {rank, *out, *in, *w, bias, i32(reduce.getGridAxes()[0]), partial});
   scope.folded.insert(reduce);
