@@ -2,6 +2,8 @@
 
 #include "runtime/model/Options.h"
 
+#include "runtime/weights/RandomWeights.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
@@ -297,21 +299,17 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
 
 std::vector<std::vector<int64_t>> syntheticPrompts(int64_t batch, int64_t len,
                                                    int64_t vocab) {
-  // splitmix64 over a counter from a fixed seed: deterministic, spread over
-  // the whole vocabulary.
-  uint64_t state = 0x6c6c6d632d62656eull; // "llmc-ben"
-  auto next = [&state] {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  };
+  // The SplitMix64 stream of a fixed seed (the random weights' mixer):
+  // deterministic, spread over the whole vocabulary.
+  constexpr uint64_t kSeed = 0x6c6c6d632d62656eull; // "llmc-ben"
+  constexpr uint64_t kGolden = 0x9e3779b97f4a7c15ull;
   std::vector<std::vector<int64_t>> prompts(
       static_cast<size_t>(batch),
       std::vector<int64_t>(static_cast<size_t>(len)));
+  uint64_t index = 0;
   for (std::vector<int64_t> &row : prompts)
     for (int64_t &id : row)
-      id = int64_t(next() % uint64_t(vocab));
+      id = int64_t(splitmix64(kSeed + index++ * kGolden) % uint64_t(vocab));
   return prompts;
 }
 
