@@ -9,6 +9,8 @@
 #include <map>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 namespace llmc::rt {
 
 namespace {
@@ -53,35 +55,6 @@ Block blockOf(const ManifestWeight &w) {
 /// A rank's role in the lm head: the last pipeline stage runs it.
 bool lastStage(const Manifest &m, int64_t rank) {
   return m.plan.stageOf(rank) == m.plan.numStages() - 1;
-}
-
-/// JSON number: shortest round-trippable-enough text, null when not finite.
-std::string num(double v) {
-  if (!std::isfinite(v))
-    return "null";
-  char buf[40];
-  if (v == std::floor(v) && std::fabs(v) < 1e15)
-    std::snprintf(buf, sizeof(buf), "%.0f", v);
-  else
-    std::snprintf(buf, sizeof(buf), "%.6g", v);
-  return buf;
-}
-
-std::string jsonString(const std::string &s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 /// "%.*f" of a figure, or "n/a".
@@ -344,43 +317,37 @@ BenchFigures benchFigures(const std::vector<float> &stepMs,
 
 std::string benchJson(const BenchFigures &f) {
   double decodeGBs = f.decodeGBs(), prefill = f.prefillTflops();
-  std::string s = "{";
-  auto key = [&s](const char *k, const std::string &v) {
-    if (s.size() > 1)
-      s += ", ";
-    s += "\"";
-    s += k;
-    s += "\": " + v;
-  };
-  auto flag = [](bool b) { return std::string(b ? "true" : "false"); };
-  key("ttft_ms", num(f.ttftMs));
-  key("tpot_ms", num(f.tpotMs));
-  key("tokens_per_s", num(f.tokensPerS));
-  key("decode_gb_s", num(decodeGBs));
-  key("copy_gb_s", num(f.copyGBs));
-  key("decode_bw_ratio", num(decodeGBs / f.copyGBs));
-  key("roofline_tpot_ms", num(f.rooflineTpotMs()));
-  key("prefill_tflops", num(prefill));
-  key("gemm_peak_tflops", num(f.gemmPeakTflops));
-  key("prefill_gemm_ratio", num(prefill / f.gemmPeakTflops));
-  key("batch", num(double(f.batch)));
-  key("prompt_len", num(double(f.promptLen)));
-  key("gen_len", num(double(f.genLen)));
-  key("ranks", num(double(f.ranks)));
-  key("emulated", flag(f.emulated));
-  key("plan", jsonString(f.plan));
-  key("graph", flag(f.graphs));
-  key("gpus", num(double(f.gpus)));
-  key("decode_bytes_per_step", num(f.decodeBytes));
-  key("roofline_bytes_per_step", num(f.criticalDecodeBytes));
-  key("prefill_flops", num(f.prefillFlops));
-  key("gemm_best_tflops", num(f.gemmBestTflops));
-  key("decode_flops_per_step", num(f.decodeFlops));
-  key("roofline_tpot_compute_ms", num(f.rooflineComputeTpotMs()));
-  key("tpot_roofline_ratio", num(f.tpotRooflineRatio()));
-  key("experts_dense", flag(f.expertsDense));
-  key("wall_s", num(f.wallS));
-  return s + "}";
+  // Key order as written; a figure that is not finite (not measured) is
+  // written as null.
+  nlohmann::ordered_json j;
+  j["ttft_ms"] = f.ttftMs;
+  j["tpot_ms"] = f.tpotMs;
+  j["tokens_per_s"] = f.tokensPerS;
+  j["decode_gb_s"] = decodeGBs;
+  j["copy_gb_s"] = f.copyGBs;
+  j["decode_bw_ratio"] = decodeGBs / f.copyGBs;
+  j["roofline_tpot_ms"] = f.rooflineTpotMs();
+  j["prefill_tflops"] = prefill;
+  j["gemm_peak_tflops"] = f.gemmPeakTflops;
+  j["prefill_gemm_ratio"] = prefill / f.gemmPeakTflops;
+  j["batch"] = f.batch;
+  j["prompt_len"] = f.promptLen;
+  j["gen_len"] = f.genLen;
+  j["ranks"] = f.ranks;
+  j["emulated"] = f.emulated;
+  j["plan"] = f.plan;
+  j["graph"] = f.graphs;
+  j["gpus"] = f.gpus;
+  j["decode_bytes_per_step"] = f.decodeBytes;
+  j["roofline_bytes_per_step"] = f.criticalDecodeBytes;
+  j["prefill_flops"] = f.prefillFlops;
+  j["gemm_best_tflops"] = f.gemmBestTflops;
+  j["decode_flops_per_step"] = f.decodeFlops;
+  j["roofline_tpot_compute_ms"] = f.rooflineComputeTpotMs();
+  j["tpot_roofline_ratio"] = f.tpotRooflineRatio();
+  j["experts_dense"] = f.expertsDense;
+  j["wall_s"] = f.wallS;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string benchSummary(const BenchFigures &f) {
