@@ -38,11 +38,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -178,25 +179,44 @@ private:
 /// before the capture ends. Each replayed step, rank 0 waits for every
 /// rank's uploaded inputs, launches the graph, and the others wait for it.
 struct EmulatedGraph {
-  explicit EmulatedGraph(int ranks) : barrier(ranks), ready(size_t(ranks)) {}
+  explicit EmulatedGraph(int ranks)
+      : barrier(ranks), events(size_t(ranks) + 2, nullptr) {}
   ~EmulatedGraph() {
     if (exec)
       cudaGraphExecDestroy(exec);
-    if (graph)
-      cudaGraphDestroy(graph);
-    for (cudaEvent_t e : ready)
-      if (e)
-        cudaEventDestroy(e);
-    for (cudaEvent_t e : {fork, done})
+    for (cudaEvent_t e : events)
       if (e)
         cudaEventDestroy(e);
   }
+  /// Creates the events (on the current device).
+  cudaError_t createEvents() {
+    for (cudaEvent_t &e : events)
+      if (cudaError_t err =
+              cudaEventCreateWithFlags(&e, cudaEventDisableTiming))
+        return err;
+    return cudaSuccess;
+  }
+  cudaEvent_t ready(int rank) const { return events[size_t(rank)]; }
+  cudaEvent_t fork() const { return events[events.size() - 2]; }
+  cudaEvent_t done() const { return events.back(); }
+  int ranks() const { return int(events.size()) - 2; }
+
   HostBarrier barrier;
-  cudaEvent_t fork = nullptr, done = nullptr;
-  std::vector<cudaEvent_t> ready; ///< per rank
-  cudaGraph_t graph = nullptr;
+  /// ready per rank, then fork and done.
+  std::vector<cudaEvent_t> events;
   cudaGraphExec_t exec = nullptr;
 };
+
+/// Ends the capture on `s` and instantiates it (the graph itself is not
+/// kept: the executable is all a replay needs).
+void endCapture(DeviceRank &d, cudaStream_t s, cudaGraphExec_t &exec) {
+  cudaGraph_t graph = nullptr;
+  d.check(cudaStreamEndCapture(s, &graph),
+          "cudaStreamEndCapture (decode step)");
+  cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  d.check(e, "cudaGraphInstantiate (decode step)");
+}
 
 /// What every rank of this process shares.
 struct Run {
@@ -275,49 +295,43 @@ void emulatedGraphStep(Run &run, DeviceRank &d, Forward &&forward,
              std::to_string(int(run.timeout)) +
              " s waiting for the other emulated ranks (" + what + ")");
   };
+  // The other ranks' streams reach a point rank 0's stream then waits for.
+  auto joinRank0 = [&](const char *what) {
+    if (rank != 0)
+      d.check(cudaEventRecord(g.ready(rank), s), "cudaEventRecord (join)");
+    meet(what);
+    if (rank == 0)
+      for (int r = 1; r < g.ranks(); ++r)
+        d.check(cudaStreamWaitEvent(s, g.ready(r), 0),
+                "cudaStreamWaitEvent (join)");
+  };
   if (!captured) {
     meet("decode graph capture");
     if (rank == 0) {
       d.check(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed),
               "cudaStreamBeginCapture (decode step)");
-      d.check(cudaEventRecord(g.fork, s), "cudaEventRecord (capture fork)");
+      d.check(cudaEventRecord(g.fork(), s), "cudaEventRecord (capture fork)");
     }
     meet("decode graph fork");
     if (rank != 0)
-      d.check(cudaStreamWaitEvent(s, g.fork, 0),
+      d.check(cudaStreamWaitEvent(s, g.fork(), 0),
               "cudaStreamWaitEvent (capture fork)");
     forward();
-    if (rank != 0)
-      d.check(cudaEventRecord(g.ready[size_t(rank)], s),
-              "cudaEventRecord (capture join)");
-    meet("decode graph join");
-    if (rank == 0) {
-      for (size_t r = 1; r < g.ready.size(); ++r)
-        d.check(cudaStreamWaitEvent(s, g.ready[r], 0),
-                "cudaStreamWaitEvent (capture join)");
-      d.check(cudaStreamEndCapture(s, &g.graph),
-              "cudaStreamEndCapture (decode step)");
-      d.check(cudaGraphInstantiate(&g.exec, g.graph, 0),
-              "cudaGraphInstantiate (decode step)");
-    }
+    joinRank0("decode graph join");
+    if (rank == 0)
+      endCapture(d, s, g.exec);
     // Until rank 0 ends the capture, work the others enqueue would join it.
     meet("decode graph end");
     captured = true;
   }
-  if (rank != 0)
-    d.check(cudaEventRecord(g.ready[size_t(rank)], s),
-            "cudaEventRecord (step inputs)");
-  meet("decode step inputs");
+  joinRank0("decode step inputs");
   if (rank == 0) {
-    for (size_t r = 1; r < g.ready.size(); ++r)
-      d.check(cudaStreamWaitEvent(s, g.ready[r], 0),
-              "cudaStreamWaitEvent (step inputs)");
     d.check(cudaGraphLaunch(g.exec, s), "cudaGraphLaunch (decode step)");
-    d.check(cudaEventRecord(g.done, s), "cudaEventRecord (step done)");
+    d.check(cudaEventRecord(g.done(), s), "cudaEventRecord (step done)");
   }
   meet("decode step launch");
   if (rank != 0)
-    d.check(cudaStreamWaitEvent(s, g.done, 0), "cudaStreamWaitEvent (step)");
+    d.check(cudaStreamWaitEvent(s, g.done(), 0), "cudaStreamWaitEvent (step)");
 }
 
 void runRank(Run &run, int rank, Report *report) {
@@ -391,7 +405,6 @@ void runRank(Run &run, int rank, Report *report) {
     d.check(cudaEventCreate(&evEnd), "cudaEventCreate");
   }
 
-  cudaGraph_t graph = nullptr;
   cudaGraphExec_t graphExec = nullptr;
   bool emulatedCaptured = false;
   const std::vector<std::vector<int64_t>> &forced = run.options.forceTokens;
@@ -458,10 +471,7 @@ void runRank(Run &run, int rank, Report *report) {
                                        cudaStreamCaptureModeThreadLocal),
                 "cudaStreamBeginCapture (decode step)");
         forward();
-        d.check(cudaStreamEndCapture(d.stream(), &graph),
-                "cudaStreamEndCapture (decode step)");
-        d.check(cudaGraphInstantiate(&graphExec, graph, 0),
-                "cudaGraphInstantiate (decode step)");
+        endCapture(d, d.stream(), graphExec);
       }
       d.check(cudaGraphLaunch(graphExec, d.stream()),
               "cudaGraphLaunch (decode step)");
@@ -531,8 +541,6 @@ void runRank(Run &run, int rank, Report *report) {
   bool replayed = graphExec != nullptr || emulatedCaptured;
   if (graphExec)
     cudaGraphExecDestroy(graphExec);
-  if (graph)
-    cudaGraphDestroy(graph);
   if (rank == 0) {
     report->tokens = std::move(generated);
     report->graphs = replayed;
@@ -551,13 +559,9 @@ void runRank(Run &run, int rank, Report *report) {
 /// --bench, after the run (rank 0; emulated ranks: every thread joined, so
 /// the ranks' memory is free): measures this GPU's copy bandwidth and
 /// cuBLASLt rate on the model's prefill GEMM shapes (runtime/model/Bench.h),
-/// then prints the achieved rates against them (runtime/model/Cost.h) as a
-/// summary and one `bench-json: {...}` line.
-void printBenchReference(const Run &run, const Report &report) {
-  RunCost cost = runCost(run.manifest, run.shape, run.emulate);
-  BenchFigures f = benchFigures(report.stepMs, run.shape, cost, run.manifest,
-                                run.emulate, report.graphs);
-  f.wallS = report.wallSeconds;
+/// then prints the run's figures `f` (runtime/model/Cost.h) against them as
+/// a summary and one `bench-json: {...}` line.
+void printBenchReference(const RunCost &cost, BenchFigures f) {
   std::fflush(stdout);
   cudaStream_t stream = nullptr;
   if (cudaError_t e =
@@ -590,24 +594,21 @@ void printReport(const Run &run, const Report &report) {
     std::printf("\n");
   }
   if (run.options.bench && !report.stepMs.empty()) {
-    double ttft = report.stepMs.front(), decode = 0;
-    for (size_t i = 1; i < report.stepMs.size(); ++i)
-      decode += report.stepMs[i];
-    size_t decodeSteps = report.stepMs.size() - 1;
-    double total = ttft + decode;
+    RunCost cost = runCost(run.manifest, run.shape, run.emulate);
+    BenchFigures f = benchFigures(report.stepMs, run.shape, cost, run.manifest,
+                                  run.emulate, report.graphs);
+    f.wallS = report.wallSeconds;
+    auto orZero = [](double v) { return std::isfinite(v) ? v : 0.0; };
     std::printf("bench: ttft_ms=%.3f tpot_ms=%.3f tokens_per_s=%.1f "
                 "batch=%lld prompt_len=%lld new_tokens=%lld ranks=%lld%s "
                 "wall_s=%.3f\n",
-                ttft, decodeSteps ? decode / double(decodeSteps) : 0.0,
-                total > 0 ? double(run.shape.batch) *
-                                double(report.stepMs.size()) / (total / 1e3)
-                          : 0.0,
+                f.ttftMs, orZero(f.tpotMs), orZero(f.tokensPerS),
                 (long long)run.shape.batch, (long long)run.shape.promptLen,
                 (long long)run.shape.maxNewTokens,
                 (long long)run.manifest.plan.numRanks(),
                 run.emulate ? " (emulated on one GPU)" : "",
                 report.wallSeconds);
-    printBenchReference(run, report);
+    printBenchReference(cost, f);
   }
   std::fflush(stdout);
 }
@@ -757,15 +758,8 @@ int runModelMain(int argc, char **argv) {
         int(planRanks), makeCudaDeviceOps(), run.timeout);
     if (run.graphs) {
       run.emulatedGraph = std::make_unique<EmulatedGraph>(int(planRanks));
-      EmulatedGraph &g = *run.emulatedGraph;
-      for (cudaEvent_t *e : {&g.fork, &g.done})
-        if (cudaError_t err =
-                cudaEventCreateWithFlags(e, cudaEventDisableTiming))
-          fatal(std::string("cudaEventCreate: ") + cudaGetErrorString(err));
-      for (cudaEvent_t &e : g.ready)
-        if (cudaError_t err =
-                cudaEventCreateWithFlags(&e, cudaEventDisableTiming))
-          fatal(std::string("cudaEventCreate: ") + cudaGetErrorString(err));
+      if (cudaError_t err = run.emulatedGraph->createEvents())
+        fatal(std::string("cudaEventCreate: ") + cudaGetErrorString(err));
     }
     std::vector<std::thread> threads;
     for (int r : myRanks)
