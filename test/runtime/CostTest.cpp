@@ -10,6 +10,8 @@
 
 #include "runtime/model/Cost.h"
 
+#include "ExampleManifests.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -112,12 +114,7 @@ Manifest llama(const LlamaShape &c, int64_t pp, int64_t tp) {
 }
 
 Manifest example(const char *name) {
-  std::ifstream in(std::string(LLMC_RUNTIME_TEST_INPUTS) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Expected<Manifest> m = parseManifest(ss.str(), name);
-  EXPECT_TRUE(m.ok()) << m.status().message();
-  return *m;
+  return llmc::rt::testing::exampleManifest(name);
 }
 
 RunShape shape(int64_t batch, int64_t prompt, int64_t gen) {

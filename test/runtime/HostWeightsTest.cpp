@@ -2,6 +2,8 @@
 
 #include "runtime/model/HostWeights.h"
 
+#include "ExampleManifests.h"
+
 #include "runtime/weights/DType.h"
 #include "runtime/weights/RandomWeights.h"
 
@@ -16,12 +18,7 @@ using namespace llmc::rt;
 namespace {
 
 Manifest example(const char *name) {
-  std::ifstream in(std::string(LLMC_RUNTIME_TEST_INPUTS) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Expected<Manifest> m = parseManifest(ss.str(), name);
-  EXPECT_TRUE(m.ok()) << m.status().message();
-  return *m;
+  return llmc::rt::testing::exampleManifest(name);
 }
 
 /// The whole tensor as the reference would hold it.

@@ -2,6 +2,8 @@
 
 #include "runtime/model/Manifest.h"
 
+#include "ExampleManifests.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -11,17 +13,11 @@
 
 using namespace llmc::rt;
 using json = nlohmann::json;
+using llmc::rt::testing::readInput;
 
 namespace {
 
-std::string readText(const std::string &name) {
-  std::ifstream in(std::string(LLMC_RUNTIME_TEST_INPUTS) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-json example() { return json::parse(readText("stub-pp2-tp2.json")); }
+json example() { return json::parse(readInput("stub-pp2-tp2.json")); }
 
 /// Parses `j` and expects an error whose message contains every piece.
 void expectError(const json &j, const std::vector<std::string> &pieces) {
@@ -37,7 +33,7 @@ void expectError(const json &j, const std::vector<std::string> &pieces) {
 } // namespace
 
 TEST(Manifest, ReadsTheExample) {
-  Expected<Manifest> m = parseManifest(readText("stub-pp2-tp2.json"));
+  Expected<Manifest> m = parseManifest(readInput("stub-pp2-tp2.json"));
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_EQ(m->format, 1);
   EXPECT_EQ(m->model.architecture, "LlamaForCausalLM");
@@ -54,13 +50,13 @@ TEST(Manifest, ReadsTheExample) {
   EXPECT_EQ(m->arenaBytes, uint64_t(1) << 20);
   EXPECT_EQ(manifestSchemaVersion(), "1");
   for (const char *name : {"stub-1.json", "stub-dp2-ep2.json"}) {
-    Expected<Manifest> other = parseManifest(readText(name), name);
+    Expected<Manifest> other = parseManifest(readInput(name), name);
     EXPECT_TRUE(other.ok()) << other.status().message();
   }
 }
 
 TEST(Manifest, GridArithmetic) {
-  Expected<Manifest> m = parseManifest(readText("stub-pp2-tp2.json"));
+  Expected<Manifest> m = parseManifest(readInput("stub-pp2-tp2.json"));
   ASSERT_TRUE(m.ok());
   const ManifestPlan &p = m->plan;
   EXPECT_EQ(p.coordinates(3), (std::vector<int64_t>{1, 1}));
@@ -87,7 +83,7 @@ TEST(Manifest, GridArithmetic) {
   // One slot of K and V: 8 seqs x 1 head x 64 positions x 4 dims, bf16.
   EXPECT_EQ(m->rankCacheBytes(3), uint64_t(2 * 8 * 1 * 64 * 4 * 2));
 
-  Expected<Manifest> e = parseManifest(readText("stub-dp2-ep2.json"));
+  Expected<Manifest> e = parseManifest(readInput("stub-dp2-ep2.json"));
   ASSERT_TRUE(e.ok());
   EXPECT_EQ(e->plan.numReplicas(), 4);
   EXPECT_EQ(e->plan.replicaOf(3), 3);
@@ -97,7 +93,7 @@ TEST(Manifest, GridArithmetic) {
 }
 
 TEST(Manifest, RoundTrips) {
-  Expected<Manifest> m = parseManifest(readText("stub-dp2-ep2.json"));
+  Expected<Manifest> m = parseManifest(readInput("stub-dp2-ep2.json"));
   ASSERT_TRUE(m.ok());
   Expected<std::string> text = writeManifest(*m);
   ASSERT_TRUE(text.ok()) << text.status().message();
@@ -106,11 +102,11 @@ TEST(Manifest, RoundTrips) {
   Expected<std::string> text2 = writeManifest(*again);
   ASSERT_TRUE(text2.ok());
   EXPECT_EQ(*text, *text2);
-  EXPECT_EQ(json::parse(*text), json::parse(readText("stub-dp2-ep2.json")));
+  EXPECT_EQ(json::parse(*text), json::parse(readInput("stub-dp2-ep2.json")));
 }
 
 TEST(Manifest, WriterRefusesInvalid) {
-  Expected<Manifest> m = parseManifest(readText("stub-1.json"));
+  Expected<Manifest> m = parseManifest(readInput("stub-1.json"));
   ASSERT_TRUE(m.ok());
   Manifest bad = *m;
   bad.weights[0].shape = {1, 2};

@@ -2,6 +2,8 @@
 
 #include "runtime/model/Options.h"
 
+#include "ExampleManifests.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,12 +15,7 @@ using namespace llmc::rt;
 namespace {
 
 Manifest example(const char *name) {
-  std::ifstream in(std::string(LLMC_RUNTIME_TEST_INPUTS) + "/" + name);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Expected<Manifest> m = parseManifest(ss.str(), name);
-  EXPECT_TRUE(m.ok()) << m.status().message();
-  return *m;
+  return llmc::rt::testing::exampleManifest(name);
 }
 
 std::string optionError(std::vector<std::string> args) {
