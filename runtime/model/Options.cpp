@@ -125,7 +125,7 @@ Expected<WeightsSpec> parseWeightsSpec(const std::string &text) {
 }
 
 Expected<std::vector<std::vector<int64_t>>>
-parsePromptList(const std::string &text) {
+parsePromptList(const std::string &text, const std::string &flag) {
   using E = Expected<std::vector<std::vector<int64_t>>>;
   std::vector<std::vector<int64_t>> prompts;
   std::vector<std::string> rows = split(text, ';');
@@ -136,13 +136,13 @@ parsePromptList(const std::string &text) {
       int64_t id;
       if (!parseNonNegative(t, id))
         return E::fromError(Status::error(
-            "--prompt: '" + t + "' in prompt " + std::to_string(i) +
+            flag + ": '" + t + "' in prompt " + std::to_string(i) +
             " is not a non-negative token id"));
       ids.push_back(id);
     }
     if (!prompts.empty() && ids.size() != prompts.front().size())
       return E::fromError(Status::error(
-          "--prompt: prompt " + std::to_string(i) + " has " +
+          flag + ": prompt " + std::to_string(i) + " has " +
           std::to_string(ids.size()) + " tokens but prompt 0 has " +
           std::to_string(prompts.front().size()) +
           "; prompts of a batch must have equal lengths"));
@@ -239,10 +239,9 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
     } else if (name == "force-tokens") {
       if (Status s = takeValue(); !s)
         return E::fromError(s);
-      auto p = parsePromptList(value);
+      auto p = parsePromptList(value, "--force-tokens");
       if (!p)
-        return E::fromError(Status::error(
-            "--force-tokens" + p.status().message().substr(8)));
+        return E::fromError(p.status());
       o.forceTokens = std::move(*p);
     } else if (name == "no-cuda-graphs") {
       if (Status s = noValue(); !s)

@@ -64,10 +64,11 @@ std::string modelUsage(const std::string &program);
 /// Parses `--weights=DIR|random[:SEED]`.
 Expected<WeightsSpec> parseWeightsSpec(const std::string &text);
 
-/// Parses `--prompt`: comma-separated ids, ';' between the prompts of a
-/// batch, all prompts of one length (as llm-run).
+/// Parses `--prompt` (or another flag of its syntax, named `flag` in the
+/// errors: --force-tokens): comma-separated ids, ';' between the prompts of
+/// a batch, all prompts of one length (as llm-run).
 Expected<std::vector<std::vector<int64_t>>>
-parsePromptList(const std::string &text);
+parsePromptList(const std::string &text, const std::string &flag = "--prompt");
 
 /// Parses argv (flags as --name=value or --name value; booleans bare).
 Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args);
