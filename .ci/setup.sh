@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ ninja-build python3 libmlir-22-dev mlir-22-tools llvm-22-dev
           llvm-22-tools nlohmann-json3-dev libzstd-dev libgtest-dev
+          libcpp-httplib-dev
           clang-22 libclang-rt-22-dev)  # the last two: .ci/sanitizers.sh
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,274 @@
+//===- Engine.cpp - the serving loop around a scheduler and a model -------===//
+
+#include "runtime/serve/Engine.h"
+
+namespace llmc::serve {
+
+Expected<std::unique_ptr<Engine>> Engine::create(ModelStep &model,
+                                                 EngineConfig config) {
+  using R = Expected<std::unique_ptr<Engine>>;
+  if (Status s = validateSchedulerConfig(config.scheduler); !s)
+    return R::fromError(s);
+  if (config.maxQueuedRequests < 1)
+    return R::fromError(Status::error(
+        "--max-queued-requests is " +
+        std::to_string(config.maxQueuedRequests) + "; it must be at least 1"));
+  std::unique_ptr<Engine> e(new Engine(model, std::move(config)));
+  e->publishStats();
+  e->thread_ = std::thread([p = e.get()] { p->loop(); });
+  return R(std::move(e));
+}
+
+Engine::Engine(ModelStep &model, EngineConfig config)
+    : model_(model), config_(std::move(config)), scheduler_(config_.scheduler),
+      seeds_(std::random_device{}()) {}
+
+Engine::~Engine() { stop(); }
+
+SubmitResult Engine::submit(GenerationRequest request) {
+  SubmitResult out;
+  SequenceSpec probe;
+  probe.prompt = request.prompt;
+  probe.sampling = request.sampling;
+  probe.maxTokens = request.maxTokens;
+  if (Status s = checkSequence(config_.scheduler, probe); !s) {
+    out.code = SubmitResult::Code::Invalid;
+    out.message = s.message();
+    return out;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopRequested_ || draining_ || !healthy_) {
+    out.code = SubmitResult::Code::Unavailable;
+    out.message = !healthy_      ? "the model failed; the server is unhealthy"
+                  : stopRequested_ ? "the server is stopping"
+                                   : "the server is shutting down (draining)";
+  } else if (inSystem_ - running_ >= config_.maxQueuedRequests) {
+    out.code = SubmitResult::Code::QueueFull;
+    out.message = "the server has " +
+                  std::to_string(config_.maxQueuedRequests) +
+                  " requests waiting (--max-queued-requests); retry later";
+  }
+  if (out.code != SubmitResult::Code::Ok) {
+    std::lock_guard<std::mutex> m(metricsMu_);
+    ++metrics_.rejected;
+    return out;
+  }
+  if (!request.seeded)
+    request.sampling.seed = seeds_();
+  out.id = nextId_++;
+  Active a;
+  a.request = std::move(request);
+  a.arrival = Clock::now();
+  submitted_.emplace_back(out.id, std::move(a));
+  ++inSystem_;
+  cv_.notify_all();
+  return out;
+}
+
+void Engine::cancel(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_.push_back(id);
+  cv_.notify_all();
+}
+
+void Engine::drain() { draining_ = true; }
+
+bool Engine::waitIdle(double seconds) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return idleCv_.wait_for(lock, std::chrono::duration<double>(seconds),
+                          [&] { return inSystem_.load() == 0; });
+}
+
+void Engine::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopRequested_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+}
+
+SchedulerStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(metricsMu_);
+  return stats_;
+}
+
+std::string Engine::metricsText() const {
+  std::lock_guard<std::mutex> lock(metricsMu_);
+  return renderPrometheus(model_.facts().name, stats_, metrics_);
+}
+
+void Engine::publishStats() {
+  SchedulerStats s = scheduler_.stats();
+  running_ = s.running;
+  std::lock_guard<std::mutex> lock(metricsMu_);
+  stats_ = s;
+}
+
+void Engine::finishRequest(uint64_t id, FinishReason reason,
+                           const std::string &error) {
+  auto it = active_.find(id);
+  if (it == active_.end())
+    return;
+  Active a = std::move(it->second);
+  active_.erase(it);
+  Clock::time_point now = Clock::now();
+  {
+    std::lock_guard<std::mutex> lock(metricsMu_);
+    ++metrics_.finished[int(reason)];
+    metrics_.e2e.observe(std::chrono::duration<double>(now - a.arrival).count());
+    if (a.tokens >= 2)
+      metrics_.tpot.observe(
+          std::chrono::duration<double>(a.lastToken - a.firstToken).count() /
+          double(a.tokens - 1));
+  }
+  FinishEvent ev;
+  ev.reason = reason;
+  ev.promptTokens = int64_t(a.request.prompt.size());
+  ev.completionTokens = a.tokens;
+  ev.cachedPromptTokens = a.cachedPromptTokens;
+  ev.error = error;
+  if (a.request.onFinish)
+    a.request.onFinish(ev);
+  // The request's blocks are free now; whoever waits for it sees that.
+  publishStats();
+  std::lock_guard<std::mutex> lock(mu_);
+  --inSystem_;
+  idleCv_.notify_all();
+}
+
+void Engine::failAll(const std::string &error) {
+  healthy_ = false;
+  std::vector<uint64_t> ids;
+  for (const auto &[id, a] : active_)
+    ids.push_back(id);
+  for (uint64_t id : ids) {
+    scheduler_.finish(id);
+    finishRequest(id, FinishReason::Error, error);
+  }
+  publishStats();
+}
+
+void Engine::loop() {
+  for (;;) {
+    std::vector<std::pair<uint64_t, Active>> submitted;
+    std::vector<uint64_t> cancelled;
+    bool stopping;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] {
+        return stopRequested_ || !submitted_.empty() || !cancelled_.empty() ||
+               !scheduler_.idle();
+      });
+      submitted.swap(submitted_);
+      cancelled.swap(cancelled_);
+      stopping = stopRequested_;
+    }
+    for (auto &[id, a] : submitted) {
+      SequenceSpec spec;
+      spec.id = id;
+      spec.prompt = a.request.prompt;
+      spec.sampling = a.request.sampling;
+      spec.maxTokens = a.request.maxTokens;
+      spec.ignoreEos = a.request.ignoreEos;
+      spec.stopTokenIds = a.request.stopTokenIds;
+      Status st = scheduler_.add(std::move(spec));
+      active_.emplace(id, std::move(a));
+      if (!st)
+        finishRequest(id, FinishReason::Error, st.message());
+    }
+    for (uint64_t id : cancelled)
+      if (active_.count(id)) {
+        scheduler_.finish(id);
+        finishRequest(id, FinishReason::Cancelled);
+      }
+    if (stopping) {
+      std::vector<uint64_t> ids;
+      for (const auto &[id, a] : active_)
+        ids.push_back(id);
+      for (uint64_t id : ids) {
+        scheduler_.finish(id);
+        finishRequest(id, FinishReason::Cancelled);
+      }
+      publishStats();
+      return;
+    }
+    if (scheduler_.idle()) {
+      publishStats();
+      continue;
+    }
+
+    StepPlan plan = scheduler_.schedule();
+    publishStats();
+    if (plan.sequences.empty()) {
+      // Validated limits guarantee progress; refuse to spin if not.
+      failAll("the scheduler planned an empty step with " +
+              std::to_string(active_.size()) + " requests in flight");
+      continue;
+    }
+    Clock::time_point start = Clock::now();
+    for (const SequenceStep &s : plan.sequences) {
+      auto it = active_.find(s.seqId);
+      if (it == active_.end() || it->second.scheduled)
+        continue;
+      it->second.scheduled = true;
+      it->second.cachedPromptTokens = scheduler_.cachedPromptTokens(s.seqId);
+      std::lock_guard<std::mutex> lock(metricsMu_);
+      metrics_.queue.observe(
+          std::chrono::duration<double>(start - it->second.arrival).count());
+    }
+    Expected<StepResult> result = model_.step(plan);
+    Clock::time_point now = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(metricsMu_);
+      metrics_.stepSeconds += std::chrono::duration<double>(now - start).count();
+    }
+    if (!result) {
+      failAll("model step " + std::to_string(plan.stepIndex) + " failed: " +
+              result.status().message());
+      continue;
+    }
+    Expected<std::vector<TokenUpdate>> updates =
+        scheduler_.update(plan, *result);
+    if (!updates) {
+      failAll(updates.status().message());
+      continue;
+    }
+    for (TokenUpdate &u : *updates) {
+      auto it = active_.find(u.seqId);
+      if (it == active_.end())
+        continue;
+      Active &a = it->second;
+      {
+        std::lock_guard<std::mutex> lock(metricsMu_);
+        if (a.tokens == 0)
+          metrics_.ttft.observe(
+              std::chrono::duration<double>(now - a.arrival).count());
+        else
+          metrics_.itl.observe(
+              std::chrono::duration<double>(now - a.lastToken).count());
+      }
+      if (a.tokens == 0)
+        a.firstToken = now;
+      a.lastToken = now;
+      ++a.tokens;
+      TokenEvent ev;
+      ev.token = u.sampled.token;
+      ev.logprob = u.sampled.logprob;
+      ev.top = std::move(u.sampled.top);
+      ev.index = u.index;
+      ev.finish = u.finish;
+      bool more = a.request.onToken ? a.request.onToken(ev) : true;
+      if (u.finish != FinishReason::None) {
+        finishRequest(u.seqId, u.finish);
+      } else if (!more) {
+        scheduler_.finish(u.seqId);
+        finishRequest(u.seqId, FinishReason::Stop);
+      }
+    }
+    publishStats();
+  }
+}
+
+} // namespace llmc::serve
