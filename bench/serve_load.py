@@ -361,7 +361,8 @@ def parse_list(kind):
 def self_test(args):
     """Starts llmc-serve-stub, runs small workloads, checks every figure."""
     stub = subprocess.Popen(
-        [args.stub, "--port=0", "--fake-step-ms=1", "--max-num-seqs=8"],
+        [args.stub, "--port=0", "--fake-step-ms=1", "--max-num-seqs=8",
+         "--max-queued-requests=64"],
         stdout=subprocess.PIPE, text=True)
     failures = []
     try:

@@ -27,11 +27,7 @@ Engine::~Engine() { stop(); }
 
 SubmitResult Engine::submit(GenerationRequest request) {
   SubmitResult out;
-  SequenceSpec probe;
-  probe.prompt = request.prompt;
-  probe.sampling = request.sampling;
-  probe.maxTokens = request.maxTokens;
-  if (Status s = checkSequence(config_.scheduler, probe); !s) {
+  if (Status s = checkSequence(config_.scheduler, request.spec); !s) {
     out.code = SubmitResult::Code::Invalid;
     out.message = s.message();
     return out;
@@ -54,8 +50,9 @@ SubmitResult Engine::submit(GenerationRequest request) {
     return out;
   }
   if (!request.seeded)
-    request.sampling.seed = seeds_();
+    request.spec.sampling.seed = seeds_();
   out.id = nextId_++;
+  request.spec.id = out.id;
   Active a;
   a.request = std::move(request);
   a.arrival = Clock::now();
@@ -125,7 +122,7 @@ void Engine::finishRequest(uint64_t id, FinishReason reason,
   }
   FinishEvent ev;
   ev.reason = reason;
-  ev.promptTokens = int64_t(a.request.prompt.size());
+  ev.promptTokens = int64_t(a.request.spec.prompt.size());
   ev.completionTokens = a.tokens;
   ev.cachedPromptTokens = a.cachedPromptTokens;
   ev.error = error;
@@ -166,14 +163,7 @@ void Engine::loop() {
       stopping = stopRequested_;
     }
     for (auto &[id, a] : submitted) {
-      SequenceSpec spec;
-      spec.id = id;
-      spec.prompt = a.request.prompt;
-      spec.sampling = a.request.sampling;
-      spec.maxTokens = a.request.maxTokens;
-      spec.ignoreEos = a.request.ignoreEos;
-      spec.stopTokenIds = a.request.stopTokenIds;
-      Status st = scheduler_.add(std::move(spec));
+      Status st = scheduler_.add(a.request.spec);
       active_.emplace(id, std::move(a));
       if (!st)
         finishRequest(id, FinishReason::Error, st.message());

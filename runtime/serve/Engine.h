@@ -54,13 +54,11 @@ struct FinishEvent {
 
 /// A request for the engine.
 struct GenerationRequest {
-  std::vector<int32_t> prompt;
-  SamplingParams sampling;
-  /// sampling.seed came from the client; otherwise the engine draws one.
+  /// What to generate; `spec.id` is assigned by submit().
+  SequenceSpec spec;
+  /// spec.sampling.seed came from the client; otherwise the engine draws
+  /// one.
   bool seeded = false;
-  int64_t maxTokens = 16;
-  bool ignoreEos = false;
-  std::vector<int32_t> stopTokenIds;
   /// Engine thread, per token; return false to stop (FinishReason::Stop).
   std::function<bool(const TokenEvent &)> onToken;
   /// Engine thread (or the caller of stop()), exactly once.

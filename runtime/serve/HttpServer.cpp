@@ -332,7 +332,7 @@ void HttpServer::Impl::generate(const httplib::Request &req,
     return sendError(res, err);
 
   const ApiRequest &api = st->api;
-  st->channel.output = b.codec->output(api.prompt, api.stop);
+  st->channel.output = b.codec->output(api.spec.prompt, api.stop);
   st->channel.wantTokens = api.wantLogprobs;
   st->engine = b.engine;
   st->writer = std::make_unique<ResponseWriter>(
@@ -340,12 +340,8 @@ void HttpServer::Impl::generate(const httplib::Request &req,
       newId(endpoint == Endpoint::Chat ? "chatcmpl-" : "cmpl-"), created);
 
   GenerationRequest g;
-  g.prompt = api.prompt;
-  g.sampling = api.sampling;
+  g.spec = api.spec;
   g.seeded = api.seeded;
-  g.maxTokens = api.maxTokens;
-  g.ignoreEos = api.ignoreEos;
-  g.stopTokenIds = api.stopTokenIds;
   g.onToken = [st](const TokenEvent &ev) { return st->channel.onToken(ev); };
   g.onFinish = [st](const FinishEvent &ev) { st->channel.onFinish(ev); };
   SubmitResult sub = b.engine->submit(std::move(g));
@@ -405,7 +401,7 @@ void HttpServer::Impl::generate(const httplib::Request &req,
   auto first = std::make_shared<bool>(true);
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, st, first, poll](size_t, httplib::DataSink &sink) {
+      [st, first, poll](size_t, httplib::DataSink &sink) {
         auto event = [&](const std::string &data) {
           std::string s = "data: " + data + "\n\n";
           return sink.write(s.data(), s.size());

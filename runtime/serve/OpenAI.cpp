@@ -153,15 +153,15 @@ bool parsePrompt(const json &body, const ApiContext &ctx, ApiRequest &out,
     if (!ids)
       return f.fail("prompt", "'prompt' cannot be tokenized: " +
                                   ids.status().message());
-    out.prompt = std::move(*ids);
+    out.spec.prompt = std::move(*ids);
   } else if (one->is_array()) {
-    if (!tokenIds(*one, "prompt", ctx.vocabSize, out.prompt, f))
+    if (!tokenIds(*one, "prompt", ctx.vocabSize, out.spec.prompt, f))
       return false;
   } else {
     return f.fail("prompt", "'prompt' must be a string, an array of token "
                             "ids, or an array of one of those");
   }
-  if (out.prompt.empty())
+  if (out.spec.prompt.empty())
     return f.fail("prompt", "'prompt' is empty");
   return true;
 }
@@ -213,8 +213,8 @@ bool parseMessages(const json &body, const ApiContext &ctx, ApiRequest &out,
   if (!ids)
     return f.fail("messages", "'messages' cannot be rendered: " +
                                   ids.status().message());
-  out.prompt = std::move(*ids);
-  if (out.prompt.empty())
+  out.spec.prompt = std::move(*ids);
+  if (out.spec.prompt.empty())
     return f.fail("messages", "'messages' renders to an empty prompt");
   return true;
 }
@@ -317,7 +317,7 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
   int64_t seed = 0;
   out.seeded = f.integer("seed", seed, INT64_MIN, INT64_MAX);
   f.boolean("stream", out.stream);
-  f.boolean("ignore_eos", out.ignoreEos);
+  f.boolean("ignore_eos", out.spec.ignoreEos);
   if (const json *so = f.get("stream_options")) {
     if (!so->is_object())
       f.fail("stream_options", "'stream_options' must be an object");
@@ -333,7 +333,7 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
     if (!ids->is_array())
       f.fail("stop_token_ids", "'stop_token_ids' must be an array of ids");
     else
-      tokenIds(*ids, "stop_token_ids", ctx.vocabSize, out.stopTokenIds, f);
+      tokenIds(*ids, "stop_token_ids", ctx.vocabSize, out.spec.stopTokenIds, f);
   }
   parseStop(body, out, f);
 
@@ -354,7 +354,7 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
     }
   }
 
-  int64_t promptLen = int64_t(out.prompt.size());
+  int64_t promptLen = int64_t(out.spec.prompt.size());
   const char *promptParam = chat ? "messages" : "prompt";
   const char *maxParam = "max_tokens";
   int64_t maxTokens = -1;
@@ -386,14 +386,14 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
                       promptParam + " or completion.",
                   "context_length_exceeded");
   // OpenAI's defaults: 16 for completions, the rest of the context for chat.
-  out.maxTokens = maxTokens > 0 ? maxTokens
+  out.spec.maxTokens = maxTokens > 0 ? maxTokens
                                 : (chat ? room : std::min<int64_t>(16, room));
 
-  out.sampling.temperature = float(temperature);
-  out.sampling.topP = float(topP);
-  out.sampling.topK = int32_t(topK);
-  out.sampling.seed = uint64_t(seed);
-  out.sampling.logprobs = out.wantLogprobs ? out.topLogprobs : -1;
+  out.spec.sampling.temperature = float(temperature);
+  out.spec.sampling.topP = float(topP);
+  out.spec.sampling.topK = int32_t(topK);
+  out.spec.sampling.seed = uint64_t(seed);
+  out.spec.sampling.logprobs = out.wantLogprobs ? out.topLogprobs : -1;
   return true;
 }
 

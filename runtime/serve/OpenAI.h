@@ -46,13 +46,11 @@ struct ApiContext {
 /// A checked request.
 struct ApiRequest {
   Endpoint endpoint = Endpoint::Completions;
-  std::vector<int32_t> prompt;
-  SamplingParams sampling;   ///< logprobs: what the engine must compute
-  bool seeded = false;
-  int64_t maxTokens = 16;
-  bool ignoreEos = false;
+  /// The prompt's ids, sampling (logprobs: what the engine must compute),
+  /// max_tokens, ignore_eos, stop_token_ids.
+  SequenceSpec spec;
+  bool seeded = false;       ///< "seed" was given
   std::vector<std::string> stop;
-  std::vector<int32_t> stopTokenIds;
   bool stream = false;
   bool includeUsage = false; ///< stream_options.include_usage
   /// Logprobs in the response: completions' "logprobs": N (-1: none);

@@ -26,6 +26,17 @@ const char *finishReasonName(FinishReason r) {
   return "";
 }
 
+SchedulerConfig schedulerConfigFor(const ModelFacts &f) {
+  SchedulerConfig c;
+  c.blockSize = f.blockSize;
+  c.numBlocks = f.numBlocks;
+  c.replicas = f.replicas;
+  c.maxModelLen = f.maxModelLen;
+  c.vocabSize = f.vocabSize;
+  c.eosTokenIds = f.eosTokenIds;
+  return c;
+}
+
 Status validateSchedulerConfig(const SchedulerConfig &c) {
   auto atLeast = [](const char *flag, int64_t v, int64_t min) {
     return v >= min ? Status::ok()

@@ -44,6 +44,10 @@ struct SchedulerConfig {
   std::vector<int32_t> eosTokenIds;
 };
 
+/// The model's part of a SchedulerConfig: block size and count, replicas,
+/// max model length, vocabulary, EOS ids (the limits keep their defaults).
+SchedulerConfig schedulerConfigFor(const ModelFacts &facts);
+
 /// Checks the limits against each other (the message names the flag).
 Status validateSchedulerConfig(const SchedulerConfig &c);
 

@@ -189,14 +189,9 @@ Expected<EngineConfig> engineConfigFor(const ServeOptions &o,
                                        const ModelFacts &m) {
   using E = Expected<EngineConfig>;
   EngineConfig c;
+  c.scheduler = schedulerConfigFor(m);
   SchedulerConfig &s = c.scheduler;
-  s.blockSize = m.blockSize;
-  s.numBlocks = m.numBlocks;
-  s.replicas = m.replicas;
-  s.vocabSize = m.vocabSize;
-  s.eosTokenIds = m.eosTokenIds;
   s.prefixCaching = o.prefixCaching;
-  s.maxModelLen = m.maxModelLen;
   if (o.maxModelLen) {
     if (*o.maxModelLen > m.maxModelLen)
       return E::fromError(Status::error(

@@ -17,13 +17,7 @@ namespace {
 EngineConfig engineConfig(const FakeModel &m, int64_t maxSeqs = 8,
                           int64_t maxQueued = 1000) {
   EngineConfig c;
-  const ModelFacts &f = m.facts();
-  c.scheduler.blockSize = f.blockSize;
-  c.scheduler.numBlocks = f.numBlocks;
-  c.scheduler.replicas = f.replicas;
-  c.scheduler.maxModelLen = f.maxModelLen;
-  c.scheduler.vocabSize = f.vocabSize;
-  c.scheduler.eosTokenIds = f.eosTokenIds;
+  c.scheduler = schedulerConfigFor(m.facts());
   c.scheduler.maxNumSeqs = maxSeqs;
   c.scheduler.maxNumBatchedTokens = 32;
   c.maxQueuedRequests = maxQueued;
@@ -45,11 +39,11 @@ GenerationRequest request(std::vector<int32_t> prompt, int64_t maxTokens,
                           SamplingParams p = {0, 1, 0, 0, -1},
                           bool seeded = true) {
   GenerationRequest g;
-  g.prompt = std::move(prompt);
-  g.maxTokens = maxTokens;
-  g.sampling = p;
+  g.spec.prompt = std::move(prompt);
+  g.spec.maxTokens = maxTokens;
+  g.spec.sampling = p;
+  g.spec.ignoreEos = true;
   g.seeded = seeded;
-  g.ignoreEos = true;
   g.onToken = [rec](const TokenEvent &ev) {
     std::lock_guard<std::mutex> lock(rec->mu);
     rec->tokens.push_back(ev);
@@ -62,15 +56,6 @@ GenerationRequest request(std::vector<int32_t> prompt, int64_t maxTokens,
       rec->done.set_value();
   };
   return g;
-}
-
-SequenceSpec specOf(const GenerationRequest &g) {
-  SequenceSpec s;
-  s.prompt = g.prompt;
-  s.sampling = g.sampling;
-  s.maxTokens = g.maxTokens;
-  s.ignoreEos = g.ignoreEos;
-  return s;
 }
 
 bool waitFor(const std::function<bool()> &cond, double seconds = 10) {
@@ -120,7 +105,7 @@ TEST(Engine, ConcurrentSubmissionsMatchTheOracle) {
     std::lock_guard<std::mutex> lock(rec->mu);
     ASSERT_EQ(rec->finishes.size(), 1u);
     EXPECT_EQ(rec->finishes[0].reason, FinishReason::Length);
-    std::vector<SampledToken> want = model.reference(specOf(g));
+    std::vector<SampledToken> want = model.reference(g.spec);
     ASSERT_EQ(rec->tokens.size(), want.size());
     for (size_t i = 0; i < want.size(); ++i) {
       EXPECT_EQ(rec->tokens[i].token, want[i].token);
@@ -128,7 +113,7 @@ TEST(Engine, ConcurrentSubmissionsMatchTheOracle) {
       EXPECT_EQ(rec->tokens[i].index, int64_t(i));
     }
     EXPECT_EQ(rec->finishes[0].completionTokens, int64_t(want.size()));
-    EXPECT_EQ(rec->finishes[0].promptTokens, int64_t(g.prompt.size()));
+    EXPECT_EQ(rec->finishes[0].promptTokens, int64_t(g.spec.prompt.size()));
   }
   SchedulerStats s = (*engine)->stats();
   EXPECT_EQ(s.running + s.waiting, 0);
@@ -184,26 +169,31 @@ TEST(Engine, CancelAndStopFromTheCallback) {
 TEST(Engine, FullQueueDrainAndInvalidRequests) {
   FakeModelConfig mc;
   mc.stepSeconds = 0.005;
+  mc.maxModelLen = 2048; // request a runs until cancelled
+  mc.numBlocks = 600;
   FakeModel model(mc);
   auto engine = Engine::create(model, engineConfig(model, 1, 1));
   ASSERT_TRUE(engine);
   Engine &e = **engine;
   auto a = std::make_shared<Record>(), b = std::make_shared<Record>(),
        c = std::make_shared<Record>();
-  ASSERT_EQ(e.submit(request({1}, 40, a)).code, SubmitResult::Code::Ok);
+  SubmitResult first = e.submit(request({1}, 100000, a));
+  ASSERT_EQ(first.code, SubmitResult::Code::Ok);
   ASSERT_TRUE(waitFor([&] { return e.stats().running == 1; }));
   ASSERT_EQ(e.submit(request({2}, 2, b)).code, SubmitResult::Code::Ok);
   SubmitResult full = e.submit(request({3}, 2, c));
   EXPECT_EQ(full.code, SubmitResult::Code::QueueFull);
   EXPECT_NE(full.message.find("--max-queued-requests"), std::string::npos);
 
-  SubmitResult tooLong = e.submit(request(std::vector<int32_t>(128, 1), 1, c));
+  SubmitResult tooLong =
+      e.submit(request(std::vector<int32_t>(2048, 1), 1, c));
   EXPECT_EQ(tooLong.code, SubmitResult::Code::Invalid);
-  EXPECT_NE(tooLong.message.find("has 128 tokens"), std::string::npos)
+  EXPECT_NE(tooLong.message.find("has 2048 tokens"), std::string::npos)
       << tooLong.message;
 
   e.drain();
   EXPECT_EQ(e.submit(request({3}, 2, c)).code, SubmitResult::Code::Unavailable);
+  e.cancel(first.id); // b then runs to its end
   ASSERT_TRUE(e.waitIdle(10));
   EXPECT_EQ(a->finishes.size(), 1u);
   EXPECT_EQ(b->finishes.size(), 1u);

@@ -42,7 +42,9 @@ namespace {
 class Stub {
 public:
   explicit Stub(std::vector<std::string> flags) {
-    std::vector<std::string> args = {LLMC_SERVE_STUB_PATH, "--port=0"};
+    // Few HTTP threads: starting hundreds is slow under the sanitizers.
+    std::vector<std::string> args = {LLMC_SERVE_STUB_PATH, "--port=0",
+                                     "--http-threads=24"};
     args.insert(args.end(), flags.begin(), flags.end());
     std::vector<char *> argv;
     for (std::string &a : args)
@@ -256,7 +258,10 @@ std::string expectedText(const std::string &prompt, int64_t maxTokens) {
 } // namespace
 
 TEST(Http, HealthIsUnavailableUntilTheModelIsReady) {
-  Stub s({"--fake-load-ms=400"});
+  std::string ready = ::testing::TempDir() + "llmc-serve-ready-" +
+                      std::to_string(getpid());
+  unlink(ready.c_str());
+  Stub s({"--fake-ready-file=" + ready});
   ASSERT_GT(s.port(), 0);
   auto c = s.client();
   auto h = c->Get("/health");
@@ -267,7 +272,9 @@ TEST(Http, HealthIsUnavailableUntilTheModelIsReady) {
   EXPECT_EQ(status, 503);
   EXPECT_NE(j["error"]["message"].get<std::string>().find("loading"),
             std::string::npos);
+  close(open(ready.c_str(), O_CREAT | O_WRONLY, 0600)); // the model is ready
   ASSERT_TRUE(s.waitOutput("llmc serve: ready", 10));
+  unlink(ready.c_str());
   h = c->Get("/health");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->status, 200);
@@ -500,7 +507,7 @@ TEST(Http, SigtermDrainsRunningRequestsThenExits) {
   ASSERT_TRUE(s.waitOutput("ready", 10));
   Raw stream(s.port());
   stream.post("/v1/completions", {{"prompt", "drain me"},
-                                  {"max_tokens", 40},
+                                  {"max_tokens", 150},
                                   {"ignore_eos", true},
                                   {"stream", true}});
   ASSERT_TRUE(stream.readUntil("data: {", 10));

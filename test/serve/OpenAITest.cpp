@@ -63,35 +63,35 @@ TEST(OpenAIRequest, CompletionFields) {
                           {"stream_options", {{"include_usage", true}}},
                           {"logprobs", 2},
                           {"ignore_eos", true}});
-  EXPECT_EQ(r.prompt, (std::vector<int32_t>{'a', 'b'}));
-  EXPECT_EQ(r.maxTokens, 5);
-  EXPECT_FLOAT_EQ(r.sampling.temperature, 0.5f);
-  EXPECT_FLOAT_EQ(r.sampling.topP, 0.9f);
-  EXPECT_EQ(r.sampling.topK, 7);
+  EXPECT_EQ(r.spec.prompt, (std::vector<int32_t>{'a', 'b'}));
+  EXPECT_EQ(r.spec.maxTokens, 5);
+  EXPECT_FLOAT_EQ(r.spec.sampling.temperature, 0.5f);
+  EXPECT_FLOAT_EQ(r.spec.sampling.topP, 0.9f);
+  EXPECT_EQ(r.spec.sampling.topK, 7);
   EXPECT_TRUE(r.seeded);
-  EXPECT_EQ(r.sampling.seed, 42u);
+  EXPECT_EQ(r.spec.sampling.seed, 42u);
   EXPECT_EQ(r.stop, std::vector<std::string>{"xy"});
   EXPECT_TRUE(r.stream);
   EXPECT_TRUE(r.includeUsage);
   EXPECT_TRUE(r.wantLogprobs);
-  EXPECT_EQ(r.sampling.logprobs, 2);
-  EXPECT_TRUE(r.ignoreEos);
+  EXPECT_EQ(r.spec.sampling.logprobs, 2);
+  EXPECT_TRUE(r.spec.ignoreEos);
 
   // Defaults: 16 tokens, temperature 1, no logprobs, unseeded.
   r = parseOk({{"prompt", {1, 2, 3}}});
-  EXPECT_EQ(r.prompt, (std::vector<int32_t>{1, 2, 3}));
-  EXPECT_EQ(r.maxTokens, 16);
-  EXPECT_FLOAT_EQ(r.sampling.temperature, 1.0f);
-  EXPECT_EQ(r.sampling.logprobs, -1);
+  EXPECT_EQ(r.spec.prompt, (std::vector<int32_t>{1, 2, 3}));
+  EXPECT_EQ(r.spec.maxTokens, 16);
+  EXPECT_FLOAT_EQ(r.spec.sampling.temperature, 1.0f);
+  EXPECT_EQ(r.spec.sampling.logprobs, -1);
   EXPECT_FALSE(r.seeded);
-  EXPECT_EQ(parseOk({{"prompt", {"z"}}}).prompt, std::vector<int32_t>{'z'});
-  EXPECT_EQ(parseOk({{"prompt", {{4, 5}}}}).prompt,
+  EXPECT_EQ(parseOk({{"prompt", {"z"}}}).spec.prompt, std::vector<int32_t>{'z'});
+  EXPECT_EQ(parseOk({{"prompt", {{4, 5}}}}).spec.prompt,
             (std::vector<int32_t>{4, 5}));
   EXPECT_EQ(parseOk({{"prompt", {"q"}}, {"stop", {"a", "b"}}, {"top_k", -1}})
                 .stop.size(),
             2u);
   // Near the end of the context the default shrinks to what is left.
-  EXPECT_EQ(parseOk({{"prompt", std::vector<int>(60, 1)}}).maxTokens, 4);
+  EXPECT_EQ(parseOk({{"prompt", std::vector<int>(60, 1)}}).spec.maxTokens, 4);
 }
 
 TEST(OpenAIRequest, ChatFields) {
@@ -99,11 +99,11 @@ TEST(OpenAIRequest, ChatFields) {
       chat({{"max_completion_tokens", 3}, {"logprobs", true},
             {"top_logprobs", 2}}),
       Endpoint::Chat);
-  std::string rendered(r.prompt.begin(), r.prompt.end());
+  std::string rendered(r.spec.prompt.begin(), r.spec.prompt.end());
   EXPECT_EQ(rendered, "<|user|>\nhi\n<|assistant|>\n");
-  EXPECT_EQ(r.maxTokens, 3);
+  EXPECT_EQ(r.spec.maxTokens, 3);
   EXPECT_TRUE(r.wantLogprobs);
-  EXPECT_EQ(r.sampling.logprobs, 2);
+  EXPECT_EQ(r.spec.sampling.logprobs, 2);
   // Text parts are joined; chat's default is the rest of the context.
   r = parseOk({{"messages",
                 {{{"role", "user"},
@@ -111,9 +111,9 @@ TEST(OpenAIRequest, ChatFields) {
                    {{{"type", "text"}, {"text", "a"}},
                     {{"type", "text"}, {"text", "b"}}}}}}}},
               Endpoint::Chat);
-  rendered.assign(r.prompt.begin(), r.prompt.end());
+  rendered.assign(r.spec.prompt.begin(), r.spec.prompt.end());
   EXPECT_NE(rendered.find("\nab\n"), std::string::npos);
-  EXPECT_EQ(r.maxTokens, 64 - int64_t(r.prompt.size()));
+  EXPECT_EQ(r.spec.maxTokens, 64 - int64_t(r.spec.prompt.size()));
 }
 
 TEST(OpenAIRequest, BadFieldsAreNamed) {

@@ -21,18 +21,12 @@ using namespace llmc::serve::test;
 
 namespace {
 
-SchedulerConfig configFor(const FakeModelConfig &m, int64_t maxSeqs,
+SchedulerConfig configFor(const FakeModel &m, int64_t maxSeqs,
                           int64_t maxTokens, bool prefix = true) {
-  SchedulerConfig c;
-  c.blockSize = m.blockSize;
-  c.numBlocks = m.numBlocks;
-  c.replicas = m.replicas;
-  c.maxModelLen = m.maxModelLen;
-  c.vocabSize = m.vocabSize;
+  SchedulerConfig c = schedulerConfigFor(m.facts());
   c.maxNumSeqs = maxSeqs;
   c.maxNumBatchedTokens = maxTokens;
   c.prefixCaching = prefix;
-  c.eosTokenIds = m.eosTokenIds;
   return c;
 }
 
@@ -41,7 +35,7 @@ SchedulerConfig configFor(const FakeModelConfig &m, int64_t maxSeqs,
 struct Harness {
   Harness(FakeModelConfig m, int64_t maxSeqs, int64_t maxTokens,
           bool prefix = true)
-      : model(m), sched(configFor(m, maxSeqs, maxTokens, prefix)) {
+      : model(m), sched(configFor(model, maxSeqs, maxTokens, prefix)) {
     model.onWrite = [this](int32_t replica, int32_t block) {
       const BlockPool &pool = sched.pool(replica);
       if (pool.refCount(block) != 1 || pool.isCached(block))
@@ -339,7 +333,7 @@ TEST(Scheduler, ReplicasGetTheirOwnSharesAndPools) {
 }
 
 TEST(Scheduler, RefusesBadRequestsAndConfigs) {
-  FakeModelConfig m;
+  FakeModel m(FakeModelConfig{});
   SchedulerConfig c = configFor(m, 4, 8);
   Scheduler s(c);
   auto error = [&](SequenceSpec sp) {

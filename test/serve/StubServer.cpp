@@ -10,7 +10,8 @@
 //   --fake-max-model-len=N  context (default 2048)
 //   --fake-replicas=N       batch replicas (default 1)
 //   --fake-step-ms=F        sleep per model step (default 0)
-//   --fake-load-ms=F        delay before the model is ready (default 0)
+//   --fake-ready-file=PATH  the model is "loading" until PATH exists (so a
+//                           test decides when it becomes ready)
 // Prints "llmc serve: listening on http://HOST:PORT" once bound and
 // "llmc serve: ready" once the model is attached.
 //
@@ -24,6 +25,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+
+#include <unistd.h>
 
 using namespace llmc::serve;
 
@@ -64,7 +67,8 @@ int main(int argc, char **argv) {
   mc.numBlocks = 4096;
   mc.maxModelLen = 2048;
   mc.eosTokenIds = {256};
-  double loadMs = 0, stepMs = 0, v = 0;
+  double stepMs = 0, v = 0;
+  std::string readyFile;
   for (const std::string &a : args) {
     if (number(a, "fake-vocab", v))
       mc.vocabSize = int64_t(v);
@@ -74,8 +78,10 @@ int main(int argc, char **argv) {
       mc.maxModelLen = int64_t(v);
     else if (number(a, "fake-replicas", v))
       mc.replicas = int32_t(v);
-    else if (number(a, "fake-step-ms", stepMs) || number(a, "fake-load-ms", loadMs))
+    else if (number(a, "fake-step-ms", stepMs))
       continue;
+    else if (a.rfind("--fake-ready-file=", 0) == 0)
+      readyFile = a.substr(18);
     else
       return usage(("unknown argument '" + a + "'").c_str());
   }
@@ -105,7 +111,9 @@ int main(int argc, char **argv) {
   std::unique_ptr<Engine> engine;
   SignalDrain signals(server, so->drainTimeoutSeconds);
   std::thread loader([&] {
-    std::this_thread::sleep_for(std::chrono::duration<double>(loadMs / 1000));
+    while (!readyFile.empty() && access(readyFile.c_str(), F_OK) != 0 &&
+           !signals.signalled())
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     Expected<std::unique_ptr<Engine>> e = Engine::create(model, *config);
     if (!e) {
       std::fprintf(stderr, "llmc-serve-stub: error: %s\n",
