@@ -54,12 +54,10 @@ public:
       : label_("model_name=\"" + escape(model) + "\"") {}
 
   void gauge(const std::string &name, const std::string &help, double v) {
-    head(name, help, "gauge");
-    out_ << name << "{" << label_ << "} " << number(v) << "\n";
+    scalar(name, help, "gauge", v);
   }
   void counter(const std::string &name, const std::string &help, double v) {
-    head(name, help, "counter");
-    out_ << name << "{" << label_ << "} " << number(v) << "\n";
+    scalar(name, help, "counter", v);
   }
   void labelledCounter(const std::string &name, const std::string &help,
                        const std::string &key,
@@ -96,6 +94,11 @@ private:
       o += c;
     }
     return o;
+  }
+  void scalar(const std::string &name, const std::string &help,
+              const char *type, double v) {
+    head(name, help, type);
+    out_ << name << "{" << label_ << "} " << number(v) << "\n";
   }
   void head(const std::string &name, const std::string &help,
             const char *type) {
