@@ -16,12 +16,11 @@
 #include "runtime/text/Tokenizer.h"
 
 #include "runtime/text/Components.h"
+#include "runtime/text/FileUtil.h"
 #include "runtime/text/TokenizerImpl.h"
 #include "runtime/text/Unicode.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace llmc::text {
 
@@ -398,28 +397,6 @@ struct Tokenizer::Impl : detail::TokenizerCore {};
 
 Tokenizer::Tokenizer() : impl_(std::make_unique<Impl>()) {}
 Tokenizer::~Tokenizer() = default;
-
-namespace {
-
-Expected<std::string> readFile(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Expected<std::string>::fromError(
-        Status::error(path + ": cannot open the file"));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad())
-    return Expected<std::string>::fromError(
-        Status::error(path + ": read error"));
-  return ss.str();
-}
-
-bool fileExists(const std::string &path) {
-  std::ifstream in(path);
-  return bool(in);
-}
-
-} // namespace
 
 Expected<std::shared_ptr<const Tokenizer>>
 Tokenizer::fromJson(std::string_view tokenizerJson, std::string_view configJson,

@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/text/ChatTemplate.h"
 #include "runtime/text/Tokenizer.h"
 #include "runtime/text/Unicode.h"
 
@@ -177,6 +178,65 @@ TEST_P(ReferenceTest, AgreesWithReference) {
               "incremental %zu/%zu, %zu reference tokens\n",
               family.c_str(), idsOk, idsTotal, textOk, textTotal, incOk,
               textTotal, tokens);
+}
+
+/// Chat templates: rendered text, raised errors and the prompt ids.
+TEST_P(ReferenceTest, ChatTemplatesAgree) {
+  const std::string family = GetParam();
+  const std::string dir = referenceDir() + "/" + family;
+  json ref = json::parse(readAll(dir + "/reference.json"));
+  if (ref["chats"].empty())
+    GTEST_SKIP() << family << " has no chat template";
+  // ordered_json keeps the key order tojson must reproduce.
+  nlohmann::ordered_json chats = nlohmann::ordered_json::parse(readAll(
+      std::string(LLMC_TEXT_SOURCE_DIR) + "/reference/chats.json"))["chats"];
+  auto tmpl = text::ChatTemplate::fromDirectory(dir);
+  ASSERT_TRUE(tmpl) << tmpl.status().message();
+  auto tok = text::Tokenizer::fromDirectory(dir);
+  ASSERT_TRUE(tok) << tok.status().message();
+  size_t ok = 0, errors = 0;
+  for (const json &r : ref["chats"]) {
+    std::string name = r["name"];
+    bool gen = r["add_generation_prompt"];
+    SCOPED_TRACE(family + " / " + name + (gen ? " (generation prompt)" : ""));
+    const nlohmann::ordered_json *chat = nullptr;
+    for (const auto &c : chats)
+      if (c["name"] == name)
+        chat = &c;
+    ASSERT_NE(chat, nullptr);
+    nlohmann::ordered_json extra = chat->value("extra", nlohmann::ordered_json::object());
+    if (chat->contains("tools"))
+      extra["tools"] = (*chat)["tools"];
+    auto got = tmpl->render((*chat)["messages"].dump(), gen, extra.dump());
+    if (r.contains("error")) {
+      // The reference raised: so must we, with the same message when the
+      // template raised it (other errors are worded by each engine).
+      ASSERT_FALSE(got) << "reference failed with: " << r["error"];
+      std::string msg = got.status().message();
+      bool raised = msg.find("raise_exception: ") != std::string::npos;
+      if (raised) {
+        EXPECT_NE(msg.find(r["error"].get<std::string>()), std::string::npos)
+            << msg;
+      }
+      ++errors;
+      ++ok;
+      continue;
+    }
+    ASSERT_TRUE(got) << got.status().message();
+    std::string want = r["rendered"];
+    if (*got != want) {
+      ADD_FAILURE() << "rendering differs at byte " << firstDiff(*got, want)
+                    << "\n  llmc:      " << json(*got).dump()
+                    << "\n  reference: " << json(want).dump();
+      continue;
+    }
+    std::vector<int32_t> ids = text::encodeChatPrompt(**tok, *got);
+    EXPECT_EQ(ids, r["ids"].get<std::vector<int32_t>>());
+    ++ok;
+  }
+  std::printf("[reference] %s: chat renderings %zu/%zu equal (%zu of them "
+              "errors raised by both)\n",
+              family.c_str(), ok, ref["chats"].size(), errors);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, ReferenceTest,
