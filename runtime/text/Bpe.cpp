@@ -29,40 +29,45 @@ namespace llmc::text::detail {
 
 namespace {
 
-/// A word-result cache split into shards so threads rarely contend.
+/// A word-result cache split into shards so threads rarely contend. Keyed
+/// by the word's hash (the word is kept to confirm a hit), so a lookup
+/// allocates nothing.
 class WordCache {
 public:
   static constexpr size_t kShards = 64;
   static constexpr size_t kMaxEntriesPerShard = 4096;
   static constexpr size_t kMaxWordBytes = 256;
 
-  bool lookup(std::string_view word, std::vector<int32_t> &out) const {
+  bool lookup(std::string_view word, size_t h, std::vector<int32_t> &out) const {
     if (word.size() > kMaxWordBytes)
       return false;
-    size_t h = std::hash<std::string_view>()(word);
     Shard &s = shards_[h % kShards];
     std::lock_guard<std::mutex> lock(s.mutex);
-    auto it = s.map.find(std::string(word));
-    if (it == s.map.end())
+    auto it = s.map.find(h);
+    if (it == s.map.end() || it->second.word != word)
       return false;
-    out.insert(out.end(), it->second.begin(), it->second.end());
+    out.insert(out.end(), it->second.ids.begin(), it->second.ids.end());
     return true;
   }
 
-  void insert(std::string_view word, const int32_t *ids, size_t n) const {
+  void insert(std::string_view word, size_t h, const int32_t *ids,
+              size_t n) const {
     if (word.size() > kMaxWordBytes)
       return;
-    size_t h = std::hash<std::string_view>()(word);
     Shard &s = shards_[h % kShards];
     std::lock_guard<std::mutex> lock(s.mutex);
     if (s.map.size() < kMaxEntriesPerShard)
-      s.map.emplace(std::string(word), std::vector<int32_t>(ids, ids + n));
+      s.map.emplace(h, Entry{std::string(word), std::vector<int32_t>(ids, ids + n)});
   }
 
 private:
+  struct Entry {
+    std::string word;
+    std::vector<int32_t> ids;
+  };
   struct Shard {
     std::mutex mutex;
-    std::unordered_map<std::string, std::vector<int32_t>> map;
+    std::unordered_map<size_t, Entry> map;
   };
   mutable std::array<Shard, kShards> shards_;
 };
@@ -70,6 +75,47 @@ private:
 struct MergeInfo {
   uint32_t rank;
   int32_t newId;
+};
+
+/// Open-addressing map from a token pair to its merge: the hot lookup of
+/// BPE, flat so a probe touches one cache line.
+class PairMap {
+public:
+  void reserve(size_t n) {
+    size_t cap = 16;
+    while (cap < 2 * n)
+      cap <<= 1;
+    slots_.assign(cap, Slot{kEmpty, {0, 0}});
+    mask_ = cap - 1;
+  }
+  void set(uint64_t key, MergeInfo v) {
+    for (size_t i = hash(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == kEmpty || slots_[i].key == key) {
+        slots_[i] = {key, v};
+        return;
+      }
+    }
+  }
+  const MergeInfo *find(uint64_t key) const {
+    for (size_t i = hash(key);; i = (i + 1) & mask_) {
+      if (slots_[i].key == key)
+        return &slots_[i].value;
+      if (slots_[i].key == kEmpty)
+        return nullptr;
+    }
+  }
+
+private:
+  static constexpr uint64_t kEmpty = ~uint64_t(0);
+  struct Slot {
+    uint64_t key;
+    MergeInfo value;
+  };
+  size_t hash(uint64_t key) const {
+    return size_t((key * 0x9E3779B97F4A7C15ull) >> 20) & mask_;
+  }
+  std::vector<Slot> slots_;
+  size_t mask_ = 0;
 };
 
 struct Symbol {
@@ -94,7 +140,11 @@ public:
   std::vector<std::string> storage;
   std::unordered_map<std::string_view, int32_t> vocab;
   std::vector<const std::string *> vocabR;
-  std::unordered_map<uint64_t, MergeInfo> merges;
+  PairMap merges;
+  /// Ids of the single characters below kCharTable (-1: not a token), so
+  /// the first step of BPE needs no string hashing.
+  static constexpr uint32_t kCharTable = 0x3100;
+  std::vector<int32_t> charIds;
   std::optional<std::string> unkToken;
   int32_t unkId = -1;
   std::string continuingPrefix, endSuffix;
@@ -133,11 +183,12 @@ public:
         return;
       }
     }
-    if (cache.lookup(word, out))
+    size_t h = std::hash<std::string_view>()(word);
+    if (cache.lookup(word, h, out))
       return;
     size_t before = out.size();
     mergeWord(word, out);
-    cache.insert(word, out.data() + before, out.size() - before);
+    cache.insert(word, h, out.data() + before, out.size() - before);
   }
 
   void mergeWord(std::string_view w, std::vector<int32_t> &out) const {
@@ -157,7 +208,9 @@ public:
       std::string_view ch = w.substr(start, i - start);
       int32_t id;
       if (continuingPrefix.empty() && endSuffix.empty()) {
-        id = lookup(ch);
+        size_t k = 0;
+        uint32_t cp = nextCodePoint(ch, k);
+        id = cp < kCharTable ? charIds[cp] : lookup(ch);
       } else {
         scratch.clear();
         if (start != 0)
@@ -198,9 +251,8 @@ public:
     storage.reserve(symbols.size());
     Queue queue(std::greater<QueueItem>(), std::move(storage));
     for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = merges.find(key(symbols[i].id, symbols[i + 1].id));
-      if (it != merges.end())
-        queue.push({it->second.rank, uint32_t(i), it->second.newId});
+      if (const MergeInfo *m = merges.find(key(symbols[i].id, symbols[i + 1].id)))
+        queue.push({m->rank, uint32_t(i), m->newId});
     }
     while (!queue.empty()) {
       QueueItem top = queue.top();
@@ -209,8 +261,8 @@ public:
       if (!cur.alive || cur.next < 0)
         continue;
       Symbol &right = symbols[cur.next];
-      auto it = merges.find(key(cur.id, right.id));
-      if (it == merges.end() || it->second.newId != top.newId)
+      const MergeInfo *m = merges.find(key(cur.id, right.id));
+      if (!m || m->newId != top.newId)
         continue; // stale entry
       cur.id = top.newId;
       right.alive = false;
@@ -218,14 +270,12 @@ public:
       if (cur.next >= 0)
         symbols[cur.next].prev = int32_t(top.pos);
       if (cur.prev >= 0) {
-        auto p = merges.find(key(symbols[cur.prev].id, cur.id));
-        if (p != merges.end())
-          queue.push({p->second.rank, uint32_t(cur.prev), p->second.newId});
+        if (const MergeInfo *p = merges.find(key(symbols[cur.prev].id, cur.id)))
+          queue.push({p->rank, uint32_t(cur.prev), p->newId});
       }
       if (cur.next >= 0) {
-        auto n = merges.find(key(cur.id, symbols[cur.next].id));
-        if (n != merges.end())
-          queue.push({n->second.rank, top.pos, n->second.newId});
+        if (const MergeInfo *n = merges.find(key(cur.id, symbols[cur.next].id)))
+          queue.push({n->rank, top.pos, n->newId});
       }
     }
     for (const Symbol &s : symbols)
@@ -316,6 +366,13 @@ std::unique_ptr<Model> makeModel(const Field &f) {
   Field merges = f.at("merges");
   const Json::array_t &list = merges.array();
   m->merges.reserve(list.size());
+  m->charIds.assign(BpeModel::kCharTable, -1);
+  for (const std::string &token : m->storage) {
+    size_t k = 0;
+    uint32_t cp = nextCodePoint(token, k);
+    if (k == token.size() && cp < BpeModel::kCharTable)
+      m->charIds[cp] = m->vocab[token];
+  }
   std::string merged;
   for (size_t i = 0; i < list.size(); ++i) {
     Field entry = merges.at(i);
@@ -339,7 +396,7 @@ std::unique_ptr<Model> makeModel(const Field &f) {
     int32_t id = m->lookup(merged);
     if (id < 0)
       entry.fail("merged token '" + merged + "' is not in model.vocab");
-    m->merges[BpeModel::key(ia, ib)] = {uint32_t(i), id};
+    m->merges.set(BpeModel::key(ia, ib), {uint32_t(i), id});
   }
   return m;
 }

@@ -185,6 +185,26 @@ Expected<std::string> ChatTemplate::render(std::string_view messagesJson,
   return template_.render(jinja::Value(std::move(vars)));
 }
 
+Expected<std::string>
+ChatTemplate::renderConversation(std::string_view json,
+                                 bool addGenerationPrompt) const {
+  using Result = Expected<std::string>;
+  using OJson = nlohmann::ordered_json;
+  OJson doc = OJson::parse(json.begin(), json.end(), nullptr, false);
+  if (doc.is_discarded())
+    return Result::fromError(Status::error(
+        "conversation: not valid JSON (truncated or malformed)"));
+  if (doc.is_array())
+    return render(json, addGenerationPrompt);
+  if (!doc.is_object() || !doc.contains("messages"))
+    return Result::fromError(Status::error(
+        "conversation: expected a JSON array of messages or an object with "
+        "\"messages\""));
+  OJson messages = doc["messages"];
+  doc.erase("messages");
+  return render(messages.dump(), addGenerationPrompt, doc.dump());
+}
+
 std::vector<int32_t> encodeChatPrompt(const Tokenizer &tokenizer,
                                       std::string_view rendered,
                                       bool addSpecialTokens) {

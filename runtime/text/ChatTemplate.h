@@ -54,6 +54,13 @@ public:
                                    bool addGenerationPrompt,
                                    std::string_view extraVarsJson = {}) const;
 
+  /// Renders a conversation given as one JSON document: either the array
+  /// of messages, or an object with "messages" whose other members (tools,
+  /// enable_thinking, ...) become template variables (the shape of an
+  /// OpenAI-style chat request body).
+  rt::Expected<std::string> renderConversation(std::string_view json,
+                                               bool addGenerationPrompt) const;
+
   /// The template text.
   const std::string &source() const { return source_; }
   /// The special tokens it is rendered with.
