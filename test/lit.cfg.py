@@ -29,7 +29,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.llmc_tools_dir, config.llvm_tools_dir]
-tools = ["llm-opt", "llm-import", "llm-checkpoint"]
+tools = ["llm-opt", "llm-import", "llm-checkpoint", "llm-tokenize"]
 for optional in ["llm-run", "llm-plan", "llm-compile", "llm-launch"]:
     if os.path.exists(os.path.join(config.llmc_tools_dir, optional)):
         tools.append(optional)
