@@ -22,8 +22,8 @@
 #include "runtime/text/Tokenizer.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/JSON.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -108,14 +108,7 @@ static bool parseIds(const std::string &line, std::vector<int32_t> &ids,
   return true;
 }
 
-static std::string jsonString(const std::string &s) {
-  std::string out;
-  raw_string_ostream os(out);
-  os << json::Value(json::fixUTF8(s));
-  return os.str();
-}
-
-static int runChat(const text::Tokenizer *tokenizer) {
+static int runChat() {
   auto tmpl = text::ChatTemplate::fromDirectory(dir, templateName);
   if (!tmpl)
     return fail(tmpl.status().message());
@@ -132,7 +125,12 @@ static int runChat(const text::Tokenizer *tokenizer) {
   if (!rendered)
     return fail(chat + ": " + rendered.status().message());
   if (printIds) {
-    outs() << idsLine(text::encodeChatPrompt(*tokenizer, *rendered, addSpecial))
+    // The tokenizer is loaded only when ids are asked for: rendering needs
+    // tokenizer_config.json alone.
+    auto loaded = text::Tokenizer::fromDirectory(dir);
+    if (!loaded)
+      return fail(loaded.status().message());
+    outs() << idsLine(text::encodeChatPrompt(**loaded, *rendered, addSpecial))
            << "\n";
   } else {
     outs() << *rendered;
@@ -150,12 +148,12 @@ int main(int argc, char **argv) {
   if (int(decode) + int(!chat.empty()) + int(bench) > 1)
     return fail("--decode, --chat and --bench exclude one another");
 
+  if (!chat.empty())
+    return runChat();
   auto loaded = text::Tokenizer::fromDirectory(dir);
   if (!loaded)
     return fail(loaded.status().message());
   const text::Tokenizer &tok = **loaded;
-  if (!chat.empty())
-    return runChat(&tok);
 
   text::EncodeOptions eo;
   eo.addSpecialTokens = addSpecial;
@@ -179,20 +177,15 @@ int main(int argc, char **argv) {
       if (!text)
         return fail("stdin line " + Twine(lineNo) + ": " +
                     text.status().message());
-      outs() << (jsonl ? jsonString(*text) : *text) << "\n";
+      outs() << (jsonl ? text::encodeJsonString(*text) : *text) << "\n";
       continue;
     }
     std::string input = line;
     if (jsonl) {
-      Expected<json::Value> v = json::parse(line);
-      if (!v)
-        return fail("stdin line " + Twine(lineNo) +
-                    ": not a JSON string: " + toString(v.takeError()));
-      std::optional<StringRef> s = v->getAsString();
+      auto s = text::decodeJsonString(line);
       if (!s)
-        return fail("stdin line " + Twine(lineNo) +
-                    ": expected a JSON string, got another JSON value");
-      input = s->str();
+        return fail("stdin line " + Twine(lineNo) + ": " + s.status().message());
+      input = std::move(*s);
     }
     std::vector<int32_t> ids = tok.encode(input, eo);
     bytes += input.size();
