@@ -7,7 +7,13 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ ninja-build python3 libmlir-22-dev mlir-22-tools llvm-22-dev
           llvm-22-tools nlohmann-json3-dev libzstd-dev libgtest-dev
           libcpp-httplib-dev
+          libpcre2-dev libicu-dev   # runtime/text: split regexes, NFC
           clang-22 libclang-rt-22-dev)  # the last two: .ci/sanitizers.sh
+# node and npm fetch and run the reference tokenizers of test/text; a
+# machine with its own node (e.g. NodeSource's, which bundles npm) keeps it.
+if ! command -v npm > /dev/null; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
