@@ -23,6 +23,8 @@
 #include "runtime/text/Components.h"
 #include "runtime/text/Unicode.h"
 
+#include <functional>
+
 namespace llmc::text::detail {
 
 namespace {
@@ -67,6 +69,24 @@ public:
 private:
   bool started_ = false;
 };
+
+/// A decoder is a recipe for fresh stream state: the stage's constructor
+/// arguments, captured.
+class StageFactory : public Decoder {
+public:
+  explicit StageFactory(std::function<std::unique_ptr<DecodeStage>()> make)
+      : make_(std::move(make)) {}
+  std::unique_ptr<DecodeStage> newStage() const override { return make_(); }
+
+private:
+  std::function<std::unique_ptr<DecodeStage>()> make_;
+};
+
+template <class Stage, class... Params>
+std::unique_ptr<Decoder> decoderOf(Params... params) {
+  return std::make_unique<StageFactory>(
+      [=] { return std::make_unique<Stage>(params...); });
+}
 
 //===--- ByteLevel ---------------------------------------------------------===//
 
@@ -123,13 +143,6 @@ private:
   OpenToken open_;
 };
 
-class ByteLevelDecoder : public Decoder {
-public:
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<ByteLevelStage>();
-  }
-};
-
 //===--- ByteFallback ------------------------------------------------------===//
 
 class ByteFallbackStage : public DecodeStage {
@@ -181,13 +194,6 @@ private:
   std::string run_;
 };
 
-class ByteFallbackDecoder : public Decoder {
-public:
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<ByteFallbackStage>();
-  }
-};
-
 //===--- Metaspace ---------------------------------------------------------===//
 
 class MetaspaceStage : public DecodeStage {
@@ -217,15 +223,6 @@ private:
   std::string replacement_;
   bool dropInFirst_;
   size_t index_ = 0;
-};
-
-class MetaspaceDecoder : public Decoder {
-public:
-  std::string replacement;
-  bool dropInFirst = true;
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<MetaspaceStage>(replacement, dropInFirst);
-  }
 };
 
 //===--- Replace (literal) -------------------------------------------------===//
@@ -306,14 +303,6 @@ private:
   bool pendingFirst_ = false;
 };
 
-class ReplaceDecoder : public Decoder {
-public:
-  std::string from, to;
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<ReplaceStage>(from, to);
-  }
-};
-
 //===--- Fuse --------------------------------------------------------------===//
 
 class FuseStage : public DecodeStage {
@@ -325,13 +314,6 @@ public:
 
 private:
   OpenToken open_;
-};
-
-class FuseDecoder : public Decoder {
-public:
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<FuseStage>();
-  }
 };
 
 //===--- Strip -------------------------------------------------------------===//
@@ -399,15 +381,6 @@ private:
   size_t heldCount_ = 0;
 };
 
-class StripDecoder : public Decoder {
-public:
-  std::string content;
-  size_t start = 0, stop = 0;
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<StripStage>(content, start, stop);
-  }
-};
-
 //===--- Sequence and join -------------------------------------------------===//
 
 class ChainStage : public DecodeStage {
@@ -438,17 +411,6 @@ public:
   }
 };
 
-class SequenceDecoder : public Decoder {
-public:
-  std::vector<std::unique_ptr<Decoder>> parts;
-  std::unique_ptr<DecodeStage> newStage() const override {
-    auto chain = std::make_unique<ChainStage>();
-    for (const auto &p : parts)
-      chain->stages.push_back(p->newStage());
-    return chain;
-  }
-};
-
 class JoinStage : public DecodeStage {
 public:
   void push(DecodePiece p, std::vector<DecodePiece> &out) override {
@@ -461,13 +423,6 @@ public:
 
 private:
   bool started_ = false;
-};
-
-class JoinDecoder : public Decoder {
-public:
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<JoinStage>();
-  }
 };
 
 /// The clean-up replacements run on the whole text as one open token.
@@ -497,13 +452,6 @@ private:
   bool started_ = false;
 };
 
-class CleanupDecoder : public Decoder {
-public:
-  std::unique_ptr<DecodeStage> newStage() const override {
-    return std::make_unique<CleanupStage>();
-  }
-};
-
 std::string singleCharString(const Field &f) {
   std::string s = f.str();
   size_t i = 0;
@@ -520,60 +468,56 @@ std::string singleCharString(const Field &f) {
 std::unique_ptr<Decoder> makeDecoder(const Field &f) {
   std::string type = f.at("type").str();
   if (type == "ByteLevel")
-    return std::make_unique<ByteLevelDecoder>();
+    return decoderOf<ByteLevelStage>();
   if (type == "ByteFallback")
-    return std::make_unique<ByteFallbackDecoder>();
+    return decoderOf<ByteFallbackStage>();
   if (type == "Fuse")
-    return std::make_unique<FuseDecoder>();
+    return decoderOf<FuseStage>();
   if (type == "Metaspace") {
-    auto m = std::make_unique<MetaspaceDecoder>();
-    m->replacement = singleCharString(f.at("replacement"));
-    if (f.has("prepend_scheme"))
-      m->dropInFirst = f.at("prepend_scheme").str() != "never";
-    else
-      m->dropInFirst = f.boolean("add_prefix_space", true);
-    return m;
+    std::string replacement = singleCharString(f.at("replacement"));
+    bool dropInFirst = f.has("prepend_scheme")
+                           ? f.at("prepend_scheme").str() != "never"
+                           : f.boolean("add_prefix_space", true);
+    return decoderOf<MetaspaceStage>(replacement, dropInFirst);
   }
   if (type == "Replace") {
-    auto r = std::make_unique<ReplaceDecoder>();
     Field pattern = f.at("pattern");
     if (!pattern.has("String"))
       pattern.fail("only {\"String\": ...} patterns are supported in a "
                    "Replace decoder");
-    r->from = pattern.at("String").str();
-    r->to = f.at("content").str();
-    return r;
+    return decoderOf<ReplaceStage>(pattern.at("String").str(),
+                                   f.at("content").str());
   }
   if (type == "Strip") {
-    auto s = std::make_unique<StripDecoder>();
-    s->content = singleCharString(f.at("content"));
+    std::string content = singleCharString(f.at("content"));
     int64_t start = f.integer("start", 0), stop = f.integer("stop", 0);
     if (start < 0)
       f.at("start").fail("must be non-negative");
     if (stop < 0)
       f.at("stop").fail("must be non-negative");
-    s->start = size_t(start);
-    s->stop = size_t(stop);
-    return s;
+    return decoderOf<StripStage>(content, size_t(start), size_t(stop));
   }
   if (type == "Sequence") {
-    auto seq = std::make_unique<SequenceDecoder>();
+    auto parts = std::make_shared<std::vector<std::unique_ptr<Decoder>>>();
     Field list = f.at("decoders");
     for (size_t i = 0; i < list.array().size(); ++i)
-      seq->parts.push_back(makeDecoder(list.at(i)));
-    return seq;
+      parts->push_back(makeDecoder(list.at(i)));
+    return std::make_unique<StageFactory>([parts] {
+      auto chain = std::make_unique<ChainStage>();
+      for (const auto &p : *parts)
+        chain->stages.push_back(p->newStage());
+      return chain;
+    });
   }
   f.at("type").fail("unsupported decoder '" + type +
                     "' (supported: ByteLevel, ByteFallback, Metaspace, "
                     "Replace, Fuse, Strip, Sequence)");
 }
 
-std::unique_ptr<Decoder> makeJoinDecoder() {
-  return std::make_unique<JoinDecoder>();
-}
+std::unique_ptr<Decoder> makeJoinDecoder() { return decoderOf<JoinStage>(); }
 
 std::unique_ptr<Decoder> makeCleanupDecoder() {
-  return std::make_unique<CleanupDecoder>();
+  return decoderOf<CleanupStage>();
 }
 
 } // namespace llmc::text::detail

@@ -17,6 +17,7 @@
 #include "runtime/text/Unicode.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <ctime>
 #include <map>
@@ -247,6 +248,21 @@ int64_t pyLen(const Value &v) {
   }
 }
 
+/// Largest string or list `*` builds.
+constexpr size_t kMaxRepeat = size_t(1) << 26;
+
+/// Integer + - * failing on int64 overflow (Python's ints do not overflow;
+/// templates have no use for values this large).
+int64_t checkedInt(char op, int64_t x, int64_t y) {
+  int64_t r;
+  bool overflow = op == '+'   ? __builtin_add_overflow(x, y, &r)
+                  : op == '-' ? __builtin_sub_overflow(x, y, &r)
+                              : __builtin_mul_overflow(x, y, &r);
+  if (overflow)
+    fail("integer overflow");
+  return r;
+}
+
 Value binaryOp(const std::string &op, const Value &a, const Value &b) {
   if (op == "~")
     return Value(a.toString() + b.toString());
@@ -258,7 +274,7 @@ Value binaryOp(const std::string &op, const Value &a, const Value &b) {
   if (op == "+") {
     if (isNumeric(a) && isNumeric(b)) {
       if (isIntLike(a) && isIntLike(b))
-        return Value(intOf(a) + intOf(b));
+        return Value(checkedInt('+', intOf(a), intOf(b)));
       return Value(doubleOf(a) + doubleOf(b));
     }
     if (a.isString() && b.isString())
@@ -273,13 +289,17 @@ Value binaryOp(const std::string &op, const Value &a, const Value &b) {
   if (op == "*") {
     if (isNumeric(a) && isNumeric(b)) {
       if (isIntLike(a) && isIntLike(b))
-        return Value(intOf(a) * intOf(b));
+        return Value(checkedInt('*', intOf(a), intOf(b)));
       return Value(doubleOf(a) * doubleOf(b));
     }
     const Value *seq = a.isString() || a.isList() ? &a : &b;
     const Value *n = seq == &a ? &b : &a;
     if ((seq->isString() || seq->isList()) && isIntLike(*n)) {
       int64_t times = std::max<int64_t>(0, intOf(*n));
+      size_t unit = seq->isString() ? seq->str().size() : seq->list().size();
+      if (unit > 0 && times > int64_t(kMaxRepeat / unit))
+        fail("repetition result larger than " + std::to_string(kMaxRepeat) +
+             " elements");
       if (seq->isString()) {
         std::string s;
         for (int64_t i = 0; i < times; ++i)
@@ -300,7 +320,8 @@ Value binaryOp(const std::string &op, const Value &a, const Value &b) {
   }
   bool ints = isIntLike(a) && isIntLike(b);
   if (op == "-")
-    return ints ? Value(intOf(a) - intOf(b)) : Value(doubleOf(a) - doubleOf(b));
+    return ints ? Value(checkedInt('-', intOf(a), intOf(b)))
+                : Value(doubleOf(a) - doubleOf(b));
   if (op == "/") {
     if (doubleOf(b) == 0)
       fail("division by zero");
@@ -325,8 +346,11 @@ Value binaryOp(const std::string &op, const Value &a, const Value &b) {
   if (op == "**") {
     if (ints && intOf(b) >= 0) {
       int64_t r = 1;
-      for (int64_t i = 0; i < intOf(b); ++i)
-        r *= intOf(a);
+      for (int64_t i = 0; i < intOf(b) && r != 0; ++i) {
+        r = checkedInt('*', r, intOf(a));
+        if (r == 1 || r == -1)
+          return Value(intOf(b) % 2 == 0 ? std::abs(r) : r);
+      }
       return Value(r);
     }
     return Value(std::pow(doubleOf(a), doubleOf(b)));
@@ -1200,8 +1224,11 @@ const std::map<std::string, FilterFn> &filters() {
       return b.get(0, Value(0.0));
     };
     m["abs"] = [](const Value &v, Args &) {
-      if (isIntLike(v))
+      if (isIntLike(v)) {
+        if (intOf(v) == INT64_MIN)
+          fail("integer overflow");
         return Value(std::abs(intOf(v)));
+      }
       if (v.kind() == Value::Kind::Float)
         return Value(std::fabs(v.asDouble()));
       fail("bad operand type for abs(): '" + v.typeName() + "'");
@@ -1366,6 +1393,21 @@ const std::map<std::string, FilterFn> &filters() {
 // Interpreter
 //===----------------------------------------------------------------------===//
 
+/// namespace(...) and dict(...): mappings and keyword arguments merged.
+Value dictFromArgs(const char *name, Args &a, bool isNamespace) {
+  auto d = std::make_shared<Dict>();
+  d->isNamespace = isNamespace;
+  for (const Value &v : a.positional) {
+    if (!v.isDict())
+      fail(std::string(name) + "() takes a mapping or keyword arguments");
+    for (const auto &[k, x] : v.dict().entries)
+      d->set(k, x);
+  }
+  for (auto &[k, v] : a.keyword)
+    d->set(k, v);
+  return Value(std::move(d));
+}
+
 struct Scope {
   std::shared_ptr<Scope> parent;
   std::unordered_map<std::string, Value> vars;
@@ -1429,29 +1471,10 @@ private:
       return Value(std::move(out));
     }));
     g.vars["namespace"] = Value(fn("namespace", [](Args &a) {
-      auto d = std::make_shared<Dict>();
-      d->isNamespace = true;
-      for (const Value &v : a.positional) {
-        if (!v.isDict())
-          fail("namespace() takes a mapping or keyword arguments");
-        for (const auto &[k, x] : v.dict().entries)
-          d->set(k, x);
-      }
-      for (auto &[k, v] : a.keyword)
-        d->set(k, v);
-      return Value(std::move(d));
+      return dictFromArgs("namespace", a, true);
     }));
     g.vars["dict"] = Value(fn("dict", [](Args &a) {
-      auto d = std::make_shared<Dict>();
-      for (const Value &v : a.positional) {
-        if (!v.isDict())
-          fail("dict() takes a mapping or keyword arguments");
-        for (const auto &[k, x] : v.dict().entries)
-          d->set(k, x);
-      }
-      for (auto &[k, v] : a.keyword)
-        d->set(k, v);
-      return Value(std::move(d));
+      return dictFromArgs("dict", a, false);
     }));
     g.vars["raise_exception"] = Value(fn("raise_exception", [](Args &a) -> Value {
       Binder b("raise_exception", a, {"message"});
@@ -1737,6 +1760,8 @@ private:
         fail("bad operand type for unary " + e.name + ": '" + v.typeName() + "'");
       if (e.name == "+")
         return isIntLike(v) ? Value(intOf(v)) : v;
+      if (isIntLike(v) && intOf(v) == INT64_MIN)
+        fail("integer overflow");
       return isIntLike(v) ? Value(-intOf(v)) : Value(-v.asDouble());
     }
     case ExprKind::Binary: {

@@ -778,25 +778,26 @@ private:
     return b;
   }
 
-  ExprPtr parseOr() {
-    ExprPtr l = parseAnd();
-    while (isName("or")) {
+  /// One left-associative binary level: `next (op next)*` for the
+  /// operators in `ops` (names such as "or", or operator tokens).
+  ExprPtr leftAssoc(ExprPtr (Parser::*next)(),
+                    std::initializer_list<const char *> ops) {
+    ExprPtr l = (this->*next)();
+    while (true) {
+      const char *found = nullptr;
+      for (const char *op : ops)
+        if (isOp(op) || isName(op))
+          found = op;
+      if (!found)
+        return l;
       Pos p = cur().pos;
       ++tok_;
-      l = binary("or", std::move(l), parseAnd(), p);
+      l = binary(found, std::move(l), (this->*next)(), p);
     }
-    return l;
   }
 
-  ExprPtr parseAnd() {
-    ExprPtr l = parseNot();
-    while (isName("and")) {
-      Pos p = cur().pos;
-      ++tok_;
-      l = binary("and", std::move(l), parseNot(), p);
-    }
-    return l;
-  }
+  ExprPtr parseOr() { return leftAssoc(&Parser::parseAnd, {"or"}); }
+  ExprPtr parseAnd() { return leftAssoc(&Parser::parseNot, {"and"}); }
 
   ExprPtr parseNot() {
     if (isName("not")) {
@@ -841,47 +842,13 @@ private:
     return cmp ? std::move(cmp) : std::move(first);
   }
 
-  ExprPtr parseMath1() {
-    ExprPtr l = parseConcat();
-    while (isOp("+") || isOp("-")) {
-      Pos p = cur().pos;
-      std::string op = cur().text;
-      ++tok_;
-      l = binary(op, std::move(l), parseConcat(), p);
-    }
-    return l;
-  }
-
-  ExprPtr parseConcat() {
-    ExprPtr l = parseMath2();
-    while (isOp("~")) {
-      Pos p = cur().pos;
-      ++tok_;
-      l = binary("~", std::move(l), parseMath2(), p);
-    }
-    return l;
-  }
-
+  ExprPtr parseMath1() { return leftAssoc(&Parser::parseConcat, {"+", "-"}); }
+  ExprPtr parseConcat() { return leftAssoc(&Parser::parseMath2, {"~"}); }
   ExprPtr parseMath2() {
-    ExprPtr l = parsePow();
-    while (isOp("*") || isOp("/") || isOp("//") || isOp("%")) {
-      Pos p = cur().pos;
-      std::string op = cur().text;
-      ++tok_;
-      l = binary(op, std::move(l), parsePow(), p);
-    }
-    return l;
+    return leftAssoc(&Parser::parsePow, {"*", "/", "//", "%"});
   }
-
-  ExprPtr parsePow() {
-    ExprPtr l = parseUnary(true);
-    while (isOp("**")) {
-      Pos p = cur().pos;
-      ++tok_;
-      l = binary("**", std::move(l), parseUnary(true), p);
-    }
-    return l;
-  }
+  ExprPtr parsePow() { return leftAssoc(&Parser::parseFiltered, {"**"}); }
+  ExprPtr parseFiltered() { return parseUnary(true); }
 
   ExprPtr parseUnary(bool withFilter) {
     ExprPtr n;
@@ -901,7 +868,19 @@ private:
     return n;
   }
 
+  /// Bounds the recursion of nested parentheses, lists and calls.
+  struct DepthGuard {
+    explicit DepthGuard(Parser &p) : p(p) {
+      if (++p.depth_ > 200)
+        p.fail("expression nested more than 200 levels deep");
+    }
+    ~DepthGuard() { --p.depth_; }
+    Parser &p;
+  };
+  int depth_ = 0;
+
   ExprPtr parsePrimary() {
+    DepthGuard guard(*this);
     const Token &t = cur();
     Pos p = t.pos;
     switch (t.type) {

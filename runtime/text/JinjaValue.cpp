@@ -191,7 +191,18 @@ std::string Value::toString() const {
   }
 }
 
+namespace {
+thread_local int reprDepth = 0;
+struct ReprGuard {
+  ReprGuard() { ++reprDepth; }
+  ~ReprGuard() { --reprDepth; }
+};
+} // namespace
+
 std::string Value::repr() const {
+  ReprGuard guard;
+  if (reprDepth > 256 && (kind_ == Kind::List || kind_ == Kind::Dict))
+    return "[...]";
   switch (kind_) {
   case Kind::Undefined:
     return "Undefined";
@@ -247,7 +258,13 @@ namespace {
 
 using OJson = nlohmann::ordered_json;
 
-Value fromOrderedJson(const OJson &j) {
+/// Nesting beyond this is refused: conversion, repr and tojson recurse.
+constexpr int kMaxDepth = 256;
+
+Value fromOrderedJson(const OJson &j, int depth = 0) {
+  if (depth > kMaxDepth)
+    throw EvalError("JSON nested deeper than " + std::to_string(kMaxDepth) +
+                    " levels");
   switch (j.type()) {
   case OJson::value_t::null:
     return Value::none();
@@ -269,13 +286,13 @@ Value fromOrderedJson(const OJson &j) {
     std::vector<Value> list;
     list.reserve(j.size());
     for (const OJson &e : j)
-      list.push_back(fromOrderedJson(e));
+      list.push_back(fromOrderedJson(e, depth + 1));
     return Value(std::move(list));
   }
   case OJson::value_t::object: {
     auto d = std::make_shared<Dict>();
     for (auto it = j.begin(); it != j.end(); ++it)
-      d->entries.emplace_back(it.key(), fromOrderedJson(it.value()));
+      d->entries.emplace_back(it.key(), fromOrderedJson(it.value(), depth + 1));
     return Value(std::move(d));
   }
   default:
@@ -308,6 +325,9 @@ void jsonString(const std::string &s, std::string &out) {
 }
 
 void toJsonInto(const Value &v, int indent, int depth, std::string &out) {
+  if (depth > kMaxDepth)
+    throw EvalError("tojson: value nested deeper than " +
+                    std::to_string(kMaxDepth) + " levels (a cycle?)");
   auto newline = [&](int d) {
     out.push_back('\n');
     out.append(size_t(indent * d), ' ');
@@ -396,6 +416,8 @@ rt::Expected<Value> Value::fromJson(std::string_view json) {
   } catch (const OJson::parse_error &e) {
     return rt::Expected<Value>::fromError(rt::Status::error(
         "not valid JSON (byte " + std::to_string(e.byte) + "): " + e.what()));
+  } catch (const EvalError &e) {
+    return rt::Expected<Value>::fromError(rt::Status::error(e.what()));
   }
 }
 

@@ -12,6 +12,9 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <cstdio>
+#include <mutex>
+
 namespace llmc::text {
 
 using rt::Expected;
@@ -163,8 +166,32 @@ void Regex::findAll(std::string_view text,
                          reinterpret_cast<PCRE2_SPTR>(text.data()),
                          text.size(), pos, PCRE2_NO_UTF_CHECK, st.data,
                          st.context);
-    if (rc < 0)
-      break; // PCRE2_ERROR_NOMATCH, or a limit on pathological input
+    if (rc == PCRE2_ERROR_NOMATCH)
+      break;
+    if (rc < 0) {
+      // A resource limit of the JIT (its stack): retry this search with
+      // the interpreter, whose heap-based backtracking has far more room.
+      rc = pcre2_match(code_->code, reinterpret_cast<PCRE2_SPTR>(text.data()),
+                       text.size(), pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
+                       st.data, st.context);
+      if (rc == PCRE2_ERROR_NOMATCH)
+        break;
+      if (rc < 0) {
+        // Never silently: the rest of the text is left unsplit, and the
+        // process says so once.
+        static std::once_flag warned;
+        std::call_once(warned, [&] {
+          PCRE2_UCHAR buf[256];
+          pcre2_get_error_message(rc, buf, sizeof(buf));
+          std::fprintf(stderr,
+                       "llmc text: pattern '%s' gave up on a %zu-byte input "
+                       "(%s); the rest of that input is not split by it\n",
+                       pattern_.c_str(), text.size(),
+                       reinterpret_cast<char *>(buf));
+        });
+        break;
+      }
+    }
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st.data);
     size_t b = ov[0], e = ov[1];
     out.emplace_back(b, e);

@@ -176,6 +176,25 @@ TEST(JinjaTest, ErrorsNameLineAndColumn) {
   EXPECT_EQ(render("{{ 'unterminated }}"), "ERROR: t: line 1, column 4: unterminated string literal");
 }
 
+TEST(JinjaTest, LimitsAreErrorsNotCrashes) {
+  EXPECT_EQ(render("{{ 9223372036854775807 + 1 }}"),
+            "ERROR: t: line 1, column 24: integer overflow");
+  EXPECT_EQ(render("{{ 2 ** 64 }}"), "ERROR: t: line 1, column 6: integer overflow");
+  EXPECT_EQ(render("{{ 'ab' * 100000000 }}"),
+            "ERROR: t: line 1, column 9: repetition result larger than 67108864 elements");
+  std::string deep(300, '(');
+  EXPECT_NE(render("{{ " + deep + "1" + std::string(300, ')') + " }}")
+                .find("nested more than 200 levels"),
+            std::string::npos);
+  std::string json = "{\"x\": " + std::string(300, '[') + std::string(300, ']') + "}";
+  EXPECT_NE(jinja::Value::fromJson(json).status().message().find("nested deeper"),
+            std::string::npos);
+  // A namespace that holds itself cannot recurse forever through tojson.
+  EXPECT_NE(render("{% set ns = namespace() %}{% set ns.me = ns %}{{ ns | tojson }}")
+                .find("nested deeper than 256 levels"),
+            std::string::npos);
+}
+
 TEST(ChatTemplateTest, RendersWithSpecialTokensAndVariables) {
   SpecialTokens sp;
   sp.bos = "<s>";
