@@ -1429,6 +1429,14 @@ class Interpreter {
 public:
   explicit Interpreter(const Program &p) : program_(p) {}
 
+  /// Namespaces are the only mutable values, so the only way to a
+  /// reference cycle (`set ns.me = ns`); they are emptied when the render
+  /// ends so shared_ptr can free everything.
+  ~Interpreter() {
+    for (const std::shared_ptr<Dict> &d : namespaces_)
+      d->entries.clear();
+  }
+
   std::string run(const Value &vars) {
     auto globals = std::make_shared<Scope>();
     installGlobals(*globals);
@@ -1445,6 +1453,7 @@ public:
 private:
   const Program &program_;
   int depth_ = 0;
+  std::vector<std::shared_ptr<Dict>> namespaces_;
 
   void installGlobals(Scope &g) {
     g.vars["range"] = Value(fn("range", [](Args &a) {
@@ -1470,8 +1479,10 @@ private:
       }
       return Value(std::move(out));
     }));
-    g.vars["namespace"] = Value(fn("namespace", [](Args &a) {
-      return dictFromArgs("namespace", a, true);
+    g.vars["namespace"] = Value(fn("namespace", [this](Args &a) {
+      Value ns = dictFromArgs("namespace", a, true);
+      namespaces_.push_back(ns.dictPtr());
+      return ns;
     }));
     g.vars["dict"] = Value(fn("dict", [](Args &a) {
       return dictFromArgs("dict", a, false);
@@ -1639,9 +1650,13 @@ private:
 
   Value makeMacro(const Stmt &s, const ScopePtr &defScope) {
     const Stmt *m = &s;
-    return Value(fn(s.text, [this, m, defScope](Args &a) {
+    // A weak reference: the macro is stored in the scope it closes over.
+    std::weak_ptr<Scope> weakScope = defScope;
+    return Value(fn(s.text, [this, m, weakScope](Args &a) {
       auto scope = std::make_shared<Scope>();
-      scope->parent = defScope;
+      scope->parent = weakScope.lock();
+      if (!scope->parent)
+        fail("macro '" + m->text + "' called after the block defining it ended");
       size_t np = m->params.size();
       if (a.positional.size() > np)
         fail("macro '" + m->text + "' takes " + std::to_string(np) +
