@@ -424,11 +424,6 @@ Value sliceOf(const Value &v, const Value *start, const Value *stop,
 // String helpers (Python str methods)
 //===----------------------------------------------------------------------===//
 
-bool isPySpaceCp(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x1f) ||
-         isWhitespace(cp);
-}
-
 /// str.strip / lstrip / rstrip; `chars` null: whitespace.
 std::string pyStrip(const std::string &s, const Value *charsArg, bool left,
                     bool right) {
@@ -441,7 +436,7 @@ std::string pyStrip(const std::string &s, const Value *charsArg, bool left,
   auto strip = [&](std::string_view c) {
     if (set.empty() && !(charsArg && charsArg->isString())) {
       size_t i = 0;
-      return isPySpaceCp(nextCodePoint(c, i));
+      return isPythonSpace(nextCodePoint(c, i));
     }
     return std::find(set.begin(), set.end(), c) != set.end();
   };
@@ -469,12 +464,12 @@ std::vector<Value> pySplit(const std::string &s, const Value &sep,
     size_t i = 0;
     while (i < cs.size()) {
       size_t k = 0;
-      while (i < cs.size() && isPySpaceCp(nextCodePoint(cs[i], k = 0)))
+      while (i < cs.size() && isPythonSpace(nextCodePoint(cs[i], k = 0)))
         ++i;
       if (i >= cs.size())
         break;
       size_t b = i;
-      while (i < cs.size() && !isPySpaceCp(nextCodePoint(cs[i], k = 0)))
+      while (i < cs.size() && !isPythonSpace(nextCodePoint(cs[i], k = 0)))
         ++i;
       words.emplace_back(b, i);
     }
@@ -783,7 +778,7 @@ Value stringMethod(const std::string &s, const std::string &name) {
   if (name == "isdigit")
     return predicate([](uint32_t c) { return c >= '0' && c <= '9'; });
   if (name == "isspace")
-    return predicate(isPySpaceCp);
+    return predicate(isPythonSpace);
   if (name == "isalpha")
     return predicate([](uint32_t c) {
       return isWordChar(c) && !(c >= '0' && c <= '9') && c != '_';

@@ -70,37 +70,14 @@ std::string normalizeNewlines(std::string_view src) {
   return out;
 }
 
-/// Python's str.isspace() on one code point.
-bool isPySpace(uint32_t cp) {
-  return (cp >= 0x09 && cp <= 0x0d) || (cp >= 0x1c && cp <= 0x1f) ||
-         isWhitespace(cp);
-}
-
 /// `s` without trailing (Python) whitespace.
 std::string_view rstripPy(std::string_view s) {
-  size_t e = s.size();
-  while (e > 0) {
-    size_t start = e - 1;
-    while (start > 0 && (uint8_t(s[start]) & 0xC0) == 0x80)
-      --start;
-    size_t i = start;
-    if (!isPySpace(nextCodePoint(s, i)))
-      break;
-    e = start;
-  }
-  return s.substr(0, e);
+  return s.substr(0, trailingRunStart(s, isPythonSpace));
 }
 
 /// Length of the leading (Python) whitespace of s[pos:].
 size_t leadingPySpace(std::string_view s, size_t pos) {
-  size_t b = pos;
-  while (b < s.size()) {
-    size_t i = b;
-    if (!isPySpace(nextCodePoint(s, i)))
-      break;
-    b = i;
-  }
-  return b - pos;
+  return leadingRun(s.substr(pos), isPythonSpace);
 }
 
 //===----------------------------------------------------------------------===//

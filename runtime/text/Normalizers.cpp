@@ -193,26 +193,10 @@ class StripNormalizer : public Normalizer {
 public:
   bool left = true, right = true;
   void normalize(std::string &s) const override {
-    size_t b = 0, e = s.size();
-    if (left) {
-      while (b < e) {
-        size_t i = b;
-        if (!isWhitespace(nextCodePoint(s, i)))
-          break;
-        b = i;
-      }
-    }
-    if (right) {
-      while (e > b) {
-        size_t start = e - 1;
-        while (start > b && (uint8_t(s[start]) & 0xC0) == 0x80)
-          --start;
-        size_t i = start;
-        if (!isWhitespace(nextCodePoint(s, i)))
-          break;
-        e = start;
-      }
-    }
+    size_t b = left ? leadingRun(s, isWhitespace) : 0;
+    size_t e = right ? b + trailingRunStart(std::string_view(s).substr(b),
+                                            isWhitespace)
+                     : s.size();
     s = s.substr(b, e - b);
   }
 };

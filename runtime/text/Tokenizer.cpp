@@ -102,33 +102,6 @@ bool startsWithWordChar(std::string_view s) {
   return isWordChar(nextCodePoint(s, i));
 }
 
-/// Start of the trailing whitespace of `s`.
-size_t trailingSpaceStart(std::string_view s) {
-  size_t e = s.size();
-  while (e > 0) {
-    size_t start = e - 1;
-    while (start > 0 && (uint8_t(s[start]) & 0xC0) == 0x80)
-      --start;
-    size_t i = start;
-    if (!isWhitespace(nextCodePoint(s, i)))
-      break;
-    e = start;
-  }
-  return e;
-}
-
-/// Length of the leading whitespace of `s`.
-size_t leadingSpaceLength(std::string_view s) {
-  size_t b = 0;
-  while (b < s.size()) {
-    size_t i = b;
-    if (!isWhitespace(nextCodePoint(s, i)))
-      break;
-    b = i;
-  }
-  return b;
-}
-
 } // namespace
 
 void TokenizerCore::splitAdded(const Section &section, const TokenTrie &trie,
@@ -170,9 +143,10 @@ void TokenizerCore::splitAdded(const Section &section, const TokenTrie &trie,
       }
     }
     if (tok.lstrip)
-      start = std::max(trailingSpaceStart(s.substr(0, start)), startOffset);
+      start = std::max(trailingRunStart(s.substr(0, start), isWhitespace),
+                       startOffset);
     if (tok.rstrip)
-      stop += leadingSpaceLength(s.substr(stop));
+      stop += leadingRun(s.substr(stop), isWhitespace);
     if (startOffset < start)
       emitText(startOffset, start);
     out.push_back({s.substr(start, stop - start), tok.id, false});
@@ -366,23 +340,21 @@ void TokenizerCore::load(const Json &tokJson, const std::string &tokName,
   std::string cls = config.str("tokenizer_class", "");
   if (rebuildsPostProcessor(cls) &&
       (config.has("add_bos_token") || config.has("add_eos_token"))) {
-    bool addBos = config.boolean("add_bos_token", true);
-    bool addEos = config.boolean("add_eos_token", false);
     std::vector<int32_t> prefix, suffix;
-    if (addBos) {
-      if (specials.bosId < 0)
-        config.at("add_bos_token")
-            .fail("is true but bos_token '" + specials.bos +
-                  "' is not a token of " + tokName);
-      prefix.push_back(specials.bosId);
-    }
-    if (addEos) {
-      if (specials.eosId < 0)
-        config.at("add_eos_token")
-            .fail("is true but eos_token '" + specials.eos +
-                  "' is not a token of " + tokName);
-      suffix.push_back(specials.eosId);
-    }
+    auto affix = [&](const char *flag, bool def, const char *name,
+                     const std::string &token, int32_t id,
+                     std::vector<int32_t> &into) {
+      if (!config.boolean(flag, def))
+        return;
+      if (id < 0)
+        config.at(flag).fail(std::string("is true but ") + name + " '" + token +
+                             "' is not a token of " + tokName);
+      into.push_back(id);
+    };
+    affix("add_bos_token", true, "bos_token", specials.bos, specials.bosId,
+          prefix);
+    affix("add_eos_token", false, "eos_token", specials.eos, specials.eosId,
+          suffix);
     postProcessor = makeAffixProcessor(std::move(prefix), std::move(suffix));
   }
 }

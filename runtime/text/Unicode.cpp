@@ -196,6 +196,35 @@ bool isWordChar(uint32_t cp) {
          t == U_CONNECTOR_PUNCTUATION;
 }
 
+bool isPythonSpace(uint32_t cp) {
+  return (cp >= 0x1c && cp <= 0x1f) || isWhitespace(cp);
+}
+
+size_t leadingRun(std::string_view s, bool (*pred)(uint32_t)) {
+  size_t b = 0;
+  while (b < s.size()) {
+    size_t i = b;
+    if (!pred(nextCodePoint(s, i)))
+      break;
+    b = i;
+  }
+  return b;
+}
+
+size_t trailingRunStart(std::string_view s, bool (*pred)(uint32_t)) {
+  size_t e = s.size();
+  while (e > 0) {
+    size_t start = e - 1;
+    while (start > 0 && (uint8_t(s[start]) & 0xC0) == 0x80)
+      --start;
+    size_t i = start;
+    if (!pred(nextCodePoint(s, i)))
+      break;
+    e = start;
+  }
+  return e;
+}
+
 namespace {
 
 icu::UnicodeString toIcu(std::string_view s) {

@@ -51,6 +51,15 @@ bool isWhitespace(uint32_t cp);
 /// Rust's regex crate), as the added-token `single_word` rule tests.
 bool isWordChar(uint32_t cp);
 
+/// Python's str.isspace() on one code point (White_Space plus the
+/// separators U+001C..U+001F).
+bool isPythonSpace(uint32_t cp);
+/// Length of the leading run of `s` (valid UTF-8) whose characters
+/// satisfy `pred`.
+size_t leadingRun(std::string_view s, bool (*pred)(uint32_t));
+/// Where the trailing run of `s` whose characters satisfy `pred` starts.
+size_t trailingRunStart(std::string_view s, bool (*pred)(uint32_t));
+
 /// Unicode normalization forms.
 enum class NormalForm { NFC, NFD, NFKC, NFKD };
 /// `s` (valid UTF-8) in normal form `form`, by ICU.
