@@ -23,6 +23,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -257,6 +258,14 @@ private:
   /// `&weight` of a linear's bias as a call argument, or `nullptr`.
   FailureOr<Arg> biasArg(Value bias, Operation *op);
   LogicalResult lowerAttention(llm::AttentionOp op, ComputeScope &scope);
+  /// The attention that `rope` folds into: its only use is the q or k of a
+  /// causal attention whose q and k are both such ropes (same parameters,
+  /// head dim and positions, no other uses). That pair lowers to one
+  /// ropeAttention call; null otherwise.
+  llm::AttentionOp ropeConsumer(llm::RopeOp rope) const;
+  /// After the function: `#include`s of the kernel headers the calls need
+  /// and their explicit instantiations for this model's shapes.
+  void emitKernelInstances();
   LogicalResult lowerExperts(llm::ExpertsOp op, ComputeScope &scope);
   LogicalResult lowerAllGather(shard::AllGatherOp op, ComputeScope &scope);
   LogicalResult lowerDispatch(dist::ExpertDispatchOp op, ComputeScope &scope);
@@ -284,6 +293,13 @@ private:
   DenseMap<Value, Output> outputs;
   std::map<int64_t, ArenaUse> arena;
   Operation *globalsEnd = nullptr;
+  /// The last `#include` of the prologue.
+  Operation *includesEnd = nullptr;
+  /// Template instances the calls use: (head_dim, group) of attention and
+  /// ropeAttention, head_dim of rope.
+  std::set<std::pair<int64_t, int64_t>> attentionInstances,
+      ropeAttentionInstances;
+  std::set<int64_t> ropeInstances;
   int64_t tables = 0;
   std::map<std::pair<std::string, std::vector<int64_t>>, std::string>
       tableSymbols;

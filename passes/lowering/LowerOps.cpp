@@ -249,12 +249,18 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         FailureOr<Value> x = act(r.getInput(), scope, op);
         if (failed(x))
           return failure();
-        int64_t headDim = r.getHeadDim();
-        int64_t cols =
-            cast<RankedTensorType>(r.getInput().getType()).getShape().back();
-        callVoid("llmc::rt::rope",
-                 {rank, *x, step, ropeParams(r.getRope()), i32(cols / headDim)},
-                 {i32(headDim)});
+        // Rotated by the ropeAttention its attention becomes; the result
+        // names the (unrotated) input buffer.
+        if (!ropeConsumer(r)) {
+          int64_t headDim = r.getHeadDim();
+          int64_t cols =
+              cast<RankedTensorType>(r.getInput().getType()).getShape().back();
+          callVoid("llmc::rt::rope",
+                   {rank, *x, step, ropeParams(r.getRope()),
+                    i32(cols / headDim)},
+                   {i32(headDim)});
+          ropeInstances.insert(headDim);
+        }
         return inPlace(r.getInput(), r.getResult(), scope, op);
       })
       .Case([&](llm::AttentionOp a) { return lowerAttention(a, scope); })
@@ -462,10 +468,13 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
         FailureOr<Value> out = result(swiglu.getResult(), scope, swiglu, *key);
         if (failed(out))
           return failure();
-        // Scratch for the GEMM path (large batches): this call only.
-        SmallVector<Value, 2> scratch = callScratch(*key, 2, scope);
+        // Scratch [rows, 2N] for the GEMM path (large batches): this call
+        // only.
+        BufferKey pair = *key;
+        pair.cols *= 2;
+        SmallVector<Value, 2> scratch = callScratch(pair, 1, scope);
         callVoid("llmc::rt::linearSwiglu",
-                 {rank, *out, *in, *wg, *wu, scratch[0], scratch[1]});
+                 {rank, *out, *in, *wg, *wu, scratch[0]});
         scope.folded.insert(gate == op ? up : gate);
         scope.folded.insert(swiglu);
         return true;
@@ -498,6 +507,14 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   if (failed(in))
     return failure();
   SmallVector<Arg, 12> outs, ws, biases;
+  // Scratch [rows, sum of N] for one GEMM over back-to-back weights.
+  FailureOr<BufferKey> all = keyFor(group.front().getResult(), scope, op);
+  if (failed(all))
+    return failure();
+  all->cols = 0;
+  for (llm::LinearOp l : group)
+    all->cols +=
+        cast<RankedTensorType>(l.getResult().getType()).getShape().back();
   for (llm::LinearOp l : group) {
     FailureOr<Value> w = weight(l.getWeight(), l);
     FailureOr<Arg> bias = biasArg(l.getBias(), l);
@@ -513,6 +530,7 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   args.push_back(*in);
   args.append(ws);
   args.append(biases);
+  args.push_back(callScratch(*all, 1, scope)[0]);
   callVoid(group.size() == 3 ? "llmc::rt::linear3" : "llmc::rt::linear2",
            args);
   for (llm::LinearOp l : group)
@@ -609,11 +627,41 @@ LogicalResult Lowering::lowerAttention(llm::AttentionOp op,
       ", /*cacheSlot=*/" + std::to_string(op.getCacheSlot().value_or(0)) + "}";
   Value params = emitc::ConstantOp::create(b, loc, types.attention,
                                            opaque(init));
+  std::pair<int64_t, int64_t> shape{headDim, heads / kvHeads};
+  auto rope = op.getQ().getDefiningOp<llm::RopeOp>();
+  if (rope && ropeConsumer(rope) == op) {
+    callVoid("llmc::rt::ropeAttention",
+             {rank, *out, *q, *k, *v, scope.step.step,
+              ropeParams(rope.getRope()), params,
+              boolean(static_cast<bool>(op.getCache()))},
+             {i32(shape.first), i32(shape.second)});
+    ropeAttentionInstances.insert(shape);
+    return success();
+  }
   callVoid("llmc::rt::attention",
            {rank, *out, *q, *k, *v, scope.step.step, params,
             boolean(static_cast<bool>(op.getCache()))},
-           {i32(headDim), i32(heads / kvHeads)});
+           {i32(shape.first), i32(shape.second)});
+  attentionInstances.insert(shape);
   return success();
+}
+
+llm::AttentionOp Lowering::ropeConsumer(llm::RopeOp rope) const {
+  if (!rope->hasOneUse())
+    return {};
+  auto att = dyn_cast<llm::AttentionOp>(*rope->getUsers().begin());
+  if (!att || !att.getCausal())
+    return {};
+  auto rq = att.getQ().getDefiningOp<llm::RopeOp>();
+  auto rk = att.getK().getDefiningOp<llm::RopeOp>();
+  if (!rq || !rk || rq == rk || !rq->hasOneUse() || !rk->hasOneUse())
+    return {};
+  if (rq.getRope() != rk.getRope() || rq.getPositions() != rk.getPositions() ||
+      rq.getPositions() != att.getPositions() ||
+      rq.getHeadDim() != att.getHeadDim() ||
+      rk.getHeadDim() != att.getHeadDim())
+    return {};
+  return att;
 }
 
 LogicalResult Lowering::lowerExperts(llm::ExpertsOp op, ComputeScope &scope) {

@@ -183,9 +183,11 @@ LogicalResult Lowering::run() {
   emitc::IncludeOp::create(b, loc, "functional", /*isStandard=*/true);
   emitc::IncludeOp::create(b, loc, "runtime/model/Ops.h", false);
   globalsEnd = emitc::IncludeOp::create(b, loc, "runtime/model/Rank.h", false);
+  includesEnd = globalsEnd;
 
   if (failed(lowerForward(forward)))
     return failure();
+  emitKernelInstances();
 
   // The per-rank program is gone; only the emitc module remains.
   old->dropAllDefinedValueUses();
@@ -203,6 +205,47 @@ LogicalResult Lowering::run() {
     }));
   module->setAttr(kArenaAttr, b.getArrayAttr(stages));
   return success();
+}
+
+void Lowering::emitKernelInstances() {
+  if (attentionInstances.empty() && ropeAttentionInstances.empty() &&
+      ropeInstances.empty())
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointAfter(includesEnd);
+  // The kernels are templates over head_dim (and the GQA group): their
+  // definitions come with the headers, and the instances this model calls
+  // are compiled here, so any supported shape links.
+  bool attention =
+      !attentionInstances.empty() || !ropeAttentionInstances.empty();
+  emitc::IncludeOp::create(b, loc,
+                           attention ? "runtime/cuda/Attention.cuh"
+                                     : "runtime/cuda/Rope.cuh",
+                           false);
+  comment("Kernel instances for this model's head_dim and GQA group.");
+  auto line = [&](const std::string &text) {
+    emitc::VerbatimOp::create(b, loc, b.getStringAttr(text));
+  };
+  const char *attentionArgs =
+      "(llmc::rt::Rank &, llmc::rt::Act, llmc::rt::Act, llmc::rt::Act, "
+      "llmc::rt::Act, const llmc::rt::Step &, ";
+  for (int64_t hd : ropeInstances)
+    line(llvm::formatv("template void llmc::rt::rope<{0}>(llmc::rt::Rank &, "
+                       "llmc::rt::Act, const llmc::rt::Step &, const "
+                       "llmc::rt::RopeParams &, int);",
+                       hd)
+             .str());
+  for (auto [hd, group] : attentionInstances)
+    line(llvm::formatv("template void llmc::rt::attention<{0}, {1}>{2}const "
+                       "llmc::rt::AttentionParams &, bool);",
+                       hd, group, attentionArgs)
+             .str());
+  for (auto [hd, group] : ropeAttentionInstances)
+    line(llvm::formatv("template void llmc::rt::ropeAttention<{0}, {1}>{2}"
+                       "const llmc::rt::RopeParams &, const "
+                       "llmc::rt::AttentionParams &, bool);",
+                       hd, group, attentionArgs)
+             .str());
 }
 
 LogicalResult Lowering::lowerForward(func::FuncOp forward) {

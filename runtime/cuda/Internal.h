@@ -70,6 +70,30 @@ bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
                 const bf16 *gate, const bf16 *up, int64_t n, int64_t k,
                 int64_t m);
 
+/// Most rows the weight-streaming tensor-core kernel (StreamGemm.cuh) is
+/// built for; LaunchPolicy::streamMaxRows picks the limit in use.
+constexpr int64_t kStreamMaxRows = 32;
+
+/// gemvGroup's job for kGemvMaxRows < m <= the policy's streamMaxRows, on
+/// tensor cores (Siblings.cu); false, launching nothing, elsewhere.
+bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
+                     int count, const bf16 *x, int64_t ldx, int64_t k,
+                     int64_t m);
+/// gemvSwiglu's job for the same rows.
+bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+                      int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
+                      int64_t k, int64_t m);
+/// Sibling projections without biases whose weights lie back to back: one
+/// cuBLASLt GEMM into `scratch` [rows, sum of N] and one kernel splitting
+/// the columns into `outs`. False, launching nothing, otherwise.
+bool siblingsOneGemm(Rank &r, const char *op, int n, const Act *outs, Act in,
+                     const Weight *ws, const Weight *const *biases,
+                     Act scratch);
+/// gate and up back to back: one GEMM into `scratch` [rows, 2N], then the
+/// SwiGLU of each row's halves into `out`. False otherwise.
+bool swigluOneGemm(Rank &r, Act out, Act in, Weight gate, Weight up,
+                   Act scratch);
+
 /// Whether `p` is aligned to `bytes` (a power of two).
 inline bool isAligned(const void *p, uintptr_t bytes) {
   return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;

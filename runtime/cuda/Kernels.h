@@ -69,6 +69,22 @@ void linearF32(Rank &r, Act partial, Act in, Weight w);
 /// [cols]) may be null.
 void roundToBf16(Rank &r, Act out, Act sum, const Weight *bias);
 
+/// How decode-sized projections run; the compiler decides it per model
+/// (manifest.json "decode", llm-compile --explain) and the runtime sets it
+/// before the first step. Process-wide: every rank of a process runs the
+/// same model.
+struct LaunchPolicy {
+  /// Most activation rows the weight-streaming tensor-core kernel takes
+  /// (from 3; the scalar GEMV has 1-2; at most 32); more rows go to
+  /// cuBLASLt with sibling weights as one GEMM. 0: never.
+  int streamMaxRows = 16;
+  /// Launch the streaming kernels with programmatic dependent launch
+  /// (sm_90): their weight loads start before the previous kernel ends.
+  bool pdl = true;
+};
+void setLaunchPolicy(const LaunchPolicy &p);
+LaunchPolicy launchPolicy();
+
 /// Device port of fillRandom (runtime/weights/RandomWeights.h): writes
 /// `slice` of the random tensor `name` with full shape `fullShape` (or the
 /// whole tensor) to `out` as bf16, each element the CPU generator's float

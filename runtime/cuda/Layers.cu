@@ -458,6 +458,12 @@ static void projection(Rank &r, const char *op, const char *outName, Act out,
            in.cols, w.data, w.rows, w.cols, bias ? bias->data : nullptr,
            in.rows))
     return;
+  GemvTarget target{w.data, out.data, bias ? bias->data : nullptr, w.rows,
+                    out.cols};
+  if (streamGemmGroup(r, outF32, &target, 1,
+                      static_cast<const bf16 *>(in.data), in.cols, in.cols,
+                      in.rows))
+    return;
   // Row-major out[M, N] = in[M, K] W[N, K]^T (Hugging Face weights).
   gemm::MatmulNT p;
   p.m = in.rows;
@@ -507,9 +513,11 @@ void add(Rank &r, Act out, Act a, Act b) {
 namespace {
 
 /// Sibling projections: checks each like `linear`, then one grouped GEMV
-/// or one GEMM per weight.
+/// (1-2 rows) or streaming GEMM (a few rows), one GEMM over back-to-back
+/// weights, or one GEMM per weight.
 void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
-                    const Weight *ws, const Weight *const *biases) {
+                    const Weight *ws, const Weight *const *biases,
+                    Act scratch) {
   GemvTarget targets[kGemvMaxTargets];
   for (int i = 0; i < n; ++i) {
     const Act &out = outs[i];
@@ -532,6 +540,12 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
   if (gemvGroup(r, /*outF32=*/false, targets, n,
                 static_cast<const bf16 *>(in.data), in.cols, in.cols, in.rows))
     return;
+  if (streamGemmGroup(r, /*outF32=*/false, targets, n,
+                      static_cast<const bf16 *>(in.data), in.cols, in.cols,
+                      in.rows))
+    return;
+  if (siblingsOneGemm(r, op, n, outs, in, ws, biases, scratch))
+    return;
   for (int i = 0; i < n; ++i)
     linear(r, outs[i], in, ws[i], biases[i]);
 }
@@ -539,24 +553,24 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
 } // namespace
 
 void linear2(Rank &r, Act out0, Act out1, Act in, Weight w0, Weight w1,
-             const Weight *b0, const Weight *b1) {
+             const Weight *b0, const Weight *b1, Act scratch) {
   Act outs[] = {out0, out1};
   Weight ws[] = {w0, w1};
   const Weight *bs[] = {b0, b1};
-  linearSiblings(r, "linear2", 2, outs, in, ws, bs);
+  linearSiblings(r, "linear2", 2, outs, in, ws, bs, scratch);
 }
 
 void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,
              Weight w1, Weight w2, const Weight *b0, const Weight *b1,
-             const Weight *b2) {
+             const Weight *b2, Act scratch) {
   Act outs[] = {out0, out1, out2};
   Weight ws[] = {w0, w1, w2};
   const Weight *bs[] = {b0, b1, b2};
-  linearSiblings(r, "linear3", 3, outs, in, ws, bs);
+  linearSiblings(r, "linear3", 3, outs, in, ws, bs, scratch);
 }
 
 void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
-                  Act gateScratch, Act upScratch) {
+                  Act scratch) {
   if (gate.rows != up.rows || gate.cols != up.cols || gate.cols != in.cols ||
       out.rows != in.rows || out.cols != gate.rows)
     failf(r, "linearSwiglu",
@@ -571,8 +585,22 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
                  static_cast<const bf16 *>(in.data), in.cols, gate.data,
                  up.data, gate.rows, in.cols, in.rows))
     return;
-  requireSameShape(r, "linearSwiglu", gateScratch, out);
-  requireSameShape(r, "linearSwiglu", upScratch, out);
+  if (streamGemmSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
+                       static_cast<const bf16 *>(in.data), in.cols, gate.data,
+                       up.data, gate.rows, in.cols, in.rows))
+    return;
+  if (scratch.rows != in.rows || scratch.cols != 2 * out.cols)
+    failf(r, "linearSwiglu",
+          "scratch [%lld, %lld] is not [%lld, 2 x %lld] for the gate and up "
+          "GEMMs",
+          (long long)scratch.rows, (long long)scratch.cols,
+          (long long)in.rows, (long long)out.cols);
+  if (swigluOneGemm(r, out, in, gate, up, scratch))
+    return;
+  // Two GEMMs into the scratch's halves, each [rows, N].
+  Act gateScratch{scratch.data, out.rows, out.cols};
+  Act upScratch{static_cast<bf16 *>(scratch.data) + out.rows * out.cols,
+                out.rows, out.cols};
   linear(r, gateScratch, in, gate, nullptr);
   linear(r, upScratch, in, up, nullptr);
   swiglu(r, out, gateScratch, upScratch);

@@ -13,8 +13,9 @@
 // - Every call is asynchronous on the rank's stream; nothing synchronises
 //   the host inside a step, so a decode step can be captured as a CUDA graph.
 // - Template parameters are the shapes the kernels are specialised for
-//   (head dim, GQA group size); the generated code instantiates exactly the
-//   combinations the model uses.
+//   (head dim, GQA group size); their definitions are headers
+//   (runtime/cuda/Attention.cuh, Rope.cuh) that the generated code includes
+//   and instantiates for exactly the combinations the model uses.
 //
 //===----------------------------------------------------------------------===//
 
@@ -101,17 +102,20 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
 void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias);
 /// Sibling projections of one input (q, k and v; gate and up without an
 /// activation): out_i = in W_i^T (+ bias_i). One launch for every weight
-/// at decode batch sizes (a grouped GEMV), one GEMM each otherwise.
+/// at decode batch sizes (a grouped GEMV or streaming tensor-core GEMM);
+/// beyond, one GEMM over weights stored back to back into `scratch` [rows,
+/// sum of the outputs' cols] and a split, else one GEMM each.
 void linear2(Rank &r, Act out0, Act out1, Act in, Weight w0, Weight w1,
-             const Weight *b0, const Weight *b1);
+             const Weight *b0, const Weight *b1, Act scratch);
 void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,
              Weight w1, Weight w2, const Weight *b0, const Weight *b1,
-             const Weight *b2);
+             const Weight *b2, Act scratch);
 /// out = swiglu(in Wg^T, in Wu^T) with Hugging Face's roundings. At decode
 /// batch sizes one launch reads both weights and writes `out`; otherwise
-/// two GEMMs into gateScratch/upScratch ([rows, N] each) and swiglu.
+/// the gate and up GEMMs (one GEMM when the weights lie back to back) into
+/// `scratch` [rows, 2N] and the SwiGLU.
 void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
-                  Act gateScratch, Act upScratch);
+                  Act scratch);
 void biasAdd(Rank &r, Act inout, Weight bias);
 void add(Rank &r, Act out, Act a, Act b);
 void swiglu(Rank &r, Act out, Act gate, Act up);
@@ -123,6 +127,16 @@ void rope(Rank &r, Act x, const Step &s, const RopeParams &p, int heads);
 template <int HeadDim, int Group>
 void attention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
                const AttentionParams &p, bool useCache);
+/// RoPE of q (p.heads heads) and k (p.kvHeads heads), then attention: what
+/// llm-compile emits when the two rope ops feed only this attention. A
+/// decode step with a cache is one launch (q and k rotated on the fly, this
+/// step's k/v written into the cache, splits merged by the last block);
+/// q and k are then left unrotated in memory. Otherwise rope in place and
+/// attention.
+template <int HeadDim, int Group>
+void ropeAttention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                   const RopeParams &rope, const AttentionParams &p,
+                   bool useCache);
 
 /// Top-k routing: weights (fp32) and expert ids [tokens, k].
 void moeRouter(Rank &r, Act weights, Act ids, Act in, Weight gate,

@@ -225,7 +225,8 @@ void runBench(FakeRank &r) {
   p.cacheSlot = 0;
   struct Dec {
     int64_t batch, ctx;
-  } decs[] = {{1, 1024}, {1, 4096}, {1, 8192}, {16, 2048}, {64, 1024}};
+  } decs[] = {{1, 192},   {8, 192},  {64, 160},   {1, 1024},
+              {1, 4096},  {1, 8192}, {16, 2048}, {64, 1024}};
   for (Dec dcfg : decs) {
     int64_t maxSeq = dcfg.ctx + 1;
     size_t cacheElems = size_t(dcfg.batch * kvHeads * maxSeq * hd);
@@ -253,6 +254,31 @@ void runBench(FakeRank &r) {
                             act(k, dcfg.batch, kvHeads * hd), s, p, true);
     };
     double ms = timeMs(r, call, 50), gms = timeGraphMs(r, call, 20);
+    // What a layer's attention was before ropeAttention (two RoPE launches,
+    // then attention) against the one-launch form, both in a graph.
+    rt::RopeParams rp;
+    rp.theta = 500000.f;
+    auto separate = [&] {
+      r.resetArena();
+      rt::rope<128>(r, act(q, dcfg.batch, heads * hd), s, rp, heads);
+      rt::rope<128>(r, act(k, dcfg.batch, kvHeads * hd), s, rp, kvHeads);
+      call();
+    };
+    auto fused = [&] {
+      r.resetArena();
+      rt::ropeAttention<128, 4>(r, act(out, dcfg.batch, heads * hd),
+                                act(q, dcfg.batch, heads * hd),
+                                act(k, dcfg.batch, kvHeads * hd),
+                                act(k, dcfg.batch, kvHeads * hd), s, rp, p,
+                                true);
+    };
+    std::printf("%-44s graph: rope x2 + attention %.4f ms, ropeAttention "
+                "%.4f ms\n",
+                (std::string("decode layer attention B=") +
+                 std::to_string(dcfg.batch) + " ctx=" +
+                 std::to_string(dcfg.ctx))
+                    .c_str(),
+                timeGraphMs(r, separate, 20), timeGraphMs(r, fused, 20));
     double bytes = 2.0 * 2.0 * dcfg.batch * kvHeads * (dcfg.ctx + 1) * hd;
     std::printf("%-44s %9.4f ms  %8.0f GB/s %5.1f%% copy; graph %.4f ms "
                 "%5.1f%%\n",

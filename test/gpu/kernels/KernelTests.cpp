@@ -267,45 +267,99 @@ void testLinear() {
                    refLinear(x, w, c.bias ? &bias : nullptr, c.m, c.n, c.k),
                    2e-3, 1.0 / 128));
   }
-  // Sibling projections (q, k, v) and gate/up + SwiGLU: the grouped GEMV
-  // at batch 1 and 2, separate GEMMs beyond.
-  for (int64_t m : {1, 2, 5}) {
-    int64_t k = 520, ns[] = {200, 64, 72};
+  // Streaming tensor-core GEMM (3..32 rows, K a multiple of 32), with and
+  // without the policy's default limit.
+  for (int64_t m : {3, 13, 16, 24, 32}) {
+    rt::LaunchPolicy saved = rt::launchPolicy(), all = saved;
+    all.streamMaxRows = 32;
+    rt::setLaunchPolicy(all);
+    int64_t n = 1000 + m, k = 2048;
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<float> w =
+        randomBf16(rng, size_t(n * k), float(1.0 / std::sqrt(k)));
+    std::vector<float> bias = randomBf16(rng, size_t(n), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w), db = toDevice(bias),
+                     out(size_t(m * n));
+    out.poison();
+    Weight bw = weightOf(db, 1, n);
+    rt::linear(*R, act(out, m, n), act(dx, m, k), weightOf(dw, n, k), &bw);
+    sync();
+    rt::setLaunchPolicy(saved);
+    record("linear (stream)",
+           fmt("M=%lld N=%lld K=%lld +bias", (long long)m, (long long)n,
+               (long long)k),
+           compare(fromDevice(out), refLinear(x, w, &bias, m, n, k), 2e-3,
+                   1.0 / 128));
+  }
+  // Sibling projections (q, k, v) and gate/up + SwiGLU, weights stored back
+  // to back in one buffer as the runtime loads them: the grouped GEMV at 1
+  // and 2 rows, the streaming GEMM up to the policy's rows, one GEMM over
+  // the concatenated weights beyond (split / SwiGLU of the halves); with a
+  // bias or K off the streaming kernel's multiple of 32, a GEMM each.
+  struct Sib {
+    int64_t m, k;
+    bool bias;
+  } sibs[] = {{1, 544, false}, {2, 544, true},   {5, 544, false},
+              {13, 544, true}, {16, 544, false}, {17, 544, false},
+              {64, 544, false}, {100, 544, true}, {5, 520, true},
+              {64, 520, false}};
+  for (Sib c : sibs) {
+    int64_t m = c.m, k = c.k, ns[] = {200, 64, 72};
     std::vector<float> x = randomBf16(rng, size_t(m * k));
     DevBuf<uint16_t> dx = toDevice(x);
     std::vector<std::vector<float>> w, bias;
-    std::vector<DevBuf<uint16_t>> dw, db, out;
+    std::vector<float> wAll;
+    std::vector<DevBuf<uint16_t>> db, out;
     for (int i = 0; i < 3; ++i) {
       w.push_back(randomBf16(rng, size_t(ns[i] * k), float(1 / std::sqrt(k))));
+      wAll.insert(wAll.end(), w.back().begin(), w.back().end());
       bias.push_back(randomBf16(rng, size_t(ns[i]), 0.1f));
-      dw.push_back(toDevice(w.back()));
       db.push_back(toDevice(bias.back()));
       out.emplace_back(size_t(m * ns[i]));
       out.back().poison();
     }
+    DevBuf<uint16_t> dw = toDevice(wAll),
+                     scratch(size_t(m * (ns[0] + ns[1] + ns[2])));
+    scratch.poison();
+    auto part = [&](int i) {
+      Weight wt = weightOf(dw, ns[i], k);
+      wt.data += (i > 0 ? ns[0] * k : 0) + (i > 1 ? ns[1] * k : 0);
+      return wt;
+    };
     Weight b0 = weightOf(db[0], 1, ns[0]), b2 = weightOf(db[2], 1, ns[2]);
     rt::linear3(*R, act(out[0], m, ns[0]), act(out[1], m, ns[1]),
-                act(out[2], m, ns[2]), act(dx, m, k),
-                weightOf(dw[0], ns[0], k), weightOf(dw[1], ns[1], k),
-                weightOf(dw[2], ns[2], k), &b0, nullptr, &b2);
+                act(out[2], m, ns[2]), act(dx, m, k), part(0), part(1),
+                part(2), c.bias ? &b0 : nullptr, nullptr,
+                c.bias ? &b2 : nullptr,
+                act(scratch, m, ns[0] + ns[1] + ns[2]));
     sync();
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 3; ++i) {
+      bool hasBias = c.bias && i != 1;
       record("linear3",
              fmt("M=%lld output %d N=%lld K=%lld%s", (long long)m, i,
-                 (long long)ns[i], (long long)k, i == 1 ? "" : " +bias"),
+                 (long long)ns[i], (long long)k, hasBias ? " +bias" : ""),
              compare(fromDevice(out[size_t(i)]),
-                     refLinear(x, w[size_t(i)], i == 1 ? nullptr : &bias[size_t(i)],
-                               m, ns[i], k),
+                     refLinear(x, w[size_t(i)],
+                               hasBias ? &bias[size_t(i)] : nullptr, m, ns[i],
+                               k),
                      2e-3, 1.0 / 128));
-    // gate: weight 0; up: another weight of its shape.
+    }
+    // gate and up: back to back (weights 0 and a second of its shape), or
+    // apart (c.bias: the up weight in its own buffer).
     std::vector<float> wu = randomBf16(rng, size_t(ns[0] * k),
                                        float(1 / std::sqrt(k)));
-    DevBuf<uint16_t> dwu = toDevice(wu), o(size_t(m * ns[0])),
-                     gs(size_t(m * ns[0])), us(size_t(m * ns[0]));
+    std::vector<float> gu(w[0]);
+    gu.insert(gu.end(), wu.begin(), wu.end());
+    DevBuf<uint16_t> dgu = toDevice(gu), dwu = toDevice(wu),
+                     o(size_t(m * ns[0])), s2(size_t(m * 2 * ns[0]));
     o.poison();
-    rt::linearSwiglu(*R, act(o, m, ns[0]), act(dx, m, k),
-                     weightOf(dw[0], ns[0], k), weightOf(dwu, ns[0], k),
-                     act(gs, m, ns[0]), act(us, m, ns[0]));
+    s2.poison();
+    Weight gate = weightOf(dgu, ns[0], k), up = gate;
+    up.data += ns[0] * k;
+    if (c.bias)
+      up = weightOf(dwu, ns[0], k);
+    rt::linearSwiglu(*R, act(o, m, ns[0]), act(dx, m, k), gate, up,
+                     act(s2, m, 2 * ns[0]));
     sync();
     std::vector<double> g = refLinear(x, w[0], nullptr, m, ns[0], k),
                         u = refLinear(x, wu, nullptr, m, ns[0], k), ref(g.size());
@@ -314,8 +368,8 @@ void testLinear() {
       ref[i] = roundBf16(roundBf16(gb / (1.f + std::exp(-gb))) * ub);
     }
     record("linearSwiglu",
-           fmt("M=%lld N=%lld K=%lld", (long long)m, (long long)ns[0],
-               (long long)k),
+           fmt("M=%lld N=%lld K=%lld %s", (long long)m, (long long)ns[0],
+               (long long)k, c.bias ? "apart" : "back to back"),
            compare(fromDevice(o), ref, 4e-3, 1.0 / 64));
   }
   // lmHead: fp32 logits.
@@ -417,6 +471,10 @@ void testRope() {
   ropeCase<128>(rng, lin, "linear x4");
   ropeCase<64>(rng, l3, "llama3");
   ropeCase<128>(rng, l3, "llama3");
+  ropeCase<32>(rng, def, "default");
+  ropeCase<80>(rng, l3, "llama3");
+  ropeCase<96>(rng, lin, "linear x4");
+  ropeCase<256>(rng, def, "default");
 }
 
 //===----------------------------------------------------------------------===//
@@ -465,20 +523,56 @@ void refAttendRow(const float *q, int64_t qpos, const std::vector<KV> &keys,
 using AttnFn = void (*)(rt::Rank &, Act, Act, Act, Act, const Step &,
                         const rt::AttentionParams &, bool);
 
+using RopeAttnFn = void (*)(rt::Rank &, Act, Act, Act, Act, const Step &,
+                            const rt::RopeParams &,
+                            const rt::AttentionParams &, bool);
+using RopeFn = void (*)(rt::Rank &, Act, const Step &, const rt::RopeParams &,
+                        int);
+
+// Every (head_dim, group) Instances.cu instantiates.
+#define LLMC_ATTN_SHAPES(X)                                                    \
+  X(32, 1) X(32, 4) X(64, 1) X(64, 4) X(64, 8) X(80, 2) X(80, 5) X(96, 3)     \
+      X(96, 8) X(128, 1) X(128, 4) X(128, 7) X(128, 8) X(128, 32) X(256, 2)  \
+          X(256, 8)
+
 AttnFn attnFor(int hd, int group) {
 #define LLMC_CASE(HD, G)                                                       \
   if (hd == HD && group == G)                                                  \
     return &rt::attention<HD, G>;
-  LLMC_CASE(64, 1)
-  LLMC_CASE(64, 4)
-  LLMC_CASE(64, 8)
-  LLMC_CASE(128, 1)
-  LLMC_CASE(128, 4)
-  LLMC_CASE(128, 7)
-  LLMC_CASE(128, 8)
-  LLMC_CASE(128, 32)
+  LLMC_ATTN_SHAPES(LLMC_CASE)
 #undef LLMC_CASE
-  return nullptr;
+  std::fprintf(stderr, "no attention<%d, %d> in Instances.cu\n", hd, group);
+  std::abort();
+}
+
+RopeAttnFn ropeAttnFor(int hd, int group) {
+#define LLMC_CASE(HD, G)                                                       \
+  if (hd == HD && group == G)                                                  \
+    return &rt::ropeAttention<HD, G>;
+  LLMC_ATTN_SHAPES(LLMC_CASE)
+#undef LLMC_CASE
+  std::fprintf(stderr, "no ropeAttention<%d, %d> in Instances.cu\n", hd,
+               group);
+  std::abort();
+}
+
+RopeFn ropeFor(int hd) {
+  switch (hd) {
+  case 32:
+    return &rt::rope<32>;
+  case 64:
+    return &rt::rope<64>;
+  case 80:
+    return &rt::rope<80>;
+  case 96:
+    return &rt::rope<96>;
+  case 128:
+    return &rt::rope<128>;
+  case 256:
+    return &rt::rope<256>;
+  }
+  std::fprintf(stderr, "no rope<%d> in Instances.cu\n", hd);
+  std::abort();
 }
 
 struct AttnCfg {
@@ -676,6 +770,90 @@ void attentionWithCache(Rng &rng, const AttnCfg &c, int64_t promptLen,
              "cache rows bit-exact vs mirror");
 }
 
+/// The one-launch decode of ropeAttention (RoPE of q and k, cache write,
+/// splits merged by the last block) against rope + attention run
+/// separately on a twin cache: outputs and caches must agree bit for bit
+/// (the same roundings in the same order). The separate path is checked
+/// against double precision by the other cases. `ctx` prompt positions are
+/// in the cache first (rows at different positions when `ragged`), then
+/// three decode steps.
+void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
+                         int64_t ctx, int64_t maxSeq, bool ragged) {
+  int slotA = 6, slotB = 7;
+  CacheFixture fa(c, batch, maxSeq, slotA), fb(c, batch, maxSeq, slotB);
+  int group = c.heads / c.kvHeads;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  rt::RopeParams rp;
+  rp.theta = 500000.f;
+  rp.kind = rt::RopeKind::Llama3;
+  rp.factor = 8.f;
+  rp.originalMaxPosition = 8192;
+  rt::AttentionParams pa, pb;
+  pa.heads = pb.heads = c.heads;
+  pa.kvHeads = pb.kvHeads = c.kvHeads;
+  pa.window = pb.window = c.window;
+  pa.cacheSlot = slotA;
+  pb.cacheSlot = slotB;
+  // The prompt, identical in both caches (no RoPE needed: the cached keys
+  // are whatever they are; only this step's are rotated).
+  {
+    int64_t tokens = batch * ctx;
+    DevBuf<uint16_t> q = toDevice(randomBf16(rng, size_t(tokens * qc))),
+                     k = toDevice(randomBf16(rng, size_t(tokens * kc), 2.f)),
+                     v = toDevice(randomBf16(rng, size_t(tokens * kc))),
+                     o(size_t(tokens * qc));
+    StepBuf sb = makeStep(batch, ctx, {}, range(batch, 0, ctx));
+    for (const rt::AttentionParams *p : {&pa, &pb})
+      attnFor(c.hd, group)(*R, act(o, tokens, qc), act(q, tokens, qc),
+                           act(k, tokens, kc), act(v, tokens, kc), sb.step,
+                           *p, true);
+  }
+  bool same = true;
+  double worst = 0;
+  for (int step = 0; step < 3; ++step) {
+    std::vector<int64_t> pos;
+    for (int64_t b = 0; b < batch; ++b)
+      pos.push_back(ragged ? ctx - 1 - (b * 7) % ctx + step : ctx + step);
+    StepBuf sb = makeStep(batch, 1, {}, pos);
+    std::vector<float> q = randomBf16(rng, size_t(batch * qc), 2.f),
+                       k = randomBf16(rng, size_t(batch * kc), 2.f),
+                       v = randomBf16(rng, size_t(batch * kc));
+    DevBuf<uint16_t> qa = toDevice(q), ka = toDevice(k), va = toDevice(v),
+                     qb = toDevice(q), kb = toDevice(k), vb = toDevice(v),
+                     oa(size_t(batch * qc)), ob(size_t(batch * qc));
+    oa.poison();
+    ob.poison();
+    ropeAttnFor(c.hd, group)(*R, act(oa, batch, qc), act(qa, batch, qc),
+                             act(ka, batch, kc), act(va, batch, kc), sb.step,
+                             rp, pa, true);
+    ropeFor(c.hd)(*R, act(qb, batch, qc), sb.step, rp, c.heads);
+    ropeFor(c.hd)(*R, act(kb, batch, kc), sb.step, rp, c.kvHeads);
+    attnFor(c.hd, group)(*R, act(ob, batch, qc), act(qb, batch, qc),
+                         act(kb, batch, kc), act(vb, batch, kc), sb.step, pb,
+                         true);
+    sync();
+    std::vector<float> a = fromDevice(oa), b = fromDevice(ob);
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!(a[i] == b[i]))
+        same = false;
+      if (std::isnan(a[i]))
+        worst = INFINITY;
+      else
+        worst = std::max(worst, double(std::fabs(a[i] - b[i])));
+    }
+  }
+  bool cacheSame = fromDevice(fa.k) == fromDevice(fb.k) &&
+                   fromDevice(fa.v) == fromDevice(fb.v);
+  recordBool("ropeAttention decode",
+             attnName(c) + fmt(" B=%lld ctx=%lld%s", (long long)batch,
+                               (long long)ctx, ragged ? " ragged" : ""),
+             same && cacheSame,
+             fmt("fused vs rope+attention: output %s (max diff %.3g), cache "
+                 "%s",
+                 same ? "bit-identical" : "DIFFERS", worst,
+                 cacheSame ? "bit-identical" : "DIFFERS"));
+}
+
 void testAttention() {
   Rng rng(6);
   attentionNoCache(rng, {64, 4, 4, 0}, 2, 37);
@@ -688,6 +866,24 @@ void testAttention() {
   attentionWithCache(rng, {128, 8, 1, 32}, 70, 300);
   attentionWithCache(rng, {128, 28, 4, 0}, 33, 128);
   attentionWithCache(rng, {128, 32, 1, 0}, 20, 64);
+  // Head dims other than 64 and 128 (the kernels are templates instantiated
+  // per model): Phi/GPT-J style 80 and 96, small 32, Gemma's 256.
+  attentionWithCache(rng, {32, 8, 2, 0}, 40, 200);
+  attentionWithCache(rng, {80, 10, 2, 0}, 70, 200);
+  attentionWithCache(rng, {96, 24, 8, 0}, 30, 160);
+  attentionWithCache(rng, {256, 4, 2, 0}, 70, 200);
+  // The fused decode at the model shapes it serves (~1B: 32/8 x 64; 8B and
+  // 12B: 32/8 x 128) and the other head dims; short contexts (one split),
+  // long ones (several splits, last-block merge), ragged rows, batch 64.
+  ropeAttentionDecode(rng, {64, 32, 8, 0}, 1, 40, 256, false);
+  ropeAttentionDecode(rng, {64, 32, 8, 0}, 4, 700, 1024, true);
+  ropeAttentionDecode(rng, {128, 32, 8, 0}, 1, 1000, 2048, false);
+  ropeAttentionDecode(rng, {128, 32, 8, 0}, 64, 150, 256, true);
+  ropeAttentionDecode(rng, {128, 8, 1, 32}, 2, 300, 512, false);
+  ropeAttentionDecode(rng, {32, 8, 2, 0}, 3, 200, 256, true);
+  ropeAttentionDecode(rng, {80, 10, 2, 0}, 2, 300, 512, false);
+  ropeAttentionDecode(rng, {96, 24, 8, 0}, 2, 130, 256, true);
+  ropeAttentionDecode(rng, {256, 4, 2, 0}, 2, 300, 512, false);
   if (quickMode)
     return;
   // Long context: many decode splits; with and without a window.

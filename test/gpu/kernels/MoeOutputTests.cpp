@@ -572,13 +572,12 @@ void testErrorsAndGraphs(FakeRank &r) {
     rt::rmsNorm(r, h, act(x, batch, hidden), weightOf(nw, 1, hidden), 1e-5f);
     rt::linear(r, q, h, weightOf(wq, hidden, hidden), nullptr);
     rt::linear(r, k, h, weightOf(wk, kv * hd, hidden), nullptr);
-    rt::rope<hd>(r, q, st, rp, heads);
-    rt::rope<hd>(r, k, st, rp, kv);
     rt::AttentionParams p;
     p.heads = heads;
     p.kvHeads = kv;
     p.cacheSlot = 0;
-    rt::attention<hd, heads / kv>(r, o, q, k, k, st, p, true);
+    // The one-launch decode (RoPE, cache write, last-block merge).
+    rt::ropeAttention<hd, heads / kv>(r, o, q, k, k, st, rp, p, true);
     rt::linear(r, h, o, weightOf(wo, hidden, hidden), nullptr);
     rt::addRmsNorm(r, o, act(resid, batch, hidden), h, weightOf(nw, 1, hidden),
                    1e-5f);

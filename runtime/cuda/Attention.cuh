@@ -1,4 +1,10 @@
-//===- Attention.cu - causal GQA attention: prefill and KV-cache decode ---===//
+//===- Attention.cuh - causal GQA attention: prefill and KV-cache decode -*- CUDA -*-===//
+//
+// A header, not a library source: the generated model source includes it
+// and instantiates attention<head_dim, group> (and ropeAttention) for the
+// shapes the model has, so every head_dim that is a multiple of 16 up to 256
+// links (issue 14). Tile buffers are dynamic shared memory, raised past 48
+// KiB for head dims above 128.
 //
 // Both kernels are flash-attention style on bf16 tensor cores (mma.sync
 // m16n8k16, fp32 accumulators): a warp owns 16 query rows, scores and the
@@ -19,8 +25,12 @@
 // the SM count and the cache capacity, the split boundaries on the device
 // from the query's actual position, so the launch is graph-capturable and
 // balanced at any length. Inside a block the 4 warps take 16 keys each of
-// every 64-key tile and merge their (max, sum, output) at the end; a second
-// kernel merges the splits.
+// every 64-key tile and merge their (max, sum, output) at the end. Splits
+// past the context's tiles exit at once (the split count follows the actual
+// length, not the cache capacity), and the last split to finish merges the
+// active splits itself (a counter per (row, kv head) that it resets), so a
+// decode step is one launch: the same kernel writes this step's k/v into
+// the cache and, for ropeAttention, rotates q and k on the fly.
 //
 // Masking is by position: key at position kp is visible to a query at qp
 // when kp <= qp and, with a window w, kp > qp - w (Mistral / Qwen2 sliding
@@ -28,17 +38,22 @@
 //
 //===----------------------------------------------------------------------===//
 
+#ifndef LLMC_RUNTIME_CUDA_ATTENTION_CUH
+#define LLMC_RUNTIME_CUDA_ATTENTION_CUH
+
 #include "runtime/cuda/Common.cuh"
 #include "runtime/cuda/Mma.cuh"
+#include "runtime/cuda/Rope.cuh"
 
 #include <climits>
 #include <cmath>
 
 namespace llmc::rt {
 
-using namespace cuda;
+namespace attention_detail {
 
-namespace {
+using namespace cuda;
+using rope_detail::InvFreq;
 
 constexpr int kBR = 64, kBC = 64, kThreads = 128;
 /// Largest GQA group the decode kernel packs into one m16 tile.
@@ -202,8 +217,8 @@ struct PrefillArgs {
 template <int HD>
 __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   constexpr int LD = HD + 8;
-  __shared__ alignas(16) bf16 Ks[kBC * LD];
-  __shared__ alignas(16) bf16 Vs[kBC * LD];
+  extern __shared__ uint4 attnSmem[];
+  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
   __shared__ int64_t kposS[kBC];
   __shared__ int64_t qRange[2][kThreads / 32];
 
@@ -326,6 +341,14 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
 // Decode
 //===----------------------------------------------------------------------===//
 
+
+/// Counters of the last-block merge: one per (batch row, kv head) of each
+/// rank, zero between launches (the merging block resets its own). A
+/// module global, so it needs no allocation and survives graph replays;
+/// ranks running as threads of one process get disjoint ranges.
+constexpr int kDecodeCounterSlots = 1 << 16;
+__device__ unsigned gDecodeCounters[kDecodeCounterSlots];
+
 struct DecodeArgs {
   const bf16 *q;
   int64_t qStride;
@@ -333,64 +356,158 @@ struct DecodeArgs {
   int64_t oStride;
   /// Cache of this call's first batch row; position j of kv head h of row b
   /// at k + b * kvBatchStride + h * kvHeadStride + j * HD.
-  const bf16 *k, *v;
+  bf16 *k, *v;
   int64_t kvHeadStride, kvBatchStride;
   const int64_t *positions;
   int heads, group;
   int64_t window;
   float scaleLog2;
   int64_t maxSeq;
+  /// Grid splits (the most any row may use).
   int splits;
   /// splits > 1: unnormalised outputs [batch, heads, splits, HD] and their
-  /// (max, sum) for the merge kernel.
+  /// (max, sum).
   float *partO;
   float2 *partML;
+  /// Counters of this rank's rows (see gDecodeCounters); nullptr: a
+  /// separate merge kernel runs instead.
+  unsigned *counters;
+  /// This step's k/v rows [batch, kvCols], written into the cache by the
+  /// split that holds the query's position; nullptr when already written.
+  const bf16 *newK, *newV;
+  int64_t kvCols;
 };
 
+/// The positions a decode query at `qpos` attends and how the grid's
+/// `splits` share them: whole 64-key tiles per split, so `active` =
+/// ceil(len / chunk) splits have work and the rest exit.
+struct SplitPlan {
+  int64_t lo, hi, chunk;
+  int active;
+};
+__device__ __forceinline__ SplitPlan splitPlan(int64_t qpos, int64_t window,
+                                               int64_t maxSeq, int splits) {
+  SplitPlan sp;
+  sp.lo = window > 0 && qpos - window + 1 > 0 ? qpos - window + 1 : 0;
+  sp.hi = qpos + 1 < maxSeq ? qpos + 1 : maxSeq;
+  int64_t len = sp.hi - sp.lo;
+  int64_t chunk = len > 0 ? (len + splits - 1) / splits : 0;
+  sp.chunk = (chunk + kBC - 1) / kBC * kBC;
+  sp.active = len > 0 ? int((len + sp.chunk - 1) / sp.chunk) : 1;
+  return sp;
+}
+
+/// Merges splits [0, active) of (row b, the group of kv head kvh) into out,
+/// in split order (deterministic).
 template <int HD>
-__global__ void __launch_bounds__(kThreads) decodeKernel(DecodeArgs a) {
+__device__ void mergeSplits(const DecodeArgs &a, int b, int kvh, int active) {
+  for (int i = threadIdx.x; i < a.group * HD; i += blockDim.x) {
+    int row = i / HD, d = i % HD;
+    int h = kvh * a.group + row;
+    int64_t base = (int64_t(b) * a.heads + h) * a.splits;
+    float M = -INFINITY;
+    for (int sp = 0; sp < active; ++sp)
+      M = fmaxf(M, __ldcg(&a.partML[base + sp].x));
+    float L = 0.f, O = 0.f;
+    if (M != -INFINITY)
+      for (int sp = 0; sp < active; ++sp) {
+        float2 ml = __ldcg(&a.partML[base + sp]);
+        float w = exp2f(ml.x - M);
+        L += ml.y * w;
+        O += __ldcg(&a.partO[(base + sp) * HD + d]) * w;
+      }
+    a.out[int64_t(b) * a.oStride + int64_t(h) * HD + d] =
+        toB(L > 0.f ? O / L : 0.f);
+  }
+}
+
+template <int HD, bool Rope>
+__global__ void __launch_bounds__(kThreads)
+    decodeKernel(DecodeArgs a, InvFreq<HD> freqs) {
   constexpr int LD = HD + 8;
   constexpr int kWarps = kThreads / 32;
+  constexpr int half = HD / 2;
   // K and V tiles; the same bytes hold Q at the start and the warps'
-  // partial results at the end.
-  __shared__ alignas(16) bf16 smem[2 * kBC * LD];
-  static_assert(sizeof(smem) >= (kWarps * 16 * HD + 2 * kWarps * 16) * 4,
-                "merge buffers must fit in the tile buffers");
-  bf16 *Ks = smem, *Vs = smem + kBC * LD;
+  // partial results at the end (decodeSmemBytes sizes it for both).
+  extern __shared__ uint4 attnSmem[];
+  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
+  __shared__ float cosS[Rope ? half : 1], sinS[Rope ? half : 1];
+  __shared__ bool lastBlock;
 
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
 
   int64_t qpos = a.positions[b];
-  int64_t lo =
-      a.window > 0 && qpos - a.window + 1 > 0 ? qpos - a.window + 1 : 0;
-  int64_t hi = qpos + 1 < a.maxSeq ? qpos + 1 : a.maxSeq;
-  int64_t len = hi - lo;
-  int64_t chunk = len > 0 ? (len + a.splits - 1) / a.splits : 0;
-  chunk = (chunk + kBC - 1) / kBC * kBC;
-  int64_t s0 = lo + split * chunk;
-  int64_t s1 = s0 + chunk < hi ? s0 + chunk : hi;
+  SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
+  if (split >= plan.active)
+    return;
+  int64_t s0 = plan.lo + split * plan.chunk;
+  int64_t s1 = s0 + plan.chunk < plan.hi ? s0 + plan.chunk : plan.hi;
 
-  // Query rows: the group's heads; rows past the group are zero.
-  for (int c = tid; c < 16 * HD / 8; c += kThreads) {
-    int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
-    uint4 val = make_uint4(0, 0, 0, 0);
-    if (row < a.group)
-      val = *reinterpret_cast<const uint4 *>(
-          a.q + int64_t(b) * a.qStride + (int64_t(kvh) * a.group + row) * HD +
-          col);
-    *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = val;
+  if constexpr (Rope) {
+    rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
+    __syncthreads();
+  }
+  bf16 *kBase = a.k + int64_t(b) * a.kvBatchStride +
+                int64_t(kvh) * a.kvHeadStride;
+  bf16 *vBase = a.v + int64_t(b) * a.kvBatchStride +
+                int64_t(kvh) * a.kvHeadStride;
+  // This step's key and value go into the cache before any block reads
+  // position qpos; only the last active split reads it, and it writes it.
+  if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
+    const bf16 *kr = a.newK + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
+    const bf16 *vr = a.newV + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
+    for (int c = tid; c < HD / 8; c += kThreads) {
+      int col = c * 8;
+      reinterpret_cast<uint4 *>(vBase + qpos * HD)[c] =
+          reinterpret_cast<const uint4 *>(vr)[c];
+      if constexpr (Rope) {
+        if (col < half) {
+          uint4 p1 = *reinterpret_cast<const uint4 *>(kr + col);
+          uint4 p2 = *reinterpret_cast<const uint4 *>(kr + half + col);
+          rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
+          *reinterpret_cast<uint4 *>(kBase + qpos * HD + col) = p1;
+          *reinterpret_cast<uint4 *>(kBase + qpos * HD + half + col) = p2;
+        }
+      } else {
+        reinterpret_cast<uint4 *>(kBase + qpos * HD)[c] =
+            reinterpret_cast<const uint4 *>(kr)[c];
+      }
+    }
+    __syncthreads(); // the tile loads below read what was just written
+  }
+
+  // Query rows: the group's heads (rotated for Rope); rows past the group
+  // are zero.
+  const bf16 *qb =
+      a.q + int64_t(b) * a.qStride + int64_t(kvh) * a.group * HD;
+  if constexpr (Rope) {
+    for (int c = tid; c < 16 * half / 8; c += kThreads) {
+      int row = c / (half / 8), col = (c % (half / 8)) * 8;
+      uint4 p1 = make_uint4(0, 0, 0, 0), p2 = p1;
+      if (row < a.group) {
+        p1 = *reinterpret_cast<const uint4 *>(qb + row * HD + col);
+        p2 = *reinterpret_cast<const uint4 *>(qb + row * HD + half + col);
+        rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
+      }
+      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = p1;
+      *reinterpret_cast<uint4 *>(&Ks[row * LD + half + col]) = p2;
+    }
+  } else {
+    for (int c = tid; c < 16 * HD / 8; c += kThreads) {
+      int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
+      uint4 val = make_uint4(0, 0, 0, 0);
+      if (row < a.group)
+        val = *reinterpret_cast<const uint4 *>(qb + row * HD + col);
+      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = val;
+    }
   }
   __syncthreads();
   uint32_t qf[HD / 16][4];
   loadQ<HD, LD>(qf, Ks, 0, lane);
   __syncthreads();
 
-  const bf16 *kBase =
-      a.k + int64_t(b) * a.kvBatchStride + int64_t(kvh) * a.kvHeadStride;
-  const bf16 *vBase =
-      a.v + int64_t(b) * a.kvBatchStride + int64_t(kvh) * a.kvHeadStride;
   RowState<HD> st;
   int kw = warp * 16; // this warp's 16 keys of each tile
 
@@ -425,8 +542,8 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(DecodeArgs a) {
   }
 
   // Merge the warps.
-  float *Os = reinterpret_cast<float *>(smem); // [warps][16][HD]
-  float *Ms = Os + kWarps * 16 * HD;           // [warps][16]
+  float *Os = reinterpret_cast<float *>(attnSmem); // [warps][16][HD]
+  float *Ms = Os + kWarps * 16 * HD;               // [warps][16]
   float *Ls = Ms + kWarps * 16;
 #pragma unroll
   for (int i = 0; i < 2; ++i) {
@@ -458,7 +575,7 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(DecodeArgs a) {
         O += Os[(w * 16 + row) * HD + d] * f;
       }
     int h = kvh * a.group + row;
-    if (a.splits == 1) {
+    if (plan.active == 1) {
       a.out[int64_t(b) * a.oStride + int64_t(h) * HD + d] =
           toB(L > 0.f ? O / L : 0.f);
     } else {
@@ -468,47 +585,30 @@ __global__ void __launch_bounds__(kThreads) decodeKernel(DecodeArgs a) {
         a.partML[idx] = make_float2(M, L);
     }
   }
+  if (plan.active == 1 || !a.counters)
+    return;
+  // The last split of (b, kvh) to get here merges; the fence orders this
+  // block's partials before its count, and the reader's after it.
+  __threadfence();
+  __syncthreads();
+  unsigned *counter = a.counters + int64_t(b) * gridDim.y + kvh;
+  if (tid == 0)
+    lastBlock = atomicAdd(counter, 1u) == unsigned(plan.active - 1);
+  __syncthreads();
+  if (!lastBlock)
+    return;
+  __threadfence();
+  mergeSplits<HD>(a, b, kvh, plan.active);
+  if (tid == 0)
+    *counter = 0;
 }
 
-/// Merges the splits of one (batch row, head). The per-split weights are
-/// computed once into shared memory by all threads in parallel, and the
-/// reduction over splits keeps 8 independent loads in flight: a serial loop
-/// over 64 splits would wait out 64 L2 latencies.
-template <int HD>
-__global__ void decodeMergeKernel(bf16 *out, int64_t oStride,
-                                  const float *partO, const float2 *partML,
-                                  int heads, int splits) {
-  __shared__ float weight[kMaxDecodeSplits];
-  __shared__ float red[32];
-  int h = blockIdx.x, b = blockIdx.y;
-  int tid = threadIdx.x, warps = (blockDim.x + 31) >> 5;
-  int64_t base = (int64_t(b) * heads + h) * splits;
-  float m = -INFINITY;
-  for (int s = tid; s < splits; s += blockDim.x)
-    m = fmaxf(m, partML[base + s].x);
-  m = warpMax(m);
-  if ((tid & 31) == 0)
-    red[tid >> 5] = m;
-  __syncthreads();
-  float M = -INFINITY;
-  for (int w = 0; w < warps; ++w)
-    M = fmaxf(M, red[w]);
-  float l = 0.f;
-  for (int s = tid; s < splits; s += blockDim.x) {
-    float2 ml = partML[base + s];
-    float w = M == -INFINITY ? 0.f : exp2f(ml.x - M);
-    weight[s] = w;
-    l += ml.y * w;
-  }
-  float L = blockSum(l, red); // synchronises: weight[] is complete after it
-  for (int d = tid; d < HD; d += blockDim.x) {
-    float O = 0.f;
-#pragma unroll 8
-    for (int s = 0; s < splits; ++s)
-      O += partO[(base + s) * HD + d] * weight[s];
-    out[int64_t(b) * oStride + int64_t(h) * HD + d] =
-        toB(L > 0.f ? O / L : 0.f);
-  }
+/// The merge as its own launch, for ranks beyond the counters' range.
+template <int HD> __global__ void decodeMergeKernel(DecodeArgs a) {
+  int kvh = blockIdx.x, b = blockIdx.y;
+  SplitPlan plan = splitPlan(a.positions[b], a.window, a.maxSeq, a.splits);
+  if (plan.active > 1)
+    mergeSplits<HD>(a, b, kvh, plan.active);
 }
 
 //===----------------------------------------------------------------------===//
@@ -534,11 +634,50 @@ __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
   }
 }
 
+//===----------------------------------------------------------------------===//
+// Host side
+//===----------------------------------------------------------------------===//
+
+template <int HD> constexpr int prefillSmemBytes() {
+  return 2 * kBC * (HD + 8) * 2;
+}
+template <int HD> constexpr int decodeSmemBytes() {
+  constexpr int tiles = 2 * kBC * (HD + 8) * 2;
+  constexpr int merge = (kThreads / 32) * 16 * (HD + 2) * 4;
+  return tiles > merge ? tiles : merge;
+}
+
+/// Launch with `bytes` of dynamic shared memory, raising the kernel's limit
+/// once when that is past the default 48 KiB (head dims above 128).
+template <class Kernel> void allowSmem(Kernel kernel, int bytes) {
+  if (bytes > 48 * 1024)
+    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         bytes);
+}
+
+/// This rank's range of gDecodeCounters for `need` counters, or nullptr
+/// when the ranks of this process would not fit.
+inline unsigned *decodeCounters(Rank &r, int64_t need) {
+  static unsigned *base = [] {
+    void *p = nullptr;
+    if (cudaGetSymbolAddress(&p, gDecodeCounters) != cudaSuccess) {
+      cudaGetLastError();
+      return static_cast<unsigned *>(nullptr);
+    }
+    return static_cast<unsigned *>(p);
+  }();
+  int64_t first = int64_t(r.rank()) * need;
+  if (!base || first + need > kDecodeCounterSlots)
+    return nullptr;
+  return base + first;
+}
+
+/// Shape checks shared by attention and ropeAttention.
 template <int HD>
-void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
-                   const AttentionParams &p, bool useCache, int group) {
-  static_assert(HD % 16 == 0, "attention needs head_dim % 16 == 0");
-  const char *op = "attention";
+void checkAttention(Rank &r, const char *op, Act out, Act q, Act k, Act v,
+                    const Step &s, const AttentionParams &p, int group) {
+  static_assert(HD % 16 == 0 && HD <= 256,
+                "attention needs head_dim % 16 == 0 and head_dim <= 256");
   int64_t tokens = s.batch * s.seq;
   if (p.heads <= 0 || p.kvHeads <= 0 || group <= 0 ||
       p.heads != p.kvHeads * group)
@@ -561,92 +700,129 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (!aligned16(q.data) || !aligned16(k.data) || !aligned16(v.data) ||
       !aligned16(out.data))
     failf(r, op, "q, k, v and out must be 16-byte aligned");
+}
+
+/// The cache view of p.cacheSlot for this call's rows, checked.
+template <int HD>
+CacheView checkedCache(Rank &r, const char *op, const Step &s,
+                       const AttentionParams &p) {
+  CacheView c = r.cache(p.cacheSlot);
+  if (!c.k || !c.v)
+    failf(r, op, "this rank holds no KV cache slot %d", p.cacheSlot);
+  if (c.kvHeads != p.kvHeads || c.headDim != HD)
+    failf(r, op,
+          "cache slot %d holds %lld kv heads of %lld, the layer has %d of %d",
+          p.cacheSlot, (long long)c.kvHeads, (long long)c.headDim, p.kvHeads,
+          HD);
+  if (s.cacheRow < 0 || s.cacheRow + s.batch > c.maxBatch)
+    failf(r, op, "batch rows [%lld, %lld) are outside the cache's %lld rows",
+          (long long)s.cacheRow, (long long)(s.cacheRow + s.batch),
+          (long long)c.maxBatch);
+  return c;
+}
+
+/// The one-launch decode: cache write, split-K attention over the cache,
+/// last-block merge (plus RoPE of q and k when `freqs`).
+template <int HD>
+void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                  const AttentionParams &p, int group, CacheView c,
+                  const InvFreq<HD> *freqs) {
+  float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
+  int64_t headStride = c.maxSeq * HD, batchStride = c.kvHeads * headStride;
+  DecodeArgs da;
+  da.q = static_cast<const bf16 *>(q.data);
+  da.qStride = q.cols;
+  da.out = static_cast<bf16 *>(out.data);
+  da.oStride = out.cols;
+  da.k = c.k + s.cacheRow * batchStride;
+  da.v = c.v + s.cacheRow * batchStride;
+  da.kvHeadStride = headStride;
+  da.kvBatchStride = batchStride;
+  da.positions = s.positions;
+  da.heads = p.heads;
+  da.group = group;
+  da.window = p.window;
+  da.scaleLog2 = scale * float(M_LOG2E);
+  da.maxSeq = c.maxSeq;
+  da.newK = static_cast<const bf16 *>(k.data);
+  da.newV = static_cast<const bf16 *>(v.data);
+  da.kvCols = k.cols;
+  // Cost rule: enough blocks for ~4 per SM, never more splits than 64-key
+  // tiles in the cache (or the window); on the device each row then uses
+  // only the splits its actual context fills (whole tiles), so a short
+  // context costs a few blocks and a merge over a few partials.
+  int64_t span = p.window > 0 && p.window < c.maxSeq ? p.window : c.maxSeq;
+  int64_t perSplit = s.batch * p.kvHeads;
+  int64_t splits = (4 * int64_t(smCount()) + perSplit - 1) / perSplit;
+  int64_t maxSplits = (span + kBC - 1) / kBC;
+  splits = splits > maxSplits ? maxSplits : splits;
+  splits = splits < 1 ? 1
+                      : (splits > kMaxDecodeSplits ? kMaxDecodeSplits : splits);
+  da.splits = int(splits);
+  da.partO = nullptr;
+  da.partML = nullptr;
+  da.counters = nullptr;
+  if (splits > 1) {
+    da.partO = scratch<float>(r, s.batch * p.heads * splits * HD);
+    da.partML = scratch<float2>(r, s.batch * p.heads * splits);
+    da.counters = decodeCounters(r, c.maxBatch * c.kvHeads);
+  }
+  InvFreq<HD> f{};
+  if (freqs)
+    f = *freqs;
+  dim3 grid(unsigned(splits), unsigned(p.kvHeads), unsigned(s.batch));
+  constexpr int smem = decodeSmemBytes<HD>();
+  if (freqs) {
+    static const bool once = (allowSmem(decodeKernel<HD, true>, smem), true);
+    (void)once;
+    decodeKernel<HD, true><<<grid, kThreads, smem, r.stream()>>>(da, f);
+  } else {
+    static const bool once = (allowSmem(decodeKernel<HD, false>, smem), true);
+    (void)once;
+    decodeKernel<HD, false><<<grid, kThreads, smem, r.stream()>>>(da, f);
+  }
+  checkLaunch(r, "attention decode");
+  if (splits > 1 && !da.counters) {
+    decodeMergeKernel<HD><<<dim3(unsigned(p.kvHeads), unsigned(s.batch)),
+                            kThreads, 0, r.stream()>>>(da);
+    checkLaunch(r, "attention decode merge");
+  }
+}
+
+template <int HD>
+void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                   const AttentionParams &p, bool useCache, int group) {
+  const char *op = "attention";
+  checkAttention<HD>(r, op, out, q, k, v, s, p, group);
+  int64_t tokens = s.batch * s.seq;
   if (tokens == 0)
     return;
   float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
-  float scaleLog2 = scale * float(M_LOG2E);
-  auto *o = static_cast<bf16 *>(out.data);
-  auto *qd = static_cast<const bf16 *>(q.data);
-  auto *kd = static_cast<const bf16 *>(k.data);
-  auto *vd = static_cast<const bf16 *>(v.data);
-
   PrefillArgs pa;
-  pa.q = qd;
+  pa.q = static_cast<const bf16 *>(q.data);
   pa.qStride = q.cols;
-  pa.out = o;
+  pa.out = static_cast<bf16 *>(out.data);
   pa.oStride = out.cols;
   pa.positions = s.positions;
   pa.seq = int(s.seq);
   pa.group = group;
   pa.window = p.window;
-  pa.scaleLog2 = scaleLog2;
+  pa.scaleLog2 = scale * float(M_LOG2E);
 
   if (useCache) {
-    CacheView c = r.cache(p.cacheSlot);
-    if (!c.k || !c.v)
-      failf(r, op, "this rank holds no KV cache slot %d", p.cacheSlot);
-    if (c.kvHeads != p.kvHeads || c.headDim != HD)
-      failf(r, op,
-            "cache slot %d holds %lld kv heads of %lld, the layer has %d of "
-            "%d",
-            p.cacheSlot, (long long)c.kvHeads, (long long)c.headDim, p.kvHeads,
-            HD);
-    if (s.cacheRow < 0 || s.cacheRow + s.batch > c.maxBatch)
-      failf(r, op, "batch rows [%lld, %lld) are outside the cache's %lld rows",
-            (long long)s.cacheRow, (long long)(s.cacheRow + s.batch),
-            (long long)c.maxBatch);
+    CacheView c = checkedCache<HD>(r, op, s, p);
+    if (s.seq == 1 && group <= kMaxDecodeGroup) {
+      launchDecode<HD>(r, out, q, k, v, s, p, group, c, nullptr);
+      return;
+    }
     int64_t headStride = c.maxSeq * HD, batchStride = c.kvHeads * headStride;
     bf16 *kc = c.k + s.cacheRow * batchStride;
     bf16 *vc = c.v + s.cacheRow * batchStride;
     cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
-        kc, vc, kd, vd, k.cols, HD, s.positions, s.seq, headStride, batchStride,
-        c.maxSeq);
+        kc, vc, static_cast<const bf16 *>(k.data),
+        static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, s.seq,
+        headStride, batchStride, c.maxSeq);
     checkLaunch(r, "attention cache write");
-
-    if (s.seq == 1 && group <= kMaxDecodeGroup) {
-      DecodeArgs da;
-      da.q = qd;
-      da.qStride = q.cols;
-      da.out = o;
-      da.oStride = out.cols;
-      da.k = kc;
-      da.v = vc;
-      da.kvHeadStride = headStride;
-      da.kvBatchStride = batchStride;
-      da.positions = s.positions;
-      da.heads = p.heads;
-      da.group = group;
-      da.window = p.window;
-      da.scaleLog2 = scaleLog2;
-      da.maxSeq = c.maxSeq;
-      // Enough blocks for ~4 per SM; no more splits than 64-key tiles in
-      // the cache (or the window).
-      int64_t span = p.window > 0 && p.window < c.maxSeq ? p.window : c.maxSeq;
-      int64_t perSplit = s.batch * p.kvHeads;
-      int64_t splits = (4 * int64_t(smCount()) + perSplit - 1) / perSplit;
-      int64_t maxSplits = (span + kBC - 1) / kBC;
-      splits = splits > maxSplits ? maxSplits : splits;
-      splits = splits < 1
-                   ? 1
-                   : (splits > kMaxDecodeSplits ? kMaxDecodeSplits : splits);
-      da.splits = int(splits);
-      da.partO = nullptr;
-      da.partML = nullptr;
-      if (splits > 1) {
-        da.partO = scratch<float>(r, s.batch * p.heads * splits * HD);
-        da.partML = scratch<float2>(r, s.batch * p.heads * splits);
-      }
-      dim3 grid(unsigned(splits), unsigned(p.kvHeads), unsigned(s.batch));
-      decodeKernel<HD><<<grid, kThreads, 0, r.stream()>>>(da);
-      checkLaunch(r, "attention decode");
-      if (splits > 1) {
-        decodeMergeKernel<HD>
-            <<<dim3(unsigned(p.heads), unsigned(s.batch)), HD, 0, r.stream()>>>(
-                o, out.cols, da.partO, da.partML, p.heads, int(splits));
-        checkLaunch(r, "attention decode merge");
-      }
-      return;
-    }
     pa.k = kc;
     pa.v = vc;
     pa.kvRowStride = HD;
@@ -655,8 +831,8 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     pa.cache = true;
     pa.maxSeq = c.maxSeq;
   } else {
-    pa.k = kd;
-    pa.v = vd;
+    pa.k = static_cast<const bf16 *>(k.data);
+    pa.v = static_cast<const bf16 *>(v.data);
     pa.kvRowStride = k.cols;
     pa.kvHeadStride = HD;
     pa.kvBatchStride = s.seq * k.cols;
@@ -665,11 +841,14 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   }
   dim3 grid(unsigned((s.seq + kBR - 1) / kBR), unsigned(p.heads),
             unsigned(s.batch));
-  prefillKernel<HD><<<grid, kThreads, 0, r.stream()>>>(pa);
+  constexpr int smem = prefillSmemBytes<HD>();
+  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
+  (void)once;
+  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
   checkLaunch(r, "attention prefill");
 }
 
-} // namespace
+} // namespace attention_detail
 
 template <int HeadDim, int Group>
 void attention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
@@ -677,30 +856,30 @@ void attention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   // Group only selects the instantiation: the kernels take it at run time
   // (the decode kernel pads any group up to 16 rows), so every group size
   // costs one thin wrapper, not one kernel per size.
+  attention_detail::attentionImpl<HeadDim>(r, out, q, k, v, s, p, useCache,
+                                           Group);
+}
+
+template <int HeadDim, int Group>
+void ropeAttention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                   const RopeParams &rope, const AttentionParams &p,
+                   bool useCache) {
+  using namespace attention_detail;
+  if (useCache && s.seq == 1 && Group <= kMaxDecodeGroup) {
+    checkAttention<HeadDim>(r, "ropeAttention", out, q, k, v, s, p, Group);
+    if (s.batch == 0)
+      return;
+    CacheView c = checkedCache<HeadDim>(r, "ropeAttention", s, p);
+    launchDecode<HeadDim>(
+        r, out, q, k, v, s, p, Group, c,
+        &rope_detail::cachedInverseFrequencies<HeadDim>(rope));
+    return;
+  }
+  llmc::rt::rope<HeadDim>(r, q, s, rope, p.heads);
+  llmc::rt::rope<HeadDim>(r, k, s, rope, p.kvHeads);
   attentionImpl<HeadDim>(r, out, q, k, v, s, p, useCache, Group);
 }
 
-#define LLMC_ATTENTION(HD, G)                                                  \
-  template void attention<HD, G>(Rank &, Act, Act, Act, Act, const Step &,     \
-                                 const AttentionParams &, bool);
-#define LLMC_ATTENTION_GROUPS(HD)                                              \
-  LLMC_ATTENTION(HD, 1)                                                        \
-  LLMC_ATTENTION(HD, 2)                                                        \
-  LLMC_ATTENTION(HD, 3)                                                        \
-  LLMC_ATTENTION(HD, 4)                                                        \
-  LLMC_ATTENTION(HD, 5)                                                        \
-  LLMC_ATTENTION(HD, 6)                                                        \
-  LLMC_ATTENTION(HD, 7)                                                        \
-  LLMC_ATTENTION(HD, 8)                                                        \
-  LLMC_ATTENTION(HD, 10)                                                       \
-  LLMC_ATTENTION(HD, 12)                                                       \
-  LLMC_ATTENTION(HD, 14)                                                       \
-  LLMC_ATTENTION(HD, 16)                                                       \
-  LLMC_ATTENTION(HD, 32)                                                       \
-  LLMC_ATTENTION(HD, 64)
-LLMC_ATTENTION_GROUPS(64)
-LLMC_ATTENTION_GROUPS(128)
-#undef LLMC_ATTENTION_GROUPS
-#undef LLMC_ATTENTION
-
 } // namespace llmc::rt
+
+#endif // LLMC_RUNTIME_CUDA_ATTENTION_CUH
