@@ -16,10 +16,6 @@ OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version \
   --format=csv | tee "$OUT/env.txt"
-if [ -x "$D/probe" ]; then
-  timeout "${PROBE_TIMEOUT_S:-150}" "$D/probe" ${PROBE_ARGS:-} >"$OUT/probe.txt" 2>&1
-  echo "probe rc=$?" >>"$OUT/probe.txt"
-fi
 # llmc-gpu-kernel-tests*: this branch's tests, and a baseline build
 # (llmc-gpu-kernel-tests-base, main's kernels) for before/after timings.
 for t in "$D"/llmc-gpu-kernel-tests*; do
@@ -28,17 +24,52 @@ for t in "$D"/llmc-gpu-kernel-tests*; do
   timeout "${TESTS_TIMEOUT_S:-150}" "$t" ${TESTS_ARGS:---bench} >"$OUT/$n.txt" 2>&1
   echo "$n rc=$?" >>"$OUT/$n.txt"
 done
+# Jobs: "SECONDS_NEEDED COMMAND" a line; a job starts only while that many
+# seconds remain before DEADLINE_S (from the script's start).
 if [ -f "$D/jobs" ]; then
-  while IFS= read -r job; do
-    [ -z "$job" ] && continue
+  while IFS= read -r line; do
+    [ -z "$line" ] && continue
+    need=${line%% *}
+    job=${line#* }
+    left=$((${DEADLINE_S:-400} - SECONDS))
+    if ((left < need)); then
+      echo "== skipped ($left s left, needs $need): $job" >>"$OUT/jobs.txt"
+      continue
+    fi
     echo "== $job" >>"$OUT/jobs.txt"
-    bash -c "$job" >>"$OUT/jobs.txt" 2>&1
-    echo "== rc=$?" >>"$OUT/jobs.txt"
+    timeout "$need" bash -c "$job" >>"$OUT/jobs.txt" 2>&1
+    echo "== rc=$? t=${SECONDS}s" >>"$OUT/jobs.txt"
   done <"$D/jobs"
+fi
+# The probe last: design data, the first thing to go when time runs out.
+if [ -x "$D/probe" ] && ((${DEADLINE_S:-400} - SECONDS > ${PROBE_TIMEOUT_S:-60})); then
+  timeout "${PROBE_TIMEOUT_S:-60}" "$D/probe" ${PROBE_ARGS:-} >"$OUT/probe.txt" 2>&1
+  echo "probe rc=$?" >>"$OUT/probe.txt"
 fi
 echo "===== summary"
 for f in "$OUT"/llmc-gpu-kernel-tests*.txt; do
   [ -f "$f" ] && grep -E "FAIL|passed|failed|rc=|decode (layer )?attention B=(1|8|64) ctx=(192|160)" "$f" | tail -14
 done
 [ -f "$OUT/probe.txt" ] && grep -vE "^check .* ok$" "$OUT/probe.txt"
-[ -f "$OUT/jobs.txt" ] && grep -E "^==|bench-json|error" "$OUT/jobs.txt" | cut -c1-400
+[ -f "$OUT/jobs.txt" ] && python3 - "$OUT/jobs.txt" <<'PY'
+import json, re, sys
+job = None
+for line in open(sys.argv[1], errors="replace"):
+    if line.startswith("== ") and not line.startswith("== rc="):
+        job = line[3:].strip()
+        m = re.search(r"(\S+/llm-model|torch_decode.py)\S*.*?--batch=(\d+)", job)
+        env = "STREAM=0 " if "LLMC_STREAM_GEMM=0" in job else ""
+        job = f"{env}{m.group(1).split('/')[-2] if m and 'llm-model' in m.group(1) else 'torch'} b{m.group(2)}" if m else job[:80]
+        if line.startswith("== skipped"):
+            print("skipped:", line[3:80].strip())
+    elif line.startswith("== rc="):
+        if not line.startswith("== rc=0"):
+            print(job, line.strip())
+    elif "bench-json:" in line:
+        d = json.loads(line.split("bench-json:", 1)[1])
+        print(f"{job:28s} tpot {d.get('tpot_ms')} ttft {d.get('ttft_ms')} "
+              f"bw {d.get('decode_bw_ratio')} roof {d.get('tpot_roofline_ratio')} "
+              f"warm {d.get('warmup_s')}")
+    elif "error" in line.lower():
+        print(job, line.strip()[:200])
+PY

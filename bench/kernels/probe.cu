@@ -452,7 +452,7 @@ int main(int argc, char **argv) {
   Shape shapes[] = {{"1B", 2048, 2048, 512, 8192},
                     {"8B", 4096, 4096, 1024, 14336},
                     {"12B", 5120, 4096, 1024, 14336}};
-  std::vector<int> ms = quick ? std::vector<int>{1, 8, 64}
+  std::vector<int> ms = quick ? std::vector<int>{1, 8, 16, 32, 64}
                               : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128};
   std::printf("\n%-4s %-7s %4s %8s %8s %4s %8s %8s %8s %8s %6s\n", "shape",
               "op", "M", "lt-top1", "lt-best", "idx", "w8u4", "w16u4", "w8u8",

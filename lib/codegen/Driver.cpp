@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Codegen/Codegen.h"
+#include "llmc/Codegen/DecodePlan.h"
 #include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Grid.h"
 
@@ -83,12 +84,22 @@ SmallVector<std::string> runtimeLibraries() {
 }
 
 Error runNvcc(const std::string &nvcc, const Target &target,
-              StringRef outputDir) {
+              StringRef outputDir, ArrayRef<int64_t> badHeadDims) {
   if (!sys::fs::can_execute(nvcc))
     return createStringError(
         "nvcc not found at '" + nvcc +
         "'; install the CUDA toolkit, pass --nvcc=PATH, or pass --no-build "
         "to write only the sources and manifest.json");
+  if (!badHeadDims.empty()) {
+    SmallVector<std::string> dims;
+    for (int64_t hd : badHeadDims)
+      dims.push_back(std::to_string(hd));
+    return createStringError(
+        "head_dim " + llvm::join(dims, ", ") +
+        " of this model is not supported by the runtime's attention and "
+        "RoPE kernels (head_dim must be a multiple of 16 from 16 to 256); "
+        "the sources and manifest.json are written, nvcc was not run");
+  }
   if (!LLMC_HAVE_RUNTIME)
     return createStringError(
         "this llm-compile was built without the CUDA runtime libraries "
@@ -119,34 +130,13 @@ Error runNvcc(const std::string &nvcc, const Target &target,
   if (auto buffer = MemoryBuffer::getFile(log))
     output = (*buffer)->getBuffer().str();
   sys::fs::remove(log);
-  // A kernel shape the runtime library was not built for shows up as an
-  // undefined template instance at link time: name them.
-  std::string hint;
-  if (rc != 0) {
-    SmallVector<std::string> missing;
-    StringRef rest(output);
-    constexpr StringLiteral kUndefined = "undefined reference to `void llmc::rt::";
-    for (size_t at; (at = rest.find(kUndefined)) != StringRef::npos;) {
-      rest = rest.drop_front(at + kUndefined.size());
-      std::string instance = rest.take_until([](char c) {
-                                   return c == '(';
-                                 }).str();
-      if (!llvm::is_contained(missing, instance))
-        missing.push_back(instance);
-    }
-    if (!missing.empty())
-      hint = "hint: the runtime library has no kernel for " +
-             llvm::join(missing, ", ") +
-             " (this model's head_dim / GQA group); the runtime must "
-             "instantiate it\n";
-  }
   if (rc != 0)
     return createStringError(
         "nvcc failed (" +
         (rc < 0 ? message : "exit code " + std::to_string(rc)) +
         ") building '" + outputDir.str() +
         "/llm-model'; the command is in src/build.sh. Its output:\n" +
-        tail(output, kStderrTail) + hint);
+        tail(output, kStderrTail));
   return Error::success();
 }
 
@@ -220,6 +210,12 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   Expected<rt::Manifest> manifest = buildManifest(module, options, *target);
   if (!manifest)
     return manifest.takeError();
+  DecodePlan decodePlan = planDecode(*manifest, *target);
+  manifest->decode = decodePlan.decode;
+  if (options.explainOutput)
+    for (const std::string &line : decodePlan.explanation)
+      *options.explainOutput << "decode plan: " << line << "\n";
+  std::vector<int64_t> badHeadDims = unsupportedHeadDims(module);
 
   PassManager lower(ctx);
   LowerToEmitCOptions lowerOptions;
@@ -262,5 +258,5 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
 
   if (!options.build)
     return Error::success();
-  return runNvcc(nvcc, *target, options.outputDir);
+  return runNvcc(nvcc, *target, options.outputDir, badHeadDims);
 }

@@ -37,8 +37,8 @@ int smCount();
 
 /// Most activation rows the weight-streaming GEMV (Gemv.cu) takes. Its
 /// fp32 FMAs on unpacked bf16 make it ALU-bound from a few rows on (H200:
-/// 33-37% of copy bandwidth at 8 rows, where cuBLASLt's tensor-core
-/// kernels do better), so it serves batch 1 and 2.
+/// 33-37% of copy bandwidth at 8 rows), so it serves batch 1 and 2; the
+/// tensor-core streaming kernel (StreamGemm.cuh) takes over from 3.
 constexpr int64_t kGemvMaxRows = 2;
 
 /// out[m, n] = x[m, k] w[n, k]^T (+ bias) by the weight-streaming GEMV,

@@ -36,7 +36,14 @@ using namespace cuda;
 LaunchPolicy gPolicy;
 
 /// Programmatic dependent launch needs sm_90; asked once per device.
+/// LLMC_PDL=0 turns it off (A/B measurements).
 bool pdlSupported() {
+  static const bool disabled = [] {
+    const char *v = std::getenv("LLMC_PDL");
+    return v && std::strcmp(v, "0") == 0;
+  }();
+  if (disabled)
+    return false;
   constexpr int kMaxDevices = 64;
   static int major[kMaxDevices] = {};
   int dev = 0;
@@ -61,7 +68,11 @@ void launchStream(Rank &r, const StreamArgs &a) {
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
   cfg.numAttrs = gPolicy.pdl && pdlSupported() ? 1 : 0;
-  cudaLaunchKernelEx(&cfg, streamGemmKernel<MT, kWarps, kU, Out, Swiglu>, a);
+  cudaError_t e = cudaLaunchKernelEx(
+      &cfg, streamGemmKernel<MT, kWarps, kU, Out, Swiglu>, a);
+  if (e != cudaSuccess)
+    failf(r, "stream gemm", "launch failed: %s (%s)", cudaGetErrorName(e),
+          cudaGetErrorString(e));
 }
 
 template <class Out, bool Swiglu>

@@ -28,6 +28,9 @@
 #include "runtime/comm/CudaDeviceOps.h"
 #include "runtime/comm/InProcessCommunicator.h"
 #include "runtime/comm/NcclCommunicator.h"
+#ifdef LLMC_HAVE_CUDA_KERNELS
+#include "runtime/cuda/Kernels.h"
+#endif
 #include "runtime/launch/Environment.h"
 #include "runtime/model/Bench.h"
 #include "runtime/model/Cost.h"
@@ -638,6 +641,13 @@ int runModelMain(int argc, char **argv) {
     fatal(manifest.status().message());
   run.manifest = std::move(*manifest);
   const Manifest &m = run.manifest;
+#ifdef LLMC_HAVE_CUDA_KERNELS
+  // The compiler's choice of decode projection kernels (manifest "decode").
+  LaunchPolicy policy;
+  policy.streamMaxRows = int(m.decode.streamMaxRows);
+  policy.pdl = m.decode.pdl;
+  setLaunchPolicy(policy);
+#endif
 
   // Refusals that need no GPU.
   Expected<LaunchInfo> launch = detectLaunch(processEnvironment());

@@ -443,6 +443,24 @@ Status readLimits(const Reader &r, const json &root, ManifestLimits &l) {
   return Status::ok();
 }
 
+/// "decode" is optional (manifests written before it keep the defaults).
+Status readDecode(const Reader &r, const json &root, ManifestDecode &d) {
+  auto it = root.find("decode");
+  if (it == root.end())
+    return Status::ok();
+  LLMC_TRY(r.object(*it, "decode"));
+  LLMC_TRY(r.integerField(*it, "decode", "stream_max_rows", 0, 32,
+                          d.streamMaxRows));
+  const json *pdl;
+  LLMC_TRY(r.member(*it, "decode", "pdl", pdl));
+  if (!pdl->is_boolean())
+    return r.error("decode.pdl",
+                   std::string("must be true or false, got ") +
+                       typeName(*pdl));
+  d.pdl = pdl->get<bool>();
+  return Status::ok();
+}
+
 Status readKVCache(const Reader &r, const json &root, ManifestKVCache &k) {
   const json *v;
   LLMC_TRY(r.member(root, "", "kv_cache", v));
@@ -821,6 +839,8 @@ Expected<Manifest> parseManifest(const std::string &text,
     return fail(s);
   if (Status s = readKVCache(r, root, m.kvCache); !s)
     return fail(s);
+  if (Status s = readDecode(r, root, m.decode); !s)
+    return fail(s);
   const json *weights;
   if (Status s = r.member(root, "", "weights", weights); !s)
     return fail(s);
@@ -899,6 +919,8 @@ Expected<std::string> writeManifest(const Manifest &m) {
                       {"head_dim", m.kvCache.headDim},
                       {"dtype", m.kvCache.dtype},
                       {"slots_per_stage", std::move(slots)}};
+  root["decode"] = {{"stream_max_rows", m.decode.streamMaxRows},
+                    {"pdl", m.decode.pdl}};
   ojson weights = ojson::array();
   for (const ManifestWeight &w : m.weights) {
     ojson e;

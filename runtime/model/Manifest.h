@@ -108,6 +108,18 @@ struct ManifestKVCache {
   std::vector<std::pair<int64_t, int64_t>> slotsPerStage;
 };
 
+/// "decode" (optional; these defaults when absent): how decode-sized
+/// projections run, as llm-compile chose for the model and target
+/// (`llm-compile --explain` prints the reasoning); the runtime applies it
+/// before the first step.
+struct ManifestDecode {
+  /// Rows up to which projections use the weight-streaming tensor-core
+  /// kernel (from 3; 1-2 rows take the scalar GEMV), at most 32; 0: never.
+  int64_t streamMaxRows = 16;
+  /// Programmatic dependent launch between the streaming kernels (sm_90).
+  bool pdl = true;
+};
+
 /// "slice": rank with coordinate c along `axis` loads elements
 /// [offsets[c], offsets[c] + size) of dimension `dim` of the full tensor.
 struct ManifestSlice {
@@ -143,6 +155,7 @@ struct Manifest {
   ManifestTarget target;
   ManifestLimits limits;
   ManifestKVCache kvCache;
+  ManifestDecode decode;
   std::vector<ManifestWeight> weights;
   /// Per-rank scratch arena for one forward call.
   uint64_t arenaBytes = 0;

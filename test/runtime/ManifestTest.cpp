@@ -266,6 +266,13 @@ TEST(Manifest, EveryFieldIsChecked) {
        {"weights[0].stages[1]", "twice"}},
       {[](json &j) { j["weights"][0]["stages"] = {"0"}; },
        {"weights[0].stages[0]", "integer"}},
+      {[](json &j) { j["decode"] = 1; }, {"decode", "must be an object"}},
+      {[](json &j) { j["decode"] = {{"pdl", true}}; },
+       {"decode.stream_max_rows: missing"}},
+      {[](json &j) { j["decode"] = {{"stream_max_rows", 33}, {"pdl", true}}; },
+       {"decode.stream_max_rows", "[0, 32]"}},
+      {[](json &j) { j["decode"] = {{"stream_max_rows", 8}, {"pdl", 1}}; },
+       {"decode.pdl", "true or false"}},
       {[](json &j) { j.erase("arena_bytes"); }, {"arena_bytes: missing"}},
       {[](json &j) { j["arena_bytes"] = -1; }, {"arena_bytes"}},
       {[](json &j) { j["arena_bytes"] = uint64_t(1) << 63; },
@@ -277,6 +284,20 @@ TEST(Manifest, EveryFieldIsChecked) {
     cases[i].mutate(j);
     expectError(j, cases[i].pieces);
   }
+}
+
+TEST(Manifest, DecodePlanIsOptional) {
+  // Written before "decode" existed: the defaults (16 rows, PDL on).
+  json j = example();
+  j.erase("decode");
+  Expected<Manifest> m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->decode.streamMaxRows, 16);
+  EXPECT_TRUE(m->decode.pdl);
+  Expected<Manifest> dp = parseManifest(readInput("stub-dp2-ep2.json"));
+  ASSERT_TRUE(dp.ok());
+  EXPECT_EQ(dp->decode.streamMaxRows, 8);
+  EXPECT_FALSE(dp->decode.pdl);
 }
 
 TEST(Manifest, UnknownKeysAreIgnored) {

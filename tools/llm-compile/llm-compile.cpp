@@ -89,6 +89,11 @@ static cl::opt<std::string> tpReduce(
              "(bf16 partials: half the bytes on the wire, two more "
              "roundings)"),
     cl::init("fp32"), cl::value_desc("fp32|bf16"), cl::cat(category));
+static cl::opt<bool> explain(
+    "explain",
+    cl::desc("Print the decode kernel plan (which kernels each batch size "
+             "uses, as manifest.json's \"decode\" records) and why"),
+    cl::cat(category));
 enum class Emit { Binary, EmitC };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Binary),
@@ -157,6 +162,8 @@ int main(int argc, char **argv) {
   options.tpReduce = tpReduce;
   options.build = !noBuild;
   options.nvcc = nvcc;
+  if (explain)
+    options.explainOutput = &outs();
   if (emit == Emit::EmitC)
     options.emitcOutput = &outs();
   else if (outputDir.empty())

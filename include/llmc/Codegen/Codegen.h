@@ -69,6 +69,9 @@ struct CompileOptions {
   /// When set, print the lowered emitc module here and write nothing
   /// (llm-compile --emit=emitc, for tests of the lowering).
   llvm::raw_ostream *emitcOutput = nullptr;
+  /// When set, print the decode kernel plan (llmc/Codegen/DecodePlan.h)
+  /// here: what manifest.json's "decode" holds and why (--explain).
+  llvm::raw_ostream *explainOutput = nullptr;
 };
 
 /// Computes the manifest of a sharded module (before lowering); the arena

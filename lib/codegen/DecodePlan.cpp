@@ -1,0 +1,134 @@
+//===- DecodePlan.cpp - which kernels a decode step uses, per batch -------===//
+//
+// The rules, with the reason each is what it is:
+//
+// * 1-2 rows: the scalar weight-streaming GEMV (runtime/cuda/Gemv.cu), 85-
+//   100% of copy bandwidth at one row; beyond two rows its fp32 FMAs make it
+//   ALU-bound.
+// * 3..R rows: the tensor-core streaming kernel (StreamGemm.cuh). Every
+//   block re-reads the activation rows from L2 for its 16 weight rows, so
+//   L2 carries M/8 bytes of activations per weight byte read from HBM
+//   (M rounded up to 8); with L2 at about twice HBM's bandwidth on the GPUs
+//   llmc targets, the kernel stays bound by the weight stream while that
+//   traffic is at most one HBM-equivalent: M <= 16. It needs every
+//   projection's K to be a multiple of 32; otherwise R = 0 and cuBLASLt
+//   takes every batch above two.
+// * more rows: cuBLASLt; q|k|v and gate|up are one GEMM each when their
+//   weights are stored back to back (the runtime checks), which lifts the
+//   skinny k/v/q shapes to one wide GEMM.
+// * programmatic dependent launch between the streaming kernels on sm_90
+//   and later (the next kernel's weight loads overlap the previous kernel's
+//   tail); not on older targets, which lack it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llmc/Codegen/DecodePlan.h"
+
+#include "dialects/llm/LlmDialect.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <algorithm>
+#include <set>
+
+using namespace llmc;
+
+namespace {
+
+/// The compute capability in an nvcc architecture name ("sm_90a" -> 90).
+int archNumber(const std::string &arch) {
+  int n = 0;
+  for (char c : arch)
+    if (c >= '0' && c <= '9')
+      n = n * 10 + (c - '0');
+  return n;
+}
+
+/// L2 over HBM bandwidth of the GPUs llmc targets (Hopper and Ampere
+/// microbenchmarks put it near 2).
+constexpr double kL2OverHbm = 2.0;
+
+} // namespace
+
+DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
+  DecodePlan plan;
+  auto say = [&](std::string line) {
+    plan.explanation.push_back(std::move(line));
+  };
+  int arch = archNumber(target.arch);
+  // Every 2-D weight is a projection's [N, K] (an embedding table's K is
+  // the hidden size, as the lm head's).
+  int64_t badK = 0;
+  for (const rt::ManifestWeight &w : m.weights)
+    if (w.shape.size() == 2 && w.shape[1] % 32 != 0)
+      badK = w.shape[1];
+  int64_t rows = int64_t(8 * kL2OverHbm); // activation/weight L2 traffic <= 1
+  if (arch < 80) {
+    plan.decode.streamMaxRows = 0;
+    say(llvm::formatv("streaming tensor-core GEMM: off ({0} has no bf16 "
+                      "mma.sync)",
+                      target.arch));
+  } else if (badK) {
+    plan.decode.streamMaxRows = 0;
+    say(llvm::formatv("streaming tensor-core GEMM: off (a projection has K = "
+                      "{0}, not a multiple of 32)",
+                      badK));
+  } else {
+    plan.decode.streamMaxRows = rows;
+    say(llvm::formatv(
+        "streaming tensor-core GEMM: 3..{0} rows (activations re-read from L2 "
+        "are M/8 bytes per weight byte; L2 ~{1}x HBM keeps the weight stream "
+        "the bound up to M = {0})",
+        rows, kL2OverHbm));
+  }
+  plan.decode.pdl = arch >= 90;
+  say(plan.decode.pdl
+          ? std::string("programmatic dependent launch: on (sm_90+: a "
+                        "streaming kernel's weight loads start while the "
+                        "previous kernel ends)")
+          : llvm::formatv("programmatic dependent launch: off ({0} < sm_90)",
+                          target.arch)
+                .str());
+  bool fused = m.kvCache.headDim > 0 && m.kvCache.headDim <= 256;
+  say(fused ? std::string("decode attention: one launch per layer (RoPE of "
+                          "q and k, cache write, split-K over the context, "
+                          "last-block merge)")
+            : std::string("decode attention: no attention layers"));
+
+  // Per batch range: what one dense layer launches (norms and residual adds
+  // are two fused add+norm kernels; attention one; o and down one each).
+  auto range = [&](int64_t lo, int64_t hi, const std::string &proj,
+                   int launches) {
+    std::string r = hi < 0 ? llvm::formatv("batch >= {0}", lo).str()
+                    : lo == hi ? llvm::formatv("batch {0}", lo).str()
+                               : llvm::formatv("batch {0}-{1}", lo, hi).str();
+    say(llvm::formatv("{0}: {1}; ~{2} kernels per dense layer", r, proj,
+                      launches));
+  };
+  range(1, 2, "scalar GEMV (q|k|v grouped, gate|up with SwiGLU, o, down)", 7);
+  int64_t next = 3;
+  if (plan.decode.streamMaxRows >= 3) {
+    range(3, plan.decode.streamMaxRows,
+          std::string("streaming tensor-core GEMM (q|k|v grouped, gate|up "
+                      "with SwiGLU, o, down)") +
+              (plan.decode.pdl ? ", programmatic dependent launch" : ""),
+          7);
+    next = plan.decode.streamMaxRows + 1;
+  }
+  range(next, -1,
+        "cuBLASLt: q|k|v one GEMM + split, gate|up one GEMM + SwiGLU, o, "
+        "down (back-to-back weights; else one GEMM each)",
+        9);
+  return plan;
+}
+
+std::vector<int64_t> llmc::unsupportedHeadDims(mlir::ModuleOp module) {
+  std::set<int64_t> bad;
+  auto check = [&](int64_t hd) {
+    if (hd < 16 || hd > 256 || hd % 16 != 0)
+      bad.insert(hd);
+  };
+  module.walk([&](llm::AttentionOp op) { check(op.getHeadDim()); });
+  module.walk([&](llm::RopeOp op) { check(op.getHeadDim()); });
+  return {bad.begin(), bad.end()};
+}
