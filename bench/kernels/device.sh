@@ -58,7 +58,8 @@ for line in open(sys.argv[1], errors="replace"):
     if line.startswith("== ") and not line.startswith("== rc="):
         job = line[3:].strip()
         m = re.search(r"(\S+/llm-model|torch_decode.py)\S*.*?--batch=(\d+)", job)
-        env = "STREAM=0 " if "LLMC_STREAM_GEMM=0" in job else ""
+        env = ("STREAM=0 " if "LLMC_STREAM_GEMM=0" in job else "") + \
+              ("PDL=0 " if "LLMC_PDL=0" in job else "")
         job = f"{env}{m.group(1).split('/')[-2] if m and 'llm-model' in m.group(1) else 'torch'} b{m.group(2)}" if m else job[:80]
         if line.startswith("== skipped"):
             print("skipped:", line[3:80].strip())

@@ -214,10 +214,8 @@ StreamArgs makeArgs(const std::vector<int64_t> &ns, int64_t k, int m,
   if (swiglu)
     ldo = ns[0];
   for (size_t i = 0; i < ns.size(); ++i) {
-    a.s[i].w = wp;
-    a.s[i].out = swiglu ? out : op;
-    a.s[i].n = ns[i];
-    a.s[i].ldo = swiglu ? ns[0] : ns[i];
+    a.s[i] = GemvTarget{wp, swiglu ? out : op, nullptr, ns[i],
+                        swiglu ? ns[0] : ns[i]};
     a.firstTile[i] = tiles;
     if (!swiglu || i == 0)
       tiles += int((ns[i] + 15) / 16);

@@ -32,18 +32,12 @@
 
 namespace llmc::rt::cuda {
 
-/// One weight of a grouped launch: out[m, n] (leading dim ldo) = x w^T
-/// (+ bias).
-struct StreamSeg {
-  const bf16 *w = nullptr;
-  void *out = nullptr;
-  const bf16 *bias = nullptr;
-  int64_t n = 0, ldo = 0;
-};
-constexpr int kStreamMaxSegs = 4;
+/// The weights of one launch (Internal.h's GemvTarget: out[m, n] = x w^T
+/// (+ bias), leading dim ldo), as many as the grouped GEMV takes.
+constexpr int kStreamMaxSegs = kGemvMaxTargets;
 
 struct StreamArgs {
-  StreamSeg s[kStreamMaxSegs];
+  GemvTarget s[kStreamMaxSegs];
   /// First 16-row tile of each segment (Swiglu: segment 0 is gate and 1 is
   /// up, tiles count gate rows).
   int firstTile[kStreamMaxSegs];
@@ -81,7 +75,7 @@ __global__ void __launch_bounds__(WARPS * 32)
   for (int i = 1; i < kStreamMaxSegs; ++i)
     if (!Swiglu && i < a.count && tile >= a.firstTile[i])
       seg = i;
-  const StreamSeg &sg = a.s[seg];
+  const GemvTarget &sg = a.s[seg];
   const int64_t n = sg.n, row0 = int64_t(tile - a.firstTile[seg]) * 16;
   const int64_t chunks = a.k / 8; // uint4 per row
   const int steps = int(a.k / 32);
@@ -116,7 +110,10 @@ __global__ void __launch_bounds__(WARPS * 32)
       for (int e = 0; e < 4; ++e)
         acc[t][nt][e] = 0.f;
 
-  uint4 wv[U][W][2];
+  // U steps of weights and activations in flight per lane: the activation
+  // loads (L2 hits) are prefetched like the weights, or every step would
+  // wait out an L2 round trip before its mma.
+  uint4 wv[U][W][2], xv[U][MT];
   auto loadW = [&](int u, int s) {
 #pragma unroll
     for (int t = 0; t < W; ++t)
@@ -125,34 +122,43 @@ __global__ void __launch_bounds__(WARPS * 32)
         wv[u][t][h] = s < steps ? __ldcs(wr[t][h] + int64_t(s) * 4)
                                 : make_uint4(0, 0, 0, 0);
   };
+  auto loadX = [&](int u, int s) {
+#pragma unroll
+    for (int nt = 0; nt < MT; ++nt)
+      xv[u][nt] = xok[nt] && s < steps ? __ldg(xr[nt] + int64_t(s) * 4)
+                                       : make_uint4(0, 0, 0, 0);
+  };
   int s0 = warp;
+  // Weights do not depend on the previous kernel: they stream before the
+  // wait; activations (its output) after it.
 #pragma unroll
   for (int u = 0; u < U; ++u)
     loadW(u, s0 + u * WARPS);
   gridDependentsLaunch();
   gridDependencyWait();
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    loadX(u, s0 + u * WARPS);
   for (; s0 < steps; s0 += U * WARPS) {
 #pragma unroll
     for (int u = 0; u < U; ++u) {
       int s = s0 + u * WARPS;
       if (s < steps) {
 #pragma unroll
-        for (int nt = 0; nt < MT; ++nt) {
-          uint4 xv = xok[nt] ? __ldg(xr[nt] + int64_t(s) * 4)
-                             : make_uint4(0, 0, 0, 0);
+        for (int nt = 0; nt < MT; ++nt)
 #pragma unroll
           for (int t = 0; t < W; ++t) {
             uint32_t f0[4] = {wv[u][t][0].x, wv[u][t][1].x, wv[u][t][0].y,
                               wv[u][t][1].y};
             uint32_t f1[4] = {wv[u][t][0].z, wv[u][t][1].z, wv[u][t][0].w,
                               wv[u][t][1].w};
-            mma16816(acc[t][nt], f0, xv.x, xv.y);
-            mma16816(acc[t][nt], f1, xv.z, xv.w);
+            mma16816(acc[t][nt], f0, xv[u][nt].x, xv[u][nt].y);
+            mma16816(acc[t][nt], f1, xv[u][nt].z, xv[u][nt].w);
           }
-        }
       }
       // Refill this slot with the step U rounds ahead.
       loadW(u, s + U * WARPS);
+      loadX(u, s + U * WARPS);
     }
   }
 
