@@ -43,6 +43,7 @@ struct ShardPipelineOptions
 void registerLlmcPasses() {
   registerShardingPasses();
   registerPipelinePasses();
+  registerQuantizePasses();
   PassPipelineRegistration<ShardPipelineOptions>(
       "llm-shard", "Shard the model graph into the per-rank program",
       [](OpPassManager &pm, const ShardPipelineOptions &opts) {

@@ -39,6 +39,20 @@ class Llm_Type<string name, string typeMnemonic, list<Trait> traits = []>
   let mnemonic = typeMnemonic;
 }
 
+def Llm_KVScaleKind : I32EnumAttr<"KVScaleKind",
+    "how an FP8 KV cache scales its entries", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"per_token_head", 1>
+    ]> {
+  let cppNamespace = "::llmc::llm";
+  let genSpecializedAttr = 0;
+}
+
+/// The scale scheme of a KV cache; `none` (the default) is not printed.
+def Llm_KVScaleKindParameter : EnumParameter<Llm_KVScaleKind> {
+  let defaultValue = "::llmc::llm::KVScaleKind::none";
+}
+
 def Llm_KVCacheType : Llm_Type<"KVCache", "kv_cache"> {
   let summary = "key/value cache of a group of decoder layers";
   let description = [{
@@ -48,15 +62,40 @@ def Llm_KVCacheType : Llm_Type<"KVCache", "kv_cache"> {
     deployable binary's manifest); the type fixes what the graph decides.
     After sharding, `kv_heads` and `layers` are the rank's local counts.
 
-    Example: `!llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, bf16>`
+    An FP8 cache (`f8E4M3FN`) must say how its entries are scaled; the one
+    scheme is `scales = per_token_head`: every stored key (and value) head
+    vector of one token gets its own fp32 scale, max(absmax / 448, 2^-17.8)
+    (runtime/weights/Fp8.h), computed when it is written, so no calibration
+    data is needed and every sharding plan stores the same bits
+    (docs/quantization.md). Other element types take no scales.
+
+    Examples:
+      `!llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, bf16>`
+      `!llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, f8E4M3FN, scales = per_token_head>`
   }];
   let parameters = (ins "int64_t":$numLayers, "int64_t":$numKvHeads,
-                        "int64_t":$headDim, "::mlir::Type":$elementType);
+                        "int64_t":$headDim, "::mlir::Type":$elementType,
+                        Llm_KVScaleKindParameter:$scales);
   let assemblyFormat = [{
     `<` `layers` `=` $numLayers `,` `kv_heads` `=` $numKvHeads `,`
-        `head_dim` `=` $headDim `,` $elementType `>`
+        `head_dim` `=` $headDim `,` $elementType
+        (`,` `scales` `=` $scales^)? `>`
   }];
+  let builders = [
+    TypeBuilder<(ins "int64_t":$numLayers, "int64_t":$numKvHeads,
+                     "int64_t":$headDim, "::mlir::Type":$elementType,
+                     CArg<"::llmc::llm::KVScaleKind",
+                          "::llmc::llm::KVScaleKind::none">:$scales), [{
+      return $_get($_ctxt, numLayers, numKvHeads, headDim, elementType,
+                   scales);
+    }]>
+  ];
+  let skipDefaultBuilders = 1;
   let genVerifyDecl = 1;
+  let extraClassDeclaration = [{
+    /// Whether entries are stored as FP8 codes with per-vector scales.
+    bool isFp8() const { return getScales() != KVScaleKind::none; }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

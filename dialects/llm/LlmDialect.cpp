@@ -46,15 +46,27 @@ void LlmDialect::initialize() {
 LogicalResult
 KVCacheType::verify(function_ref<InFlightDiagnostic()> emitError,
                     int64_t numLayers, int64_t numKvHeads, int64_t headDim,
-                    Type elementType) {
+                    Type elementType, KVScaleKind scales) {
   if (numLayers < 1)
     return emitError() << "kv_cache layers must be >= 1, got " << numLayers;
   if (numKvHeads < 1)
     return emitError() << "kv_cache kv_heads must be >= 1, got " << numKvHeads;
   if (headDim < 1)
     return emitError() << "kv_cache head_dim must be >= 1, got " << headDim;
-  if (!isa<FloatType>(elementType))
-    return emitError() << "kv_cache element type must be a float type, got "
+  if (isa<Float8E4M3FNType>(elementType)) {
+    if (scales == KVScaleKind::none)
+      return emitError() << "an FP8 kv_cache (f8E4M3FN) must say how its "
+                            "entries are scaled: add `scales = "
+                            "per_token_head`";
+    return success();
+  }
+  if (!isa<Float16Type, BFloat16Type, Float32Type, Float64Type>(elementType))
+    return emitError() << "kv_cache element type must be f16, bf16, f32, f64 "
+                          "or f8E4M3FN, got "
+                       << elementType;
+  if (scales != KVScaleKind::none)
+    return emitError() << "kv_cache scales = " << stringifyKVScaleKind(scales)
+                       << " needs FP8 entries (f8E4M3FN), got "
                        << elementType;
   return success();
 }

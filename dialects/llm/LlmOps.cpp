@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llm/LlmDialect.h"
+#include "dialects/llm/Quantization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -103,6 +104,11 @@ LogicalResult WeightOp::verify() {
   if (!type.hasStaticShape())
     return emitOpError() << "weight " << getSymName()
                          << " must have a static shape, got " << type;
+  if (auto fp = dyn_cast<FloatType>(type.getElementType());
+      fp && fp.getWidth() == 8 && !isFp8(fp))
+    return emitOpError() << "weight @" << getSymName() << " has element type "
+                         << fp
+                         << "; the only FP8 format is f8E4M3FN (OCP E4M3)";
   auto slice = getSliceAttr();
   if (!slice)
     return success();
@@ -226,6 +232,23 @@ LogicalResult LinearOp::verify() {
     return failure();
   auto weight = tensorOf(getWeight());
   int64_t outFeatures = weight.getDimSize(0), inFeatures = weight.getDimSize(1);
+  if (failed(verifyWeightScale(*this, getWeight(), getWeightScale(),
+                               "weight")))
+    return failure();
+  if (isFp8(input) != static_cast<bool>(getInputScale()))
+    return emitOpError() << (isFp8(input) ? "FP8 input " : "input ") << input
+                         << (isFp8(input) ? " needs its input_scale (from the "
+                                            "llm.quantize that made it)"
+                                          : " is not FP8 but has an "
+                                            "input_scale");
+  if (Value inputScale = getInputScale()) {
+    if (!isFp8(weight))
+      return emitOpError() << "FP8 input " << input << " needs an FP8 weight, "
+                           << "got " << weight;
+    if (failed(verifyActivationScale(*this, getInput(), inputScale,
+                                     "input_scale")))
+      return failure();
+  }
   if (!dimsAgree(input.getShape().back(), inFeatures))
     return emitOpError() << "input features "
                          << dimStr(input.getShape().back())
@@ -439,6 +462,17 @@ LogicalResult ExpertsOp::verify() {
     return emitOpError() << "expert gate weights must be 2-D, got "
                          << firstGate;
   int64_t inter = firstGate.getDimSize(0);
+  bool scaled = hasScales();
+  if (scaled && (getGateScales().size() != local ||
+                 getUpScales().size() != local ||
+                 getDownScales().size() != local))
+    return emitOpError() << "lists " << getGateScales().size() << " gate, "
+                         << getUpScales().size() << " up and "
+                         << getDownScales().size() << " down scales for "
+                         << local << " experts; FP8 experts need one scale "
+                         << "per weight";
+  if (!scaled && (!getUpScales().empty() || !getDownScales().empty()))
+    return emitOpError() << "lists up or down scales without gate scales";
   for (unsigned i = 0; i < local; ++i) {
     std::string idx = std::to_string(getExpertId(i));
     if (failed(expectMatrix(*this, getGateWeights()[i], inter, hidden,
@@ -447,6 +481,17 @@ LogicalResult ExpertsOp::verify() {
                             "up weight of expert " + idx)) ||
         failed(expectMatrix(*this, getDownWeights()[i], hidden, inter,
                             "down weight of expert " + idx)))
+      return failure();
+    Value none;
+    if (failed(verifyWeightScale(*this, getGateWeights()[i],
+                                 scaled ? getGateScales()[i] : none,
+                                 "gate weight of expert " + idx)) ||
+        failed(verifyWeightScale(*this, getUpWeights()[i],
+                                 scaled ? getUpScales()[i] : none,
+                                 "up weight of expert " + idx)) ||
+        failed(verifyWeightScale(*this, getDownWeights()[i],
+                                 scaled ? getDownScales()[i] : none,
+                                 "down weight of expert " + idx)))
       return failure();
   }
   auto weights = tensorOf(getRoutingWeights());
@@ -472,7 +517,12 @@ LogicalResult SharedExpertOp::verify() {
       failed(expectMatrix(*this, getUp(), inter, hidden, "up weight")) ||
       failed(expectMatrix(*this, getDown(), hidden, inter, "down weight")) ||
       failed(expectMatrix(*this, getExpertGate(), 1, hidden,
-                          "shared expert gate")))
+                          "shared expert gate")) ||
+      failed(verifyWeightScale(*this, getGate(), getGateScale(),
+                               "gate weight")) ||
+      failed(verifyWeightScale(*this, getUp(), getUpScale(), "up weight")) ||
+      failed(verifyWeightScale(*this, getDown(), getDownScale(),
+                               "down weight")))
     return failure();
   if (getResult().getType() != input)
     return emitOpError() << "result type " << getResult().getType()
@@ -510,6 +560,14 @@ LogicalResult LMHeadOp::verify() {
     return emitOpError() << "weight hidden size " << weight.getDimSize(1)
                          << " does not match input hidden size "
                          << dimStr(input.getDimSize(2));
+  if (getTied() && isFp8(weight))
+    return emitOpError() << "a tied lm_head reads the embedding table, which "
+                            "stays in the model's float type; it cannot be "
+                            "FP8 "
+                         << weight;
+  if (failed(verifyWeightScale(*this, getWeight(), getWeightScale(),
+                               "weight")))
+    return failure();
   return expectResultLike(*this, input, tensorOf(getResult()),
                           weight.getDimSize(0), "weight vocab size");
 }

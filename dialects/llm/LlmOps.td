@@ -20,14 +20,21 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 class Llm_Op<string mnemonic, list<Trait> traits = []>
     : Op<Llm_Dialect, mnemonic, traits>;
 
-def Llm_Activation : RankedTensorOf<[AnyFloat]>;
+/// Values in the model's float types. FP8 (f8E4M3FN) appears only where an
+/// op says so (Llm_MaybeFp8): quantized weights and quantized activations.
+def Llm_Activation : RankedTensorOf<[F16, BF16, F32, F64]>;
+def Llm_MaybeFp8 : RankedTensorOf<[F16, BF16, F32, F64, F8E4M3FN]>;
+/// FP8 scales are fp32: checkpoints may store them as bf16 or f16, which the
+/// loader widens exactly.
+def Llm_Scale : RankedTensorOf<[F32]>;
 def Llm_TokenIds : RankedTensorOf<[AnySignlessInteger]>;
 
 //===----------------------------------------------------------------------===//
 // Weights
 //===----------------------------------------------------------------------===//
 
-def Llm_WeightOp : Llm_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">]> {
+def Llm_WeightOp : Llm_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">,
+    DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
   let summary = "declares one checkpoint tensor";
   let description = [{
     The symbol name is the safetensors tensor name; the type gives the shape
@@ -35,16 +42,28 @@ def Llm_WeightOp : Llm_Op<"weight", [Symbol, HasParent<"::mlir::ModuleOp">]> {
     embedded. After sharding, `slice` says which block of the full tensor a
     rank loads; the type is then the local block's shape.
 
+    An FP8 weight (`f8E4M3FN`, a 2-D [out, in] matrix) names its fp32 scale
+    symbol with `scale`: [out, 1] for one scale per output channel, [1] for
+    one per tensor. Its value is code * scale. The loader takes codes and
+    scales from an FP8 checkpoint, or quantizes a bf16/f16/f32 checkpoint
+    tensor (or random weights) while loading, each scale from the absmax of
+    a whole row (docs/quantization.md). A per-channel scale is sliced
+    exactly like its weight's rows and owned like its weight.
+
     ```mlir
     llm.weight @"model.layers.0.self_attn.q_proj.weight" : tensor<4096x4096xbf16>
+    llm.weight @"model.layers.0.mlp.down_proj.weight" : tensor<4096x14336xf8E4M3FN> scale @"model.layers.0.mlp.down_proj.weight_scale"
+    llm.weight @"model.layers.0.mlp.down_proj.weight_scale" : tensor<4096x1xf32>
     ```
   }];
   let arguments = (ins SymbolNameAttr:$sym_name,
                        TypeAttrOf<AnyRankedTensor>:$type,
+                       OptionalAttr<FlatSymbolRefAttr>:$scale,
                        OptionalAttr<Llm_WeightSliceAttr>:$slice,
                        OptionalAttr<Llm_OwnerAttr>:$owner);
   let assemblyFormat = [{
-    $sym_name `:` $type (`slice` $slice^)? (`owner` $owner^)? attr-dict
+    $sym_name `:` $type (`scale` $scale^)? (`slice` $slice^)?
+    (`owner` $owner^)? attr-dict
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -145,16 +164,37 @@ def Llm_RMSNormOp : Llm_Op<"rms_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Llm_LinearOp : Llm_Op<"linear", [Pure]> {
+def Llm_LinearOp : Llm_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "y = x W^T (+ b), W in Hugging Face [out, in] layout";
-  let arguments = (ins Llm_Activation:$input, Llm_Activation:$weight,
-                       Optional<Llm_Activation>:$bias);
+  let description = [{
+    With an FP8 weight (f8E4M3FN) `scale` gives its fp32 scales ([out, 1]
+    per output channel or [1] per tensor); with an FP8 input (from
+    `llm.quantize`, W8A8) `input_scale` gives the input's ([..., 1] per
+    token or [1] per tensor). Then
+
+      y[.., n] = (sum_k x[.., k] * W[n, k]) * input_scale[..] * scale[n] + b[n]
+
+    with x and W the E4M3 values, the sum accumulated in fp32 and missing
+    scales taken as 1. An FP8 input needs an FP8 weight.
+  }];
+  let arguments = (ins Llm_MaybeFp8:$input, Llm_MaybeFp8:$weight,
+                       Optional<Llm_Activation>:$bias,
+                       Optional<Llm_Scale>:$weight_scale,
+                       Optional<Llm_Scale>:$input_scale);
   let results = (outs Llm_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`bias` $bias^)? attr-dict `:`
+    $input `,` $weight (`bias` $bias^)? (`scale` $weight_scale^)?
+    (`input_scale` $input_scale^)? attr-dict `:`
     functional-type(operands, $result)
   }];
   let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::Value":$bias), [{
+      build($_builder, $_state, result, input, weight, bias,
+            ::mlir::Value(), ::mlir::Value());
+    }]>
+  ];
 }
 
 def Llm_BiasAddOp : Llm_Op<"bias_add", [Pure, AllTypesMatch<["input", "result"]>]> {
@@ -271,12 +311,21 @@ def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
     computes only the experts it owns (their weights are the only ones it
     loads), and the dispatch/combine around the op bring it exactly the
     tokens routed to them.
+
+    FP8 experts (f8E4M3FN weights) list one fp32 scale per weight in
+    `scales(gate(...) up(...) down(...))`, [rows, 1] per channel or [1] per
+    tensor, in the order of the weights; each projection then computes as
+    `llm.linear` with a weight scale does. Activations stay in the model's
+    float type (weights-only FP8).
   }];
   let arguments = (ins Llm_Activation:$input, Llm_Activation:$routing_weights,
                        Llm_TokenIds:$routing_indices,
-                       Variadic<Llm_Activation>:$gate_weights,
-                       Variadic<Llm_Activation>:$up_weights,
-                       Variadic<Llm_Activation>:$down_weights,
+                       Variadic<Llm_MaybeFp8>:$gate_weights,
+                       Variadic<Llm_MaybeFp8>:$up_weights,
+                       Variadic<Llm_MaybeFp8>:$down_weights,
+                       Variadic<Llm_Scale>:$gate_scales,
+                       Variadic<Llm_Scale>:$up_scales,
+                       Variadic<Llm_Scale>:$down_scales,
                        I64Attr:$num_experts,
                        OptionalAttr<DenseI64ArrayAttr>:$expert_ids,
                        OptionalAttr<StrAttr>:$owner_axis,
@@ -286,13 +335,45 @@ def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
     $input `,` $routing_weights `,` $routing_indices `experts` $num_experts
     (`ids` $expert_ids^)? (`owners` `(` $owner_axis^ `)` $owners)?
     `gate` `(` $gate_weights `)` `up` `(` $up_weights `)`
-    `down` `(` $down_weights `)` attr-dict `:`
+    `down` `(` $down_weights `)`
+    (`scales` `(` `gate` `(` $gate_scales^ `)` `up` `(` $up_scales `)`
+      `down` `(` $down_scales `)` `)`)? attr-dict `:`
     type($input) `,` type($routing_weights) `,` type($routing_indices)
     `gate` `(` type($gate_weights) `)` `up` `(` type($up_weights) `)`
-    `down` `(` type($down_weights) `)` `->` type($result)
+    `down` `(` type($down_weights) `)`
+    (`scales` `(` `gate` `(` type($gate_scales)^ `)` `up` `(`
+      type($up_scales) `)` `down` `(` type($down_scales) `)` `)`)?
+    `->` type($result)
   }];
   let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$routingWeights,
+                   "::mlir::Value":$routingIndices,
+                   "::mlir::ValueRange":$gateWeights,
+                   "::mlir::ValueRange":$upWeights,
+                   "::mlir::ValueRange":$downWeights,
+                   "::mlir::IntegerAttr":$numExperts), [{
+      build($_builder, $_state, result, input, routingWeights,
+            routingIndices, gateWeights, upWeights, downWeights,
+            ::mlir::ValueRange(), ::mlir::ValueRange(), ::mlir::ValueRange(),
+            numExperts, ::mlir::DenseI64ArrayAttr(), ::mlir::StringAttr(),
+            ::mlir::DenseI64ArrayAttr());
+    }]>
+  ];
   let extraClassDeclaration = [{
+    /// Whether the experts carry FP8 scales.
+    bool hasScales() { return !getGateScales().empty(); }
+    /// The weights of the i-th local expert, then their scales (if any):
+    /// everything that belongs to (and is owned with) that expert.
+    ::llvm::SmallVector<::mlir::Value> getExpertOperands(unsigned i) {
+      ::llvm::SmallVector<::mlir::Value> operands = {
+          getGateWeights()[i], getUpWeights()[i], getDownWeights()[i]};
+      if (hasScales())
+        operands.append({getGateScales()[i], getUpScales()[i],
+                         getDownScales()[i]});
+      return operands;
+    }
     /// Global id of the i-th expert whose weights are operands.
     int64_t getExpertId(unsigned i) {
       if (auto ids = getExpertIds())
@@ -303,19 +384,78 @@ def Llm_ExpertsOp : Llm_Op<"experts", [Pure, AttrSizedOperandSegments]> {
   }];
 }
 
-def Llm_SharedExpertOp : Llm_Op<"shared_expert", [Pure]> {
+def Llm_SharedExpertOp : Llm_Op<"shared_expert", [Pure,
+    AttrSizedOperandSegments]> {
   let summary = "always-on SwiGLU expert scaled by a sigmoid gate (Qwen2-MoE)";
   let description = [{
     sigmoid(x expert_gate^T) * down(silu(gate x) * up x), expert_gate [1, H].
+    FP8 gate/up/down weights take their fp32 scales in `scales(g, u, d)`;
+    the expert gate stays in the model's float type.
   }];
-  let arguments = (ins Llm_Activation:$input, Llm_Activation:$gate,
-                       Llm_Activation:$up, Llm_Activation:$down,
-                       Llm_Activation:$expert_gate);
+  let arguments = (ins Llm_Activation:$input, Llm_MaybeFp8:$gate,
+                       Llm_MaybeFp8:$up, Llm_MaybeFp8:$down,
+                       Llm_Activation:$expert_gate,
+                       Optional<Llm_Scale>:$gate_scale,
+                       Optional<Llm_Scale>:$up_scale,
+                       Optional<Llm_Scale>:$down_scale);
   let results = (outs Llm_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $gate `,` $up `,` $down `,` $expert_gate attr-dict `:`
-    functional-type(operands, $result)
+    $input `,` $gate `,` $up `,` $down `,` $expert_gate
+    (`scales` `(` $gate_scale^ `,` $up_scale `,` $down_scale `)`)? attr-dict
+    `:` functional-type(operands, $result)
   }];
+  let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$gate, "::mlir::Value":$up,
+                   "::mlir::Value":$down, "::mlir::Value":$expertGate), [{
+      build($_builder, $_state, result, input, gate, up, down, expertGate,
+            ::mlir::Value(), ::mlir::Value(), ::mlir::Value());
+    }]>
+  ];
+}
+
+//===----------------------------------------------------------------------===//
+// FP8 activation quantization (docs/quantization.md)
+//===----------------------------------------------------------------------===//
+
+def Llm_TokenScaleOp : Llm_Op<"token_scale", [Pure]> {
+  let summary = "dynamic per-token FP8 scale: max(absmax / 448, 2^-17.8)";
+  let description = [{
+    For every row of the last dim (one token), the fp32 scale
+    `max(absmax / 448, kFp8MinScale)` of runtime/weights/Fp8.h, absmax the
+    largest |x| of the row (NaNs ignored). W8A8 linears quantize their input
+    with it (vLLM's dynamic per-token FP8). A max over the row commutes with
+    the division and the floor, so the scale of a row split over ranks is
+    the max of the ranks' scales: tensor parallelism all-reduces it with
+    `max`.
+
+    ```mlir
+    %s = llm.token_scale %x : (tensor<?x?x4096xbf16>) -> tensor<?x?x1xf32>
+    ```
+  }];
+  let arguments = (ins Llm_Activation:$input);
+  let results = (outs Llm_Scale:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, $result)";
+  let hasVerifier = 1;
+}
+
+def Llm_QuantizeOp : Llm_Op<"quantize", [Pure]> {
+  let summary = "rounds x / scale to FP8 E4M3 (nearest even, saturating)";
+  let description = [{
+    `result = floatToE4M3(x / scale)` elementwise (runtime/weights/Fp8.h:
+    round to nearest even, +-448 saturation, NaN to 0x7F), with `scale`
+    either per token ([..., 1], from `llm.token_scale`) or per tensor ([1],
+    a checkpoint's static `input_scale`). The result feeds FP8 linears,
+    which take the same scale as `input_scale`.
+
+    ```mlir
+    %q = llm.quantize %x, %s : (tensor<?x?x4096xbf16>, tensor<?x?x1xf32>) -> tensor<?x?x4096xf8E4M3FN>
+    ```
+  }];
+  let arguments = (ins Llm_Activation:$input, Llm_Scale:$scale);
+  let results = (outs RankedTensorOf<[F8E4M3FN]>:$result);
+  let assemblyFormat = "$input `,` $scale attr-dict `:` functional-type(operands, $result)";
   let hasVerifier = 1;
 }
 
@@ -339,16 +479,28 @@ def Llm_LMHeadOp : Llm_Op<"lm_head", [Pure]> {
   let summary = "logits = x W^T, W [vocab, hidden]";
   let description = [{
     `tied` marks a head that reuses the token embedding table. With
-    `vocab_parallel` the rank computes logits for its vocab block only.
+    `vocab_parallel` the rank computes logits for its vocab block only. An
+    FP8 head (untied only: embeddings stay in the model's float type) takes
+    its fp32 scales in `scale`, as `llm.linear` does.
   }];
-  let arguments = (ins Llm_Activation:$input, Llm_Activation:$weight,
+  let arguments = (ins Llm_Activation:$input, Llm_MaybeFp8:$weight,
+                       Optional<Llm_Scale>:$weight_scale,
                        UnitAttr:$tied, UnitAttr:$vocab_parallel);
   let results = (outs Llm_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`tied` $tied^)? (`vocab_parallel` $vocab_parallel^)?
+    $input `,` $weight (`scale` $weight_scale^)? (`tied` $tied^)?
+    (`vocab_parallel` $vocab_parallel^)?
     attr-dict `:` functional-type(operands, $result)
   }];
   let hasVerifier = 1;
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::UnitAttr":$tied,
+                   "::mlir::UnitAttr":$vocabParallel), [{
+      build($_builder, $_state, result, input, weight, ::mlir::Value(), tied,
+            vocabParallel);
+    }]>
+  ];
 }
 
 def Llm_ArgmaxOp : Llm_Op<"argmax", [Pure]> {

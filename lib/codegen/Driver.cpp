@@ -12,6 +12,8 @@
 #include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Grid.h"
 
+#include "dialects/llm/LlmDialect.h"
+
 #include "runtime/model/Manifest.h"
 
 #include "lib/codegen/RuntimeConfig.h"
@@ -140,6 +142,32 @@ Error runNvcc(const std::string &nvcc, const Target &target,
   return Error::success();
 }
 
+/// The first op of `module` that makes it an FP8 program: an FP8 weight, a
+/// value of an FP8 tensor or KV cache type; null for none. The CUDA lowering
+/// does not handle FP8 yet (docs/quantization.md).
+Operation *firstFp8(ModuleOp module) {
+  auto isFp8Type = [](Type type) {
+    if (auto cache = dyn_cast<llm::KVCacheType>(type))
+      return cache.isFp8();
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && isa<Float8E4M3FNType>(tensor.getElementType());
+  };
+  Operation *found = nullptr;
+  module.walk([&](Operation *op) {
+    auto weight = dyn_cast<llm::WeightOp>(op);
+    if ((weight && isFp8Type(weight.getType())) ||
+        llvm::any_of(op->getResultTypes(), isFp8Type) ||
+        llvm::any_of(op->getRegions(), [&](Region &region) {
+          return llvm::any_of(region.getArgumentTypes(), isFp8Type);
+        })) {
+      found = op;
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return found;
+}
+
 } // namespace
 
 std::vector<std::string> llmc::nvccCommand(const std::string &nvcc,
@@ -190,6 +218,12 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   }
 
   MLIRContext *ctx = module.getContext();
+  if (options.quantize.any()) {
+    PassManager quantize(ctx);
+    buildQuantizePipeline(quantize, options.quantize);
+    if (failed(quantize.run(module)))
+      return make_error<DiagnosedError>();
+  }
   if (options.shard) {
     PassManager shard(ctx);
     buildShardingPipeline(shard, options.sharding);
@@ -204,6 +238,15 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
         << (spec ? spec.getValue() : StringRef(options.sharding.spec))
         << "' uses sequence parallelism (sp), which the CUDA code generator "
            "does not support yet; compile a plan without sp (tp, pp, ep, dp)";
+    return make_error<DiagnosedError>();
+  }
+
+  if (Operation *fp8 = firstFp8(module)) {
+    fp8->emitError("llm-compile: this program is FP8 (from --quantize or an "
+                   "FP8 checkpoint), and the CUDA lowering of FP8 weights, "
+                   "activations and KV caches is not implemented yet "
+                   "(docs/quantization.md lists what it must do); run FP8 "
+                   "programs with llm-run, or compile without --quantize");
     return make_error<DiagnosedError>();
   }
 

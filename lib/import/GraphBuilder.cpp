@@ -46,24 +46,76 @@ private:
     return RankedTensorType::get({kDynamic, seq, features}, dtype);
   }
 
-  /// Declares weight `name` (once) and returns its value at the insertion
-  /// point.
-  Value param(const std::string &name, ArrayRef<int64_t> shape) {
-    RankedTensorType type = weightType(shape);
+  /// Declares weight `name` (once; of element type `element`, the model's
+  /// dtype when null, naming scale symbol `scale` when given) and returns
+  /// its value at the insertion point.
+  Value param(const std::string &name, ArrayRef<int64_t> shape,
+              Type element = {}, StringRef scale = {}) {
+    auto type = RankedTensorType::get(shape, element ? element : dtype);
     if (declared.insert(name).second) {
       OpBuilder::InsertionGuard guard(builder);
       builder.setInsertionPoint(weightInsertPoint);
-      WeightOp::create(builder, loc, name, type, WeightSliceAttr(),
-                       OwnerAttr());
+      WeightOp::create(builder, loc, name, type,
+                       scale.empty()
+                           ? FlatSymbolRefAttr()
+                           : FlatSymbolRefAttr::get(context, scale),
+                       WeightSliceAttr(), OwnerAttr());
     }
     return ParamOp::create(builder, loc, type, name);
   }
 
+  /// The weight of Linear module `module` ([out, in]) and its FP8 scale:
+  /// the checkpoint's FP8 codes and `<module>.weight_scale` when
+  /// quantization_config quantizes the module, else the float weight and
+  /// no scale.
+  std::pair<Value, Value> weight(StringRef module, int64_t out, int64_t in) {
+    std::string name = (module + ".weight").str();
+    if (!config.quantization.quantizes(module))
+      return {param(name, {out, in}), Value()};
+    std::string scaleName = name + "_scale";
+    Value w = param(name, {out, in}, builder.getType<Float8E4M3FNType>(),
+                    scaleName);
+    SmallVector<int64_t> scaleShape = {1};
+    if (config.quantization.perChannelWeights)
+      scaleShape = {out, 1};
+    return {w, param(scaleName, scaleShape, builder.getF32Type())};
+  }
+
+  /// The FP8 form of a Linear input and its scale, as the checkpoint
+  /// quantizes the inputs of `module`: per token at run time (one
+  /// quantization per input value, shared by q/k/v and gate/up) or with
+  /// the module's static `input_scale`.
+  std::pair<Value, Value> quantizedInput(Value input, StringRef module) {
+    auto type = cast<RankedTensorType>(input.getType());
+    auto codes = type.clone(builder.getType<Float8E4M3FNType>());
+    if (config.quantization.activations ==
+        CheckpointQuantization::Activations::StaticPerTensor) {
+      Value scale = param((module + ".input_scale").str(), {1},
+                          builder.getF32Type());
+      return {QuantizeOp::create(builder, loc, codes, input, scale), scale};
+    }
+    auto &entry = dynamicInputs[input];
+    if (!entry.first) {
+      SmallVector<int64_t> scaleShape(type.getShape());
+      scaleShape.back() = 1;
+      Value scale = TokenScaleOp::create(
+          builder, loc, RankedTensorType::get(scaleShape, builder.getF32Type()),
+          input);
+      entry = {QuantizeOp::create(builder, loc, codes, input, scale), scale};
+    }
+    return entry;
+  }
+
   Value linear(Value input, const std::string &prefix, int64_t out,
                int64_t in, bool bias) {
-    Value w = param(prefix + ".weight", {out, in});
+    auto [w, scale] = weight(prefix, out, in);
     Value b = bias ? param(prefix + ".bias", {out}) : Value();
-    return LinearOp::create(builder, loc, activation(out), input, w, b);
+    Value inputScale;
+    if (scale && config.quantization.activations !=
+                     CheckpointQuantization::Activations::None)
+      std::tie(input, inputScale) = quantizedInput(input, prefix);
+    return LinearOp::create(builder, loc, activation(out), input, w, b, scale,
+                            inputScale);
   }
 
   Value rmsNorm(Value input, const std::string &name) {
@@ -96,6 +148,8 @@ private:
   RopeAttr rope;
   Operation *weightInsertPoint = nullptr;
   llvm::StringSet<> declared;
+  /// Per-token FP8 forms of Linear inputs, shared by their consumers.
+  DenseMap<Value, std::pair<Value, Value>> dynamicInputs;
 };
 
 Value GraphBuilder::attention(Value x, Value positions, Value cache,
@@ -121,12 +175,7 @@ Value GraphBuilder::attention(Value x, Value positions, Value cache,
 
 Value GraphBuilder::moe(Value x, int64_t layer) {
   int64_t h = config.hiddenSize, e = config.numExperts;
-  bool mixtral = config.arch == Architecture::Mixtral;
-  std::string prefix = mixtral
-                           ? llvm::formatv("model.layers.{0}.block_sparse_moe",
-                                           layer)
-                                 .str()
-                           : llvm::formatv("model.layers.{0}.mlp", layer).str();
+  std::string prefix = moeModulePrefix(config, layer);
   Value gate = param(prefix + ".gate.weight", {e, h});
   int64_t k = config.numExpertsPerTok;
   auto weightsType =
@@ -137,34 +186,40 @@ Value GraphBuilder::moe(Value x, int64_t layer) {
       builder.getI64IntegerAttr(k),
       config.normTopkProb ? builder.getUnitAttr() : UnitAttr());
   int64_t inter = config.moeIntermediateSize;
-  SmallVector<Value> gates, ups, downs;
+  // Experts keep their activations in the model's float type, even when
+  // the checkpoint quantizes Linear inputs (docs/quantization.md).
+  SmallVector<Value> gates, ups, downs, gateScales, upScales, downScales;
   for (int64_t i = 0; i < e; ++i) {
-    std::string ep = llvm::formatv("{0}.experts.{1}", prefix, i);
-    // Mixtral names its expert projections w1 (gate), w3 (up), w2 (down).
-    gates.push_back(param(ep + (mixtral ? ".w1" : ".gate_proj") + ".weight",
-                          {inter, h}));
-    ups.push_back(param(ep + (mixtral ? ".w3" : ".up_proj") + ".weight",
-                        {inter, h}));
-    downs.push_back(param(ep + (mixtral ? ".w2" : ".down_proj") + ".weight",
-                          {h, inter}));
+    auto [g, gs] = weight(expertModule(config, layer, i, "gate"), inter, h);
+    auto [u, us] = weight(expertModule(config, layer, i, "up"), inter, h);
+    auto [d, ds] = weight(expertModule(config, layer, i, "down"), h, inter);
+    gates.push_back(g);
+    ups.push_back(u);
+    downs.push_back(d);
+    if (gs) {
+      gateScales.push_back(gs);
+      upScales.push_back(us);
+      downScales.push_back(ds);
+    }
   }
   Value out = ExpertsOp::create(
       builder, loc, x.getType(), x, router.getWeights(), router.getIndices(),
-      gates, ups, downs, builder.getI64IntegerAttr(e), DenseI64ArrayAttr(),
-      StringAttr(), DenseI64ArrayAttr());
+      gates, ups, downs, gateScales, upScales, downScales,
+      builder.getI64IntegerAttr(e), DenseI64ArrayAttr(), StringAttr(),
+      DenseI64ArrayAttr());
   if (!config.hasSharedExpert())
     return out;
   int64_t si = config.sharedExpertIntermediateSize;
   std::string sp = prefix + ".shared_expert";
   // Separate statements: argument evaluation order is unspecified, and the
   // weights should be declared in checkpoint order.
-  Value sharedGate = param(sp + ".gate_proj.weight", {si, h});
-  Value sharedUp = param(sp + ".up_proj.weight", {si, h});
-  Value sharedDown = param(sp + ".down_proj.weight", {h, si});
+  auto [sharedGate, gs] = weight(sp + ".gate_proj", si, h);
+  auto [sharedUp, us] = weight(sp + ".up_proj", si, h);
+  auto [sharedDown, ds] = weight(sp + ".down_proj", h, si);
   Value expertGate = param(prefix + ".shared_expert_gate.weight", {1, h});
   Value shared = SharedExpertOp::create(builder, loc, x.getType(), x,
                                         sharedGate, sharedUp, sharedDown,
-                                        expertGate);
+                                        expertGate, gs, us, ds);
   return AddOp::create(builder, loc, out, shared);
 }
 
@@ -226,8 +281,17 @@ OwningOpRef<ModuleOp> GraphBuilder::build(StringRef sourceName) {
   int64_t h = config.hiddenSize, vocab = config.vocabSize;
   auto idsType = RankedTensorType::get({kDynamic, kDynamic},
                                        builder.getI64Type());
-  auto cacheType = KVCacheType::get(context, config.numLayers,
-                                    config.numKvHeads, config.headDim, dtype);
+  auto cacheType =
+      config.quantization.kvCache
+          ? KVCacheType::get(context, config.numLayers, config.numKvHeads,
+                             config.headDim,
+                             builder.getType<Float8E4M3FNType>(),
+                             KVScaleKind::per_token_head)
+          : KVCacheType::get(context, config.numLayers, config.numKvHeads,
+                             config.headDim, dtype);
+  if (config.quantization.any())
+    (*module)->setAttr("llm.quantization",
+                       builder.getStringAttr(config.quantization.method));
   auto logitsType = activation(vocab, 1);
   auto nextType = RankedTensorType::get({kDynamic, 1}, builder.getI64Type());
   auto func = func::FuncOp::create(builder, loc, "forward",
@@ -249,11 +313,14 @@ OwningOpRef<ModuleOp> GraphBuilder::build(StringRef sourceName) {
     decoderLayer(layer, hidden, positions, cache);
   Value last = LastTokenOp::create(builder, loc, activation(h, 1), hidden);
   Value normed = rmsNorm(last, "model.norm.weight");
-  Value head = config.tieWordEmbeddings
-                   ? param("model.embed_tokens.weight", {vocab, h})
-                   : param("lm_head.weight", {vocab, h});
+  auto [head, headScale] =
+      config.tieWordEmbeddings
+          ? std::pair<Value, Value>(param("model.embed_tokens.weight",
+                                          {vocab, h}),
+                                    Value())
+          : weight("lm_head", vocab, h);
   Value logits = LMHeadOp::create(builder, loc, logitsType, normed, head,
-      config.tieWordEmbeddings ? builder.getUnitAttr() : UnitAttr(),
+      headScale, config.tieWordEmbeddings ? builder.getUnitAttr() : UnitAttr(),
       UnitAttr());
   Value next = ArgmaxOp::create(builder, loc, nextType, logits);
   func::ReturnOp::create(builder, loc, ValueRange{logits, next});

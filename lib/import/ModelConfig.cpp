@@ -8,6 +8,9 @@
 
 #include "llmc/Import/ModelConfig.h"
 
+#include "lib/import/FieldReader.h"
+#include "lib/import/QuantizationConfig.h"
+
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -35,105 +38,6 @@ constexpr int64_t kMaxPositions = int64_t(1) << 32;
 /// builds: 4096 layers of 4096 experts pass every per-field limit but would
 /// take tens of GB and minutes to build.
 constexpr int64_t kMaxExpertInstances = int64_t(1) << 16;
-
-/// Reads typed fields from one JSON object, producing errors that name the
-/// file and the field.
-class FieldReader {
-public:
-  /// `prefix` qualifies field names of nested objects ("rope_scaling.").
-  FieldReader(StringRef path, const json::Object &object,
-              StringRef prefix = "")
-      : path(path), object(object), prefix(prefix) {}
-
-  Error error(StringRef field, const Twine &rule) const {
-    return createStringError(inconvertibleErrorCode(),
-                             path + ": field '" + prefix + field + "': " +
-                                 rule);
-  }
-
-  bool has(StringRef field) const {
-    const json::Value *v = object.get(field);
-    return v && v->kind() != json::Value::Null;
-  }
-
-  /// An integer in [min, max]; `fallback` when absent or null (required
-  /// when no fallback).
-  Expected<int64_t> integer(StringRef field, int64_t min, int64_t max,
-                            std::optional<int64_t> fallback = std::nullopt) {
-    const json::Value *v = object.get(field);
-    if (!v || v->kind() == json::Value::Null) {
-      if (fallback)
-        return *fallback;
-      return error(field, "is required but missing");
-    }
-    std::optional<int64_t> value = v->getAsInteger();
-    if (!value)
-      return error(field, formatv("must be an integer, got {0}", render(*v)));
-    if (*value < min)
-      return error(field, formatv("= {0} must be >= {1}", *value, min));
-    if (*value > max)
-      return error(field, formatv("= {0} exceeds the supported maximum {1}",
-                                  *value, max));
-    return *value;
-  }
-
-  /// A finite number > 0 (or >= 0 when `allowZero`).
-  Expected<double> positive(StringRef field, std::optional<double> fallback,
-                            bool allowZero = false) {
-    const json::Value *v = object.get(field);
-    if (!v || v->kind() == json::Value::Null) {
-      if (fallback)
-        return *fallback;
-      return error(field, "is required but missing");
-    }
-    std::optional<double> value = v->getAsNumber();
-    if (!value)
-      return error(field, formatv("must be a number, got {0}", render(*v)));
-    if (!std::isfinite(*value) || *value < 0 || (!allowZero && *value == 0))
-      return error(field, formatv("= {0} must be a finite number {1} 0",
-                                  render(*v), allowZero ? ">=" : ">"));
-    return *value;
-  }
-
-  Expected<bool> boolean(StringRef field, bool fallback) {
-    const json::Value *v = object.get(field);
-    if (!v || v->kind() == json::Value::Null)
-      return fallback;
-    std::optional<bool> value = v->getAsBoolean();
-    if (!value)
-      return error(field, formatv("must be true or false, got {0}", render(*v)));
-    return *value;
-  }
-
-  Expected<std::optional<std::string>> string(StringRef field) {
-    const json::Value *v = object.get(field);
-    if (!v || v->kind() == json::Value::Null)
-      return std::optional<std::string>();
-    std::optional<StringRef> value = v->getAsString();
-    if (!value)
-      return error(field, formatv("must be a string, got {0}", render(*v)));
-    return std::optional<std::string>(value->str());
-  }
-
-  static std::string render(const json::Value &v) {
-    std::string text = formatv("{0}", v).str();
-    if (text.size() > 60)
-      text = text.substr(0, 57) + "...";
-    return text;
-  }
-
-  StringRef path;
-  const json::Object &object;
-  StringRef prefix;
-};
-
-#define ASSIGN_OR_RETURN(lhs, expr)                                            \
-  do {                                                                         \
-    auto _result = (expr);                                                     \
-    if (!_result)                                                              \
-      return _result.takeError();                                              \
-    lhs = std::move(*_result);                                                 \
-  } while (false)
 
 /// RoPE parameters: transformers 4 writes `rope_theta` and `rope_scaling`;
 /// transformers 5 writes one `rope_parameters` object holding both (its
@@ -505,6 +409,8 @@ Expected<ModelConfig> parseModelConfig(StringRef path, StringRef text) {
                                     "decoder_sparse_step)",
                                     i));
   if (Error e = readTokenIds(reader, config))
+    return std::move(e);
+  if (Error e = readQuantizationConfig(reader, config))
     return std::move(e);
   return config;
 }

@@ -9,9 +9,11 @@
 #include "llmc/Import/Importer.h"
 
 #include "dialects/llm/LlmDialect.h"
+#include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/Safetensors.h"
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
@@ -31,8 +33,37 @@ std::string safetensorsDTypeName(Type type) {
     return "I64";
   if (type.isInteger(32))
     return "I32";
+  if (isa<Float8E4M3FNType>(type))
+    return "F8_E4M3";
   return "";
 }
+
+namespace {
+
+/// Full shape of a weight symbol (its slice's when sharded).
+std::vector<int64_t> fullShapeOf(llm::WeightOp weight) {
+  if (auto slice = weight.getSliceAttr())
+    return {slice.getFullShape().begin(), slice.getFullShape().end()};
+  ArrayRef<int64_t> shape = weight.getTensorType().getShape();
+  return {shape.begin(), shape.end()};
+}
+
+/// The FP8 scale symbols of `module`: each FP8 weight's scale (checked with
+/// its weight) and the static input scales llm.quantize reads (one float
+/// each, in whatever float dtype the checkpoint stores).
+std::pair<llvm::StringSet<>, llvm::StringSet<>> fp8Scales(ModuleOp module) {
+  llvm::StringSet<> weightScales, inputScales;
+  for (auto weight : module.getOps<llm::WeightOp>())
+    if (FlatSymbolRefAttr scale = weight.getScaleAttr())
+      weightScales.insert(scale.getValue());
+  module.walk([&](llm::QuantizeOp quantize) {
+    if (auto param = quantize.getScale().getDefiningOp<llm::ParamOp>())
+      inputScales.insert(param.getName());
+  });
+  return {weightScales, inputScales};
+}
+
+} // namespace
 
 llvm::Error checkCheckpointWeights(ModuleOp module, llvm::StringRef path) {
   auto checkpoint = rt::Checkpoint::open(path.str());
@@ -46,8 +77,23 @@ llvm::Error checkCheckpointWeights(ModuleOp module, llvm::StringRef path) {
                             ", ") +
            "]";
   };
+  auto [weightScales, inputScales] = fp8Scales(module);
+  SymbolTable symbols(module);
   for (auto weight : module.getOps<llm::WeightOp>()) {
     llvm::StringRef name = weight.getSymName();
+    if (weightScales.contains(name))
+      continue; // Checked with its FP8 weight.
+    if (FlatSymbolRefAttr scaleRef = weight.getScaleAttr()) {
+      auto scale = symbols.lookup<llm::WeightOp>(scaleRef.getValue());
+      if (!scale)
+        continue; // The verifier reports a dangling scale.
+      rt::Fp8WeightSpec spec{name.str(), fullShapeOf(weight),
+                             scaleRef.getValue().str(), fullShapeOf(scale)};
+      if (rt::Status s = rt::checkFp8Checkpoint(**checkpoint, spec); !s)
+        return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                       path + ": " + s.message());
+      continue;
+    }
     const rt::SafetensorsFile *file = nullptr;
     const rt::TensorInfo *info = (*checkpoint)->find(name, &file);
     if (!info)
@@ -62,6 +108,18 @@ llvm::Error checkCheckpointWeights(ModuleOp module, llvm::StringRef path) {
     if (auto slice = weight.getSliceAttr())
       expected.assign(slice.getFullShape().begin(),
                       slice.getFullShape().end());
+    if (inputScales.contains(name)) {
+      // A static FP8 input scale: one float, as a scalar or [1].
+      if (rt::numElements(info->shape) != 1 ||
+          !rt::isConvertibleToF32(info->dtype))
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            llvm::formatv("{0}: FP8 input scale '{1}' must be one float "
+                          "(F32, F16 or BF16), got {2} {3}",
+                          file->path(), name, rt::dtypeName(info->dtype),
+                          shapeStr(info->shape)));
+      continue;
+    }
     if (llvm::ArrayRef<int64_t>(info->shape) != llvm::ArrayRef(expected))
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),

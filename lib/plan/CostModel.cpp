@@ -67,8 +67,10 @@ double pipelineBubble(int64_t stages, int64_t microbatches) {
 }
 
 double kvCacheBytes(int64_t batch, int64_t positions, int64_t layers,
-                    int64_t kvHeads, int64_t headDim, int64_t elementBytes) {
-  return 2.0 * batch * positions * layers * kvHeads * headDim * elementBytes;
+                    int64_t kvHeads, int64_t headDim, int64_t elementBytes,
+                    int64_t scaleBytes) {
+  return 2.0 * batch * positions * layers * kvHeads *
+         (double(headDim) * elementBytes + scaleBytes);
 }
 
 double linearFlops(double tokens, int64_t in, int64_t out) {
@@ -725,12 +727,15 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
   for (BlockArgument arg : stage.body->getArguments())
     if (auto type = dyn_cast<llm::KVCacheType>(arg.getType()))
       cacheType = type;
-  int64_t cacheBytes = 2;
+  int64_t cacheBytes = 2, cacheScaleBytes = 0;
   if (cacheType) {
     cacheBytes = elementByteWidth(cacheType.getElementType());
+    // An FP8 cache keeps an fp32 scale per token and kv head, for K and V.
+    cacheScaleBytes = cacheType.isFp8() ? 4 : 0;
     result.kvCacheBytes = cost::kvCacheBytes(
         rowsPerRank, contextPerRank, stage.end - stage.first,
-        cacheType.getNumKvHeads(), cacheType.getHeadDim(), cacheBytes);
+        cacheType.getNumKvHeads(), cacheType.getHeadDim(), cacheBytes,
+        cacheScaleBytes);
   }
 
   // Walk the ops: FLOPs, KV traffic, collectives, live activations.
@@ -752,14 +757,26 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
         routedTopK[experts.getResult()] = k->second;
     }
 
-    result.prefillFlops += flops(op, prefill, 0);
-    result.decodeFlops += flops(op, decode, decodeContext);
+    double prefillFlops = flops(op, prefill, 0);
+    double decodeFlops = flops(op, decode, decodeContext);
+    result.prefillFlops += prefillFlops;
+    result.decodeFlops += decodeFlops;
+    // A linear with an FP8 input (W8A8) runs on FP8 tensor cores; FP8
+    // weights with float inputs are widened and run at the float rate.
+    if (auto linear = dyn_cast<llm::LinearOp>(op);
+        linear && isa<Float8E4M3FNType>(
+                      cast<RankedTensorType>(linear.getInput().getType())
+                          .getElementType())) {
+      result.prefillFp8Flops += prefillFlops;
+      result.decodeFp8Flops += decodeFlops;
+    }
 
     // KV traffic: a decode step reads the positions a rank holds, prefill
     // writes the prompt's.
     auto kvTraffic = [&](int64_t kvHeads, int64_t headDim,
                          std::optional<int64_t> window, double split) {
-      double perPosition = 2.0 * kvHeads * headDim * cacheBytes;
+      double perPosition =
+          2.0 * kvHeads * (double(headDim) * cacheBytes + cacheScaleBytes);
       double keys = decodeContext;
       if (window)
         keys = std::min<double>(keys, *window);
@@ -827,11 +844,17 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
                           kvReadPerDecode;
 
   double flopRate = hardware.achievableFlops(computeBytes);
+  double fp8Rate = hardware.achievableFlops(1);
   double hbmRate = hardware.achievableHbm();
-  result.prefillComputeSeconds = std::max(result.prefillFlops / flopRate,
-                                          result.prefillHbmBytes / hbmRate);
+  auto flopSeconds = [&](double all, double fp8) {
+    return (all - fp8) / flopRate + fp8 / fp8Rate;
+  };
+  result.prefillComputeSeconds =
+      std::max(flopSeconds(result.prefillFlops, result.prefillFp8Flops),
+               result.prefillHbmBytes / hbmRate);
   result.decodeComputeSeconds =
-      std::max(result.decodeFlops / flopRate, result.decodeHbmBytes / hbmRate);
+      std::max(flopSeconds(result.decodeFlops, result.decodeFp8Flops),
+               result.decodeHbmBytes / hbmRate);
   for (const CollectiveCost &c : collectives)
     if (c.stage == stage.index && c.op != "dist.transfer") {
       result.prefillCommSeconds += c.prefillSeconds / microbatches;

@@ -189,6 +189,11 @@ std::string deploymentProblem(const ShardSpec &spec, const CostReport &cost,
                               const Topology &topology,
                               const PlannerOptions &options) {
   GridLayout layout(spec);
+  if (cost.usesFp8TensorCores() && hardware.fp8FlopsPerSecond <= 0)
+    return formatv("W8A8 FP8 linears need FP8 tensor cores, which {0} lacks "
+                   "(fp8_tflops = 0); quantize weights only (--quantize=fp8: "
+                   "FP8 weights widened to bf16 in the GEMMs)",
+                   hardware.name);
   if (int64_t tp = spec.degree(Axis::tp); tp > 1) {
     int64_t nodes = layout.nodesSpanned({layout.axisIndex("tp")}, topology);
     if (nodes > 1)

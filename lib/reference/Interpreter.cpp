@@ -12,6 +12,7 @@
 #include "llmc/Support/Try.h"
 
 #include "llmc/Reference/Kernels.h"
+#include "llmc/Reference/Quantized.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -197,6 +198,8 @@ Error Interpreter::execute(Operation *op) {
       .Case([&](llm::RMSNormOp o) { return execRMSNorm(o); })
       .Case([&](llm::LinearOp o) { return execLinear(o); })
       .Case([&](llm::BiasAddOp o) { return execBiasAdd(o); })
+      .Case([&](llm::TokenScaleOp o) { return execTokenScale(o); })
+      .Case([&](llm::QuantizeOp o) { return execQuantize(o); })
       .Case([&](llm::RopeOp o) { return execRope(o); })
       .Case<llm::SwiGLUOp, llm::AddOp>(
           [&](Operation *o) { return execElementwise(o); })
@@ -357,7 +360,7 @@ Error Interpreter::execParam(llm::ParamOp op) {
       slice = rt::Slice{int(s->getDim()), s->getOffsets()[coord],
                         s->getSize()};
     }
-    LLMC_TRY(t, weights_.load(name, fullShape, slice));
+    LLMC_TRY(t, loadWeightValues(weight, fullShape, slice));
     if (t.shape != std::vector<int64_t>(local.begin(), local.end()))
       return createStringError("weight '%s' loads as %s but is "
                                "declared %s",
@@ -406,6 +409,17 @@ Error Interpreter::execLinear(llm::LinearOp op) {
   if (Value b = op.getBias()) {
     LLMC_TRY(bt, getTensor(b));
     bias = bt;
+  }
+  if (op.getWeightScale() || op.getInputScale()) {
+    LLMC_TRY(scales, rowScales(op.getWeightScale()));
+    const Tensor *inputScale = nullptr;
+    if (Value s = op.getInputScale()) {
+      LLMC_TRY(st, getTensor(s));
+      inputScale = st;
+    }
+    LLMC_TRY(y, scaledLinear(*x, *w, scales, inputScale, bias));
+    bind(op.getResult(), std::move(y));
+    return Error::success();
   }
   LLMC_TRY(y, linear(*x, *w, bias));
   bind(op.getResult(), std::move(y));
@@ -467,7 +481,9 @@ Error Interpreter::execAttention(llm::AttentionOp op) {
                         q->rank() >= 1 ? std::optional<int64_t>(q->dim(0))
                                        : std::nullopt,
                         "attention"));
-  LLMC_TRY(y, attention(*q, *k, *v, *pos, config, binding ? &*binding : nullptr));
+  LLMC_TRY(y, attention(*q, cachedForm(op.getCache(), *k, config.headDim),
+                        cachedForm(op.getCache(), *v, config.headDim), *pos,
+                        config, binding ? &*binding : nullptr));
   bind(op.getResult(), std::move(y));
   return Error::success();
 }
@@ -514,7 +530,16 @@ Error Interpreter::execExperts(llm::ExpertsOp op) {
     LLMC_TRY(g, getTensor(op.getGateWeights()[i]));
     LLMC_TRY(u, getTensor(op.getUpWeights()[i]));
     LLMC_TRY(d, getTensor(op.getDownWeights()[i]));
-    local.push_back(ExpertWeights{op.getExpertId(i), g, u, d});
+    ExpertWeights expert{op.getExpertId(i), g, u, d};
+    if (op.hasScales()) {
+      LLMC_TRY(gs, rowScales(op.getGateScales()[i]));
+      LLMC_TRY(us, rowScales(op.getUpScales()[i]));
+      LLMC_TRY(ds, rowScales(op.getDownScales()[i]));
+      expert.gateScale = gs;
+      expert.upScale = us;
+      expert.downScale = ds;
+    }
+    local.push_back(expert);
   }
   LLMC_TRY(y, experts(*x, *rw, *ri, local));
   bind(op.getResult(), std::move(y));
@@ -523,11 +548,15 @@ Error Interpreter::execExperts(llm::ExpertsOp op) {
 
 Error Interpreter::execSharedExpert(llm::SharedExpertOp op) {
   std::vector<const Tensor *> in;
-  for (Value v : op->getOperands()) {
+  for (Value v : {op.getInput(), op.getGate(), op.getUp(), op.getDown(),
+                  op.getExpertGate()}) {
     LLMC_TRY(t, getTensor(v));
     in.push_back(t);
   }
-  LLMC_TRY(y, sharedExpert(*in[0], *in[1], *in[2], *in[3], *in[4]));
+  LLMC_TRY(gs, rowScales(op.getGateScale()));
+  LLMC_TRY(us, rowScales(op.getUpScale()));
+  LLMC_TRY(ds, rowScales(op.getDownScale()));
+  LLMC_TRY(y, sharedExpert(*in[0], *in[1], *in[2], *in[3], *in[4], gs, us, ds));
   bind(op.getResult(), std::move(y));
   return Error::success();
 }
@@ -547,7 +576,8 @@ Error Interpreter::execOutput(Operation *op) {
     // A vocab-parallel head computes the logits of the rank's vocab block:
     // the same product on the local weight block.
     LLMC_TRY(w, getTensor(head.getWeight()));
-    LLMC_TRY(y, linear(*x, *w));
+    LLMC_TRY(scales, rowScales(head.getWeightScale()));
+    LLMC_TRY(y, scaledLinear(*x, *w, scales, nullptr, nullptr));
     bind(head.getResult(), std::move(y));
     return Error::success();
   }

@@ -519,12 +519,17 @@ Error Interpreter::execExpertCombine(dist::ExpertCombineOp op) {
 
 Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
   LLMC_TRY(q, getTensor(op.getQ()));
-  LLMC_TRY(k, getTensor(op.getK()));
-  LLMC_TRY(v, getTensor(op.getV()));
+  LLMC_TRY(kIn, getTensor(op.getK()));
+  LLMC_TRY(vIn, getTensor(op.getV()));
   LLMC_TRY(pos, getInts(op.getPositions()));
   AttentionConfig config = attentionConfig(op);
-  if (Error e = checkAttentionOperands(*q, *k, *v, *pos, config))
+  if (Error e = checkAttentionOperands(*q, *kIn, *vIn, *pos, config))
     return e;
+  // With an FP8 cache every key and value attention sees went through the
+  // cache, so the blocks sent around the ring are the FP8 round trips too.
+  Tensor kStored = cachedForm(op.getCache(), *kIn, config.headDim);
+  Tensor vStored = cachedForm(op.getCache(), *vIn, config.headDim);
+  const Tensor *k = &kStored, *v = &vStored;
   LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
   const std::vector<int> &members = group.first;
   int64_t coord = group.second, size = int64_t(members.size());

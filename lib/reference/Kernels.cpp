@@ -76,19 +76,22 @@ Error checkMatrix(llvm::StringRef op, llvm::StringRef what, const Tensor &w,
   return Error::success();
 }
 
-/// down(silu(gate x) * up x) for one token row.
+/// down(silu(gate x) * up x) for one token row; each projection's fp32
+/// result is multiplied by its weight's row scale (1 for float weights).
 void swigluMlpRow(const float *x, const Tensor &gate, const Tensor &up,
-                  const Tensor &down, std::vector<float> &hidden,
-                  float *out) {
+                  const Tensor &down, std::vector<float> &hidden, float *out,
+                  RowScales gateScale = {}, RowScales upScale = {},
+                  RowScales downScale = {}) {
   int64_t h = gate.dim(1), inter = gate.dim(0);
   hidden.resize(inter);
   for (int64_t i = 0; i < inter; ++i) {
-    float g = float(dot(x, gate.data.data() + i * h, h));
-    float u = float(dot(x, up.data.data() + i * h, h));
+    float g = float(dot(x, gate.data.data() + i * h, h)) * gateScale(i);
+    float u = float(dot(x, up.data.data() + i * h, h)) * upScale(i);
     hidden[i] = silu(g) * u;
   }
   for (int64_t o = 0; o < down.dim(0); ++o)
-    out[o] = float(dot(hidden.data(), down.data.data() + o * inter, inter));
+    out[o] = float(dot(hidden.data(), down.data.data() + o * inter, inter)) *
+             downScale(o);
 }
 
 Error checkMlp(llvm::StringRef op, const Tensor &gate, const Tensor &up,
@@ -106,7 +109,30 @@ Error checkMlp(llvm::StringRef op, const Tensor &gate, const Tensor &up,
   return Error::success();
 }
 
+Error checkMlpScales(llvm::StringRef op, const Tensor &gate, const Tensor &down,
+                     RowScales gateScale, RowScales upScale,
+                     RowScales downScale) {
+  if (Error e = checkRowScales(op, "gate weight", gateScale, gate.dim(0)))
+    return e;
+  if (Error e = checkRowScales(op, "up weight", upScale, gate.dim(0)))
+    return e;
+  return checkRowScales(op, "down weight", downScale, down.dim(0));
+}
+
 } // namespace
+
+Error checkRowScales(llvm::StringRef op, llvm::StringRef what,
+                     RowScales scales, int64_t rows) {
+  if (!scales.scales || scales.scales->numElements() == 1)
+    return Error::success();
+  const Tensor &t = *scales.scales;
+  if (t.numElements() != rows || t.innerSize() != 1)
+    return createStringError("%s: the scales of the %s must be [%lld, 1] or "
+                             "one element, got %s",
+                             op.str().c_str(), what.str().c_str(),
+                             (long long)rows, str(t.shape).c_str());
+  return Error::success();
+}
 
 //===----------------------------------------------------------------------===//
 // Normalisation, projections, elementwise
@@ -670,9 +696,13 @@ Expected<Tensor> experts(const Tensor &x, const Tensor &routingWeights,
     return createStringError("experts: routing %s does not match input %s",
                              str(routingWeights.shape).c_str(),
                              str(x.shape).c_str());
-  for (const ExpertWeights &e : experts)
+  for (const ExpertWeights &e : experts) {
     if (Error err = checkMlp("experts", *e.gate, *e.up, *e.down, h))
       return std::move(err);
+    if (Error err = checkMlpScales("experts", *e.gate, *e.down, e.gateScale,
+                                   e.upScale, e.downScale))
+      return std::move(err);
+  }
   int64_t k = routingWeights.innerSize();
   Tensor y(x.shape);
   std::vector<float> hidden, contribution(h);
@@ -688,7 +718,8 @@ Expected<Tensor> experts(const Tensor &x, const Tensor &routingWeights,
       if (!e)
         continue; // held by another rank
       swigluMlpRow(in, *e->gate, *e->up, *e->down, hidden,
-                   contribution.data());
+                   contribution.data(), e->gateScale, e->upScale,
+                   e->downScale);
       float w = routingWeights.data[t * k + j];
       for (int64_t i = 0; i < h; ++i)
         out[i] += w * contribution[i];
@@ -699,9 +730,13 @@ Expected<Tensor> experts(const Tensor &x, const Tensor &routingWeights,
 
 Expected<Tensor> sharedExpert(const Tensor &x, const Tensor &gate,
                               const Tensor &up, const Tensor &down,
-                              const Tensor &expertGate) {
+                              const Tensor &expertGate, RowScales gateScale,
+                              RowScales upScale, RowScales downScale) {
   int64_t h = x.innerSize();
   if (Error e = checkMlp("shared_expert", gate, up, down, h))
+    return std::move(e);
+  if (Error e = checkMlpScales("shared_expert", gate, down, gateScale,
+                               upScale, downScale))
     return std::move(e);
   if (expertGate.shape != std::vector<int64_t>{1, h})
     return createStringError("shared_expert: expert gate must be [1, %lld], "
@@ -712,7 +747,8 @@ Expected<Tensor> sharedExpert(const Tensor &x, const Tensor &gate,
   for (int64_t t = 0; t < x.outerSize(); ++t) {
     const float *in = x.data.data() + t * h;
     float *out = y.data.data() + t * h;
-    swigluMlpRow(in, gate, up, down, hidden, out);
+    swigluMlpRow(in, gate, up, down, hidden, out, gateScale, upScale,
+                 downScale);
     float g = float(dot(in, expertGate.data.data(), h));
     float sig = 1.0f / (1.0f + std::exp(-g));
     for (int64_t i = 0; i < h; ++i)

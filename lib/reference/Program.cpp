@@ -80,6 +80,8 @@ Expected<Program> Program::analyze(mlir::ModuleOp module) {
   for (Operation &op : module.getBody()->getOperations()) {
     if (auto w = llvm::dyn_cast<llm::WeightOp>(op)) {
       p.weights[w.getSymName()] = w;
+      if (mlir::FlatSymbolRefAttr scale = w.getScaleAttr())
+        p.scaleOwners[scale.getValue()] = w;
       continue;
     }
     auto grid = llvm::dyn_cast<mlir::shard::GridOp>(op);

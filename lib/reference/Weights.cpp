@@ -1,6 +1,7 @@
 //===- Weights.cpp - where the reference executor's weights come from -----===//
 
 #include "llmc/Reference/Weights.h"
+#include "llmc/Reference/Quantized.h"
 
 #include "runtime/weights/RandomWeights.h"
 #include "runtime/weights/Safetensors.h"
@@ -77,7 +78,10 @@ Expected<Tensor> WeightSource::load(llvm::StringRef name,
   if (!info)
     return createStringError("weight '%s' is not in the checkpoint '%s'",
                              name.str().c_str(), path_.c_str());
-  if (info->shape != fullShape)
+  // A one-element tensor (an FP8 input_scale) may be stored as a scalar.
+  bool bothSingle = rt::numElements(info->shape) == 1 &&
+                    rt::numElements(fullShape) == 1;
+  if (info->shape != fullShape && !bothSingle)
     return createStringError(
         "weight '%s' is %s in the checkpoint '%s' but the model expects %s",
         name.str().c_str(), shapeString(info->shape).c_str(), path_.c_str(),
@@ -85,6 +89,42 @@ Expected<Tensor> WeightSource::load(llvm::StringRef name,
   if (rt::Status s = checkpoint_->readF32(key, out.data.data(), slice); !s)
     return createStringError("weight '%s': %s", name.str().c_str(),
                              s.message().c_str());
+  return out;
+}
+
+Expected<Tensor> WeightSource::loadFp8(
+    const rt::Fp8WeightSpec &spec,
+    const std::optional<rt::Slice> &slice) const {
+  std::vector<int64_t> shape = spec.fullShape;
+  if (slice) {
+    if (rt::Status s = rt::checkSlice(spec.fullShape, *slice); !s)
+      return createStringError("weight '%s': %s", spec.name.c_str(),
+                               s.message().c_str());
+    shape = rt::slicedShape(spec.fullShape, *slice);
+  }
+  std::vector<uint8_t> codes(size_t(rt::numElements(shape)));
+  rt::Fp8Source source{checkpoint_.get(), seed_};
+  if (rt::Status s = source.codes(spec, slice, codes.data()); !s)
+    return createStringError("FP8 weight '%s' (%s): %s", spec.name.c_str(),
+                             describe().c_str(), s.message().c_str());
+  return decodeE4M3(codes, shape);
+}
+
+Expected<Tensor> WeightSource::loadFp8Scales(
+    const rt::Fp8WeightSpec &spec,
+    const std::optional<rt::Slice> &slice) const {
+  std::vector<int64_t> shape = spec.scaleFullShape;
+  if (slice) {
+    if (rt::Status s = rt::checkSlice(spec.scaleFullShape, *slice); !s)
+      return createStringError("FP8 scale '%s': %s", spec.scaleName.c_str(),
+                               s.message().c_str());
+    shape = rt::slicedShape(spec.scaleFullShape, *slice);
+  }
+  Tensor out(shape);
+  rt::Fp8Source source{checkpoint_.get(), seed_};
+  if (rt::Status s = source.scales(spec, slice, out.data.data()); !s)
+    return createStringError("FP8 scale '%s' (%s): %s", spec.scaleName.c_str(),
+                             describe().c_str(), s.message().c_str());
   return out;
 }
 

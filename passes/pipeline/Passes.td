@@ -9,7 +9,7 @@ def PipelineSplit : Pass<"llm-pipeline-split", "::mlir::ModuleOp"> {
   let summary = "Splits @forward into contiguous, cost-balanced pipeline stages";
   let description = [{
     Partitions the decoder layers over the grid's pp axis into contiguous
-    stages that minimise the largest stage's parameter count (the embedding
+    stages that minimise the largest stage's parameter bytes (the embedding
     counts with the first stage, the final norm and lm_head with the last),
     wraps each in a `dist.stage`, sends activations between stages with
     `dist.transfer` and runs the stages per micro-batch in a

@@ -1,7 +1,7 @@
 //===- PipelineSplit.cpp - contiguous, cost-balanced pipeline stages ------===//
 //
 // The decoder layers are split into pp contiguous stages minimising the
-// largest stage's parameter count (the embedding belongs to the first stage,
+// largest stage's parameter bytes (the embedding belongs to the first stage,
 // the final norm and lm_head to the last), by the classic linear-partition
 // dynamic program. Each stage becomes a dist.stage region; a value computed
 // in one stage and used in a later one crosses by dist.transfer. Everything
@@ -31,13 +31,16 @@ namespace {
 // Cost and partition
 //===----------------------------------------------------------------------===//
 
-/// Parameters an op (and its regions) holds on this rank.
-int64_t parameterCount(Operation *op) {
-  int64_t count = 0;
+/// Bytes of the parameters an op (and its regions) holds on this rank: FP8
+/// layers weigh half as much as the bf16 embedding and lm_head.
+int64_t parameterBytes(Operation *op) {
+  int64_t bytes = 0;
   op->walk([&](llm::ParamOp param) {
-    count += cast<RankedTensorType>(param.getType()).getNumElements();
+    auto type = cast<RankedTensorType>(param.getType());
+    int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+    bytes += type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
   });
-  return count;
+  return bytes;
 }
 
 /// Splits `costs` into `parts` contiguous non-empty groups minimising the
@@ -125,7 +128,7 @@ LogicalResult PipelineSplitPass::split(func::FuncOp forward, int64_t pp,
   for (auto &group : groups) {
     int64_t cost = 0;
     for (Operation *op : group)
-      cost += parameterCount(op);
+      cost += parameterBytes(op);
     costs.push_back(cost);
   }
   SmallVector<size_t> starts = linearPartition(costs, pp);

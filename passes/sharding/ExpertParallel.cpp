@@ -47,8 +47,8 @@ LogicalResult distribute(ModuleOp module, SymbolTable &symbols,
   experts.setOwners(owners);
   for (unsigned i = 0; i < experts.getNumLocalExperts(); ++i) {
     auto owner = llm::OwnerAttr::get(context, "ep", owners[i]);
-    for (Value weight : {experts.getGateWeights()[i], experts.getUpWeights()[i],
-                         experts.getDownWeights()[i]}) {
+    // Scales travel with their expert's weights.
+    for (Value weight : experts.getExpertOperands(i)) {
       auto param = weight.getDefiningOp<llm::ParamOp>();
       if (!param)
         return experts.emitError() << "expert weights must come from llm.param";

@@ -34,7 +34,10 @@ namespace {
 // Helpers
 //===----------------------------------------------------------------------===//
 
-enum class Layout { Replicated, Split, Partial };
+/// Partial: each rank holds a partial sum. PartialMax: each rank holds the
+/// maximum over its slice of a row (llm.token_scale of a split value); the
+/// all-reduce that replicates it takes the max.
+enum class Layout { Replicated, Split, Partial, PartialMax };
 
 RankedTensorType withLastDim(Type type, int64_t size) {
   auto tensor = cast<RankedTensorType>(type);
@@ -119,14 +122,19 @@ private:
   /// rank with tp coordinate c loads [offsets[c], offsets[c] + size).
   LogicalResult sliceWeight(Value param, int64_t dim, int64_t size,
                             ArrayRef<int64_t> offsets);
-  /// Even split along `dim`: offsets c * full / tp.
-  LogicalResult splitWeight(Value param, int64_t dim) {
+  /// Slices `param` as sliceWeight does, and its FP8 `scale` (when given)
+  /// the same way if the scale has one entry per index of `dim` (per-channel
+  /// scales of a row split); otherwise the scale stays replicated.
+  LogicalResult sliceWithScale(Value param, Value scale, int64_t dim,
+                               int64_t size, ArrayRef<int64_t> offsets);
+  /// Even split along `dim` (offsets c * full / tp), with its scale.
+  LogicalResult splitWeight(Value param, int64_t dim, Value scale = {}) {
     int64_t full = cast<RankedTensorType>(param.getType()).getDimSize(dim);
     int64_t size = full / tp;
     SmallVector<int64_t> offsets;
     for (int64_t c = 0; c < tp; ++c)
       offsets.push_back(c * size);
-    return sliceWeight(param, dim, size, offsets);
+    return sliceWithScale(param, scale, dim, size, offsets);
   }
 
   ModuleOp module;
@@ -144,7 +152,8 @@ private:
 };
 
 Value TensorParallelRewriter::replicated(Value v) {
-  if (layoutOf(v) != Layout::Partial)
+  Layout layout = layoutOf(v);
+  if (layout != Layout::Partial && layout != Layout::PartialMax)
     return v;
   if (Value reduced = reducedOf.lookup(v))
     return reduced;
@@ -153,7 +162,8 @@ Value TensorParallelRewriter::replicated(Value v) {
   auto reduce = shard::AllReduceOp::create(
       builder, v.getLoc(), v.getType(), kGridName,
       builder.getDenseI16ArrayAttr({static_cast<int16_t>(tpAxis)}), v,
-      shard::ReductionKind::Sum);
+      layout == Layout::PartialMax ? shard::ReductionKind::Max
+                                   : shard::ReductionKind::Sum);
   reducedOf[v] = reduce.getResult();
   return reduce.getResult();
 }
@@ -187,12 +197,30 @@ LogicalResult TensorParallelRewriter::sliceWeight(Value param, int64_t dim,
   return success();
 }
 
+LogicalResult TensorParallelRewriter::sliceWithScale(
+    Value param, Value scale, int64_t dim, int64_t size,
+    ArrayRef<int64_t> offsets) {
+  if (scale) {
+    auto weightType = cast<RankedTensorType>(param.getType());
+    auto scaleType = cast<RankedTensorType>(scale.getType());
+    if (scaleType.getRank() > dim && weightType.getDimSize(dim) > 1 &&
+        scaleType.getDimSize(dim) == weightType.getDimSize(dim) &&
+        failed(sliceWeight(scale, dim, size, offsets)))
+      return failure();
+  }
+  return sliceWeight(param, dim, size, offsets);
+}
+
 LogicalResult TensorParallelRewriter::visitLinear(llm::LinearOp op) {
   Value input = op.getInput();
+  // A W8A8 input's scale is per token of the whole row: replicated.
+  if (Value inputScale = op.getInputScale())
+    op.getInputScaleMutable().assign(replicated(inputScale));
   if (layoutOf(input) == Layout::Split) {
     // Row-parallel: each rank multiplies its input slice by its column block
-    // of W and gets a partial sum of the full output.
-    if (failed(splitWeight(op.getWeight(), /*dim=*/1)))
+    // of W and gets a partial sum of the full output. Per-channel FP8 scales
+    // belong to the output rows, which every rank keeps whole.
+    if (failed(splitWeight(op.getWeight(), /*dim=*/1, op.getWeightScale())))
       return failure();
     if (Value bias = op.getBias()) {
       // The bias must be added once, after the sum.
@@ -230,7 +258,8 @@ LogicalResult TensorParallelRewriter::visitLinear(llm::LinearOp op) {
   if (offsets.empty())
     for (int64_t c = 0; c < tp; ++c)
       offsets.push_back(c * size);
-  if (failed(sliceWeight(op.getWeight(), 0, size, offsets)))
+  if (failed(sliceWithScale(op.getWeight(), op.getWeightScale(), 0, size,
+                            offsets)))
     return failure();
   if (Value bias = op.getBias())
     if (failed(sliceWeight(bias, 0, size, offsets)))
@@ -257,7 +286,8 @@ LogicalResult TensorParallelRewriter::visitAttention(llm::AttentionOp op) {
     oldCacheType = cacheType;
     newCacheType = llm::KVCacheType::get(
         cacheType.getContext(), cacheType.getNumLayers(), localKv,
-        cacheType.getHeadDim(), cacheType.getElementType());
+        cacheType.getHeadDim(), cacheType.getElementType(),
+        cacheType.getScales());
   }
   layouts[op.getResult()] = Layout::Split;
   return success();
@@ -309,13 +339,38 @@ LogicalResult TensorParallelRewriter::visit(Operation *op) {
         layouts[embedding.getResult()] = Layout::Partial;
         return success();
       })
+      .Case([&](llm::TokenScaleOp scale) -> LogicalResult {
+        // The max over a split row is the max of the ranks' maxima.
+        Layout in = layoutOf(scale.getInput());
+        if (in == Layout::Split) {
+          layouts[scale.getResult()] = Layout::PartialMax;
+          return success();
+        }
+        requireReplicatedOperands();
+        return success();
+      })
+      .Case([&](llm::QuantizeOp quantize) -> LogicalResult {
+        // Elementwise with a replicated scale: keeps a split input split.
+        quantize.getScaleMutable().assign(replicated(quantize.getScale()));
+        if (layoutOf(quantize.getInput()) == Layout::Split) {
+          layouts[quantize.getResult()] = Layout::Split;
+          quantize.getResult().setType(
+              cast<RankedTensorType>(quantize.getResult().getType())
+                  .clone(cast<RankedTensorType>(
+                             quantize.getInput().getType())
+                             .getShape()));
+          return success();
+        }
+        quantize.getInputMutable().assign(replicated(quantize.getInput()));
+        return success();
+      })
       .Case([&](llm::LMHeadOp head) -> LogicalResult {
         requireReplicatedOperands();
         int64_t vocab =
             cast<RankedTensorType>(head.getWeight().getType()).getDimSize(0);
         if (vocab % tp != 0)
           return success();
-        if (failed(splitWeight(head.getWeight(), 0)))
+        if (failed(splitWeight(head.getWeight(), 0, head.getWeightScale())))
           return failure();
         head.setVocabParallel(true);
         Type fullType = head.getResult().getType();
@@ -331,19 +386,25 @@ LogicalResult TensorParallelRewriter::visit(Operation *op) {
       })
       .Case([&](llm::ExpertsOp experts) -> LogicalResult {
         requireReplicatedOperands();
+        bool scaled = experts.hasScales();
         for (unsigned i = 0; i < experts.getNumLocalExperts(); ++i)
-          if (failed(splitWeight(experts.getGateWeights()[i], 0)) ||
-              failed(splitWeight(experts.getUpWeights()[i], 0)) ||
-              failed(splitWeight(experts.getDownWeights()[i], 1)))
+          if (failed(splitWeight(experts.getGateWeights()[i], 0,
+                                 scaled ? experts.getGateScales()[i]
+                                        : Value())) ||
+              failed(splitWeight(experts.getUpWeights()[i], 0,
+                                 scaled ? experts.getUpScales()[i] : Value())) ||
+              failed(splitWeight(experts.getDownWeights()[i], 1,
+                                 scaled ? experts.getDownScales()[i]
+                                        : Value())))
             return failure();
         layouts[experts.getResult()] = Layout::Partial;
         return success();
       })
       .Case([&](llm::SharedExpertOp shared) -> LogicalResult {
         requireReplicatedOperands();
-        if (failed(splitWeight(shared.getGate(), 0)) ||
-            failed(splitWeight(shared.getUp(), 0)) ||
-            failed(splitWeight(shared.getDown(), 1)))
+        if (failed(splitWeight(shared.getGate(), 0, shared.getGateScale())) ||
+            failed(splitWeight(shared.getUp(), 0, shared.getUpScale())) ||
+            failed(splitWeight(shared.getDown(), 1, shared.getDownScale())))
           return failure();
         layouts[shared.getResult()] = Layout::Partial;
         return success();

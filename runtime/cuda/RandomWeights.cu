@@ -40,6 +40,8 @@ __global__ void fillRandomKernel(bf16 *out, uint64_t key, float factor,
       v = fmaf(0.1f, u, 1.0f);
     else if constexpr (Scale == WeightScale::Bias)
       v = __fmul_rn(0.1f, u);
+    else if constexpr (Scale == WeightScale::InputScale)
+      v = 0x1p-5f;
     else
       v = __fmul_rn(u, factor);
     out[e] = __float2bfloat16_rn(v);
@@ -70,6 +72,10 @@ Status fillRandomBf16(uint64_t seed, std::string_view name,
     break;
   case WeightScale::Bias:
     fillRandomKernel<WeightScale::Bias>
+        <<<grid, threads, 0, stream>>>(out, params.key, params.factor, runs);
+    break;
+  case WeightScale::InputScale:
+    fillRandomKernel<WeightScale::InputScale>
         <<<grid, threads, 0, stream>>>(out, params.key, params.factor, runs);
     break;
   case WeightScale::FanIn:

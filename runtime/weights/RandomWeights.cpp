@@ -31,6 +31,8 @@ WeightScale weightScaleFor(std::string_view name) {
     return WeightScale::Norm;
   if (endsWith(name, ".bias"))
     return WeightScale::Bias;
+  if (endsWith(name, "input_scale"))
+    return WeightScale::InputScale;
   return WeightScale::FanIn;
 }
 
@@ -95,6 +97,9 @@ Status fillRandom(uint64_t seed, std::string_view name,
     break;
   case WeightScale::Bias:
     fill(WeightScale::Bias);
+    break;
+  case WeightScale::InputScale:
+    fill(WeightScale::InputScale);
     break;
   case WeightScale::FanIn:
     fill(WeightScale::FanIn);

@@ -26,6 +26,8 @@
 //
 //   ends in "norm.weight" -> fmaf(0.1f, u, 1.0f)     (RMSNorm weights near 1)
 //   ends in ".bias"       -> 0.1f * u
+//   ends in "input_scale" -> 2^-5 (a static FP8 activation scale: it
+//                            covers |x| <= 14 in E4M3; docs/quantization.md)
 //   anything else         -> u * s, s = float(1.0 / sqrt(double(fanIn))),
 //                            fanIn = last dim of the full shape for rank >= 2,
 //                            else 1 (and 1 if that dim is 0)
@@ -82,6 +84,7 @@ inline float randomUniform(uint64_t seed, uint64_t nameHash,
 enum class WeightScale {
   Norm,  ///< 1 + 0.1 u: RMSNorm weights ("...norm.weight").
   Bias,  ///< 0.1 u: biases ("....bias").
+  InputScale, ///< 2^-5: static FP8 activation scales ("...input_scale").
   FanIn, ///< u / sqrt(fanIn): everything else.
 };
 
@@ -100,6 +103,8 @@ inline float scaleUniform(float u, WeightScale scale, float factor) {
     return std::fma(0.1f, u, 1.0f);
   case WeightScale::Bias:
     return 0.1f * u;
+  case WeightScale::InputScale:
+    return 0x1p-5f;
   case WeightScale::FanIn:
     break;
   }

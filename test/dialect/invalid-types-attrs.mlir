@@ -27,12 +27,12 @@ func.func @cache_head_dim(%c: !llm.kv_cache<layers = 32, kv_heads = 8, head_dim 
 
 // -----
 
-// expected-error@+1 {{kv_cache element type must be a float type, got 'i8'}}
+// expected-error@+1 {{kv_cache element type must be f16, bf16, f32, f64 or f8E4M3FN, got 'i8'}}
 func.func @cache_element_type(%c: !llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, i8>)
 
 // -----
 
-// expected-error@+1 {{kv_cache element type must be a float type, got 'index'}}
+// expected-error@+1 {{kv_cache element type must be f16, bf16, f32, f64 or f8E4M3FN, got 'index'}}
 func.func @cache_element_type_index(%c: !llm.kv_cache<layers = 32, kv_heads = 8, head_dim = 128, index>)
 
 // -----

@@ -3,16 +3,19 @@
 // mlir-opt with the llm and dist dialects, the upstream shard, func, tensor
 // and arith dialects and llmc's passes, plus the sharding front door:
 //
-//   llm-opt model.mlir --shard=tp4,pp2 [--gpus=N] [--microbatches=M]
+//   llm-opt model.mlir [--quantize=fp8,kv-fp8] --shard=tp4,pp2 [--gpus=N]
+//           [--microbatches=M]
 //
-// --shard runs the sharding pipeline before any pass given on the command
-// line; every standard mlir-opt flag works as usual.
+// --quantize runs llm-quantize, then --shard the sharding pipeline, both
+// before any pass given on the command line; every standard mlir-opt flag
+// works as usual.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llm/LlmDialect.h"
 #include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Passes/Quantize.h"
 #include "llmc/Plan/Planner.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -38,6 +41,12 @@ static cl::opt<std::string>
               cl::desc("Sharding plan: auto, or a comma list of tpN, ppN, "
                        "epN, spN, dpN (e.g. tp4,pp2)"),
               cl::value_desc("spec"), cl::cat(llmcCategory));
+static cl::opt<std::string> quantizeSpec(
+    "quantize",
+    cl::desc("Quantize before sharding: a comma list of fp8 (FP8 weights), "
+             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
+             "lm-head, or none (docs/quantization.md)"),
+    cl::value_desc("list"), cl::cat(llmcCategory));
 static cl::opt<int64_t> gpus("gpus",
                              cl::desc("GPUs available (default: the product "
                                       "of the spec's degrees)"),
@@ -82,7 +91,19 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  // The command line's own pipeline runs after the sharding pipeline.
+  llmc::QuantizeSpec quantize;
+  if (quantizeSpec.getNumOccurrences()) {
+    Expected<llmc::QuantizeSpec> parsed =
+        llmc::parseQuantizeSpec(quantizeSpec);
+    if (!parsed) {
+      WithColor::error(errs(), "llm-opt") << toString(parsed.takeError())
+                                          << "\n";
+      return 1;
+    }
+    quantize = *parsed;
+  }
+
+  // The command line's own pipeline runs after quantization and sharding.
   mlir::MlirOptMainConfig config =
       mlir::MlirOptMainConfig::createFromCLOptions();
   mlir::MlirOptMainConfig cliConfig = config;
@@ -91,6 +112,7 @@ int main(int argc, char **argv) {
   options.hardware = hardware;
   options.hardwareFile = hardwareFile;
   config.setPassPipelineSetupFn([=](mlir::PassManager &pm) {
+    llmc::buildQuantizePipeline(pm, quantize);
     // A malformed spec is reported by the first pass, at the module.
     if (shard)
       llmc::buildShardingPipeline(pm, options);

@@ -3,21 +3,25 @@
 //   llm-plan model.mlir --gpus=N --hardware=NAME [--nodes=K] [--batch=B]
 //            [--seq-len=S] [--output-len=O] [--microbatches=M]
 //            [--objective=latency|throughput] [--format=text|json]
-//            [--svg=FILE] [--detail=SPEC] [--hardware-file=FILE] [-o FILE]
+//            [--svg=FILE] [--detail=SPEC] [--hardware-file=FILE]
+//            [--quantize=LIST] [-o FILE]
 //
-// Shards the model (from llm-import) with every combination of tp, pp, ep,
-// sp and dp whose product is N, prices each with the cost model and prints
+// Shards the model (from llm-import; quantized first with --quantize) with
+// every combination of tp, pp, ep, sp and dp whose product is N, prices
+// each with the cost model and prints
 // the ranked plans and why the others were rejected. Exits 1 when nothing
 // fits. docs/planner.md explains the formulas and the report.
 //
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Passes/Quantize.h"
 #include "llmc/Plan/Hardware.h"
 #include "llmc/Plan/Planner.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -87,6 +91,12 @@ static cl::opt<std::string>
                cl::desc("Break down this plan (e.g. tp4,pp2) instead of the "
                         "best one in the text report"),
                cl::value_desc("spec"), cl::cat(planCategory));
+static cl::opt<std::string> quantizeSpec(
+    "quantize",
+    cl::desc("Quantize before planning: a comma list of fp8 (FP8 weights), "
+             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
+             "lm-head, or none"),
+    cl::value_desc("list"), cl::cat(planCategory));
 static cl::opt<std::string> svgFile("svg",
                                     cl::desc("Draw the best plan's grid and "
                                              "stages as SVG into this file"),
@@ -123,6 +133,15 @@ int main(int argc, char **argv) {
   if (!hardware)
     return fail(toString(hardware.takeError()));
 
+  llmc::QuantizeSpec quantize;
+  if (quantizeSpec.getNumOccurrences()) {
+    Expected<llmc::QuantizeSpec> parsed =
+        llmc::parseQuantizeSpec(quantizeSpec);
+    if (!parsed)
+      return fail(toString(parsed.takeError()));
+    quantize = *parsed;
+  }
+
   mlir::DialectRegistry registry;
   llmc::registerLlmcDialects(registry);
   mlir::MLIRContext context(registry);
@@ -137,6 +156,12 @@ int main(int argc, char **argv) {
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
+  if (quantize.any()) {
+    mlir::PassManager pm(&context);
+    llmc::buildQuantizePipeline(pm, quantize);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
 
   llmc::PlannerOptions options;
   options.gpus = gpus;

@@ -1,12 +1,15 @@
 //===- llm-run.cpp - CPU reference executor of llm IR ---------------------===//
 //
-// llm-run in.mlir [--shard=SPEC] [--gpus=N] [--microbatches=M]
+// llm-run in.mlir [--quantize=LIST] [--shard=SPEC] [--gpus=N] [--microbatches=M]
 //         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
 //         [--check] [--tolerance=1e-4] [--print-logits] [--no-cache]
 //         [--rank-stats] [--seed=S] [--memory-limit=BYTES]
 //
 // Runs the model in fp32 on the CPU, every rank of the plan as a thread, and
-// prints one `tokens: ...` line per prompt. With --shard the module is first
+// prints one `tokens: ...` line per prompt. --quantize runs llm-quantize
+// first (FP8 rounds exactly as the GPU does, docs/quantization.md), so
+// --check compares the sharded FP8 program with the unsharded FP8 program.
+// With --shard the module is first
 // sharded by the same pipeline as llm-opt (an already sharded module runs as
 // is); --check also runs the unsharded module and compares the logits of
 // every step (`max_abs_diff=... max_rel_diff=...`, `tokens_match=yes|no`),
@@ -18,6 +21,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Passes/Quantize.h"
 #include "llmc/Plan/ShardSpec.h"
 #include "llmc/Reference/Executor.h"
 
@@ -51,6 +55,12 @@ static cl::opt<std::string>
               cl::desc("Shard the module first: a comma list of tpN, ppN, "
                        "epN, spN, dpN (e.g. tp2,pp2)"),
               cl::value_desc("spec"));
+static cl::opt<std::string> quantizeSpec(
+    "quantize",
+    cl::desc("Quantize before sharding: a comma list of fp8 (FP8 weights), "
+             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
+             "lm-head, or none"),
+    cl::value_desc("list"));
 static cl::opt<int64_t> gpus("gpus", cl::desc("GPUs available (default: the "
                                               "product of the degrees)"),
                              cl::init(0));
@@ -165,6 +175,25 @@ static LogicalResult shard(mlir::MLIRContext &context, mlir::ModuleOp module,
 #endif
 }
 
+/// Runs llm-quantize with `spec` on the unsharded `module`.
+static LogicalResult quantize(mlir::MLIRContext &context, mlir::ModuleOp module,
+                              const llmc::QuantizeSpec &spec) {
+#ifdef LLMC_HAVE_SHARDING_PIPELINE
+  mlir::PassManager pm(&context);
+  llmc::buildQuantizePipeline(pm, spec);
+  return pm.run(module);
+#else
+  (void)context;
+  (void)module;
+  if (spec.any()) {
+    fail("--quantize=" + spec.str() +
+         ": this llm-run was built without the llmc passes (LLMCPasses)");
+    return failure();
+  }
+  return success();
+#endif
+}
+
 static void printTokens(const llmc::ref::GenerateResult &result) {
   for (const std::vector<int64_t> &row : result.tokens) {
     outs() << "tokens:";
@@ -215,6 +244,14 @@ int main(int argc, char **argv) {
       return fail(toString(parsed.takeError()));
     spec = *parsed;
   }
+  llmc::QuantizeSpec quantizeRequest;
+  if (quantizeSpec.getNumOccurrences()) {
+    Expected<llmc::QuantizeSpec> parsed =
+        llmc::parseQuantizeSpec(quantizeSpec);
+    if (!parsed)
+      return fail(toString(parsed.takeError()));
+    quantizeRequest = *parsed;
+  }
   if (gpus.getNumOccurrences() && gpus < 1)
     return fail("--gpus must be >= 1, got " + Twine(gpus));
   if (microbatches < 1)
@@ -259,6 +296,10 @@ int main(int argc, char **argv) {
   if (check && alreadySharded)
     return fail("--check needs an unsharded input with --shard; " +
                 inputFile + " is already sharded (it has a shard.grid)");
+  // Quantize before the clone: --check compares FP8 with FP8.
+  if (quantizeRequest.any() &&
+      failed(quantize(context, *module, quantizeRequest)))
+    return 1;
   mlir::OwningOpRef<mlir::ModuleOp> reference;
   if (check)
     reference = module->clone();

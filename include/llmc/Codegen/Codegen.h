@@ -12,6 +12,7 @@
 #define LLMC_CODEGEN_CODEGEN_H
 
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Passes/Quantize.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -45,6 +46,8 @@ struct CompileOptions {
   /// Run the sharding pipeline first (false: the input is already sharded).
   bool shard = true;
   ShardingOptions sharding;
+  /// llm-quantize options, run before sharding (--quantize).
+  QuantizeSpec quantize;
   std::string target = "h100";
   /// Output directory: DIR/src/model.cu, DIR/manifest.json, DIR/llm-model.
   std::string outputDir;

@@ -24,6 +24,33 @@ enum class RopeScaling { None, Linear, Llama3 };
 /// The architectures llm-import understands (config.json "architectures").
 enum class Architecture { Llama, Mistral, Qwen2, Mixtral, Qwen2Moe };
 
+/// How a published FP8 checkpoint is quantized (config.json's
+/// quantization_config; docs/quantization.md lists what is read).
+struct CheckpointQuantization {
+  /// quant_method: "compressed-tensors" or "fp8"; empty for a checkpoint
+  /// in its float dtype.
+  std::string method;
+  /// Weight scales: [out, 1] per output channel, else [1] per tensor.
+  bool perChannelWeights = false;
+  /// Linear inputs: kept in the model's float type, quantized per token at
+  /// run time, or quantized with the checkpoint's static per-tensor
+  /// `input_scale`.
+  enum class Activations { None, DynamicPerToken, StaticPerTensor };
+  Activations activations = Activations::None;
+  /// kv_cache_scheme asks for an FP8 KV cache.
+  bool kvCache = false;
+  /// Which Linear modules are FP8: compressed-tensors `targets` / `ignore`
+  /// ("Linear", exact names, "re:" regexes matched at the start as Python's
+  /// re.match does); fp8's `ignored_layers` (exact names) and
+  /// `modules_to_not_convert` (substrings).
+  std::vector<std::string> targets, ignore, ignoreSubstrings;
+
+  bool any() const { return !method.empty(); }
+  /// Whether module `module` (a weight name without ".weight"), an
+  /// nn.Linear unless `isLinear` is false, holds FP8 weights.
+  bool quantizes(llvm::StringRef module, bool isLinear = true) const;
+};
+
 struct ModelConfig {
   Architecture arch = Architecture::Llama;
   std::string architectureName; ///< As written, e.g. "LlamaForCausalLM".
@@ -65,9 +92,23 @@ struct ModelConfig {
   std::vector<int64_t> eosTokenIds;
   int64_t bosTokenId = -1;
 
+  /// FP8 checkpoints: how they are quantized (method empty otherwise).
+  CheckpointQuantization quantization;
+
   bool isMoE() const { return numExperts > 0; }
   bool hasSharedExpert() const { return sharedExpertIntermediateSize > 0; }
 };
+
+/// The module prefix of layer `layer`'s MoE block: "model.layers.N.mlp"
+/// (Qwen2-MoE) or "model.layers.N.block_sparse_moe" (Mixtral); its router is
+/// "<prefix>.gate".
+std::string moeModulePrefix(const ModelConfig &config, int64_t layer);
+
+/// The module of expert `expert`'s `projection` ("gate", "up" or "down")
+/// in layer `layer`: Mixtral's w1/w3/w2, Qwen2-MoE's gate_proj/up_proj/
+/// down_proj.
+std::string expertModule(const ModelConfig &config, int64_t layer,
+                         int64_t expert, llvm::StringRef projection);
 
 /// Parses and validates config.json text. Errors read
 /// "<path>: field '<name>': <rule>" and name the offending value.

@@ -16,11 +16,15 @@ namespace llmc {
 #include "passes/sharding/Passes.h.inc"
 #define GEN_PASS_DECL
 #include "passes/pipeline/Passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/quantize/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
 #include "passes/sharding/Passes.h.inc"
 #define GEN_PASS_REGISTRATION
 #include "passes/pipeline/Passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/quantize/Passes.h.inc"
 
 } // namespace llmc
 

@@ -72,9 +72,11 @@ double p2pBytes(double bytes);
 /// micro-batches: (p-1)/(m+p-1).
 double pipelineBubble(int64_t stages, int64_t microbatches);
 /// KV cache bytes: 2 (K and V) * batch * positions * layers * kv_heads *
-/// head_dim * element bytes.
+/// (head_dim * element bytes + scale bytes per head vector: 4 for an FP8
+/// cache's fp32 per-token-head scale, 0 otherwise).
 double kvCacheBytes(int64_t batch, int64_t positions, int64_t layers,
-                    int64_t kvHeads, int64_t headDim, int64_t elementBytes);
+                    int64_t kvHeads, int64_t headDim, int64_t elementBytes,
+                    int64_t scaleBytes = 0);
 /// FLOPs of a linear layer: 2 * tokens * in * out.
 double linearFlops(double tokens, int64_t in, int64_t out);
 /// FLOPs of attention (QK^T and PV): 4 * queries * context * heads *
@@ -156,9 +158,12 @@ struct StageCost {
   double weightBytes = 0;
   double kvCacheBytes = 0;
   double activationBytes = 0;
-  /// FLOPs per GPU per micro-batch, prefill and one decode step.
+  /// FLOPs per GPU per micro-batch, prefill and one decode step, and the
+  /// part of them that runs on FP8 tensor cores (W8A8 linears).
   double prefillFlops = 0;
   double decodeFlops = 0;
+  double prefillFp8Flops = 0;
+  double decodeFp8Flops = 0;
   /// HBM bytes per GPU per micro-batch, prefill and one decode step.
   double prefillHbmBytes = 0;
   double decodeHbmBytes = 0;
@@ -213,6 +218,14 @@ struct CostReport {
   double throughputTokensPerSecond = 0;
   std::vector<StageCost> stages;
   std::vector<CollectiveCost> collectives;
+  /// Whether the program multiplies FP8 activations by FP8 weights (W8A8),
+  /// which needs FP8 tensor cores.
+  bool usesFp8TensorCores() const {
+    for (const StageCost &stage : stages)
+      if (stage.prefillFp8Flops > 0)
+        return true;
+    return false;
+  }
 };
 
 /// Analyses a module produced by the sharding pipeline (or an unsharded

@@ -98,6 +98,8 @@ struct Program {
   mlir::func::FuncOp forward;
   Grid grid;
   llvm::StringMap<llm::WeightOp> weights;
+  /// The FP8 weight whose scale each scale symbol is, by scale name.
+  llvm::StringMap<llm::WeightOp> scaleOwners;
   /// The axes whose ranks split the batch rows, outermost first: @forward's
   /// `dist.batch_axes` (dp, and ep whose ranks also route their own rows),
   /// or the older `dist.data_parallel_axis`.
@@ -175,6 +177,20 @@ private:
   llvm::Error execElementwise(mlir::Operation *op);
   llvm::Error execAttention(llm::AttentionOp op);
   llvm::Error execRingAttention(dist::RingAttentionOp op);
+
+  // FP8 (InterpreterQuantized.cpp).
+  llvm::Error execTokenScale(llm::TokenScaleOp op);
+  llvm::Error execQuantize(llm::QuantizeOp op);
+  /// The values of `weight` (full shape `fullShape`, this rank's `slice`):
+  /// FP8 weights and their scales through the FP8 loader, others as is.
+  llvm::Expected<Tensor> loadWeightValues(llm::WeightOp weight,
+                                          const std::vector<int64_t> &fullShape,
+                                          const std::optional<rt::Slice> &slice);
+  /// The row scales an optional FP8 scale operand holds (none when null).
+  llvm::Expected<RowScales> rowScales(mlir::Value scale);
+  /// What attention stores for k or v in the KV cache `cache`: the values
+  /// themselves, or their FP8 round trip for an FP8 cache.
+  Tensor cachedForm(mlir::Value cache, const Tensor &kv, int64_t headDim) const;
 
   // Mixture of experts.
   llvm::Error execMoERouter(llm::MoERouterOp op);

@@ -32,6 +32,24 @@ namespace llmc::ref {
 llvm::Expected<Tensor> rmsNorm(const Tensor &x, const Tensor &weight,
                                double eps);
 
+/// The FP8 scales of a weight's rows (output channels): [rows, 1] (one per
+/// row) or a single element (one per tensor); none for a weight in a float
+/// type. A projection through a scaled weight computes (x . w_row) *
+/// scale(row), the fp32 accumulation scaled once, as FP8 GEMMs do.
+struct RowScales {
+  const Tensor *scales = nullptr;
+  float operator()(int64_t row) const {
+    if (!scales)
+      return 1.0f;
+    return scales->numElements() == 1 ? scales->data[0] : scales->data[row];
+  }
+};
+
+/// Checks that `scales` (if any) fits a weight of `rows` rows; `op` and
+/// `what` name them in the error.
+llvm::Error checkRowScales(llvm::StringRef op, llvm::StringRef what,
+                           RowScales scales, int64_t rows);
+
 /// y = x W^T (+ b); W is [out, in] as Hugging Face stores it.
 llvm::Expected<Tensor> linear(const Tensor &x, const Tensor &weight,
                               const Tensor *bias = nullptr);
@@ -201,6 +219,8 @@ struct ExpertWeights {
   const Tensor *gate = nullptr; ///< [I, H]
   const Tensor *up = nullptr;   ///< [I, H]
   const Tensor *down = nullptr; ///< [H, I]
+  /// FP8 scales of the three weights (none for float weights).
+  RowScales gateScale, upScale, downScale;
 };
 
 /// For each token and each of its (weight, id) pairs whose id is one of
@@ -209,10 +229,14 @@ llvm::Expected<Tensor> experts(const Tensor &x, const Tensor &routingWeights,
                                const IntTensor &routingIndices,
                                llvm::ArrayRef<ExpertWeights> experts);
 
-/// sigmoid(x expertGate^T) * down(silu(gate x) * up x), expertGate [1, H].
+/// sigmoid(x expertGate^T) * down(silu(gate x) * up x), expertGate [1, H];
+/// FP8 gate/up/down weights come with their scales.
 llvm::Expected<Tensor> sharedExpert(const Tensor &x, const Tensor &gate,
                                     const Tensor &up, const Tensor &down,
-                                    const Tensor &expertGate);
+                                    const Tensor &expertGate,
+                                    RowScales gateScale = {},
+                                    RowScales upScale = {},
+                                    RowScales downScale = {});
 
 //===----------------------------------------------------------------------===//
 // Output

@@ -13,6 +13,7 @@
 
 #include "llmc/Reference/Tensor.h"
 
+#include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/Slice.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -44,6 +45,17 @@ public:
   llvm::Expected<Tensor> load(llvm::StringRef name,
                               const std::vector<int64_t> &fullShape,
                               const std::optional<rt::Slice> &slice) const;
+
+  /// The E4M3 values of `slice` (or all) of FP8 weight `spec.name`: codes
+  /// from an FP8 checkpoint, or quantized while loading from a float
+  /// checkpoint tensor or random weights (runtime/weights/Fp8Weights.h).
+  llvm::Expected<Tensor> loadFp8(const rt::Fp8WeightSpec &spec,
+                                 const std::optional<rt::Slice> &slice) const;
+  /// The fp32 scales of `spec` in its declared layout, or `slice` (a block
+  /// of rows) of them.
+  llvm::Expected<Tensor>
+  loadFp8Scales(const rt::Fp8WeightSpec &spec,
+                const std::optional<rt::Slice> &slice) const;
 
   /// "random:7" or the checkpoint path, for messages.
   std::string describe() const;
