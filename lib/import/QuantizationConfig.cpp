@@ -194,7 +194,9 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
     ASSIGN_OR_RETURN(weights, object(g, "weights"));
     if (!weights)
       return g.error("weights", "is required: llmc reads FP8 weights");
-    FieldReader w(q.path, *weights, prefix + "weights.");
+    // FieldReader keeps a StringRef to its prefix: keep the string alive.
+    std::string weightsPrefix = prefix + "weights.";
+    FieldReader w(q.path, *weights, weightsPrefix);
     Fp8Args wa;
     ASSIGN_OR_RETURN(wa, readFp8Args(w, "weights"));
     if (wa.strategy != "channel" && wa.strategy != "tensor")
@@ -210,7 +212,8 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
     const json::Object *inputs;
     ASSIGN_OR_RETURN(inputs, object(g, "input_activations"));
     if (inputs) {
-      FieldReader a(q.path, *inputs, prefix + "input_activations.");
+      std::string inputsPrefix = prefix + "input_activations.";
+      FieldReader a(q.path, *inputs, inputsPrefix);
       Fp8Args aa;
       ASSIGN_OR_RETURN(aa, readFp8Args(a, "activations"));
       if (aa.dynamic && (aa.strategy == "token" || aa.strategy == "tensor"))
@@ -251,7 +254,8 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
   const json::Object *kv;
   ASSIGN_OR_RETURN(kv, object(q, "kv_cache_scheme"));
   if (kv) {
-    FieldReader k(q.path, *kv, (q.prefix + "kv_cache_scheme.").str());
+    std::string kvPrefix = (q.prefix + "kv_cache_scheme.").str();
+    FieldReader k(q.path, *kv, kvPrefix);
     Fp8Args ka;
     ASSIGN_OR_RETURN(ka, readFp8Args(k, "KV caches"));
     out.kvCache = true;
