@@ -218,12 +218,8 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   }
 
   MLIRContext *ctx = module.getContext();
-  if (options.quantize.any()) {
-    PassManager quantize(ctx);
-    buildQuantizePipeline(quantize, options.quantize);
-    if (failed(quantize.run(module)))
-      return make_error<DiagnosedError>();
-  }
+  if (failed(quantizeModule(module, options.quantize)))
+    return make_error<DiagnosedError>();
   if (options.shard) {
     PassManager shard(ctx);
     buildShardingPipeline(shard, options.sharding);

@@ -63,29 +63,37 @@ Expected<const json::Object *> object(FieldReader &reader, StringRef field) {
                                  FieldReader::render(*v));
 }
 
-/// Checks a "re:" pattern compiles; llvm::Regex speaks POSIX extended
-/// regular expressions, which cover the patterns published configs use.
-Error checkPatterns(FieldReader &reader, StringRef field,
-                    ArrayRef<std::string> entries) {
+/// Compiles the "re:" entries of `entries` into `patterns` (index for
+/// index, null for other entries), anchored at the start as Python's
+/// re.match is; llvm::Regex speaks POSIX extended regular expressions, which
+/// cover the patterns published configs use.
+Error compilePatterns(FieldReader &reader, StringRef field,
+                      ArrayRef<std::string> entries,
+                      std::vector<std::shared_ptr<const Regex>> &patterns) {
   for (const std::string &entry : entries) {
     StringRef text(entry);
-    if (!text.consume_front("re:"))
+    if (!text.consume_front("re:")) {
+      patterns.push_back(nullptr);
       continue;
+    }
+    auto regex = std::make_shared<const Regex>(("^(" + text + ")").str());
     std::string error;
-    if (!Regex(("^(" + text + ")").str()).isValid(error))
+    if (!regex->isValid(error))
       return reader.error(field, formatv("pattern '{0}' is not a POSIX "
                                          "extended regular expression llmc "
                                          "can match: {1}",
                                          entry, error));
+    patterns.push_back(std::move(regex));
   }
   return Error::success();
 }
 
-bool matchesEntry(StringRef module, StringRef entry, bool isLinear) {
+bool matchesEntry(StringRef module, StringRef entry, const Regex *pattern,
+                  bool isLinear) {
   if (entry == "Linear")
     return isLinear;
-  if (entry.consume_front("re:"))
-    return Regex(("^(" + entry + ")").str()).match(module);
+  if (pattern)
+    return pattern->match(module);
   return entry == module;
 }
 
@@ -179,7 +187,7 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
                                            "supported");
     std::vector<std::string> targets;
     ASSIGN_OR_RETURN(targets, stringList(g, "targets"));
-    if (Error e = checkPatterns(g, "targets", targets))
+    if (Error e = compilePatterns(g, "targets", targets, out.targetPatterns))
       return e;
     for (const std::string &target : targets)
       if (!StringRef(target).starts_with("re:") && target != "Linear" &&
@@ -248,7 +256,7 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
                 ? CheckpointQuantization::Activations::DynamicPerToken
                 : CheckpointQuantization::Activations::StaticPerTensor;
   ASSIGN_OR_RETURN(out.ignore, stringList(q, "ignore"));
-  if (Error e = checkPatterns(q, "ignore", out.ignore))
+  if (Error e = compilePatterns(q, "ignore", out.ignore, out.ignorePatterns))
     return e;
 
   const json::Object *kv;
@@ -300,17 +308,24 @@ bool CheckpointQuantization::quantizes(StringRef module,
                                        bool isLinear) const {
   if (method.empty())
     return false;
-  for (const std::string &entry : ignore)
-    if (matchesEntry(module, entry, isLinear))
+  for (auto [i, entry] : llvm::enumerate(ignore))
+    if (matchesEntry(module, entry,
+                     i < ignorePatterns.size() ? ignorePatterns[i].get()
+                                               : nullptr,
+                     isLinear))
       return false;
   for (const std::string &substring : ignoreSubstrings)
     if (module.contains(substring))
       return false;
   if (method == "fp8")
     return isLinear;
-  return llvm::any_of(targets, [&](const std::string &target) {
-    return matchesEntry(module, target, isLinear);
-  });
+  for (auto [i, target] : llvm::enumerate(targets))
+    if (matchesEntry(module, target,
+                     i < targetPatterns.size() ? targetPatterns[i].get()
+                                               : nullptr,
+                     isLinear))
+      return true;
+  return false;
 }
 
 std::string moeModulePrefix(const ModelConfig &config, int64_t layer) {

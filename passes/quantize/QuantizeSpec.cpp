@@ -8,6 +8,7 @@
 #include "llmc/Passes/Passes.h"
 #include "llmc/Passes/Quantize.h"
 
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
@@ -90,6 +91,21 @@ Expected<QuantizeSpec> parseQuantizeSpec(StringRef text) {
                              "weight and needs 'fp8' or 'w8a8-fp8'",
                              text.str().c_str());
   return spec;
+}
+
+Expected<QuantizeSpec> parseQuantizeOption(const cl::opt<std::string> &option) {
+  if (!option.getNumOccurrences())
+    return QuantizeSpec();
+  return parseQuantizeSpec(option.getValue());
+}
+
+mlir::LogicalResult quantizeModule(mlir::ModuleOp module,
+                                   const QuantizeSpec &spec) {
+  if (!spec.any())
+    return mlir::success();
+  mlir::PassManager pm(module.getContext());
+  buildQuantizePipeline(pm, spec);
+  return pm.run(module);
 }
 
 void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizeSpec &spec) {

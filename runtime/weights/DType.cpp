@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/weights/DType.h"
+#include "runtime/weights/Rounding.h"
 
 #include <cstring>
 
@@ -104,13 +105,9 @@ uint16_t floatToF16(float value) {
   // and everything above rounds to infinity.
   if (a >= 0x477ff000u)
     return uint16_t(sign | 0x7c00u);
-  if (a >= 0x38800000u) { // Normal f16 range: >= 2^-14.
-    uint32_t h = (a >> 13) - ((127u - 15u) << 10);
-    uint32_t rest = a & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u)))
-      ++h; // A carry into the exponent is the correct rounding.
-    return uint16_t(sign | h);
-  }
+  if (a >= 0x38800000u) // Normal f16 range: >= 2^-14. Rebias 127 -> 15;
+    // a carry into the exponent is the correct rounding.
+    return uint16_t(sign | shiftRightRoundEven(a - ((127u - 15u) << 23), 13));
   // At or below 2^-25 (halfway to the smallest denormal, ties to even 0).
   if (a <= 0x33000000u)
     return sign;
@@ -119,12 +116,8 @@ uint16_t floatToF16(float value) {
   uint32_t exp = a >> 23;
   uint32_t mant = (a & 0x7fffffu) | 0x800000u;
   uint32_t shift = 126u - exp; // 14..23 here.
-  uint32_t h = mant >> shift;
-  uint32_t rest = mant & ((1u << shift) - 1u);
-  uint32_t half = 1u << (shift - 1u);
-  if (rest > half || (rest == half && (h & 1u)))
-    ++h; // May become 0x400, the smallest normal: still the right bits.
-  return uint16_t(sign | h);
+  // May become 0x400, the smallest normal: still the right bits.
+  return uint16_t(sign | shiftRightRoundEven(mant, shift));
 }
 
 bool isConvertibleToF32(DType dtype) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/weights/Fp8.h"
+#include "runtime/weights/Rounding.h"
 
 #include <cmath>
 #include <cstring>
@@ -47,24 +48,15 @@ uint8_t floatToE4M3(float x) {
     // 20 dropped bits decide the rounding. A carry out of the mantissa bumps
     // the exponent, which is the right code; it never reaches 0x7F because
     // a <= 464 here.
-    uint32_t code = (((a >> 23) - 120u) << 3) | ((a >> 20) & 7u);
-    uint32_t rest = a & 0xFFFFFu;
-    if (rest > 0x80000u || (rest == 0x80000u && (code & 1u)))
-      ++code;
-    return uint8_t(sign | code);
+    return uint8_t(sign | shiftRightRoundEven(a - (120u << 23), 20));
   }
   if (a <= kHalfMinSubnormal)
     return sign;
   // Subnormal: code = round(|x| / 2^-9). With |x| = M * 2^(E - 23) (M the
-  // 24-bit significand, E in [-10, -7]) that is M >> (14 - E), rounded.
+  // 24-bit significand, E in [-10, -7]) that is M >> (14 - E), rounded; it
+  // may become 8, the smallest normal, which is still the right code.
   uint32_t significand = (a & 0x7FFFFFu) | 0x800000u;
-  uint32_t shift = 141u - (a >> 23); // 21..24
-  uint32_t code = significand >> shift;
-  uint32_t rest = significand & ((1u << shift) - 1u);
-  uint32_t half = 1u << (shift - 1u);
-  if (rest > half || (rest == half && (code & 1u)))
-    ++code; // May become 8, the smallest normal: still the right code.
-  return uint8_t(sign | code);
+  return uint8_t(sign | shiftRightRoundEven(significand, 141u - (a >> 23)));
 }
 
 float e4m3ToFloat(uint8_t code) {

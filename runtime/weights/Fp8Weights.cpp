@@ -191,15 +191,27 @@ Status fp8CodesFromSource(const SourceReader &read,
       });
 }
 
+namespace {
+/// Checks `spec` (a 2-D weight, a scale that fits it) and returns the
+/// granularity its declared scale gives.
+Expected<Fp8Granularity> checkSpec(const Fp8WeightSpec &spec) {
+  if (Status s = require2D(spec.fullShape); !s)
+    return Expected<Fp8Granularity>::fromError(
+        Status::error("weight '" + spec.name + "': " + s.message()));
+  Expected<Fp8Granularity> granularity =
+      fp8GranularityOf(spec.scaleFullShape, spec.fullShape[0]);
+  if (!granularity)
+    return Expected<Fp8Granularity>::fromError(Status::error(
+        "scale '" + spec.scaleName + "': " + granularity.status().message()));
+  return granularity;
+}
+} // namespace
+
 Status checkFp8Checkpoint(const Checkpoint &checkpoint,
                           const Fp8WeightSpec &spec) {
-  if (Status s = require2D(spec.fullShape); !s)
-    return Status::error("weight '" + spec.name + "': " + s.message());
-  Expected<Fp8Granularity> declared =
-      fp8GranularityOf(spec.scaleFullShape, spec.fullShape[0]);
+  Expected<Fp8Granularity> declared = checkSpec(spec);
   if (!declared)
-    return Status::error("scale '" + spec.scaleName +
-                         "': " + declared.status().message());
+    return declared.status();
   const SafetensorsFile *file = nullptr;
   const TensorInfo *info = checkpoint.find(spec.name, &file);
   if (!info)
@@ -252,13 +264,9 @@ Status checkFp8Checkpoint(const Checkpoint &checkpoint,
 Status Fp8Source::codes(const Fp8WeightSpec &spec,
                         const std::optional<Slice> &slice,
                         uint8_t *out) const {
-  if (Status s = require2D(spec.fullShape); !s)
-    return Status::error("weight '" + spec.name + "': " + s.message());
-  Expected<Fp8Granularity> granularity =
-      fp8GranularityOf(spec.scaleFullShape, spec.fullShape[0]);
+  Expected<Fp8Granularity> granularity = checkSpec(spec);
   if (!granularity)
-    return Status::error("scale '" + spec.scaleName +
-                         "': " + granularity.status().message());
+    return granularity.status();
   if (!checkpoint)
     return fp8CodesFromSource(randomReader(seed, spec), spec.fullShape,
                               *granularity, slice, out);
@@ -272,13 +280,9 @@ Status Fp8Source::codes(const Fp8WeightSpec &spec,
 
 Status Fp8Source::scales(const Fp8WeightSpec &spec,
                          const std::optional<Slice> &slice, float *out) const {
-  if (Status s = require2D(spec.fullShape); !s)
-    return Status::error("weight '" + spec.name + "': " + s.message());
-  Expected<Fp8Granularity> granularity =
-      fp8GranularityOf(spec.scaleFullShape, spec.fullShape[0]);
+  Expected<Fp8Granularity> granularity = checkSpec(spec);
   if (!granularity)
-    return Status::error("scale '" + spec.scaleName +
-                         "': " + granularity.status().message());
+    return granularity.status();
   int64_t rowBegin = 0, rowCount = spec.fullShape[0];
   if (*granularity == Fp8Granularity::PerTensor) {
     if (slice)

@@ -41,12 +41,10 @@ static cl::opt<std::string>
                        "(e.g. tp2,pp2), or auto; omit for an input that is "
                        "already sharded (default: one GPU)"),
               cl::value_desc("spec"), cl::cat(category));
-static cl::opt<std::string> quantizeSpec(
-    "quantize",
-    cl::desc("Quantize before sharding: a comma list of fp8, w8a8-fp8, "
-             "kv-fp8, lm-head, or none (the CUDA lowering of FP8 is not "
-             "implemented yet)"),
-    cl::value_desc("list"), cl::cat(category));
+static cl::opt<std::string> quantizeSpec("quantize",
+                                         cl::desc(llmc::kQuantizeOptionHelp),
+                                         cl::value_desc("list"),
+                                         cl::cat(category));
 static cl::opt<int64_t> gpus("gpus",
                              cl::desc("GPUs available (default: the product "
                                       "of the degrees)"),
@@ -149,13 +147,11 @@ int main(int argc, char **argv) {
     return fail("'" + inputFile + "' is already sharded (it has a "
                 "shard.grid); drop --shard or pass the unsharded model");
   options.shard = !sharded;
-  if (quantizeSpec.getNumOccurrences()) {
-    Expected<llmc::QuantizeSpec> parsed =
-        llmc::parseQuantizeSpec(quantizeSpec);
-    if (!parsed)
-      return fail(toString(parsed.takeError()));
-    options.quantize = *parsed;
-  }
+  Expected<llmc::QuantizeSpec> quantize =
+      llmc::parseQuantizeOption(quantizeSpec);
+  if (!quantize)
+    return fail(toString(quantize.takeError()));
+  options.quantize = *quantize;
   options.sharding.spec = shardSpec.empty() ? std::string("tp1") : shardSpec;
   options.sharding.gpus = gpus;
   options.sharding.microbatches = microbatches;

@@ -41,12 +41,10 @@ static cl::opt<std::string>
               cl::desc("Sharding plan: auto, or a comma list of tpN, ppN, "
                        "epN, spN, dpN (e.g. tp4,pp2)"),
               cl::value_desc("spec"), cl::cat(llmcCategory));
-static cl::opt<std::string> quantizeSpec(
-    "quantize",
-    cl::desc("Quantize before sharding: a comma list of fp8 (FP8 weights), "
-             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
-             "lm-head, or none (docs/quantization.md)"),
-    cl::value_desc("list"), cl::cat(llmcCategory));
+static cl::opt<std::string> quantizeSpec("quantize",
+                                         cl::desc(llmc::kQuantizeOptionHelp),
+                                         cl::value_desc("list"),
+                                         cl::cat(llmcCategory));
 static cl::opt<int64_t> gpus("gpus",
                              cl::desc("GPUs available (default: the product "
                                       "of the spec's degrees)"),
@@ -91,17 +89,14 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  llmc::QuantizeSpec quantize;
-  if (quantizeSpec.getNumOccurrences()) {
-    Expected<llmc::QuantizeSpec> parsed =
-        llmc::parseQuantizeSpec(quantizeSpec);
-    if (!parsed) {
-      WithColor::error(errs(), "llm-opt") << toString(parsed.takeError())
-                                          << "\n";
-      return 1;
-    }
-    quantize = *parsed;
+  Expected<llmc::QuantizeSpec> parsedQuantize =
+      llmc::parseQuantizeOption(quantizeSpec);
+  if (!parsedQuantize) {
+    WithColor::error(errs(), "llm-opt")
+        << toString(parsedQuantize.takeError()) << "\n";
+    return 1;
   }
+  llmc::QuantizeSpec quantize = *parsedQuantize;
 
   // The command line's own pipeline runs after quantization and sharding.
   mlir::MlirOptMainConfig config =

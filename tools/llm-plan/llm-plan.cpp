@@ -21,7 +21,6 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -91,12 +90,10 @@ static cl::opt<std::string>
                cl::desc("Break down this plan (e.g. tp4,pp2) instead of the "
                         "best one in the text report"),
                cl::value_desc("spec"), cl::cat(planCategory));
-static cl::opt<std::string> quantizeSpec(
-    "quantize",
-    cl::desc("Quantize before planning: a comma list of fp8 (FP8 weights), "
-             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
-             "lm-head, or none"),
-    cl::value_desc("list"), cl::cat(planCategory));
+static cl::opt<std::string> quantizeSpec("quantize",
+                                         cl::desc(llmc::kQuantizeOptionHelp),
+                                         cl::value_desc("list"),
+                                         cl::cat(planCategory));
 static cl::opt<std::string> svgFile("svg",
                                     cl::desc("Draw the best plan's grid and "
                                              "stages as SVG into this file"),
@@ -133,14 +130,10 @@ int main(int argc, char **argv) {
   if (!hardware)
     return fail(toString(hardware.takeError()));
 
-  llmc::QuantizeSpec quantize;
-  if (quantizeSpec.getNumOccurrences()) {
-    Expected<llmc::QuantizeSpec> parsed =
-        llmc::parseQuantizeSpec(quantizeSpec);
-    if (!parsed)
-      return fail(toString(parsed.takeError()));
-    quantize = *parsed;
-  }
+  Expected<llmc::QuantizeSpec> quantize =
+      llmc::parseQuantizeOption(quantizeSpec);
+  if (!quantize)
+    return fail(toString(quantize.takeError()));
 
   mlir::DialectRegistry registry;
   llmc::registerLlmcDialects(registry);
@@ -156,12 +149,8 @@ int main(int argc, char **argv) {
       mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
   if (!module)
     return 1;
-  if (quantize.any()) {
-    mlir::PassManager pm(&context);
-    llmc::buildQuantizePipeline(pm, quantize);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
+  if (failed(llmc::quantizeModule(*module, *quantize)))
+    return 1;
 
   llmc::PlannerOptions options;
   options.gpus = gpus;

@@ -55,12 +55,9 @@ static cl::opt<std::string>
               cl::desc("Shard the module first: a comma list of tpN, ppN, "
                        "epN, spN, dpN (e.g. tp2,pp2)"),
               cl::value_desc("spec"));
-static cl::opt<std::string> quantizeSpec(
-    "quantize",
-    cl::desc("Quantize before sharding: a comma list of fp8 (FP8 weights), "
-             "w8a8-fp8 (FP8 weights and activations), kv-fp8 (FP8 KV cache), "
-             "lm-head, or none"),
-    cl::value_desc("list"));
+static cl::opt<std::string> quantizeSpec("quantize",
+                                         cl::desc(llmc::kQuantizeOptionHelp),
+                                         cl::value_desc("list"));
 static cl::opt<int64_t> gpus("gpus", cl::desc("GPUs available (default: the "
                                               "product of the degrees)"),
                              cl::init(0));
@@ -176,14 +173,11 @@ static LogicalResult shard(mlir::MLIRContext &context, mlir::ModuleOp module,
 }
 
 /// Runs llm-quantize with `spec` on the unsharded `module`.
-static LogicalResult quantize(mlir::MLIRContext &context, mlir::ModuleOp module,
+static LogicalResult quantize(mlir::ModuleOp module,
                               const llmc::QuantizeSpec &spec) {
 #ifdef LLMC_HAVE_SHARDING_PIPELINE
-  mlir::PassManager pm(&context);
-  llmc::buildQuantizePipeline(pm, spec);
-  return pm.run(module);
+  return llmc::quantizeModule(module, spec);
 #else
-  (void)context;
   (void)module;
   if (spec.any()) {
     fail("--quantize=" + spec.str() +
@@ -244,14 +238,10 @@ int main(int argc, char **argv) {
       return fail(toString(parsed.takeError()));
     spec = *parsed;
   }
-  llmc::QuantizeSpec quantizeRequest;
-  if (quantizeSpec.getNumOccurrences()) {
-    Expected<llmc::QuantizeSpec> parsed =
-        llmc::parseQuantizeSpec(quantizeSpec);
-    if (!parsed)
-      return fail(toString(parsed.takeError()));
-    quantizeRequest = *parsed;
-  }
+  Expected<llmc::QuantizeSpec> quantizeRequest =
+      llmc::parseQuantizeOption(quantizeSpec);
+  if (!quantizeRequest)
+    return fail(toString(quantizeRequest.takeError()));
   if (gpus.getNumOccurrences() && gpus < 1)
     return fail("--gpus must be >= 1, got " + Twine(gpus));
   if (microbatches < 1)
@@ -297,8 +287,7 @@ int main(int argc, char **argv) {
     return fail("--check needs an unsharded input with --shard; " +
                 inputFile + " is already sharded (it has a shard.grid)");
   // Quantize before the clone: --check compares FP8 with FP8.
-  if (quantizeRequest.any() &&
-      failed(quantize(context, *module, quantizeRequest)))
+  if (failed(quantize(*module, *quantizeRequest)))
     return 1;
   mlir::OwningOpRef<mlir::ModuleOp> reference;
   if (check)

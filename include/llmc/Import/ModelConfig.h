@@ -13,9 +13,14 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace llvm {
+class Regex;
+} // namespace llvm
 
 namespace llmc {
 
@@ -44,6 +49,10 @@ struct CheckpointQuantization {
   /// re.match does); fp8's `ignored_layers` (exact names) and
   /// `modules_to_not_convert` (substrings).
   std::vector<std::string> targets, ignore, ignoreSubstrings;
+  /// The compiled "re:" entries of targets and ignore, index for index
+  /// (null for the other entries); filled by the parser.
+  std::vector<std::shared_ptr<const llvm::Regex>> targetPatterns,
+      ignorePatterns;
 
   bool any() const { return !method.empty(); }
   /// Whether module `module` (a weight name without ".weight"), an

@@ -18,7 +18,9 @@
 #define LLMC_PASSES_QUANTIZE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -45,8 +47,24 @@ struct QuantizeSpec {
 /// ones.
 llvm::Expected<QuantizeSpec> parseQuantizeSpec(llvm::StringRef text);
 
+/// The help text of the tools' --quantize option.
+constexpr const char *kQuantizeOptionHelp =
+    "Quantize before sharding: a comma list of fp8 (FP8 weights), w8a8-fp8 "
+    "(FP8 weights and activations), kv-fp8 (FP8 KV cache), lm-head, or none "
+    "(docs/quantization.md)";
+
+/// The tools' --quantize option: nothing quantized when it was not given,
+/// else parseQuantizeSpec of its value.
+llvm::Expected<QuantizeSpec>
+parseQuantizeOption(const llvm::cl::opt<std::string> &option);
+
 /// Adds llm-quantize with `spec`'s options (nothing when !spec.any()).
 void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizeSpec &spec);
+
+/// Runs llm-quantize with `spec` on `module` (nothing when !spec.any());
+/// refusals are diagnostics on the module.
+mlir::LogicalResult quantizeModule(mlir::ModuleOp module,
+                                   const QuantizeSpec &spec);
 
 } // namespace llmc
 
