@@ -41,9 +41,8 @@ LogicalResult llmc::llm::verifyWeightScale(Operation *op, Value weight,
   RankedTensorType weightType = tensorOf(weight);
   if (!isFp8(weightType)) {
     if (scale)
-      return op->emitOpError()
-             << what << " " << weightType
-             << " has an FP8 scale but is not FP8 (f8E4M3FN)";
+      return op->emitOpError() << what << " " << weightType
+                               << " has an FP8 scale but is not FP8 (f8E4M3FN)";
     return success();
   }
   if (!scale)
@@ -70,8 +69,7 @@ LogicalResult llmc::llm::verifyActivationScale(Operation *op, Value input,
   if (singleElement(scaleType))
     return success();
   bool perToken = scaleType.getRank() == inputType.getRank() &&
-                  inputType.getRank() >= 1 &&
-                  scaleType.getShape().back() == 1;
+                  inputType.getRank() >= 1 && scaleType.getShape().back() == 1;
   for (int64_t d = 0; perToken && d + 1 < inputType.getRank(); ++d)
     perToken = dimsAgree(scaleType.getDimSize(d), inputType.getDimSize(d));
   if (perToken)
@@ -127,12 +125,12 @@ LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   auto scale = symbolTable.lookupNearestSymbolFrom<WeightOp>(*this, scaleRef);
   if (!scale)
     return emitOpError() << "scale " << scaleRef << " of FP8 weight "
-                         << "@" << getSymName() << " does not name an llm.weight";
+                         << "@" << getSymName()
+                         << " does not name an llm.weight";
   RankedTensorType scaleType = scale.getTensorType();
   if (!scaleType.getElementType().isF32())
     return emitOpError() << "scale " << scaleRef << " of FP8 weight @"
-                         << getSymName() << " must be fp32, got "
-                         << scaleType;
+                         << getSymName() << " must be fp32, got " << scaleType;
   auto fullShape = [](WeightOp w) {
     SmallVector<int64_t> shape(w.getTensorType().getShape());
     if (auto slice = w.getSliceAttr())
@@ -141,8 +139,8 @@ LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   };
   SmallVector<int64_t> full = fullShape(*this), scaleFull = fullShape(scale);
   bool perTensor = llvm::all_of(scaleFull, [](int64_t d) { return d == 1; });
-  bool perChannel = scaleFull.size() == 2 && scaleFull[0] == full[0] &&
-                    scaleFull[1] == 1;
+  bool perChannel =
+      scaleFull.size() == 2 && scaleFull[0] == full[0] && scaleFull[1] == 1;
   if (!perTensor && !perChannel)
     return emitOpError() << "scale " << scaleRef << " of FP8 weight @"
                          << getSymName() << " must be [" << full[0]
@@ -153,8 +151,7 @@ LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
   // split exactly like the weight's rows, a per-tensor one is never split.
   if (scale.getOwnerAttr() != getOwnerAttr())
     return emitOpError() << "scale " << scaleRef << " of FP8 weight @"
-                         << getSymName()
-                         << " must have the weight's owner";
+                         << getSymName() << " must have the weight's owner";
   WeightSliceAttr slice = getSliceAttr(), scaleSlice = scale.getSliceAttr();
   bool rowsSplit = slice && slice.getDim() == 0;
   if (perChannel && rowsSplit) {
@@ -166,8 +163,8 @@ LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
                            << " must be sliced like the rows of FP8 weight @"
                            << getSymName() << " (" << slice << ")";
   } else if (scaleSlice && !(perChannel && rowsSplit)) {
-    return emitOpError() << "scale " << scaleRef << " is sliced but FP8 weight @"
-                         << getSymName()
+    return emitOpError() << "scale " << scaleRef
+                         << " is sliced but FP8 weight @" << getSymName()
                          << (perTensor ? " has one per-tensor scale"
                                        : "'s rows are not split")
                          << "; it must be replicated";

@@ -121,12 +121,11 @@ Expected<Fp8Args> readFp8Args(FieldReader &reader, StringRef what) {
                                      "supported");
   for (StringRef field : {"group_size", "block_structure", "actorder"})
     if (reader.has(field))
-      return reader.error(field,
-                          formatv("= {0} is not supported; FP8 {1} need "
-                                  "per-channel, per-tensor or per-token "
-                                  "scales",
-                                  FieldReader::render(*reader.object.get(field)),
-                                  what));
+      return reader.error(
+          field, formatv("= {0} is not supported; FP8 {1} need "
+                         "per-channel, per-tensor or per-token "
+                         "scales",
+                         FieldReader::render(*reader.object.get(field)), what));
   std::optional<std::string> strategy;
   ASSIGN_OR_RETURN(strategy, reader.string("strategy"));
   args.strategy = strategy.value_or("tensor");
@@ -249,12 +248,11 @@ Error readCompressedTensors(FieldReader &q, CheckpointQuantization &out) {
     }
   }
   out.perChannelWeights = first->first == "channel";
-  out.activations =
-      first->second == "none"
-          ? CheckpointQuantization::Activations::None
-          : first->second == "dynamic"
-                ? CheckpointQuantization::Activations::DynamicPerToken
-                : CheckpointQuantization::Activations::StaticPerTensor;
+  out.activations = first->second == "none"
+                        ? CheckpointQuantization::Activations::None
+                    : first->second == "dynamic"
+                        ? CheckpointQuantization::Activations::DynamicPerToken
+                        : CheckpointQuantization::Activations::StaticPerTensor;
   ASSIGN_OR_RETURN(out.ignore, stringList(q, "ignore"));
   if (Error e = compilePatterns(q, "ignore", out.ignore, out.ignorePatterns))
     return e;
@@ -289,12 +287,12 @@ Error readFp8Method(FieldReader &q, CheckpointQuantization &out) {
                                   "e4m3",
                                   *fmt));
   if (q.has("weight_block_size"))
-    return q.error("weight_block_size",
-                   formatv("= {0}: block-wise FP8 weight scales "
-                           "(DeepSeek-V3, Qwen3 FP8) are not supported; "
-                           "llmc reads per-tensor and per-channel FP8 scales",
-                           FieldReader::render(
-                               *q.object.get("weight_block_size"))));
+    return q.error(
+        "weight_block_size",
+        formatv("= {0}: block-wise FP8 weight scales "
+                "(DeepSeek-V3, Qwen3 FP8) are not supported; "
+                "llmc reads per-tensor and per-channel FP8 scales",
+                FieldReader::render(*q.object.get("weight_block_size"))));
   out.perChannelWeights = false;
   ASSIGN_OR_RETURN(out.ignore, stringList(q, "ignored_layers"));
   ASSIGN_OR_RETURN(out.ignoreSubstrings,
@@ -304,8 +302,7 @@ Error readFp8Method(FieldReader &q, CheckpointQuantization &out) {
 
 } // namespace
 
-bool CheckpointQuantization::quantizes(StringRef module,
-                                       bool isLinear) const {
+bool CheckpointQuantization::quantizes(StringRef module, bool isLinear) const {
   if (method.empty())
     return false;
   for (auto [i, entry] : llvm::enumerate(ignore))
@@ -340,8 +337,8 @@ std::string expertModule(const ModelConfig &config, int64_t layer,
   StringRef name = projection == "gate" ? (mixtral ? "w1" : "gate_proj")
                    : projection == "up" ? (mixtral ? "w3" : "up_proj")
                                         : (mixtral ? "w2" : "down_proj");
-  return formatv("{0}.experts.{1}.{2}", moeModulePrefix(config, layer),
-                 expert, name)
+  return formatv("{0}.experts.{1}.{2}", moeModulePrefix(config, layer), expert,
+                 name)
       .str();
 }
 
@@ -366,9 +363,8 @@ Error readQuantizationConfig(FieldReader &reader, ModelConfig &config) {
     if (Error e = readFp8Method(scoped, out))
       return e;
   } else {
-    return scoped.error("quant_method",
-                        formatv("'{0}' is not supported; {1}", *method,
-                                kSupported));
+    return scoped.error("quant_method", formatv("'{0}' is not supported; {1}",
+                                                *method, kSupported));
   }
   out.method = *method;
 

@@ -34,8 +34,8 @@ Interpreter::loadWeightValues(llm::WeightOp weight,
                               const std::vector<int64_t> &fullShape,
                               const std::optional<rt::Slice> &slice) {
   llvm::StringRef name = weight.getSymName();
-  llm::WeightOp fp8 = weight.getScaleAttr() ? weight
-                                            : program_.scaleOwners.lookup(name);
+  llm::WeightOp fp8 =
+      weight.getScaleAttr() ? weight : program_.scaleOwners.lookup(name);
   if (!fp8)
     return weights_.load(name, fullShape, slice);
   llvm::StringRef scaleName = fp8.getScaleAttr().getValue();

@@ -23,8 +23,7 @@ llvm::Error checkRowScale(llvm::StringRef op, const Tensor &x,
   if (scale.shape != perRow)
     return createStringError("%s: scale %s must be %s (one per token) or one "
                              "element",
-                             op.str().c_str(),
-                             shapeString(scale.shape).c_str(),
+                             op.str().c_str(), shapeString(scale.shape).c_str(),
                              shapeString(perRow).c_str());
   return llvm::Error::success();
 }
@@ -71,8 +70,8 @@ Tensor tokenScale(const Tensor &x) {
   Tensor s(shape);
   int64_t n = x.innerSize();
   for (int64_t r = 0; r < x.outerSize(); ++r)
-    s.data[r] = rt::fp8ScaleForAbsmax(
-        rt::absMax(x.data.data() + r * n, size_t(n)));
+    s.data[r] =
+        rt::fp8ScaleForAbsmax(rt::absMax(x.data.data() + r * n, size_t(n)));
   return s;
 }
 

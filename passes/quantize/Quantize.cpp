@@ -74,7 +74,8 @@ private:
   FailureOr<MlpScales> mlpScales(Value gate, Value up, Value down,
                                  Operation *user) {
     MlpScales scales;
-    for (auto [i, weight] : llvm::enumerate(std::array<Value, 3>{gate, up, down})) {
+    for (auto [i, weight] :
+         llvm::enumerate(std::array<Value, 3>{gate, up, down})) {
       FailureOr<Value> scale = scaleFor(weight, user);
       if (failed(scale))
         return failure();
@@ -83,8 +84,7 @@ private:
     return scales;
   }
   /// Converts symbol `weight` to FP8 with a new [rows, 1] fp32 scale symbol.
-  FailureOr<llm::WeightOp> convertSymbol(llm::WeightOp weight,
-                                         Operation *user);
+  FailureOr<llm::WeightOp> convertSymbol(llm::WeightOp weight, Operation *user);
   /// Checks that every llm.param of `name` feeds only ops that can take an
   /// FP8 weight (so converting the symbol cannot break another use).
   LogicalResult checkUses(StringRef name, Operation *user);
@@ -134,19 +134,18 @@ FailureOr<llm::WeightOp> Quantizer::convertSymbol(llm::WeightOp weight,
   RankedTensorType type = weight.getTensorType();
   if (type.getRank() != 2 ||
       !isa<Float16Type, BFloat16Type, Float32Type>(type.getElementType()))
-    return user->emitError() << "cannot quantize weight " << name << " "
-                             << type
+    return user->emitError() << "cannot quantize weight " << name << " " << type
                              << ": FP8 weights are bf16/f16/f32 matrices";
   if (failed(checkUses(name, user)))
     return failure();
   std::string scaleName = (name + "_scale").str();
   if (symbols.lookup(scaleName))
-    return user->emitError() << "cannot quantize weight " << name
-                             << ": its scale symbol @\"" << scaleName
-                             << "\" already names another weight";
+    return user->emitError()
+           << "cannot quantize weight " << name << ": its scale symbol @\""
+           << scaleName << "\" already names another weight";
   builder.setInsertionPointAfter(weight);
-  auto scaleType = RankedTensorType::get({type.getDimSize(0), 1},
-                                         builder.getF32Type());
+  auto scaleType =
+      RankedTensorType::get({type.getDimSize(0), 1}, builder.getF32Type());
   auto scale = llm::WeightOp::create(builder, weight.getLoc(), scaleName,
                                      scaleType, FlatSymbolRefAttr(),
                                      llm::WeightSliceAttr(), llm::OwnerAttr());
@@ -167,8 +166,8 @@ FailureOr<Value> Quantizer::scaleFor(Value weight, Operation *user) {
            << "llm-quantize expects weights to come from llm.param";
   auto symbol = symbols.lookup<llm::WeightOp>(param.getName());
   if (!symbol)
-    return user->emitError() << "'" << param.getName()
-                             << "' does not name an llm.weight";
+    return user->emitError()
+           << "'" << param.getName() << "' does not name an llm.weight";
   if (isFp8Tensor(symbol.getType()) && !scaleSymbolOf.count(param.getName()))
     return Value(); // Imported FP8: the op already has its scale.
   FailureOr<llm::WeightOp> scale = convertSymbol(symbol, user);
@@ -184,9 +183,8 @@ FailureOr<Value> Quantizer::scaleFor(Value weight, Operation *user) {
 }
 
 LogicalResult Quantizer::quantizeWeights() {
-  forward.walk([&](llm::ParamOp param) {
-    paramsOf[param.getName()].push_back(param);
-  });
+  forward.walk(
+      [&](llm::ParamOp param) { paramsOf[param.getName()].push_back(param); });
   SmallVector<Operation *> ops;
   forward.walk([&](Operation *op) {
     if (isa<llm::LinearOp, llm::ExpertsOp, llm::SharedExpertOp>(op) ||
@@ -225,9 +223,9 @@ LogicalResult Quantizer::quantizeWeights() {
       auto experts = cast<llm::ExpertsOp>(op);
       SmallVector<Value> gates, ups, downs;
       for (unsigned i = 0; i < experts.getNumLocalExperts(); ++i) {
-        FailureOr<MlpScales> scales = mlpScales(
-            experts.getGateWeights()[i], experts.getUpWeights()[i],
-            experts.getDownWeights()[i], op);
+        FailureOr<MlpScales> scales =
+            mlpScales(experts.getGateWeights()[i], experts.getUpWeights()[i],
+                      experts.getDownWeights()[i], op);
         if (failed(scales))
           return failure();
         if (!(*scales)[0])
@@ -253,7 +251,8 @@ void Quantizer::quantizeActivations() {
   DenseMap<Value, std::pair<Value, Value>> quantized;
   for (llm::LinearOp linear : linears) {
     Value input = linear.getInput();
-    if (isFp8Tensor(input.getType()) || !isFp8Tensor(linear.getWeight().getType()))
+    if (isFp8Tensor(input.getType()) ||
+        !isFp8Tensor(linear.getWeight().getType()))
       continue;
     auto &entry = quantized[input];
     if (!entry.first) {
@@ -263,8 +262,7 @@ void Quantizer::quantizeActivations() {
           builder, loc, perRowScaleType(input.getType()), input);
       Value codes = llm::QuantizeOp::create(
           builder, loc,
-          withElementType(input.getType(),
-                          builder.getType<Float8E4M3FNType>()),
+          withElementType(input.getType(), builder.getType<Float8E4M3FNType>()),
           input, scale);
       entry = {codes, scale};
     }
@@ -278,10 +276,10 @@ void Quantizer::quantizeKVCache() {
     auto cache = dyn_cast<llm::KVCacheType>(v.getType());
     if (!cache || cache.isFp8())
       return;
-    v.setType(llm::KVCacheType::get(
-        v.getContext(), cache.getNumLayers(), cache.getNumKvHeads(),
-        cache.getHeadDim(), builder.getType<Float8E4M3FNType>(),
-        llm::KVScaleKind::per_token_head));
+    v.setType(llm::KVCacheType::get(v.getContext(), cache.getNumLayers(),
+                                    cache.getNumKvHeads(), cache.getHeadDim(),
+                                    builder.getType<Float8E4M3FNType>(),
+                                    llm::KVScaleKind::per_token_head));
   };
   forward.walk([&](Block *block) {
     for (BlockArgument arg : block->getArguments())

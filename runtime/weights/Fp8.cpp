@@ -64,9 +64,9 @@ float e4m3ToFloat(uint8_t code) {
   if (exponent == 0xFu && mantissa == 7u)
     return std::numeric_limits<float>::quiet_NaN();
   // Subnormals are mantissa * 2^-9; normals (8 + mantissa) * 2^(e - 10).
-  float magnitude =
-      exponent == 0 ? std::ldexp(float(mantissa), -9)
-                    : std::ldexp(float(8u + mantissa), int(exponent) - 10);
+  float magnitude = exponent == 0
+                        ? std::ldexp(float(mantissa), -9)
+                        : std::ldexp(float(8u + mantissa), int(exponent) - 10);
   return (code & 0x80u) ? -magnitude : magnitude;
 }
 

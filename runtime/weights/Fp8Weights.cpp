@@ -58,11 +58,10 @@ Status forEachFullRow(const SourceReader &read,
 Expected<float> tensorScaleFromSource(const SourceReader &read,
                                       const std::vector<int64_t> &fullShape) {
   float absmax = 0.0f;
-  Status s = forEachFullRow(read, fullShape, 0, fullShape[0],
-                            [&](int64_t, const float *row) {
-                              absmax = std::max(
-                                  absmax, absMax(row, size_t(fullShape[1])));
-                            });
+  Status s = forEachFullRow(
+      read, fullShape, 0, fullShape[0], [&](int64_t, const float *row) {
+        absmax = std::max(absmax, absMax(row, size_t(fullShape[1])));
+      });
   if (!s)
     return Expected<float>::fromError(s);
   return fp8ScaleForAbsmax(absmax);
@@ -124,8 +123,7 @@ Expected<Fp8Granularity>
 fp8GranularityOf(const std::vector<int64_t> &scaleShape, int64_t rows) {
   if (numElements(scaleShape) == 1)
     return Fp8Granularity::PerTensor;
-  if ((scaleShape.size() == 2 && scaleShape[0] == rows &&
-       scaleShape[1] == 1) ||
+  if ((scaleShape.size() == 2 && scaleShape[0] == rows && scaleShape[1] == 1) ||
       (scaleShape.size() == 1 && scaleShape[0] == rows))
     return Fp8Granularity::PerChannel;
   return Expected<Fp8Granularity>::fromError(Status::error(
@@ -149,8 +147,8 @@ Status fp8ScalesFromSource(const SourceReader &read,
     return Status::ok();
   }
   if (rowBegin < 0 || rowCount < 0 || rowBegin > fullShape[0] - rowCount)
-    return Status::error("FP8 scale rows [" + std::to_string(rowBegin) +
-                         ", " + std::to_string(rowBegin + rowCount) +
+    return Status::error("FP8 scale rows [" + std::to_string(rowBegin) + ", " +
+                         std::to_string(rowBegin + rowCount) +
                          ") are outside the " + std::to_string(fullShape[0]) +
                          " rows of the weight");
   int64_t cols = fullShape[1];
@@ -240,20 +238,18 @@ Status checkFp8Checkpoint(const Checkpoint &checkpoint,
                          "' holds F8_E4M3 codes but its scale '" +
                          spec.scaleName + "' is missing from the checkpoint");
   if (!isConvertibleToF32(scale->dtype))
-    return Status::error(scaleFile->path() + ": FP8 scale '" +
-                         spec.scaleName + "' is stored as " +
-                         dtypeName(scale->dtype) +
+    return Status::error(scaleFile->path() + ": FP8 scale '" + spec.scaleName +
+                         "' is stored as " + dtypeName(scale->dtype) +
                          "; scales must be F32, F16 or BF16");
   Expected<Fp8Granularity> stored =
       fp8GranularityOf(scale->shape, spec.fullShape[0]);
   if (!stored)
-    return Status::error(scaleFile->path() + ": FP8 scale '" +
-                         spec.scaleName + "': " + stored.status().message());
+    return Status::error(scaleFile->path() + ": FP8 scale '" + spec.scaleName +
+                         "': " + stored.status().message());
   if (*stored == Fp8Granularity::PerChannel &&
       *declared == Fp8Granularity::PerTensor)
-    return Status::error(scaleFile->path() + ": FP8 scale '" +
-                         spec.scaleName + "' is per-channel " +
-                         shapeText(scale->shape) +
+    return Status::error(scaleFile->path() + ": FP8 scale '" + spec.scaleName +
+                         "' is per-channel " + shapeText(scale->shape) +
                          " but the model declares one per-tensor scale " +
                          shapeText(spec.scaleFullShape) +
                          "; quantize the model per channel (llm-quantize "
@@ -262,8 +258,7 @@ Status checkFp8Checkpoint(const Checkpoint &checkpoint,
 }
 
 Status Fp8Source::codes(const Fp8WeightSpec &spec,
-                        const std::optional<Slice> &slice,
-                        uint8_t *out) const {
+                        const std::optional<Slice> &slice, uint8_t *out) const {
   Expected<Fp8Granularity> granularity = checkSpec(spec);
   if (!granularity)
     return granularity.status();
@@ -274,8 +269,8 @@ Status Fp8Source::codes(const Fp8WeightSpec &spec,
     return s;
   if (checkpoint->find(spec.name)->dtype == DType::F8_E4M3)
     return checkpoint->readBytes(spec.name, out, slice);
-  return fp8CodesFromSource(checkpointReader(*checkpoint, spec),
-                            spec.fullShape, *granularity, slice, out);
+  return fp8CodesFromSource(checkpointReader(*checkpoint, spec), spec.fullShape,
+                            *granularity, slice, out);
 }
 
 Status Fp8Source::scales(const Fp8WeightSpec &spec,
@@ -306,8 +301,8 @@ Status Fp8Source::scales(const Fp8WeightSpec &spec,
     return s;
   if (checkpoint->find(spec.name)->dtype != DType::F8_E4M3)
     return fp8ScalesFromSource(checkpointReader(*checkpoint, spec),
-                               spec.fullShape, *granularity, rowBegin,
-                               rowCount, out);
+                               spec.fullShape, *granularity, rowBegin, rowCount,
+                               out);
   const TensorInfo *stored = checkpoint->find(spec.scaleName);
   if (numElements(stored->shape) == 1) {
     // A per-tensor scale broadcasts exactly to per-channel ones.

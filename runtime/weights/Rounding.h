@@ -1,4 +1,4 @@
-//===- Rounding.h - round-to-nearest-even of narrowing conversions -*- C++ -*-===//
+//===- Rounding.h - round-to-nearest-even of narrowing casts ---*- C++ -*-===//
 //
 // The one rounding step every narrowing float conversion of runtime/weights
 // shares (f32 -> f16, f32 -> E4M3): drop the low bits of a significand,

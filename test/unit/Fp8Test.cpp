@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/weights/DType.h"
 #include "runtime/weights/Fp8.h"
+#include "runtime/weights/DType.h"
 #include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/RandomWeights.h"
 
@@ -59,8 +59,8 @@ public:
     if (a >= values.back())
       return sign | 0x7E; // Saturate (satfinite), infinities included.
     // values[hi] is the first value > a.
-    size_t hi = std::upper_bound(values.begin(), values.end(), a) -
-                values.begin();
+    size_t hi =
+        std::upper_bound(values.begin(), values.end(), a) - values.begin();
     size_t lo = hi - 1;
     double dLo = a - values[lo], dHi = values[hi] - a;
     size_t pick = dLo < dHi ? lo : dHi < dLo ? hi : (lo % 2 == 0 ? lo : hi);
@@ -156,7 +156,7 @@ TEST(Fp8, TiesToEven) {
 TEST(Fp8, Subnormals) {
   float sub = std::ldexp(1.0f, -9);
   EXPECT_EQ(floatToE4M3(sub), 0x01);
-  EXPECT_EQ(floatToE4M3(0.5f * sub), 0x00); // Tie with 0: even.
+  EXPECT_EQ(floatToE4M3(0.5f * sub), 0x00);  // Tie with 0: even.
   EXPECT_EQ(floatToE4M3(-0.5f * sub), 0x80); // Keeps the sign.
   EXPECT_EQ(floatToE4M3(std::nextafter(0.5f * sub, 1.0f)), 0x01);
   EXPECT_EQ(floatToE4M3(1.5f * sub), 0x02); // Tie between 1 and 2: even.
@@ -182,12 +182,13 @@ TEST(Fp8, MatchesTheOcpReference) {
   OcpReference ref;
   size_t checked = 0;
   for (float x : probeFloats(ref)) {
-    ASSERT_EQ(floatToE4M3(x), ref.round(x))
-        << "x = " << x << " (bits 0x" << std::hex << [&] {
-             uint32_t u;
-             std::memcpy(&u, &x, 4);
-             return u;
-           }() << ")";
+    ASSERT_EQ(floatToE4M3(x), ref.round(x)) << "x = " << x << " (bits 0x"
+                                            << std::hex <<
+        [&] {
+          uint32_t u;
+          std::memcpy(&u, &x, 4);
+          return u;
+        }() << ")";
     ++checked;
   }
   EXPECT_GT(checked, size_t(2000000));
@@ -197,8 +198,8 @@ TEST(Fp8, MatchesTheOcpReference) {
 TEST(Fp8, MatchesCudaHostConversion) {
   OcpReference ref;
   for (float x : probeFloats(ref)) {
-    __nv_fp8_storage_t cuda = __nv_cvt_float_to_fp8(x, __NV_SATFINITE,
-                                                    __NV_E4M3);
+    __nv_fp8_storage_t cuda =
+        __nv_cvt_float_to_fp8(x, __NV_SATFINITE, __NV_E4M3);
     ASSERT_EQ(floatToE4M3(x), cuda) << "x = " << x;
   }
 }
@@ -253,13 +254,14 @@ TEST(Fp8Weights, SlicesAgreeWithTheWholeTensor) {
   for (Fp8Granularity g :
        {Fp8Granularity::PerChannel, Fp8Granularity::PerTensor}) {
     std::vector<uint8_t> full(60);
-    ASSERT_TRUE(fp8CodesFromSource(readSource, kShape, g, std::nullopt,
-                                   full.data()));
+    ASSERT_TRUE(
+        fp8CodesFromSource(readSource, kShape, g, std::nullopt, full.data()));
     // Row blocks (column-parallel) and column blocks (row-parallel).
     for (Slice slice : {Slice{0, 2, 3}, Slice{1, 4, 5}}) {
-      std::vector<uint8_t> part(size_t(numElements(slicedShape(kShape, slice))));
-      ASSERT_TRUE(fp8CodesFromSource(readSource, kShape, g, slice,
-                                     part.data()));
+      std::vector<uint8_t> part(
+          size_t(numElements(slicedShape(kShape, slice))));
+      ASSERT_TRUE(
+          fp8CodesFromSource(readSource, kShape, g, slice, part.data()));
       std::vector<int64_t> shape = slicedShape(kShape, slice);
       for (int64_t r = 0; r < shape[0]; ++r)
         for (int64_t c = 0; c < shape[1]; ++c) {
@@ -272,12 +274,10 @@ TEST(Fp8Weights, SlicesAgreeWithTheWholeTensor) {
   }
   // Per-channel scales of rows [2, 5) equal those of the whole tensor.
   std::vector<float> all(6), some(3);
-  ASSERT_TRUE(fp8ScalesFromSource(readSource, kShape,
-                                  Fp8Granularity::PerChannel, 0, 6,
-                                  all.data()));
-  ASSERT_TRUE(fp8ScalesFromSource(readSource, kShape,
-                                  Fp8Granularity::PerChannel, 2, 3,
-                                  some.data()));
+  ASSERT_TRUE(fp8ScalesFromSource(
+      readSource, kShape, Fp8Granularity::PerChannel, 0, 6, all.data()));
+  ASSERT_TRUE(fp8ScalesFromSource(
+      readSource, kShape, Fp8Granularity::PerChannel, 2, 3, some.data()));
   EXPECT_EQ(some, std::vector<float>(all.begin() + 2, all.begin() + 5));
   // Each row's largest element is +-448 after quantization.
   for (int64_t r = 0; r < 6; ++r) {

@@ -1,4 +1,4 @@
-//===- Quantize.h - the --quantize grammar and the FP8 pipeline --*- C++ -*-===//
+//===- Quantize.h - the --quantize grammar and the FP8 pipeline --*- C++-*-===//
 //
 // `--quantize=LIST` on llm-opt, llm-run, llm-plan and llm-compile: a comma
 // list of
@@ -17,8 +17,8 @@
 #ifndef LLMC_PASSES_QUANTIZE_H
 #define LLMC_PASSES_QUANTIZE_H
 
-#include "mlir/Pass/PassManager.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
