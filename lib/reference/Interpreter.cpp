@@ -481,9 +481,11 @@ Error Interpreter::execAttention(llm::AttentionOp op) {
                         q->rank() >= 1 ? std::optional<int64_t>(q->dim(0))
                                        : std::nullopt,
                         "attention"));
-  LLMC_TRY(y, attention(*q, cachedForm(op.getCache(), *k, config.headDim),
-                        cachedForm(op.getCache(), *v, config.headDim), *pos,
-                        config, binding ? &*binding : nullptr));
+  Tensor kStorage, vStorage;
+  LLMC_TRY(y,
+           attention(*q, cachedForm(op.getCache(), *k, config.headDim, kStorage),
+                     cachedForm(op.getCache(), *v, config.headDim, vStorage),
+                     *pos, config, binding ? &*binding : nullptr));
   bind(op.getResult(), std::move(y));
   return Error::success();
 }

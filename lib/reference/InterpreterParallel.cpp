@@ -527,9 +527,9 @@ Error Interpreter::execRingAttention(dist::RingAttentionOp op) {
     return e;
   // With an FP8 cache every key and value attention sees went through the
   // cache, so the blocks sent around the ring are the FP8 round trips too.
-  Tensor kStored = cachedForm(op.getCache(), *kIn, config.headDim);
-  Tensor vStored = cachedForm(op.getCache(), *vIn, config.headDim);
-  const Tensor *k = &kStored, *v = &vStored;
+  Tensor kStorage, vStorage;
+  const Tensor *k = &cachedForm(op.getCache(), *kIn, config.headDim, kStorage);
+  const Tensor *v = &cachedForm(op.getCache(), *vIn, config.headDim, vStorage);
   LLMC_TRY(group, axisGroup(op.getGrid(), int64_t(op.getAxis())));
   const std::vector<int> &members = group.first;
   int64_t coord = group.second, size = int64_t(members.size());

@@ -59,13 +59,14 @@ Expected<RowScales> Interpreter::rowScales(Value scale) {
   return RowScales{t};
 }
 
-Tensor Interpreter::cachedForm(Value cache, const Tensor &kv,
-                               int64_t headDim) const {
+const Tensor &Interpreter::cachedForm(Value cache, const Tensor &kv,
+                                      int64_t headDim, Tensor &storage) const {
   auto type = cache ? llvm::dyn_cast<llm::KVCacheType>(cache.getType())
                     : llm::KVCacheType();
   if (!type || !type.isFp8())
     return kv;
-  return roundTripKeysValues(kv, headDim);
+  storage = roundTripKeysValues(kv, headDim);
+  return storage;
 }
 
 Error Interpreter::execTokenScale(llm::TokenScaleOp op) {

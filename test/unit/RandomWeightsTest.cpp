@@ -146,6 +146,10 @@ TEST(RandomWeightsTest, ScalesByName) {
             WeightScale::Bias);
   EXPECT_EQ(weightScaleFor("model.embed_tokens.weight"), WeightScale::FanIn);
   EXPECT_EQ(weightScaleFor("bias"), WeightScale::FanIn);
+  // Static FP8 activation scales are a fixed 2^-5 (docs/quantization.md).
+  EXPECT_EQ(weightScaleFor("model.layers.0.mlp.down_proj.input_scale"),
+            WeightScale::InputScale);
+  EXPECT_EQ(fillAll(3, "a.input_scale", {1}), std::vector<float>{0x1p-5f});
 
   std::vector<float> norm = fillAll(4, "model.norm.weight", {4096});
   for (float v : norm) {

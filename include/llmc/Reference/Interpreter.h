@@ -188,9 +188,11 @@ private:
                                           const std::optional<rt::Slice> &slice);
   /// The row scales an optional FP8 scale operand holds (none when null).
   llvm::Expected<RowScales> rowScales(mlir::Value scale);
-  /// What attention stores for k or v in the KV cache `cache`: the values
-  /// themselves, or their FP8 round trip for an FP8 cache.
-  Tensor cachedForm(mlir::Value cache, const Tensor &kv, int64_t headDim) const;
+  /// What attention stores for k or v in the KV cache `cache`: `kv`
+  /// itself, or for an FP8 cache its FP8 round trip, computed into
+  /// `storage`.
+  const Tensor &cachedForm(mlir::Value cache, const Tensor &kv,
+                           int64_t headDim, Tensor &storage) const;
 
   // Mixture of experts.
   llvm::Error execMoERouter(llm::MoERouterOp op);
