@@ -305,24 +305,23 @@ Error readFp8Method(FieldReader &q, CheckpointQuantization &out) {
 bool CheckpointQuantization::quantizes(StringRef module, bool isLinear) const {
   if (method.empty())
     return false;
-  for (auto [i, entry] : llvm::enumerate(ignore))
-    if (matchesEntry(module, entry,
-                     i < ignorePatterns.size() ? ignorePatterns[i].get()
-                                               : nullptr,
-                     isLinear))
-      return false;
-  for (const std::string &substring : ignoreSubstrings)
-    if (module.contains(substring))
-      return false;
+  auto matchesAny = [&](ArrayRef<std::string> entries,
+                        ArrayRef<std::shared_ptr<const Regex>> patterns) {
+    for (size_t i = 0; i < entries.size(); ++i)
+      if (matchesEntry(module, entries[i],
+                       i < patterns.size() ? patterns[i].get() : nullptr,
+                       isLinear))
+        return true;
+    return false;
+  };
+  if (matchesAny(ignore, ignorePatterns) ||
+      llvm::any_of(ignoreSubstrings, [&](const std::string &substring) {
+        return module.contains(substring);
+      }))
+    return false;
   if (method == "fp8")
     return isLinear;
-  for (auto [i, target] : llvm::enumerate(targets))
-    if (matchesEntry(module, target,
-                     i < targetPatterns.size() ? targetPatterns[i].get()
-                                               : nullptr,
-                     isLinear))
-      return true;
-  return false;
+  return matchesAny(targets, targetPatterns);
 }
 
 std::string moeModulePrefix(const ModelConfig &config, int64_t layer) {

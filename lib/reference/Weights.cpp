@@ -53,17 +53,28 @@ std::string WeightSource::describe() const {
   return checkpoint_ ? path_ : "random:" + std::to_string(seed_);
 }
 
+namespace {
+/// The shape of `slice` of a tensor of `fullShape` (the whole shape without
+/// a slice); `what` names the tensor when the slice does not fit.
+Expected<std::vector<int64_t>>
+localShape(const std::string &what, const std::vector<int64_t> &fullShape,
+           const std::optional<rt::Slice> &slice) {
+  if (!slice)
+    return fullShape;
+  if (rt::Status s = rt::checkSlice(fullShape, *slice); !s)
+    return createStringError("%s: %s", what.c_str(), s.message().c_str());
+  return rt::slicedShape(fullShape, *slice);
+}
+} // namespace
+
 Expected<Tensor> WeightSource::load(llvm::StringRef name,
                                     const std::vector<int64_t> &fullShape,
                                     const std::optional<rt::Slice> &slice) const {
-  std::vector<int64_t> shape = fullShape;
-  if (slice) {
-    if (rt::Status s = rt::checkSlice(fullShape, *slice); !s)
-      return createStringError("weight '%s': %s", name.str().c_str(),
-                               s.message().c_str());
-    shape = rt::slicedShape(fullShape, *slice);
-  }
-  Tensor out(shape);
+  Expected<std::vector<int64_t>> shape =
+      localShape("weight '" + name.str() + "'", fullShape, slice);
+  if (!shape)
+    return shape.takeError();
+  Tensor out(*shape);
   if (!checkpoint_) {
     if (rt::Status s = rt::fillRandom(seed_, std::string_view(name.data(),
                                                               name.size()),
@@ -95,32 +106,26 @@ Expected<Tensor> WeightSource::load(llvm::StringRef name,
 Expected<Tensor> WeightSource::loadFp8(
     const rt::Fp8WeightSpec &spec,
     const std::optional<rt::Slice> &slice) const {
-  std::vector<int64_t> shape = spec.fullShape;
-  if (slice) {
-    if (rt::Status s = rt::checkSlice(spec.fullShape, *slice); !s)
-      return createStringError("weight '%s': %s", spec.name.c_str(),
-                               s.message().c_str());
-    shape = rt::slicedShape(spec.fullShape, *slice);
-  }
-  std::vector<uint8_t> codes(size_t(rt::numElements(shape)));
+  Expected<std::vector<int64_t>> shape =
+      localShape("weight '" + spec.name + "'", spec.fullShape, slice);
+  if (!shape)
+    return shape.takeError();
+  std::vector<uint8_t> codes(size_t(rt::numElements(*shape)));
   rt::Fp8Source source{checkpoint_.get(), seed_};
   if (rt::Status s = source.codes(spec, slice, codes.data()); !s)
     return createStringError("FP8 weight '%s' (%s): %s", spec.name.c_str(),
                              describe().c_str(), s.message().c_str());
-  return decodeE4M3(codes, shape);
+  return decodeE4M3(codes, *shape);
 }
 
 Expected<Tensor> WeightSource::loadFp8Scales(
     const rt::Fp8WeightSpec &spec,
     const std::optional<rt::Slice> &slice) const {
-  std::vector<int64_t> shape = spec.scaleFullShape;
-  if (slice) {
-    if (rt::Status s = rt::checkSlice(spec.scaleFullShape, *slice); !s)
-      return createStringError("FP8 scale '%s': %s", spec.scaleName.c_str(),
-                               s.message().c_str());
-    shape = rt::slicedShape(spec.scaleFullShape, *slice);
-  }
-  Tensor out(shape);
+  Expected<std::vector<int64_t>> shape = localShape(
+      "FP8 scale '" + spec.scaleName + "'", spec.scaleFullShape, slice);
+  if (!shape)
+    return shape.takeError();
+  Tensor out(*shape);
   rt::Fp8Source source{checkpoint_.get(), seed_};
   if (rt::Status s = source.scales(spec, slice, out.data.data()); !s)
     return createStringError("FP8 scale '%s' (%s): %s", spec.scaleName.c_str(),
