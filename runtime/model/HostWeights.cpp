@@ -13,13 +13,6 @@ namespace llmc::rt {
 
 namespace {
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 std::string rankList(const std::vector<int> &ranks) {
   std::string s;
   for (size_t i = 0; i < ranks.size() && i < 4; ++i)

@@ -527,13 +527,6 @@ Status readWeight(const Reader &r, const json &v, const std::string &path,
   return Status::ok();
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// Element count of `shape`, or -1 when it exceeds kMaxElements.
 int64_t boundedElements(const std::vector<int64_t> &shape) {
   int64_t n = 1;

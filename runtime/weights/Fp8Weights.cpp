@@ -16,13 +16,6 @@ namespace llmc::rt {
 
 namespace {
 
-std::string shapeText(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// Rows read at once: about 16 MiB of floats, at least one row.
 int64_t chunkRows(int64_t cols) {
   return std::max<int64_t>(1, (int64_t(1) << 22) / std::max<int64_t>(1, cols));
@@ -32,7 +25,7 @@ Status require2D(const std::vector<int64_t> &fullShape) {
   if (fullShape.size() != 2 || fullShape[0] < 1 || fullShape[1] < 1)
     return Status::error("FP8 weights must be non-empty matrices [rows, "
                          "cols], got " +
-                         shapeText(fullShape));
+                         shapeString(fullShape));
   return Status::ok();
 }
 
@@ -127,7 +120,7 @@ fp8GranularityOf(const std::vector<int64_t> &scaleShape, int64_t rows) {
       (scaleShape.size() == 1 && scaleShape[0] == rows))
     return Fp8Granularity::PerChannel;
   return Expected<Fp8Granularity>::fromError(Status::error(
-      "an FP8 scale of shape " + shapeText(scaleShape) +
+      "an FP8 scale of shape " + shapeString(scaleShape) +
       " fits neither a per-tensor scale (one element) nor per-channel "
       "scales of a weight with " +
       std::to_string(rows) + " rows ([" + std::to_string(rows) + ", 1])"));
@@ -216,12 +209,12 @@ Status checkFp8Checkpoint(const Checkpoint &checkpoint,
     return Status::error("tensor '" + spec.name +
                          "' is missing from the checkpoint (an FP8 weight, "
                          "shape " +
-                         shapeText(spec.fullShape) + ")");
+                         shapeString(spec.fullShape) + ")");
   if (info->shape != spec.fullShape)
     return Status::error(file->path() + ": tensor '" + spec.name +
-                         "' has shape " + shapeText(info->shape) +
+                         "' has shape " + shapeString(info->shape) +
                          " but the model declares " +
-                         shapeText(spec.fullShape));
+                         shapeString(spec.fullShape));
   if (info->dtype != DType::F8_E4M3) {
     if (isConvertibleToF32(info->dtype))
       return Status::ok(); // Quantized while loading.
@@ -249,9 +242,9 @@ Status checkFp8Checkpoint(const Checkpoint &checkpoint,
   if (*stored == Fp8Granularity::PerChannel &&
       *declared == Fp8Granularity::PerTensor)
     return Status::error(scaleFile->path() + ": FP8 scale '" + spec.scaleName +
-                         "' is per-channel " + shapeText(scale->shape) +
+                         "' is per-channel " + shapeString(scale->shape) +
                          " but the model declares one per-tensor scale " +
-                         shapeText(spec.scaleFullShape) +
+                         shapeString(spec.scaleFullShape) +
                          "; quantize the model per channel (llm-quantize "
                          "writes [rows, 1] scales)");
   return Status::ok();

@@ -44,16 +44,6 @@ constexpr const char *kMetadataKey = "__metadata__";
 
 std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (i)
-      s += ", ";
-    s += std::to_string(shape[i]);
-  }
-  return s + "]";
-}
-
 std::string rangeString(uint64_t begin, uint64_t end) {
   return "[" + std::to_string(begin) + ", " + std::to_string(end) + "]";
 }

@@ -10,8 +10,6 @@
 
 namespace llmc::rt {
 
-namespace {
-
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -21,8 +19,6 @@ std::string shapeString(const std::vector<int64_t> &shape) {
   }
   return s + "]";
 }
-
-} // namespace
 
 int64_t numElements(const std::vector<int64_t> &shape) {
   int64_t n = 1;

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace llmc::rt {
@@ -23,6 +24,9 @@ struct Slice {
   int64_t offset = 0;
   int64_t size = 0;
 };
+
+/// "[d0, d1, ...]", for messages.
+std::string shapeString(const std::vector<int64_t> &shape);
 
 /// Product of the dimensions (1 for a 0-d shape). Assumes non-negative dims
 /// whose product fits in int64_t, as checked when a file is opened.
