@@ -84,6 +84,26 @@ def make_configs():
           with_layers(os.path.join(tiny, "tiny-qwen2-moe.json"), 3,
                       mlp_only_layers=[0], decoder_sparse_step=2,
                       intermediate_size=96))
+    # FP8 checkpoints' quantization_config (docs/quantization.md).
+    fp8_args = lambda strategy, dynamic: {
+        "num_bits": 8, "type": "float", "symmetric": True,
+        "strategy": strategy, "dynamic": dynamic}
+    write(os.path.join(out, "mixtral-fp8-dynamic.json"),
+          with_layers(os.path.join(tiny, "tiny-mixtral.json"), 1,
+                      quantization_config={
+                          "quant_method": "compressed-tensors",
+                          "format": "float-quantized",
+                          "config_groups": {"group_0": {
+                              "targets": ["Linear"],
+                              "weights": fp8_args("channel", False),
+                              "input_activations": fp8_args("token", True)}},
+                          "ignore": ["lm_head", "re:.*block_sparse_moe.gate$"],
+                          "kv_cache_scheme": fp8_args("tensor", False)}))
+    write(os.path.join(out, "qwen2-fp8-static.json"),
+          with_layers(os.path.join(tiny, "tiny-qwen2.json"), 1,
+                      quantization_config={
+                          "quant_method": "fp8", "activation_scheme": "static",
+                          "ignored_layers": ["lm_head"]}))
     write(os.path.join(out, "llama-linear-bias.json"),
           with_layers(os.path.join(tiny, "tiny-llama2.json"), 1,
                       rope_scaling={"type": "linear", "factor": 2.0},
@@ -104,7 +124,7 @@ def split_mlir(text):
 
 def make_dialect(build):
     out = reset("dialect")
-    for area in ("dialect", "sharding", "pipeline"):
+    for area in ("dialect", "sharding", "pipeline", "quantize"):
         folder = os.path.join(ROOT, "test", area)
         for name in sorted(os.listdir(folder)):
             if not name.endswith(".mlir"):
@@ -118,10 +138,11 @@ def make_dialect(build):
     # Whole small models, unsharded and sharded (shard and dist ops).
     tiny = os.path.join(MODELS, "tiny")
     cases = [("llama3", "tiny-llama3.json", 2, ["", "tp2", "pp2", "tp2,pp2",
-                                               "sp2", "dp2"]),
+                                               "sp2", "dp2", "fp8-tp2"]),
              ("qwen2", "tiny-qwen2.json", 1, ["", "tp2"]),
              ("mistral", "tiny-mistral.json", 1, [""]),
-             ("mixtral", "tiny-mixtral.json", 1, ["", "ep2", "ep2,tp2"]),
+             ("mixtral", "tiny-mixtral.json", 1, ["", "ep2", "ep2,tp2",
+                                                 "fp8-ep2,tp2"]),
              ("qwen2-moe", "tiny-qwen2-moe.json", 1, ["", "ep2"])]
     with tempfile.TemporaryDirectory() as tmp:
         for tag, config, layers, specs in cases:
@@ -132,11 +153,17 @@ def make_dialect(build):
                                 text=True).stdout
             for spec in specs:
                 text = ir
+                # "fp8-SPEC": W8A8 with an FP8 KV cache, then SPEC.
+                quantize = spec.startswith("fp8-")
                 if spec:
-                    text = subprocess.run(
-                        [os.path.join(build, "bin", "llm-opt"), "-",
-                         "--shard=" + spec], input=ir, check=True,
-                        capture_output=True, text=True).stdout
+                    args = [os.path.join(build, "bin", "llm-opt"), "-",
+                            "--shard=" + spec[4:] if quantize else
+                            "--shard=" + spec]
+                    if quantize:
+                        args.append("--quantize=w8a8-fp8,kv-fp8")
+                    text = subprocess.run(args, input=ir, check=True,
+                                          capture_output=True,
+                                          text=True).stdout
                 write(os.path.join(out, "model-%s-%s.mlir" %
                                    (tag, spec.replace(",", "-") or "whole")),
                       text)

@@ -52,7 +52,7 @@ func.func @layer_attrs(%h: tensor<?x?x8xbf16>) -> tensor<?x?x8xbf16> {
 func.func @cache_types(%a: !llm.kv_cache<layers = 80, kv_heads = 8, head_dim = 128, bf16>,
                        %b: !llm.kv_cache<layers = 1, kv_heads = 1, head_dim = 1, f16>,
                        %c: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 64, f32>,
-                       %d: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 16, f8E4M3FN>) {
+                       %d: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 16, f8E4M3FN, scales = per_token_head>) {
   return
 }
 }

@@ -1,0 +1,4 @@
+func.func @input_scale_shape(%x: tensor<?x?x64xf8E4M3FN>, %w: tensor<16x64xf8E4M3FN>, %s: tensor<16x1xf32>, %is: tensor<?x?x2xf32>) -> tensor<?x?x16xbf16> {
+  %y = llm.linear %x, %w scale %s input_scale %is : (tensor<?x?x64xf8E4M3FN>, tensor<16x64xf8E4M3FN>, tensor<16x1xf32>, tensor<?x?x2xf32>) -> tensor<?x?x16xbf16>
+  return %y : tensor<?x?x16xbf16>
+}

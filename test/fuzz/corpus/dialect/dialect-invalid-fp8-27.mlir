@@ -1,0 +1,1 @@
+llm.weight @w : tensor<16x64xf8E5M2>

@@ -1,0 +1,6 @@
+module {
+  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+  func.func @forward() {
+    return
+  }
+}
