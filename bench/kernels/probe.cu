@@ -6,7 +6,7 @@
 // candidates (weights rotated over copies larger than L2, so they come from
 // HBM as in a decode step), q|k|v and gate|up as one GEMM, gate/up as a
 // strided batch of two, and the weight-streaming tensor-core kernel of
-// runtime/cuda/StreamGemm.cuh; then a 16-layer chain of such launches in a
+// runtime/kernels/StreamGemm.cuh; then a 16-layer chain of such launches in a
 // CUDA graph with and without programmatic dependent launch.
 //
 // Built here: nvcc -std=c++17 -O3 -gencode=arch=compute_90a,code=sm_90a
@@ -14,7 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/StreamGemm.cuh"
+#include "runtime/kernels/StreamGemm.cuh"
 
 #include <cublasLt.h>
 

@@ -2,7 +2,7 @@
 //
 // The rules, with the reason each is what it is:
 //
-// * 1-2 rows: the scalar weight-streaming GEMV (runtime/cuda/Gemv.cu), 85-
+// * 1-2 rows: the scalar weight-streaming GEMV (runtime/kernels/Gemv.cu), 85-
 //   100% of copy bandwidth at one row; beyond two rows its fp32 FMAs make it
 //   ALU-bound.
 // * 3..R rows: the tensor-core streaming kernel (StreamGemm.cuh). Every

@@ -105,15 +105,15 @@ Error runNvcc(const std::string &nvcc, const Target &target,
   if (!LLMC_HAVE_RUNTIME)
     return createStringError(
         "this llm-compile was built without the CUDA runtime libraries "
-        "(LLMCRuntimeHost, LLMCRuntimeCUDA: configure llmc with the CUDA "
-        "toolkit); pass --no-build to write only the sources and "
+        "(LLMCRuntimeGenerate and the libraries below it: configure llmc "
+        "with the CUDA toolkit and NCCL); pass --no-build to write only the sources and "
         "manifest.json");
   for (const std::string &lib : runtimeLibraries())
     if (!sys::fs::exists(lib))
       return createStringError(
           "runtime library '" + lib +
-          "' does not exist; build it (ninja LLMCRuntimeHost "
-          "LLMCRuntimeCUDA) or pass --no-build");
+          "' does not exist; build it (cmake --build BUILD --target "
+          "LLMCRuntimeGenerate) or pass --no-build");
 
   std::vector<std::string> command = nvccCommand(nvcc, target, outputDir.str());
   SmallVector<StringRef> args(command.begin(), command.end());

@@ -32,7 +32,7 @@ enum class Rows {
 };
 
 /// Element type of a buffer in the arena. Expert ids are int32 in the
-/// runtime (runtime/cuda/Kernels.h), taken from allocF32 like fp32 data.
+/// runtime (runtime/kernels/Kernels.h), taken from allocF32 like fp32 data.
 enum class Elem { BF16, F32, I32 };
 
 /// Bytes of one element.

@@ -366,7 +366,7 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
       })
       .Default([&](Operation *other) {
         return other->emitError("llm-lower-to-emitc: unsupported op '")
-               << other->getName() << "': the runtime (runtime/model/Ops.h) "
+               << other->getName() << "': the runtime (runtime/abi/Ops.h) "
                << "has no call for it";
       });
 }

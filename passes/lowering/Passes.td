@@ -3,7 +3,7 @@
 // The last phase of llm-compile: the sharded per-rank program (llm ops,
 // shard collectives, dist pipeline and expert ops) becomes upstream emitc,
 // which mlir::emitc::translateToCpp prints as the model's CUDA C++ host
-// code calling the runtime (runtime/model/Ops.h).
+// code calling the runtime (runtime/abi/Ops.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +17,7 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
   let description = [{
     Replaces the module's contents by one `emitc.func @llmc_forward`
     (`extern "C" void llmc_forward(llmc::rt::Rank &, const llmc::rt::Step &,
-    float *logits, int64_t *next)`, declared in runtime/model/Ops.h) and the
+    float *logits, int64_t *next)`, declared in runtime/abi/Ops.h) and the
     constant tables it uses. Every op becomes an `emitc.call_opaque` of its
     runtime function:
 

@@ -13,8 +13,8 @@
 #ifndef LLMC_RUNTIME_COMM_BOOTSTRAP_H
 #define LLMC_RUNTIME_COMM_BOOTSTRAP_H
 
+#include "runtime/abi/Status.h"
 #include "runtime/launch/Environment.h"
-#include "runtime/weights/Status.h"
 
 #include <cstdint>
 #include <functional>

@@ -21,7 +21,7 @@
 #ifndef LLMC_RUNTIME_COMM_COMMUNICATOR_H
 #define LLMC_RUNTIME_COMM_COMMUNICATOR_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -10,8 +10,8 @@
 
 #include "runtime/gemm/GroupedGemm.h"
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Mma.cuh"
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Mma.cuh"
 
 namespace llmc::rt::gemm {
 

@@ -12,7 +12,7 @@
 #ifndef LLMC_RUNTIME_LAUNCH_ENVIRONMENT_H
 #define LLMC_RUNTIME_LAUNCH_ENVIRONMENT_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <functional>
 #include <string>

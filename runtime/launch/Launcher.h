@@ -19,7 +19,7 @@
 #ifndef LLMC_RUNTIME_LAUNCH_LAUNCHER_H
 #define LLMC_RUNTIME_LAUNCH_LAUNCHER_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <ostream>
 #include <string>

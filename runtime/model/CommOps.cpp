@@ -6,7 +6,7 @@
 // (alloc: bf16, allocF32: 4-byte elements), see DeviceRank::elementSize.
 //
 // linearAllReduce: the GEMM to fp32 and the fp32 -> bf16 rounding are the
-// kernel library's (runtime/cuda/Kernels.h); the sum over the axis between
+// kernel library's (runtime/kernels/Kernels.h); the sum over the axis between
 // them is the communicator's, on the fp32 buffer.
 //
 // Expert parallelism. Routed rows are exchanged with a variable-size
@@ -23,13 +23,11 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/abi/Ops.h"
 #include "runtime/model/DeviceRank.h"
-#include "runtime/model/Ops.h"
 
 #include "runtime/comm/CommKernels.h"
-#ifdef LLMC_HAVE_CUDA_KERNELS
-#include "runtime/cuda/Kernels.h"
-#endif
+#include "runtime/kernels/Kernels.h"
 
 #include <cuda_runtime.h>
 
@@ -128,7 +126,6 @@ void linearAllReduce(Rank &r, Act out, Act in, Weight w, const Weight *bias,
   if (count(partial) > 0 && d.elementSize(partial.data) != 4)
     d.fail("linearAllReduce: the partial-sum buffer " + shape(partial) +
            " is not fp32 (take it from allocF32)");
-#ifdef LLMC_HAVE_CUDA_KERNELS
   // One rounding, as the unsharded linear: fp32 GEMM output, fp32 sum over
   // the axis (the communicators accumulate in fp32, in member order), then
   // bias and bf16.
@@ -138,14 +135,6 @@ void linearAllReduce(Rank &r, Act out, Act in, Weight w, const Weight *bias,
     d.check(c.allReduceSum(partial.data, partial.data, count(partial),
                            DataType::F32, d.stream()));
   roundToBf16(r, out, partial, bias);
-#else
-  (void)in;
-  (void)w;
-  (void)bias;
-  (void)axis;
-  d.fail("linearAllReduce: this runtime was built without the CUDA kernel "
-         "library (LLMCRuntimeCUDA)");
-#endif
 }
 
 void allGather(Rank &r, Act out, Act in, int axis, int dim) {

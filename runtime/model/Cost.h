@@ -6,7 +6,7 @@
 // cuBLASLt GEMM shapes of a prefill, and the bench report built from them
 // and the measured times (the `bench-json:` line and a summary). Plain
 // C++17, no CUDA, so every figure is unit-tested on machines without a GPU;
-// runtime/model/Bench.h measures the GPU's reference rates.
+// runtime/generate/Bench.h measures the GPU's reference rates.
 //
 // Conventions (docs/runtime.md, "--bench"):
 //  * bf16 weights, 2 FLOPs per weight element and row (multiply + add);

@@ -15,9 +15,9 @@
 #ifndef LLMC_RUNTIME_MODEL_DEVICERANK_H
 #define LLMC_RUNTIME_MODEL_DEVICERANK_H
 
+#include "runtime/abi/Rank.h"
 #include "runtime/comm/Communicator.h"
 #include "runtime/model/Manifest.h"
-#include "runtime/model/Rank.h"
 
 #include <functional>
 #include <map>

@@ -17,8 +17,8 @@
 #ifndef LLMC_RUNTIME_MODEL_MANIFEST_H
 #define LLMC_RUNTIME_MODEL_MANIFEST_H
 
+#include "runtime/abi/Status.h"
 #include "runtime/weights/Slice.h"
-#include "runtime/weights/Status.h"
 
 #include <cstdint>
 #include <optional>

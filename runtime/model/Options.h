@@ -10,8 +10,8 @@
 #ifndef LLMC_RUNTIME_MODEL_OPTIONS_H
 #define LLMC_RUNTIME_MODEL_OPTIONS_H
 
+#include "runtime/abi/Status.h"
 #include "runtime/model/Manifest.h"
-#include "runtime/weights/Status.h"
 
 #include <cstdint>
 #include <optional>

@@ -4,9 +4,7 @@
 
 #include "runtime/model/HostWeights.h"
 
-#ifdef LLMC_HAVE_CUDA_KERNELS
-#include "runtime/cuda/Kernels.h"
-#endif
+#include "runtime/kernels/Kernels.h"
 
 #include <chrono>
 #include <cstdio>
@@ -30,7 +28,6 @@ Status loadRankWeights(DeviceRank &rank, const WeightsSpec &spec,
       continue;
     size_t n = size_t(numElements(m.weights[i].shape));
     auto *dst = static_cast<bf16 *>(rank.weightStorage(int(i)));
-#ifdef LLMC_HAVE_CUDA_KERNELS
     if (spec.random) {
       // The device port of the generator: the same bits as the CPU path.
       if (Status s = fillRandomBf16(spec.seed, m.weights[i].name,
@@ -42,7 +39,6 @@ Status loadRankWeights(DeviceRank &rank, const WeightsSpec &spec,
       done += n * 2;
       continue;
     }
-#endif
     host.resize(n);
     if (Status s = hostWeightBf16(m, rank.rank(), i,
                                   spec.random ? nullptr : checkpoint,

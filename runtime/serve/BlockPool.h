@@ -17,7 +17,7 @@
 #ifndef LLMC_RUNTIME_SERVE_BLOCKPOOL_H
 #define LLMC_RUNTIME_SERVE_BLOCKPOOL_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <unordered_map>

@@ -10,7 +10,7 @@
 #ifndef LLMC_RUNTIME_SERVE_KVSIZING_H
 #define LLMC_RUNTIME_SERVE_KVSIZING_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <string>

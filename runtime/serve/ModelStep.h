@@ -14,7 +14,7 @@
 #ifndef LLMC_RUNTIME_SERVE_MODELSTEP_H
 #define LLMC_RUNTIME_SERVE_MODELSTEP_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <string>
@@ -26,7 +26,7 @@ using rt::Expected;
 using rt::Status;
 
 /// How one sequence picks its next token. The rule is the reference
-/// executor's (lib/reference sample(), runtime/cuda sample()): temperature
+/// executor's (lib/reference sample(), runtime/kernels sample()): temperature
 /// <= 0 is greedy (lowest id on ties); otherwise softmax(logits / T), cut
 /// to the topK most likely (0: all), then to the shortest prefix whose
 /// renormalised mass reaches topP, and one uniform draw (drawUniform of

@@ -2,7 +2,7 @@
 //
 // The sampling rule of SamplingParams on host logits, for the CPU
 // implementations of ModelStep (the reference executor, the test fake).
-// The GPU sampler (runtime/cuda sample()) follows the same rule and must
+// The GPU sampler (runtime/kernels sample()) follows the same rule and must
 // take its uniform from drawUniform too, so one seed gives one token
 // stream on every implementation and under any batching.
 //

@@ -11,7 +11,7 @@
 #ifndef LLMC_RUNTIME_SERVE_TEXT_H
 #define LLMC_RUNTIME_SERVE_TEXT_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <memory>

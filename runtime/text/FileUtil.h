@@ -2,7 +2,7 @@
 #ifndef LLMC_RUNTIME_TEXT_FILEUTIL_H
 #define LLMC_RUNTIME_TEXT_FILEUTIL_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <string>
 #include <string_view>

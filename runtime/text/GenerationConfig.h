@@ -14,7 +14,7 @@
 #ifndef LLMC_RUNTIME_TEXT_GENERATIONCONFIG_H
 #define LLMC_RUNTIME_TEXT_GENERATIONCONFIG_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <optional>

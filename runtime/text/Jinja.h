@@ -19,7 +19,7 @@
 #ifndef LLMC_RUNTIME_TEXT_JINJA_H
 #define LLMC_RUNTIME_TEXT_JINJA_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <functional>

@@ -11,7 +11,7 @@
 #ifndef LLMC_RUNTIME_TEXT_REGEX_H
 #define LLMC_RUNTIME_TEXT_REGEX_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <memory>

@@ -15,7 +15,7 @@
 #ifndef LLMC_RUNTIME_TEXT_TOKENIZER_H
 #define LLMC_RUNTIME_TEXT_TOKENIZER_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <memory>

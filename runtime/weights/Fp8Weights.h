@@ -23,7 +23,7 @@
 
 #include "runtime/weights/Safetensors.h"
 #include "runtime/weights/Slice.h"
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstdint>
 #include <functional>

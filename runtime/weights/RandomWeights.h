@@ -40,8 +40,8 @@
 #ifndef LLMC_RUNTIME_WEIGHTS_RANDOMWEIGHTS_H
 #define LLMC_RUNTIME_WEIGHTS_RANDOMWEIGHTS_H
 
+#include "runtime/abi/Status.h"
 #include "runtime/weights/Slice.h"
-#include "runtime/weights/Status.h"
 
 #include <cmath>
 #include <cstdint>

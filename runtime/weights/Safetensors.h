@@ -14,9 +14,9 @@
 #ifndef LLMC_RUNTIME_WEIGHTS_SAFETENSORS_H
 #define LLMC_RUNTIME_WEIGHTS_SAFETENSORS_H
 
+#include "runtime/abi/Status.h"
 #include "runtime/weights/DType.h"
 #include "runtime/weights/Slice.h"
-#include "runtime/weights/Status.h"
 
 #include <cstdint>
 #include <functional>

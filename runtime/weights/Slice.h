@@ -8,7 +8,7 @@
 #ifndef LLMC_RUNTIME_WEIGHTS_SLICE_H
 #define LLMC_RUNTIME_WEIGHTS_SLICE_H
 
-#include "runtime/weights/Status.h"
+#include "runtime/abi/Status.h"
 
 #include <cstddef>
 #include <cstdint>

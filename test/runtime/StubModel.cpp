@@ -23,9 +23,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/abi/Ops.h"
 #include "runtime/model/DeviceRank.h"
 #include "runtime/model/HostWeights.h"
-#include "runtime/model/Ops.h"
 #include "runtime/weights/DType.h"
 
 #include <cuda_runtime.h>

@@ -1,7 +1,7 @@
 //===- Lowering.h - llm-lower-to-emitc and what it shares --------*- C++ -*-===//
 //
 // The lowering pass turns a sharded per-rank module into an emitc module
-// whose C++ translation calls the runtime of runtime/model/Ops.h. The
+// whose C++ translation calls the runtime of runtime/abi/Ops.h. The
 // manifest writer (lib/codegen) and the generated code must agree on the
 // weight numbering, so both take it from weightOrder().
 //
@@ -26,7 +26,7 @@ namespace llmc {
 #define GEN_PASS_REGISTRATION
 #include "passes/lowering/Passes.h.inc"
 
-/// Name of the generated entry point (declared in runtime/model/Ops.h).
+/// Name of the generated entry point (declared in runtime/abi/Ops.h).
 constexpr llvm::StringLiteral kEntryPoint = "llmc_forward";
 
 /// Module attribute the lowering leaves on its result: the scratch memory

@@ -11,7 +11,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
-#include "runtime/cuda/Kernels.h"
+#include "runtime/kernels/Kernels.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,7 +1,7 @@
 //===- FakeRank.h - a minimal Rank for kernel tests -------------*- C++ -*-===//
 //
-// The kernel tests exercise runtime/cuda and runtime/gemm without the host
-// runtime (Rank.cpp, communicators, manifest): one stream, one cuBLASLt
+// The kernel tests exercise runtime/kernels and runtime/gemm without the
+// host runtime (DeviceRank, communicators, manifest): one stream, one cuBLASLt
 // handle and workspace, a bump arena, weights and cache slots registered by
 // the test, and fail() throwing so tests can check error messages.
 //
@@ -10,7 +10,7 @@
 #ifndef LLMC_TEST_GPU_KERNELS_FAKERANK_H
 #define LLMC_TEST_GPU_KERNELS_FAKERANK_H
 
-#include "runtime/model/Rank.h"
+#include "runtime/abi/Rank.h"
 
 #include <map>
 #include <stdexcept>

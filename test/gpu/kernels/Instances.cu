@@ -1,6 +1,6 @@
 //===- Instances.cu - the attention/RoPE shapes the kernel tests use -------===//
 //
-// Attention and RoPE are header templates (runtime/cuda/Attention.cuh,
+// Attention and RoPE are header templates (runtime/kernels/Attention.cuh,
 // Rope.cuh) that each model instantiates for its own head_dim and GQA group
 // (llm-compile writes the lines into the generated source). The tests are
 // such a "model": every head_dim the kernels support is covered, with the
@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Attention.cuh"
+#include "runtime/kernels/Attention.cuh"
 
 namespace llmc::rt {
 

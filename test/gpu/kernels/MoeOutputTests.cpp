@@ -9,7 +9,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
-#include "runtime/cuda/Kernels.h"
+#include "runtime/kernels/Kernels.h"
 #include "runtime/weights/RandomWeights.h"
 
 #include <algorithm>

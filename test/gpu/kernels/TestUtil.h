@@ -9,7 +9,7 @@
 #ifndef LLMC_TEST_GPU_KERNELS_TESTUTIL_H
 #define LLMC_TEST_GPU_KERNELS_TESTUTIL_H
 
-#include "runtime/model/Ops.h"
+#include "runtime/abi/Ops.h"
 #include "runtime/weights/DType.h"
 #include "test/gpu/kernels/FakeRank.h"
 

@@ -1,7 +1,7 @@
 //===- TpReduceTests.cpp - linearAllReduce's local halves -----------------===//
 //
 // Part of llmc-gpu-kernel-tests (see KernelTests.cpp): the kernel-library
-// halves of Ops.h's linearAllReduce (runtime/cuda/Kernels.h). linearF32
+// halves of Ops.h's linearAllReduce (runtime/kernels/Kernels.h). linearF32
 // writes a row-parallel linear's partial sums in fp32; the test sums two
 // ranks' partials on the host in fp32 (what the communicators' all-reduce
 // does between the halves) and roundToBf16 adds the bias and rounds once.
@@ -12,7 +12,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
-#include "runtime/cuda/Kernels.h"
+#include "runtime/kernels/Kernels.h"
 
 #include <cstdarg>
 #include <cstdio>

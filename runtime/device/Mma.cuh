@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_MMA_CUH
-#define LLMC_RUNTIME_CUDA_MMA_CUH
+#ifndef LLMC_RUNTIME_DEVICE_MMA_CUH
+#define LLMC_RUNTIME_DEVICE_MMA_CUH
 
 #include <cstdint>
 
@@ -69,4 +69,4 @@ template <int N> __device__ __forceinline__ void cpAsyncWait() {
 
 } // namespace llmc::rt::cuda
 
-#endif // LLMC_RUNTIME_CUDA_MMA_CUH
+#endif // LLMC_RUNTIME_DEVICE_MMA_CUH

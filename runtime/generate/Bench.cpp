@@ -1,13 +1,11 @@
 //===- Bench.cpp - this GPU's reference rates for llm-model --bench -------===//
 
-#include "runtime/model/Bench.h"
+#include "runtime/generate/Bench.h"
 
 #include "runtime/model/DeviceRank.h"
 
-#ifdef LLMC_HAVE_CUDA_KERNELS
-#include "runtime/cuda/Kernels.h"
 #include "runtime/gemm/Gemm.h"
-#endif
+#include "runtime/kernels/Kernels.h"
 
 #include <algorithm>
 #include <cmath>
@@ -126,12 +124,6 @@ GemmPeak measureGemmPeak(const std::vector<GemmShape> &shapes,
   GemmPeak out;
   out.aggregateTflops = out.bestTflops = kNaN;
   out.msPerCall.assign(shapes.size(), kNaN);
-#ifndef LLMC_HAVE_CUDA_KERNELS
-  (void)stream;
-  out.error = "the runtime was built without its GEMM library "
-              "(LLMCRuntimeCUDA)";
-  return out;
-#else
   if (shapes.empty()) {
     out.error = "the model has no cuBLASLt GEMM";
     return out;
@@ -228,7 +220,6 @@ GemmPeak measureGemmPeak(const std::vector<GemmShape> &shapes,
   out.aggregateTflops = gemmAggregateTflops(measured, measuredMs);
   cublasLtDestroy(lt);
   return out;
-#endif
 }
 
 } // namespace llmc::rt

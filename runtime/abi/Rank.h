@@ -2,16 +2,16 @@
 //
 // Everything a kernel wrapper in Ops.h needs from the rank it runs on: its
 // grid coordinates, CUDA stream and cuBLASLt handle, the per-step scratch
-// arena, its weights and KV cache, and its communicator. Implemented in
-// runtime/model/Rank.cpp; one Rank per process (NCCL) or per thread
-// (--emulate-ranks, all ranks on one GPU).
+// arena, its weights and KV cache, and its communicator. Implemented by
+// DeviceRank (runtime/model/DeviceRank.h); one Rank per process (NCCL) or
+// per thread (--emulate-ranks, all ranks on one GPU).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_MODEL_RANK_H
-#define LLMC_RUNTIME_MODEL_RANK_H
+#ifndef LLMC_RUNTIME_ABI_RANK_H
+#define LLMC_RUNTIME_ABI_RANK_H
 
-#include "runtime/model/Ops.h"
+#include "runtime/abi/Ops.h"
 
 #include <cublasLt.h>
 #include <cuda_runtime.h>
@@ -69,4 +69,4 @@ public:
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_MODEL_RANK_H
+#endif // LLMC_RUNTIME_ABI_RANK_H

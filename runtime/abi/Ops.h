@@ -14,13 +14,13 @@
 //   the host inside a step, so a decode step can be captured as a CUDA graph.
 // - Template parameters are the shapes the kernels are specialised for
 //   (head dim, GQA group size); their definitions are headers
-//   (runtime/cuda/Attention.cuh, Rope.cuh) that the generated code includes
+//   (runtime/kernels/Attention.cuh, Rope.cuh) that the generated code includes
 //   and instantiates for exactly the combinations the model uses.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_MODEL_OPS_H
-#define LLMC_RUNTIME_MODEL_OPS_H
+#ifndef LLMC_RUNTIME_ABI_OPS_H
+#define LLMC_RUNTIME_ABI_OPS_H
 
 #include <cstdint>
 
@@ -30,7 +30,7 @@ namespace llmc::rt {
 
 using bf16 = __nv_bfloat16;
 
-class Rank; // runtime/model/Rank.h: stream, handles, arena, comms, weights
+class Rank; // runtime/abi/Rank.h: stream, handles, arena, comms, weights
 
 /// A device activation [rows, cols] (bf16 unless stated).
 struct Act {
@@ -85,7 +85,7 @@ Act allocF32(Rank &r, int64_t rows, int64_t cols);
 Weight weight(Rank &r, int index);
 
 //===----------------------------------------------------------------------===//
-// Layers (kernels in runtime/cuda, GEMMs through cuBLASLt)
+// Layers (kernels in runtime/kernels, GEMMs through cuBLASLt)
 //===----------------------------------------------------------------------===//
 
 /// out[t] = table[ids[t] - table.offset], zero outside the rank's rows when
@@ -189,4 +189,4 @@ void expertCombine(Rank &r, Act out, Act expertOut, int axis);
 extern "C" void llmc_forward(llmc::rt::Rank &r, const llmc::rt::Step &s,
                              float *logits, int64_t *next);
 
-#endif // LLMC_RUNTIME_MODEL_OPS_H
+#endif // LLMC_RUNTIME_ABI_OPS_H

@@ -22,17 +22,18 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_STREAMGEMM_CUH
-#define LLMC_RUNTIME_CUDA_STREAMGEMM_CUH
+#ifndef LLMC_RUNTIME_KERNELS_STREAMGEMM_CUH
+#define LLMC_RUNTIME_KERNELS_STREAMGEMM_CUH
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Mma.cuh"
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Mma.cuh"
+#include "runtime/kernels/Gemv.h"
 
 #include <type_traits>
 
 namespace llmc::rt::cuda {
 
-/// The weights of one launch (Internal.h's GemvTarget: out[m, n] = x w^T
+/// The weights of one launch (Gemv.h's GemvTarget: out[m, n] = x w^T
 /// (+ bias), leading dim ldo), as many as the grouped GEMV takes.
 constexpr int kStreamMaxSegs = kGemvMaxTargets;
 
@@ -218,4 +219,4 @@ __global__ void __launch_bounds__(WARPS * 32)
 
 } // namespace llmc::rt::cuda
 
-#endif // LLMC_RUNTIME_CUDA_STREAMGEMM_CUH
+#endif // LLMC_RUNTIME_KERNELS_STREAMGEMM_CUH

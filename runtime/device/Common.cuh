@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_COMMON_CUH
-#define LLMC_RUNTIME_CUDA_COMMON_CUH
+#ifndef LLMC_RUNTIME_DEVICE_COMMON_CUH
+#define LLMC_RUNTIME_DEVICE_COMMON_CUH
 
-#include "runtime/cuda/Internal.h"
+#include "runtime/device/Device.h"
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -93,4 +93,4 @@ inline bool aligned16(const void *p) {
 
 } // namespace llmc::rt::cuda
 
-#endif // LLMC_RUNTIME_CUDA_COMMON_CUH
+#endif // LLMC_RUNTIME_DEVICE_COMMON_CUH

@@ -9,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Kernels.h"
+#include "runtime/device/Common.cuh"
+#include "runtime/kernels/Kernels.h"
 #include "runtime/weights/RandomWeights.h"
 
 namespace llmc::rt {

@@ -10,8 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_MODEL_GENERATE_H
-#define LLMC_RUNTIME_MODEL_GENERATE_H
+#ifndef LLMC_RUNTIME_GENERATE_GENERATE_H
+#define LLMC_RUNTIME_GENERATE_GENERATE_H
 
 namespace llmc::rt {
 
@@ -22,4 +22,4 @@ int runModelMain(int argc, char **argv);
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_MODEL_GENERATE_H
+#endif // LLMC_RUNTIME_GENERATE_GENERATE_H

@@ -1,6 +1,6 @@
 //===- Kernels.h - CUDA entry points beyond Ops.h ---------------*- C++ -*-===//
 //
-// What runtime/cuda offers besides the "Layers" section of Ops.h: sampling
+// What runtime/kernels offers besides the "Layers" section of Ops.h: sampling
 // (not in Ops.h yet) and the device port of the deterministic random-weight
 // generator the weight loader uses for --weights=random.
 //
@@ -29,12 +29,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_KERNELS_H
-#define LLMC_RUNTIME_CUDA_KERNELS_H
+#ifndef LLMC_RUNTIME_KERNELS_KERNELS_H
+#define LLMC_RUNTIME_KERNELS_KERNELS_H
 
-#include "runtime/model/Ops.h"
+#include "runtime/abi/Ops.h"
+#include "runtime/abi/Status.h"
 #include "runtime/weights/Slice.h"
-#include "runtime/weights/Status.h"
 
 #include <cuda_runtime.h>
 
@@ -97,4 +97,4 @@ Status fillRandomBf16(uint64_t seed, std::string_view name,
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_CUDA_KERNELS_H
+#endif // LLMC_RUNTIME_KERNELS_KERNELS_H

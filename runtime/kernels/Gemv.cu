@@ -18,8 +18,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Internal.h"
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Device.h"
+#include "runtime/kernels/Gemv.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -17,11 +17,11 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_ROPE_CUH
-#define LLMC_RUNTIME_CUDA_ROPE_CUH
+#ifndef LLMC_RUNTIME_KERNELS_ROPE_CUH
+#define LLMC_RUNTIME_KERNELS_ROPE_CUH
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/model/Ops.h"
+#include "runtime/abi/Ops.h"
+#include "runtime/device/Common.cuh"
 
 #include <cmath>
 
@@ -174,4 +174,4 @@ void rope(Rank &r, Act x, const Step &s, const RopeParams &p, int heads) {
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_CUDA_ROPE_CUH
+#endif // LLMC_RUNTIME_KERNELS_ROPE_CUH

@@ -1,11 +1,12 @@
-//===- Status.h - tiny error type for the weights library -------*- C++ -*-===//
+//===- Status.h - the runtime's error type -------------------------*- C++ -*-===//
 //
-// The compiler links this library with -fno-exceptions, so every fallible
-// call reports failure through these two types instead of throwing.
+// The compiler links runtime libraries (weights, manifest) into code built
+// with -fno-exceptions, so every fallible runtime call reports failure
+// through these two types instead of throwing.
 //
 //===----------------------------------------------------------------------===//
-#ifndef LLMC_RUNTIME_WEIGHTS_STATUS_H
-#define LLMC_RUNTIME_WEIGHTS_STATUS_H
+#ifndef LLMC_RUNTIME_ABI_STATUS_H
+#define LLMC_RUNTIME_ABI_STATUS_H
 
 #include <cassert>
 #include <optional>
@@ -81,4 +82,4 @@ private:
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_WEIGHTS_STATUS_H
+#endif // LLMC_RUNTIME_ABI_STATUS_H

@@ -38,12 +38,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_ATTENTION_CUH
-#define LLMC_RUNTIME_CUDA_ATTENTION_CUH
+#ifndef LLMC_RUNTIME_KERNELS_ATTENTION_CUH
+#define LLMC_RUNTIME_KERNELS_ATTENTION_CUH
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Mma.cuh"
-#include "runtime/cuda/Rope.cuh"
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Mma.cuh"
+#include "runtime/kernels/Rope.cuh"
 
 #include <climits>
 #include <cmath>
@@ -882,4 +882,4 @@ void ropeAttention(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_CUDA_ATTENTION_CUH
+#endif // LLMC_RUNTIME_KERNELS_ATTENTION_CUH

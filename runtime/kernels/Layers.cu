@@ -13,58 +13,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Common.cuh"
-#include "runtime/cuda/Kernels.h"
+#include "runtime/device/Common.cuh"
 #include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Kernels.h"
 
-#include <atomic>
-#include <cstdarg>
-#include <cstdio>
 #include <cstdlib>
 
 namespace llmc::rt {
-
-//===----------------------------------------------------------------------===//
-// Host helpers (Internal.h)
-//===----------------------------------------------------------------------===//
-
-namespace cuda {
-
-void checkLaunch(Rank &r, const char *kernel) {
-  cudaError_t e = cudaGetLastError();
-  if (e != cudaSuccess)
-    r.fail(std::string("CUDA kernel ") + kernel + " failed to launch: " +
-           cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
-}
-
-void failf(Rank &r, const char *op, const char *fmt, ...) {
-  char buf[512];
-  va_list args;
-  va_start(args, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, args);
-  va_end(args);
-  r.fail(std::string(op) + ": " + buf);
-  std::abort(); // not reached: Rank::fail does not return
-}
-
-int smCount() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> counts[kMaxDevices];
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
-    return 132;
-  int n = counts[dev].load(std::memory_order_relaxed);
-  if (n == 0) {
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
-            cudaSuccess ||
-        n <= 0)
-      n = 132;
-    counts[dev].store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
-
-} // namespace cuda
 
 using namespace cuda;
 

@@ -23,16 +23,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/model/Generate.h"
+#include "runtime/generate/Generate.h"
 
 #include "runtime/comm/CudaDeviceOps.h"
 #include "runtime/comm/InProcessCommunicator.h"
 #include "runtime/comm/NcclCommunicator.h"
-#ifdef LLMC_HAVE_CUDA_KERNELS
-#include "runtime/cuda/Kernels.h"
-#endif
+#include "runtime/generate/Bench.h"
+#include "runtime/kernels/Kernels.h"
 #include "runtime/launch/Environment.h"
-#include "runtime/model/Bench.h"
 #include "runtime/model/Cost.h"
 #include "runtime/model/DeviceRank.h"
 #include "runtime/model/HostWeights.h"
@@ -561,7 +559,7 @@ void runRank(Run &run, int rank, Report *report) {
 
 /// --bench, after the run (rank 0; emulated ranks: every thread joined, so
 /// the ranks' memory is free): measures this GPU's copy bandwidth and
-/// cuBLASLt rate on the model's prefill GEMM shapes (runtime/model/Bench.h),
+/// cuBLASLt rate on the model's prefill GEMM shapes (runtime/generate/Bench.h),
 /// then prints the run's figures `f` (runtime/model/Cost.h) against them as
 /// a summary and one `bench-json: {...}` line.
 void printBenchReference(const RunCost &cost, BenchFigures f) {
@@ -641,13 +639,11 @@ int runModelMain(int argc, char **argv) {
     fatal(manifest.status().message());
   run.manifest = std::move(*manifest);
   const Manifest &m = run.manifest;
-#ifdef LLMC_HAVE_CUDA_KERNELS
   // The compiler's choice of decode projection kernels (manifest "decode").
   LaunchPolicy policy;
   policy.streamMaxRows = int(m.decode.streamMaxRows);
   policy.pdl = m.decode.pdl;
   setLaunchPolicy(policy);
-#endif
 
   // Refusals that need no GPU.
   Expected<LaunchInfo> launch = detectLaunch(processEnvironment());

@@ -21,8 +21,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_MODEL_BENCH_H
-#define LLMC_RUNTIME_MODEL_BENCH_H
+#ifndef LLMC_RUNTIME_GENERATE_BENCH_H
+#define LLMC_RUNTIME_GENERATE_BENCH_H
 
 #include "runtime/model/Cost.h"
 
@@ -64,4 +64,4 @@ GemmPeak measureGemmPeak(const std::vector<GemmShape> &shapes,
 
 } // namespace llmc::rt
 
-#endif // LLMC_RUNTIME_MODEL_BENCH_H
+#endif // LLMC_RUNTIME_GENERATE_BENCH_H

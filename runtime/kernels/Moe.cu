@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Common.cuh"
+#include "runtime/device/Common.cuh"
 #include "runtime/gemm/Gemm.h"
 #include "runtime/gemm/GroupedGemm.h"
 

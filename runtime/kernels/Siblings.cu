@@ -20,9 +20,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/Kernels.h"
-#include "runtime/cuda/StreamGemm.cuh"
 #include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Kernels.h"
+#include "runtime/kernels/StreamGemm.cuh"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,39 +1,20 @@
-//===- Internal.h - host helpers shared by the runtime/cuda sources -*- C++
-//-*-===//
+//===- Gemv.h - decode-sized projections beside cuBLASLt ----------*- C++ -*-===//
 //
-// Not part of the interface generated code sees (that is Ops.h and
-// Kernels.h): error reporting through the rank, scratch from the rank's
-// arena, and device properties read once.
+// Used by the linear layers of Layers.cu where cuBLASLt is slow at decode
+// batch sizes: the scalar weight-streaming GEMV (Gemv.cu), the tensor-core
+// streaming kernel and the one-GEMM sibling paths (Siblings.cu,
+// StreamGemm.cuh).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_CUDA_INTERNAL_H
-#define LLMC_RUNTIME_CUDA_INTERNAL_H
+#ifndef LLMC_RUNTIME_KERNELS_GEMV_H
+#define LLMC_RUNTIME_KERNELS_GEMV_H
 
-#include "runtime/model/Rank.h"
+#include "runtime/abi/Rank.h"
 
 #include <cstdint>
-#include <string>
 
 namespace llmc::rt::cuda {
-
-/// Reports a pending launch error of `kernel` through Rank::fail. Only
-/// cudaGetLastError, so it never synchronises and is safe during graph
-/// capture.
-void checkLaunch(Rank &r, const char *kernel);
-
-/// Rank::fail with a printf-style message prefixed by the op's name.
-[[noreturn]] void failf(Rank &r, const char *op, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/// `n` elements of scratch valid until the end of the step.
-template <class T> T *scratch(Rank &r, int64_t n) {
-  return static_cast<T *>(r.arenaAlloc(sizeof(T) * size_t(n > 0 ? n : 1)));
-}
-
-/// Multiprocessor count of the current device (cached per device), used to
-/// size split-K grids.
-int smCount();
 
 /// Most activation rows the weight-streaming GEMV (Gemv.cu) takes. Its
 /// fp32 FMAs on unpacked bf16 make it ALU-bound from a few rows on (H200:
@@ -94,11 +75,6 @@ bool siblingsOneGemm(Rank &r, const char *op, int n, const Act *outs, Act in,
 bool swigluOneGemm(Rank &r, Act out, Act in, Weight gate, Weight up,
                    Act scratch);
 
-/// Whether `p` is aligned to `bytes` (a power of two).
-inline bool isAligned(const void *p, uintptr_t bytes) {
-  return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;
-}
-
 } // namespace llmc::rt::cuda
 
-#endif // LLMC_RUNTIME_CUDA_INTERNAL_H
+#endif // LLMC_RUNTIME_KERNELS_GEMV_H

@@ -1,0 +1,48 @@
+//===- Device.cpp - host helpers of kernel and GEMM wrappers -------------===//
+
+#include "runtime/device/Device.h"
+
+#include <cuda_runtime.h>
+
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+
+namespace llmc::rt::cuda {
+
+void checkLaunch(Rank &r, const char *kernel) {
+  cudaError_t e = cudaGetLastError();
+  if (e != cudaSuccess)
+    r.fail(std::string("CUDA kernel ") + kernel + " failed to launch: " +
+           cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
+}
+
+void failf(Rank &r, const char *op, const char *fmt, ...) {
+  char buf[512];
+  va_list args;
+  va_start(args, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, args);
+  va_end(args);
+  r.fail(std::string(op) + ": " + buf);
+  std::abort(); // not reached: Rank::fail does not return
+}
+
+int smCount() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> counts[kMaxDevices];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
+    return 132;
+  int n = counts[dev].load(std::memory_order_relaxed);
+  if (n == 0) {
+    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
+            cudaSuccess ||
+        n <= 0)
+      n = 132;
+    counts[dev].store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+} // namespace llmc::rt::cuda

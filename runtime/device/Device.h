@@ -1,0 +1,45 @@
+//===- Device.h - host helpers of kernel and GEMM wrappers --------*- C++ -*-===//
+//
+// Not part of the interface generated code sees (that is Ops.h and
+// Kernels.h): error reporting through the rank, scratch from the rank's
+// arena, and device properties read once. Shared by runtime/kernels and
+// runtime/gemm (with Common.cuh and Mma.cuh); implemented in Device.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_DEVICE_DEVICE_H
+#define LLMC_RUNTIME_DEVICE_DEVICE_H
+
+#include "runtime/abi/Rank.h"
+
+#include <cstdint>
+#include <string>
+
+namespace llmc::rt::cuda {
+
+/// Reports a pending launch error of `kernel` through Rank::fail. Only
+/// cudaGetLastError, so it never synchronises and is safe during graph
+/// capture.
+void checkLaunch(Rank &r, const char *kernel);
+
+/// Rank::fail with a printf-style message prefixed by the op's name.
+[[noreturn]] void failf(Rank &r, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/// `n` elements of scratch valid until the end of the step.
+template <class T> T *scratch(Rank &r, int64_t n) {
+  return static_cast<T *>(r.arenaAlloc(sizeof(T) * size_t(n > 0 ? n : 1)));
+}
+
+/// Multiprocessor count of the current device (cached per device), used to
+/// size split-K grids.
+int smCount();
+
+/// Whether `p` is aligned to `bytes` (a power of two).
+inline bool isAligned(const void *p, uintptr_t bytes) {
+  return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;
+}
+
+} // namespace llmc::rt::cuda
+
+#endif // LLMC_RUNTIME_DEVICE_DEVICE_H
