@@ -9,8 +9,8 @@
 
 #include "llmc/Codegen/Codegen.h"
 #include "llmc/Codegen/DecodePlan.h"
-#include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Grid.h"
+#include "llmc/Passes/Lowering.h"
 
 #include "dialects/llm/LlmDialect.h"
 

@@ -11,8 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Codegen/Codegen.h"
-#include "llmc/Codegen/Lowering.h"
 #include "llmc/Passes/Grid.h"
+#include "llmc/Passes/Lowering.h"
 
 #include "dialects/dist/DistDialect.h"
 #include "dialects/llm/LlmDialect.h"

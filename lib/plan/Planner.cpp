@@ -9,9 +9,9 @@
 
 #include "llmc/Plan/Planner.h"
 
+#include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Pipelines.h"
-#include "llmc/Plan/AutoPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llmc/Codegen/Lowering.h"
+#include "llmc/Passes/Lowering.h"
 #include "passes/lowering/EmitCLowering.h"
 
 #include "llvm/ADT/TypeSwitch.h"

@@ -19,7 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llmc/Codegen/Lowering.h"
+#include "llmc/Passes/Lowering.h"
 #include "passes/lowering/EmitCLowering.h"
 
 #include "llvm/ADT/StringSet.h"

@@ -7,10 +7,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Passes.h"
-#include "llmc/Plan/AutoPlan.h"
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
@@ -138,7 +138,7 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
     createGrid(module, *parsed);
   }
 
-  /// --shard=auto: the planner the tool installed (llmc/Plan/AutoPlan.h;
+  /// --shard=auto: the planner the tool installed (llmc/Passes/AutoPlan.h;
   /// a hook because the planner runs this pipeline) picks the best plan.
   FailureOr<ShardSpec> choosePlan(ModuleOp module) {
     if (gpus < 1) {

@@ -8,7 +8,7 @@
 
 #include "FuzzSupport.h"
 
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 
 using namespace llmc;
 

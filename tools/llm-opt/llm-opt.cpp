@@ -13,7 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/llm/LlmDialect.h"
-#include "llmc/Codegen/Lowering.h"
+#include "llmc/Passes/Lowering.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
 #include "llmc/Plan/Planner.h"

@@ -22,7 +22,7 @@
 
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 #include "llmc/Reference/Executor.h"
 
 #include "dialects/dist/DistDialect.h"

@@ -8,7 +8,7 @@
 #ifndef LLMC_PASSES_PIPELINES_H
 #define LLMC_PASSES_PIPELINES_H
 
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Pass/PassManager.h"

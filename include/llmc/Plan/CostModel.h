@@ -16,8 +16,8 @@
 #ifndef LLMC_PLAN_COSTMODEL_H
 #define LLMC_PLAN_COSTMODEL_H
 
+#include "llmc/Passes/ShardSpec.h"
 #include "llmc/Plan/Hardware.h"
-#include "llmc/Plan/ShardSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"

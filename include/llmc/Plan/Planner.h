@@ -12,9 +12,9 @@
 #ifndef LLMC_PLAN_PLANNER_H
 #define LLMC_PLAN_PLANNER_H
 
+#include "llmc/Passes/ShardSpec.h"
 #include "llmc/Plan/CostModel.h"
 #include "llmc/Plan/Hardware.h"
-#include "llmc/Plan/ShardSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
@@ -115,7 +115,7 @@ void printPlanJson(const PlanResult &result, llvm::raw_ostream &os);
 void writePlanSvg(const PlanResult &result, const PlanCandidate &plan,
                   llvm::raw_ostream &os);
 
-/// Installs the planner behind --shard=auto (include/llmc/Plan/AutoPlan.h):
+/// Installs the planner behind --shard=auto (include/llmc/Passes/AutoPlan.h):
 /// it plans with the default workload of llm-plan and the request's GPUs,
 /// hardware and micro-batches, and returns the best plan.
 void registerAutoPlanner();

@@ -1,6 +1,6 @@
 //===- ShardSpec.cpp - the --shard=SPEC grammar ---------------------------===//
 
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringExtras.h"

@@ -9,10 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_PLAN_AUTOPLAN_H
-#define LLMC_PLAN_AUTOPLAN_H
+#ifndef LLMC_PASSES_AUTOPLAN_H
+#define LLMC_PASSES_AUTOPLAN_H
 
-#include "llmc/Plan/ShardSpec.h"
+#include "llmc/Passes/ShardSpec.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
@@ -46,4 +46,4 @@ const AutoPlanner &getAutoPlanner();
 
 } // namespace llmc
 
-#endif // LLMC_PLAN_AUTOPLAN_H
+#endif // LLMC_PASSES_AUTOPLAN_H

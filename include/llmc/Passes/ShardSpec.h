@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_PLAN_SHARDSPEC_H
-#define LLMC_PLAN_SHARDSPEC_H
+#ifndef LLMC_PASSES_SHARDSPEC_H
+#define LLMC_PASSES_SHARDSPEC_H
 
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
@@ -46,4 +46,4 @@ llvm::Expected<ShardSpec> parseShardSpec(llvm::StringRef spec);
 
 } // namespace llmc
 
-#endif // LLMC_PLAN_SHARDSPEC_H
+#endif // LLMC_PASSES_SHARDSPEC_H

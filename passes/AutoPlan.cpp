@@ -1,6 +1,6 @@
 //===- AutoPlan.cpp - how --shard=auto reaches the planner ----------------===//
 
-#include "llmc/Plan/AutoPlan.h"
+#include "llmc/Passes/AutoPlan.h"
 
 namespace llmc {
 

@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_CODEGEN_LOWERING_H
-#define LLMC_CODEGEN_LOWERING_H
+#ifndef LLMC_PASSES_LOWERING_H
+#define LLMC_PASSES_LOWERING_H
 
 #include "dialects/llm/LlmDialect.h"
 
@@ -41,4 +41,4 @@ llvm::SmallVector<llm::WeightOp> weightOrder(mlir::ModuleOp module);
 
 } // namespace llmc
 
-#endif // LLMC_CODEGEN_LOWERING_H
+#endif // LLMC_PASSES_LOWERING_H

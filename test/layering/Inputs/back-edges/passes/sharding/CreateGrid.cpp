@@ -1,0 +1,3 @@
+//===- CreateGrid.cpp - input of back-edges.test (planted includes) -----===//
+#include "llmc/Passes/Passes.h"
+#include "llmc/Plan/Planner.h"

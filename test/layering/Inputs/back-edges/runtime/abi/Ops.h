@@ -1,0 +1,2 @@
+//===- Ops.h - input of back-edges.test (planted includes) --------------===//
+// No include: the layer exists.

@@ -1,0 +1,2 @@
+//===- New.h - input of back-edges.test (planted includes) --------------===//
+#include "runtime/abi/Ops.h"

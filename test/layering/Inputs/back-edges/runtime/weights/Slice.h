@@ -1,0 +1,2 @@
+//===- Slice.h - input of back-edges.test (planted includes) ------------===//
+#include "llmc/Passes/Passes.h"
