@@ -4,11 +4,11 @@
 #
 # Configures llmc exactly as `cmake -S . -B build-make` does (no -G: the
 # Unix Makefiles generator) and builds every tablegen output (target
-# llmc-tablegen: the dialects' and passes' .inc files). Ninja creates the
-# folder of any output it writes; Make does not, so an output written
-# outside its CMakeLists folder's binary directory fails here first. A full
-# second build is not repeated: it takes as long as the Ninja one and
-# exercises nothing else of the generator.
+# llmc-tablegen: the dialects' and passes' .inc files and the dialects'
+# documentation). Ninja creates the folder of any output it writes; Make
+# does not, so an output written outside its CMakeLists folder's binary
+# directory fails here first. A full second build is not repeated: it takes
+# as long as the Ninja one and exercises nothing else of the generator.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -25,6 +25,10 @@ if [ "$generator" != "Unix Makefiles" ]; then
 fi
 configured=$(date +%s)
 cmake --build "$build" --target llmc-tablegen -j2
+for doc in LlmDialect DistDialect; do
+  [ -s "$build/docs/Dialects/$doc.md" ] ||
+    { echo "makefiles: error: $build/docs/Dialects/$doc.md was not generated" >&2; exit 1; }
+done
 done_at=$(date +%s)
 echo "makefiles: configure $((configured - start))s," \
      "tablegen $((done_at - configured))s"

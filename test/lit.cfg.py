@@ -22,6 +22,7 @@ config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixe
 
 config.substitutions.append(("%models", os.path.join(config.llmc_src_root, "test", "models")))
 config.substitutions.append(("%examples", os.path.join(config.llmc_src_root, "examples")))
+config.substitutions.append(("%llmc_obj_root", config.llmc_obj_root))
 
 llvm_config.with_system_environment(["HOME", "TMPDIR", "TMP", "TEMP"])
 # RUN lines may start with `not`; lit only rewrites it after a pipe.

@@ -1,6 +1,6 @@
 //===- DistOps.cpp - dist dialect: registration, builders, verifiers ------===//
 
-#include "dialects/dist/DistDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
@@ -8,12 +8,12 @@
 using namespace mlir;
 using namespace llmc::dist;
 
-#include "dialects/dist/DistDialect.cpp.inc"
+#include "llmc/Dialect/Dist/DistOpsDialect.cpp.inc"
 
 void DistDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
-#include "dialects/dist/DistOps.cpp.inc"
+#include "llmc/Dialect/Dist/DistOps.cpp.inc"
       >();
 }
 
@@ -219,4 +219,4 @@ RingAttentionOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
 }
 
 #define GET_OP_CLASSES
-#include "dialects/dist/DistOps.cpp.inc"
+#include "llmc/Dialect/Dist/DistOps.cpp.inc"

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -15,27 +15,27 @@
 using namespace mlir;
 using namespace llmc::llm;
 
-#include "dialects/llm/LlmDialect.cpp.inc"
-#include "dialects/llm/LlmEnums.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsDialect.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsEnums.cpp.inc"
 
 #define GET_TYPEDEF_CLASSES
-#include "dialects/llm/LlmTypes.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsTypes.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialects/llm/LlmAttrs.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsAttrs.cpp.inc"
 
 void LlmDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
-#include "dialects/llm/LlmOps.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOps.cpp.inc"
       >();
   addTypes<
 #define GET_TYPEDEF_LIST
-#include "dialects/llm/LlmTypes.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsTypes.cpp.inc"
       >();
   addAttributes<
 #define GET_ATTRDEF_LIST
-#include "dialects/llm/LlmAttrs.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOpsAttrs.cpp.inc"
       >();
 }
 

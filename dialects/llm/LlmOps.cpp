@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/llm/LlmDialect.h"
-#include "dialects/llm/Quantization.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/Quantization.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -601,4 +601,4 @@ LogicalResult SampleOp::verify() {
 }
 
 #define GET_OP_CLASSES
-#include "dialects/llm/LlmOps.cpp.inc"
+#include "llmc/Dialect/Llm/LlmOps.cpp.inc"

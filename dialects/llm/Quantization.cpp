@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/llm/Quantization.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/Quantization.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 

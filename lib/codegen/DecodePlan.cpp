@@ -24,7 +24,7 @@
 
 #include "llmc/Codegen/DecodePlan.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "llvm/Support/FormatVariadic.h"
 

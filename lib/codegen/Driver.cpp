@@ -12,7 +12,7 @@
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Lowering.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "runtime/model/Manifest.h"
 

@@ -14,8 +14,8 @@
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Lowering.h"
 
-#include "dialects/dist/DistDialect.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "runtime/model/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -8,7 +8,7 @@
 
 #include "llmc/Import/Importer.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringSet.h"

@@ -8,7 +8,7 @@
 
 #include "llmc/Import/Importer.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/Safetensors.h"
 

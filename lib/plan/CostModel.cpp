@@ -15,8 +15,8 @@
 
 #include "llmc/Plan/CostModel.h"
 
-#include "dialects/dist/DistDialect.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "llmc/Passes/Grid.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"

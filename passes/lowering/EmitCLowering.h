@@ -13,8 +13,8 @@
 #include "llmc/Passes/Grid.h"
 #include "passes/lowering/Buffers.h"
 
-#include "dialects/dist/DistDialect.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -26,7 +26,7 @@
 #include "llmc/Import/Importer.h"
 #include "llmc/Import/ModelConfig.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/RandomWeights.h"
 #include "runtime/weights/Safetensors.h"

@@ -11,7 +11,7 @@
 
 #include "llmc/Import/Importer.h"
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"

@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "llmc/Passes/Lowering.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"

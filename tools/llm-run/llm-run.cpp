@@ -25,8 +25,8 @@
 #include "llmc/Passes/ShardSpec.h"
 #include "llmc/Reference/Executor.h"
 
-#include "dialects/dist/DistDialect.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -10,7 +10,7 @@
 #ifndef LLMC_PASSES_LOWERING_H
 #define LLMC_PASSES_LOWERING_H
 
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/IR/BuiltinOps.h"

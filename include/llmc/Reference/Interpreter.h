@@ -21,8 +21,8 @@
 #include "llmc/Reference/Tensor.h"
 #include "llmc/Reference/Weights.h"
 
-#include "dialects/dist/DistDialect.h"
-#include "dialects/llm/LlmDialect.h"
+#include "llmc/Dialect/Dist/DistDialect.h"
+#include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"

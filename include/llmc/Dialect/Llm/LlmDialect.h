@@ -18,16 +18,16 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "dialects/llm/LlmDialect.h.inc"
-#include "dialects/llm/LlmEnums.h.inc"
+#include "llmc/Dialect/Llm/LlmOpsDialect.h.inc"
+#include "llmc/Dialect/Llm/LlmOpsEnums.h.inc"
 
 #define GET_TYPEDEF_CLASSES
-#include "dialects/llm/LlmTypes.h.inc"
+#include "llmc/Dialect/Llm/LlmOpsTypes.h.inc"
 
 #define GET_ATTRDEF_CLASSES
-#include "dialects/llm/LlmAttrs.h.inc"
+#include "llmc/Dialect/Llm/LlmOpsAttrs.h.inc"
 
 #define GET_OP_CLASSES
-#include "dialects/llm/LlmOps.h.inc"
+#include "llmc/Dialect/Llm/LlmOps.h.inc"
 
 #endif // LLMC_DIALECT_LLM_LLMDIALECT_H

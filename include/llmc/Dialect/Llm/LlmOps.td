@@ -10,7 +10,7 @@
 #ifndef LLMC_DIALECT_LLM_OPS_TD
 #define LLMC_DIALECT_LLM_OPS_TD
 
-include "dialects/llm/LlmBase.td"
+include "llmc/Dialect/Llm/LlmBase.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/IR/RegionKindInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"

@@ -12,9 +12,9 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
-#include "dialects/dist/DistDialect.h.inc"
+#include "llmc/Dialect/Dist/DistOpsDialect.h.inc"
 
 #define GET_OP_CLASSES
-#include "dialects/dist/DistOps.h.inc"
+#include "llmc/Dialect/Dist/DistOps.h.inc"
 
 #endif // LLMC_DIALECT_DIST_DISTDIALECT_H
