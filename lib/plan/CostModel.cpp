@@ -114,6 +114,23 @@ double pipelineSeconds(ArrayRef<double> stageSeconds,
   return sum + (microbatches - 1) * slowest;
 }
 
+PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
+                      double flops, double fp8Flops, double attentionFlops,
+                      double hbmBytes, double kvBytes, int64_t kernels) {
+  PhaseTerms terms;
+  double gemmFlops = std::max(0.0, flops - fp8Flops - attentionFlops);
+  terms.weights = std::max(0.0, hbmBytes - kvBytes) / hardware.achievableHbm();
+  terms.gemm = gemmFlops / hardware.achievableFlops(elementBytes) +
+               fp8Flops / hardware.achievableFlops(1);
+  terms.attention =
+      (attentionFlops / hardware.achievableFlops(elementBytes) *
+           hardware.computeEfficiency +
+       kvBytes / hardware.hbmBytesPerSecond) /
+      hardware.attentionEfficiency;
+  terms.launch = kernels * hardware.kernelLaunchSeconds;
+  return terms;
+}
+
 } // namespace cost
 
 StringRef collectiveKindName(CollectiveKind kind) {
@@ -296,6 +313,9 @@ private:
   int64_t rowsPerRank = 1;
   int64_t rowsPerMicrobatch = 1;
   int64_t computeBytes = 2;
+  /// GridLayout's per-group scans, by axes.
+  mutable std::map<std::vector<int64_t>, int64_t> nodesSpannedCache;
+  mutable std::map<std::vector<int64_t>, int64_t> membersOnNodeCache;
 
   double elements(Value value, const Phase &phase) const;
   double bytes(Value value, const Phase &phase) const {
@@ -315,6 +335,12 @@ private:
   std::optional<FoundCollective> collective(Operation *op) const;
   StageCost analyzeStage(const StageRegion &stage,
                          std::vector<CollectiveCost> &collectives);
+  PhaseTerms phaseTerms(double flops, double fp8Flops, double attentionFlops,
+                        double hbmBytes, double kvBytes,
+                        int64_t kernels) const {
+    return cost::phaseTerms(hardware, computeBytes, flops, fp8Flops,
+                            attentionFlops, hbmBytes, kvBytes, kernels);
+  }
 };
 
 double Analyzer::elements(Value value, const Phase &phase) const {
@@ -437,7 +463,13 @@ std::optional<FoundCollective> Analyzer::collective(Operation *op) const {
       if (axis >= 0 && axis < static_cast<int64_t>(layout.degrees().size()))
         found.groupSize *= layout.degrees()[axis];
     found.axes = axesName(axes);
-    found.nodesSpanned = layout.nodesSpanned(axes, topology);
+    // One scan of the grid per distinct group: a large grid has hundreds
+    // of collectives over the same few axes.
+    std::vector<int64_t> key(axes.begin(), axes.end());
+    auto [spanned, inserted] = nodesSpannedCache.try_emplace(key, 0);
+    if (inserted)
+      spanned->second = layout.nodesSpanned(axes, topology);
+    found.nodesSpanned = spanned->second;
     found.interNodeFraction = found.nodesSpanned > 1 ? 1 : 0;
   };
   // An all-to-all sends each peer its own share: only the off-node peers'
@@ -445,7 +477,11 @@ std::optional<FoundCollective> Analyzer::collective(Operation *op) const {
   auto allToAllSplit = [&] {
     if (found.nodesSpanned <= 1 || found.groupSize <= 1)
       return;
-    int64_t onNode = layout.minGroupMembersOnNode(axes, topology);
+    std::vector<int64_t> key(axes.begin(), axes.end());
+    auto [cached, inserted] = membersOnNodeCache.try_emplace(key, 0);
+    if (inserted)
+      cached->second = layout.minGroupMembersOnNode(axes, topology);
+    int64_t onNode = cached->second;
     found.interNodeFraction =
         static_cast<double>(found.groupSize - onNode) / (found.groupSize - 1);
   };
@@ -732,10 +768,35 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
     cacheBytes = elementByteWidth(cacheType.getElementType());
     // An FP8 cache keeps an fp32 scale per token and kv head, for K and V.
     cacheScaleBytes = cacheType.isFp8() ? 4 : 0;
-    result.kvCacheBytes = cost::kvCacheBytes(
-        rowsPerRank, contextPerRank, stage.end - stage.first,
-        cacheType.getNumKvHeads(), cacheType.getHeadDim(), cacheBytes,
-        cacheScaleBytes);
+    // Each layer caches the context it may attend to: all of it, or the
+    // last `window` positions of a sliding-window layer.
+    double positions = 0;
+    int64_t cachedLayers = 0;
+    stage.body->walk([&](Operation *op) {
+      std::optional<int64_t> window;
+      if (auto attention = dyn_cast<llm::AttentionOp>(op)) {
+        if (!attention.getCache())
+          return;
+        window = attention.getSlidingWindow();
+      } else if (auto ring = dyn_cast<dist::RingAttentionOp>(op)) {
+        if (!ring.getCache())
+          return;
+        window = ring.getSlidingWindow();
+      } else {
+        return;
+      }
+      ++cachedLayers;
+      positions += window ? std::min<int64_t>(contextPerRank, *window)
+                          : contextPerRank;
+    });
+    if (cachedLayers == 0)
+      positions = static_cast<double>(contextPerRank) *
+                  (stage.end - stage.first);
+    result.kvCacheBytes =
+        positions * cost::kvCacheBytes(rowsPerRank, 1, 1,
+                                       cacheType.getNumKvHeads(),
+                                       cacheType.getHeadDim(), cacheBytes,
+                                       cacheScaleBytes);
   }
 
   // Walk the ops: FLOPs, KV traffic, collectives, live activations.
@@ -761,6 +822,15 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
     double decodeFlops = flops(op, decode, decodeContext);
     result.prefillFlops += prefillFlops;
     result.decodeFlops += decodeFlops;
+    if (isa<llm::AttentionOp, dist::RingAttentionOp>(op)) {
+      result.prefillAttentionFlops += prefillFlops;
+      result.decodeAttentionFlops += decodeFlops;
+    }
+    // Every op without a body becomes (at most) one kernel launch.
+    if (!isa<llm::ParamOp>(op) && op->getNumRegions() == 0 &&
+        !op->hasTrait<OpTrait::IsTerminator>() &&
+        !op->hasTrait<OpTrait::ConstantLike>())
+      ++result.kernels;
     // A linear with an FP8 input (W8A8) runs on FP8 tensor cores; FP8
     // weights with float inputs are widened and run at the float rate.
     if (auto linear = dyn_cast<llm::LinearOp>(op);
@@ -843,18 +913,18 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
                           embeddingRowBytes * rowsPerMicrobatch +
                           kvReadPerDecode;
 
-  double flopRate = hardware.achievableFlops(computeBytes);
-  double fp8Rate = hardware.achievableFlops(1);
-  double hbmRate = hardware.achievableHbm();
-  auto flopSeconds = [&](double all, double fp8) {
-    return (all - fp8) / flopRate + fp8 / fp8Rate;
-  };
-  result.prefillComputeSeconds =
-      std::max(flopSeconds(result.prefillFlops, result.prefillFp8Flops),
-               result.prefillHbmBytes / hbmRate);
-  result.decodeComputeSeconds =
-      std::max(flopSeconds(result.decodeFlops, result.decodeFp8Flops),
-               result.decodeHbmBytes / hbmRate);
+  result.prefillKvBytes = kvWritePerPrefill;
+  result.decodeKvBytes = kvReadPerDecode;
+  result.prefillTerms =
+      phaseTerms(result.prefillFlops, result.prefillFp8Flops,
+                 result.prefillAttentionFlops, result.prefillHbmBytes,
+                 result.prefillKvBytes, result.kernels);
+  result.decodeTerms =
+      phaseTerms(result.decodeFlops, result.decodeFp8Flops,
+                 result.decodeAttentionFlops, result.decodeHbmBytes,
+                 result.decodeKvBytes, result.kernels);
+  result.prefillComputeSeconds = result.prefillTerms.sum();
+  result.decodeComputeSeconds = result.decodeTerms.sum();
   for (const CollectiveCost &c : collectives)
     if (c.stage == stage.index && c.op != "dist.transfer") {
       result.prefillCommSeconds += c.prefillSeconds / microbatches;
@@ -994,19 +1064,22 @@ Expected<CostReport> Analyzer::run() {
     }
   }
 
-  // Per-GPU figures are those of the busiest stage.
+  // Per-GPU figures are those of the busiest stage (the largest total),
+  // all of them from that one stage so that they add up.
   SmallVector<double> prefillStage, decodeStage;
   for (const StageCost &stage : report.stages) {
-    report.weightBytesPerGpu =
-        std::max(report.weightBytesPerGpu, stage.weightBytes);
-    report.kvCacheBytesPerGpu =
-        std::max(report.kvCacheBytesPerGpu, stage.kvCacheBytes);
-    report.activationBytesPerGpu =
-        std::max(report.activationBytesPerGpu, stage.activationBytes);
-    report.totalBytesPerGpu =
-        std::max(report.totalBytesPerGpu, stage.totalBytes());
+    if (stage.totalBytes() > report.totalBytesPerGpu ||
+        &stage == &report.stages.front()) {
+      report.weightBytesPerGpu = stage.weightBytes;
+      report.kvCacheBytesPerGpu = stage.kvCacheBytes;
+      report.activationBytesPerGpu = stage.activationBytes;
+      report.totalBytesPerGpu = stage.totalBytes();
+    }
     prefillStage.push_back(stage.prefillSeconds);
     decodeStage.push_back(stage.decodeSeconds);
+    report.prefillTerms += stage.prefillTerms;
+    report.decodeTerms += stage.decodeTerms;
+    report.kernels += stage.kernels;
     double sentPerToken = 0, sentPerPrefill = 0;
     for (const CollectiveCost &c : report.collectives)
       if (c.stage == stage.stage) {
@@ -1018,9 +1091,13 @@ Expected<CostReport> Analyzer::run() {
         std::max(report.commBytesPerPrefill, sentPerPrefill);
   }
   report.prefillSeconds =
-      cost::pipelineSeconds(prefillStage, prefillTransfer, microbatches);
+      cost::pipelineSeconds(prefillStage, prefillTransfer, microbatches) +
+      hardware.stepOverheadSeconds;
   report.decodeSecondsPerToken =
-      cost::pipelineSeconds(decodeStage, decodeTransfer, microbatches);
+      cost::pipelineSeconds(decodeStage, decodeTransfer, microbatches) +
+      hardware.stepOverheadSeconds;
+  report.prefillTerms.step = report.decodeTerms.step =
+      hardware.stepOverheadSeconds;
   report.endToEndSeconds =
       report.prefillSeconds + workload.outputLen * report.decodeSecondsPerToken;
   report.bubble = cost::pipelineBubble(stages.size(), microbatches);

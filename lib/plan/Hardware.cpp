@@ -85,6 +85,15 @@ public:
     return result;
   }
 
+  /// An optional number >= 0 (at most `max` when > 0), `fallback` when
+  /// absent.
+  Expected<double> optionalNumber(StringRef key, double fallback,
+                                  double max = 0) const {
+    if (!object.get(key))
+      return fallback;
+    return number(key, /*allowZero=*/true, max);
+  }
+
   /// Fails on any key not in `known`.
   Error onlyKnown(ArrayRef<StringRef> known) const {
     for (const auto &[key, value] : object)
@@ -137,7 +146,9 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (Error e = entry.onlyKnown({"name", "aliases", "description", "memory_gib",
                                  "memory_utilization", "hbm_gb_per_s",
                                  "bf16_tflops", "fp8_tflops", "gpus_per_node",
-                                 "intra_node", "inter_node", "efficiency"}))
+                                 "kernel_launch_us", "step_overhead_us",
+                                 "intra_node",
+                                 "inter_node", "efficiency"}))
     return std::move(e);
 
   HardwareSpec spec;
@@ -184,13 +195,22 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   spec.bf16FlopsPerSecond = *bf16 * 1e12;
   spec.fp8FlopsPerSecond = *fp8 * 1e12;
   spec.gpusPerNode = static_cast<int64_t>(*perNode);
+  Expected<double> launch = entry.optionalNumber("kernel_launch_us", 0);
+  if (!launch)
+    return launch.takeError();
+  spec.kernelLaunchSeconds = *launch * 1e-6;
+  Expected<double> step = entry.optionalNumber("step_overhead_us", 0);
+  if (!step)
+    return step.takeError();
+  spec.stepOverheadSeconds = *step * 1e-6;
 
   Expected<const json::Object *> efficiencyObject = entry.child("efficiency");
   if (!efficiencyObject)
     return efficiencyObject.takeError();
   EntryReader efficiency(**efficiencyObject, where + ".efficiency");
   if (Error e =
-          efficiency.onlyKnown({"compute", "hbm", "intra_node", "inter_node"}))
+          efficiency.onlyKnown(
+              {"compute", "hbm", "attention", "intra_node", "inter_node"}))
     return std::move(e);
   Expected<double> compute = efficiency.number("compute", false, 1);
   Expected<double> hbmEff = efficiency.number("hbm", false, 1);
@@ -201,6 +221,14 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
       return field->takeError();
   spec.computeEfficiency = *compute;
   spec.hbmEfficiency = *hbmEff;
+  // Attention streams the KV cache like a GEMV streams weights unless told
+  // otherwise.
+  Expected<double> attention = efficiency.optionalNumber("attention", *hbmEff, 1);
+  if (!attention)
+    return attention.takeError();
+  if (*attention <= 0)
+    return efficiency.error("field 'attention' must be > 0, got 0");
+  spec.attentionEfficiency = *attention;
 
   Expected<LinkSpec> intra = parseLink(entry, "intra_node", *intraEff, where);
   if (!intra)

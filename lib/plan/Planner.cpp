@@ -12,6 +12,8 @@
 #include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Pipelines.h"
+#include "llmc/Passes/PlanRules.h"
+#include "llmc/Plan/Estimate.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -21,6 +23,8 @@
 #include "llvm/Support/ThreadPool.h"
 
 #include <algorithm>
+#include <limits>
+#include <numeric>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -38,24 +42,30 @@ std::vector<ShardSpec> enumerateSpecs(int64_t gpus) {
   std::vector<ShardSpec> specs;
   if (gpus < 1)
     return specs;
-  SmallVector<int64_t> divisors;
-  for (int64_t d = 1; d <= gpus; ++d)
-    if (gpus % d == 0)
-      divisors.push_back(d);
+  // Each degree divides what the outer ones leave, so no product is ever
+  // formed that could overflow (tp*pp*ep*sp did for --gpus=65536).
+  auto divisorsOf = [](int64_t n) {
+    SmallVector<int64_t> divisors, large;
+    for (int64_t d = 1; d <= n / d; ++d)
+      if (n % d == 0) {
+        divisors.push_back(d);
+        if (d != n / d)
+          large.push_back(n / d);
+      }
+    divisors.append(large.rbegin(), large.rend());
+    return divisors;
+  };
   // tp outermost in the loop so the list reads tp-major, like the reports.
-  for (int64_t tp : divisors)
-    for (int64_t pp : divisors)
-      for (int64_t ep : divisors)
-        for (int64_t sp : divisors) {
-          int64_t partial = tp * pp * ep * sp;
-          if (gpus % partial != 0)
-            continue;
+  for (int64_t tp : divisorsOf(gpus))
+    for (int64_t pp : divisorsOf(gpus / tp))
+      for (int64_t ep : divisorsOf(gpus / tp / pp))
+        for (int64_t sp : divisorsOf(gpus / tp / pp / ep)) {
           ShardSpec spec;
           spec.setDegree(Axis::tp, tp);
           spec.setDegree(Axis::pp, pp);
           spec.setDegree(Axis::ep, ep);
           spec.setDegree(Axis::sp, sp);
-          spec.setDegree(Axis::dp, gpus / partial);
+          spec.setDegree(Axis::dp, gpus / tp / pp / ep / sp);
           specs.push_back(spec);
         }
   return specs;
@@ -66,6 +76,13 @@ Expected<Topology> makeTopology(const HardwareSpec &hardware, int64_t gpus,
   if (gpus < 1)
     return createStringError(inconvertibleErrorCode(),
                              formatv("--gpus must be >= 1, got {0}", gpus));
+  if (gpus > kMaxPlannerGpus)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("--gpus={0} is more than the planner plans for: at most {1} "
+                "GPUs (one grid of {1} ranks); plan one replica's share and "
+                "scale out with data parallelism",
+                gpus, kMaxPlannerGpus));
   if (nodes < 0)
     return createStringError(inconvertibleErrorCode(),
                              formatv("--nodes must be >= 1, got {0}", nodes));
@@ -183,26 +200,38 @@ Expected<OwningOpRef<ModuleOp>> shardClone(ModuleOp model,
   return std::move(clone);
 }
 
-/// Why a sharded, analysed plan cannot be deployed; empty when it can.
-std::string deploymentProblem(const ShardSpec &spec, const CostReport &cost,
-                              const HardwareSpec &hardware,
-                              const Topology &topology,
-                              const PlannerOptions &options) {
-  GridLayout layout(spec);
-  if (cost.usesFp8TensorCores() && hardware.fp8FlopsPerSecond <= 0)
+/// What the deployment rules read besides the spec: from the sharded
+/// program's cost, or (analytic search) from the spec and the options.
+struct DeploymentFacts {
+  bool w8a8 = false;
+  int64_t batchSplit = 1;
+  int64_t microbatches = 1;
+  int64_t sequencesPerRank = 1;
+};
+
+DeploymentFacts factsOf(const CostReport &cost) {
+  return {cost.usesFp8TensorCores(), cost.batchSplit, cost.microbatches,
+          cost.sequencesPerRank};
+}
+
+/// Why a plan cannot be deployed, memory aside; empty when it can.
+std::string ruleProblem(const ShardSpec &spec, const DeploymentFacts &facts,
+                        const HardwareSpec &hardware, const Topology &topology,
+                        const PlannerOptions &options) {
+  if (facts.w8a8 && hardware.fp8FlopsPerSecond <= 0)
     return formatv("W8A8 FP8 linears need FP8 tensor cores, which {0} lacks "
                    "(fp8_tflops = 0); quantize weights only (--quantize=fp8: "
                    "FP8 weights widened to bf16 in the GEMMs)",
                    hardware.name);
   if (int64_t tp = spec.degree(Axis::tp); tp > 1) {
-    int64_t nodes = layout.nodesSpanned({layout.axisIndex("tp")}, topology);
+    int64_t nodes = groupSpan(tp, 1, topology).first;
     if (nodes > 1)
       return formatv("tp = {0} spans {1} nodes ({2} GPUs per node); tensor "
                      "parallelism's per-layer all-reduces need the intra-node "
                      "link ({3}), so keep tp <= {2}",
                      tp, nodes, topology.gpusPerNode, hardware.intraNode.name);
   }
-  int64_t split = cost.batchSplit;
+  int64_t split = facts.batchSplit;
   if (options.workload.batch < split)
     return formatv("the batch is split over {0} ranks ({1}) but --batch={2} "
                    "leaves some of them without a sequence; use --batch >= "
@@ -212,30 +241,82 @@ std::string deploymentProblem(const ShardSpec &spec, const CostReport &cost,
                                                "own rows"
                                              : "dp",
                    options.workload.batch);
-  if (spec.degree(Axis::pp) > 1 && cost.microbatches > cost.sequencesPerRank)
+  if (spec.degree(Axis::pp) > 1 && facts.microbatches > facts.sequencesPerRank)
     return formatv("--microbatches={0} needs at least {0} sequences per "
                    "pipeline, but each pipeline serves {1}; use --batch >= "
                    "{2} or fewer micro-batches",
-                   cost.microbatches, cost.sequencesPerRank,
-                   cost.microbatches * split);
-  if (cost.totalBytesPerGpu > hardware.usableBytes()) {
-    const StageCost *busiest = &cost.stages.front();
-    for (const StageCost &stage : cost.stages)
-      if (stage.totalBytes() > busiest->totalBytes())
-        busiest = &stage;
-    return formatv("out of memory: needs {0} GB per GPU (weights {1} + KV "
-                   "cache {2} + activations {3}) but one {4} offers {5} GB "
-                   "({6:P0} of {7:F2} GiB)",
-                   gb(busiest->totalBytes()), gb(busiest->weightBytes),
-                   gb(busiest->kvCacheBytes), gb(busiest->activationBytes),
-                   hardware.name, gb(hardware.usableBytes()),
-                   hardware.memoryUtilization,
-                   hardware.memoryBytes / 1073741824.0);
-  }
+                   facts.microbatches, facts.sequencesPerRank,
+                   facts.microbatches * split);
   return "";
 }
 
+/// Why `cost`'s busiest GPU does not fit; empty when it does. `estimated`
+/// marks an analytic estimate's verdict.
+std::string memoryProblem(const CostReport &cost, const HardwareSpec &hardware,
+                          bool estimated = false) {
+  if (cost.totalBytesPerGpu <= hardware.usableBytes())
+    return "";
+  return formatv("out of memory{8}: needs {0} GB per GPU (weights {1} + KV "
+                 "cache {2} + activations {3}) but one {4} offers {5} GB "
+                 "({6:P0} of {7:F2} GiB)",
+                 gb(cost.totalBytesPerGpu), gb(cost.weightBytesPerGpu),
+                 gb(cost.kvCacheBytesPerGpu), gb(cost.activationBytesPerGpu),
+                 hardware.name, gb(hardware.usableBytes()),
+                 hardware.memoryUtilization,
+                 hardware.memoryBytes / 1073741824.0,
+                 estimated ? " (estimated, not sharded)" : "");
+}
+
+/// Why a sharded, analysed plan cannot be deployed; empty when it can.
+std::string deploymentProblem(const ShardSpec &spec, const CostReport &cost,
+                              const HardwareSpec &hardware,
+                              const Topology &topology,
+                              const PlannerOptions &options) {
+  std::string problem =
+      ruleProblem(spec, factsOf(cost), hardware, topology, options);
+  return problem.empty() ? memoryProblem(cost, hardware) : problem;
+}
+
+/// The objective as a number to minimise.
+double score(const CostReport &cost, Objective objective) {
+  if (objective == Objective::Latency)
+    return cost.endToEndSeconds;
+  return cost.throughputTokensPerSecond > 0
+             ? 1.0 / cost.throughputTokensPerSecond
+             : std::numeric_limits<double>::infinity();
+}
+
+/// The analytic search shards at least this many of the best estimates, in
+/// rounds of at least this many, and keeps going while a candidate's
+/// estimate is within kEstimateSlack of the best sharded plan's estimate
+/// (the estimate ranks well but is not exact: docs/planner.md).
+constexpr size_t kMinSharded = 4;
+constexpr double kEstimateSlack = 0.25;
+/// Candidates whose estimated memory exceeds the usable memory by more than
+/// this factor are refused without sharding.
+constexpr double kMemorySlack = 1.2;
+
 } // namespace
+
+std::optional<int64_t> maxPositions(ModuleOp model) {
+  if (auto attr =
+          model->getAttrOfType<IntegerAttr>("llm.max_position_embeddings"))
+    return attr.getInt();
+  return std::nullopt;
+}
+
+Workload defaultWorkload(ModuleOp model) {
+  Workload w;
+  std::optional<int64_t> positions = maxPositions(model);
+  if (!positions || w.context() <= *positions)
+    return w;
+  // Keep the output and shorten the prompt; a tiny model keeps 1/8 of its
+  // positions for the output.
+  w.outputLen = std::min<int64_t>(w.outputLen, std::max<int64_t>(1, *positions / 8));
+  w.seqLen = std::max<int64_t>(1, *positions - w.outputLen);
+  w.outputLen = std::min<int64_t>(w.outputLen, *positions - w.seqLen);
+  return w;
+}
 
 Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
                                   const PlannerOptions &options) {
@@ -259,6 +340,15 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
     return createStringError(
         inconvertibleErrorCode(),
         formatv("--microbatches must be >= 1, got {0}", options.microbatches));
+  if (std::optional<int64_t> positions = maxPositions(model);
+      positions && w.context() > *positions)
+    return createStringError(
+        inconvertibleErrorCode(),
+        formatv("a prompt of {0} tokens plus {1} generated tokens needs {2} "
+                "positions, but the model has {3} (max_position_embeddings), "
+                "which llm-run and llm-compile refuse to exceed; use "
+                "--seq-len + --output-len <= {3}",
+                w.seqLen, w.outputLen, w.context(), *positions));
   if (findGrid(model))
     return createStringError(inconvertibleErrorCode(),
                              "the module is already sharded (it has a "
@@ -277,10 +367,10 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
   if (auto arch = model->getAttrOfType<StringAttr>("llm.architecture"))
     result.model = arch.str();
 
-  // Each candidate is independent: shard and price them in parallel on the
-  // context's threads (serially when the context is single-threaded).
   std::vector<ShardSpec> specs = enumerateSpecs(options.gpus);
   std::vector<PlanCandidate> candidates(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i)
+    candidates[i].spec = specs[i];
   MLIRContext *context = model.getContext();
   {
     // A pass manager loads its passes' dialects when it starts; do it once
@@ -298,7 +388,8 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
   ErrorCollector errors(context, specs.size());
   auto evaluate = [&](size_t i) {
     PlanCandidate &candidate = candidates[i];
-    candidate.spec = specs[i];
+    candidate.cost.reset();
+    candidate.estimated = false;
     Expected<OwningOpRef<ModuleOp>> sharded =
         shardClone(model, specs[i], options, errors, i);
     if (!sharded) {
@@ -316,14 +407,137 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
                                          *topology, options);
     candidate.fits = candidate.reason.empty();
   };
-  if (context->isMultithreadingEnabled() && specs.size() > 1) {
-    llvm::ThreadPoolTaskGroup tasks(context->getThreadPool());
-    for (size_t i = 0; i < specs.size(); ++i)
-      tasks.async([&evaluate, i] { evaluate(i); });
-    tasks.wait();
+  // Sharded candidates are independent: shard and price them in parallel on
+  // the context's threads (serially when the context is single-threaded).
+  auto evaluateAll = [&](ArrayRef<size_t> which) {
+    if (context->isMultithreadingEnabled() && which.size() > 1) {
+      llvm::ThreadPoolTaskGroup tasks(context->getThreadPool());
+      for (size_t i : which)
+        tasks.async([&evaluate, i] { evaluate(i); });
+      tasks.wait();
+    } else {
+      for (size_t i : which)
+        evaluate(i);
+    }
+  };
+
+  if (options.exhaustive) {
+    std::vector<size_t> all(specs.size());
+    std::iota(all.begin(), all.end(), 0);
+    evaluateAll(all);
   } else {
-    for (size_t i = 0; i < specs.size(); ++i)
-      evaluate(i);
+    // The analytic search: the passes' own rules and the deployment rules
+    // refuse what they can without sharding, the estimate ranks the rest,
+    // and the best few by estimate are sharded for real.
+    Expected<ModelSummary> summary = summarizeModel(model);
+    if (!summary)
+      return summary.takeError();
+    PlanRules rules(forward);
+    // The one-GPU program is the model itself: its activation peak from
+    // the cost model's liveness analysis calibrates the estimate's.
+    double activationScale = 1;
+    if (Expected<CostReport> whole =
+            analyzeShardedModule(model, hardware, *topology, w)) {
+      CostReport guess =
+          estimatePlan(*summary, ShardSpec(), hardware, *topology, w, 1);
+      if (guess.activationBytesPerGpu > 0)
+        activationScale =
+            whole->activationBytesPerGpu / guess.activationBytesPerGpu;
+    } else {
+      consumeError(whole.takeError());
+    }
+    std::vector<size_t> plausible;
+    std::vector<double> estimate(specs.size(), 0.0);
+    for (size_t i = 0; i < specs.size(); ++i) {
+      PlanCandidate &candidate = candidates[i];
+      const ShardSpec &spec = specs[i];
+      PlanProblem problem = rules.check(spec);
+      if (!problem.ok()) {
+        candidate.reason = problem.message;
+        continue;
+      }
+      int64_t split = spec.degree(Axis::dp) * spec.degree(Axis::ep);
+      DeploymentFacts facts{
+          summary->w8a8, split,
+          spec.degree(Axis::pp) > 1 ? options.microbatches : 1,
+          std::max<int64_t>(1, (w.batch + split - 1) / split)};
+      candidate.reason =
+          ruleProblem(spec, facts, hardware, *topology, options);
+      if (!candidate.reason.empty())
+        continue;
+      candidate.cost = estimatePlan(*summary, spec, hardware, *topology, w,
+                                    options.microbatches, activationScale);
+      candidate.estimated = true;
+      estimate[i] = score(*candidate.cost, options.objective);
+      if (candidate.cost->totalBytesPerGpu >
+          hardware.usableBytes() * kMemorySlack) {
+        candidate.reason = memoryProblem(*candidate.cost, hardware, true);
+        continue;
+      }
+      plausible.push_back(i);
+    }
+    // Too few plausible candidates (nothing fits by estimate, or one GPU):
+    // shard the smallest of those the memory estimate refused as well, so
+    // a verdict of "nothing fits" quotes the cost model's figures.
+    if (plausible.size() < kMinSharded) {
+      std::vector<size_t> refused;
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (candidates[i].estimated &&
+            !llvm::is_contained(plausible, i))
+          refused.push_back(i);
+      llvm::sort(refused, [&](size_t a, size_t b) {
+        return candidates[a].cost->totalBytesPerGpu <
+               candidates[b].cost->totalBytesPerGpu;
+      });
+      for (size_t i : refused) {
+        if (plausible.size() >= kMinSharded)
+          break;
+        plausible.push_back(i);
+      }
+    }
+    std::stable_sort(plausible.begin(), plausible.end(),
+                     [&](size_t a, size_t b) {
+                       if (estimate[a] != estimate[b])
+                         return estimate[a] < estimate[b];
+                       return candidates[a].cost->totalBytesPerGpu <
+                              candidates[b].cost->totalBytesPerGpu;
+                     });
+    size_t round = std::max<size_t>(
+        kMinSharded,
+        context->isMultithreadingEnabled() ? context->getNumThreads() : 1);
+    size_t next = 0;
+    double bestEstimate = std::numeric_limits<double>::infinity();
+    while (next < plausible.size()) {
+      if (next >= kMinSharded &&
+          estimate[plausible[next]] > bestEstimate * (1 + kEstimateSlack))
+        break;
+      size_t end = std::min(plausible.size(), next + round);
+      ArrayRef<size_t> batch(plausible.data() + next, end - next);
+      evaluateAll(batch);
+      for (size_t i : batch)
+        if (candidates[i].fits)
+          bestEstimate = std::min(bestEstimate, estimate[i]);
+      next = end;
+    }
+    for (; next < plausible.size(); ++next) {
+      size_t i = plausible[next];
+      candidates[i].reason = formatv(
+          "not sharded: estimated {0}, {1:P0} worse than the best sharded "
+          "plan's estimate (--exhaustive shards every plan)",
+          options.objective == Objective::Latency
+              ? formatv("{0:F1} ms end-to-end",
+                        candidates[i].cost->endToEndSeconds * 1e3)
+                    .str()
+              : formatv("{0:F1} tokens/s",
+                        candidates[i].cost->throughputTokensPerSecond)
+                    .str(),
+          estimate[i] / bestEstimate - 1);
+    }
+    if (options.alsoShard)
+      for (size_t i = 0; i < specs.size(); ++i)
+        if (candidates[i].estimated &&
+            specs[i].str() == options.alsoShard->str())
+          evaluate(i);
   }
   std::vector<PlanCandidate> fitting, rejected;
   for (PlanCandidate &candidate : candidates)
@@ -387,6 +601,7 @@ void registerAutoPlanner() {
     if (!hardware)
       return hardware.takeError();
     PlannerOptions options;
+    options.workload = defaultWorkload(module);
     options.gpus = request.gpus;
     options.microbatches = request.microbatches;
     Expected<PlanResult> result = planSharding(module, *hardware, options);

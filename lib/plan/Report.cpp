@@ -50,6 +50,15 @@ void printWorkload(const PlanResult &result, raw_ostream &os) {
                 w.batch, w.seqLen, w.outputLen, w.context(),
                 options.microbatches, options.microbatches == 1 ? "" : "es",
                 objectiveName(options.objective));
+  size_t sharded = 0, estimated = 0;
+  for (const PlanCandidate &plan : result.plans) {
+    sharded += plan.cost && !plan.estimated;
+    estimated += plan.estimated;
+  }
+  os << formatv("search: {0}, {1} candidates, {2} sharded, {3} only "
+                "estimated\n",
+                options.exhaustive ? "exhaustive" : "analytic",
+                result.plans.size(), sharded, estimated);
 }
 
 void printDetail(const PlanCandidate &plan, raw_ostream &os) {
@@ -126,7 +135,7 @@ void printPlanText(const PlanResult &result, raw_ostream &os,
   }
   if (!detail)
     detail = best;
-  if (detail && detail->cost)
+  if (detail && detail->cost && !detail->estimated)
     printDetail(*detail, os);
 }
 
@@ -149,6 +158,20 @@ void printPlanJson(const PlanResult &result, raw_ostream &os) {
       out.attribute("best", best->spec.str());
     else
       out.attribute("best", nullptr);
+    const PlannerOptions &options = result.options;
+    const Workload &w = options.workload;
+    out.attributeObject("workload", [&] {
+      out.attribute("gpus", result.topology.gpus);
+      out.attribute("nodes", result.topology.nodes());
+      out.attribute("hardware", result.hardware.name);
+      out.attribute("batch", w.batch);
+      out.attribute("prompt_tokens", w.seqLen);
+      out.attribute("output_tokens", w.outputLen);
+      out.attribute("context", w.context());
+      out.attribute("microbatches", options.microbatches);
+      out.attribute("objective", objectiveName(options.objective));
+      out.attribute("search", options.exhaustive ? "exhaustive" : "analytic");
+    });
     out.attributeArray("plans", [&] {
       for (const PlanCandidate &plan : result.plans) {
         const CostReport *c = plan.cost ? &*plan.cost : nullptr;
@@ -162,6 +185,7 @@ void printPlanJson(const PlanResult &result, raw_ostream &os) {
           out.attribute("spec", plan.spec.str());
           out.attribute("fits", plan.fits);
           out.attribute("reason", plan.reason);
+          out.attribute("estimated", plan.estimated);
           fixed("weights_bytes_per_gpu", field(&CostReport::weightBytesPerGpu),
                 0);
           fixed("kv_cache_bytes_per_gpu",
@@ -177,6 +201,22 @@ void printPlanJson(const PlanResult &result, raw_ostream &os) {
           fixed("bubble", field(&CostReport::bubble), 4);
           fixed("throughput_tokens_per_s",
                 field(&CostReport::throughputTokensPerSecond), 1);
+          // The compute terms (ms per micro-batch, summed over stages) that
+          // bench/calibrate.py refits the hardware knobs from.
+          auto terms = [&](StringRef key, const PhaseTerms &t) {
+            out.attributeObject(key, [&] {
+              fixed("weights", t.weights * 1e3, 5);
+              fixed("gemm", t.gemm * 1e3, 5);
+              fixed("attention", t.attention * 1e3, 5);
+              fixed("launch", t.launch * 1e3, 5);
+              fixed("step", t.step * 1e3, 5);
+            });
+          };
+          if (c) {
+            terms("prefill_terms_ms", c->prefillTerms);
+            terms("decode_terms_ms", c->decodeTerms);
+            out.attribute("kernels", c->kernels);
+          }
         });
       }
     });

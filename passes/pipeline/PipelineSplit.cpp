@@ -11,9 +11,11 @@
 
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Passes.h"
+#include "llmc/Passes/PlanRules.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/DenseSet.h"
 
 #define DEBUG_TYPE "llm-pipeline-split"
 
@@ -25,28 +27,7 @@ namespace llmc {
 using namespace mlir;
 using namespace llmc;
 
-namespace {
-
-//===----------------------------------------------------------------------===//
-// Cost and partition
-//===----------------------------------------------------------------------===//
-
-/// Bytes of the parameters an op (and its regions) holds on this rank: FP8
-/// layers weigh half as much as the bf16 embedding and lm_head.
-int64_t parameterBytes(Operation *op) {
-  int64_t bytes = 0;
-  op->walk([&](llm::ParamOp param) {
-    auto type = cast<RankedTensorType>(param.getType());
-    int64_t bits = type.getElementType().getIntOrFloatBitWidth();
-    bytes += type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
-  });
-  return bytes;
-}
-
-/// Splits `costs` into `parts` contiguous non-empty groups minimising the
-/// largest group sum; returns the start index of each group. Ties prefer
-/// earlier cuts, so the result is deterministic.
-SmallVector<size_t> linearPartition(ArrayRef<int64_t> costs, int64_t parts) {
+SmallVector<size_t> llmc::linearPartition(ArrayRef<int64_t> costs, int64_t parts) {
   size_t n = costs.size();
   SmallVector<int64_t> prefix(n + 1, 0);
   for (size_t i = 0; i < n; ++i)
@@ -75,6 +56,51 @@ SmallVector<size_t> linearPartition(ArrayRef<int64_t> costs, int64_t parts) {
   }
   return starts;
 }
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Cost and partition
+//===----------------------------------------------------------------------===//
+
+int64_t paramBytes(llm::ParamOp param) {
+  auto type = cast<RankedTensorType>(param.getType());
+  int64_t bits = type.getElementType().getIntOrFloatBitWidth();
+  return type.getNumElements() * std::max<int64_t>(1, (bits + 7) / 8);
+}
+
+/// Bytes of the parameters an op (and its regions) holds on the busiest rank:
+/// FP8 layers weigh half as much as the bf16 embedding and lm_head, and an
+/// expert's weights count only on its #llm.owner coordinate, so with ep the
+/// stages are balanced by what one GPU holds (issue 15, item 5).
+int64_t parameterBytes(Operation *op) {
+  int64_t bytes = 0;
+  DenseSet<Operation *> owned;
+  op->walk([&](llm::ExpertsOp experts) {
+    std::optional<ArrayRef<int64_t>> owners = experts.getOwners();
+    if (!owners || owners->empty())
+      return;
+    std::optional<ArrayRef<int64_t>> ids = experts.getExpertIds();
+    int64_t coordinates = *llvm::max_element(*owners) + 1;
+    SmallVector<int64_t> perOwner(coordinates, 0);
+    for (unsigned i = 0; i < experts.getNumLocalExperts(); ++i) {
+      int64_t id = ids && i < ids->size() ? (*ids)[i] : i;
+      if (id < 0 || id >= static_cast<int64_t>(owners->size()))
+        continue;
+      for (Value weight : experts.getExpertOperands(i))
+        if (auto param = weight.getDefiningOp<llm::ParamOp>())
+          if (owned.insert(param).second)
+            perOwner[(*owners)[id]] += paramBytes(param);
+    }
+    bytes += *llvm::max_element(perOwner);
+  });
+  op->walk([&](llm::ParamOp param) {
+    if (!owned.contains(param))
+      bytes += paramBytes(param);
+  });
+  return bytes;
+}
+
 
 //===----------------------------------------------------------------------===//
 // The pass

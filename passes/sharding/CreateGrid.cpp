@@ -10,6 +10,7 @@
 #include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Passes.h"
+#include "llmc/Passes/PlanRules.h"
 #include "llmc/Passes/ShardSpec.h"
 
 #include "mlir/IR/Builders.h"
@@ -26,14 +27,12 @@ namespace llmc {
 using namespace mlir;
 using namespace llmc;
 
-namespace {
-
 //===----------------------------------------------------------------------===//
 // Model facts the rules need
 //===----------------------------------------------------------------------===//
 
 /// What the plan rules look at, gathered once from @forward.
-struct ModelFacts {
+struct llmc::PlanRules::Facts {
   func::FuncOp forward;
   SmallVector<llm::AttentionOp> attentions;
   /// Ops whose width tensor parallelism splits, with that width.
@@ -41,6 +40,10 @@ struct ModelFacts {
   SmallVector<llm::ExpertsOp> experts;
   int64_t numLayers = 0;
 };
+
+namespace {
+
+using ModelFacts = PlanRules::Facts;
 
 ModelFacts gatherFacts(func::FuncOp forward) {
   ModelFacts facts;
@@ -110,6 +113,62 @@ std::string validTpDegrees(const ModelFacts &facts) {
       valid.push_back(std::to_string(t));
   return llvm::join(valid, ", ");
 }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The rules
+//===----------------------------------------------------------------------===//
+
+llmc::PlanRules::PlanRules(func::FuncOp forward)
+    : facts(std::make_unique<Facts>(gatherFacts(forward))) {}
+llmc::PlanRules::~PlanRules() = default;
+llmc::PlanRules::PlanRules(PlanRules &&) = default;
+
+PlanProblem llmc::PlanRules::check(const ShardSpec &plan) const {
+  const Facts &f = *facts;
+  Operation *forward = f.forward;
+  if (int64_t tp = plan.degree(Axis::tp); tp > 1) {
+    auto [problem, op] = tpProblem(f, tp);
+    if (!problem.empty())
+      return {problem + "; valid tp degrees for this model: " +
+                  validTpDegrees(f),
+              op};
+  }
+  if (int64_t pp = plan.degree(Axis::pp); pp > 1 && f.numLayers == 0)
+    return {llvm::formatv("pp = {0} needs decoder layers to split into "
+                          "stages, but @forward has no llm.decoder_layer",
+                          pp)
+                .str(),
+            forward};
+  if (int64_t pp = plan.degree(Axis::pp); pp > 1 && pp > f.numLayers)
+    return {llvm::formatv("pp = {0} exceeds the {1} decoder layers; each "
+                          "pipeline stage needs at least one layer (valid pp "
+                          "degrees: 1 to {1})",
+                          pp, f.numLayers)
+                .str(),
+            forward};
+  if (int64_t ep = plan.degree(Axis::ep); ep > 1) {
+    if (f.experts.empty())
+      return {llvm::formatv("ep = {0} needs a mixture-of-experts model, but "
+                            "this model has no experts; use tp, pp or dp "
+                            "instead",
+                            ep)
+                  .str(),
+              forward};
+    for (llm::ExpertsOp experts : f.experts)
+      if (ep > static_cast<int64_t>(experts.getNumExperts()))
+        return {llvm::formatv("ep = {0} exceeds the {1} experts of this "
+                              "layer; every ep rank must own at least one "
+                              "expert (valid ep degrees: 1 to {1})",
+                              ep, experts.getNumExperts())
+                    .str(),
+                experts};
+  }
+  return {};
+}
+
+namespace {
 
 //===----------------------------------------------------------------------===//
 // The pass
@@ -188,39 +247,9 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
     if (!forward)
       return emitError(module.getLoc())
              << "expected a func.func @forward (from llm-import) to shard";
-    ModelFacts facts = gatherFacts(forward);
-
-    if (int64_t tp = plan.degree(Axis::tp); tp > 1) {
-      auto [problem, op] = tpProblem(facts, tp);
-      if (!problem.empty())
-        return emitError(op->getLoc())
-               << problem << "; valid tp degrees for this model: "
-               << validTpDegrees(facts);
-    }
-    if (int64_t pp = plan.degree(Axis::pp); pp > 1 && facts.numLayers == 0)
-      return emitError(forward.getLoc())
-             << "pp = " << pp << " needs decoder layers to split into stages, "
-                "but @forward has no llm.decoder_layer";
-    if (int64_t pp = plan.degree(Axis::pp); pp > 1 && pp > facts.numLayers)
-      return emitError(forward.getLoc())
-             << "pp = " << pp << " exceeds the " << facts.numLayers
-             << " decoder layers; each pipeline stage needs at least one "
-                "layer (valid pp degrees: 1 to "
-             << facts.numLayers << ")";
-    if (int64_t ep = plan.degree(Axis::ep); ep > 1) {
-      if (facts.experts.empty())
-        return emitError(forward.getLoc())
-               << "ep = " << ep
-               << " needs a mixture-of-experts model, but this model has no "
-                  "experts; use tp, pp or dp instead";
-      for (llm::ExpertsOp experts : facts.experts)
-        if (ep > static_cast<int64_t>(experts.getNumExperts()))
-          return emitError(experts.getLoc())
-                 << "ep = " << ep << " exceeds the " << experts.getNumExperts()
-                 << " experts of this layer; every ep rank must own at least "
-                    "one expert (valid ep degrees: 1 to "
-                 << experts.getNumExperts() << ")";
-    }
+    PlanProblem problem = PlanRules(forward).check(plan);
+    if (!problem.ok())
+      return emitError(problem.op->getLoc()) << problem.message;
     return success();
   }
 

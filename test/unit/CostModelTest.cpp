@@ -16,6 +16,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,9 @@ std::string message(llvm::Error e) {
 std::string realConfig(llvm::StringRef name) {
   std::string path = __FILE__;
   path = path.substr(0, path.rfind('/'));
+  // "tiny/NAME" picks a config of test/models/tiny.
+  if (name.contains('/'))
+    return path + "/../models/" + name.str() + ".json";
   return path + "/../models/real/" + name.str() + ".json";
 }
 
@@ -445,6 +449,134 @@ TEST(Planner, NothingFits) {
   EXPECT_NE(summarizeNoFit(result).find("no plan for 2 x a100-40g fits"),
             std::string::npos)
       << summarizeNoFit(result);
+}
+
+TEST(Planner, HugeGpuCountsNeitherOverflowNorHang) {
+  // Issue 15, item 1: tp*pp*ep*sp overflowed to 0 for 2^16 GPUs (SIGFPE).
+  // Ordered factorisations of 2^16 into 5 factors: C(16 + 4, 4) = 4845.
+  EXPECT_EQ(enumerateSpecs(65536).size(), 4845u);
+  for (const ShardSpec &spec : enumerateSpecs(65536))
+    ASSERT_EQ(spec.numRanks(), 65536);
+  HardwareSpec h100 = take(HardwareDatabase::builtin().lookup("h100"));
+  EXPECT_EQ(take(makeTopology(h100, kMaxPlannerGpus, 0)).nodes(), 8192);
+  std::string refusal =
+      message(makeTopology(h100, int64_t(1) << 32, 0).takeError());
+  EXPECT_NE(refusal.find("at most 65536 GPUs"), std::string::npos) << refusal;
+}
+
+TEST(Planner, ContextBeyondMaxPositionsIsRefused) {
+  // Issue 15, item 9: llm-run and llm-compile refuse such lengths.
+  Model model("llama-3.2-1b"); // 131072 positions
+  HardwareSpec h100 = take(HardwareDatabase::builtin().lookup("h100"));
+  PlannerOptions options;
+  options.gpus = 1;
+  options.workload = workload(1, 200000, 256);
+  std::string refusal =
+      message(planSharding(model.get(), h100, options).takeError());
+  EXPECT_NE(refusal.find("needs 200256 positions, but the model has 131072 "
+                         "(max_position_embeddings)"),
+            std::string::npos)
+      << refusal;
+  // The default workload shrinks its prompt for a short model.
+  Model tiny("tiny/tiny-mistral"); // 512 positions
+  Workload w = defaultWorkload(tiny.get());
+  EXPECT_EQ(w.context(), 512);
+  EXPECT_EQ(w.outputLen, 64);
+}
+
+TEST(CostModel, SlidingWindowLayersCacheOnlyTheWindow) {
+  // tiny-mistral: 4 layers, 2 kv heads of 8, window 16. A context of 40
+  // positions caches 16 per layer, not 40.
+  Model model("tiny/tiny-mistral");
+  CostReport cost = model.cost("", workload(2, 32, 8), 1);
+  EXPECT_DOUBLE_EQ(cost.kvCacheBytesPerGpu,
+                   cost::kvCacheBytes(2, 16, 4, 2, 8, 2));
+  // Within the window the whole context is cached.
+  CostReport shortCost = model.cost("", workload(2, 8, 4), 1);
+  EXPECT_DOUBLE_EQ(shortCost.kvCacheBytesPerGpu,
+                   cost::kvCacheBytes(2, 12, 4, 2, 8, 2));
+}
+
+TEST(CostModel, PerGpuFiguresAreTheBusiestStagesParts) {
+  // Issue 15, item 10: the weights, KV and activation columns come from
+  // one stage, so they add up to the total.
+  Model model("llama-3.1-70b");
+  CostReport cost = model.cost("pp4", workload(8, 2048, 256), 4);
+  EXPECT_DOUBLE_EQ(cost.weightBytesPerGpu + cost.kvCacheBytesPerGpu +
+                       cost.activationBytesPerGpu,
+                   cost.totalBytesPerGpu);
+  double largest = 0;
+  for (const StageCost &stage : cost.stages)
+    largest = std::max(largest, stage.totalBytes());
+  EXPECT_DOUBLE_EQ(cost.totalBytesPerGpu, largest);
+}
+
+TEST(CostModel, PipelineStagesBalancedByExpertLocalBytes) {
+  // Issue 15, item 5: a 24-layer, 60-expert Qwen2-MoE at ep4,pp4 got
+  // stages of 2.80/2.18/2.18/2.80 GB when the split counted every expert on
+  // every rank; by ep-local bytes the largest stage is at most 2.54 GB.
+  Model model("qwen1.5-moe-a2.7b");
+  CostReport cost = model.cost("ep4,pp4", workload(4, 128, 16), 16);
+  ASSERT_EQ(cost.stages.size(), 4u);
+  double largest = 0;
+  for (const StageCost &stage : cost.stages)
+    largest = std::max(largest, stage.weightBytes);
+  EXPECT_LE(largest, 2.54e9);
+}
+
+/// One planning problem of docs/planner.md or of the tests above.
+struct PlanCase {
+  const char *model;
+  const char *hardware;
+  int64_t gpus, nodes, batch, prompt, output;
+  Objective objective;
+};
+
+TEST(Planner, AnalyticSearchChoosesTheExhaustivePlan) {
+  // Issue 15, item 2: the analytic search shards only the best few
+  // candidates by estimate; its choice must be the exhaustive search's.
+  const PlanCase cases[] = {
+      // docs/planner.md's three case studies.
+      {"llama-3.1-70b", "h100", 8, 0, 8, 3584, 512, Objective::Latency},
+      {"mixtral-8x7b", "h100", 16, 2, 256, 1024, 256, Objective::Throughput},
+      {"small/llama-2-7b-128k", "a100-40g", 4, 0, 1, 129024, 2048,
+       Objective::Latency},
+      // The planner tests above.
+      {"llama-3.1-70b", "h100", 16, 0, 16, 1024, 128, Objective::Latency},
+      {"llama-3.1-70b", "a100-40g", 2, 0, 1, 2048, 256, Objective::Latency},
+      // MoE with many experts, tied embeddings, throughput with pp.
+      {"qwen2-57b-a14b", "h100", 8, 0, 64, 1024, 128, Objective::Throughput},
+      {"qwen1.5-moe-a2.7b", "h100", 16, 0, 32, 512, 64, Objective::Latency},
+      {"llama-3.2-1b", "h100", 4, 0, 1, 2048, 256, Objective::Latency},
+      {"mixtral-8x7b", "h100", 8, 0, 1, 2048, 256, Objective::Latency},
+  };
+  for (const PlanCase &c : cases) {
+    SCOPED_TRACE(llvm::formatv("{0} on {1} x {2}", c.model, c.gpus,
+                               c.hardware)
+                     .str());
+    Model model(c.model);
+    HardwareSpec hw = take(HardwareDatabase::builtin().lookup(c.hardware));
+    PlannerOptions options;
+    options.gpus = c.gpus;
+    options.nodes = c.nodes;
+    options.workload = workload(c.batch, c.prompt, c.output);
+    options.objective = c.objective;
+    PlanResult analytic = take(planSharding(model.get(), hw, options));
+    options.exhaustive = true;
+    PlanResult exhaustive = take(planSharding(model.get(), hw, options));
+    ASSERT_EQ(analytic.plans.size(), exhaustive.plans.size());
+    ASSERT_EQ(analytic.best() == nullptr, exhaustive.best() == nullptr);
+    if (!exhaustive.best())
+      continue;
+    EXPECT_EQ(analytic.best()->spec.str(), exhaustive.best()->spec.str());
+    EXPECT_FALSE(analytic.best()->estimated);
+    EXPECT_DOUBLE_EQ(analytic.best()->cost->endToEndSeconds,
+                     exhaustive.best()->cost->endToEndSeconds);
+    size_t sharded = 0;
+    for (const PlanCandidate &plan : analytic.plans)
+      sharded += plan.cost && !plan.estimated;
+    EXPECT_LT(sharded, analytic.plans.size());
+  }
 }
 
 } // namespace

@@ -4,12 +4,13 @@
 //            [--seq-len=S] [--output-len=O] [--microbatches=M]
 //            [--objective=latency|throughput] [--format=text|json]
 //            [--svg=FILE] [--detail=SPEC] [--hardware-file=FILE]
-//            [--quantize=LIST] [-o FILE]
+//            [--quantize=LIST] [--exhaustive] [-o FILE]
 //
-// Shards the model (from llm-import; quantized first with --quantize) with
-// every combination of tp, pp, ep, sp and dp whose product is N, prices
-// each with the cost model and prints
-// the ranked plans and why the others were rejected. Exits 1 when nothing
+// Ranks every combination of tp, pp, ep, sp and dp whose product is N for
+// the model (from llm-import; quantized first with --quantize): the rules
+// refuse what they can, an analytic estimate ranks the rest, and the best
+// few are sharded and priced by the cost model (--exhaustive shards all).
+// Prints the ranked plans and why the others were rejected. Exits 1 when nothing
 // fits. docs/planner.md explains the formulas and the report.
 //
 //===----------------------------------------------------------------------===//
@@ -94,6 +95,12 @@ static cl::opt<std::string> quantizeSpec("quantize",
                                          cl::desc(llmc::kQuantizeOptionHelp),
                                          cl::value_desc("list"),
                                          cl::cat(planCategory));
+static cl::opt<bool>
+    exhaustive("exhaustive",
+               cl::desc("Shard and price every candidate instead of only the "
+                        "best few by the analytic estimate (slow on large "
+                        "models and clusters)"),
+               cl::cat(planCategory));
 static cl::opt<std::string> svgFile("svg",
                                     cl::desc("Draw the best plan's grid and "
                                              "stages as SVG into this file"),
@@ -155,11 +162,23 @@ int main(int argc, char **argv) {
   llmc::PlannerOptions options;
   options.gpus = gpus;
   options.nodes = nodes;
+  // The default prompt shrinks to fit a model with few positions; given
+  // lengths are planned as given (and refused beyond the model's).
+  options.workload = llmc::defaultWorkload(*module);
   options.workload.batch = batch;
-  options.workload.seqLen = seqLen;
-  options.workload.outputLen = outputLen;
+  if (seqLen.getNumOccurrences())
+    options.workload.seqLen = seqLen;
+  if (outputLen.getNumOccurrences())
+    options.workload.outputLen = outputLen;
   options.microbatches = microbatches;
   options.objective = objective;
+  options.exhaustive = exhaustive;
+  if (!detailSpec.empty()) {
+    Expected<llmc::ShardSpec> wanted = llmc::parseShardSpec(detailSpec);
+    if (!wanted)
+      return fail(toString(wanted.takeError()));
+    options.alsoShard = *wanted;
+  }
   Expected<llmc::PlanResult> result =
       llmc::planSharding(*module, *hardware, options);
   if (!result)

@@ -147,6 +147,42 @@ struct CollectiveCost {
   bool interNode() const { return nodesSpanned > 1; }
 };
 
+/// Where one phase's compute time goes on a GPU, in seconds per
+/// micro-batch: the weight stream, the GEMMs' FLOPs, attention (its FLOPs
+/// and its KV-cache traffic) and one kernel launch per op. They add up:
+/// a decode-sized GEMM reaches neither roofline, so its FLOPs do not hide
+/// behind its bytes (docs/planner.md, "Time"). bench/calibrate.py refits
+/// the hardware knobs behind each term from measured runs.
+struct PhaseTerms {
+  double weights = 0;
+  double gemm = 0;
+  double attention = 0;
+  double launch = 0;
+  /// The step's fixed overhead (step_overhead_us): once per prefill or
+  /// decode step, not per stage; only the report's totals carry it.
+  double step = 0;
+
+  double sum() const { return weights + gemm + attention + launch + step; }
+  PhaseTerms &operator+=(const PhaseTerms &other) {
+    weights += other.weights;
+    gemm += other.gemm;
+    attention += other.attention;
+    launch += other.launch;
+    step += other.step;
+    return *this;
+  }
+};
+
+namespace cost {
+/// The compute terms of one phase on one GPU: HBM bytes other than the KV
+/// cache at the hbm rate, GEMM FLOPs (FP8 ones at the FP8 rate) at the
+/// compute rate, attention FLOPs at the peak rate and KV bytes at the HBM
+/// peak, both over efficiency.attention, and `kernels` launches.
+PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
+                      double flops, double fp8Flops, double attentionFlops,
+                      double hbmBytes, double kvBytes, int64_t kernels);
+} // namespace cost
+
 /// What one pipeline stage's ranks hold and do (the whole model when there
 /// is no pipeline).
 struct StageCost {
@@ -167,7 +203,19 @@ struct StageCost {
   /// HBM bytes per GPU per micro-batch, prefill and one decode step.
   double prefillHbmBytes = 0;
   double decodeHbmBytes = 0;
-  /// Seconds per micro-batch: compute (roofline of FLOPs and HBM bytes),
+  /// The part of the FLOPs and HBM bytes that is attention (QK^T, PV and
+  /// the KV cache written or read).
+  double prefillAttentionFlops = 0;
+  double decodeAttentionFlops = 0;
+  double prefillKvBytes = 0;
+  double decodeKvBytes = 0;
+  /// Ops of the stage that run as kernels, each launched once per
+  /// micro-batch and step.
+  int64_t kernels = 0;
+  /// The compute time of each phase by term.
+  PhaseTerms prefillTerms;
+  PhaseTerms decodeTerms;
+  /// Seconds per micro-batch: compute (the sum of the phase's terms),
   /// communication, and the stage time (prefill max(compute, comm), decode
   /// compute + comm).
   double prefillComputeSeconds = 0;
@@ -195,9 +243,9 @@ struct CostReport {
   /// up) and sequences per micro-batch.
   int64_t sequencesPerRank = 0;
   int64_t sequencesPerMicrobatch = 0;
-  /// Per GPU, on the busiest GPU (stage and expert coordinate): weights, KV
-  /// cache and peak prefill activations, each the maximum over stages, and
-  /// the largest stage total.
+  /// Per GPU, on the busiest GPU (stage and expert coordinate): the largest
+  /// stage total and that stage's weights, KV cache and peak prefill
+  /// activations, so the parts add up to the total.
   double weightBytesPerGpu = 0;
   double kvCacheBytesPerGpu = 0;
   double activationBytesPerGpu = 0;
@@ -213,6 +261,13 @@ struct CostReport {
   double endToEndSeconds = 0;
   /// Pipeline bubble (p-1)/(m+p-1).
   double bubble = 0;
+  /// The stages' compute terms summed, per micro-batch (with one stage,
+  /// prefillSeconds or decodeSecondsPerToken is their sum plus the
+  /// communication that does not overlap).
+  PhaseTerms prefillTerms;
+  PhaseTerms decodeTerms;
+  /// Kernel launches of one micro-batch's pass over every stage.
+  int64_t kernels = 0;
   /// Generated tokens per second over the deployment (prompt tokens per
   /// second when outputLen is 0).
   double throughputTokensPerSecond = 0;

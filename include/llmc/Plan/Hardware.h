@@ -58,6 +58,16 @@ struct HardwareSpec {
   /// Achieved fractions of peak compute and HBM bandwidth.
   double computeEfficiency = 0.6;
   double hbmEfficiency = 0.8;
+  /// Achieved fraction of peak FLOP/s and HBM bandwidth of attention (its
+  /// FLOPs and its KV-cache reads and writes); the hbm efficiency unless
+  /// the entry gives efficiency.attention.
+  double attentionEfficiency = 0.8;
+  /// Launch gap and tail of one kernel on the critical path of a step (a
+  /// CUDA-graph kernel node): every op of the program costs this once.
+  double kernelLaunchSeconds = 0;
+  /// Fixed cost of one step (a prefill or a decode step) beyond its
+  /// kernels: the graph launch, sampling, the host's wait for the token.
+  double stepOverheadSeconds = 0;
 
   /// Bytes a plan may place on one GPU.
   double usableBytes() const { return memoryBytes * memoryUtilization; }

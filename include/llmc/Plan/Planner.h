@@ -36,8 +36,16 @@ enum class Objective {
 /// "latency" or "throughput".
 llvm::StringRef objectiveName(Objective objective);
 
+/// The most GPUs the planner plans for: a 2^16-rank grid has 4,845
+/// factorisations into five axes, which the analytic search ranks in well
+/// under a second; beyond that a plan is one replica's share times dp.
+constexpr int64_t kMaxPlannerGpus = 65536;
+
 /// What to plan for.
 struct PlannerOptions {
+  /// A plan to shard and price even when the analytic search would only
+  /// estimate it (llm-plan --detail).
+  std::optional<ShardSpec> alsoShard;
   /// GPUs the plan's degrees multiply to.
   int64_t gpus = 0;
   /// Nodes they sit on; 0 fills nodes of the hardware's gpus_per_node.
@@ -46,6 +54,10 @@ struct PlannerOptions {
   /// Pipeline micro-batches per batch (used by plans with pp > 1).
   int64_t microbatches = 1;
   Objective objective = Objective::Latency;
+  /// Shard and price every candidate through the real pipeline instead of
+  /// estimating them all and sharding the best few. Slow on large models
+  /// and clusters; the analytic search is tested against it.
+  bool exhaustive = false;
 };
 
 /// One candidate plan and the verdict on it.
@@ -55,9 +67,13 @@ struct PlanCandidate {
   bool fits = false;
   /// Why the plan was rejected; empty when it fits.
   std::string reason;
-  /// The cost of the sharded program; absent when the sharding pipeline
-  /// refused the plan.
+  /// The cost of the sharded program; absent when the plan breaks a rule
+  /// of the sharding passes (or a deployment rule that needs no cost).
   std::optional<CostReport> cost;
+  /// True when `cost` is the analytic estimate (include/llmc/Plan/
+  /// Estimate.h): the analytic search ranked the plan below the ones it
+  /// sharded, or its estimate is far out of memory. Such a plan never fits.
+  bool estimated = false;
 };
 
 /// The ranked candidates.
@@ -76,6 +92,13 @@ struct PlanResult {
   }
 };
 
+/// The model's llm.max_position_embeddings, when the importer recorded it.
+std::optional<int64_t> maxPositions(mlir::ModuleOp model);
+
+/// llm-plan's default workload (batch 1, 2048-token prompt, 256 generated
+/// tokens), with the prompt shortened to fit the model's positions.
+Workload defaultWorkload(mlir::ModuleOp model);
+
 /// Every ShardSpec whose degrees multiply to `gpus`, in a fixed order.
 std::vector<ShardSpec> enumerateSpecs(int64_t gpus);
 
@@ -86,7 +109,11 @@ llvm::Expected<Topology> makeTopology(const HardwareSpec &hardware,
                                       int64_t gpus, int64_t nodes);
 
 /// Plans `model`, an unsharded module from llm-import. The module is not
-/// modified (each candidate is sharded on a clone). Fails only on bad
+/// modified (each candidate is sharded on a clone). Unless
+/// `options.exhaustive`, candidates that break a rule are refused without
+/// sharding, the rest are estimated analytically, and only the best few by
+/// estimate are sharded and priced by the cost model; the best plan is the
+/// exhaustive search's (test/unit/CostModelTest.cpp checks it). Fails only on bad
 /// options or an unsuitable module; that nothing fits is a result with no
 /// best plan.
 llvm::Expected<PlanResult> planSharding(mlir::ModuleOp model,
