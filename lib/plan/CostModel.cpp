@@ -122,13 +122,34 @@ PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
   terms.weights = std::max(0.0, hbmBytes - kvBytes) / hardware.achievableHbm();
   terms.gemm = gemmFlops / hardware.achievableFlops(elementBytes) +
                fp8Flops / hardware.achievableFlops(1);
-  terms.attention =
-      (attentionFlops / hardware.achievableFlops(elementBytes) *
-           hardware.computeEfficiency +
-       kvBytes / hardware.hbmBytesPerSecond) /
-      hardware.attentionEfficiency;
+  terms.attention = (attentionFlops / hardware.achievableFlops(elementBytes) *
+                         hardware.computeEfficiency +
+                     kvBytes / hardware.hbmBytesPerSecond) /
+                    hardware.attentionEfficiency;
   terms.launch = kernels * hardware.kernelLaunchSeconds;
   return terms;
+}
+
+void finishTimes(CostReport &report, ArrayRef<double> prefillStage,
+                 ArrayRef<double> prefillTransfer, ArrayRef<double> decodeStage,
+                 ArrayRef<double> decodeTransfer, int64_t microbatches,
+                 const HardwareSpec &hardware, const Workload &workload) {
+  report.prefillSeconds =
+      pipelineSeconds(prefillStage, prefillTransfer, microbatches) +
+      hardware.stepOverheadSeconds;
+  report.decodeSecondsPerToken =
+      pipelineSeconds(decodeStage, decodeTransfer, microbatches) +
+      hardware.stepOverheadSeconds;
+  report.prefillTerms.step = report.decodeTerms.step =
+      hardware.stepOverheadSeconds;
+  report.endToEndSeconds =
+      report.prefillSeconds + workload.outputLen * report.decodeSecondsPerToken;
+  report.bubble = pipelineBubble(prefillStage.size(), microbatches);
+  double tokens = workload.outputLen > 0
+                      ? static_cast<double>(workload.batch) * workload.outputLen
+                      : static_cast<double>(workload.batch) * workload.seqLen;
+  report.throughputTokensPerSecond =
+      report.endToEndSeconds > 0 ? tokens / report.endToEndSeconds : 0;
 }
 
 } // namespace cost
@@ -786,17 +807,16 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
         return;
       }
       ++cachedLayers;
-      positions += window ? std::min<int64_t>(contextPerRank, *window)
-                          : contextPerRank;
+      positions +=
+          window ? std::min<int64_t>(contextPerRank, *window) : contextPerRank;
     });
     if (cachedLayers == 0)
-      positions = static_cast<double>(contextPerRank) *
-                  (stage.end - stage.first);
+      positions =
+          static_cast<double>(contextPerRank) * (stage.end - stage.first);
     result.kvCacheBytes =
-        positions * cost::kvCacheBytes(rowsPerRank, 1, 1,
-                                       cacheType.getNumKvHeads(),
-                                       cacheType.getHeadDim(), cacheBytes,
-                                       cacheScaleBytes);
+        positions *
+        cost::kvCacheBytes(rowsPerRank, 1, 1, cacheType.getNumKvHeads(),
+                           cacheType.getHeadDim(), cacheBytes, cacheScaleBytes);
   }
 
   // Walk the ops: FLOPs, KV traffic, collectives, live activations.
@@ -915,14 +935,12 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
 
   result.prefillKvBytes = kvWritePerPrefill;
   result.decodeKvBytes = kvReadPerDecode;
-  result.prefillTerms =
-      phaseTerms(result.prefillFlops, result.prefillFp8Flops,
-                 result.prefillAttentionFlops, result.prefillHbmBytes,
-                 result.prefillKvBytes, result.kernels);
-  result.decodeTerms =
-      phaseTerms(result.decodeFlops, result.decodeFp8Flops,
-                 result.decodeAttentionFlops, result.decodeHbmBytes,
-                 result.decodeKvBytes, result.kernels);
+  result.prefillTerms = phaseTerms(
+      result.prefillFlops, result.prefillFp8Flops, result.prefillAttentionFlops,
+      result.prefillHbmBytes, result.prefillKvBytes, result.kernels);
+  result.decodeTerms = phaseTerms(
+      result.decodeFlops, result.decodeFp8Flops, result.decodeAttentionFlops,
+      result.decodeHbmBytes, result.decodeKvBytes, result.kernels);
   result.prefillComputeSeconds = result.prefillTerms.sum();
   result.decodeComputeSeconds = result.decodeTerms.sum();
   for (const CollectiveCost &c : collectives)
@@ -1090,22 +1108,8 @@ Expected<CostReport> Analyzer::run() {
     report.commBytesPerPrefill =
         std::max(report.commBytesPerPrefill, sentPerPrefill);
   }
-  report.prefillSeconds =
-      cost::pipelineSeconds(prefillStage, prefillTransfer, microbatches) +
-      hardware.stepOverheadSeconds;
-  report.decodeSecondsPerToken =
-      cost::pipelineSeconds(decodeStage, decodeTransfer, microbatches) +
-      hardware.stepOverheadSeconds;
-  report.prefillTerms.step = report.decodeTerms.step =
-      hardware.stepOverheadSeconds;
-  report.endToEndSeconds =
-      report.prefillSeconds + workload.outputLen * report.decodeSecondsPerToken;
-  report.bubble = cost::pipelineBubble(stages.size(), microbatches);
-  double tokens = workload.outputLen > 0
-                      ? static_cast<double>(workload.batch) * workload.outputLen
-                      : static_cast<double>(workload.batch) * workload.seqLen;
-  report.throughputTokensPerSecond =
-      report.endToEndSeconds > 0 ? tokens / report.endToEndSeconds : 0;
+  cost::finishTimes(report, prefillStage, prefillTransfer, decodeStage,
+                    decodeTransfer, microbatches, hardware, workload);
   return report;
 }
 

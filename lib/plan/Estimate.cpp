@@ -135,8 +135,9 @@ Expected<ModelSummary> summarizeModel(ModuleOp module) {
       } else if (auto experts = dyn_cast<llm::ExpertsOp>(op)) {
         layer.experts = experts.getNumExperts();
         for (unsigned i = 0; i < experts.getGateWeights().size(); ++i)
-          for (Value w : {experts.getGateWeights()[i], experts.getUpWeights()[i],
-                          experts.getDownWeights()[i]})
+          for (Value w :
+               {experts.getGateWeights()[i], experts.getUpWeights()[i],
+                experts.getDownWeights()[i]})
             add(w, Part::Expert, 1);
         if (!experts.getGateWeights().empty())
           layer.expertWidth =
@@ -211,7 +212,6 @@ double layerBytes(const LayerSummary &layer, int64_t tp, int64_t ep) {
   return bytes;
 }
 
-
 } // namespace
 
 std::pair<int64_t, int64_t> groupSpan(int64_t degree, int64_t stride,
@@ -225,8 +225,8 @@ std::pair<int64_t, int64_t> groupSpan(int64_t degree, int64_t stride,
   if (perNode % block == 0)
     return {1, degree};
   int64_t period = std::min<int64_t>(
-      topology.gpus, block / std::gcd(block, topology.gpusPerNode) *
-                         topology.gpusPerNode);
+      topology.gpus,
+      block / std::gcd(block, topology.gpusPerNode) * topology.gpusPerNode);
   int64_t most = 1, fewest = degree;
   for (int64_t base = 0; base < period; ++base) {
     if ((base / stride) % degree != 0)
@@ -296,7 +296,8 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
     return messages * link.latencySeconds +
            std::max(bytes * (1 - offNode) /
                         (intra.bytesPerSecond * intra.efficiency),
-                    bytes * offNode / (inter.bytesPerSecond * inter.efficiency));
+                    bytes * offNode /
+                        (inter.bytesPerSecond * inter.efficiency));
   };
   auto [tpNodes, tpOnNode] = groupSpan(tp, 1, topology);
   auto [spNodes, spOnNode] = groupSpan(sp, tp, topology);
@@ -343,23 +344,23 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
       double kvSplit = layer.kvHeads > 0 ? std::min(tp, layer.kvHeads) : tp;
       denseBytes += layer.tpSplitBytes / tp + layer.kvProjBytes / kvSplit +
                     layer.replicatedBytes;
-      double perToken = 2.0 * (layer.tpSplitElements / tp +
-                               layer.kvProjElements / kvSplit +
-                               layer.replicatedElements);
+      double perToken =
+          2.0 * (layer.tpSplitElements / tp + layer.kvProjElements / kvSplit +
+                 layer.replicatedElements);
       double mlpPeak = 2 * h + 3.0 * layer.mlpWidth / tp;
       if (layer.experts > 0) {
         int64_t owned = llvm::divideCeil(layer.experts, ep);
         expertBytes += layer.expertBytes / tp * owned;
         perToken += 2.0 * layer.topK * layer.expertElements / tp;
-        expertsTouched = cost::expectedExpertsTouched(
-                             layer.experts, layer.topK, rows * ep) /
-                         layer.experts;
-        mlpPeak = std::max(mlpPeak, 2 * h + layer.topK *
-                                                (h + 3.0 * layer.expertWidth / tp));
+        expertsTouched =
+            cost::expectedExpertsTouched(layer.experts, layer.topK, rows * ep) /
+            layer.experts;
+        mlpPeak = std::max(
+            mlpPeak, 2 * h + layer.topK * (h + 3.0 * layer.expertWidth / tp));
         if (ep > 1)
           for (int k = 0; k < 2; ++k) {
-            double p = cost::allToAllBytes(
-                ep, prefillTokens * layer.topK * h * act);
+            double p =
+                cost::allToAllBytes(ep, prefillTokens * layer.topK * h * act);
             double d =
                 cost::allToAllBytes(ep, decodeTokens * layer.topK * h * act);
             prefillSent += p * m;
@@ -386,9 +387,9 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
                                                  heads, layer.headDim);
         decodeAttention += cost::attentionFlops(decodeTokens, keysDecode / sp,
                                                 heads, layer.headDim);
-        double perPosition = 2.0 * kvLocal *
-                             (double(layer.headDim) * model.cacheBytes +
-                              model.cacheScaleBytes);
+        double perPosition =
+            2.0 * kvLocal *
+            (double(layer.headDim) * model.cacheBytes + model.cacheScaleBytes);
         if (layer.cached) {
           int64_t held = layer.window
                              ? std::min<int64_t>(contextPerRank, *layer.window)
@@ -397,11 +398,11 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
           kvRead += rows * keysDecode / sp * perPosition;
           kvWrite += rows * seqPerRank * perPosition;
         }
-        attnPeak = 2 * h + 2.0 * heads * layer.headDim +
-                   2.0 * kvLocal * layer.headDim;
+        attnPeak =
+            2 * h + 2.0 * heads * layer.headDim + 2.0 * kvLocal * layer.headDim;
         if (sp > 1) {
-          double block = rows * seqPerRank *
-                         (2.0 * kvLocal * layer.headDim * act + 8);
+          double block =
+              rows * seqPerRank * (2.0 * kvLocal * layer.headDim * act + 8);
           double p = (sp - 1) * block;
           double stats = 2.0 * rows * heads * 4;
           double d = cost::allGatherBytes(
@@ -450,14 +451,13 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
                            (first ? embeddingRow * decodeTokens : 0);
     stage.kernels = kernels;
     double fp8Share = model.w8a8 ? 1 : 0;
-    stage.prefillTerms = cost::phaseTerms(
-        hardware, model.computeBytes, stage.prefillFlops,
-        fp8Share * prefillFlops, prefillAttention, stage.prefillHbmBytes,
-        kvWrite, kernels);
+    stage.prefillTerms =
+        cost::phaseTerms(hardware, model.computeBytes, stage.prefillFlops,
+                         fp8Share * prefillFlops, prefillAttention,
+                         stage.prefillHbmBytes, kvWrite, kernels);
     stage.decodeTerms = cost::phaseTerms(
-        hardware, model.computeBytes, stage.decodeFlops,
-        fp8Share * decodeFlops, decodeAttention, stage.decodeHbmBytes, kvRead,
-        kernels);
+        hardware, model.computeBytes, stage.decodeFlops, fp8Share * decodeFlops,
+        decodeAttention, stage.decodeHbmBytes, kvRead, kernels);
     stage.prefillComputeSeconds = stage.prefillTerms.sum();
     stage.decodeComputeSeconds = stage.decodeTerms.sum();
     stage.prefillCommSeconds = prefillComm;
@@ -490,22 +490,8 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
     prefillTransfer.push_back(link.seconds(rows * seqPerRank * h * act));
     decodeTransfer.push_back(link.seconds(rows * h * act));
   }
-  report.prefillSeconds =
-      cost::pipelineSeconds(prefillStage, prefillTransfer, m) +
-      hardware.stepOverheadSeconds;
-  report.decodeSecondsPerToken =
-      cost::pipelineSeconds(decodeStage, decodeTransfer, m) +
-      hardware.stepOverheadSeconds;
-  report.prefillTerms.step = report.decodeTerms.step =
-      hardware.stepOverheadSeconds;
-  report.endToEndSeconds =
-      report.prefillSeconds + workload.outputLen * report.decodeSecondsPerToken;
-  report.bubble = cost::pipelineBubble(starts.size(), m);
-  double tokens = workload.outputLen > 0
-                      ? static_cast<double>(workload.batch) * workload.outputLen
-                      : static_cast<double>(workload.batch) * workload.seqLen;
-  report.throughputTokensPerSecond =
-      report.endToEndSeconds > 0 ? tokens / report.endToEndSeconds : 0;
+  cost::finishTimes(report, prefillStage, prefillTransfer, decodeStage,
+                    decodeTransfer, m, hardware, workload);
   return report;
 }
 

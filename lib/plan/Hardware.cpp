@@ -147,8 +147,7 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
                                  "memory_utilization", "hbm_gb_per_s",
                                  "bf16_tflops", "fp8_tflops", "gpus_per_node",
                                  "kernel_launch_us", "step_overhead_us",
-                                 "intra_node",
-                                 "inter_node", "efficiency"}))
+                                 "intra_node", "inter_node", "efficiency"}))
     return std::move(e);
 
   HardwareSpec spec;
@@ -208,9 +207,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (!efficiencyObject)
     return efficiencyObject.takeError();
   EntryReader efficiency(**efficiencyObject, where + ".efficiency");
-  if (Error e =
-          efficiency.onlyKnown(
-              {"compute", "hbm", "attention", "intra_node", "inter_node"}))
+  if (Error e = efficiency.onlyKnown(
+          {"compute", "hbm", "attention", "intra_node", "inter_node"}))
     return std::move(e);
   Expected<double> compute = efficiency.number("compute", false, 1);
   Expected<double> hbmEff = efficiency.number("hbm", false, 1);
@@ -223,7 +221,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   spec.hbmEfficiency = *hbmEff;
   // Attention streams the KV cache like a GEMV streams weights unless told
   // otherwise.
-  Expected<double> attention = efficiency.optionalNumber("attention", *hbmEff, 1);
+  Expected<double> attention =
+      efficiency.optionalNumber("attention", *hbmEff, 1);
   if (!attention)
     return attention.takeError();
   if (*attention <= 0)

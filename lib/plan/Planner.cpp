@@ -24,9 +24,9 @@
 
 #include <algorithm>
 #include <limits>
-#include <numeric>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 using namespace mlir;
@@ -312,7 +312,8 @@ Workload defaultWorkload(ModuleOp model) {
     return w;
   // Keep the output and shorten the prompt; a tiny model keeps 1/8 of its
   // positions for the output.
-  w.outputLen = std::min<int64_t>(w.outputLen, std::max<int64_t>(1, *positions / 8));
+  w.outputLen =
+      std::min<int64_t>(w.outputLen, std::max<int64_t>(1, *positions / 8));
   w.seqLen = std::max<int64_t>(1, *positions - w.outputLen);
   w.outputLen = std::min<int64_t>(w.outputLen, *positions - w.seqLen);
   return w;
@@ -461,8 +462,7 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
           summary->w8a8, split,
           spec.degree(Axis::pp) > 1 ? options.microbatches : 1,
           std::max<int64_t>(1, (w.batch + split - 1) / split)};
-      candidate.reason =
-          ruleProblem(spec, facts, hardware, *topology, options);
+      candidate.reason = ruleProblem(spec, facts, hardware, *topology, options);
       if (!candidate.reason.empty())
         continue;
       candidate.cost = estimatePlan(*summary, spec, hardware, *topology, w,
@@ -482,8 +482,7 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
     if (plausible.size() < kMinSharded) {
       std::vector<size_t> refused;
       for (size_t i = 0; i < specs.size(); ++i)
-        if (candidates[i].estimated &&
-            !llvm::is_contained(plausible, i))
+        if (candidates[i].estimated && !llvm::is_contained(plausible, i))
           refused.push_back(i);
       llvm::sort(refused, [&](size_t a, size_t b) {
         return candidates[a].cost->totalBytesPerGpu <

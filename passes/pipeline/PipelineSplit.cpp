@@ -27,7 +27,8 @@ namespace llmc {
 using namespace mlir;
 using namespace llmc;
 
-SmallVector<size_t> llmc::linearPartition(ArrayRef<int64_t> costs, int64_t parts) {
+SmallVector<size_t> llmc::linearPartition(ArrayRef<int64_t> costs,
+                                          int64_t parts) {
   size_t n = costs.size();
   SmallVector<int64_t> prefix(n + 1, 0);
   for (size_t i = 0; i < n; ++i)
@@ -100,7 +101,6 @@ int64_t parameterBytes(Operation *op) {
   });
   return bytes;
 }
-
 
 //===----------------------------------------------------------------------===//
 // The pass

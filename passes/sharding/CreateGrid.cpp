@@ -131,8 +131,8 @@ PlanProblem llmc::PlanRules::check(const ShardSpec &plan) const {
   if (int64_t tp = plan.degree(Axis::tp); tp > 1) {
     auto [problem, op] = tpProblem(f, tp);
     if (!problem.empty())
-      return {problem + "; valid tp degrees for this model: " +
-                  validTpDegrees(f),
+      return {problem +
+                  "; valid tp degrees for this model: " + validTpDegrees(f),
               op};
   }
   if (int64_t pp = plan.degree(Axis::pp); pp > 1 && f.numLayers == 0)

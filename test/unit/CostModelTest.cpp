@@ -551,9 +551,8 @@ TEST(Planner, AnalyticSearchChoosesTheExhaustivePlan) {
       {"mixtral-8x7b", "h100", 8, 0, 1, 2048, 256, Objective::Latency},
   };
   for (const PlanCase &c : cases) {
-    SCOPED_TRACE(llvm::formatv("{0} on {1} x {2}", c.model, c.gpus,
-                               c.hardware)
-                     .str());
+    SCOPED_TRACE(
+        llvm::formatv("{0} on {1} x {2}", c.model, c.gpus, c.hardware).str());
     Model model(c.model);
     HardwareSpec hw = take(HardwareDatabase::builtin().lookup(c.hardware));
     PlannerOptions options;

@@ -10,8 +10,8 @@
 // the model (from llm-import; quantized first with --quantize): the rules
 // refuse what they can, an analytic estimate ranks the rest, and the best
 // few are sharded and priced by the cost model (--exhaustive shards all).
-// Prints the ranked plans and why the others were rejected. Exits 1 when nothing
-// fits. docs/planner.md explains the formulas and the report.
+// Prints the ranked plans and why the others were rejected. Exits 1 when
+// nothing fits. docs/planner.md explains the formulas and the report.
 //
 //===----------------------------------------------------------------------===//
 

@@ -283,6 +283,17 @@ struct CostReport {
   }
 };
 
+namespace cost {
+/// Fills `report`'s times from its stages' seconds per micro-batch and its
+/// boundaries' transfer seconds: prefill and decode step through the
+/// pipeline plus the step overhead, end-to-end time, bubble, throughput.
+void finishTimes(CostReport &report, llvm::ArrayRef<double> prefillStage,
+                 llvm::ArrayRef<double> prefillTransfer,
+                 llvm::ArrayRef<double> decodeStage,
+                 llvm::ArrayRef<double> decodeTransfer, int64_t microbatches,
+                 const HardwareSpec &hardware, const Workload &workload);
+} // namespace cost
+
 /// Analyses a module produced by the sharding pipeline (or an unsharded
 /// one, as a single-GPU plan). Fails when the module is not a sharded llm
 /// program (no @forward).

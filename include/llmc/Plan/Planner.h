@@ -113,8 +113,8 @@ llvm::Expected<Topology> makeTopology(const HardwareSpec &hardware,
 /// `options.exhaustive`, candidates that break a rule are refused without
 /// sharding, the rest are estimated analytically, and only the best few by
 /// estimate are sharded and priced by the cost model; the best plan is the
-/// exhaustive search's (test/unit/CostModelTest.cpp checks it). Fails only on bad
-/// options or an unsuitable module; that nothing fits is a result with no
+/// exhaustive search's (test/unit/CostModelTest.cpp checks it). Fails only on
+/// bad options or an unsuitable module; that nothing fits is a result with no
 /// best plan.
 llvm::Expected<PlanResult> planSharding(mlir::ModuleOp model,
                                         const HardwareSpec &hardware,
