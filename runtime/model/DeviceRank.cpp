@@ -290,10 +290,16 @@ CacheView DeviceRank::cache(int slot) {
   v.kvHeads = kv.kvHeads;
   v.maxSeq = manifest_.limits.maxSeq;
   v.headDim = kv.headDim;
+  v.blockSize = pagedBlockSize_;
+  v.numBlocks = pagedBlocks_;
   if (slot < slots_.first || slot >= slots_.second || !cache_.data())
     return v;
-  size_t perSlot = size_t(v.maxBatch) * size_t(v.kvHeads) * size_t(v.maxSeq) *
-                   size_t(v.headDim);
+  size_t perSlot =
+      pagedBlockSize_ > 0
+          ? size_t(pagedBlocks_) * size_t(v.kvHeads) *
+                size_t(pagedBlockSize_) * size_t(v.headDim)
+          : size_t(v.maxBatch) * size_t(v.kvHeads) * size_t(v.maxSeq) *
+                size_t(v.headDim);
   bf16 *base = static_cast<bf16 *>(cache_.data()) +
                size_t(slot - slots_.first) * 2 * perSlot;
   v.k = base;
@@ -364,6 +370,29 @@ Status DeviceRank::allocateCache() {
   size_t bytes = size_t(manifest_.rankCacheBytes(rank_));
   if (Status s = cache_.allocate(bytes, "the KV cache"); !s)
     return s;
+  if (bytes)
+    if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
+      return Status::error(std::string("cudaMemset of the KV cache: ") +
+                           cudaGetErrorString(e));
+  return Status::ok();
+}
+
+Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
+  if (numBlocks < 1 || blockSize < 1)
+    return Status::error("a paged KV cache needs at least one block of at "
+                         "least one token (got " +
+                         std::to_string(numBlocks) + " blocks of " +
+                         std::to_string(blockSize) + ")");
+  slots_ = manifest_.slotsOf(rank_);
+  size_t bytes = size_t(slots_.second - slots_.first) * 2 * size_t(numBlocks) *
+                 size_t(manifest_.kvCache.kvHeads) * size_t(blockSize) *
+                 size_t(manifest_.kvCache.headDim) * 2;
+  pagedBlocks_ = numBlocks;
+  pagedBlockSize_ = blockSize;
+  if (Status s = cache_.allocate(bytes, "the paged KV cache"); !s)
+    return s;
+  // Zeroed so that a block never read as garbage (NaN) through a masked
+  // lane's multiply.
   if (bytes)
     if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
       return Status::error(std::string("cudaMemset of the KV cache: ") +
