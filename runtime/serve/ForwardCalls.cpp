@@ -36,8 +36,39 @@ std::vector<ForwardCall> forwardCalls(const StepPlan &plan, int32_t replicas,
           c.rows[r][b] = decode[r][first + b];
     calls.push_back(std::move(c));
   }
-  // Prefill: the k-th chunk of every replica in call k, as long as the
-  // longest of them.
+  // Prefill, one replica: chunks longest first, packed into calls of up
+  // to the row and token limits; a chunk joins a call only when at least
+  // half as long as its longest, so left padding stays under half the
+  // rows. (A call reads the weights once: fewer, larger calls.)
+  if (nr == 1) {
+    std::vector<int32_t> order = chunks[0];
+    auto len = [&](int32_t i) {
+      return int64_t(plan.sequences[size_t(i)].tokens.size());
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int32_t a, int32_t b) { return len(a) > len(b); });
+    for (int32_t idx : order) {
+      if (!calls.empty() && calls.back().seq > 1) {
+        ForwardCall &c = calls.back();
+        bool fits = 2 * len(idx) >= c.seq && c.batch + 1 <= perCall &&
+                    (maxTokensPerCall <= 0 ||
+                     (c.batch + 1) * c.seq <= maxTokensPerCall);
+        if (fits) {
+          c.rows[0].push_back(idx);
+          ++c.batch;
+          continue;
+        }
+      }
+      ForwardCall c;
+      c.batch = 1;
+      c.seq = len(idx);
+      c.rows.assign(1, std::vector<int32_t>(1, idx));
+      calls.push_back(std::move(c));
+    }
+    return calls;
+  }
+  // Several replicas: the k-th chunk of every replica in call k, as long
+  // as the longest of them (each fits the token limit alone).
   size_t mostChunks = 0;
   for (const auto &c : chunks)
     mostChunks = std::max(mostChunks, c.size());

@@ -5,12 +5,13 @@
 // one block-table row per sequence. A step plan mixes decode tokens (one
 // per sequence) and prefill chunks of any length, so the GPU ModelStep runs
 // it as several calls: one for every one-token sequence (decode, or a last
-// prompt token), then one per longer chunk. Every replica runs the same
+// prompt token), then the longer chunks, several of similar length to a
+// call where the limits allow (one replica). Every replica runs the same
 // calls with the same shapes (expert parallelism's all-to-alls need every
 // rank of the axis, and every pipeline stage the same call count); rows a
 // replica has no sequence for are padding (position -1: no KV write, no
 // key visible), and a chunk shorter than its call is left-padded so that
-// its last token is the call's last (the one whose logits are kept).
+// its last token is its row's last (the one whose logits are kept).
 // Plain C++, so the packing is unit-tested without a GPU.
 //
 //===----------------------------------------------------------------------===//
@@ -35,8 +36,10 @@ struct ForwardCall {
 
 /// Splits `plan` into calls, none with more than `maxSeqsPerCall` rows or
 /// `maxTokensPerCall` tokens (the binary's arena limits; 0: none). Decode
-/// rows come first, in plan order; then each replica's k-th longer chunk
-/// shares the k-th prefill call. An empty plan gives no call.
+/// rows come first, in plan order. Then the longer chunks: with one
+/// replica, longest first, packed several to a call (each at least half as
+/// long as the call's longest); with several, each replica's k-th chunk
+/// in the k-th prefill call. An empty plan gives no call.
 std::vector<ForwardCall> forwardCalls(const StepPlan &plan, int32_t replicas,
                                       int64_t maxSeqsPerCall,
                                       int64_t maxTokensPerCall);

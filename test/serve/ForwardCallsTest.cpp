@@ -33,13 +33,18 @@ TEST(ForwardCalls, DecodeRowsFirstThenOneCallPerChunk) {
   StepPlan p;
   p.sequences = {seq(1, 0, 0, {5, 6, 7}, {2}), seq(2, 0, 9, {3}, {0, 4}),
                  seq(3, 0, 4, {8}, {1, 7}), seq(4, 0, 16, {1, 2}, {5, 6, 3})};
+  // One replica: the two chunks (3 and 2 tokens) share a call of 3.
   std::vector<ForwardCall> calls = forwardCalls(p, 1, 8, 64);
-  ASSERT_EQ(calls.size(), 3u);
+  ASSERT_EQ(calls.size(), 2u);
   EXPECT_EQ(calls[0].batch, 2);
   EXPECT_EQ(calls[0].seq, 1);
   EXPECT_EQ(calls[0].rows[0], (std::vector<int32_t>{1, 2}));
-  EXPECT_EQ(calls[1].batch, 1);
+  EXPECT_EQ(calls[1].batch, 2);
   EXPECT_EQ(calls[1].seq, 3);
+  EXPECT_EQ(calls[1].rows[0], (std::vector<int32_t>{0, 3}));
+  // A token limit of 5 keeps them apart (2 x 3 > 5).
+  calls = forwardCalls(p, 1, 8, 5);
+  ASSERT_EQ(calls.size(), 3u);
   EXPECT_EQ(calls[1].rows[0], (std::vector<int32_t>{0}));
   EXPECT_EQ(calls[2].seq, 2);
   EXPECT_EQ(calls[2].rows[0], (std::vector<int32_t>{3}));
@@ -176,4 +181,27 @@ TEST(ForwardCalls, RandomPlansCoverEverySequenceOnce) {
     for (int i = 0; i < n; ++i)
       EXPECT_EQ(seen[size_t(i)], 1) << "sequence " << i;
   }
+}
+
+// One replica: chunks go longest first, several to a call while the rows,
+// the tokens and the half-length rule allow.
+TEST(ForwardCalls, PacksSimilarChunks) {
+  StepPlan p;
+  p.sequences = {seq(1, 0, 0, std::vector<int32_t>(4, 1), {0}),
+                 seq(2, 0, 0, std::vector<int32_t>(16, 1), {1}),
+                 seq(3, 0, 0, std::vector<int32_t>(9, 1), {2}),
+                 seq(4, 0, 0, std::vector<int32_t>(12, 1), {3}),
+                 seq(5, 0, 0, std::vector<int32_t>(3, 1), {4})};
+  std::vector<ForwardCall> calls = forwardCalls(p, 1, 8, 40);
+  // 16 and 12 (2 x 16 <= 40); 9 opens a call (3 x 16 > 40); 4 opens one
+  // (2 x 4 < 9) and takes 3 (2 x 3 >= 4).
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].seq, 16);
+  EXPECT_EQ(calls[0].rows[0], (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(calls[1].seq, 9);
+  EXPECT_EQ(calls[1].rows[0], (std::vector<int32_t>{2}));
+  EXPECT_EQ(calls[2].seq, 4);
+  EXPECT_EQ(calls[2].rows[0], (std::vector<int32_t>{0, 4}));
+  // At most 1 row per call: one call each.
+  EXPECT_EQ(forwardCalls(p, 1, 1, 40).size(), 5u);
 }

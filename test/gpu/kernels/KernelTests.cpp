@@ -923,7 +923,7 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   view.blockSize = blockSize;
   view.numBlocks = numBlocks;
   R->setCache(slotB, view);
-  std::vector<int32_t> ids(size_t(numBlocks));
+  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
   for (size_t i = 0; i < ids.size(); ++i)
     ids[i] = int32_t(i);
   for (size_t i = ids.size() - 1; i > 0; --i)

@@ -22,8 +22,10 @@ starts the server on 127.0.0.1 with random weights and checks:
     agreement reported;
   * SIGTERM drains and the process exits 0.
 Then, unless --no-bench, on big-tp1: the static --bench figures at batch 1
-and 64 (prompt 512, 128 new tokens) and bench/serve_load.py at
-concurrency 1, 8 and 64 with the same lengths. Exit status 1 on a failed
+and 64 (prompt 512, 128 new tokens), bench/serve_load.py at concurrency
+1, 8 and 64 with the same lengths and a longer concurrency-64 run, and the
+shared-prefix workload (1000 common + 24 tokens) with and without prefix
+caching. Exit status 1 on a failed
 check. Only the Python standard library is used.
 """
 import argparse
@@ -206,7 +208,25 @@ def bench_json(binary, batch, prompt_len, gen_len):
     return json.loads(line[0][len("bench-json:"):])
 
 
-def big_bench(d, in_len, out_len, levels):
+def load(base, what, *args):
+    """One bench/serve_load.py run; returns its JSON result lines."""
+    r = subprocess.run([sys.executable, "bench/serve_load.py", "--base-url",
+                        base, "--vocab-low", "10", "--vocab-high", "120000",
+                        "--warmup", "1"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=900)
+    print(r.stdout[-3000:], r.stderr[-1500:], flush=True)
+    check(r.returncode == 0, "serve_load.py " + what)
+    out = []
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def big_bench(d, in_len, out_len, levels, steady):
     binary = os.path.join(d, "big-tp1", "llm-model")
     print("== Llama-3-8B shape, tp1, random weights", flush=True)
     for b in (1, 64):
@@ -214,27 +234,47 @@ def big_bench(d, in_len, out_len, levels):
         print("static batch %d: ttft_ms %.1f tpot_ms %.2f tokens_per_s %.0f "
               "graph %s" % (b, f["ttft_ms"], f["tpot_ms"] or 0,
                             f["tokens_per_s"] or 0, f["graph"]), flush=True)
-    proc, base, lines = start_server([binary, "serve", "--weights=random"])
-    try:
-        for c in levels:
-            num = max(4, 2 * c) if c < 64 else c
-            r = subprocess.run([sys.executable, "bench/serve_load.py",
-                                "--base-url", base, "--concurrency", str(c),
-                                "--num-prompts", str(num), "--input-len",
-                                str(in_len), "--output-len", str(out_len),
-                                "--vocab-low", "10", "--vocab-high", "120000",
-                                "--warmup", "1"],
-                               capture_output=True, text=True, timeout=900)
-            print(r.stdout[-3000:], r.stderr[-1500:], flush=True)
-            check(r.returncode == 0, "serve_load.py concurrency %d" % c)
+    ttft = {}
+    for caching in (True, False):
+        flags = [] if caching else ["--no-enable-prefix-caching"]
+        proc, base, lines = start_server([binary, "serve",
+                                          "--weights=random"] + flags)
         try:
-            print(urllib.request.urlopen(base + "/metrics", timeout=30)
-                  .read().decode()[-1500:])
-        except Exception as e:
-            print("metrics: %s" % e)
-    finally:
-        rc = stop_server(proc)
-    check(rc == 0, "big: SIGTERM drains, exit status %s" % rc)
+            if caching:
+                for c in levels:
+                    num = max(4, 2 * c) if c < 64 else c
+                    load(base, "concurrency %d" % c, "--concurrency", c,
+                         "--num-prompts", num, "--input-len", in_len,
+                         "--output-len", out_len)
+                if steady:
+                    load(base, "concurrency 64, %d requests" % steady,
+                         "--concurrency", 64, "--num-prompts", steady,
+                         "--input-len", in_len, "--output-len", out_len)
+            # Shared-prefix workload: a 1000-token common prompt.
+            res = load(base, "shared prefix, caching %s" % caching,
+                       "--concurrency", 16, "--num-prompts", 64,
+                       "--shared-prefix-len", 1000, "--input-len", 24,
+                       "--output-len", 16)
+            if res:
+                ttft[caching] = res[-1].get("ttft_ms_p50")
+            try:
+                text = urllib.request.urlopen(base + "/metrics",
+                                              timeout=30).read().decode()
+                print("\n".join(l for l in text.splitlines()
+                                if l.startswith(("llmc:kv_blocks_total",
+                                                 "llmc:prefix_cache_hits",
+                                                 "llmc:num_preemptions",
+                                                 "llmc:engine_steps"))))
+            except Exception as e:
+                print("metrics: %s" % e)
+        finally:
+            rc = stop_server(proc)
+        check(rc == 0, "big (caching %s): SIGTERM drains, exit status %s" %
+              (caching, rc))
+    if ttft.get(True) and ttft.get(False):
+        print("shared prefix 1000 + 24: TTFT p50 %.1f ms with prefix caching, "
+              "%.1f ms without: %.1fx" % (ttft[True], ttft[False],
+                                          ttft[False] / ttft[True]))
 
 
 def main():
@@ -246,6 +286,8 @@ def main():
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--input-len", type=int, default=512)
     ap.add_argument("--output-len", type=int, default=128)
+    ap.add_argument("--steady", type=int, default=256,
+                    help="requests of a longer concurrency-64 run (0: none)")
     a = ap.parse_args()
     rng = random.Random(17)
     prompts = [[rng.randrange(3, 512) for _ in range(k)] for k in (5, 37, 100)]
@@ -259,7 +301,7 @@ def main():
     if not a.no_bench:
         try:
             big_bench(a.dir, a.input_len, a.output_len,
-                      [int(c) for c in a.concurrency.split(",")])
+                      [int(c) for c in a.concurrency.split(",")], a.steady)
         except Exception as e:
             check(False, "big: %s" % e)
     print("%d failed check(s)" % len(FAILS))
