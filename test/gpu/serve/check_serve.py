@@ -24,8 +24,8 @@ starts the server on 127.0.0.1 with random weights and checks:
 Then, unless --no-bench, on big-tp1: the static --bench figures at batch 1
 and 64 (prompt 512, 128 new tokens), bench/serve_load.py at concurrency
 1, 8 and 64 with the same lengths and a longer concurrency-64 run, and the
-shared-prefix workload (1000 common + 24 tokens) with and without prefix
-caching. Exit status 1 on a failed
+shared-prefix workload (960 common + 24 tokens, the binary's context being
+1024) with and without prefix caching. Exit status 1 on a failed
 check. Only the Python standard library is used.
 """
 import argparse
@@ -226,10 +226,10 @@ def load(base, what, *args):
     return out
 
 
-def big_bench(d, in_len, out_len, levels, steady):
+def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
     binary = os.path.join(d, "big-tp1", "llm-model")
     print("== Llama-3-8B shape, tp1, random weights", flush=True)
-    for b in (1, 64):
+    for b in ((1, 64) if static else ()):
         f = bench_json(binary, b, in_len, out_len)
         print("static batch %d: ttft_ms %.1f tpot_ms %.2f tokens_per_s %.0f "
               "graph %s" % (b, f["ttft_ms"], f["tpot_ms"] or 0,
@@ -250,10 +250,11 @@ def big_bench(d, in_len, out_len, levels, steady):
                     load(base, "concurrency 64, %d requests" % steady,
                          "--concurrency", 64, "--num-prompts", steady,
                          "--input-len", in_len, "--output-len", out_len)
-            # Shared-prefix workload: a 1000-token common prompt.
+            # Shared-prefix workload: a common system prompt of `prefix`
+            # tokens (the binary's context is 1024).
             res = load(base, "shared prefix, caching %s" % caching,
                        "--concurrency", 16, "--num-prompts", 64,
-                       "--shared-prefix-len", 1000, "--input-len", 24,
+                       "--shared-prefix-len", prefix, "--input-len", 24,
                        "--output-len", 16)
             if res:
                 ttft[caching] = res[-1].get("ttft_ms_p50")
@@ -272,8 +273,8 @@ def big_bench(d, in_len, out_len, levels, steady):
         check(rc == 0, "big (caching %s): SIGTERM drains, exit status %s" %
               (caching, rc))
     if ttft.get(True) and ttft.get(False):
-        print("shared prefix 1000 + 24: TTFT p50 %.1f ms with prefix caching, "
-              "%.1f ms without: %.1fx" % (ttft[True], ttft[False],
+        print("shared prefix %d + 24: TTFT p50 %.1f ms with prefix caching, "
+              "%.1f ms without: %.1fx" % (prefix, ttft[True], ttft[False],
                                           ttft[False] / ttft[True]))
 
 
@@ -286,6 +287,10 @@ def main():
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--input-len", type=int, default=512)
     ap.add_argument("--output-len", type=int, default=128)
+    ap.add_argument("--prefix", type=int, default=960,
+                    help="shared-prefix tokens (prompt = prefix + 24)")
+    ap.add_argument("--no-static", action="store_true",
+                    help="skip the static --bench baselines")
     ap.add_argument("--steady", type=int, default=256,
                     help="requests of a longer concurrency-64 run (0: none)")
     a = ap.parse_args()
@@ -301,7 +306,8 @@ def main():
     if not a.no_bench:
         try:
             big_bench(a.dir, a.input_len, a.output_len,
-                      [int(c) for c in a.concurrency.split(",")], a.steady)
+                      [int(c) for c in a.concurrency.split(",") if c],
+                      a.steady, a.prefix, not a.no_static)
         except Exception as e:
             check(False, "big: %s" % e)
     print("%d failed check(s)" % len(FAILS))
