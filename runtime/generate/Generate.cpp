@@ -262,6 +262,27 @@ void connect(Run &run, DeviceRank &d) {
   d.setCommunicators(std::move(world), std::move(axes));
 }
 
+std::unique_ptr<DeviceRank> startRank(Run &run, int rank) {
+  const Manifest &m = run.manifest;
+  if (cudaError_t e = cudaSetDevice(run.device))
+    fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
+          std::to_string(run.device) + "): " + cudaGetErrorString(e));
+  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
+  if (!created)
+    fatal(created.status().message());
+  std::unique_ptr<DeviceRank> d = std::move(*created);
+  if (run.emulate) {
+    InProcessWorld *world = run.world.get();
+    d->setFailHook([world, rank](const std::string &msg) {
+      world->fail(rank, msg);
+    });
+  }
+  connect(run, *d);
+  d->check(loadRankWeights(*d, *run.options.weights, run.checkpoint.get(),
+                           run.threadsPerRank));
+  return d;
+}
+
 } // namespace gen
 
 using namespace gen;
@@ -332,22 +353,8 @@ void emulatedGraphStep(Run &run, DeviceRank &d, Forward &&forward,
 void runRank(Run &run, int rank, Report *report) {
   const Manifest &m = run.manifest;
   const ManifestPlan &plan = m.plan;
-  if (cudaError_t e = cudaSetDevice(run.device))
-    fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
-          std::to_string(run.device) + "): " + cudaGetErrorString(e));
-  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
-  if (!created)
-    fatal(created.status().message());
-  DeviceRank &d = **created;
-  if (run.emulate) {
-    InProcessWorld *world = run.world.get();
-    d.setFailHook([world, rank](const std::string &msg) {
-      world->fail(rank, msg);
-    });
-  }
-  connect(run, d);
-  d.check(loadRankWeights(d, *run.options.weights, run.checkpoint.get(),
-                          run.threadsPerRank));
+  std::unique_ptr<DeviceRank> rankState = startRank(run, rank);
+  DeviceRank &d = *rankState;
   if (Status s = d.allocateCache(); !s)
     d.fail(s.message());
   Communicator &world = d.comm();

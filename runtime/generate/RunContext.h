@@ -59,6 +59,9 @@ struct Run {
 std::string gib(uint64_t bytes);
 /// Creates the world communicator and one per grid axis for `d`.
 void connect(Run &run, DeviceRank &d);
+/// Creates rank `rank` on the run's GPU (failing it stops every emulated
+/// rank), connects its communicators and loads its weights.
+std::unique_ptr<DeviceRank> startRank(Run &run, int rank);
 /// Ends the stream capture on `s` and instantiates it into `exec`.
 void endCapture(DeviceRank &d, cudaStream_t s, cudaGraphExec_t &exec);
 

@@ -631,22 +631,8 @@ void serveRank(ServeSetup &setup, int rank, int64_t localBlockCount,
                                         PlanChannel *)> &rank0) {
   Run &run = *setup.run;
   const Manifest &m = run.manifest;
-  if (cudaError_t e = cudaSetDevice(run.device))
-    fatal("rank " + std::to_string(rank) + ": cudaSetDevice: " +
-          cudaGetErrorString(e));
-  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
-  if (!created)
-    fatal(created.status().message());
-  DeviceRank &d = **created;
-  if (run.emulate) {
-    InProcessWorld *world = run.world.get();
-    d.setFailHook([world, rank](const std::string &msg) {
-      world->fail(rank, msg);
-    });
-  }
-  connect(run, d);
-  d.check(loadRankWeights(d, *run.options.weights, run.checkpoint.get(),
-                          run.threadsPerRank));
+  std::unique_ptr<DeviceRank> rankState = startRank(run, rank);
+  DeviceRank &d = *rankState;
   // Every rank's block count, the smallest wins (block ids are global).
   Communicator &world = d.comm();
   int64_t blocks = localBlockCount;

@@ -365,16 +365,21 @@ void *DeviceRank::weightStorage(int index) const {
   return static_cast<char *>(weights_.data()) + off;
 }
 
-Status DeviceRank::allocateCache() {
+Status DeviceRank::allocateCacheBytes(size_t bytes, const std::string &what) {
   slots_ = manifest_.slotsOf(rank_);
-  size_t bytes = size_t(manifest_.rankCacheBytes(rank_));
-  if (Status s = cache_.allocate(bytes, "the KV cache"); !s)
+  if (Status s = cache_.allocate(bytes, what); !s)
     return s;
+  // Zeroed: no slot of a fresh cache holds non-finite garbage.
   if (bytes)
     if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
-      return Status::error(std::string("cudaMemset of the KV cache: ") +
+      return Status::error("cudaMemset of " + what + ": " +
                            cudaGetErrorString(e));
   return Status::ok();
+}
+
+Status DeviceRank::allocateCache() {
+  return allocateCacheBytes(size_t(manifest_.rankCacheBytes(rank_)),
+                            "the KV cache");
 }
 
 Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
@@ -383,21 +388,13 @@ Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
                          "least one token (got " +
                          std::to_string(numBlocks) + " blocks of " +
                          std::to_string(blockSize) + ")");
-  slots_ = manifest_.slotsOf(rank_);
-  size_t bytes = size_t(slots_.second - slots_.first) * 2 * size_t(numBlocks) *
+  auto [first, end] = manifest_.slotsOf(rank_);
+  size_t bytes = size_t(end - first) * 2 * size_t(numBlocks) *
                  size_t(manifest_.kvCache.kvHeads) * size_t(blockSize) *
                  size_t(manifest_.kvCache.headDim) * 2;
   pagedBlocks_ = numBlocks;
   pagedBlockSize_ = blockSize;
-  if (Status s = cache_.allocate(bytes, "the paged KV cache"); !s)
-    return s;
-  // Zeroed so that a block never read as garbage (NaN) through a masked
-  // lane's multiply.
-  if (bytes)
-    if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
-      return Status::error(std::string("cudaMemset of the KV cache: ") +
-                           cudaGetErrorString(e));
-  return Status::ok();
+  return allocateCacheBytes(bytes, "the paged KV cache");
 }
 
 void *DeviceRank::scratch(ScratchSlot slot, size_t bytes) {

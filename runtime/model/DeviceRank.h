@@ -172,6 +172,8 @@ public:
 
 private:
   DeviceRank(const Manifest &manifest, int rank);
+  /// Allocates and zeroes `bytes` of cache for the rank's layer slots.
+  Status allocateCacheBytes(size_t bytes, const std::string &what);
 
   const Manifest &manifest_;
   int rank_;
