@@ -2,7 +2,8 @@
 # Builds (on the CPU machine, from the repo root, after `cmake --build build`)
 # the binaries test/gpu/serve/check_serve.py runs on a GPU machine, into OUT
 # (default .device-carry/serve, which git ignores and the device tool can
-# carry): small Llama-3 under tp1, tp2 and pp2 (max-batch 8, max-seq 256)
+# carry): small Llama-3 under tp1, tp2, pp2 and dp2 and small Mixtral under
+# tp1 and ep2 (max-batch 8, max-seq 256)
 # and the Llama-3-8B shape under tp1 (max-batch 64, max-seq 1024, 32768
 # tokens per step: a 64 x 512 static prefill fits). The runtime is shared,
 # so OUT.tar.xz is small; carry it and unpack it there:
@@ -16,10 +17,16 @@ out=${1:-.device-carry/serve}
 bin=build/bin
 rm -rf "$out" && mkdir -p "$out/lib"
 "$bin/llm-import" test/models/small/small-llama3.json -o "$out/small.mlir"
-for plan in tp1 tp2 pp2; do
+for plan in tp1 tp2 pp2 dp2; do
   "$bin/llm-compile" "$out/small.mlir" --shard=$plan --target=h100 \
     --max-batch=8 --max-seq=256 -o "$out/small-$plan"
   rm -rf "$out/small-$plan/src"
+done
+"$bin/llm-import" test/models/small/small-mixtral.json -o "$out/mixtral.mlir"
+for plan in tp1 ep2; do
+  "$bin/llm-compile" "$out/mixtral.mlir" --shard=$plan --target=h100 \
+    --max-batch=8 --max-seq=256 -o "$out/mixtral-$plan"
+  rm -rf "$out/mixtral-$plan/src"
 done
 "$bin/llm-import" test/models/real/llama-3-8b.json -o "$out/big.mlir"
 "$bin/llm-compile" "$out/big.mlir" --shard=tp1 --target=h100 --max-batch=64 \

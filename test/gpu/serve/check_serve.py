@@ -2,12 +2,13 @@
 """GPU checks of `llm-model serve` (issue 17), run from the repo root on the
 GPU machine with prebuilt binaries (test/gpu/serve/build.sh makes them):
 
-  DIR/small-tp1, DIR/small-tp2, DIR/small-pp2   small Llama-3 (head_dim 64,
+  DIR/small-{tp1,tp2,pp2,dp2}                   small Llama-3 (head_dim 64,
                                                 vocab 512), max-batch 8
+  DIR/mixtral-{tp1,ep2}                         small Mixtral, max-batch 8
   DIR/big-tp1                                   Llama-3-8B shape, random
                                                 weights, max-batch 64
 
-For each small plan (tp2 and pp2 as --emulate-ranks threads on one GPU) it
+For each small plan (all but tp1 as --emulate-ranks threads on one GPU) it
 starts the server on 127.0.0.1 with random weights and checks:
   * greedy completions sent one at a time equal the static generation of
     the same binary (`llm-model --prompt=...`), token for token;
@@ -100,8 +101,22 @@ def complete(base, prompt, n, **extra):
     return [int(t) for t in text.split()], out
 
 
+def replicas(binary):
+    """Batch replicas of the binary's plan (its batch must divide by them)."""
+    with open(os.path.join(os.path.dirname(binary), "manifest.json")) as f:
+        plan = json.load(f)["plan"]
+    out = 1
+    for axis in plan["batch_axes"]:
+        out *= plan["shape"][plan["axes"].index(axis)]
+    return out
+
+
 def static_tokens(binary, prompt, n, emulate):
-    cmd = [binary, "--weights=random", "--prompt=" + ",".join(map(str, prompt)),
+    """The static generation's tokens for `prompt` (repeated once per batch
+    replica, as the plan needs; row 0 is returned)."""
+    row = ",".join(map(str, prompt))
+    cmd = [binary, "--weights=random",
+           "--prompt=" + ";".join([row] * replicas(binary)),
            "--max-new-tokens=%d" % n] + (["--emulate-ranks"] if emulate else [])
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
@@ -111,10 +126,11 @@ def static_tokens(binary, prompt, n, emulate):
 
 
 def small_checks(d, plan, prompts, n):
-    binary = os.path.join(d, "small-" + plan, "llm-model")
-    emulate = plan != "tp1"
-    print("== small Llama-3 %s%s" % (plan, " (emulated ranks)" if emulate
-                                      else ""), flush=True)
+    """`plan` names a folder of DIR: small-tp1, small-dp2, mixtral-ep2, ..."""
+    binary = os.path.join(d, plan, "llm-model")
+    emulate = not plan.endswith("tp1")
+    print("== %s%s" % (plan, " (emulated ranks)" if emulate else ""),
+          flush=True)
     static = [static_tokens(binary, p, n, emulate) for p in prompts]
     cmd = [binary, "serve", "--weights=random"] + (
         ["--emulate-ranks"] if emulate else [])
@@ -180,7 +196,7 @@ def cpu_serve(plan, prompts, static, n):
         print("info %s: no LLM_RUN/MODEL_MLIR: CPU reference server skipped"
               % plan)
         return
-    shard = [] if plan == "tp1" else ["--shard=" + plan]
+    shard = [] if plan.endswith("tp1") else ["--shard=" + plan.split("-")[-1]]
     try:
         proc, base, _ = start_server([llm_run, "serve", mlir,
                                       "--weights=random"] + shard, 300)
@@ -282,7 +298,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("dir", nargs="?", default=".device-carry/serve")
-    ap.add_argument("--plans", default="tp1,tp2,pp2")
+    ap.add_argument("--plans", default="small-tp1,small-tp2,small-pp2,"
+                    "small-dp2,mixtral-tp1,mixtral-ep2",
+                    help="folders of DIR to check (small models)")
     ap.add_argument("--no-bench", action="store_true")
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--input-len", type=int, default=512)
