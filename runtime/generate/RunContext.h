@@ -1,4 +1,4 @@
-//===- RunContext.h - what the generation and serving drivers share -*- C++ -*-===//
+//===- RunContext.h - shared by generation and serving ---------*- C++ -*-===//
 //
 // llm-model's process-wide state once the command line, the manifest, the
 // launcher and the GPU are checked (Generate.cpp sets it up), and the steps

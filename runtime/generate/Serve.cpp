@@ -69,7 +69,8 @@ using serve::StepResult;
 class IdCodec final : public serve::TextCodec {
 public:
   explicit IdCodec(int64_t vocab) : vocab_(vocab) {}
-  Expected<std::vector<int32_t>> encode(const std::string &text) const override {
+  Expected<std::vector<int32_t>>
+  encode(const std::string &text) const override {
     using E = Expected<std::vector<int32_t>>;
     std::vector<int32_t> ids;
     std::string cur;
@@ -165,11 +166,12 @@ public:
       d.registerBuffer(recvLogits_.data(), recvLogits_.size(), 4);
       d.registerBuffer(recvNext_.data(), recvNext_.size(), 8);
       hostNext_.resize(replicas * size_t(seqs));
-      hostLogits_ = static_cast<float *>(
-          d.pinned(ScratchSlot::StepLogits, replicas * size_t(seqs * vocab) * 4));
+      hostLogits_ = static_cast<float *>(d.pinned(
+          ScratchSlot::StepLogits, replicas * size_t(seqs * vocab) * 4));
     }
-    hostIn_ = static_cast<char *>(d.pinned(
-        ScratchSlot::StepInputs, size_t(rows) * 16 + size_t(seqs * sh.tableStride) * 4));
+    hostIn_ = static_cast<char *>(
+        d.pinned(ScratchSlot::StepInputs,
+                 size_t(rows) * 16 + size_t(seqs * sh.tableStride) * 4));
   }
 
   /// Runs `plan` on this rank; rank 0 returns the sampled tokens.
@@ -556,7 +558,8 @@ private:
   std::mutex mu_;
   std::condition_variable cv_;
   bool done_ = false;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ =
+      std::chrono::steady_clock::now();
   std::thread heartbeat_;
 };
 
@@ -731,7 +734,8 @@ int runServe(Run &run, const std::vector<int> &myRanks,
     std::printf("llmc serve: listening on http://%s:%d\n", so.host.c_str(),
                 http->port());
     std::fflush(stdout);
-    signals = std::make_unique<serve::SignalDrain>(*http, so.drainTimeoutSeconds);
+    signals =
+        std::make_unique<serve::SignalDrain>(*http, so.drainTimeoutSeconds);
   }
 
   IdCodec codec(f.vocabSize);

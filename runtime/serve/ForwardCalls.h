@@ -1,4 +1,4 @@
-//===- ForwardCalls.h - a step plan as calls of a compiled forward -*- C++ -*-===//
+//===- ForwardCalls.h - a step plan as calls of the forward ----*- C++ -*-===//
 //
 // The compiled binary's forward (llmc_forward) takes `batch` sequences of
 // `seq` tokens each, with per-token positions and, for the paged cache,

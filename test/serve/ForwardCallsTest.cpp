@@ -153,8 +153,8 @@ TEST(ForwardCalls, RandomPlansCoverEverySequenceOnce) {
       std::vector<int32_t> table(static_cast<size_t>(blocks));
       for (int32_t &b : table)
         b = int32_t(rng() % 16);
-      p.sequences.push_back(seq(uint64_t(i), int32_t(rng() % uint32_t(replicas)),
-                                start, toks, table));
+      int32_t replica = int32_t(rng() % uint32_t(replicas));
+      p.sequences.push_back(seq(uint64_t(i), replica, start, toks, table));
     }
     std::vector<ForwardCall> calls = forwardCalls(p, replicas, 4, 32);
     std::vector<int> seen(size_t(n), 0);

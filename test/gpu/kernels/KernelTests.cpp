@@ -951,7 +951,8 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
     std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f),
                        k = randomBf16(rng, size_t(tokens * kc), 2.f),
                        v = randomBf16(rng, size_t(tokens * kc));
-    StepBuf sa = makeStep(batch, seq, {}, pos), sb = makeStep(batch, seq, {}, pos);
+    StepBuf sa = makeStep(batch, seq, {}, pos),
+            sb = makeStep(batch, seq, {}, pos);
     sb.step.blockTables = dTable.get();
     sb.step.blockTableStride = perSeq;
     DevBuf<uint16_t> qa = toDevice(q), ka = toDevice(k), va = toDevice(v),
