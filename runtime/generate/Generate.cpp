@@ -651,8 +651,10 @@ int runModelMain(int argc, char **argv) {
   }
   if (options->help) {
     std::printf("%s", modelUsage(kProgram).c_str());
+#ifdef LLMC_WITH_SERVE
     if (serveOptions)
       std::printf("\nserve flags:\n%s", serve::serveUsage().c_str());
+#endif
     return 0;
   }
   if (!options->tokenizer.empty())
