@@ -194,6 +194,10 @@ std::vector<std::string> llmc::nvccCommand(const std::string &nvcc,
     cmd.push_back("-Xlinker");
     cmd.push_back("-rpath=" + dir.str());
   }
+  SmallVector<StringRef> extra;
+  StringRef(LLMC_RUNTIME_EXTRA_LINK_FLAGS).split(extra, ';', -1, false);
+  for (StringRef flag : extra)
+    cmd.push_back(flag.str());
   for (StringRef lib : {"-lcublasLt", "-lnccl", "-lcudart", "-lpthread",
                         "-ldl", "-lrt"})
     cmd.push_back(lib.str());

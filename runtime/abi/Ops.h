@@ -55,6 +55,14 @@ struct Step {
   const int64_t *positions = nullptr;
   /// First KV-cache row of this (micro-)batch.
   int64_t cacheRow = 0;
+  /// Paged KV cache (serving): sequence b's block ids, device int32 at
+  /// blockTables[(cacheRow + b) * blockTableStride + i], block i holding
+  /// positions [i * blockSize, (i + 1) * blockSize) of the cache's blocks.
+  /// nullptr: the contiguous cache, sequence b in cache row cacheRow + b.
+  /// Rows with a negative position are padding: they write no K/V and see
+  /// no key.
+  const int32_t *blockTables = nullptr;
+  int64_t blockTableStride = 0;
 };
 
 enum class RopeKind : int { None = 0, Linear = 1, Llama3 = 2 };

@@ -25,12 +25,17 @@ namespace llmc::rt {
 
 class Communicator; // runtime/comm/Communicator.h
 
-/// Device KV cache of one layer slot: [maxBatch, kvHeads, maxSeq, headDim]
-/// bf16 for K and V. `k == nullptr` when this rank does not hold the slot.
+/// Device KV cache of one layer slot, bf16 K and V. Contiguous
+/// (blockSize == 0): [maxBatch, kvHeads, maxSeq, headDim]. Paged (serving,
+/// blockSize > 0): [numBlocks, kvHeads, blockSize, headDim], addressed
+/// through Step::blockTables; maxBatch is then the most sequences of one
+/// call and maxSeq the longest sequence. `k == nullptr` when this rank does
+/// not hold the slot.
 struct CacheView {
   bf16 *k = nullptr;
   bf16 *v = nullptr;
   int64_t maxBatch = 0, kvHeads = 0, maxSeq = 0, headDim = 0;
+  int64_t blockSize = 0, numBlocks = 0;
 };
 
 class Rank {

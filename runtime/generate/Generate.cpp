@@ -29,6 +29,7 @@
 #include "runtime/comm/InProcessCommunicator.h"
 #include "runtime/comm/NcclCommunicator.h"
 #include "runtime/generate/Bench.h"
+#include "runtime/generate/RunContext.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/launch/Environment.h"
 #include "runtime/model/Cost.h"
@@ -36,6 +37,10 @@
 #include "runtime/model/HostWeights.h"
 #include "runtime/model/Options.h"
 #include "runtime/model/Weights.h"
+#ifdef LLMC_WITH_SERVE
+#include "runtime/serve/HttpServer.h"
+#endif
+#include "runtime/serve/ServeOptions.h"
 
 #include <algorithm>
 #include <chrono>
@@ -47,6 +52,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -54,12 +60,7 @@
 
 namespace llmc::rt {
 
-namespace {
-
-constexpr const char *kProgram = "llm-model";
-/// Per rank, beyond weights, cache, arena and workspace: CUDA and cuBLASLt
-/// internals, NCCL buffers, communication scratch.
-constexpr uint64_t kReserveBytes = uint64_t(512) << 20;
+namespace gen {
 
 [[noreturn]] void fatal(const std::string &message) {
   std::fprintf(stderr, "%s: error: %s\n", kProgram, message.c_str());
@@ -219,21 +220,8 @@ void endCapture(DeviceRank &d, cudaStream_t s, cudaGraphExec_t &exec) {
   d.check(e, "cudaGraphInstantiate (decode step)");
 }
 
-/// What every rank of this process shares.
-struct Run {
-  Manifest manifest;
-  ModelOptions options;
-  RunShape shape;
-  LaunchInfo launch;
-  std::unique_ptr<Checkpoint> checkpoint;
-  bool emulate = false;
-  bool graphs = false; ///< capture decode steps as CUDA graphs
-  int device = 0;
-  int threadsPerRank = 1;
-  double timeout = 60, loadTimeout = 3600;
-  std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
-  std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs
-};
+Run::Run() = default;
+Run::~Run() = default;
 
 /// Creates the world communicator and one per grid axis for `rank`.
 void connect(Run &run, DeviceRank &d) {
@@ -273,6 +261,33 @@ void connect(Run &run, DeviceRank &d) {
   }
   d.setCommunicators(std::move(world), std::move(axes));
 }
+
+std::unique_ptr<DeviceRank> startRank(Run &run, int rank) {
+  const Manifest &m = run.manifest;
+  if (cudaError_t e = cudaSetDevice(run.device))
+    fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
+          std::to_string(run.device) + "): " + cudaGetErrorString(e));
+  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
+  if (!created)
+    fatal(created.status().message());
+  std::unique_ptr<DeviceRank> d = std::move(*created);
+  if (run.emulate) {
+    InProcessWorld *world = run.world.get();
+    d->setFailHook([world, rank](const std::string &msg) {
+      world->fail(rank, msg);
+    });
+  }
+  connect(run, *d);
+  d->check(loadRankWeights(*d, *run.options.weights, run.checkpoint.get(),
+                           run.threadsPerRank));
+  return d;
+}
+
+} // namespace gen
+
+using namespace gen;
+
+namespace {
 
 /// The results rank 0 reports.
 struct Report {
@@ -338,22 +353,8 @@ void emulatedGraphStep(Run &run, DeviceRank &d, Forward &&forward,
 void runRank(Run &run, int rank, Report *report) {
   const Manifest &m = run.manifest;
   const ManifestPlan &plan = m.plan;
-  if (cudaError_t e = cudaSetDevice(run.device))
-    fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
-          std::to_string(run.device) + "): " + cudaGetErrorString(e));
-  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
-  if (!created)
-    fatal(created.status().message());
-  DeviceRank &d = **created;
-  if (run.emulate) {
-    InProcessWorld *world = run.world.get();
-    d.setFailHook([world, rank](const std::string &msg) {
-      world->fail(rank, msg);
-    });
-  }
-  connect(run, d);
-  d.check(loadRankWeights(d, *run.options.weights, run.checkpoint.get(),
-                          run.threadsPerRank));
+  std::unique_ptr<DeviceRank> rankState = startRank(run, rank);
+  DeviceRank &d = *rankState;
   if (Status s = d.allocateCache(); !s)
     d.fail(s.message());
   Communicator &world = d.comm();
@@ -618,6 +619,30 @@ void printReport(const Run &run, const Report &report) {
 
 int runModelMain(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  // `serve`: the serve flags (runtime/serve/ServeOptions.h) come out first,
+  // and SIGTERM/SIGINT are blocked before any thread starts (SignalDrain
+  // takes them).
+  std::optional<serve::ServeOptions> serveOptions;
+#ifndef LLMC_WITH_SERVE
+  if (!args.empty() && args[0] == "serve") {
+    std::fprintf(stderr,
+                 "%s: error: serve: this runtime was built without the HTTP "
+                 "server (Debian: libcpp-httplib-dev)\n",
+                 kProgram);
+    return 2;
+  }
+#else
+  if (!args.empty() && args[0] == "serve") {
+    serve::blockTerminationSignals();
+    Expected<serve::ServeOptions> so = serve::extractServeOptions(args);
+    if (!so) {
+      std::fprintf(stderr, "%s: error: %s\n", kProgram,
+                   so.status().message().c_str());
+      return 2;
+    }
+    serveOptions = *so;
+  }
+#endif
   Expected<ModelOptions> options = parseModelOptions(args);
   if (!options) {
     std::fprintf(stderr, "%s: error: %s\n", kProgram,
@@ -626,8 +651,16 @@ int runModelMain(int argc, char **argv) {
   }
   if (options->help) {
     std::printf("%s", modelUsage(kProgram).c_str());
+#ifdef LLMC_WITH_SERVE
+    if (serveOptions)
+      std::printf("\nserve flags:\n%s", serve::serveUsage().c_str());
+#endif
     return 0;
   }
+  if (!options->tokenizer.empty())
+    fatal("--tokenizer=" + options->tokenizer +
+          ": this build's llm-model serve has no tokenizer adapter yet; "
+          "leave it out and send token ids (docs/serving.md)");
   Run run;
   run.options = std::move(*options);
   run.emulate = run.options.emulateRanks;
@@ -667,10 +700,12 @@ int runModelMain(int argc, char **argv) {
           "; run it with llm-launch -n " + std::to_string(planRanks) +
           " (or mpirun/srun with " + std::to_string(planRanks) +
           " processes), or pass --emulate-ranks to run every rank on one GPU");
-  Expected<RunShape> shape = checkRequest(m, run.options);
-  if (!shape)
-    fatal(shape.status().message());
-  run.shape = *shape;
+  if (!run.options.serve) {
+    Expected<RunShape> shape = checkRequest(m, run.options);
+    if (!shape)
+      fatal(shape.status().message());
+    run.shape = *shape;
+  }
   if (run.options.usesSyntheticPrompts()) // --bench without --prompt
     run.options.prompts = syntheticPrompts(run.shape.batch, run.shape.promptLen,
                                            m.model.vocabSize);
@@ -725,7 +760,8 @@ int runModelMain(int argc, char **argv) {
   uint64_t need = 0, weightBytes = 0, cacheBytes = 0, other = 0;
   for (int r : myRanks) {
     weightBytes += m.rankWeightBytes(r);
-    cacheBytes += m.rankCacheBytes(r);
+    // Serving sizes its paged cache from what is left (Serve.cpp).
+    cacheBytes += run.options.serve ? 0 : m.rankCacheBytes(r);
     other += m.arenaBytes + (uint64_t(32) << 20) + kReserveBytes;
   }
   need = weightBytes + cacheBytes + other;
@@ -757,6 +793,10 @@ int runModelMain(int argc, char **argv) {
                             });
   unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   run.threadsPerRank = int(std::max<size_t>(1, hw / myRanks.size()));
+#ifdef LLMC_WITH_SERVE
+  if (serveOptions)
+    return runServe(run, myRanks, *serveOptions);
+#endif
 
   Report report;
   if (run.emulate) {

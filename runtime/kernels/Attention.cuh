@@ -32,6 +32,12 @@
 // decode step is one launch: the same kernel writes this step's k/v into
 // the cache and, for ropeAttention, rotates q and k on the fly.
 //
+// The cache is contiguous ([batch rows, kv heads, max_seq, head_dim]) or,
+// when the step carries block tables (serving), paged: [blocks, kv heads,
+// block_size, head_dim], position j of a sequence in block
+// table[j / block_size] at slot j % block_size (KVAddr). The kernels are
+// the same; only the address of a position changes.
+//
 // Masking is by position: key at position kp is visible to a query at qp
 // when kp <= qp and, with a window w, kp > qp - w (Mistral / Qwen2 sliding
 // window, as in the CPU reference).
@@ -192,6 +198,21 @@ __device__ __forceinline__ void loadQ(uint32_t (&qf)[HD / 16][4],
                Qs + (rowBase + (lane & 15)) * LD + kc * 16 + (lane >> 4) * 8);
 }
 
+/// Where position j of batch row b starts in K or V, relative to the kv
+/// head's base: contiguous rows (b * batchStride + j * rowStride) or, with
+/// a block table, slot j % blockSize of block table[b][j / blockSize].
+struct KVAddr {
+  const int32_t *table = nullptr; ///< row b at table + b * tableStride
+  int64_t tableStride = 0, blockSize = 0, blockStride = 0;
+  int64_t batchStride = 0, rowStride = 0;
+  __device__ __forceinline__ int64_t at(int b, int64_t j) const {
+    if (!table)
+      return int64_t(b) * batchStride + j * rowStride;
+    int64_t blk = table[int64_t(b) * tableStride + j / blockSize];
+    return blk * blockStride + (j % blockSize) * rowStride;
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Prefill
 //===----------------------------------------------------------------------===//
@@ -202,9 +223,10 @@ struct PrefillArgs {
   bf16 *out;
   int64_t oStride;
   /// Keys of batch row b, kv head h, index j at
-  /// k + b * kvBatchStride + h * kvHeadStride + j * kvRowStride.
+  /// k + h * kvHeadStride + kv.at(b, j).
   const bf16 *k, *v;
-  int64_t kvRowStride, kvHeadStride, kvBatchStride;
+  int64_t kvHeadStride;
+  KVAddr kv;
   const int64_t *positions;
   int seq, group;
   int64_t window;
@@ -275,10 +297,8 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
     jEnd = t0 + kBR < a.seq ? t0 + kBR : a.seq;
   }
 
-  const bf16 *kBase =
-      a.k + int64_t(b) * a.kvBatchStride + int64_t(kvh) * a.kvHeadStride;
-  const bf16 *vBase =
-      a.v + int64_t(b) * a.kvBatchStride + int64_t(kvh) * a.kvHeadStride;
+  const bf16 *kBase = a.k + int64_t(kvh) * a.kvHeadStride;
+  const bf16 *vBase = a.v + int64_t(kvh) * a.kvHeadStride;
   RowState<HD> st;
 
   for (int64_t j0 = jBegin; j0 < jEnd; j0 += kBC) {
@@ -288,7 +308,7 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
     for (int c = tid; c < kBC * HD / 8; c += kThreads) {
       int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
       bool valid = row < n;
-      int64_t off = (j0 + (valid ? row : 0)) * a.kvRowStride + col;
+      int64_t off = a.kv.at(b, j0 + (valid ? row : 0)) + col;
       cpAsync16(&Ks[row * LD + col], kBase + off, valid);
       cpAsync16(&Vs[row * LD + col], vBase + off, valid);
     }
@@ -354,10 +374,11 @@ struct DecodeArgs {
   int64_t qStride;
   bf16 *out;
   int64_t oStride;
-  /// Cache of this call's first batch row; position j of kv head h of row b
-  /// at k + b * kvBatchStride + h * kvHeadStride + j * HD.
+  /// Position j of kv head h of this call's row b at
+  /// k + h * kvHeadStride + kv.at(b, j).
   bf16 *k, *v;
-  int64_t kvHeadStride, kvBatchStride;
+  int64_t kvHeadStride;
+  KVAddr kv;
   const int64_t *positions;
   int heads, group;
   int64_t window;
@@ -449,29 +470,28 @@ __global__ void __launch_bounds__(kThreads)
     rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
     __syncthreads();
   }
-  bf16 *kBase = a.k + int64_t(b) * a.kvBatchStride +
-                int64_t(kvh) * a.kvHeadStride;
-  bf16 *vBase = a.v + int64_t(b) * a.kvBatchStride +
-                int64_t(kvh) * a.kvHeadStride;
+  bf16 *kBase = a.k + int64_t(kvh) * a.kvHeadStride;
+  bf16 *vBase = a.v + int64_t(kvh) * a.kvHeadStride;
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
     const bf16 *kr = a.newK + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
     const bf16 *vr = a.newV + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
+    int64_t at = a.kv.at(b, qpos);
     for (int c = tid; c < HD / 8; c += kThreads) {
       int col = c * 8;
-      reinterpret_cast<uint4 *>(vBase + qpos * HD)[c] =
+      reinterpret_cast<uint4 *>(vBase + at)[c] =
           reinterpret_cast<const uint4 *>(vr)[c];
       if constexpr (Rope) {
         if (col < half) {
           uint4 p1 = *reinterpret_cast<const uint4 *>(kr + col);
           uint4 p2 = *reinterpret_cast<const uint4 *>(kr + half + col);
           rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
-          *reinterpret_cast<uint4 *>(kBase + qpos * HD + col) = p1;
-          *reinterpret_cast<uint4 *>(kBase + qpos * HD + half + col) = p2;
+          *reinterpret_cast<uint4 *>(kBase + at + col) = p1;
+          *reinterpret_cast<uint4 *>(kBase + at + half + col) = p2;
         }
       } else {
-        reinterpret_cast<uint4 *>(kBase + qpos * HD)[c] =
+        reinterpret_cast<uint4 *>(kBase + at)[c] =
             reinterpret_cast<const uint4 *>(kr)[c];
       }
     }
@@ -513,12 +533,13 @@ __global__ void __launch_bounds__(kThreads)
 
   for (int64_t j0 = s0; j0 < s1; j0 += kBC) {
     int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
-    // Consecutive positions of one head are contiguous in the cache: the
-    // tile is one 64 * HD * 2-byte run, read fully coalesced.
+    // Consecutive positions of one head are contiguous in the cache (in a
+    // block, when paged): runs of 64 (block size) * HD * 2 bytes, read
+    // coalesced.
     for (int c = tid; c < kBC * HD / 8; c += kThreads) {
       int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
       bool valid = row < n;
-      int64_t off = (j0 + (valid ? row : 0)) * HD + col;
+      int64_t off = a.kv.at(b, j0 + (valid ? row : 0)) + col;
       cpAsync16(&Ks[row * LD + col], kBase + off, valid);
       cpAsync16(&Vs[row * LD + col], vBase + off, valid);
     }
@@ -618,15 +639,16 @@ template <int HD> __global__ void decodeMergeKernel(DecodeArgs a) {
 __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
                                  const bf16 *v, int64_t kvCols, int headDim,
                                  const int64_t *positions, int64_t seq,
-                                 int64_t kvHeadStride, int64_t kvBatchStride,
+                                 int64_t kvHeadStride, KVAddr kv,
                                  int64_t maxSeq) {
   int64_t t = blockIdx.x, b = t / seq;
   int64_t pos = positions[t];
   if (pos < 0 || pos >= maxSeq)
     return;
+  int64_t at = kv.at(int(b), pos);
   for (int64_t i = threadIdx.x; i < kvCols / 8; i += blockDim.x) {
     int64_t h = i * 8 / headDim, d = i * 8 % headDim;
-    int64_t dst = b * kvBatchStride + h * kvHeadStride + pos * headDim + d;
+    int64_t dst = at + h * kvHeadStride + d;
     *reinterpret_cast<uint4 *>(kc + dst) =
         reinterpret_cast<const uint4 *>(k + t * kvCols)[i];
     *reinterpret_cast<uint4 *>(vc + dst) =
@@ -718,7 +740,41 @@ CacheView checkedCache(Rank &r, const char *op, const Step &s,
     failf(r, op, "batch rows [%lld, %lld) are outside the cache's %lld rows",
           (long long)s.cacheRow, (long long)(s.cacheRow + s.batch),
           (long long)c.maxBatch);
+  if ((s.blockTables != nullptr) != (c.blockSize > 0))
+    failf(r, op,
+          "the step %s block tables but cache slot %d is %s (block size "
+          "%lld)",
+          s.blockTables ? "has" : "has no", p.cacheSlot,
+          c.blockSize > 0 ? "paged" : "contiguous", (long long)c.blockSize);
+  if (s.blockTables && s.blockTableStride * c.blockSize < c.maxSeq)
+    failf(r, op,
+          "block tables of %lld blocks of %lld tokens do not cover the "
+          "cache's %lld positions",
+          (long long)s.blockTableStride, (long long)c.blockSize,
+          (long long)c.maxSeq);
   return c;
+}
+
+/// Addressing of cache `c` for this call's rows; `base` is the offset of
+/// its first row (contiguous) and `headStride` the stride of kv heads.
+template <int HD>
+KVAddr cacheAddr(const CacheView &c, const Step &s, int64_t &base,
+                 int64_t &headStride) {
+  KVAddr a;
+  a.rowStride = HD;
+  if (c.blockSize > 0) {
+    headStride = c.blockSize * HD;
+    a.table = s.blockTables + s.cacheRow * s.blockTableStride;
+    a.tableStride = s.blockTableStride;
+    a.blockSize = c.blockSize;
+    a.blockStride = c.kvHeads * headStride;
+    base = 0;
+  } else {
+    headStride = c.maxSeq * HD;
+    a.batchStride = c.kvHeads * headStride;
+    base = s.cacheRow * a.batchStride;
+  }
+  return a;
 }
 
 /// The one-launch decode: cache write, split-K attention over the cache,
@@ -728,16 +784,17 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
                   const AttentionParams &p, int group, CacheView c,
                   const InvFreq<HD> *freqs) {
   float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
-  int64_t headStride = c.maxSeq * HD, batchStride = c.kvHeads * headStride;
+  int64_t base = 0, headStride = 0;
+  KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
   DecodeArgs da;
   da.q = static_cast<const bf16 *>(q.data);
   da.qStride = q.cols;
   da.out = static_cast<bf16 *>(out.data);
   da.oStride = out.cols;
-  da.k = c.k + s.cacheRow * batchStride;
-  da.v = c.v + s.cacheRow * batchStride;
+  da.k = c.k + base;
+  da.v = c.v + base;
   da.kvHeadStride = headStride;
-  da.kvBatchStride = batchStride;
+  da.kv = kv;
   da.positions = s.positions;
   da.heads = p.heads;
   da.group = group;
@@ -815,27 +872,27 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
       launchDecode<HD>(r, out, q, k, v, s, p, group, c, nullptr);
       return;
     }
-    int64_t headStride = c.maxSeq * HD, batchStride = c.kvHeads * headStride;
-    bf16 *kc = c.k + s.cacheRow * batchStride;
-    bf16 *vc = c.v + s.cacheRow * batchStride;
+    int64_t base = 0, headStride = 0;
+    KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
+    bf16 *kc = c.k + base;
+    bf16 *vc = c.v + base;
     cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
         kc, vc, static_cast<const bf16 *>(k.data),
         static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, s.seq,
-        headStride, batchStride, c.maxSeq);
+        headStride, kv, c.maxSeq);
     checkLaunch(r, "attention cache write");
     pa.k = kc;
     pa.v = vc;
-    pa.kvRowStride = HD;
     pa.kvHeadStride = headStride;
-    pa.kvBatchStride = batchStride;
+    pa.kv = kv;
     pa.cache = true;
     pa.maxSeq = c.maxSeq;
   } else {
     pa.k = static_cast<const bf16 *>(k.data);
     pa.v = static_cast<const bf16 *>(v.data);
-    pa.kvRowStride = k.cols;
     pa.kvHeadStride = HD;
-    pa.kvBatchStride = s.seq * k.cols;
+    pa.kv.rowStride = k.cols;
+    pa.kv.batchStride = s.seq * k.cols;
     pa.cache = false;
     pa.maxSeq = 0;
   }

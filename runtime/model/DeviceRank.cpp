@@ -290,10 +290,16 @@ CacheView DeviceRank::cache(int slot) {
   v.kvHeads = kv.kvHeads;
   v.maxSeq = manifest_.limits.maxSeq;
   v.headDim = kv.headDim;
+  v.blockSize = pagedBlockSize_;
+  v.numBlocks = pagedBlocks_;
   if (slot < slots_.first || slot >= slots_.second || !cache_.data())
     return v;
-  size_t perSlot = size_t(v.maxBatch) * size_t(v.kvHeads) * size_t(v.maxSeq) *
-                   size_t(v.headDim);
+  size_t perSlot =
+      pagedBlockSize_ > 0
+          ? size_t(pagedBlocks_) * size_t(v.kvHeads) *
+                size_t(pagedBlockSize_) * size_t(v.headDim)
+          : size_t(v.maxBatch) * size_t(v.kvHeads) * size_t(v.maxSeq) *
+                size_t(v.headDim);
   bf16 *base = static_cast<bf16 *>(cache_.data()) +
                size_t(slot - slots_.first) * 2 * perSlot;
   v.k = base;
@@ -359,16 +365,36 @@ void *DeviceRank::weightStorage(int index) const {
   return static_cast<char *>(weights_.data()) + off;
 }
 
-Status DeviceRank::allocateCache() {
+Status DeviceRank::allocateCacheBytes(size_t bytes, const std::string &what) {
   slots_ = manifest_.slotsOf(rank_);
-  size_t bytes = size_t(manifest_.rankCacheBytes(rank_));
-  if (Status s = cache_.allocate(bytes, "the KV cache"); !s)
+  if (Status s = cache_.allocate(bytes, what); !s)
     return s;
+  // Zeroed: no slot of a fresh cache holds non-finite garbage.
   if (bytes)
     if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
-      return Status::error(std::string("cudaMemset of the KV cache: ") +
+      return Status::error("cudaMemset of " + what + ": " +
                            cudaGetErrorString(e));
   return Status::ok();
+}
+
+Status DeviceRank::allocateCache() {
+  return allocateCacheBytes(size_t(manifest_.rankCacheBytes(rank_)),
+                            "the KV cache");
+}
+
+Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
+  if (numBlocks < 1 || blockSize < 1)
+    return Status::error("a paged KV cache needs at least one block of at "
+                         "least one token (got " +
+                         std::to_string(numBlocks) + " blocks of " +
+                         std::to_string(blockSize) + ")");
+  auto [first, end] = manifest_.slotsOf(rank_);
+  size_t bytes = size_t(end - first) * 2 * size_t(numBlocks) *
+                 size_t(manifest_.kvCache.kvHeads) * size_t(blockSize) *
+                 size_t(manifest_.kvCache.headDim) * 2;
+  pagedBlocks_ = numBlocks;
+  pagedBlockSize_ = blockSize;
+  return allocateCacheBytes(bytes, "the paged KV cache");
 }
 
 void *DeviceRank::scratch(ScratchSlot slot, size_t bytes) {

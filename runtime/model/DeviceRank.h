@@ -143,6 +143,10 @@ public:
   void *weightStorage(int index) const;
   /// Allocates the KV cache of the rank's stage (zeroed).
   Status allocateCache();
+  /// Allocates the paged KV cache of the rank's stage instead (serving):
+  /// per layer slot, K and V of `numBlocks` blocks of `blockSize` tokens;
+  /// cache() then returns paged views (CacheView::blockSize > 0).
+  Status allocatePagedCache(int64_t numBlocks, int64_t blockSize);
 
   /// A persistent device scratch buffer of at least `bytes` (grown on
   /// demand after draining the stream).
@@ -168,6 +172,8 @@ public:
 
 private:
   DeviceRank(const Manifest &manifest, int rank);
+  /// Allocates and zeroes `bytes` of cache for the rank's layer slots.
+  Status allocateCacheBytes(size_t bytes, const std::string &what);
 
   const Manifest &manifest_;
   int rank_;
@@ -184,6 +190,7 @@ private:
   std::vector<size_t> weightOffsets_; ///< SIZE_MAX: not loaded here
   DeviceBuffer cache_;
   std::pair<int64_t, int64_t> slots_{0, 0};
+  int64_t pagedBlocks_ = 0, pagedBlockSize_ = 0; ///< 0: contiguous cache
   std::unique_ptr<Communicator> world_;
   std::vector<std::unique_ptr<Communicator>> axes_;
   DeviceBuffer scratch_[size_t(ScratchSlot::Count)];

@@ -57,6 +57,12 @@ std::string modelUsage(const std::string &program) {
          program +
          " --weights=DIR|random[:SEED] --bench [--batch=B --prompt-len=P "
          "--gen-len=G]\n"
+         "       " +
+         program +
+         " serve --weights=DIR|random[:SEED] [--tokenizer=DIR] [--host=H "
+         "--port=P ...]\n"
+         "                               (OpenAI server, docs/serving.md; "
+         "serve --help)\n"
          "\n"
          "  --weights=DIR|random[:SEED]  checkpoint folder (safetensors), or "
          "the\n"
@@ -155,8 +161,14 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
   using E = Expected<ModelOptions>;
   ModelOptions o;
   bool haveMaxNewTokens = false, haveGenLen = false;
+  // Flags of one generation, meaningless to a server.
+  std::vector<std::string> generationOnly;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
+    if (i == 0 && arg == "serve") {
+      o.serve = true;
+      continue;
+    }
     if (arg == "-h" || arg == "--help") {
       o.help = true;
       continue;
@@ -185,7 +197,17 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
         return Status::error("--" + name + " takes no value");
       return Status::ok();
     };
-    if (name == "weights") {
+    if (name == "prompt" || name == "max-new-tokens" || name == "batch" ||
+        name == "prompt-len" || name == "gen-len" || name == "dump-logits" ||
+        name == "force-tokens" || name == "bench")
+      generationOnly.push_back("--" + name);
+    if (name == "tokenizer") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      if (value.empty())
+        return E::fromError(Status::error("--tokenizer needs a folder"));
+      o.tokenizer = value;
+    } else if (name == "weights") {
       if (Status s = takeValue(); !s)
         return E::fromError(s);
       Expected<WeightsSpec> w = parseWeightsSpec(value);
@@ -267,6 +289,18 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
   if (!o.weights)
     return E::fromError(
         Status::error("--weights=DIR|random[:SEED] is required"));
+  if (o.serve) {
+    if (!generationOnly.empty())
+      return E::fromError(Status::error(
+          generationOnly.front() +
+          " sets up one generation; llm-model serve takes its prompts and "
+          "lengths from HTTP requests, drop it"));
+    return o;
+  }
+  if (!o.tokenizer.empty())
+    return E::fromError(Status::error(
+        "--tokenizer is a flag of llm-model serve (generation takes token "
+        "ids)"));
   // --bench sizes.
   if (!o.bench && (o.benchBatch || o.benchPromptLen))
     return E::fromError(Status::error(

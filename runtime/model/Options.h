@@ -44,6 +44,11 @@ struct ModelOptions {
   bool cudaGraphs = true;
   std::string manifest;    ///< "" = manifest.json next to the executable
   bool help = false;
+  /// `llm-model serve ...`: the OpenAI server (runtime/generate/Serve.cpp)
+  /// instead of one generation; its serve flags are taken out before
+  /// parsing (runtime/serve/ServeOptions.h).
+  bool serve = false;
+  std::string tokenizer;   ///< serve --tokenizer=DIR ("" = token-id mode)
 
   // --bench sizes (issue 8). --bench without --prompt runs `benchBatch`
   // synthetic prompts of `benchPromptLen` ids (syntheticPrompts, made once

@@ -83,7 +83,9 @@ endif()
 execute_process(COMMAND "${binary}" --weights=random:7 "--prompt=1,2,3;4,5,6"
   --max-new-tokens=2 --emulate-ranks
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+set(have_gpu OFF)
 if(rc EQUAL 0)
+  set(have_gpu ON)
   message("${out}")
   message(STATUS "a GPU is present: ${binary} generated")
 elseif(NOT "${err}" MATCHES "no CUDA device")
@@ -91,4 +93,29 @@ elseif(NOT "${err}" MATCHES "no CUDA device")
           "'no CUDA device':\n${out}${err}")
 else()
   message(STATUS "${binary} refused cleanly (${rc}): ${err}")
+endif()
+
+# The serving path (runtime/generate/Serve.cpp, linked into every binary):
+# `serve` parses its flags, refuses generation flags, and without a GPU
+# refuses with "no CUDA device" before binding a port (with a GPU it would
+# serve: test/gpu/serve checks that).
+execute_process(COMMAND "${binary}" serve --weights=random --prompt=1
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc EQUAL 2 OR NOT "${err}" MATCHES "--prompt sets up one generation")
+  message(FATAL_ERROR "${binary} serve --prompt=1: expected exit 2 naming "
+          "--prompt, got ${rc}:\n${out}${err}")
+endif()
+if(have_gpu)
+  return()
+endif()
+execute_process(COMMAND "${binary}" serve --weights=random --port=0
+  --host=127.0.0.1 --block-size=16 --emulate-ranks
+  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 120)
+if(rc EQUAL 0)
+  message(FATAL_ERROR "${binary} serve exited 0 without a signal:\n${out}")
+elseif(NOT "${err}" MATCHES "no CUDA device")
+  message(FATAL_ERROR "${binary} serve failed (${rc}) without saying "
+          "'no CUDA device':\n${out}${err}")
+else()
+  message(STATUS "${binary} serve refused cleanly (${rc}): ${err}")
 endif()

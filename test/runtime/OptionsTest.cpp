@@ -314,3 +314,27 @@ TEST(Options, SequenceBlocks) {
   EXPECT_EQ(sequenceBlock(7, 3, 2), (std::pair<int64_t, int64_t>{5, 2}));
   EXPECT_EQ(sequenceBlock(4, 1, 0), (std::pair<int64_t, int64_t>{0, 4}));
 }
+
+TEST(Options, Serve) {
+  Expected<ModelOptions> o = parseModelOptions(
+      {"serve", "--weights=random:3", "--emulate-ranks", "--tokenizer", "tok"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->serve);
+  EXPECT_TRUE(o->emulateRanks);
+  EXPECT_EQ(o->tokenizer, "tok");
+  EXPECT_TRUE(o->prompts.empty()); // no --prompt needed
+  // Generation flags are refused by name; `serve` counts only first.
+  for (const char *flag : {"--prompt=1,2", "--max-new-tokens=3", "--bench",
+                           "--dump-logits=x.npy", "--force-tokens=1"})
+    EXPECT_TRUE(contains(optionError({"serve", "--weights=random", flag}),
+                         std::string(flag).substr(0, std::string(flag).find(
+                                                            '=')) +
+                             " sets up one generation"))
+        << flag;
+  EXPECT_TRUE(contains(optionError({"--weights=random", "serve"}),
+                       "unexpected argument 'serve'"));
+  EXPECT_TRUE(contains(
+      optionError({"--weights=random", "--prompt=1", "--tokenizer=t"}),
+      "--tokenizer is a flag of llm-model serve"));
+  EXPECT_TRUE(contains(optionError({"serve"}), "--weights"));
+}

@@ -893,6 +893,131 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
                  cacheSame ? "bit-identical" : "DIFFERS"));
 }
 
+/// The paged cache (serving: Step::blockTables) against the contiguous
+/// one: the same steps on a contiguous slot and on a paged slot whose
+/// blocks are a random permutation — a ragged prefill (row 1 left-padded
+/// with position -1), three fused ropeAttention decode steps with a padding
+/// row, a chunked prefill — must give bit-identical outputs, and every
+/// written position must hold the same K/V bits in both caches (the same
+/// kernels, only the address of a position differs).
+void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
+                        int64_t maxSeq, int64_t blockSize) {
+  const int64_t batch = 3;
+  int slotA = 8, slotB = 9;
+  int group = c.heads / c.kvHeads;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  CacheFixture fa(c, batch, maxSeq, slotA);
+  int64_t perSeq = (maxSeq + blockSize - 1) / blockSize;
+  int64_t numBlocks = batch * perSeq + 5;
+  size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
+  DevBuf<uint16_t> pk(slotElems), pv(slotElems);
+  pk.poison();
+  pv.poison();
+  rt::CacheView view;
+  view.k = reinterpret_cast<rt::bf16 *>(pk.get());
+  view.v = reinterpret_cast<rt::bf16 *>(pv.get());
+  view.maxBatch = batch;
+  view.kvHeads = c.kvHeads;
+  view.maxSeq = maxSeq;
+  view.headDim = c.hd;
+  view.blockSize = blockSize;
+  view.numBlocks = numBlocks;
+  R->setCache(slotB, view);
+  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int32_t(i);
+  for (size_t i = ids.size() - 1; i > 0; --i)
+    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
+  std::vector<int32_t> table(ids.begin(), ids.begin() + batch * perSeq);
+  DevBuf<int32_t> dTable = toDeviceRaw(table);
+
+  rt::RopeParams rp;
+  rp.theta = 10000.f;
+  rp.kind = rt::RopeKind::Llama3;
+  rp.factor = 8.f;
+  rp.originalMaxPosition = 8192;
+  rt::AttentionParams pa, pb;
+  pa.heads = pb.heads = c.heads;
+  pa.kvHeads = pb.kvHeads = c.kvHeads;
+  pa.window = pb.window = c.window;
+  pa.cacheSlot = slotA;
+  pb.cacheSlot = slotB;
+  std::vector<int64_t> written(size_t(batch), 0); // positions [0, n) per row
+  bool same = true;
+  // One call on both caches with fresh copies of q/k/v (ropeAttention
+  // rotates them in place outside the fused decode).
+  auto both = [&](int64_t seq, const std::vector<int64_t> &pos) {
+    int64_t tokens = batch * seq;
+    std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f),
+                       k = randomBf16(rng, size_t(tokens * kc), 2.f),
+                       v = randomBf16(rng, size_t(tokens * kc));
+    StepBuf sa = makeStep(batch, seq, {}, pos),
+            sb = makeStep(batch, seq, {}, pos);
+    sb.step.blockTables = dTable.get();
+    sb.step.blockTableStride = perSeq;
+    DevBuf<uint16_t> qa = toDevice(q), ka = toDevice(k), va = toDevice(v),
+                     qb = toDevice(q), kb = toDevice(k), vb = toDevice(v),
+                     oa(size_t(tokens * qc)), ob(size_t(tokens * qc));
+    oa.poison();
+    ob.poison();
+    ropeAttnFor(c.hd, group)(*R, act(oa, tokens, qc), act(qa, tokens, qc),
+                             act(ka, tokens, kc), act(va, tokens, kc),
+                             sa.step, rp, pa, true);
+    ropeAttnFor(c.hd, group)(*R, act(ob, tokens, qc), act(qb, tokens, qc),
+                             act(kb, tokens, kc), act(vb, tokens, kc),
+                             sb.step, rp, pb, true);
+    sync();
+    std::vector<uint16_t> a = oa.download(), b = ob.download();
+    same = same && a == b;
+    for (size_t t = 0; t < pos.size(); ++t)
+      if (pos[t] >= 0)
+        written[t / size_t(seq)] =
+            std::max(written[t / size_t(seq)], pos[t] + 1);
+  };
+  // Ragged prefill: row 1 is 5 tokens shorter, left-padded.
+  std::vector<int64_t> pos;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < prompt; ++t)
+      pos.push_back(b == 1 ? t - 5 : t);
+  both(prompt, pos);
+  // Decode: rows at their own positions; row 2 is padding at step 1.
+  for (int step = 0; step < 3; ++step) {
+    std::vector<int64_t> d = {written[0], written[1],
+                              step == 1 ? -1 : written[2]};
+    both(1, d);
+  }
+  // A chunk of 19 continuing every row.
+  pos.clear();
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t t = 0; t < 19; ++t)
+      pos.push_back(written[size_t(b)] + t);
+  both(19, pos);
+  // The caches: every written position, bit for bit.
+  std::vector<uint16_t> ak = fa.k.download(), av = fa.v.download(),
+                        bk = pk.download(), bv = pv.download();
+  bool cacheSame = true;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t p = 0; p < written[size_t(b)]; ++p)
+      for (int64_t h = 0; h < c.kvHeads; ++h) {
+        size_t a0 = size_t(((b * c.kvHeads + h) * maxSeq + p) * c.hd);
+        int64_t blk = table[size_t(b * perSeq + p / blockSize)];
+        size_t b0 = size_t(((blk * c.kvHeads + h) * blockSize +
+                            p % blockSize) *
+                           c.hd);
+        for (int64_t i = 0; i < c.hd; ++i)
+          if (ak[a0 + size_t(i)] != bk[b0 + size_t(i)] ||
+              av[a0 + size_t(i)] != bv[b0 + size_t(i)])
+            cacheSame = false;
+      }
+  recordBool("attention paged cache",
+             attnName(c) + fmt(" B=3 S=%lld block=%lld", (long long)prompt,
+                               (long long)blockSize),
+             same && cacheSame,
+             fmt("paged vs contiguous: outputs %s, written K/V %s",
+                 same ? "bit-identical" : "DIFFER",
+                 cacheSame ? "bit-identical" : "DIFFER"));
+}
+
 void testAttention() {
   Rng rng(6);
   attentionNoCache(rng, {64, 4, 4, 0}, 2, 37);
@@ -923,6 +1048,9 @@ void testAttention() {
   ropeAttentionDecode(rng, {80, 10, 2, 0}, 2, 300, 512, false);
   ropeAttentionDecode(rng, {96, 24, 8, 0}, 2, 130, 256, true);
   ropeAttentionDecode(rng, {256, 4, 2, 0}, 2, 300, 512, false);
+  pagedAttentionTwin(rng, {64, 8, 2, 0}, 40, 256, 16);
+  pagedAttentionTwin(rng, {128, 32, 8, 0}, 200, 512, 16);
+  pagedAttentionTwin(rng, {128, 8, 1, 32}, 70, 256, 32);
   if (quickMode)
     return;
   // Long context: many decode splits; with and without a window.

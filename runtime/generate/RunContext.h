@@ -1,0 +1,77 @@
+//===- RunContext.h - shared by generation and serving ---------*- C++ -*-===//
+//
+// llm-model's process-wide state once the command line, the manifest, the
+// launcher and the GPU are checked (Generate.cpp sets it up), and the steps
+// both drivers take per rank: creating the communicators and failing
+// before any rank exists. Generate.cpp runs one generation with it,
+// Serve.cpp the OpenAI server.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_GENERATE_RUNCONTEXT_H
+#define LLMC_RUNTIME_GENERATE_RUNCONTEXT_H
+
+#include "runtime/comm/InProcessCommunicator.h"
+#include "runtime/launch/Environment.h"
+#include "runtime/model/DeviceRank.h"
+#include "runtime/model/HostWeights.h"
+#include "runtime/model/Manifest.h"
+#include "runtime/model/Options.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmc::serve {
+struct ServeOptions;
+} // namespace llmc::serve
+
+namespace llmc::rt::gen {
+
+constexpr const char *kProgram = "llm-model";
+/// Per rank, beyond weights, cache, arena and workspace: CUDA and cuBLASLt
+/// internals, NCCL buffers, communication scratch.
+constexpr uint64_t kReserveBytes = uint64_t(512) << 20;
+
+struct EmulatedGraph; // Generate.cpp
+
+/// What every rank of this process shares.
+struct Run {
+  Run();
+  ~Run();
+  Manifest manifest;
+  ModelOptions options;
+  RunShape shape;
+  LaunchInfo launch;
+  std::unique_ptr<Checkpoint> checkpoint;
+  bool emulate = false;
+  bool graphs = false; ///< capture decode steps as CUDA graphs
+  int device = 0;
+  int threadsPerRank = 1;
+  double timeout = 60, loadTimeout = 3600;
+  std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
+  std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs
+};
+
+/// Prints `llm-model: error: MESSAGE` and exits 1 (no rank exists yet).
+[[noreturn]] void fatal(const std::string &message);
+/// "1.23 GiB".
+std::string gib(uint64_t bytes);
+/// Creates the world communicator and one per grid axis for `d`.
+void connect(Run &run, DeviceRank &d);
+/// Creates rank `rank` on the run's GPU (failing it stops every emulated
+/// rank), connects its communicators and loads its weights.
+std::unique_ptr<DeviceRank> startRank(Run &run, int rank);
+/// Ends the stream capture on `s` and instantiates it into `exec`.
+void endCapture(DeviceRank &d, cudaStream_t s, cudaGraphExec_t &exec);
+
+/// `llm-model serve`: runs the ranks `myRanks` of this process (all of them
+/// under --emulate-ranks) as an OpenAI server until SIGTERM; rank 0 holds
+/// the HTTP server. `serveOptions` are the serve flags taken out of the
+/// command line (runtime/serve/ServeOptions.h). Returns the exit status.
+int runServe(Run &run, const std::vector<int> &myRanks,
+             const serve::ServeOptions &serveOptions);
+
+} // namespace llmc::rt::gen
+
+#endif // LLMC_RUNTIME_GENERATE_RUNCONTEXT_H

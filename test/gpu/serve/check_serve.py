@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""GPU checks of `llm-model serve` (issue 17), run from the repo root on the
+GPU machine with prebuilt binaries (test/gpu/serve/build.sh makes them):
+
+  DIR/small-{tp1,tp2,pp2,dp2}                   small Llama-3 (head_dim 64,
+                                                vocab 512), max-batch 8
+  DIR/mixtral-{tp1,ep2}                         small Mixtral, max-batch 8
+  DIR/big-tp1                                   Llama-3-8B shape, random
+                                                weights, max-batch 64
+
+For each small plan (all but tp1 as --emulate-ranks threads on one GPU) it
+starts the server on 127.0.0.1 with random weights and checks:
+  * greedy completions sent one at a time equal the static generation of
+    the same binary (`llm-model --prompt=...`), token for token;
+  * the same prompts sent concurrently (mixed prefill and decode steps,
+    different batch shapes): agreement with the static tokens is reported
+    (bf16 kernels differ by batch size, so near-ties may flip);
+  * a seeded sampled request (temperature, top_p, top_k) repeats exactly,
+    also when sent amid other traffic; logprobs come back;
+  * a repeated prompt reports cached prompt tokens (prefix cache);
+  * with LLM_RUN=path/to/llm-run and MODEL_MLIR (CPU reference `llm-run
+    serve` present): the greedy tokens of the CPU reference server,
+    agreement reported;
+  * SIGTERM drains and the process exits 0.
+Then, unless --no-bench, on big-tp1: the static --bench figures at batch 1
+and 64 (prompt 512, 128 new tokens), bench/serve_load.py at concurrency
+1, 8 and 64 with the same lengths and a longer concurrency-64 run, and the
+shared-prefix workload (960 common + 24 tokens, the binary's context being
+1024) with and without prefix caching. Exit status 1 on a failed
+check. Only the Python standard library is used.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+FAILS = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+def start_server(cmd, timeout=600):
+    """Starts a server on a free port; returns (process, base url)."""
+    proc = subprocess.Popen(cmd + ["--port=0", "--host=127.0.0.1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, bufsize=1)
+    base = None
+    deadline = time.time() + timeout
+    lines = []
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        print("  | " + line.rstrip(), flush=True)
+        m = re.search(r"listening on (http://[\d.]+:\d+)", line)
+        if m:
+            base = m.group(1)
+        if "llmc serve: ready" in line:
+            # Keep draining the output so the server never blocks on it.
+            threading.Thread(target=lambda: [None for _ in proc.stdout],
+                             daemon=True).start()
+            return proc, base, lines
+    proc.kill()
+    raise RuntimeError("server did not become ready: " + "".join(lines[-20:]))
+
+
+def stop_server(proc):
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return None
+
+
+def post(base, path, body, timeout=600):
+    req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return json.loads(r.read())
+
+
+def complete(base, prompt, n, **extra):
+    body = {"prompt": prompt, "max_tokens": n, "temperature": 0,
+            "ignore_eos": True}
+    body.update(extra)
+    out = post(base, "/v1/completions", body)
+    text = out["choices"][0]["text"]
+    return [int(t) for t in text.split()], out
+
+
+def replicas(binary):
+    """Batch replicas of the binary's plan (its batch must divide by them)."""
+    with open(os.path.join(os.path.dirname(binary), "manifest.json")) as f:
+        plan = json.load(f)["plan"]
+    out = 1
+    for axis in plan["batch_axes"]:
+        out *= plan["shape"][plan["axes"].index(axis)]
+    return out
+
+
+def static_tokens(binary, prompt, n, emulate):
+    """The static generation's tokens for `prompt` (repeated once per batch
+    replica, as the plan needs; row 0 is returned)."""
+    row = ",".join(map(str, prompt))
+    cmd = [binary, "--weights=random",
+           "--prompt=" + ";".join([row] * replicas(binary)),
+           "--max-new-tokens=%d" % n] + (["--emulate-ranks"] if emulate else [])
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        raise RuntimeError(" ".join(cmd) + ": " + out.stderr[-2000:])
+    line = [l for l in out.stdout.splitlines() if l.startswith("tokens:")][0]
+    return [int(t) for t in line.split()[1:]]
+
+
+def small_checks(d, plan, prompts, n):
+    """`plan` names a folder of DIR: small-tp1, small-dp2, mixtral-ep2, ..."""
+    binary = os.path.join(d, plan, "llm-model")
+    emulate = not plan.endswith("tp1")
+    print("== %s%s" % (plan, " (emulated ranks)" if emulate else ""),
+          flush=True)
+    static = [static_tokens(binary, p, n, emulate) for p in prompts]
+    cmd = [binary, "serve", "--weights=random"] + (
+        ["--emulate-ranks"] if emulate else [])
+    proc, base, _ = start_server(cmd)
+    try:
+        for i, p in enumerate(prompts):
+            got, _ = complete(base, p, n)
+            check(got == static[i], "%s: greedy prompt %d (%d tokens) equals "
+                  "static generation" % (plan, i, len(p)))
+            if got != static[i]:
+                print("    server %s\n    static %s" % (got, static[i]))
+        # Concurrent traffic: the same prompts, 4 times over, at once.
+        results = {}
+
+        def worker(k):
+            results[k] = complete(base, prompts[k % len(prompts)], n)[0]
+        threads = [threading.Thread(target=worker, args=(k,))
+                   for k in range(4 * len(prompts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        same = sum(results[k] == static[k % len(prompts)] for k in results)
+        tokens_same = sum(a == b for k in results
+                          for a, b in zip(results[k], static[k % len(prompts)]))
+        check(len(results) == len(threads), "%s: %d concurrent requests "
+              "answered" % (plan, len(threads)))
+        print("info %s: concurrent greedy: %d/%d requests, %d/%d tokens equal "
+              "static" % (plan, same, len(results), tokens_same,
+                          len(results) * n), flush=True)
+        # Seeded sampling repeats, alone and amid traffic.
+        kw = dict(temperature=0.9, top_p=0.9, top_k=50, seed=1234, logprobs=2)
+        a, out_a = complete(base, prompts[1], n, **kw)
+        bg = [threading.Thread(target=complete, args=(base, prompts[2], n))
+              for _ in range(3)]
+        for t in bg:
+            t.start()
+        b, _ = complete(base, prompts[1], n, **kw)
+        for t in bg:
+            t.join()
+        check(a == b and len(a) == n, "%s: seeded sampling repeats (%s)" %
+              (plan, a[:8]))
+        lp = out_a["choices"][0].get("logprobs") or {}
+        check(len(lp.get("token_logprobs", [])) == n and
+              all(len(x) == 2 for x in lp.get("top_logprobs", [])),
+              "%s: logprobs and top-2 per token" % plan)
+        # Prefix cache: the long prompt again.
+        _, out = complete(base, prompts[-1], 2)
+        cached = ((out.get("usage") or {}).get("prompt_tokens_details") or
+                  {}).get("cached_tokens", 0)
+        check(cached > 0, "%s: repeated prompt of %d tokens: %d cached" %
+              (plan, len(prompts[-1]), cached))
+        cpu_serve(plan, prompts, static, n)
+    finally:
+        rc = stop_server(proc)
+    check(rc == 0, "%s: SIGTERM drains, exit status %s" % (plan, rc))
+
+
+def cpu_serve(plan, prompts, static, n):
+    """Greedy tokens of the CPU reference server (llm-run serve), if any."""
+    llm_run, mlir = os.environ.get("LLM_RUN"), os.environ.get("MODEL_MLIR")
+    if not llm_run or not mlir:
+        print("info %s: no LLM_RUN/MODEL_MLIR: CPU reference server skipped"
+              % plan)
+        return
+    shard = [] if plan.endswith("tp1") else ["--shard=" + plan.split("-")[-1]]
+    try:
+        proc, base, _ = start_server([llm_run, "serve", mlir,
+                                      "--weights=random"] + shard, 300)
+    except Exception as e:  # an llm-run without serve
+        print("info %s: CPU reference server did not start: %s" % (plan, e))
+        return
+    try:
+        for i, p in enumerate(prompts):
+            got, _ = complete(base, p, n)
+            same = sum(a == b for a, b in zip(got, static[i]))
+            print("info %s: CPU llm-run serve prompt %d: %d/%d tokens equal "
+                  "the GPU's" % (plan, i, same, n), flush=True)
+    finally:
+        stop_server(proc)
+
+
+def bench_json(binary, batch, prompt_len, gen_len):
+    out = subprocess.run([binary, "--weights=random", "--bench",
+                          "--batch=%d" % batch, "--prompt-len=%d" % prompt_len,
+                          "--gen-len=%d" % gen_len],
+                         capture_output=True, text=True, timeout=900)
+    line = [l for l in out.stdout.splitlines() if l.startswith("bench-json:")]
+    if out.returncode != 0 or not line:
+        raise RuntimeError("--bench failed: " + out.stderr[-2000:])
+    return json.loads(line[0][len("bench-json:"):])
+
+
+def load(base, what, *args):
+    """One bench/serve_load.py run; returns its JSON result lines."""
+    r = subprocess.run([sys.executable, "bench/serve_load.py", "--base-url",
+                        base, "--vocab-low", "10", "--vocab-high", "120000",
+                        "--warmup", "1"] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=900)
+    print(r.stdout[-3000:], r.stderr[-1500:], flush=True)
+    check(r.returncode == 0, "serve_load.py " + what)
+    out = []
+    for line in r.stdout.splitlines():
+        if line.startswith("{"):
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+    return out
+
+
+def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
+    binary = os.path.join(d, "big-tp1", "llm-model")
+    print("== Llama-3-8B shape, tp1, random weights", flush=True)
+    for b in ((1, 64) if static else ()):
+        f = bench_json(binary, b, in_len, out_len)
+        print("static batch %d: ttft_ms %.1f tpot_ms %.2f tokens_per_s %.0f "
+              "graph %s" % (b, f["ttft_ms"], f["tpot_ms"] or 0,
+                            f["tokens_per_s"] or 0, f["graph"]), flush=True)
+    ttft = {}
+    for caching in (True, False):
+        flags = [] if caching else ["--no-enable-prefix-caching"]
+        proc, base, lines = start_server([binary, "serve",
+                                          "--weights=random"] + flags)
+        try:
+            if caching:
+                for c in levels:
+                    num = max(4, 2 * c) if c < 64 else c
+                    load(base, "concurrency %d" % c, "--concurrency", c,
+                         "--num-prompts", num, "--input-len", in_len,
+                         "--output-len", out_len)
+                if steady:
+                    load(base, "concurrency 64, %d requests" % steady,
+                         "--concurrency", 64, "--num-prompts", steady,
+                         "--input-len", in_len, "--output-len", out_len)
+            # Shared-prefix workload: a common system prompt of `prefix`
+            # tokens (the binary's context is 1024).
+            res = load(base, "shared prefix, caching %s" % caching,
+                       "--concurrency", 16, "--num-prompts", 64,
+                       "--shared-prefix-len", prefix, "--input-len", 24,
+                       "--output-len", 16)
+            if res:
+                ttft[caching] = res[-1].get("ttft_ms_p50")
+            try:
+                text = urllib.request.urlopen(base + "/metrics",
+                                              timeout=30).read().decode()
+                print("\n".join(l for l in text.splitlines()
+                                if l.startswith(("llmc:kv_blocks_total",
+                                                 "llmc:prefix_cache_hits",
+                                                 "llmc:num_preemptions",
+                                                 "llmc:engine_steps"))))
+            except Exception as e:
+                print("metrics: %s" % e)
+        finally:
+            rc = stop_server(proc)
+        check(rc == 0, "big (caching %s): SIGTERM drains, exit status %s" %
+              (caching, rc))
+    if ttft.get(True) and ttft.get(False):
+        print("shared prefix %d + 24: TTFT p50 %.1f ms with prefix caching, "
+              "%.1f ms without: %.1fx" % (prefix, ttft[True], ttft[False],
+                                          ttft[False] / ttft[True]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("dir", nargs="?", default=".device-carry/serve")
+    ap.add_argument("--plans", default="small-tp1,small-tp2,small-pp2,"
+                    "small-dp2,mixtral-tp1,mixtral-ep2",
+                    help="folders of DIR to check (small models)")
+    ap.add_argument("--no-bench", action="store_true")
+    ap.add_argument("--concurrency", default="1,8,64")
+    ap.add_argument("--input-len", type=int, default=512)
+    ap.add_argument("--output-len", type=int, default=128)
+    ap.add_argument("--prefix", type=int, default=960,
+                    help="shared-prefix tokens (prompt = prefix + 24)")
+    ap.add_argument("--no-static", action="store_true",
+                    help="skip the static --bench baselines")
+    ap.add_argument("--steady", type=int, default=256,
+                    help="requests of a longer concurrency-64 run (0: none)")
+    a = ap.parse_args()
+    rng = random.Random(17)
+    prompts = [[rng.randrange(3, 512) for _ in range(k)] for k in (5, 37, 100)]
+    n = 24
+    for plan in a.plans.split(","):
+        if plan:
+            try:
+                small_checks(a.dir, plan, prompts, n)
+            except Exception as e:
+                check(False, "%s: %s" % (plan, e))
+    if not a.no_bench:
+        try:
+            big_bench(a.dir, a.input_len, a.output_len,
+                      [int(c) for c in a.concurrency.split(",") if c],
+                      a.steady, a.prefix, not a.no_static)
+        except Exception as e:
+            check(False, "big: %s" % e)
+    print("%d failed check(s)" % len(FAILS))
+    return 1 if FAILS else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
