@@ -19,7 +19,7 @@ build/bin/llm-run build/examples/tiny-llama.mlir --shard=tp2,pp2 \
 set +x
 echo
 echo "== per-rank program: build/examples/llama-3-8b.tp4pp2.mlir"
-grep -m1 -o 'shard.grid @grid(shape = [0-9x]*) {dist.axes = [^}]*}' build/examples/llama-3-8b.tp4pp2.mlir
+grep -m1 -o 'dist.plan = #dist.plan<[^>]*>' build/examples/llama-3-8b.tp4pp2.mlir
 grep -o 'dist.stage [0-9]* layers \[[0-9]*, [0-9]*)' build/examples/llama-3-8b.tp4pp2.mlir
 echo "all-reduces: $(grep -c '= shard.all_reduce' build/examples/llama-3-8b.tp4pp2.mlir)," \
      "all-gathers: $(grep -c '= shard.all_gather' build/examples/llama-3-8b.tp4pp2.mlir)," \

@@ -26,19 +26,7 @@ Error specError(StringRef spec, const Twine &message) {
 } // namespace
 
 StringRef axisName(Axis axis) {
-  switch (axis) {
-  case Axis::tp:
-    return "tp";
-  case Axis::pp:
-    return "pp";
-  case Axis::ep:
-    return "ep";
-  case Axis::sp:
-    return "sp";
-  case Axis::dp:
-    return "dp";
-  }
-  llvm_unreachable("unknown axis");
+  return rt::kGridAxes[static_cast<size_t>(axis)];
 }
 
 int64_t ShardSpec::numRanks() const {
@@ -49,13 +37,7 @@ int64_t ShardSpec::numRanks() const {
 }
 
 std::string ShardSpec::str() const {
-  if (isAuto)
-    return "auto";
-  SmallVector<std::string> parts;
-  for (Axis axis : kPrintOrder)
-    if (degree(axis) != 1)
-      parts.push_back((axisName(axis) + Twine(degree(axis))).str());
-  return join(parts, ",");
+  return isAuto ? "auto" : grid().specText();
 }
 
 Expected<ShardSpec> parseShardSpec(StringRef spec) {

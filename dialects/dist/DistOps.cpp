@@ -1,20 +1,244 @@
-//===- DistOps.cpp - dist dialect: registration, builders, verifiers ------===//
+//===- DistOps.cpp - dist dialect: registration, the plan, ops -----------===//
 
 #include "llmc/Dialect/Dist/DistDialect.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+
+#include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
 using namespace llmc::dist;
+namespace rt = llmc::rt;
 
 #include "llmc/Dialect/Dist/DistOpsDialect.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "llmc/Dialect/Dist/DistOpsAttrs.cpp.inc"
 
 void DistDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "llmc/Dialect/Dist/DistOps.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "llmc/Dialect/Dist/DistOpsAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// The plan
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+std::vector<std::string> toStrings(ArrayRef<StringAttr> names) {
+  std::vector<std::string> result;
+  for (StringAttr name : names)
+    result.push_back(name.str());
+  return result;
+}
+
+SmallVector<StringAttr> toAttrs(MLIRContext *context,
+                                const std::vector<std::string> &names) {
+  SmallVector<StringAttr> result;
+  for (const std::string &name : names)
+    result.push_back(StringAttr::get(context, name));
+  return result;
+}
+
+rt::Grid toGrid(ArrayRef<StringAttr> axes, ArrayRef<int64_t> shape,
+                int64_t microbatches, ArrayRef<StringAttr> batchAxes,
+                StringAttr sequenceAxis) {
+  rt::Grid grid;
+  grid.axes = toStrings(axes);
+  grid.shape.assign(shape.begin(), shape.end());
+  grid.microbatches = microbatches;
+  grid.batchAxes = toStrings(batchAxes);
+  if (sequenceAxis)
+    grid.sequenceAxis = sequenceAxis.str();
+  return grid;
+}
+
+/// `[a, b]` of quoted axis names.
+ParseResult parseNames(AsmParser &parser, SmallVectorImpl<StringAttr> &out) {
+  return parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                        [&]() -> ParseResult {
+                                          StringAttr name;
+                                          if (parser.parseAttribute(name))
+                                            return failure();
+                                          out.push_back(name);
+                                          return success();
+                                        });
+}
+
+void printNames(AsmPrinter &printer, ArrayRef<StringAttr> names) {
+  printer << "[";
+  llvm::interleaveComma(names, printer,
+                        [&](StringAttr name) { printer.printAttribute(name); });
+  printer << "]";
+}
+
+} // namespace
+
+PlanAttr PlanAttr::get(MLIRContext *context, const rt::Grid &grid) {
+  return get(context, toAttrs(context, grid.axes), grid.shape,
+             grid.microbatches, toAttrs(context, grid.batchAxes),
+             grid.sequenceAxis ? StringAttr::get(context, *grid.sequenceAxis)
+                               : StringAttr());
+}
+
+LogicalResult PlanAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               ArrayRef<StringAttr> axes,
+                               ArrayRef<int64_t> shape, int64_t microbatches,
+                               ArrayRef<StringAttr> batchAxes,
+                               StringAttr sequenceAxis) {
+  rt::Grid grid = toGrid(axes, shape, microbatches, batchAxes, sequenceAxis);
+  if (std::optional<rt::GridProblem> problem = grid.check())
+    return emitError() << "invalid #dist.plan: " << problem->field << ": "
+                       << problem->message;
+  return success();
+}
+
+/// `<axes = [...], shape = [...], microbatches = N` then, optionally,
+/// `, batch_axes = [...]` and `, sequence_axis = "..."`, then `>`.
+Attribute PlanAttr::parse(AsmParser &parser, Type) {
+  SMLoc loc = parser.getCurrentLocation();
+  SmallVector<StringAttr> axes, batchAxes;
+  SmallVector<int64_t> shape;
+  int64_t microbatches = 1;
+  StringAttr sequenceAxis;
+  auto parseInteger = [&]() -> ParseResult {
+    return parser.parseInteger(shape.emplace_back());
+  };
+  if (parser.parseLess() || parser.parseKeyword("axes") ||
+      parser.parseEqual() || parseNames(parser, axes) || parser.parseComma() ||
+      parser.parseKeyword("shape") || parser.parseEqual() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square,
+                                     parseInteger) ||
+      parser.parseComma() || parser.parseKeyword("microbatches") ||
+      parser.parseEqual() || parser.parseInteger(microbatches))
+    return {};
+  bool sawBatch = false;
+  while (succeeded(parser.parseOptionalComma())) {
+    SMLoc keyLoc = parser.getCurrentLocation();
+    StringRef key;
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    if (key == "batch_axes" && !sawBatch && !sequenceAxis) {
+      sawBatch = true;
+      if (parseNames(parser, batchAxes))
+        return {};
+    } else if (key == "sequence_axis" && !sequenceAxis) {
+      if (parser.parseAttribute(sequenceAxis))
+        return {};
+    } else {
+      parser.emitError(keyLoc)
+          << "unexpected #dist.plan field '" << key
+          << "'; after microbatches come, each at most once and in this "
+             "order, batch_axes and sequence_axis";
+      return {};
+    }
+  }
+  if (parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
+                    axes, shape, microbatches, batchAxes, sequenceAxis);
+}
+
+void PlanAttr::print(AsmPrinter &printer) const {
+  printer << "<axes = ";
+  printNames(printer, getAxes());
+  printer << ", shape = [";
+  llvm::interleaveComma(getShape(), printer);
+  printer << "], microbatches = " << getMicrobatches();
+  if (!getBatchAxes().empty()) {
+    printer << ", batch_axes = ";
+    printNames(printer, getBatchAxes());
+  }
+  if (getSequenceAxis()) {
+    printer << ", sequence_axis = ";
+    printer.printAttribute(getSequenceAxis());
+  }
+  printer << ">";
+}
+
+rt::Grid PlanAttr::getGrid() const {
+  return toGrid(getAxes(), getShape(), getMicrobatches(), getBatchAxes(),
+                getSequenceAxis());
+}
+
+std::optional<int64_t> PlanAttr::axisIndex(StringRef name) const {
+  for (auto [i, axis] : llvm::enumerate(getAxes()))
+    if (axis.getValue() == name)
+      return static_cast<int64_t>(i);
+  return std::nullopt;
+}
+
+int64_t PlanAttr::degree(StringRef name) const {
+  std::optional<int64_t> index = axisIndex(name);
+  return index ? getShape()[*index] : 1;
+}
+
+PlanAttr PlanAttr::withBatchAxes(ArrayRef<StringRef> axes) const {
+  SmallVector<StringAttr> names;
+  for (StringRef axis : axes)
+    names.push_back(StringAttr::get(getContext(), axis));
+  return get(getContext(), getAxes(), getShape(), getMicrobatches(), names,
+             getSequenceAxis());
+}
+
+PlanAttr PlanAttr::withSequenceAxis(StringRef axis) const {
+  return get(getContext(), getAxes(), getShape(), getMicrobatches(),
+             getBatchAxes(), StringAttr::get(getContext(), axis));
+}
+
+PlanAttr llmc::dist::getPlan(ModuleOp module) {
+  return module->getAttrOfType<PlanAttr>(DistDialect::kPlanAttrName);
+}
+
+void llmc::dist::setPlan(ModuleOp module, PlanAttr plan) {
+  module->setAttr(DistDialect::kPlanAttrName, plan);
+}
+
+/// The plan lives on the module beside the grid it names; any other `dist.`
+/// attribute (such as the loose `dist.axes` or `dist.batch_axes` of older
+/// modules) is refused rather than silently ignored.
+LogicalResult DistDialect::verifyOperationAttribute(Operation *op,
+                                                    NamedAttribute attr) {
+  if (attr.getName() != kPlanAttrName)
+    return op->emitError()
+           << "'" << attr.getName().getValue()
+           << "' is not an attribute of the dist dialect; a sharded module "
+              "states its plan in one '"
+           << kPlanAttrName << " = #dist.plan<...>' module attribute";
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    return op->emitError() << "'" << kPlanAttrName
+                           << "' belongs on the module, not on '"
+                           << op->getName() << "'";
+  auto plan = dyn_cast<PlanAttr>(attr.getValue());
+  if (!plan)
+    return op->emitError() << "'" << kPlanAttrName
+                           << "' must be a #dist.plan attribute, got "
+                           << attr.getValue();
+  auto grid = dyn_cast_or_null<shard::GridOp>(
+      SymbolTable::lookupSymbolIn(module, kGridName));
+  if (!grid)
+    return op->emitError() << "'" << kPlanAttrName
+                           << "' names the axes of the module's shard.grid @"
+                           << kGridName << ", but the module has none";
+  if (grid.getShape() != plan.getShape()) {
+    InFlightDiagnostic diag = op->emitError();
+    diag << "'" << kPlanAttrName << "' has shape [";
+    llvm::interleaveComma(plan.getShape(), diag);
+    diag << "] but shard.grid @" << kGridName << " has shape [";
+    llvm::interleaveComma(grid.getShape(), diag);
+    return diag << "]; the plan names one axis per grid dimension";
+  }
+  return success();
 }
 
 namespace {

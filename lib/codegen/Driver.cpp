@@ -231,11 +231,11 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
       return make_error<DiagnosedError>();
   }
 
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
-  if (forward && forward->hasAttr(kSequenceAxisAttr)) {
-    auto spec = module->getAttrOfType<StringAttr>(kSpecAttr);
+  auto forward = llm::lookupEntry(module);
+  dist::PlanAttr plan = dist::getPlan(module);
+  if (forward && plan && plan.getSequenceAxis()) {
     forward.emitError("llm-compile: the plan '")
-        << (spec ? spec.getValue() : StringRef(options.sharding.spec))
+        << plan.getGrid().specText()
         << "' uses sequence parallelism (sp), which the CUDA code generator "
            "does not support yet; compile a plan without sp (tp, pp, ep, dp)";
     return make_error<DiagnosedError>();

@@ -1,8 +1,8 @@
 //===- ManifestBuilder.cpp - manifest.json from the per-rank IR -----------===//
 //
 // Everything the runtime needs before it touches a GPU is read off the
-// sharded module: the grid (shard.grid + dist.axes), the batch and sequence
-// axes (@forward's attributes), each weight's slice and owner
+// sharded module: the plan (#dist.plan: grid axes and shape, micro-batches,
+// batch and sequence axes), each weight's slice and owner
 // (#llm.slice, #llm.owner), which pipeline stages read it (llm.param inside
 // dist.stage), and the KV cache (!llm.kv_cache, the stages' cache slots).
 // The format and its checks belong to the runtime (runtime/model/Manifest.h);
@@ -54,6 +54,49 @@ StringMap<std::set<int64_t>> weightStages(func::FuncOp forward) {
   return stages;
 }
 
+/// What the weight behind `value` (an llm.param result, or a region
+/// argument it was passed in as) does, from the ops reading it; nullopt
+/// when no op that decides a role reads it.
+std::optional<rt::WeightRole> roleOfUses(Value value) {
+  std::optional<rt::WeightRole> role;
+  for (OpOperand &use : value.getUses()) {
+    Operation *user = use.getOwner();
+    std::optional<rt::WeightRole> found;
+    if (isa<llm::EmbeddingOp>(user))
+      found = rt::WeightRole::Embedding;
+    else if (isa<llm::LMHeadOp>(user))
+      found = rt::WeightRole::LmHead;
+    else if (isa<llm::MoERouterOp>(user))
+      found = rt::WeightRole::Router;
+    else if (isa<llm::ExpertsOp>(user))
+      found = rt::WeightRole::Expert;
+    else if (user->getNumRegions() == 1 && !user->getRegion(0).empty() &&
+             user->getRegion(0).getNumArguments() == user->getNumOperands())
+      // A stage, pipeline or decoder layer: follow the block argument.
+      found =
+          roleOfUses(user->getRegion(0).getArgument(use.getOperandNumber()));
+    // A tied embedding is also the lm head; the lookup role wins (the
+    // runtime counts the head's GEMM for it on the last stage).
+    if (found && (!role || *found == rt::WeightRole::Embedding))
+      role = found;
+  }
+  return role;
+}
+
+/// Each weight's role: vectors by rank, matrices by the op that reads them.
+StringMap<rt::WeightRole> weightRoles(func::FuncOp forward) {
+  StringMap<rt::WeightRole> roles;
+  forward.walk([&](llm::ParamOp param) {
+    std::optional<rt::WeightRole> role = roleOfUses(param.getResult());
+    if (!role)
+      return;
+    auto [it, inserted] = roles.try_emplace(param.getName(), *role);
+    if (!inserted && *role == rt::WeightRole::Embedding)
+      it->second = *role;
+  });
+  return roles;
+}
+
 /// The cache slots [first, end) the attention ops of `op` use.
 std::pair<int64_t, int64_t> cacheSlots(Operation *op) {
   int64_t first = INT64_MAX, end = 0;
@@ -73,13 +116,14 @@ std::pair<int64_t, int64_t> cacheSlots(Operation *op) {
 Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
                                            const CompileOptions &options,
                                            const Target &target) {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto forward = llm::lookupEntry(module);
   if (!forward)
     return createStringError("the module has no func.func @forward");
   rt::Manifest m;
 
   // model
-  if (auto arch = module->getAttrOfType<StringAttr>("llm.architecture"))
+  if (auto arch = module->getAttrOfType<StringAttr>(
+          llm::LlmDialect::kArchitectureAttrName))
     m.model.architecture = arch.str();
   else
     m.model.architecture = "unknown";
@@ -92,28 +136,20 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
     return WalkResult::interrupt();
   });
   forward.walk([&](llm::DecoderLayerOp) { ++m.model.numLayers; });
-  if (auto eos = module->getAttrOfType<DenseI64ArrayAttr>("llm.eos_token_ids"))
+  if (auto eos = module->getAttrOfType<DenseI64ArrayAttr>(
+          llm::LlmDialect::kEosTokenIdsAttrName))
     m.model.eosTokenIds = toVector(eos.asArrayRef());
-  if (auto maxPos =
-          module->getAttrOfType<IntegerAttr>("llm.max_position_embeddings"))
+  if (auto maxPos = module->getAttrOfType<IntegerAttr>(
+          llm::LlmDialect::kMaxPositionEmbeddingsAttrName))
     m.model.maxPositionEmbeddings = maxPos.getInt();
   else
     m.model.maxPositionEmbeddings = kDefaultMaxSeq;
 
   // plan
-  if (auto spec = module->getAttrOfType<StringAttr>(kSpecAttr))
-    m.plan.spec = spec.str();
-  if (std::optional<GridInfo> grid = findGrid(module)) {
-    m.plan.axes.assign(grid->axes.begin(), grid->axes.end());
-    m.plan.shape = toVector(grid->grid.getShape());
+  if (dist::PlanAttr plan = dist::getPlan(module)) {
+    static_cast<rt::Grid &>(m.plan) = plan.getGrid();
+    m.plan.spec = m.plan.specText();
   }
-  if (auto micro = module->getAttrOfType<IntegerAttr>(kMicrobatchesAttr))
-    m.plan.microbatches = micro.getInt();
-  if (auto axes = forward->getAttrOfType<ArrayAttr>(kBatchAxesAttr))
-    for (auto axis : axes.getAsRange<StringAttr>())
-      m.plan.batchAxes.push_back(axis.str());
-  if (auto axis = forward->getAttrOfType<StringAttr>(kSequenceAxisAttr))
-    m.plan.sequenceAxis = axis.str();
 
   // target
   m.target.arch = target.arch;
@@ -153,8 +189,26 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
   for (dist::StageOp stage : stages)
     m.kvCache.slotsPerStage.push_back(cacheSlots(stage));
 
+  // attention, in cache-slot order
+  forward.walk([&](llm::AttentionOp attention) {
+    m.attention.push_back(rt::ManifestAttention{
+        static_cast<int64_t>(attention.getCacheSlot().value_or(
+            static_cast<uint64_t>(m.attention.size()))),
+        static_cast<int64_t>(attention.getNumHeads()),
+        static_cast<int64_t>(attention.getNumKvHeads()),
+        static_cast<int64_t>(attention.getHeadDim())});
+  });
+  llvm::sort(m.attention, [](const rt::ManifestAttention &a,
+                             const rt::ManifestAttention &b) {
+    return a.cacheSlot < b.cacheSlot;
+  });
+  forward.walk([&](llm::MoERouterOp router) {
+    m.model.moeTopK = static_cast<int64_t>(router.getTopK());
+  });
+
   // weights, in the order the generated code numbers them
   StringMap<std::set<int64_t>> used = weightStages(forward);
+  StringMap<rt::WeightRole> roles = weightRoles(forward);
   for (llm::WeightOp op : weightOrder(module)) {
     rt::ManifestWeight w;
     w.name = op.getSymName().str();
@@ -170,6 +224,10 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
       w.owner = rt::ManifestOwner{owner.getAxis().str(), owner.getCoord()};
     const std::set<int64_t> &s = used[op.getSymName()];
     w.stages.assign(s.begin(), s.end());
+    auto role = roles.find(op.getSymName());
+    w.role = w.shape.size() < 2    ? rt::WeightRole::Vector
+             : role != roles.end() ? role->second
+                                   : rt::WeightRole::Projection;
     m.weights.push_back(std::move(w));
   }
 

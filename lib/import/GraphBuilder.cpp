@@ -249,16 +249,17 @@ void GraphBuilder::decoderLayer(int64_t layer, Value &hidden, Value positions,
 
 OwningOpRef<ModuleOp> GraphBuilder::build(StringRef sourceName) {
   OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  (*module)->setAttr("llm.architecture",
+  (*module)->setAttr(LlmDialect::kArchitectureAttrName,
                      builder.getStringAttr(config.architectureName));
-  (*module)->setAttr("llm.source", builder.getStringAttr(sourceName));
-  (*module)->setAttr("llm.max_position_embeddings",
+  (*module)->setAttr(LlmDialect::kSourceAttrName,
+                     builder.getStringAttr(sourceName));
+  (*module)->setAttr(LlmDialect::kMaxPositionEmbeddingsAttrName,
                      builder.getI64IntegerAttr(config.maxPositionEmbeddings));
   if (!config.eosTokenIds.empty())
-    (*module)->setAttr("llm.eos_token_ids",
+    (*module)->setAttr(LlmDialect::kEosTokenIdsAttrName,
                        builder.getDenseI64ArrayAttr(config.eosTokenIds));
   if (config.bosTokenId >= 0)
-    (*module)->setAttr("llm.bos_token_id",
+    (*module)->setAttr(LlmDialect::kBosTokenIdAttrName,
                        builder.getI64IntegerAttr(config.bosTokenId));
 
   switch (config.ropeScaling) {
@@ -290,16 +291,20 @@ OwningOpRef<ModuleOp> GraphBuilder::build(StringRef sourceName) {
           : KVCacheType::get(context, config.numLayers, config.numKvHeads,
                              config.headDim, dtype);
   if (config.quantization.any())
-    (*module)->setAttr("llm.quantization",
+    (*module)->setAttr(LlmDialect::kQuantizationAttrName,
                        builder.getStringAttr(config.quantization.method));
   auto logitsType = activation(vocab, 1);
   auto nextType = RankedTensorType::get({kDynamic, 1}, builder.getI64Type());
-  auto func = func::FuncOp::create(builder, loc, "forward",
+  auto func = func::FuncOp::create(
+      builder, loc, LlmDialect::kEntryName,
       builder.getFunctionType({idsType, idsType, cacheType},
                               {logitsType, nextType}));
-  func.setArgAttr(0, "llm.name", builder.getStringAttr("input_ids"));
-  func.setArgAttr(1, "llm.name", builder.getStringAttr("positions"));
-  func.setArgAttr(2, "llm.name", builder.getStringAttr("kv_cache"));
+  func.setArgAttr(0, LlmDialect::kArgNameAttrName,
+                  builder.getStringAttr("input_ids"));
+  func.setArgAttr(1, LlmDialect::kArgNameAttrName,
+                  builder.getStringAttr("positions"));
+  func.setArgAttr(2, LlmDialect::kArgNameAttrName,
+                  builder.getStringAttr("kv_cache"));
   weightInsertPoint = func;
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);

@@ -182,39 +182,9 @@ int64_t elementByteWidth(Type type) {
 // Grid layout
 //===----------------------------------------------------------------------===//
 
-GridLayout::GridLayout(const ShardSpec &spec) {
-  for (Axis axis : {Axis::dp, Axis::pp, Axis::ep, Axis::sp, Axis::tp})
-    if (spec.degree(axis) > 1) {
-      names.push_back(axisName(axis).str());
-      shape.push_back(spec.degree(axis));
-    }
-}
+GridLayout::GridLayout(const ShardSpec &spec) : grid(spec.grid()) {}
 
-GridLayout::GridLayout(ArrayRef<std::string> axes, ArrayRef<int64_t> degrees)
-    : names(axes.begin(), axes.end()), shape(degrees.begin(), degrees.end()) {}
-
-int64_t GridLayout::numRanks() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-int64_t GridLayout::axisIndex(StringRef axis) const {
-  for (auto [i, name] : llvm::enumerate(names))
-    if (name == axis)
-      return static_cast<int64_t>(i);
-  return -1;
-}
-
-std::vector<int64_t> GridLayout::coords(int64_t rank) const {
-  std::vector<int64_t> result(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    result[i] = rank % shape[i];
-    rank /= shape[i];
-  }
-  return result;
-}
+GridLayout::GridLayout(rt::Grid grid) : grid(std::move(grid)) {}
 
 int64_t GridLayout::nodesSpanned(ArrayRef<int64_t> axisIndices,
                                  const Topology &topology) const {
@@ -250,11 +220,11 @@ int64_t GridLayout::minGroupMembersOnNode(ArrayRef<int64_t> axisIndices,
 
 int64_t GridLayout::p2pNodesSpanned(int64_t axis, int64_t from, int64_t to,
                                     const Topology &topology) const {
-  if (axis < 0 || axis >= static_cast<int64_t>(shape.size()))
+  if (axis < 0 || axis >= static_cast<int64_t>(grid.shape.size()))
     return 1;
   int64_t stride = 1;
-  for (size_t i = axis + 1; i < shape.size(); ++i)
-    stride *= shape[i];
+  for (size_t i = axis + 1; i < grid.shape.size(); ++i)
+    stride *= grid.shape[i];
   for (int64_t rank = 0, e = numRanks(); rank < e; ++rank) {
     if (coords(rank)[axis] != from)
       continue;
@@ -957,7 +927,7 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
 }
 
 Expected<CostReport> Analyzer::run() {
-  auto forward = module.lookupSymbol<func::FuncOp>("forward");
+  auto forward = llm::lookupEntry(module);
   if (!forward || forward.isExternal())
     return createStringError(inconvertibleErrorCode(),
                              "expected a func.func @forward with a body (a "
@@ -968,13 +938,10 @@ Expected<CostReport> Analyzer::run() {
                              "output-len >= 0");
 
   // The grid as the passes built it.
-  if (std::optional<GridInfo> grid = findGrid(module)) {
-    ArrayRef<int64_t> shape = grid->grid.getShape();
-    layout = GridLayout(grid->axes, shape);
-    for (auto [name, degree] : llvm::zip(grid->axes, shape))
-      for (Axis axis : {Axis::dp, Axis::pp, Axis::ep, Axis::sp, Axis::tp})
-        if (axisName(axis) == name)
-          spec.setDegree(axis, degree);
+  if (std::optional<GridInfo> grid = findGrid(module); grid && grid->plan) {
+    layout = GridLayout(grid->plan.getGrid());
+    for (auto [i, name] : llvm::enumerate(rt::kGridAxes))
+      spec.setDegree(static_cast<Axis>(i), layout.plan().degree(name));
   }
   if (spec.numRanks() > topology.gpus)
     return createStringError(
@@ -992,24 +959,12 @@ Expected<CostReport> Analyzer::run() {
     }
 
   // Rows per rank: the batch over the axes the passes split it along.
-  int64_t split = 1;
-  if (auto axes = forward->getAttrOfType<ArrayAttr>("dist.batch_axes")) {
-    for (Attribute axis : axes)
-      if (auto name = dyn_cast<StringAttr>(axis))
-        if (int64_t i = layout.axisIndex(name.getValue()); i >= 0)
-          split *= layout.degrees()[i];
-  } else if (auto axis = forward->getAttrOfType<StringAttr>(
-                 "dist.data_parallel_axis")) {
-    if (int64_t i = layout.axisIndex(axis.getValue()); i >= 0)
-      split *= layout.degrees()[i];
-  }
+  int64_t split = layout.plan().numReplicas();
   rowsPerRank = std::max<int64_t>(1, (workload.batch + split - 1) / split);
   // Sequence parallelism splits the prompt's tokens and the cached
-  // positions over the axis @forward's dist.sequence_axis names; decode
-  // steps give every rank the new tokens.
-  if (auto axis = forward->getAttrOfType<StringAttr>("dist.sequence_axis"))
-    if (int64_t i = layout.axisIndex(axis.getValue()); i >= 0)
-      seqSplit = layout.degrees()[i];
+  // positions over the plan's sequence axis; decode steps give every rank
+  // the new tokens.
+  seqSplit = layout.plan().sequenceDegree();
   seqPerRank = (workload.seqLen + seqSplit - 1) / seqSplit;
   contextPerRank = (workload.context() + seqSplit - 1) / seqSplit;
 

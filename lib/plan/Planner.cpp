@@ -9,6 +9,7 @@
 
 #include "llmc/Plan/Planner.h"
 
+#include "llmc/Dialect/Llm/LlmDialect.h"
 #include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Pipelines.h"
@@ -355,7 +356,7 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
                              "the module is already sharded (it has a "
                              "shard.grid); plan the unsharded graph from "
                              "llm-import");
-  auto forward = model.lookupSymbol<func::FuncOp>("forward");
+  auto forward = llm::lookupEntry(model);
   if (!forward || forward.isExternal())
     return createStringError(inconvertibleErrorCode(),
                              "expected a func.func @forward (a model from "
@@ -365,7 +366,8 @@ Expected<PlanResult> planSharding(ModuleOp model, const HardwareSpec &hardware,
   result.hardware = hardware;
   result.topology = *topology;
   result.options = options;
-  if (auto arch = model->getAttrOfType<StringAttr>("llm.architecture"))
+  if (auto arch = model->getAttrOfType<StringAttr>(
+          llm::LlmDialect::kArchitectureAttrName))
     result.model = arch.str();
 
   std::vector<ShardSpec> specs = enumerateSpecs(options.gpus);

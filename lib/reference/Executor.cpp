@@ -6,6 +6,7 @@
 #include "llmc/Reference/Interpreter.h"
 #include "llmc/Reference/Kernels.h"
 
+#include "runtime/model/Options.h"
 #include "runtime/weights/RandomWeights.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -15,6 +16,7 @@
 #include <memory>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -38,7 +40,8 @@ Expected<std::vector<ArgRole>> argumentRoles(mlir::func::FuncOp forward) {
   bool sawIds = false, sawPositions = false;
   for (auto [i, arg] : llvm::enumerate(forward.getArguments())) {
     mlir::Type type = arg.getType();
-    auto name = forward.getArgAttrOfType<mlir::StringAttr>(i, "llm.name");
+    auto name = forward.getArgAttrOfType<mlir::StringAttr>(
+        i, llm::LlmDialect::kArgNameAttrName);
     if (llvm::isa<llm::KVCacheType>(type)) {
       roles.push_back(ArgRole::Cache);
     } else if (llvm::isa<mlir::IntegerType>(type)) {
@@ -227,30 +230,12 @@ Expected<RtValue> gatherResult(const std::vector<std::vector<RtValue>> &perRank,
 //===----------------------------------------------------------------------===//
 
 Expected<std::vector<std::vector<int64_t>>> parsePrompts(llvm::StringRef text) {
-  std::vector<std::vector<int64_t>> prompts;
-  llvm::SmallVector<llvm::StringRef> rows;
-  text.split(rows, ';');
-  for (auto [i, row] : llvm::enumerate(rows)) {
-    std::vector<int64_t> ids;
-    llvm::SmallVector<llvm::StringRef> items;
-    row.split(items, ',');
-    for (llvm::StringRef item : items) {
-      item = item.trim();
-      int64_t id;
-      if (item.empty() || item.getAsInteger(10, id) || id < 0)
-        return createStringError("--prompt: '%s' in prompt %zu is not a "
-                                 "non-negative token id",
-                                 item.str().c_str(), i);
-      ids.push_back(id);
-    }
-    if (!prompts.empty() && ids.size() != prompts.front().size())
-      return createStringError("--prompt: prompt %zu has %zu tokens but "
-                               "prompt 0 has %zu; prompts of a batch must "
-                               "have equal lengths",
-                               i, ids.size(), prompts.front().size());
-    prompts.push_back(std::move(ids));
-  }
-  return prompts;
+  // The runtime's grammar, so llm-run and llm-model accept the same prompts.
+  rt::Expected<std::vector<std::vector<int64_t>>> parsed =
+      rt::parsePromptList(text.str());
+  if (!parsed)
+    return createStringError("%s", parsed.status().message().c_str());
+  return std::move(*parsed);
 }
 
 //===----------------------------------------------------------------------===//
@@ -279,7 +264,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
   int64_t promptLen = int64_t(prompts.front().size());
   int64_t maxSeq = promptLen + options.maxNewTokens;
   if (auto maxPos = module->getAttrOfType<mlir::IntegerAttr>(
-          "llm.max_position_embeddings");
+          llm::LlmDialect::kMaxPositionEmbeddingsAttrName);
       maxPos && maxSeq > maxPos.getInt())
     return createStringError("a prompt of %lld tokens plus %lld new tokens "
                              "needs %lld positions; the model has %lld "
@@ -298,21 +283,20 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
   const Grid &grid = program.grid;
   int numRanks = int(grid.numRanks());
   // Context parallelism: prefill splits the sequence into consecutive
-  // blocks over the sequence axis (the first len % sp ranks take one token
-  // more); decode gives every rank the new tokens.
-  int64_t spDegree =
-      program.sequenceAxis ? grid.degree(*program.sequenceAxis) : 1;
+  // blocks over the sequence axis (rt::sequenceBlock, the runtime's rule);
+  // decode gives every rank the new tokens.
+  int64_t spDegree = grid.sequenceDegree();
   if (spDegree > 1 && promptLen < spDegree)
     return createStringError("a prompt of %lld tokens cannot be split over "
                              "%lld sequence-parallel ranks (axis '%s'); each "
                              "needs at least one token",
                              (long long)promptLen, (long long)spDegree,
-                             program.sequenceAxis->c_str());
+                             grid.sequenceAxis->c_str());
   // Ranks of different batch replicas (dp, and ep for the dense part of an
   // expert-parallel model) get different rows of the batch.
-  int64_t replicas = program.numReplicas();
+  int64_t replicas = grid.numReplicas();
   std::string axesText;
-  for (const std::string &axis : program.batchAxes)
+  for (const std::string &axis : grid.batchAxes)
     axesText += (axesText.empty() ? "" : ", ") + axis;
   if (batch % replicas != 0)
     return createStringError("a batch of %lld prompts cannot be split "
@@ -385,13 +369,11 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
     std::vector<std::vector<RtValue>> outputs(numRanks);
     std::vector<std::string> errors(numRanks);
     auto runRank = [&](int r) {
-      int64_t d = program.replicaOf(r);
+      int64_t d = grid.replicaOf(r);
       int64_t seqStart = 0, seqLen = len;
       if (splitSequence) {
-        int64_t c = grid.coordinate(r, *program.sequenceAxis);
-        int64_t base = len / spDegree, extra = len % spDegree;
-        seqStart = c * base + std::min(c, extra);
-        seqLen = base + (c < extra ? 1 : 0);
+        std::tie(seqStart, seqLen) = rt::sequenceBlock(
+            len, spDegree, grid.coordinate(r, *grid.sequenceAxis));
       }
       auto local = [&](const IntTensor &t) {
         return sliceAlong(rowsOf(t, d * localBatch, localBatch), 1, seqStart,
@@ -437,12 +419,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
     if (auto failure = comm.firstFailure()) {
       if (numRanks == 1)
         return createStringError("%s", failure->second.c_str());
-      std::string coords;
-      for (auto [i, c] : llvm::enumerate(grid.coordinates(failure->first)))
-        coords += (i ? "," : "") +
-                  (i < grid.axisNames.size() ? grid.axisNames[i]
-                                             : "axis" + std::to_string(i)) +
-                  "=" + std::to_string(c);
+      std::string coords = grid.coordinateString(failure->first);
       return createStringError("rank %d (%s) failed: %s", failure->first,
                                coords.c_str(), failure->second.c_str());
     }
@@ -455,7 +432,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
     for (int64_t d = 0; d < replicas; ++d) {
       int found = -1;
       for (int r = 0; r < numRanks && found < 0; ++r)
-        if (program.replicaOf(r) == d && llvm::none_of(outputs[r], isAbsent))
+        if (grid.replicaOf(r) == d && llvm::none_of(outputs[r], isAbsent))
           found = r;
       if (found < 0)
         return createStringError("no rank of batch replica %lld holds every "
@@ -499,7 +476,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
   }
 
   result.gridShape = grid.shape;
-  result.gridAxes = grid.axisNames;
+  result.gridAxes = grid.axes;
   for (int r = 0; r < numRanks; ++r)
     result.ranks.push_back(RankStats{r, grid.coordinates(r),
                                      ranks[r]->loadedWeights(),

@@ -311,7 +311,7 @@ Expected<int64_t> Interpreter::sliceCoordinate(llm::WeightSliceAttr slice,
     if (offsets.size() == 1)
       return 0;
     return createStringError("weight '%s' is sliced along grid axis '%s', "
-                             "which the grid does not name (dist.axes)",
+                             "which the module's plan does not name",
                              weight.str().c_str(),
                              slice.getAxis().str().c_str());
   }

@@ -3,6 +3,7 @@
 #include "llmc/Reference/Weights.h"
 #include "llmc/Reference/Quantized.h"
 
+#include "runtime/model/Options.h"
 #include "runtime/weights/RandomWeights.h"
 #include "runtime/weights/Safetensors.h"
 
@@ -33,20 +34,13 @@ Expected<WeightSource> WeightSource::checkpoint(llvm::StringRef path) {
 }
 
 Expected<WeightSource> WeightSource::parse(llvm::StringRef spec) {
-  if (spec == "random")
-    return random(0);
-  if (spec.consume_front("random:")) {
-    uint64_t seed;
-    if (spec.getAsInteger(10, seed))
-      return createStringError("--weights=random:SEED needs a non-negative "
-                               "integer seed, got '%s'",
-                               spec.str().c_str());
-    return random(seed);
-  }
-  if (spec.empty())
-    return createStringError("--weights is empty; pass a checkpoint folder "
-                             "or random[:SEED]");
-  return checkpoint(spec);
+  // The runtime's grammar, so llm-run and llm-model accept the same values.
+  rt::Expected<rt::WeightsSpec> parsed = rt::parseWeightsSpec(spec.str());
+  if (!parsed)
+    return createStringError("%s", parsed.status().message().c_str());
+  if (parsed->random)
+    return random(parsed->seed);
+  return checkpoint(parsed->checkpoint);
 }
 
 std::string WeightSource::describe() const {

@@ -46,6 +46,19 @@ inline std::string floatLiteral(double value) {
   return text + "f";
 }
 
+/// A value of runtime struct `type` with its members set by name, as a C++17
+/// expression (an immediately invoked lambda assigning member by member):
+/// renaming or reordering the struct's members in runtime/abi/Ops.h then
+/// breaks the generated code's build instead of silently shifting values.
+inline std::string
+namedInit(llvm::StringRef type,
+          llvm::ArrayRef<std::pair<llvm::StringRef, std::string>> members) {
+  std::string text = ("[] { " + type + " p; ").str();
+  for (const auto &[name, value] : members)
+    text += ("p." + name + " = " + value + "; ").str();
+  return text + "return p; }()";
+}
+
 /// The runtime types as emitc types.
 struct RtTypes {
   explicit RtTypes(MLIRContext *ctx) {

@@ -620,11 +620,12 @@ LogicalResult Lowering::lowerAttention(llm::AttentionOp op,
     return failure();
   double scale = op.getScale() ? op.getScaleAttr().getValueAsDouble() : 0.0;
   std::string init =
-      "{/*heads=*/" + std::to_string(heads) +
-      ", /*kvHeads=*/" + std::to_string(kvHeads) +
-      ", /*window=*/" + std::to_string(op.getSlidingWindow().value_or(0)) +
-      ", /*scale=*/" + floatLiteral(scale) +
-      ", /*cacheSlot=*/" + std::to_string(op.getCacheSlot().value_or(0)) + "}";
+      namedInit("llmc::rt::AttentionParams",
+                {{"heads", std::to_string(heads)},
+                 {"kvHeads", std::to_string(kvHeads)},
+                 {"window", std::to_string(op.getSlidingWindow().value_or(0))},
+                 {"scale", floatLiteral(scale)},
+                 {"cacheSlot", std::to_string(op.getCacheSlot().value_or(0))}});
   Value params = emitc::ConstantOp::create(b, loc, types.attention,
                                            opaque(init));
   std::pair<int64_t, int64_t> shape{headDim, heads / kvHeads};

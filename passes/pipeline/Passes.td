@@ -13,8 +13,8 @@ def PipelineSplit : Pass<"llm-pipeline-split", "::mlir::ModuleOp"> {
     counts with the first stage, the final norm and lm_head with the last),
     wraps each in a `dist.stage`, sends activations between stages with
     `dist.transfer` and runs the stages per micro-batch in a
-    `dist.pipeline` (micro-batch count from the module's
-    `dist.microbatches`).
+    `dist.pipeline` (micro-batch count from the module's plan,
+    `#dist.plan<..., microbatches = N>`).
 
     Before (pp2):
     ```mlir

@@ -113,14 +113,12 @@ struct PipelineSplitPass
     std::optional<GridInfo> grid = findGrid(module);
     if (!grid || grid->degree("pp") == 1)
       return;
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = llm::lookupEntry(module);
     if (!forward) {
       module.emitError() << "expected a func.func @forward to split";
       return signalPassFailure();
     }
-    int64_t microbatches = 1;
-    if (auto attr = module->getAttrOfType<IntegerAttr>(kMicrobatchesAttr))
-      microbatches = attr.getInt();
+    int64_t microbatches = grid->plan.getMicrobatches();
     if (failed(split(forward, grid->degree("pp"), *grid->axisIndex("pp"),
                      microbatches)))
       signalPassFailure();

@@ -334,7 +334,7 @@ struct QuantizePass : public llmc::impl::QuantizeBase<QuantizePass> {
              "(llm-opt --quantize=... --shard=...)";
       return signalPassFailure();
     }
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = llm::lookupEntry(module);
     if (!forward) {
       module.emitError() << "expected a func.func @forward to quantize";
       return signalPassFailure();

@@ -243,7 +243,7 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
              << " provides only " << gpus.getValue()
              << "; reduce a degree so their product is at most "
              << gpus.getValue();
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = llm::lookupEntry(module);
     if (!forward)
       return emitError(module.getLoc())
              << "expected a func.func @forward (from llm-import) to shard";
@@ -256,20 +256,11 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
   void createGrid(ModuleOp module, const ShardSpec &plan) {
     OpBuilder builder(module.getContext());
     builder.setInsertionPointToStart(module.getBody());
-    SmallVector<int64_t> shape;
-    SmallVector<Attribute> names;
-    // Outermost first; tp innermost so its ranks are NVLink neighbours.
-    for (Axis axis : {Axis::dp, Axis::pp, Axis::ep, Axis::sp, Axis::tp})
-      if (plan.degree(axis) > 1) {
-        shape.push_back(plan.degree(axis));
-        names.push_back(builder.getStringAttr(axisName(axis)));
-      }
-    auto grid = shard::GridOp::create(builder, module.getLoc(), kGridName,
-                                      builder.getDenseI64ArrayAttr(shape));
-    grid->setAttr(kGridAxesAttr, builder.getArrayAttr(names));
-    module->setAttr(kSpecAttr, builder.getStringAttr(plan.str()));
-    module->setAttr(kMicrobatchesAttr,
-                    builder.getI64IntegerAttr(microbatches));
+    rt::Grid grid = plan.grid();
+    grid.microbatches = microbatches;
+    shard::GridOp::create(builder, module.getLoc(), kGridName,
+                          builder.getDenseI64ArrayAttr(grid.shape));
+    dist::setPlan(module, dist::PlanAttr::get(module.getContext(), grid));
   }
 };
 

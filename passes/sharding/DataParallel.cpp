@@ -28,18 +28,18 @@ struct DataParallelPass
     std::optional<GridInfo> grid = findGrid(module);
     if (!grid)
       return;
-    SmallVector<Attribute> axes;
+    SmallVector<StringRef> axes;
     for (StringRef axis : {"dp", "ep"})
       if (grid->degree(axis) > 1)
-        axes.push_back(StringAttr::get(module.getContext(), axis));
+        axes.push_back(axis);
     if (axes.empty())
       return;
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
-    if (!forward) {
-      module.emitError() << "expected a func.func @forward to split";
+    if (!llm::lookupEntry(module)) {
+      module.emitError() << "expected a func.func @"
+                         << llm::LlmDialect::kEntryName << " to split";
       return signalPassFailure();
     }
-    forward->setAttr(kBatchAxesAttr, ArrayAttr::get(module.getContext(), axes));
+    dist::setPlan(module, grid->plan.withBatchAxes(axes));
   }
 };
 } // namespace

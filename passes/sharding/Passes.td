@@ -28,8 +28,9 @@ def CreateGrid : Pass<"llm-shard-create-grid", "::mlir::ModuleOp"> {
     ```
     After `--llm-shard-create-grid=spec=tp4,pp2`:
     ```mlir
-    module attributes {dist.spec = "tp4,pp2", dist.microbatches = 1 : i64} {
-      shard.grid @grid(shape = 2x4) {dist.axes = ["pp", "tp"]}
+    module attributes {dist.plan = #dist.plan<axes = ["pp", "tp"],
+                                              shape = [2, 4], microbatches = 1>} {
+      shard.grid @grid(shape = 2x4)
       ...
     }
     ```
@@ -46,7 +47,8 @@ def CreateGrid : Pass<"llm-shard-create-grid", "::mlir::ModuleOp"> {
     Option<"hardwareFile", "hardware-file", "std::string", /*default=*/"\"\"",
            "File adding hardware entries for spec=auto">,
   ];
-  let dependentDialects = ["::mlir::shard::ShardDialect"];
+  let dependentDialects = ["::llmc::dist::DistDialect",
+                           "::mlir::shard::ShardDialect"];
 }
 
 def ExpertParallel : Pass<"llm-shard-expert-parallel", "::mlir::ModuleOp"> {
@@ -103,7 +105,7 @@ def SequenceParallel : Pass<"llm-shard-sequence-parallel", "::mlir::ModuleOp"> {
     %g = shard.all_gather %l0 on @grid grid_axes = [0] gather_axis = 1 : tensor<?x1x4096xbf16> -> tensor<?x4x4096xbf16>
     %l = llm.last_token %g : (tensor<?x4x4096xbf16>) -> tensor<?x1x4096xbf16>
     ```
-    `@forward` gets `dist.sequence_axis = "sp"`: executors split prompts of
+    The module's plan gets `sequence_axis = "sp"`: executors split prompts of
     at least sp tokens into blocks and give shorter inputs (decode steps) to
     every rank.
   }];
@@ -148,12 +150,14 @@ def DataParallel : Pass<"llm-shard-data-parallel", "::mlir::ModuleOp"> {
     disjoint rows of the batch, with no communication in the forward pass.
     Expert parallelism also splits the batch over its axis for everything
     but the experts. The pass records the axes that split the batch, outer
-    first, on `@forward`:
+    first, in the module's plan:
 
     ```mlir
-    func.func @forward(...) attributes {dist.batch_axes = ["dp", "ep"]}
+    module attributes {dist.plan = #dist.plan<axes = ["dp", "ep"],
+        shape = [2, 2], microbatches = 1, batch_axes = ["dp", "ep"]>}
     ```
   }];
+  let dependentDialects = ["::llmc::dist::DistDialect"];
 }
 
 #endif // LLMC_PASSES_SHARDING_PASSES_TD

@@ -61,7 +61,7 @@ struct SequenceParallelPass
     std::optional<GridInfo> grid = findGrid(module);
     if (!grid || grid->degree("sp") == 1)
       return;
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = llm::lookupEntry(module);
     if (!forward) {
       module.emitError() << "expected a func.func @forward to split";
       return signalPassFailure();
@@ -79,8 +79,7 @@ struct SequenceParallelPass
       toRingAttention(attn, sp, axis);
     for (llm::LastTokenOp last : lasts)
       gatherLastToken(last, sp, axis);
-    forward->setAttr(kSequenceAxisAttr,
-                     StringAttr::get(module.getContext(), "sp"));
+    dist::setPlan(module, grid->plan.withSequenceAxis("sp"));
   }
 };
 

@@ -471,7 +471,7 @@ struct TensorParallelPass
     std::optional<GridInfo> grid = findGrid(module);
     if (!grid || grid->degree("tp") == 1)
       return;
-    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    auto forward = llm::lookupEntry(module);
     if (!forward) {
       module.emitError() << "expected a func.func @forward to shard";
       return signalPassFailure();

@@ -17,21 +17,11 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-bool contains(const std::string &s, const char *piece) {
-  return s.find(piece) != std::string::npos;
-}
-
-bool endsWith(const std::string &s, const std::string &tail) {
-  return s.size() >= tail.size() &&
-         s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-/// Whether the lm head reads the embedding table (no "lm_head" weight).
+/// Whether the lm head reads the embedding table (no lm_head-role weight).
 bool tiedEmbeddings(const Manifest &m) {
-  return std::none_of(m.weights.begin(), m.weights.end(),
-                      [](const ManifestWeight &w) {
-                        return weightRole(w) == WeightRole::LmHead;
-                      });
+  return std::none_of(
+      m.weights.begin(), m.weights.end(),
+      [](const ManifestWeight &w) { return w.role == WeightRole::LmHead; });
 }
 
 /// Elements of a weight's local block and its [rows, cols] view (rows: the
@@ -72,19 +62,6 @@ std::string percent(double ratio) {
 
 } // namespace
 
-WeightRole weightRole(const ManifestWeight &w) {
-  if (w.shape.size() < 2)
-    return WeightRole::Vector;
-  const std::string &n = w.name;
-  if (contains(n, ".experts."))
-    return WeightRole::Expert;
-  if (contains(n, "embed_tokens"))
-    return WeightRole::Embedding;
-  if (n.rfind("lm_head", 0) == 0 || contains(n, ".lm_head"))
-    return WeightRole::LmHead;
-  return WeightRole::Projection;
-}
-
 RankCost rankCost(const Manifest &m, int64_t rank) {
   RankCost c;
   bool tied = tiedEmbeddings(m);
@@ -94,6 +71,11 @@ RankCost rankCost(const Manifest &m, int64_t rank) {
   c.kvHeads = m.kvCache.kvHeads;
   auto [slotBegin, slotEnd] = m.slotsOf(rank);
   c.layers = slotEnd - slotBegin;
+  // Query heads per rank, as the compiler recorded them for the rank's
+  // first attention layer (every layer of a model has the same count).
+  for (int64_t slot = slotBegin; slot < slotEnd && c.queryHeads == 0; ++slot)
+    if (const ManifestAttention *a = m.attentionOfSlot(slot))
+      c.queryHeads = a->heads;
   for (size_t i = 0; i < m.weights.size(); ++i) {
     if (!m.rankLoads(rank, i))
       continue;
@@ -101,7 +83,7 @@ RankCost rankCost(const Manifest &m, int64_t rank) {
     uint64_t bytes = m.weightBytes(i);
     Block b = blockOf(w);
     c.weightBytes += bytes;
-    switch (weightRole(w)) {
+    switch (w.role) {
     case WeightRole::Vector:
       c.stepWeightBytes += bytes;
       break;
@@ -123,10 +105,9 @@ RankCost rankCost(const Manifest &m, int64_t rank) {
       c.experts = true;
       break;
     case WeightRole::Projection:
+    case WeightRole::Router:
       c.stepWeightBytes += bytes;
       c.tokenParams += b.elements;
-      if (c.queryHeads == 0 && c.headDim > 0 && contains(w.name, "q_proj"))
-        c.queryHeads = b.rows / c.headDim;
       break;
     }
   }
@@ -179,10 +160,10 @@ std::vector<GemmShape> prefillGemms(const Manifest &m, const RunShape &run,
         continue;
       const ManifestWeight &w = m.weights[i];
       Block b = blockOf(w);
-      WeightRole role = weightRole(w);
-      if (role == WeightRole::Projection)
-        // MoE routers ("...gate.weight" of a sparse block) write fp32.
-        ++counts[{rows, b.rows, b.cols, endsWith(w.name, ".gate.weight")}];
+      WeightRole role = w.role;
+      if (role == WeightRole::Projection || role == WeightRole::Router)
+        // MoE routers write fp32 logits.
+        ++counts[{rows, b.rows, b.cols, role == WeightRole::Router}];
       else if (role == WeightRole::LmHead ||
                (role == WeightRole::Embedding && tied && last))
         ++counts[{run.localBatch, b.rows, b.cols, true}];

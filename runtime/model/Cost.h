@@ -17,9 +17,12 @@
 //    position the step's tokens attend to (the new one included);
 //  * causal attention: the query at position q attends q + 1 keys, each
 //    costing 4 · head_dim FLOPs per query head (QKᵀ and PV);
-//  * expert weights (".experts." in the name) are counted as if every token
-//    used every expert: the manifest does not record top-k, so MoE figures
-//    are upper bounds (RankCost::experts, `experts_dense` in the report).
+//  * weights are classified by the manifest's roles, query heads read from
+//    its attention entries (no checkpoint names are interpreted);
+//  * expert weights (role "expert") are counted as if every token used
+//    every expert, so MoE figures are upper bounds (RankCost::experts,
+//    `experts_dense` in the report); the manifest's model.moe_top_k would
+//    tighten them but is not used yet.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,16 +38,6 @@
 
 namespace llmc::rt {
 
-/// What a weight does, from its checkpoint name.
-enum class WeightRole {
-  Embedding,  ///< "...embed_tokens..." (a lookup; the lm head when tied)
-  LmHead,     ///< "lm_head..."
-  Expert,     ///< "...experts.N..." (grouped GEMM)
-  Projection, ///< any other weight of 2 or more dims (cuBLASLt)
-  Vector,     ///< 1-D: norms, biases
-};
-WeightRole weightRole(const ManifestWeight &w);
-
 /// One rank's share of the model.
 struct RankCost {
   uint64_t weightBytes = 0;     ///< what it loads (Manifest::rankWeightBytes)
@@ -54,7 +47,7 @@ struct RankCost {
   double expertParams = 0;      ///< expert elements (counted as dense)
   double headParams = 0;        ///< lm head elements (one row per sequence)
   int64_t layers = 0;           ///< attention layers: the stage's KV slots
-  int64_t queryHeads = 0;       ///< per rank (q_proj rows / head_dim)
+  int64_t queryHeads = 0;       ///< per rank (the manifest's attention)
   int64_t kvHeads = 0, headDim = 0;
   bool experts = false; ///< holds expert weights
 };

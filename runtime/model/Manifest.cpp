@@ -25,82 +25,6 @@ using json = nlohmann::json;
 std::string manifestSchemaVersion() { return std::to_string(kManifestFormat); }
 
 //===----------------------------------------------------------------------===//
-// Grid arithmetic
-//===----------------------------------------------------------------------===//
-
-int64_t ManifestPlan::numRanks() const {
-  int64_t n = 1;
-  for (int64_t d : shape)
-    n *= d;
-  return n;
-}
-
-int ManifestPlan::axisIndex(const std::string &name) const {
-  for (size_t i = 0; i < axes.size(); ++i)
-    if (axes[i] == name)
-      return int(i);
-  return -1;
-}
-
-int64_t ManifestPlan::degree(const std::string &name) const {
-  int i = axisIndex(name);
-  return i < 0 ? 1 : shape[size_t(i)];
-}
-
-std::vector<int64_t> ManifestPlan::coordinates(int64_t rank) const {
-  std::vector<int64_t> coords(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    coords[i] = rank % shape[i];
-    rank /= shape[i];
-  }
-  return coords;
-}
-
-int64_t ManifestPlan::coordinate(int64_t rank, const std::string &name) const {
-  int i = axisIndex(name);
-  return i < 0 ? 0 : coordinates(rank)[size_t(i)];
-}
-
-int64_t ManifestPlan::rankAt(const std::vector<int64_t> &coords) const {
-  int64_t rank = 0;
-  for (size_t i = 0; i < shape.size(); ++i)
-    rank = rank * shape[i] + coords[i];
-  return rank;
-}
-
-std::vector<int> ManifestPlan::axisGroup(int64_t rank, int axis) const {
-  std::vector<int64_t> coords = coordinates(rank);
-  std::vector<int> members;
-  for (int64_t c = 0; c < shape[size_t(axis)]; ++c) {
-    coords[size_t(axis)] = c;
-    members.push_back(int(rankAt(coords)));
-  }
-  return members;
-}
-
-int64_t ManifestPlan::numReplicas() const {
-  int64_t n = 1;
-  for (const std::string &axis : batchAxes)
-    n *= degree(axis);
-  return n;
-}
-
-int64_t ManifestPlan::replicaOf(int64_t rank) const {
-  int64_t index = 0;
-  for (const std::string &axis : batchAxes)
-    index = index * degree(axis) + coordinate(rank, axis);
-  return index;
-}
-
-std::string ManifestPlan::coordinateString(int64_t rank) const {
-  std::vector<int64_t> coords = coordinates(rank);
-  std::string s;
-  for (size_t i = 0; i < coords.size(); ++i)
-    s += (i ? "," : "") + axes[i] + "=" + std::to_string(coords[i]);
-  return s;
-}
-
-//===----------------------------------------------------------------------===//
 // Per-rank queries
 //===----------------------------------------------------------------------===//
 
@@ -146,6 +70,35 @@ int64_t Manifest::cacheBatch() const {
   return (limits.maxBatch + replicas - 1) / replicas;
 }
 
+const ManifestAttention *Manifest::attentionOfSlot(int64_t slot) const {
+  for (const ManifestAttention &a : attention)
+    if (a.cacheSlot == slot)
+      return &a;
+  return nullptr;
+}
+
+namespace {
+constexpr std::pair<WeightRole, const char *> kWeightRoles[] = {
+    {WeightRole::Embedding, "embedding"},   {WeightRole::LmHead, "lm_head"},
+    {WeightRole::Router, "router"},         {WeightRole::Expert, "expert"},
+    {WeightRole::Projection, "projection"}, {WeightRole::Vector, "vector"},
+};
+} // namespace
+
+const char *weightRoleName(WeightRole role) {
+  for (auto [r, name] : kWeightRoles)
+    if (r == role)
+      return name;
+  return "projection";
+}
+
+std::optional<WeightRole> parseWeightRole(const std::string &name) {
+  for (auto [role, n] : kWeightRoles)
+    if (name == n)
+      return role;
+  return std::nullopt;
+}
+
 uint64_t Manifest::rankCacheBytes(int64_t rank) const {
   auto [first, end] = slotsOf(rank);
   uint64_t perSlot = uint64_t(cacheBatch()) * uint64_t(kvCache.kvHeads) *
@@ -165,7 +118,7 @@ constexpr int kMaxDepth = 32;
 /// A manifest of a 1000-layer MoE model is a few MB; 1 GiB is corrupt.
 constexpr size_t kMaxManifestBytes = size_t(1) << 30;
 /// Generous bounds that keep every product below 2^62.
-constexpr int64_t kMaxRanks = int64_t(1) << 20;
+constexpr int64_t kMaxRanks = kMaxGridRanks;
 constexpr size_t kMaxDims = 8;
 constexpr int64_t kMaxElements = int64_t(1) << 60;
 
@@ -398,6 +351,17 @@ Status readModel(const Reader &r, const json &root, ManifestModel &m) {
                                m.eosTokenIds));
   LLMC_TRY(r.integerField(*v, "model", "max_position_embeddings", 1, kIntMax,
                           m.maxPositionEmbeddings));
+  LLMC_TRY(r.integerField(*v, "model", "moe_top_k", 0, kIntMax, m.moeTopK));
+  return Status::ok();
+}
+
+Status readAttention(const Reader &r, const json &v, const std::string &path,
+                     ManifestAttention &a) {
+  LLMC_TRY(r.object(v, path));
+  LLMC_TRY(r.integerField(v, path, "cache_slot", 0, kIntMax, a.cacheSlot));
+  LLMC_TRY(r.integerField(v, path, "heads", 1, kIntMax, a.heads));
+  LLMC_TRY(r.integerField(v, path, "kv_heads", 1, kIntMax, a.kvHeads));
+  LLMC_TRY(r.integerField(v, path, "head_dim", 1, kIntMax, a.headDim));
   return Status::ok();
 }
 
@@ -524,6 +488,15 @@ Status readWeight(const Reader &r, const json &v, const std::string &path,
     w.owner = std::move(o);
   }
   LLMC_TRY(r.integerArrayField(v, path, "stages", 0, kIntMax, w.stages));
+  std::string role;
+  LLMC_TRY(r.stringField(v, path, "role", false, role));
+  std::optional<WeightRole> parsed = parseWeightRole(role);
+  if (!parsed)
+    return r.error(Reader::join(path, "role"),
+                   "'" + role +
+                       "' is not a weight role (embedding, lm_head, router, "
+                       "expert, projection or vector)");
+  w.role = *parsed;
   return Status::ok();
 }
 
@@ -576,53 +549,8 @@ Status validateManifest(const Manifest &m, const std::string &source) {
                          std::to_string(model.vocabSize));
 
   // plan
-  const ManifestPlan &plan = m.plan;
-  if (plan.shape.size() != plan.axes.size())
-    return r.error("plan.shape", "has " + std::to_string(plan.shape.size()) +
-                                     " degrees but plan.axes names " +
-                                     std::to_string(plan.axes.size()) +
-                                     " axes");
-  int64_t ranks = 1;
-  std::set<std::string> axisNames;
-  for (size_t i = 0; i < plan.axes.size(); ++i) {
-    if (plan.axes[i].empty())
-      return r.error(Reader::index("plan.axes", i), "must not be empty");
-    if (!axisNames.insert(plan.axes[i]).second)
-      return r.error(Reader::index("plan.axes", i),
-                     "axis '" + plan.axes[i] + "' is named twice");
-    if (plan.shape[i] < 1 || plan.shape[i] > kMaxRanks)
-      return r.error(Reader::index("plan.shape", i),
-                     "must be in [1, " + std::to_string(kMaxRanks) + "]");
-    ranks *= plan.shape[i];
-    if (ranks > kMaxRanks)
-      return r.error("plan.shape", "the grid " + shapeString(plan.shape) +
-                                       " has more than " +
-                                       std::to_string(kMaxRanks) + " ranks");
-  }
-  if (plan.microbatches < 1)
-    return r.error("plan.microbatches", "must be >= 1");
-  std::set<std::string> batchAxes;
-  for (size_t i = 0; i < plan.batchAxes.size(); ++i) {
-    const std::string &a = plan.batchAxes[i];
-    if (!axisNames.count(a))
-      return r.error(Reader::index("plan.batch_axes", i),
-                     "'" + a + "' is not an axis of plan.axes");
-    if (!batchAxes.insert(a).second)
-      return r.error(Reader::index("plan.batch_axes", i),
-                     "axis '" + a + "' is listed twice");
-    if (a == "pp")
-      return r.error(Reader::index("plan.batch_axes", i),
-                     "the pipeline axis 'pp' cannot split the batch");
-  }
-  if (plan.sequenceAxis) {
-    if (!axisNames.count(*plan.sequenceAxis))
-      return r.error("plan.sequence_axis",
-                     "'" + *plan.sequenceAxis + "' is not an axis of "
-                                                 "plan.axes");
-    if (batchAxes.count(*plan.sequenceAxis))
-      return r.error("plan.sequence_axis",
-                     "'" + *plan.sequenceAxis + "' also splits the batch");
-  }
+  if (std::optional<GridProblem> problem = m.plan.check())
+    return r.error("plan." + problem->field, problem->message);
 
   // target
   if (m.target.arch.empty())
@@ -680,6 +608,28 @@ Status validateManifest(const Manifest &m, const std::string &source) {
     if (perSlot < 0)
       return r.error("kv_cache", "the cache size (max_batch x kv_heads x "
                                  "max_seq x head_dim x num_slots) overflows");
+  }
+
+  // attention
+  std::set<int64_t> attentionSlots;
+  for (size_t i = 0; i < m.attention.size(); ++i) {
+    const ManifestAttention &a = m.attention[i];
+    std::string path = Reader::index("attention", i);
+    if (a.cacheSlot < 0 || a.cacheSlot >= std::max<int64_t>(kv.numSlots, 1))
+      return r.error(Reader::join(path, "cache_slot"),
+                     "slot " + std::to_string(a.cacheSlot) +
+                         " is outside the " + std::to_string(kv.numSlots) +
+                         " slots of kv_cache");
+    if (!attentionSlots.insert(a.cacheSlot).second)
+      return r.error(Reader::join(path, "cache_slot"),
+                     "slot " + std::to_string(a.cacheSlot) +
+                         " is listed twice");
+    if (a.heads < 1 || a.kvHeads < 1 || a.heads % a.kvHeads != 0)
+      return r.error(path, std::to_string(a.heads) +
+                               " query heads do not form groups over " +
+                               std::to_string(a.kvHeads) + " kv heads");
+    if (a.headDim < 1)
+      return r.error(Reader::join(path, "head_dim"), "must be >= 1");
   }
 
   // weights
@@ -834,6 +784,17 @@ Expected<Manifest> parseManifest(const std::string &text,
     return fail(s);
   if (Status s = readDecode(r, root, m.decode); !s)
     return fail(s);
+  const json *attention;
+  if (Status s = r.member(root, "", "attention", attention); !s)
+    return fail(s);
+  if (Status s = r.array(*attention, "attention"); !s)
+    return fail(s);
+  m.attention.resize(attention->size());
+  for (size_t i = 0; i < attention->size(); ++i)
+    if (Status s = readAttention(r, (*attention)[i],
+                                 Reader::index("attention", i), m.attention[i]);
+        !s)
+      return fail(s);
   const json *weights;
   if (Status s = r.member(root, "", "weights", weights); !s)
     return fail(s);
@@ -890,7 +851,8 @@ Expected<std::string> writeManifest(const Manifest &m) {
                    {"hidden_size", m.model.hiddenSize},
                    {"num_layers", m.model.numLayers},
                    {"eos_token_ids", m.model.eosTokenIds},
-                   {"max_position_embeddings", m.model.maxPositionEmbeddings}};
+                   {"max_position_embeddings", m.model.maxPositionEmbeddings},
+                   {"moe_top_k", m.model.moeTopK}};
   ojson plan;
   plan["spec"] = m.plan.spec;
   plan["axes"] = m.plan.axes;
@@ -914,6 +876,13 @@ Expected<std::string> writeManifest(const Manifest &m) {
                       {"slots_per_stage", std::move(slots)}};
   root["decode"] = {{"stream_max_rows", m.decode.streamMaxRows},
                     {"pdl", m.decode.pdl}};
+  ojson attention = ojson::array();
+  for (const ManifestAttention &a : m.attention)
+    attention.push_back({{"cache_slot", a.cacheSlot},
+                         {"heads", a.heads},
+                         {"kv_heads", a.kvHeads},
+                         {"head_dim", a.headDim}});
+  root["attention"] = std::move(attention);
   ojson weights = ojson::array();
   for (const ManifestWeight &w : m.weights) {
     ojson e;
@@ -933,6 +902,7 @@ Expected<std::string> writeManifest(const Manifest &m) {
     else
       e["owner"] = nullptr;
     e["stages"] = w.stages;
+    e["role"] = weightRoleName(w.role);
     weights.push_back(std::move(e));
   }
   root["weights"] = std::move(weights);

@@ -18,6 +18,7 @@
 #define LLMC_RUNTIME_MODEL_MANIFEST_H
 
 #include "runtime/abi/Status.h"
+#include "runtime/plan/Grid.h"
 #include "runtime/weights/Slice.h"
 
 #include <cstdint>
@@ -28,8 +29,9 @@
 
 namespace llmc::rt {
 
-/// The manifest "format" this runtime reads and writes.
-constexpr int64_t kManifestFormat = 1;
+/// The manifest "format" this runtime reads and writes (2: weights carry
+/// their role, the manifest lists its attention layers and the MoE top-k).
+constexpr int64_t kManifestFormat = 2;
 
 /// "1": the schema version of manifest.json as a string, for tools that
 /// record which runtime a binary was built against.
@@ -43,46 +45,16 @@ struct ManifestModel {
   int64_t numLayers = 0;
   std::vector<int64_t> eosTokenIds;   ///< may be empty
   int64_t maxPositionEmbeddings = 0;
+  /// Experts each token is routed to (llm.moe_router's top_k); 0 for a
+  /// dense model.
+  int64_t moeTopK = 0;
 };
 
-/// "plan": the device grid and how the batch is split over it. Ranks are
-/// numbered row-major over `shape` (last axis fastest), as in the compiler
-/// and the CPU reference executor.
-struct ManifestPlan {
-  std::string spec;                   ///< canonical spec, e.g. "pp2,tp2"
-  std::vector<std::string> axes;      ///< outermost first; empty: 1 rank
-  std::vector<int64_t> shape;         ///< one degree per axis
-  int64_t microbatches = 1;           ///< pipeline micro-batches
-  std::vector<std::string> batchAxes; ///< axes that split the batch rows
-  std::optional<std::string> sequenceAxis;
-
-  /// Product of the degrees (1 for an empty grid).
-  int64_t numRanks() const;
-  /// Index of the axis called `name`, or -1.
-  int axisIndex(const std::string &name) const;
-  /// Degree of the named axis (1 when the grid lacks it).
-  int64_t degree(const std::string &name) const;
-  /// Coordinates of `rank`, one per axis.
-  std::vector<int64_t> coordinates(int64_t rank) const;
-  /// Coordinate of `rank` along the named axis (0 when absent).
-  int64_t coordinate(int64_t rank, const std::string &name) const;
-  /// The rank at `coords`.
-  int64_t rankAt(const std::vector<int64_t> &coords) const;
-  /// The ranks that differ from `rank` only along axis `axis`, ordered by
-  /// their coordinate on it (so member index == coordinate).
-  std::vector<int> axisGroup(int64_t rank, int axis) const;
-  /// Number of batch replicas: product of the batch axes' degrees.
-  int64_t numReplicas() const;
-  /// `rank`'s replica: its batch-axis coordinates, first axis outermost.
-  int64_t replicaOf(int64_t rank) const;
-  /// Index of the pipeline axis ("pp"), or -1.
-  int pipelineAxis() const { return axisIndex("pp"); }
-  /// Number of pipeline stages (the pp degree, 1 without one).
-  int64_t numStages() const { return degree("pp"); }
-  /// `rank`'s pipeline stage.
-  int64_t stageOf(int64_t rank) const { return coordinate(rank, "pp"); }
-  /// "pp=1,tp=0" for messages ("" for an empty grid).
-  std::string coordinateString(int64_t rank) const;
+/// "plan": the device grid and how the batch is split over it (rt::Grid:
+/// ranks numbered row-major over `shape`, last axis fastest, as in the
+/// compiler and the CPU reference executor), plus its spec as text.
+struct ManifestPlan : Grid {
+  std::string spec; ///< canonical spec, e.g. "tp2,pp2" (Grid::specText())
 };
 
 /// "target": what the binary was compiled for.
@@ -136,6 +108,30 @@ struct ManifestOwner {
   int64_t coord = 0;
 };
 
+/// What a weight does, from the op that reads it in the compiler's IR (so
+/// the runtime never interprets checkpoint names).
+enum class WeightRole {
+  Embedding,  ///< llm.embedding's table (also the lm head when tied)
+  LmHead,     ///< llm.lm_head's matrix
+  Router,     ///< llm.moe_router's gate (fp32 logits)
+  Expert,     ///< a weight of llm.experts (grouped GEMM)
+  Projection, ///< any other matrix (cuBLASLt)
+  Vector,     ///< 1-D: norms, biases
+};
+/// "embedding", "lm_head", "router", "expert", "projection", "vector".
+const char *weightRoleName(WeightRole role);
+/// The role called `name`, or nullopt.
+std::optional<WeightRole> parseWeightRole(const std::string &name);
+
+/// One entry of "attention": an attention layer of the rank program, with
+/// the head counts each rank computes (after tensor parallelism).
+struct ManifestAttention {
+  int64_t cacheSlot = 0; ///< its KV cache slot (global layer index)
+  int64_t heads = 0;     ///< query heads per rank
+  int64_t kvHeads = 0;   ///< key/value heads per rank
+  int64_t headDim = 0;
+};
+
 /// One entry of "weights"; generated code refers to it by its index.
 struct ManifestWeight {
   std::string name;               ///< checkpoint tensor name
@@ -145,6 +141,7 @@ struct ManifestWeight {
   std::optional<ManifestSlice> slice;
   std::optional<ManifestOwner> owner;
   std::vector<int64_t> stages;    ///< pipeline stages that use it
+  WeightRole role = WeightRole::Projection;
 };
 
 /// A whole manifest.json.
@@ -156,6 +153,8 @@ struct Manifest {
   ManifestLimits limits;
   ManifestKVCache kvCache;
   ManifestDecode decode;
+  /// One entry per attention layer, in cache-slot order.
+  std::vector<ManifestAttention> attention;
   std::vector<ManifestWeight> weights;
   /// Per-rank scratch arena for one forward call.
   uint64_t arenaBytes = 0;
@@ -173,6 +172,8 @@ struct Manifest {
   std::pair<int64_t, int64_t> slotsOf(int64_t rank) const;
   /// Sequences per rank's cache: ceil(max_batch / replicas).
   int64_t cacheBatch() const;
+  /// The attention layer of cache slot `slot`, or null.
+  const ManifestAttention *attentionOfSlot(int64_t slot) const;
   /// Bytes of `rank`'s KV cache (K and V of every slot it holds).
   uint64_t rankCacheBytes(int64_t rank) const;
 };

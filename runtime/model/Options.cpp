@@ -346,12 +346,6 @@ std::vector<std::vector<int64_t>> syntheticPrompts(int64_t batch, int64_t len,
   return prompts;
 }
 
-std::pair<int64_t, int64_t> sequenceBlock(int64_t len, int64_t degree,
-                                          int64_t coord) {
-  int64_t base = len / degree, extra = len % degree;
-  return {coord * base + std::min(coord, extra), base + (coord < extra)};
-}
-
 Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o) {
   using E = Expected<RunShape>;
   auto fail = [](std::string msg) { return E::fromError(Status::error(msg)); };

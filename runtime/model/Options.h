@@ -102,12 +102,6 @@ Expected<RunShape> checkRequest(const Manifest &m, const ModelOptions &o);
 std::vector<std::vector<int64_t>> syntheticPrompts(int64_t batch, int64_t len,
                                                    int64_t vocab);
 
-/// The tokens of the sequence-parallel block `coord` of `len` prompt tokens
-/// over `degree` ranks: [start, start + count). The first len % degree
-/// ranks take one more token (as the CPU reference executor).
-std::pair<int64_t, int64_t> sequenceBlock(int64_t len, int64_t degree,
-                                          int64_t coord);
-
 } // namespace llmc::rt
 
 #endif // LLMC_RUNTIME_MODEL_OPTIONS_H

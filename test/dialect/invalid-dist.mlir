@@ -58,8 +58,8 @@ func.func @stage_index(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
 
 // -----
 
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @self_transfer(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
     // expected-error@+1 {{transfers from stage 1 to itself}}
     %t = dist.transfer %x on @grid axis 0 from 1 to 1 : tensor<?x8xbf16>
@@ -69,8 +69,8 @@ module {
 
 // -----
 
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @transfer_range(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
     // expected-error@+1 {{stages 0 -> 2 exceed the 2 coordinates of axis 0}}
     %t = dist.transfer %x on @grid axis 0 from 0 to 2 : tensor<?x8xbf16>
@@ -80,8 +80,8 @@ module {
 
 // -----
 
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @transfer_axis(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
     // expected-error@+1 {{axis 1 is outside grid 'grid' of rank 1}}
     %t = dist.transfer %x on @grid axis 1 from 0 to 1 : tensor<?x8xbf16>
@@ -99,8 +99,8 @@ func.func @transfer_grid(%x: tensor<?x8xbf16>) -> tensor<?x8xbf16> {
 
 // -----
 
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["ep"]}
+module attributes {dist.plan = #dist.plan<axes = ["ep"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @dispatch_owner(%x: tensor<?x?x8xbf16>, %w: tensor<?x?x1xf32>, %i: tensor<?x?x1xi64>) {
     // expected-error@+1 {{owner 2 of expert 1 is outside the 2 coordinates of axis 0}}
     %t, %tw, %ti, %r = dist.expert_dispatch %x, %w, %i on @grid axis 0 owners [0, 2] : (tensor<?x?x8xbf16>, tensor<?x?x1xf32>, tensor<?x?x1xi64>) -> (tensor<1x?x8xbf16>, tensor<1x?x1xf32>, tensor<1x?x1xi64>, tensor<?x3xi64>)
@@ -134,8 +134,8 @@ func.func @combine_type(%e: tensor<1x?x8xbf16>, %r: tensor<?x3xi64>, %x: tensor<
 
 // -----
 
-module {
-  shard.grid @grid(shape = 4) {dist.axes = ["sp"]}
+module attributes {dist.plan = #dist.plan<axes = ["sp"], shape = [4], microbatches = 1>} {
+  shard.grid @grid(shape = 4)
   func.func @ring_steps(%q: tensor<?x?x16xbf16>, %k: tensor<?x?x8xbf16>, %pos: tensor<?x?xi64>) {
     // expected-error@+1 {{a ring over 4 ranks takes 3 steps, not 2}}
     %a = dist.ring_attention %q, %k, %k, %pos heads 4 kv_heads 2 head_dim 4 causal on @grid axis 0 steps 2 : tensor<?x?x16xbf16>, tensor<?x?x8xbf16>, tensor<?x?x8xbf16>, tensor<?x?xi64> -> tensor<?x?x16xbf16>

@@ -1,11 +1,13 @@
 // RUN: llm-opt %s | llm-opt | FileCheck %s
 // RUN: llm-opt %s --mlir-print-op-generic | llm-opt | FileCheck %s
 
-// Every dist op and the expert-parallel attributes of the llm dialect print
-// and parse back.
+// Every dist op, the #dist.plan attribute (every field) and the
+// expert-parallel attributes of the llm dialect print and parse back.
 
-module {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["pp", "ep"]}
+// CHECK: module attributes {dist.plan = #dist.plan<axes = ["pp", "ep", "sp"], shape = [2, 2, 2], microbatches = 4, batch_axes = ["ep"], sequence_axis = "sp">}
+module attributes {dist.plan = #dist.plan<axes = ["pp", "ep", "sp"], shape = [2, 2, 2], microbatches = 4, batch_axes = ["ep"], sequence_axis = "sp">} {
+  // CHECK: shard.grid @grid(shape = 2x2x2){{$}}
+  shard.grid @grid(shape = 2x2x2)
   // CHECK: llm.weight @w1 : tensor<4x8xbf16> owner <axis = "ep", coord = 1>
   llm.weight @w1 : tensor<4x8xbf16> owner <axis = "ep", coord = 1>
   // CHECK: llm.weight @w2 : tensor<2x8xbf16> slice <dim = 0, size = 2, axis = "tp", offsets = [0, 2], full = [4, 8]> owner <axis = "ep", coord = 0>

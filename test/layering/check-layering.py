@@ -10,8 +10,8 @@
 #
 #   compiler:  dialects <- passes <- lib <- tools   (each may include the
 #              areas to its left; the compiler may include the runtime)
-#   runtime:   abi <- {weights, launch, text, device} <- {gemm, kernels,
-#              comm} <- model <- {serve, generate}, as RUNTIME below says
+#   runtime:   {abi, plan} <- {weights, launch, text, device} <- {gemm,
+#              kernels, comm} <- model <- {serve, generate}, as RUNTIME says
 #              exactly; no runtime file includes a compiler header or an
 #              MLIR/LLVM one.
 #
@@ -32,6 +32,7 @@ import sys
 # kernels/ call the GEMMs, the GEMMs never call back.
 RUNTIME = {
     "abi": [],
+    "plan": [],
     "weights": ["abi"],
     "launch": ["abi"],
     "text": ["abi"],
@@ -39,11 +40,12 @@ RUNTIME = {
     "gemm": ["abi", "device"],
     "kernels": ["abi", "device", "gemm", "weights"],
     "comm": ["abi", "launch", "weights"],
-    "model": ["abi", "comm", "device", "gemm", "kernels", "launch", "weights"],
+    "model": ["abi", "comm", "device", "gemm", "kernels", "launch", "plan",
+              "weights"],
     "serve": ["abi", "comm", "device", "gemm", "kernels", "launch", "model",
-              "text", "weights"],
+              "plan", "text", "weights"],
     "generate": ["abi", "comm", "device", "gemm", "kernels", "launch",
-                 "model", "serve", "text", "weights"],
+                 "model", "plan", "serve", "text", "weights"],
 }
 
 # Compiler areas, the repository paths and include prefixes each owns
@@ -63,6 +65,9 @@ COMPILER_PATHS = [
     ("lib/", "lib"),
     ("tools/", "tools"),
 ]
+# The runtime folders the low compiler areas may include (lib and tools may
+# include any): the plan's grid type, which the dist dialect converts to.
+COMPILER_RUNTIME = {"dialects": ["plan"], "passes": ["plan"]}
 # Runtime programs and tests: any runtime layer, no compiler.
 RUNTIME_CLIENTS = ["tools/llm-launch/", "test/runtime/", "test/gpu/",
                    "test/serve/", "test/text/"]
@@ -150,6 +155,12 @@ def violation(source_kind, source_area, target_kind, target_area):
                        or "no other runtime folder") + ")")
         return None
     if source_kind == "compiler":
+        if (target_kind == "runtime" and source_area in COMPILER_RUNTIME and
+                target_area not in COMPILER_RUNTIME[source_area]):
+            return (f"{source_area} may not include runtime/{target_area} "
+                    f"(of the runtime it may include only "
+                    + ", ".join(f"runtime/{a}"
+                                for a in COMPILER_RUNTIME[source_area]) + ")")
         if target_kind != "compiler" or target_area == source_area:
             return None
         allowed = COMPILER[source_area]

@@ -13,7 +13,7 @@
 // norm, lm_head and argmax; the hidden state crosses by one dist.transfer on
 // grid axis 0, while the ids, positions and cache (function arguments) reach
 // both stages directly.
-// CHECK-LABEL: module @stages attributes {dist.microbatches = 4 : i64} {
+// CHECK-LABEL: module @stages attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 4>} {
 // CHECK:         func.func @forward(%[[IDS:[^:]+]]: tensor<?x?xi64>, %[[POS:[^:]+]]: tensor<?x?xi64>, %[[CACHE:[^:]+]]: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 8, bf16>)
 // CHECK-NEXT:      %[[PIPE:.+]]:2 = dist.pipeline microbatches 4 (%[[IDS]], %[[POS]], %[[CACHE]]) : (tensor<?x?xi64>, tensor<?x?xi64>, !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 8, bf16>) -> (tensor<?x1x64xbf16>, tensor<?x1xi64>) {
 // CHECK-NEXT:      ^bb0(%[[PI:[^:]+]]: tensor<?x?xi64>, %[[PP:[^:]+]]: tensor<?x?xi64>, %[[PC:[^:]+]]: !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 8, bf16>):
@@ -43,8 +43,8 @@
 // CHECK-NEXT:      return %[[PIPE]]#0, %[[PIPE]]#1 : tensor<?x1x64xbf16>, tensor<?x1xi64>
 
 !cache = !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 8, bf16>
-module @stages attributes {dist.microbatches = 4 : i64} {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @stages attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 4>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<64x64xbf16>
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
@@ -92,9 +92,9 @@ module @stages attributes {dist.microbatches = 4 : i64} {
 
 // Four equal layers over pp3: one stage must take two. The largest stage is
 // 2 layers whichever stage it is; the tie goes to the earlier cuts, so the
-// last stage gets the extra layer. Without dist.microbatches the pipeline
+// last stage gets the extra layer. With microbatches = 1 the pipeline
 // runs 1 micro-batch.
-// CHECK-LABEL: module @uneven {
+// CHECK-LABEL: module @uneven attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
 // CHECK:         dist.pipeline microbatches 1
 // CHECK:         %[[S0:.+]] = dist.stage 0 layers [0, 1)
 // CHECK-NOT:     llm.decoder_layer 1
@@ -109,8 +109,8 @@ module @stages attributes {dist.microbatches = 4 : i64} {
 // CHECK-NEXT:      llm.decoder_layer 2
 // CHECK:           llm.decoder_layer 3
 
-module @uneven {
-  shard.grid @grid(shape = 3) {dist.axes = ["pp"]}
+module @uneven attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
+  shard.grid @grid(shape = 3)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   llm.weight @w2 : tensor<64x64xbf16>
@@ -148,12 +148,12 @@ module @uneven {
 // Cost, not layer count, decides: layer 3 holds four 64x64 matrices (16384
 // parameters), layers 0-2 one each (4096). pp2: [0, 3) = 12288 and
 // [3, 4) = 16384, against 8192 / 24576 for [0, 2) / [2, 4).
-// CHECK-LABEL: module @balance {
+// CHECK-LABEL: module @balance attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
 // CHECK:         dist.stage 0 layers [0, 3)
 // CHECK:         dist.stage 1 layers [3, 4)
 
-module @balance {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @balance attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   llm.weight @w2 : tensor<64x64xbf16>
@@ -200,7 +200,7 @@ module @balance {
 // The embedding (128x64 = 8192 parameters, two layers' worth) counts with
 // the first stage and pushes the cut earlier: [0, 1) = 12288 and
 // [1, 4) = 12288, against 16384 / 8192 for an even split of the layers.
-// CHECK-LABEL: module @embedding_shift {
+// CHECK-LABEL: module @embedding_shift attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
 // CHECK:         dist.stage 0 layers [0, 1)
 // CHECK-NEXT:    ^bb0
 // CHECK-NEXT:      llm.param @embed
@@ -208,8 +208,8 @@ module @balance {
 // CHECK:         dist.stage 1 layers [1, 4)
 // CHECK-NOT:       llm.embedding
 
-module @embedding_shift {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @embedding_shift attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<128x64xbf16>
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
@@ -249,7 +249,7 @@ module @embedding_shift {
 
 // A value of stage 0 used in stage 2 goes straight from 0 to 2; stage 0
 // yields it once and stage 1 does not relay it.
-// CHECK-LABEL: module @skip {
+// CHECK-LABEL: module @skip attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
 // CHECK:         %[[S0:.+]] = dist.stage 0 layers [0, 1)
 // CHECK:           dist.yield %{{.+}} : tensor<?x?x64xbf16>
 // CHECK:         %[[T01:.+]] = dist.transfer %[[S0]] on @grid axis 0 from 0 to 1
@@ -262,8 +262,8 @@ module @embedding_shift {
 // CHECK:           %[[R:.+]] = llm.add %[[H2]], %[[SKIP]]
 // CHECK-NEXT:      dist.yield %[[R]]
 
-module @skip {
-  shard.grid @grid(shape = 3) {dist.axes = ["pp"]}
+module @skip attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
+  shard.grid @grid(shape = 3)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   llm.weight @w2 : tensor<64x64xbf16>
@@ -293,13 +293,13 @@ module @skip {
 // -----
 
 // pp is the grid's second axis (dp, pp, tp): transfers name axis 1.
-// CHECK-LABEL: module @pp_axis_1 {
+// CHECK-LABEL: module @pp_axis_1 attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "tp"], shape = [2, 2, 2], microbatches = 1>} {
 // CHECK:         %[[S0:.+]] = dist.stage 0 layers [0, 1)
 // CHECK:         dist.transfer %[[S0]] on @grid axis 1 from 0 to 1
 // CHECK:         dist.stage 1 layers [1, 2)
 
-module @pp_axis_1 {
-  shard.grid @grid(shape = 2x2x2) {dist.axes = ["dp", "pp", "tp"]}
+module @pp_axis_1 attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "tp"], shape = [2, 2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2x2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
@@ -321,7 +321,7 @@ module @pp_axis_1 {
 // -----
 
 // No pp axis: the function is left as it is.
-// CHECK-LABEL: module @no_pp {
+// CHECK-LABEL: module @no_pp attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
 // CHECK:         func.func @forward(%[[H:[^:]+]]: tensor<?x?x64xbf16>)
 // CHECK-NEXT:      %[[H0:.+]] = llm.decoder_layer 0 (%[[H]])
 // CHECK-NOT:       dist.
@@ -329,8 +329,8 @@ module @pp_axis_1 {
 // CHECK-NOT:       dist.
 // CHECK:           return %[[H1]]
 
-module @no_pp {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @no_pp attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {

@@ -5,8 +5,8 @@
 // test/sharding/diagnostics.mlir).
 
 // More stages than decoder layers.
-module {
-  shard.grid @grid(shape = 3) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
+  shard.grid @grid(shape = 3)
   // expected-error@+1 {{pp = 3 exceeds the 2 decoder layers}}
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     %h0 = llm.decoder_layer 0 (%h) : (tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
@@ -25,8 +25,8 @@ module {
 
 // A pp grid but no @forward.
 // expected-error@+1 {{expected a func.func @forward to split}}
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @main() {
     return
   }

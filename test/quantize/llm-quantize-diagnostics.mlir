@@ -4,8 +4,8 @@
 
 // Quantization runs before sharding.
 // expected-error@below {{llm-quantize runs on the unsharded graph, but this module is sharded (it has a shard.grid); quantize first, then shard (llm-opt --quantize=... --shard=...)}}
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @forward() {
     return
   }

@@ -63,9 +63,11 @@ Manifest llama(const LlamaShape &c, int64_t pp, int64_t tp) {
   for (int64_t s = 0; s < pp; ++s)
     m.kvCache.slotsPerStage.push_back({s * perStage, (s + 1) * perStage});
   auto add = [&](const std::string &name, std::vector<int64_t> full,
-                 int sliceDim, std::vector<int64_t> stages) {
+                 int sliceDim, std::vector<int64_t> stages,
+                 WeightRole role = WeightRole::Projection) {
     ManifestWeight w;
     w.name = name;
+    w.role = full.size() < 2 ? WeightRole::Vector : role;
     w.fullShape = full;
     w.shape = full;
     if (sliceDim >= 0 && tp > 1) {
@@ -85,8 +87,10 @@ Manifest llama(const LlamaShape &c, int64_t pp, int64_t tp) {
   std::vector<int64_t> embedStages = {0};
   if (c.tied && pp > 1)
     embedStages.push_back(pp - 1);
-  add("model.embed_tokens.weight", {c.vocab, h}, 0, embedStages);
+  add("model.embed_tokens.weight", {c.vocab, h}, 0, embedStages,
+      WeightRole::Embedding);
   for (int64_t l = 0; l < c.layers; ++l) {
+    m.attention.push_back({l, c.heads / tp, c.kvHeads / tp, c.headDim});
     std::string p = "model.layers." + std::to_string(l) + ".";
     std::vector<int64_t> st = {l / perStage};
     add(p + "input_layernorm.weight", {h}, -1, st);
@@ -107,7 +111,7 @@ Manifest llama(const LlamaShape &c, int64_t pp, int64_t tp) {
   }
   add("model.norm.weight", {h}, -1, {pp - 1});
   if (!c.tied)
-    add("lm_head.weight", {c.vocab, h}, 0, {pp - 1});
+    add("lm_head.weight", {c.vocab, h}, 0, {pp - 1}, WeightRole::LmHead);
   Status s = validateManifest(m);
   EXPECT_TRUE(s.ok()) << s.message();
   return m;
@@ -136,25 +140,27 @@ constexpr uint64_t kAllBytes = 16060522496ull;
 
 } // namespace
 
-TEST(Cost, WeightRoles) {
-  ManifestWeight w;
-  w.shape = {8, 8};
-  auto role = [&](const char *name) {
-    w.name = name;
-    return weightRole(w);
-  };
-  EXPECT_EQ(role("model.embed_tokens.weight"), WeightRole::Embedding);
-  EXPECT_EQ(role("lm_head.weight"), WeightRole::LmHead);
-  EXPECT_EQ(role("model.layers.3.mlp.experts.7.down_proj.weight"),
-            WeightRole::Expert);
-  EXPECT_EQ(role("model.layers.3.block_sparse_moe.experts.0.w1.weight"),
-            WeightRole::Expert);
-  EXPECT_EQ(role("model.layers.3.mlp.shared_expert.up_proj.weight"),
-            WeightRole::Projection);
-  EXPECT_EQ(role("model.layers.3.self_attn.q_proj.weight"),
-            WeightRole::Projection);
-  w.shape = {8};
-  EXPECT_EQ(role("model.layers.3.self_attn.q_proj.bias"), WeightRole::Vector);
+TEST(Cost, ReadsRolesAndHeadsFromTheManifestNotNames) {
+  // The cost model never parses checkpoint names: renaming every weight
+  // changes nothing; the manifest's roles and attention heads decide.
+  Manifest m = llama(kLlama3_8B, 2, 2);
+  Manifest renamed = m;
+  for (size_t i = 0; i < renamed.weights.size(); ++i)
+    renamed.weights[i].name = "w" + std::to_string(i);
+  for (int64_t r = 0; r < m.plan.numRanks(); ++r) {
+    RankCost a = rankCost(m, r), b = rankCost(renamed, r);
+    EXPECT_EQ(a.stepWeightBytes, b.stepWeightBytes);
+    EXPECT_DOUBLE_EQ(a.tokenParams, b.tokenParams);
+    EXPECT_DOUBLE_EQ(a.headParams, b.headParams);
+    EXPECT_EQ(a.queryHeads, 16);
+    EXPECT_EQ(b.queryHeads, 16);
+  }
+  // An expert role makes a matrix an expert whatever its name.
+  renamed.weights[3].role = WeightRole::Expert;
+  EXPECT_TRUE(rankCost(renamed, 0).experts);
+  // Without attention entries the query heads fall back to the kv heads.
+  renamed.attention.clear();
+  EXPECT_EQ(rankCost(renamed, 0).queryHeads, renamed.kvCache.kvHeads);
 }
 
 TEST(Cost, Llama3_8B_Unsharded) {

@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <functional>
+#include <map>
 #include <sstream>
 
 using namespace llmc::rt;
@@ -35,7 +36,7 @@ void expectError(const json &j, const std::vector<std::string> &pieces) {
 TEST(Manifest, ReadsTheExample) {
   Expected<Manifest> m = parseManifest(readInput("stub-pp2-tp2.json"));
   ASSERT_TRUE(m.ok()) << m.status().message();
-  EXPECT_EQ(m->format, 1);
+  EXPECT_EQ(m->format, 2);
   EXPECT_EQ(m->model.architecture, "LlamaForCausalLM");
   EXPECT_EQ(m->model.vocabSize, 64);
   EXPECT_EQ(m->plan.spec, "pp2,tp2");
@@ -48,7 +49,7 @@ TEST(Manifest, ReadsTheExample) {
   EXPECT_TRUE(m->weights[0].slice.has_value());
   EXPECT_FALSE(m->weights[3].slice.has_value());
   EXPECT_EQ(m->arenaBytes, uint64_t(1) << 20);
-  EXPECT_EQ(manifestSchemaVersion(), "1");
+  EXPECT_EQ(manifestSchemaVersion(), "2");
   for (const char *name : {"stub-1.json", "stub-dp2-ep2.json"}) {
     Expected<Manifest> other = parseManifest(readInput(name), name);
     EXPECT_TRUE(other.ok()) << other.status().message();
@@ -143,7 +144,7 @@ TEST(Manifest, EveryFieldIsChecked) {
   };
   std::vector<Case> cases = {
       {[](json &j) { j.erase("format"); }, {"format: missing"}},
-      {[](json &j) { j["format"] = 2; }, {"format", "not supported"}},
+      {[](json &j) { j["format"] = 1; }, {"format", "not supported"}},
       {[](json &j) { j["format"] = "1"; }, {"format", "must be an integer"}},
       {[](json &j) { j["format"] = 1.5; }, {"format", "floating-point"}},
       {[](json &j) { j.erase("model"); }, {"model: missing"}},
@@ -275,6 +276,25 @@ TEST(Manifest, EveryFieldIsChecked) {
        {"decode.pdl", "true or false"}},
       {[](json &j) { j.erase("arena_bytes"); }, {"arena_bytes: missing"}},
       {[](json &j) { j["arena_bytes"] = -1; }, {"arena_bytes"}},
+      {[](json &j) { j["model"].erase("moe_top_k"); },
+       {"model.moe_top_k: missing"}},
+      {[](json &j) { j["model"]["moe_top_k"] = -1; }, {"model.moe_top_k"}},
+      {[](json &j) { j.erase("attention"); }, {"attention: missing"}},
+      {[](json &j) { j["attention"] = 1; }, {"attention", "array"}},
+      {[](json &j) { j["attention"][0].erase("heads"); },
+       {"attention[0].heads: missing"}},
+      {[](json &j) { j["attention"][1]["cache_slot"] = 2; },
+       {"attention[1].cache_slot", "outside the 2 slots"}},
+      {[](json &j) { j["attention"][1]["cache_slot"] = 0; },
+       {"attention[1].cache_slot", "listed twice"}},
+      {[](json &j) { j["attention"][0]["heads"] = 3; j["attention"][0]["kv_heads"] = 2; },
+       {"attention[0]", "3 query heads do not form groups over 2"}},
+      {[](json &j) { j["attention"][0]["head_dim"] = 0; },
+       {"attention[0].head_dim"}},
+      {[](json &j) { j["weights"][1].erase("role"); },
+       {"weights[1].role: missing"}},
+      {[](json &j) { j["weights"][1]["role"] = "q_proj"; },
+       {"weights[1].role", "'q_proj' is not a weight role"}},
       {[](json &j) { j["arena_bytes"] = uint64_t(1) << 63; },
        {"arena_bytes", "fits in 64 bits"}},
   };
@@ -284,6 +304,37 @@ TEST(Manifest, EveryFieldIsChecked) {
     cases[i].mutate(j);
     expectError(j, cases[i].pieces);
   }
+}
+
+TEST(Manifest, CarriesWhatTheCompilerKnows) {
+  // Roles, head counts and the MoE top-k come from the compiler's IR, so
+  // the runtime reads them instead of interpreting checkpoint names.
+  Expected<Manifest> m = parseManifest(readInput("stub-dp2-ep2.json"));
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->model.moeTopK, 2);
+  ASSERT_FALSE(m->attention.empty());
+  EXPECT_EQ(m->attention[0].cacheSlot, 0);
+  EXPECT_EQ(m->attentionOfSlot(0), &m->attention[0]);
+  EXPECT_EQ(m->attentionOfSlot(99), nullptr);
+  std::map<WeightRole, int> roles;
+  for (const ManifestWeight &w : m->weights)
+    ++roles[w.role];
+  EXPECT_GT(roles[WeightRole::Expert], 0);
+  EXPECT_GT(roles[WeightRole::Router], 0);
+  EXPECT_EQ(roles[WeightRole::Embedding], 1);
+  // Every role reads back as written.
+  for (WeightRole r : {WeightRole::Embedding, WeightRole::LmHead,
+                       WeightRole::Router, WeightRole::Expert,
+                       WeightRole::Projection, WeightRole::Vector})
+    EXPECT_EQ(parseWeightRole(weightRoleName(r)), r);
+  EXPECT_FALSE(parseWeightRole("q_proj"));
+  Expected<std::string> text = writeManifest(*m);
+  ASSERT_TRUE(text.ok());
+  Expected<Manifest> back = parseManifest(*text);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_EQ(back->attention.size(), m->attention.size());
+  EXPECT_EQ(back->attention[0].heads, m->attention[0].heads);
+  EXPECT_EQ(back->weights.back().role, m->weights.back().role);
 }
 
 TEST(Manifest, DecodePlanIsOptional) {

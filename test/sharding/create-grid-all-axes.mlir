@@ -4,14 +4,14 @@
 // All five axes on a model that can take them (two MoE layers of two
 // experts of width 32; no attention, so any tp dividing 32 works). The grid
 // lists its axes outermost first, dp, pp, ep, sp, tp, whatever the order in
-// the spec; the canonical spec prints tp, sp, ep, pp, dp. Distinct degrees
+// the spec. Distinct degrees
 // (MIXED) show that each degree lands on its own axis; pp1 is left out.
 
-// ALL-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2,sp2,ep2,pp2,dp2"} {
-// ALL-NEXT:    shard.grid @grid(shape = 2x2x2x2x2) {dist.axes = ["dp", "pp", "ep", "sp", "tp"]}
+// ALL-LABEL: module attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "ep", "sp", "tp"], shape = [2, 2, 2, 2, 2], microbatches = 1>} {
+// ALL-NEXT:    shard.grid @grid(shape = 2x2x2x2x2){{$}}
 
-// MIXED-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "tp4,sp3,ep2,dp5"} {
-// MIXED-NEXT:    shard.grid @grid(shape = 5x2x3x4) {dist.axes = ["dp", "ep", "sp", "tp"]}
+// MIXED-LABEL: module attributes {dist.plan = #dist.plan<axes = ["dp", "ep", "sp", "tp"], shape = [5, 2, 3, 4], microbatches = 1>} {
+// MIXED-NEXT:    shard.grid @grid(shape = 5x2x3x4){{$}}
 
 module {
   llm.weight @router0 : tensor<2x64xbf16>

@@ -4,8 +4,8 @@
 // plan has a pp axis: a @forward without llm.decoder_layer ops still takes
 // tp and dp. (pp2 on it is refused; see diagnostics.mlir.)
 
-// CHECK-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2,dp2"} {
-// CHECK-NEXT:    shard.grid @grid(shape = 2x2) {dist.axes = ["dp", "tp"]}
+// CHECK-LABEL: module attributes {dist.plan = #dist.plan<axes = ["dp", "tp"], shape = [2, 2], microbatches = 1>} {
+// CHECK-NEXT:    shard.grid @grid(shape = 2x2){{$}}
 module {
   func.func @forward(%gate: tensor<?x?x128xbf16>, %up: tensor<?x?x128xbf16>) -> tensor<?x?x128xbf16> {
     %s = llm.swiglu %gate, %up : tensor<?x?x128xbf16>

@@ -122,8 +122,8 @@ module {
 
 // The output of a previous --shard.
 // expected-error@+1 {{module is already sharded (it has a shard.grid); shard the unsharded graph from llm-import instead}}
-module attributes {dist.spec = "tp4", dist.microbatches = 1 : i64} {
-  shard.grid @grid(shape = 4) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [4], microbatches = 1>} {
+  shard.grid @grid(shape = 4)
   func.func @forward() {
     return
   }

@@ -5,7 +5,7 @@
 // RUN: llm-opt %s -split-input-file '--llm-shard-create-grid=spec=pp2 gpus=8' | FileCheck %s --check-prefix=SPARE
 
 // A single-GPU plan (every degree 1) leaves the module exactly as it was:
-// no grid, no dist.* attributes, no retyped weight. (An empty spec is
+// no grid, no plan, no retyped weight. (An empty spec is
 // refused; see diagnostics.mlir.)
 // RUN: llm-opt %s -split-input-file > %t.plain
 // RUN: llm-opt %s -split-input-file --llm-shard-create-grid=spec=tp1 > %t.tp1
@@ -15,12 +15,12 @@
 // RUN: FileCheck %s --check-prefix=ONE < %t.tp1
 
 // The pass only validates the plan and creates the grid: the grid is the
-// first op of the module, the canonical spec and the micro-batch count are
-// module attributes, and nothing in the model is sliced yet (that is
+// first op of the module, the plan (its axes by name, their degrees and the
+// micro-batch count) is the module's dist.plan, and nothing in the model is sliced yet (that is
 // llm-shard-tensor-parallel's job).
 
-// TP2-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2"} {
-// TP2-NEXT:    shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+// TP2-LABEL: module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+// TP2-NEXT:    shard.grid @grid(shape = 2){{$}}
 // TP2-NEXT:    llm.weight @model.embed_tokens.weight : tensor<256x64xbf16>{{$}}
 // TP2:         llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>{{$}}
 // TP2-NOT:     shard.grid
@@ -32,23 +32,22 @@
 
 // Outermost axis first: pp, then tp (tp innermost so its ranks are NVLink
 // neighbours). The micro-batch count comes from the option.
-// TP4PP2-LABEL: module attributes {dist.microbatches = 4 : i64, dist.spec = "tp4,pp2"} {
-// TP4PP2-NEXT:    shard.grid @grid(shape = 2x4) {dist.axes = ["pp", "tp"]}
+// TP4PP2-LABEL: module attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 4], microbatches = 4>} {
+// TP4PP2-NEXT:    shard.grid @grid(shape = 2x4){{$}}
 // TP4PP2-NOT:     dist.stage
 
-// The spec is written pp2,dp2,tp2; the canonical text is in tp, sp, ep, pp,
-// dp order and the grid in dp, pp, ep, sp, tp order (all five axes:
-// create-grid-all-axes.mlir).
-// ORDER-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2,pp2,dp2"} {
-// ORDER-NEXT:    shard.grid @grid(shape = 2x2x2) {dist.axes = ["dp", "pp", "tp"]}
+// The spec is written pp2,dp2,tp2; the grid is in dp, pp, ep, sp, tp order
+// (all five axes: create-grid-all-axes.mlir).
+// ORDER-LABEL: module attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "tp"], shape = [2, 2, 2], microbatches = 1>} {
+// ORDER-NEXT:    shard.grid @grid(shape = 2x2x2){{$}}
 
-// Degree-1 axes are left out of both the grid and the canonical spec.
-// DEG1-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "dp4"} {
-// DEG1-NEXT:    shard.grid @grid(shape = 4) {dist.axes = ["dp"]}
+// Degree-1 axes are left out of the grid.
+// DEG1-LABEL: module attributes {dist.plan = #dist.plan<axes = ["dp"], shape = [4], microbatches = 1>} {
+// DEG1-NEXT:    shard.grid @grid(shape = 4){{$}}
 
 // --gpus above the plan's product is allowed; the grid is the plan's.
-// SPARE-LABEL: module attributes {dist.microbatches = 1 : i64, dist.spec = "pp2"} {
-// SPARE-NEXT:    shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+// SPARE-LABEL: module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+// SPARE-NEXT:    shard.grid @grid(shape = 2){{$}}
 
 // ONE-LABEL: module {
 // ONE-NOT:     shard.grid

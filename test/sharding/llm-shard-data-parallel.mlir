@@ -1,15 +1,15 @@
 // RUN: llm-opt %s -split-input-file --llm-shard-data-parallel | FileCheck %s
 
 // Data parallelism changes no op: replicas run the same program on other
-// batch rows. The pass records the axes that split the batch on @forward,
+// batch rows. The pass records the axes that split the batch in the plan,
 // outermost first: dp, and ep (expert-parallel ranks route their own rows).
 
-// CHECK-LABEL: module @dp {
-// CHECK:         func.func @forward(%{{[^:]+}}: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> attributes {dist.batch_axes = ["dp"]} {
+// CHECK-LABEL: module @dp attributes {dist.plan = #dist.plan<axes = ["dp", "tp"], shape = [2, 2], microbatches = 1, batch_axes = ["dp"]>} {
+// CHECK:         func.func @forward(%{{[^:]+}}: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
 // CHECK-NEXT:      return
 // CHECK:         func.func @helper() {
-module @dp {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["dp", "tp"]}
+module @dp attributes {dist.plan = #dist.plan<axes = ["dp", "tp"], shape = [2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2)
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     return %h : tensor<?x?x64xbf16>
   }
@@ -20,10 +20,10 @@ module @dp {
 
 // -----
 
-// CHECK-LABEL: module @dp_ep {
-// CHECK:         func.func @forward() attributes {dist.batch_axes = ["dp", "ep"]} {
-module @dp_ep {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["dp", "ep"]}
+// CHECK-LABEL: module @dp_ep attributes {dist.plan = #dist.plan<axes = ["dp", "ep"], shape = [2, 2], microbatches = 1, batch_axes = ["dp", "ep"]>} {
+// CHECK:         func.func @forward() {
+module @dp_ep attributes {dist.plan = #dist.plan<axes = ["dp", "ep"], shape = [2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2)
   func.func @forward() {
     return
   }
@@ -32,10 +32,10 @@ module @dp_ep {
 // -----
 
 // No dp or ep axis (or no grid): nothing to record.
-// CHECK-LABEL: module @tp_pp {
-// CHECK-NOT:     dist.batch_axes
-module @tp_pp {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["pp", "tp"]}
+// CHECK-LABEL: module @tp_pp attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 2], microbatches = 1>} {
+// CHECK-NOT:     batch_axes
+module @tp_pp attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2)
   func.func @forward() {
     return
   }
@@ -44,7 +44,7 @@ module @tp_pp {
 // -----
 
 // CHECK-LABEL: module @unsharded {
-// CHECK-NOT:     dist.batch_axes
+// CHECK-NOT:     batch_axes
 module @unsharded {
   func.func @forward() {
     return

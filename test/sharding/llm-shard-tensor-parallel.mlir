@@ -9,8 +9,8 @@
 // One dense layer, GQA 8 heads / 4 kv heads / head_dim 8, MLP width 128,
 // vocab 256, tp2. Rank c loads rows (dim 0) or columns (dim 1)
 // [offsets[c], offsets[c] + size) of the full tensor.
-// CHECK-LABEL: module @dense {
-// CHECK-NEXT:    shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+// CHECK-LABEL: module @dense attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+// CHECK-NEXT:    shard.grid @grid(shape = 2){{$}}
 // CHECK-NEXT:    llm.weight @embed : tensor<128x64xbf16> slice <dim = 0, size = 128, axis = "tp", offsets = [0, 128], full = [256, 64]>{{$}}
 // CHECK-NEXT:    llm.weight @attn_norm : tensor<64xbf16>{{$}}
 // CHECK-NEXT:    llm.weight @q : tensor<32x64xbf16> slice <dim = 0, size = 32, axis = "tp", offsets = [0, 32], full = [64, 64]>{{$}}
@@ -74,8 +74,8 @@
 // CHECK-NEXT:      return %[[LOGITS]], %[[NEXT]] : tensor<?x1x256xbf16>, tensor<?x1xi64>
 
 !cache = !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 8, bf16>
-module @dense {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @dense attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<256x64xbf16>
   llm.weight @attn_norm : tensor<64xbf16>
   llm.weight @q : tensor<64x64xbf16>
@@ -133,7 +133,7 @@ module @dense {
 // A vocabulary tp does not divide (255 over tp2): embedding and lm_head stay
 // replicated (no slice, no vocab_parallel, no all-reduce after the lookup, no
 // all-gather after the head); the MLP is still split.
-// CHECK-LABEL: module @odd_vocab {
+// CHECK-LABEL: module @odd_vocab attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
 // CHECK:         llm.weight @embed : tensor<255x64xbf16>{{$}}
 // CHECK-NEXT:    llm.weight @gate : tensor<64x64xbf16> slice <dim = 0, size = 64, axis = "tp", offsets = [0, 64], full = [128, 64]>{{$}}
 // CHECK-NEXT:    llm.weight @up : tensor<64x64xbf16> slice <dim = 0, size = 64, axis = "tp", offsets = [0, 64], full = [128, 64]>{{$}}
@@ -149,8 +149,8 @@ module @dense {
 // CHECK:         %[[LOGITS:.+]] = llm.lm_head %{{[^,]+}}, %{{[^ ]+}} : (tensor<?x1x64xbf16>, tensor<255x64xbf16>) -> tensor<?x1x255xbf16>
 // CHECK-NEXT:    return %[[LOGITS]] : tensor<?x1x255xbf16>
 
-module @odd_vocab {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @odd_vocab attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<255x64xbf16>
   llm.weight @gate : tensor<128x64xbf16>
   llm.weight @up : tensor<128x64xbf16>
@@ -181,8 +181,8 @@ module @odd_vocab {
 
 // Tied embeddings: one weight read by two llm.param ops gets one slice, and
 // both the embedding and the lm_head use it vocab-parallel (tp4).
-// CHECK-LABEL: module @tied {
-// CHECK-NEXT:    shard.grid @grid(shape = 4) {dist.axes = ["tp"]}
+// CHECK-LABEL: module @tied attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [4], microbatches = 1>} {
+// CHECK-NEXT:    shard.grid @grid(shape = 4){{$}}
 // CHECK-NEXT:    llm.weight @embed : tensor<64x64xbf16> slice <dim = 0, size = 64, axis = "tp", offsets = [0, 64, 128, 192], full = [256, 64]>{{$}}
 // CHECK-NEXT:    func.func @forward(
 // CHECK-NEXT:      %[[E1:.+]] = llm.param @embed : tensor<64x64xbf16>
@@ -194,8 +194,8 @@ module @odd_vocab {
 // CHECK-NEXT:      %[[LOGITS:.+]] = shard.all_gather %[[LOCAL]] on @grid grid_axes = [0] gather_axis = 2 : tensor<?x1x64xbf16> -> tensor<?x1x256xbf16>
 // CHECK-NEXT:      return %[[LOGITS]]
 
-module @tied {
-  shard.grid @grid(shape = 4) {dist.axes = ["tp"]}
+module @tied attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [4], microbatches = 1>} {
+  shard.grid @grid(shape = 4)
   llm.weight @embed : tensor<256x64xbf16>
   func.func @forward(%ids: tensor<?x?xi64>) -> tensor<?x1x256xbf16> {
     %emb = llm.param @embed : tensor<256x64xbf16>
@@ -213,8 +213,8 @@ module @tied {
 // [0, 0, 8, 8] for head_dim 8) and its 2 query heads 2c, 2c+1 all use that
 // kv head (group size 8 / 2 = 4). tp is the grid's second axis here, so the
 // collectives name grid axis 1.
-// CHECK-LABEL: module @qkv_bias {
-// CHECK-NEXT:    shard.grid @grid(shape = 2x4) {dist.axes = ["pp", "tp"]}
+// CHECK-LABEL: module @qkv_bias attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 4], microbatches = 1>} {
+// CHECK-NEXT:    shard.grid @grid(shape = 2x4){{$}}
 // CHECK-NEXT:    llm.weight @q : tensor<16x64xbf16> slice <dim = 0, size = 16, axis = "tp", offsets = [0, 16, 32, 48], full = [64, 64]>{{$}}
 // CHECK-NEXT:    llm.weight @q_bias : tensor<16xbf16> slice <dim = 0, size = 16, axis = "tp", offsets = [0, 16, 32, 48], full = [64]>{{$}}
 // CHECK-NEXT:    llm.weight @k : tensor<8x64xbf16> slice <dim = 0, size = 8, axis = "tp", offsets = [0, 0, 8, 8], full = [16, 64]>{{$}}
@@ -230,8 +230,8 @@ module @tied {
 // CHECK-NEXT:    %[[O:.+]] = llm.linear %[[A]], %[[WO]] : (tensor<?x?x16xbf16>, tensor<64x16xbf16>) -> tensor<?x?x64xbf16>
 // CHECK-NEXT:    shard.all_reduce %[[O]] on @grid grid_axes = [1] : tensor<?x?x64xbf16> -> tensor<?x?x64xbf16>
 
-module @qkv_bias {
-  shard.grid @grid(shape = 2x4) {dist.axes = ["pp", "tp"]}
+module @qkv_bias attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 4], microbatches = 1>} {
+  shard.grid @grid(shape = 2x4)
   llm.weight @q : tensor<64x64xbf16>
   llm.weight @q_bias : tensor<64xbf16>
   llm.weight @k : tensor<16x64xbf16>
@@ -261,7 +261,7 @@ module @qkv_bias {
 // Routed experts and the shared expert split their intermediate width (gate
 // and up on dim 0, down on dim 1); the router stays replicated, and the two
 // partial sums are added before ONE all-reduce.
-// CHECK-LABEL: module @moe {
+// CHECK-LABEL: module @moe attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
 // CHECK:         llm.weight @router : tensor<2x64xbf16>{{$}}
 // CHECK-NEXT:    llm.weight @e0.gate : tensor<16x64xbf16> slice <dim = 0, size = 16, axis = "tp", offsets = [0, 16], full = [32, 64]>{{$}}
 // CHECK-NEXT:    llm.weight @e0.up : tensor<16x64xbf16> slice <dim = 0, size = 16, axis = "tp", offsets = [0, 16], full = [32, 64]>{{$}}
@@ -285,8 +285,8 @@ module @qkv_bias {
 // CHECK-NEXT:    %[[R:.+]] = llm.add %[[X]], %[[MR]] : tensor<?x?x64xbf16>
 // CHECK-NEXT:    return %[[R]]
 
-module @moe {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @moe attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @router : tensor<2x64xbf16>
   llm.weight @e0.gate : tensor<32x64xbf16>
   llm.weight @e0.up : tensor<32x64xbf16>
@@ -321,14 +321,14 @@ module @moe {
 // -----
 
 // A grid without a tp axis: nothing to do.
-// CHECK-LABEL: module @no_tp {
-// CHECK-NEXT:    shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+// CHECK-LABEL: module @no_tp attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+// CHECK-NEXT:    shard.grid @grid(shape = 2){{$}}
 // CHECK-NEXT:    llm.weight @q : tensor<64x64xbf16>{{$}}
 // CHECK:         llm.linear %{{[^,]+}}, %{{[^ ]+}} : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
 // CHECK-NOT:     shard.
 
-module @no_tp {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @no_tp attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     %wq = llm.param @q : tensor<64x64xbf16>

@@ -6,8 +6,8 @@
 // A column-parallel projection whose weight is not an llm.param: there is no
 // llm.weight to record the slice on. Reported at the weight value (here a
 // function argument).
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   // expected-error@+1 {{tensor parallelism expects weights to come from llm.param}}
   func.func @forward(%x: tensor<?x?x64xbf16>, %wq: tensor<64x64xbf16>, %k: tensor<?x?x16xbf16>, %pos: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
     %q = llm.linear %x, %wq : (tensor<?x?x64xbf16>, tensor<64x64xbf16>) -> tensor<?x?x64xbf16>
@@ -19,8 +19,8 @@ module {
 // -----
 
 // k and v are not projections, so the rank cannot hold only its kv heads.
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %k: tensor<?x?x16xbf16>, %pos: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
     %wq = llm.param @q : tensor<64x64xbf16>
@@ -35,8 +35,8 @@ module {
 
 // The attention output (split by heads) goes straight to an op that needs
 // the whole hidden state, with no row-parallel projection in between.
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   llm.weight @kv : tensor<16x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %pos: tensor<?x?xi64>) -> tensor<?x1x64xbf16> {
@@ -54,8 +54,8 @@ module {
 // -----
 
 // Adding the head-split attention output to the whole hidden state.
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   llm.weight @kv : tensor<16x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %pos: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
@@ -73,8 +73,8 @@ module {
 // -----
 
 // swiglu's gate is a column-parallel projection, its up is not.
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @gate : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %up: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     %w = llm.param @gate : tensor<64x64xbf16>
@@ -88,8 +88,8 @@ module {
 // -----
 
 // One weight used column-parallel (rows) and then row-parallel (columns).
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @w : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     // expected-error@+1 {{weight w would need two different tensor-parallel slices}}
@@ -105,8 +105,8 @@ module {
 
 // A grid but no @forward.
 // expected-error@+1 {{expected a func.func @forward to shard}}
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @main() {
     return
   }

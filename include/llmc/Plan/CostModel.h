@@ -302,21 +302,25 @@ llvm::Expected<CostReport> analyzeShardedModule(mlir::ModuleOp module,
                                                 const Topology &topology,
                                                 const Workload &workload);
 
-/// The grid of a plan laid out on nodes: which ranks form the groups of an
-/// axis and how many nodes such a group spans.
+/// The grid of a plan (rt::Grid) laid out on nodes: which ranks form the
+/// groups of an axis and how many nodes such a group spans.
 class GridLayout {
 public:
   /// Axes outermost first, as the sharding passes order them.
   explicit GridLayout(const ShardSpec &spec);
-  GridLayout(llvm::ArrayRef<std::string> axes, llvm::ArrayRef<int64_t> degrees);
+  explicit GridLayout(rt::Grid grid);
 
-  int64_t numRanks() const;
-  llvm::ArrayRef<std::string> axes() const { return names; }
-  llvm::ArrayRef<int64_t> degrees() const { return shape; }
+  int64_t numRanks() const { return grid.numRanks(); }
+  llvm::ArrayRef<std::string> axes() const { return grid.axes; }
+  llvm::ArrayRef<int64_t> degrees() const { return grid.shape; }
+  /// The plan's grid, batch and sequence axes included.
+  const rt::Grid &plan() const { return grid; }
   /// Index of a named axis, or -1 when the grid lacks it.
-  int64_t axisIndex(llvm::StringRef axis) const;
+  int64_t axisIndex(llvm::StringRef axis) const { return grid.axisIndex(axis); }
   /// Coordinates of a rank (row-major, outermost axis first).
-  std::vector<int64_t> coords(int64_t rank) const;
+  std::vector<int64_t> coords(int64_t rank) const {
+    return grid.coordinates(rank);
+  }
   /// Most nodes any group along `axisIndices` spans.
   int64_t nodesSpanned(llvm::ArrayRef<int64_t> axisIndices,
                        const Topology &topology) const;
@@ -331,8 +335,7 @@ public:
                           const Topology &topology) const;
 
 private:
-  std::vector<std::string> names;
-  std::vector<int64_t> shape;
+  rt::Grid grid;
 };
 
 /// Bytes of one element of a float or integer type (bf16: 2).

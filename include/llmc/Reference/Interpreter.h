@@ -67,28 +67,12 @@ inline bool isAbsent(const RtValue &v) {
 // The program
 //===----------------------------------------------------------------------===//
 
-/// The device grid of a sharded module: `shard.grid` with the axis names of
-/// its `dist.axes` attribute. Ranks are numbered row-major (last axis
-/// fastest). A module without a grid is one rank.
-struct Grid {
+/// The device grid of a sharded module: `shard.grid` with its plan (the
+/// module's `#dist.plan`, as rt::Grid). Ranks are numbered row-major (last
+/// axis fastest). A module without a grid is one rank.
+struct Grid : rt::Grid {
+  /// Symbol name of the `shard.grid`.
   std::string name;
-  std::vector<int64_t> shape;
-  std::vector<std::string> axisNames;
-
-  int64_t numRanks() const;
-  /// The coordinates of `rank`, one per axis.
-  std::vector<int64_t> coordinates(int64_t rank) const;
-  /// The rank at `coords`.
-  int64_t rankAt(llvm::ArrayRef<int64_t> coords) const;
-  /// Index of the axis called `name`, or -1.
-  int axisIndex(llvm::StringRef name) const;
-  /// Degree of the axis called `name` (1 when the grid has none).
-  int64_t degree(llvm::StringRef name) const;
-  /// Coordinate of `rank` along the axis called `name` (0 when absent).
-  int64_t coordinate(int64_t rank, llvm::StringRef name) const;
-  /// The ranks that differ from `rank` only along `axes`, ordered by their
-  /// coordinates on `axes` (the first listed axis most significant).
-  std::vector<int> group(int64_t rank, llvm::ArrayRef<int64_t> axes) const;
 };
 
 /// A module ready to run: its @forward, grid and weight declarations.
@@ -100,18 +84,6 @@ struct Program {
   llvm::StringMap<llm::WeightOp> weights;
   /// The FP8 weight whose scale each scale symbol is, by scale name.
   llvm::StringMap<llm::WeightOp> scaleOwners;
-  /// The axes whose ranks split the batch rows, outermost first: @forward's
-  /// `dist.batch_axes` (dp, and ep whose ranks also route their own rows),
-  /// or the older `dist.data_parallel_axis`.
-  std::vector<std::string> batchAxes;
-  /// @forward's `dist.sequence_axis` (context parallelism), if any.
-  std::optional<std::string> sequenceAxis;
-
-  /// Number of batch replicas: the product of the batch axes' degrees.
-  int64_t numReplicas() const;
-  /// Which replica `rank` belongs to: its coordinates on the batch axes,
-  /// linearised with the first axis outermost.
-  int64_t replicaOf(int64_t rank) const;
 
   /// Finds @forward, the grid and the weights; fails on a module the
   /// executor cannot run (no @forward, several grids, ...).

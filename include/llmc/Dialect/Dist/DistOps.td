@@ -13,6 +13,7 @@
 #define LLMC_DIALECT_DIST_OPS_TD
 
 include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/ControlFlowInterfaces.td"
@@ -22,6 +23,68 @@ def Dist_Dialect : Dialect {
   let name = "dist";
   let cppNamespace = "::llmc::dist";
   let summary = "Pipeline stages, transfers and micro-batches";
+  let description = [{
+    A sharded module carries its plan as one attribute on the module,
+    `dist.plan = #dist.plan<...>`, next to the `shard.grid @grid` whose
+    axes it names; the dialect verifies the pair.
+  }];
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// Name of the module attribute holding the plan.
+    static constexpr ::llvm::StringLiteral kPlanAttrName = "dist.plan";
+    /// Name of the `shard.grid` symbol the plan describes.
+    static constexpr ::llvm::StringLiteral kGridName = "grid";
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+def Dist_PlanAttr : AttrDef<Dist_Dialect, "Plan"> {
+  let mnemonic = "plan";
+  let summary = "how a sharded module is laid out on its device grid";
+  let description = [{
+    The axes of the module's `shard.grid @grid` by name (outermost first, in
+    the order dp, pp, ep, sp, tp; axes of degree 1 are left out) and their
+    degrees, the pipeline micro-batch count, the axes whose ranks split the
+    batch rows (dp, then ep), and the axis that splits the sequence (sp).
+    `llm-shard-create-grid` writes it; the data- and sequence-parallel
+    passes fill in `batch_axes` and `sequence_axis`. `getGrid()` is the one
+    conversion to the runtime's grid type (`runtime/plan/Grid.h`), whose
+    rules the verifier applies.
+
+    ```mlir
+    module attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "tp"],
+        shape = [2, 2, 4], microbatches = 4, batch_axes = ["dp"]>} {
+      shard.grid @grid(shape = 2x2x4)
+      ...
+    }
+    ```
+  }];
+  let parameters = (ins ArrayRefParameter<"::mlir::StringAttr">:$axes,
+                        ArrayRefParameter<"int64_t">:$shape,
+                        "int64_t":$microbatches,
+                        ArrayRefParameter<"::mlir::StringAttr">:$batchAxes,
+                        "::mlir::StringAttr":$sequenceAxis);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+  let builders = [
+    AttrBuilder<(ins "const ::llmc::rt::Grid &":$grid)>
+  ];
+  let extraClassDeclaration = [{
+    /// The plan as the runtime's grid type: the one conversion from the IR.
+    ::llmc::rt::Grid getGrid() const;
+    /// Index of the named axis, or nullopt when the grid lacks it.
+    std::optional<int64_t> axisIndex(::llvm::StringRef name) const;
+    /// Degree of the named axis (1 when the grid lacks it).
+    int64_t degree(::llvm::StringRef name) const;
+    /// This plan with `batch_axes` replaced.
+    PlanAttr withBatchAxes(::llvm::ArrayRef<::llvm::StringRef> axes) const;
+    /// This plan with `sequence_axis` set to `axis`.
+    PlanAttr withSequenceAxis(::llvm::StringRef axis) const;
+  }];
 }
 
 class Dist_Op<string mnemonic, list<Trait> traits = []>

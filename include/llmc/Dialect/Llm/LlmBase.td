@@ -28,6 +28,25 @@ def Llm_Dialect : Dialect {
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
   let dependentDialects = ["::mlir::func::FuncDialect"];
+  let extraClassDeclaration = [{
+    /// The function llm-import creates and every pass and tool runs.
+    static constexpr ::llvm::StringLiteral kEntryName = "forward";
+    /// Module facts llm-import copies from the Hugging Face config.
+    static constexpr ::llvm::StringLiteral kArchitectureAttrName =
+        "llm.architecture";
+    static constexpr ::llvm::StringLiteral kSourceAttrName = "llm.source";
+    static constexpr ::llvm::StringLiteral kMaxPositionEmbeddingsAttrName =
+        "llm.max_position_embeddings";
+    static constexpr ::llvm::StringLiteral kEosTokenIdsAttrName =
+        "llm.eos_token_ids";
+    static constexpr ::llvm::StringLiteral kBosTokenIdAttrName =
+        "llm.bos_token_id";
+    static constexpr ::llvm::StringLiteral kQuantizationAttrName =
+        "llm.quantization";
+    /// Argument attribute naming each argument of the entry function
+    /// ("input_ids", "positions", "kv_cache").
+    static constexpr ::llvm::StringLiteral kArgNameAttrName = "llm.name";
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -30,4 +30,13 @@
 #define GET_OP_CLASSES
 #include "llmc/Dialect/Llm/LlmOps.h.inc"
 
+namespace llmc::llm {
+
+/// The module's entry function (`func.func @forward`), or null.
+inline mlir::func::FuncOp lookupEntry(mlir::ModuleOp module) {
+  return module.lookupSymbol<mlir::func::FuncOp>(LlmDialect::kEntryName);
+}
+
+} // namespace llmc::llm
+
 #endif // LLMC_DIALECT_LLM_LLMDIALECT_H

@@ -1,5 +1,5 @@
-module {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["pp", "ep"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp", "ep"], shape = [2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2)
   llm.weight @w1 : tensor<4x8xbf16> owner <axis = "ep", coord = 1>
   llm.weight @w2 : tensor<2x8xbf16> slice <dim = 0, size = 2, axis = "tp", offsets = [0, 2], full = [4, 8]> owner <axis = "ep", coord = 0>
   llm.weight @down : tensor<8x4xbf16>

@@ -1,5 +1,5 @@
-module attributes {dist.microbatches = 1 : i64, dist.spec = "pp2", llm.architecture = "LlamaForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>, llm.architecture = "LlamaForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
+  shard.grid @grid(shape = 2)
   llm.weight @model.embed_tokens.weight : tensor<256x64xbf16>
   llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
   llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>

@@ -1,5 +1,5 @@
-module attributes {dist.microbatches = 1 : i64, dist.spec = "sp2", llm.architecture = "LlamaForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
-  shard.grid @grid(shape = 2) {dist.axes = ["sp"]}
+module attributes {dist.plan = #dist.plan<axes = ["sp"], shape = [2], microbatches = 1, sequence_axis = "sp">, llm.architecture = "LlamaForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
+  shard.grid @grid(shape = 2)
   llm.weight @model.embed_tokens.weight : tensor<256x64xbf16>
   llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
   llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>
@@ -21,7 +21,7 @@ module attributes {dist.microbatches = 1 : i64, dist.spec = "sp2", llm.architect
   llm.weight @model.layers.1.mlp.down_proj.weight : tensor<64x128xbf16>
   llm.weight @model.norm.weight : tensor<64xbf16>
   llm.weight @lm_head.weight : tensor<256x64xbf16>
-  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 8, bf16> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) attributes {dist.sequence_axis = "sp"} {
+  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 8, bf16> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) {
     %0 = llm.param @model.embed_tokens.weight : tensor<256x64xbf16>
     %1 = llm.embedding %arg0, %0 : (tensor<?x?xi64>, tensor<256x64xbf16>) -> tensor<?x?x64xbf16>
     %2 = llm.decoder_layer 0 (%1, %arg1, %arg2) : (tensor<?x?x64xbf16>, tensor<?x?xi64>, !llm.kv_cache<layers = 2, kv_heads = 4, head_dim = 8, bf16>) -> tensor<?x?x64xbf16> {

@@ -1,5 +1,5 @@
-module attributes {dist.microbatches = 1 : i64, dist.spec = "ep2", llm.architecture = "MixtralForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
-  shard.grid @grid(shape = 2) {dist.axes = ["ep"]}
+module attributes {dist.plan = #dist.plan<axes = ["ep"], shape = [2], microbatches = 1, batch_axes = ["ep"]>, llm.architecture = "MixtralForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
+  shard.grid @grid(shape = 2)
   llm.weight @model.embed_tokens.weight : tensor<256x64xbf16>
   llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
   llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<64x64xbf16>
@@ -34,7 +34,7 @@ module attributes {dist.microbatches = 1 : i64, dist.spec = "ep2", llm.architect
   llm.weight @model.layers.0.block_sparse_moe.experts.7.w2.weight : tensor<64x96xbf16> owner <axis = "ep", coord = 1>
   llm.weight @model.norm.weight : tensor<64xbf16>
   llm.weight @lm_head.weight : tensor<256x64xbf16>
-  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) attributes {dist.batch_axes = ["ep"]} {
+  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) {
     %0 = llm.param @model.embed_tokens.weight : tensor<256x64xbf16>
     %1 = llm.embedding %arg0, %0 : (tensor<?x?xi64>, tensor<256x64xbf16>) -> tensor<?x?x64xbf16>
     %2 = llm.decoder_layer 0 (%1, %arg1, %arg2) : (tensor<?x?x64xbf16>, tensor<?x?xi64>, !llm.kv_cache<layers = 1, kv_heads = 2, head_dim = 8, bf16>) -> tensor<?x?x64xbf16> {

@@ -1,5 +1,5 @@
-module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2,ep2", llm.architecture = "MixtralForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmplekdvf_x"} {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["ep", "tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["ep", "tp"], shape = [2, 2], microbatches = 1, batch_axes = ["ep"]>, llm.architecture = "MixtralForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmplekdvf_x"} {
+  shard.grid @grid(shape = 2x2)
   llm.weight @model.embed_tokens.weight : tensor<128x64xbf16> slice <dim = 0, size = 128, axis = "tp", offsets = [0, 128], full = [256, 64]>
   llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
   llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<32x64xf8E4M3FN> scale @model.layers.0.self_attn.q_proj.weight_scale slice <dim = 0, size = 32, axis = "tp", offsets = [0, 32], full = [64, 64]>
@@ -62,7 +62,7 @@ module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2,ep2", llm.archi
   llm.weight @model.layers.0.block_sparse_moe.experts.7.w2.weight_scale : tensor<64x1xf32> owner <axis = "ep", coord = 1>
   llm.weight @model.norm.weight : tensor<64xbf16>
   llm.weight @lm_head.weight : tensor<128x64xbf16> slice <dim = 0, size = 128, axis = "tp", offsets = [0, 128], full = [256, 64]>
-  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 1, kv_heads = 1, head_dim = 8, f8E4M3FN, scales = per_token_head> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) attributes {dist.batch_axes = ["ep"]} {
+  func.func @forward(%arg0: tensor<?x?xi64> {llm.name = "input_ids"}, %arg1: tensor<?x?xi64> {llm.name = "positions"}, %arg2: !llm.kv_cache<layers = 1, kv_heads = 1, head_dim = 8, f8E4M3FN, scales = per_token_head> {llm.name = "kv_cache"}) -> (tensor<?x1x256xbf16>, tensor<?x1xi64>) {
     %0 = llm.param @model.embed_tokens.weight : tensor<128x64xbf16>
     %1 = llm.embedding %arg0, %0 vocab_parallel : (tensor<?x?xi64>, tensor<128x64xbf16>) -> tensor<?x?x64xbf16>
     %all_reduce = shard.all_reduce %1 on @grid grid_axes = [1] : tensor<?x?x64xbf16> -> tensor<?x?x64xbf16>

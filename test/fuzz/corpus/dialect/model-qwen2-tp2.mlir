@@ -1,5 +1,5 @@
-module attributes {dist.microbatches = 1 : i64, dist.spec = "tp2", llm.architecture = "Qwen2ForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>, llm.architecture = "Qwen2ForCausalLM", llm.bos_token_id = 1 : i64, llm.eos_token_ids = array<i64: 2>, llm.max_position_embeddings = 512 : i64, llm.source = "tmpj_uafraz"} {
+  shard.grid @grid(shape = 2)
   llm.weight @model.embed_tokens.weight : tensor<128x64xbf16> slice <dim = 0, size = 128, axis = "tp", offsets = [0, 128], full = [256, 64]>
   llm.weight @model.layers.0.input_layernorm.weight : tensor<64xbf16>
   llm.weight @model.layers.0.self_attn.q_proj.weight : tensor<32x64xbf16> slice <dim = 0, size = 32, axis = "tp", offsets = [0, 32], full = [64, 64]>

@@ -1,6 +1,6 @@
 !cache = !llm.kv_cache<layers = 4, kv_heads = 2, head_dim = 8, bf16>
-module @stages attributes {dist.microbatches = 4 : i64} {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @stages attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 4>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<64x64xbf16>
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>

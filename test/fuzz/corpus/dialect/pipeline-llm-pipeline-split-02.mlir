@@ -1,5 +1,5 @@
-module @balance {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @balance attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   llm.weight @w2 : tensor<64x64xbf16>

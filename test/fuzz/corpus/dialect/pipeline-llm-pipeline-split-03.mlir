@@ -1,5 +1,5 @@
-module @embedding_shift {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @embedding_shift attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<128x64xbf16>
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>

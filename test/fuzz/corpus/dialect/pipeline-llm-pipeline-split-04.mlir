@@ -1,5 +1,5 @@
-module @skip {
-  shard.grid @grid(shape = 3) {dist.axes = ["pp"]}
+module @skip attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [3], microbatches = 1>} {
+  shard.grid @grid(shape = 3)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   llm.weight @w2 : tensor<64x64xbf16>

@@ -1,5 +1,5 @@
-module @pp_axis_1 {
-  shard.grid @grid(shape = 2x2x2) {dist.axes = ["dp", "pp", "tp"]}
+module @pp_axis_1 attributes {dist.plan = #dist.plan<axes = ["dp", "pp", "tp"], shape = [2, 2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2x2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {

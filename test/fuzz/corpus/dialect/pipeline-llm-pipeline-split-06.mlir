@@ -1,5 +1,5 @@
-module @no_pp {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @no_pp attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @w0 : tensor<64x64xbf16>
   llm.weight @w1 : tensor<64x64xbf16>
   func.func @forward(%h: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {

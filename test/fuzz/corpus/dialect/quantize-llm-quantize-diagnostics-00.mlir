@@ -1,5 +1,5 @@
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   func.func @forward() {
     return
   }

@@ -1,5 +1,5 @@
-module attributes {dist.spec = "tp4", dist.microbatches = 1 : i64} {
-  shard.grid @grid(shape = 4) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [4], microbatches = 1>} {
+  shard.grid @grid(shape = 4)
   func.func @forward() {
     return
   }

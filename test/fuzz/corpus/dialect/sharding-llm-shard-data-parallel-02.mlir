@@ -1,5 +1,5 @@
-module @tp_pp {
-  shard.grid @grid(shape = 2x2) {dist.axes = ["pp", "tp"]}
+module @tp_pp attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 2], microbatches = 1>} {
+  shard.grid @grid(shape = 2x2)
   func.func @forward() {
     return
   }

@@ -1,6 +1,6 @@
 !cache = !llm.kv_cache<layers = 1, kv_heads = 4, head_dim = 8, bf16>
-module @dense {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @dense attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<256x64xbf16>
   llm.weight @attn_norm : tensor<64xbf16>
   llm.weight @q : tensor<64x64xbf16>

@@ -1,5 +1,5 @@
-module @odd_vocab {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @odd_vocab attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @embed : tensor<255x64xbf16>
   llm.weight @gate : tensor<128x64xbf16>
   llm.weight @up : tensor<128x64xbf16>

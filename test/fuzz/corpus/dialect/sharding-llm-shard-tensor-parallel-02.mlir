@@ -1,5 +1,5 @@
-module @tied {
-  shard.grid @grid(shape = 4) {dist.axes = ["tp"]}
+module @tied attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [4], microbatches = 1>} {
+  shard.grid @grid(shape = 4)
   llm.weight @embed : tensor<256x64xbf16>
   func.func @forward(%ids: tensor<?x?xi64>) -> tensor<?x1x256xbf16> {
     %emb = llm.param @embed : tensor<256x64xbf16>

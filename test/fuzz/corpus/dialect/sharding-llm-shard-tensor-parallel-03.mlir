@@ -1,5 +1,5 @@
-module @qkv_bias {
-  shard.grid @grid(shape = 2x4) {dist.axes = ["pp", "tp"]}
+module @qkv_bias attributes {dist.plan = #dist.plan<axes = ["pp", "tp"], shape = [2, 4], microbatches = 1>} {
+  shard.grid @grid(shape = 2x4)
   llm.weight @q : tensor<64x64xbf16>
   llm.weight @q_bias : tensor<64xbf16>
   llm.weight @k : tensor<16x64xbf16>

@@ -1,5 +1,5 @@
-module @moe {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module @moe attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @router : tensor<2x64xbf16>
   llm.weight @e0.gate : tensor<32x64xbf16>
   llm.weight @e0.up : tensor<32x64xbf16>

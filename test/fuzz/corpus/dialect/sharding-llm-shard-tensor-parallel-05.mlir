@@ -1,5 +1,5 @@
-module @no_tp {
-  shard.grid @grid(shape = 2) {dist.axes = ["pp"]}
+module @no_tp attributes {dist.plan = #dist.plan<axes = ["pp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     %wq = llm.param @q : tensor<64x64xbf16>

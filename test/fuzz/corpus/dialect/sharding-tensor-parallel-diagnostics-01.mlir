@@ -1,5 +1,5 @@
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @q : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %k: tensor<?x?x16xbf16>, %pos: tensor<?x?xi64>) -> tensor<?x?x64xbf16> {
     %wq = llm.param @q : tensor<64x64xbf16>

@@ -1,5 +1,5 @@
-module {
-  shard.grid @grid(shape = 2) {dist.axes = ["tp"]}
+module attributes {dist.plan = #dist.plan<axes = ["tp"], shape = [2], microbatches = 1>} {
+  shard.grid @grid(shape = 2)
   llm.weight @gate : tensor<64x64xbf16>
   func.func @forward(%x: tensor<?x?x64xbf16>, %up: tensor<?x?x64xbf16>) -> tensor<?x?x64xbf16> {
     %w = llm.param @gate : tensor<64x64xbf16>
