@@ -189,9 +189,11 @@ LogicalResult Lowering::run() {
     return failure();
   emitKernelInstances();
 
-  // The per-rank program is gone; only the emitc module remains.
+  // The per-rank program is gone; only the emitc module remains, so the
+  // plan that named its grid's axes goes too.
   old->dropAllDefinedValueUses();
   old->erase();
+  module->removeAttr(dist::DistDialect::kPlanAttrName);
 
   SmallVector<Attribute> stages;
   for (auto &[stage, use] : arena)

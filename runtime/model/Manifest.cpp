@@ -549,7 +549,8 @@ Status validateManifest(const Manifest &m, const std::string &source) {
                          std::to_string(model.vocabSize));
 
   // plan
-  if (std::optional<GridProblem> problem = m.plan.check())
+  const ManifestPlan &plan = m.plan;
+  if (std::optional<GridProblem> problem = plan.check())
     return r.error("plan." + problem->field, problem->message);
 
   // target
@@ -667,7 +668,7 @@ Status validateManifest(const Manifest &m, const std::string &source) {
         return r.error(Reader::join(sp, "dim"),
                        std::to_string(s.dim) + " is not a dim of '" + w.name +
                            "' " + shapeString(w.fullShape));
-      if (!axisNames.count(s.axis))
+      if (plan.axisIndex(s.axis) < 0)
         return r.error(Reader::join(sp, "axis"),
                        "'" + s.axis + "' is not an axis of plan.axes");
       if (s.size != w.shape[size_t(s.dim)])
@@ -705,7 +706,7 @@ Status validateManifest(const Manifest &m, const std::string &source) {
     }
     if (w.owner) {
       std::string op = Reader::join(path, "owner");
-      if (!axisNames.count(w.owner->axis))
+      if (plan.axisIndex(w.owner->axis) < 0)
         return r.error(Reader::join(op, "axis"),
                        "'" + w.owner->axis + "' is not an axis of plan.axes");
       int64_t degree = plan.degree(w.owner->axis);
