@@ -242,16 +242,185 @@ Expected<std::vector<std::vector<int64_t>>> parsePrompts(llvm::StringRef text) {
 // Generation
 //===----------------------------------------------------------------------===//
 
-Expected<GenerateResult> generate(mlir::ModuleOp module,
-                                  const WeightSource &weights,
-                                  const GenerateOptions &options) {
+//===----------------------------------------------------------------------===//
+// PlanRunner
+//===----------------------------------------------------------------------===//
+
+PlanRunner::~PlanRunner() = default;
+
+Expected<std::unique_ptr<PlanRunner>>
+PlanRunner::create(mlir::ModuleOp module, const WeightSource &weights) {
   Expected<Program> analyzed = Program::analyze(module);
   if (!analyzed)
     return analyzed.takeError();
-  const Program &program = *analyzed;
-  Expected<std::vector<ArgRole>> roles = argumentRoles(program.forward);
+  std::unique_ptr<PlanRunner> runner(new PlanRunner());
+  runner->program_ = std::make_unique<Program>(std::move(*analyzed));
+  Expected<std::vector<ArgRole>> roles = argumentRoles(runner->program_->forward);
   if (!roles)
     return roles.takeError();
+  for (ArgRole role : *roles)
+    runner->roles_.push_back(int(role));
+  if (mlir::func::FuncOp(runner->program_->forward).getNumResults() == 0)
+    return createStringError("@forward returns nothing");
+  int numRanks = int(runner->program_->grid.numRanks());
+  for (int r = 0; r < numRanks; ++r)
+    runner->ranks_.push_back(
+        std::make_unique<Interpreter>(*runner->program_, r, weights));
+  return runner;
+}
+
+int64_t PlanRunner::replicas() const { return program_->numReplicas(); }
+
+std::optional<int64_t> PlanRunner::vocabSize() const {
+  return ref::vocabSize(*program_);
+}
+
+double PlanRunner::estimateBytes(int64_t rowsPerRank, int64_t positions,
+                                 double *weightBytes) const {
+  MemoryNeeds needs = estimateMemory(*program_, rowsPerRank, positions);
+  if (weightBytes)
+    *weightBytes = needs.weights;
+  return needs.total();
+}
+
+void PlanRunner::setCaches(const std::function<KVCache()> &make) {
+  caches_.clear();
+  for (size_t r = 0; r < ranks_.size(); ++r)
+    caches_.push_back(std::make_unique<KVCache>(make()));
+}
+
+Expected<PlanRunner::Output> PlanRunner::forward(const IntTensor &ids,
+                                                 const IntTensor &positions,
+                                                 int64_t seed,
+                                                 bool splitSequence) {
+  const Program &program = *program_;
+  const Grid &grid = program.grid;
+  int numRanks = this->numRanks();
+  int64_t batch = ids.dim(0), len = ids.dim(1);
+  int64_t replicas = grid.numReplicas();
+  int64_t localBatch = batch / replicas;
+  int64_t spDegree = grid.sequenceDegree();
+
+  InProcessCommunicator comm(numRanks);
+  std::vector<std::vector<RtValue>> outputs(numRanks);
+  std::vector<std::string> errors(numRanks);
+  auto runRank = [&](int r) {
+    int64_t d = grid.replicaOf(r);
+    int64_t seqStart = 0, seqLen = len;
+    if (splitSequence) {
+      std::tie(seqStart, seqLen) = rt::sequenceBlock(
+          len, spDegree, grid.coordinate(r, *grid.sequenceAxis));
+    }
+    auto local = [&](const IntTensor &t) {
+      return sliceAlong(rowsOf(t, d * localBatch, localBatch), 1, seqStart,
+                        seqLen);
+    };
+    std::vector<RtValue> args;
+    for (int role : roles_) {
+      switch (ArgRole(role)) {
+      case ArgRole::InputIds:
+        args.push_back(local(ids));
+        break;
+      case ArgRole::Positions:
+        args.push_back(local(positions));
+        break;
+      case ArgRole::Cache:
+        args.push_back(CacheRef{caches_[r].get(), 0, localBatch});
+        break;
+      case ArgRole::Seed:
+        args.push_back(seed);
+        break;
+      }
+    }
+    Expected<std::vector<RtValue>> out =
+        ranks_[r]->run(std::move(args), comm, splitSequence);
+    if (out) {
+      outputs[r] = std::move(*out);
+    } else {
+      errors[r] = llvm::toString(out.takeError());
+      comm.fail(r, errors[r]);
+    }
+    comm.finish(r);
+  };
+  if (numRanks == 1) {
+    runRank(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (int r = 0; r < numRanks; ++r)
+      threads.emplace_back(runRank, r);
+    for (std::thread &t : threads)
+      t.join();
+  }
+  if (auto failure = comm.firstFailure()) {
+    if (numRanks == 1)
+      return createStringError("%s", failure->second.c_str());
+    std::string coords = grid.coordinateString(failure->first);
+    return createStringError("rank %d (%s) failed: %s", failure->first,
+                             coords.c_str(), failure->second.c_str());
+  }
+
+  // Gather: per batch replica, the lowest rank holding every result.
+  unsigned numResults = mlir::func::FuncOp(program.forward).getNumResults();
+  std::vector<int> sources;
+  for (int64_t d = 0; d < replicas; ++d) {
+    int found = -1;
+    for (int r = 0; r < numRanks && found < 0; ++r)
+      if (grid.replicaOf(r) == d && llvm::none_of(outputs[r], isAbsent))
+        found = r;
+    if (found < 0)
+      return createStringError("no rank of batch replica %lld holds every "
+                               "result of @forward",
+                               (long long)d);
+    sources.push_back(found);
+  }
+  Expected<RtValue> logits = gatherResult(outputs, sources, 0);
+  if (!logits)
+    return logits.takeError();
+  const Tensor *logitsTensor = std::get_if<Tensor>(&*logits);
+  if (!logitsTensor || logitsTensor->rank() < 1 ||
+      logitsTensor->dim(0) != batch)
+    return createStringError("@forward's first result is not a float "
+                             "tensor with %lld batch rows",
+                             (long long)batch);
+  Output result;
+  result.logits = std::move(*logitsTensor);
+  if (numResults >= 2) {
+    Expected<RtValue> nextIds = gatherResult(outputs, sources, 1);
+    if (!nextIds)
+      return nextIds.takeError();
+    const IntTensor *t = std::get_if<IntTensor>(&*nextIds);
+    if (!t || t->rank() < 1 || t->dim(0) != batch)
+      return createStringError("@forward's second result is not an integer "
+                               "tensor with %lld batch rows",
+                               (long long)batch);
+    result.next = *t;
+  }
+  return result;
+}
+
+std::vector<RankStats> PlanRunner::stats() const {
+  std::vector<RankStats> out;
+  for (int r = 0; r < numRanks(); ++r)
+    out.push_back(RankStats{r, program_->grid.coordinates(r),
+                            ranks_[r]->loadedWeights(),
+                            caches_.empty() ? std::vector<int64_t>()
+                                            : caches_[r]->allocatedSlots()});
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// Generation
+//===----------------------------------------------------------------------===//
+
+Expected<GenerateResult> generate(mlir::ModuleOp module,
+                                  const WeightSource &weights,
+                                  const GenerateOptions &options) {
+  Expected<std::unique_ptr<PlanRunner>> created =
+      PlanRunner::create(module, weights);
+  if (!created)
+    return created.takeError();
+  PlanRunner &runner = **created;
+  const Program &program = runner.program();
 
   // Validate the request.
   const auto &prompts = options.prompts;
@@ -272,7 +441,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
                              (long long)promptLen,
                              (long long)options.maxNewTokens,
                              (long long)maxSeq, (long long)maxPos.getInt());
-  if (std::optional<int64_t> vocab = vocabSize(program))
+  if (std::optional<int64_t> vocab = runner.vocabSize())
     for (auto [p, ids] : llvm::enumerate(prompts))
       for (int64_t id : ids)
         if (id >= *vocab)
@@ -281,7 +450,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
                                    (long long)id, p, (long long)*vocab);
 
   const Grid &grid = program.grid;
-  int numRanks = int(grid.numRanks());
+  int numRanks = runner.numRanks();
   // Context parallelism: prefill splits the sequence into consecutive
   // blocks over the sequence axis (rt::sequenceBlock, the runtime's rule);
   // decode gives every rank the new tokens.
@@ -333,12 +502,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
         (long long)batch, (long long)maxSeq, bytesString(double(limit)).c_str(),
         options.memoryLimit ? "--memory-limit" : "this machine's memory");
 
-  std::vector<std::unique_ptr<Interpreter>> ranks;
-  std::vector<std::unique_ptr<KVCache>> caches;
-  for (int r = 0; r < numRanks; ++r) {
-    ranks.push_back(std::make_unique<Interpreter>(program, r, weights));
-    caches.push_back(std::make_unique<KVCache>(localBatch, maxSeq));
-  }
+  runner.setCaches([&] { return KVCache(localBatch, maxSeq); });
 
   GenerateResult result;
   result.tokens.assign(size_t(batch), {});
@@ -349,8 +513,7 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
     int64_t start = 0, len = promptLen;
     if (!options.useCache) {
       len = int64_t(sequences.front().size());
-      for (auto &c : caches)
-        c->clear();
+      runner.setCaches([&] { return KVCache(localBatch, maxSeq); });
     } else if (step > 0) {
       start = promptLen + step - 1;
       len = 1;
@@ -361,107 +524,18 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
         ids.data[b * len + s] = sequences[b][start + s];
         positions.data[b * len + s] = start + s;
       }
-
     bool splitSequence = spDegree > 1 && (!options.useCache || step == 0);
-
-    // Run every rank.
-    InProcessCommunicator comm(numRanks);
-    std::vector<std::vector<RtValue>> outputs(numRanks);
-    std::vector<std::string> errors(numRanks);
-    auto runRank = [&](int r) {
-      int64_t d = grid.replicaOf(r);
-      int64_t seqStart = 0, seqLen = len;
-      if (splitSequence) {
-        std::tie(seqStart, seqLen) = rt::sequenceBlock(
-            len, spDegree, grid.coordinate(r, *grid.sequenceAxis));
-      }
-      auto local = [&](const IntTensor &t) {
-        return sliceAlong(rowsOf(t, d * localBatch, localBatch), 1, seqStart,
-                          seqLen);
-      };
-      std::vector<RtValue> args;
-      for (ArgRole role : *roles) {
-        switch (role) {
-        case ArgRole::InputIds:
-          args.push_back(local(ids));
-          break;
-        case ArgRole::Positions:
-          args.push_back(local(positions));
-          break;
-        case ArgRole::Cache:
-          args.push_back(CacheRef{caches[r].get(), 0, localBatch});
-          break;
-        case ArgRole::Seed:
-          args.push_back(int64_t(rt::splitmix64(
-              rt::splitmix64(options.sampleSeed) + uint64_t(step))));
-          break;
-        }
-      }
-      Expected<std::vector<RtValue>> out =
-          ranks[r]->run(std::move(args), comm, splitSequence);
-      if (out) {
-        outputs[r] = std::move(*out);
-      } else {
-        errors[r] = llvm::toString(out.takeError());
-        comm.fail(r, errors[r]);
-      }
-      comm.finish(r);
-    };
-    if (numRanks == 1) {
-      runRank(0);
-    } else {
-      std::vector<std::thread> threads;
-      for (int r = 0; r < numRanks; ++r)
-        threads.emplace_back(runRank, r);
-      for (std::thread &t : threads)
-        t.join();
-    }
-    if (auto failure = comm.firstFailure()) {
-      if (numRanks == 1)
-        return createStringError("%s", failure->second.c_str());
-      std::string coords = grid.coordinateString(failure->first);
-      return createStringError("rank %d (%s) failed: %s", failure->first,
-                               coords.c_str(), failure->second.c_str());
-    }
-
-    // Gather: per batch replica, the lowest rank holding every result.
-    unsigned numResults = mlir::func::FuncOp(program.forward).getNumResults();
-    if (numResults == 0)
-      return createStringError("@forward returns nothing");
-    std::vector<int> sources;
-    for (int64_t d = 0; d < replicas; ++d) {
-      int found = -1;
-      for (int r = 0; r < numRanks && found < 0; ++r)
-        if (grid.replicaOf(r) == d && llvm::none_of(outputs[r], isAbsent))
-          found = r;
-      if (found < 0)
-        return createStringError("no rank of batch replica %lld holds every "
-                                 "result of @forward",
-                                 (long long)d);
-      sources.push_back(found);
-    }
-    Expected<RtValue> logits = gatherResult(outputs, sources, 0);
-    if (!logits)
-      return logits.takeError();
-    const Tensor *logitsTensor = std::get_if<Tensor>(&*logits);
-    if (!logitsTensor || logitsTensor->rank() < 1 ||
-        logitsTensor->dim(0) != batch)
-      return createStringError("@forward's first result is not a float "
-                               "tensor with %lld batch rows",
-                               (long long)batch);
+    int64_t seed = int64_t(
+        rt::splitmix64(rt::splitmix64(options.sampleSeed) + uint64_t(step)));
+    Expected<PlanRunner::Output> out =
+        runner.forward(ids, positions, seed, splitSequence);
+    if (!out)
+      return out.takeError();
     IntTensor next;
-    if (numResults >= 2) {
-      Expected<RtValue> nextIds = gatherResult(outputs, sources, 1);
-      if (!nextIds)
-        return nextIds.takeError();
-      const IntTensor *t = std::get_if<IntTensor>(&*nextIds);
-      if (!t || t->rank() < 1 || t->dim(0) != batch)
-        return createStringError("@forward's second result is not an integer "
-                                 "tensor with %lld batch rows",
-                                 (long long)batch);
-      next = *t;
+    if (out->next) {
+      next = std::move(*out->next);
     } else {
-      Expected<IntTensor> t = argmax(*logitsTensor);
+      Expected<IntTensor> t = argmax(out->logits);
       if (!t)
         return t.takeError();
       next = std::move(*t);
@@ -472,15 +546,12 @@ Expected<GenerateResult> generate(mlir::ModuleOp module,
       result.tokens[b].push_back(id);
       sequences[b].push_back(id);
     }
-    result.logits.push_back(*logitsTensor);
+    result.logits.push_back(std::move(out->logits));
   }
 
   result.gridShape = grid.shape;
   result.gridAxes = grid.axes;
-  for (int r = 0; r < numRanks; ++r)
-    result.ranks.push_back(RankStats{r, grid.coordinates(r),
-                                     ranks[r]->loadedWeights(),
-                                     caches[r]->allocatedSlots()});
+  result.ranks = runner.stats();
   return result;
 }
 

@@ -395,11 +395,11 @@ Error storeKeysValues(const Tensor &k, const Tensor &v,
     int64_t row = binding.rowOffset + b;
     for (int64_t t = 0; t < seq; ++t) {
       int64_t p = positions.data[b * seq + t];
-      if (p < 0 || p >= cache.maxSeq())
+      if (p < 0 || p >= cache.capacity(row))
         return createStringError(
             "attention: position %lld is beyond the KV cache's %lld positions "
             "(prompt length + max new tokens)",
-            (long long)p, (long long)cache.maxSeq());
+            (long long)p, (long long)cache.capacity(row));
       if (keep && !keep(p))
         continue;
       for (int64_t h = 0; h < config.numKvHeads; ++h) {
@@ -408,7 +408,7 @@ Error storeKeysValues(const Tensor &k, const Tensor &v,
         std::copy_n(k.data.begin() + src, hd, slot.keys.begin() + dst);
         std::copy_n(v.data.begin() + src, hd, slot.values.begin() + dst);
       }
-      slot.written[row * cache.maxSeq() + p] = 1;
+      slot.written[cache.positionIndex(row, p)] = 1;
     }
   }
   return Error::success();
@@ -421,13 +421,13 @@ std::vector<KeyValue> cachedKeys(const CacheBinding &binding, int64_t row) {
   if (!slot)
     return keys;
   int64_t r = binding.rowOffset + row;
-  for (int64_t p = 0; p < cache.maxSeq(); ++p) {
-    if (!slot->written[r * cache.maxSeq() + p])
+  for (int64_t p = 0, n = cache.length(r); p < n; ++p) {
+    if (!slot->written[cache.positionIndex(r, p)])
       continue;
     int64_t off = cache.offset(*slot, r, 0, p);
     keys.push_back(KeyValue{p, slot->keys.data() + off,
                             slot->values.data() + off,
-                            cache.maxSeq() * slot->headDim});
+                            cache.headStride(*slot)});
   }
   return keys;
 }

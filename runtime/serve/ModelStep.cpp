@@ -70,8 +70,11 @@ Status validateStepPlan(const StepPlan &plan, const ModelFacts &facts) {
                            ")");
     if (s.tokens.empty())
       return Status::error(who + ": has no tokens to process");
-    int64_t end = s.startPos + int64_t(s.tokens.size());
-    if (s.startPos < 0 || end > facts.maxModelLen)
+    // startPos is range-checked before the sum so a huge one cannot wrap.
+    int64_t end = s.startPos >= 0 && s.startPos <= facts.maxModelLen
+                      ? s.startPos + int64_t(s.tokens.size())
+                      : -1;
+    if (end < 0 || end > facts.maxModelLen)
       return Status::error(who + ": positions [" + std::to_string(s.startPos) +
                            ", " + std::to_string(end) +
                            ") are outside [0, max model length " +

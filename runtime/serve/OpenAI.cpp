@@ -308,10 +308,12 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
   if (!(chat ? parseMessages(body, ctx, out, f) : parsePrompt(body, ctx, out, f)))
     return false;
 
-  double temperature = 1.0, topP = 1.0;
+  SamplingDefaults defaults =
+      ctx.codec ? ctx.codec->samplingDefaults() : SamplingDefaults();
+  double temperature = defaults.temperature, topP = defaults.topP;
   f.number("temperature", temperature, 0.0, 2.0);
   f.number("top_p", topP, 0.0, 1.0, /*minOpen=*/true);
-  int64_t topK = 0;
+  int64_t topK = defaults.topK;
   if (f.integer("top_k", topK, -1, INT32_MAX) && topK < 0)
     topK = 0;
   int64_t seed = 0;

@@ -44,9 +44,19 @@ public:
   virtual std::string finish() = 0;
 };
 
+/// The model's sampling defaults (generation_config.json) for the fields a
+/// request leaves out; the OpenAI defaults otherwise.
+struct SamplingDefaults {
+  double temperature = 1.0;
+  double topP = 1.0;
+  int64_t topK = 0; ///< 0: no cut
+};
+
 class TextCodec {
 public:
   virtual ~TextCodec() = default;
+  /// Defaults for temperature, top_p and top_k.
+  virtual SamplingDefaults samplingDefaults() const { return {}; }
   /// A completion prompt's ids (with the BOS token the tokenizer adds).
   virtual rt::Expected<std::vector<int32_t>>
   encode(const std::string &text) const = 0;

@@ -232,6 +232,53 @@ def make_safetensors():
 
 # --- manifest.json ----------------------------------------------------------
 
+def step_plan(seqs, kind=0, step=1):
+    """encodeStepPlan's bytes (docs/serving.md, "Wire format")."""
+    out = b"LLMCSTP1" + struct.pack("<BQI", kind, step, len(seqs))
+    for (seq, replica, start, sample, temp, top_p, top_k, seed, logprobs,
+         draw, tokens, blocks) in seqs:
+        out += struct.pack("<QiqBffiQiQ", seq, replica, start, sample, temp,
+                           top_p, top_k, seed, logprobs, draw)
+        out += struct.pack("<I%di" % len(tokens), len(tokens), *tokens)
+        out += struct.pack("<I%di" % len(blocks), len(blocks), *blocks)
+    return out
+
+
+def make_step_plans():
+    out = reset("step-plan")
+    write(os.path.join(out, "empty"), step_plan([]))
+    write(os.path.join(out, "shutdown"), step_plan([], kind=1, step=9))
+    prefill = (1, 0, 0, 1, 0.0, 1.0, 0, 0, -1, 0, [1, 2, 3, 4, 5], [0, 1])
+    decode = (2, 1, 7, 1, 0.8, 0.9, 40, 12345, 3, 2, [9], [3, 4])
+    chunk = (3, 0, 8, 0, 1.0, 1.0, 0, 7, 0, 0, [6, 7, 8, 9], [5, 6, 2])
+    write(os.path.join(out, "prefill"), step_plan([prefill]))
+    write(os.path.join(out, "mixed"), step_plan([prefill, decode, chunk]))
+    write(os.path.join(out, "truncated"), step_plan([decode])[:-3])
+
+
+def make_api_requests():
+    """First byte: 'c' completions, anything else chat; then the body."""
+    out = reset("api-request")
+    bodies = {
+        "completion": ("c", {"prompt": "hello", "max_tokens": 4,
+                             "logprobs": 2, "stop": ["x"]}),
+        "completion-ids": ("c", {"prompt": [1, 2, 3], "temperature": 0.5,
+                                 "top_p": 0.9, "top_k": 5, "seed": 3,
+                                 "stream": True, "stream_options":
+                                 {"include_usage": True}}),
+        "chat": ("h", {"messages": [{"role": "user", "content": "hi"}],
+                       "max_completion_tokens": 5, "logprobs": True,
+                       "top_logprobs": 3}),
+        "chat-parts": ("h", {"messages": [
+            {"role": "system", "content": [{"type": "text", "text": "s"}]},
+            {"role": "user", "content": "u"}], "stop_token_ids": [7],
+            "ignore_eos": True, "model": "m"}),
+        "bad-n": ("c", {"prompt": "x", "n": 2}),
+    }
+    for name, (endpoint, body) in bodies.items():
+        write(os.path.join(out, name), endpoint + json.dumps(body))
+
+
 def make_manifests(build):
     out = reset("manifest")
     if not build:
@@ -266,6 +313,8 @@ def main():
     make_dialect(build)
     make_safetensors()
     make_manifests(build)
+    make_step_plans()
+    make_api_requests()
 
 
 if __name__ == "__main__":

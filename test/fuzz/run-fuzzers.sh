@@ -30,6 +30,8 @@ targets=(
   safetensors-index:16384:safetensors.dict
   manifest:16384:manifest.dict
   dialect:16384:mlir.dict
+  step-plan:4096:step-plan.dict
+  api-request:4096:api-request.dict
 )
 
 # LLMC_FUZZ_TARGETS="config dialect" runs only those.

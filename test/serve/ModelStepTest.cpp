@@ -180,6 +180,10 @@ TEST(ValidateStepPlan, NamesEachBrokenRule) {
   EXPECT_NE(planError(s, f).find("outside [0, max model length 40)"),
             std::string::npos);
   s = validStep();
+  s.startPos = INT64_MAX - 1; // + 2 tokens would wrap to a negative end
+  EXPECT_NE(planError(s, f).find("outside [0, max model length 40)"),
+            std::string::npos);
+  s = validStep();
   s.tokens = {1, 2, 3}; // positions 4..6 need 2 blocks; 7 needs...
   s.startPos = 6;       // up to position 8 -> 3 blocks
   EXPECT_NE(planError(s, f).find("block table has 2 blocks"), std::string::npos);

@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/serve/HttpServer.h"
+#include "runtime/serve/ServeMain.h"
 #include "runtime/serve/ServeOptions.h"
 #include "test/serve/ByteCodec.h"
 #include "test/serve/FakeModel.h"
@@ -95,45 +95,18 @@ int main(int argc, char **argv) {
   std::string name =
       so->servedModelName.empty() ? mc.name : so->servedModelName;
 
-  HttpOptions ho;
-  ho.host = so->host;
-  ho.port = so->port;
-  ho.apiKey = so->apiKey;
-  ho.threads = httpThreadsFor(*so, *config);
-  HttpServer server(ho);
-  if (Status s = server.bind(); !s)
-    return usage(s.message().c_str());
-  std::printf("llmc serve: listening on http://%s:%d\n", so->host.c_str(),
-              server.port());
-  std::fflush(stdout);
-
   test::ByteCodec codec(256);
   std::unique_ptr<Engine> engine;
-  SignalDrain signals(server, so->drainTimeoutSeconds);
-  std::thread loader([&] {
-    while (!readyFile.empty() && access(readyFile.c_str(), F_OK) != 0 &&
-           !signals.signalled())
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    Expected<std::unique_ptr<Engine>> e = Engine::create(model, *config);
-    if (!e) {
-      std::fprintf(stderr, "llmc-serve-stub: error: %s\n",
-                   e.status().message().c_str());
-      server.stop();
-      return;
-    }
-    engine = std::move(*e);
-    server.attach(*engine, codec, name);
-    std::printf("llmc serve: ready\n");
-    std::fflush(stdout);
-  });
-  Status ran = server.run();
-  loader.join();
-  if (engine)
-    engine->stop();
-  if (!ran) {
-    std::fprintf(stderr, "llmc-serve-stub: error: %s\n", ran.message().c_str());
-    return 1;
-  }
-  std::printf("llmc serve: stopped\n");
-  return 0;
+  return serveMain(
+      "llmc-serve-stub", *so, httpThreadsFor(*so, *config),
+      [&](const std::function<bool()> &stopping) -> Expected<LoadedServer> {
+        while (!readyFile.empty() && access(readyFile.c_str(), F_OK) != 0 &&
+               !stopping())
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        Expected<std::unique_ptr<Engine>> e = Engine::create(model, *config);
+        if (!e)
+          return Expected<LoadedServer>::fromError(e.status());
+        engine = std::move(*e);
+        return LoadedServer{engine.get(), &codec, name, ""};
+      });
 }

@@ -4,12 +4,14 @@
 //             --target=h100|h200|a100|sm_XX -o DIR
 //             [--max-batch=B] [--max-seq=S] [--max-tokens-per-step=T]
 //             [--tp-reduce=fp32|bf16] [--no-build] [--nvcc=PATH]
-//             [--emit=emitc]
+//             [--emit=emitc] [--tokenizer=DIR]
 //
 // Shards the model graph for SPEC (as llm-opt does; an input that is
 // already sharded is taken as is), lowers the per-rank program to C++ that
 // calls the runtime, and writes DIR/src/model.cu, DIR/manifest.json and,
-// unless --no-build, DIR/llm-model built by nvcc. docs/codegen.md.
+// unless --no-build, DIR/llm-model built by nvcc. docs/codegen.md. The
+// tokenizer files of --tokenizer=DIR (or of the input's folder) are copied
+// into DIR too (docs/text.md).
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +25,9 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -107,9 +111,41 @@ static cl::opt<Emit> emit(
                           "print the lowered emitc module; write nothing")),
     cl::cat(category));
 
+static cl::opt<std::string> tokenizerDir(
+    "tokenizer",
+    cl::desc("Copy this folder's tokenizer files into -o DIR (default: the "
+             "input's folder when it holds tokenizer.json)"),
+    cl::value_desc("DIR"), cl::cat(category));
+
 static int fail(const Twine &message) {
   WithColor::error(errs(), "llm-compile") << message << "\n";
   return 1;
+}
+
+/// The files runtime/text reads at run time (docs/text.md), copied beside
+/// the binary so that `llm-model --text` and `llm-model serve` need no
+/// other folder. tokenizer.json is required when --tokenizer is given.
+static Error copyTokenizerFiles(StringRef from, StringRef to, bool explicitDir) {
+  SmallString<256> probe(from);
+  sys::path::append(probe, "tokenizer.json");
+  if (!sys::fs::exists(probe)) {
+    if (!explicitDir)
+      return Error::success();
+    return createStringError("--tokenizer=" + from +
+                             ": the folder has no tokenizer.json");
+  }
+  for (StringRef name : {"tokenizer.json", "tokenizer_config.json",
+                         "generation_config.json", "chat_template.jinja"}) {
+    SmallString<256> src(from), dst(to);
+    sys::path::append(src, name);
+    sys::path::append(dst, name);
+    if (!sys::fs::exists(src))
+      continue;
+    if (std::error_code ec = sys::fs::copy_file(src, dst))
+      return createStringError("cannot copy " + src + " to " + dst + ": " +
+                               ec.message());
+  }
+  return Error::success();
 }
 
 int main(int argc, char **argv) {
@@ -184,6 +220,17 @@ int main(int argc, char **argv) {
         std::move(e), [](const llmc::DiagnosedError &) {},
         [&](const ErrorInfoBase &info) { rc = fail(info.message()); });
     return rc;
+  }
+  if (emit == Emit::Binary) {
+    StringRef from = tokenizerDir;
+    if (from.empty() && inputFile != "-")
+      from = sys::path::parent_path(inputFile);
+    if (from.empty() && inputFile != "-")
+      from = ".";
+    if (!from.empty())
+      if (Error e = copyTokenizerFiles(from, outputDir,
+                                       tokenizerDir.getNumOccurrences()))
+        return fail(toString(std::move(e)));
   }
   return 0;
 }

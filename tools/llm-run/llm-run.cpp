@@ -2,6 +2,8 @@
 //
 // llm-run in.mlir [--quantize=LIST] [--shard=SPEC] [--gpus=N] [--microbatches=M]
 //         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
+//         (or --tokenizer=DIR --text=TEXT | --chat=JSON|@FILE [--temperature=T])
+// llm-run serve in.mlir --weights=... [--tokenizer=DIR] [serve flags]
 //         [--check] [--tolerance=1e-4] [--print-logits] [--no-cache]
 //         [--rank-stats] [--seed=S] [--memory-limit=BYTES]
 //
@@ -19,6 +21,9 @@
 // or --memory-limit) is refused before anything is loaded.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Serve.h"
+#include "TextGeneration.h"
 
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
@@ -71,7 +76,7 @@ static cl::opt<std::string>
                          "deterministic random weights"),
                 cl::value_desc("DIR|random[:SEED]"));
 static cl::opt<std::string>
-    promptText("prompt", cl::Required,
+    promptText("prompt",
                cl::desc("Token ids, comma-separated; ';' separates the "
                         "prompts of a batch (e.g. '1,2,3;4,5,6')"),
                cl::value_desc("ids"));
@@ -227,6 +232,8 @@ static void printRankStats(const llmc::ref::GenerateResult &result) {
 }
 
 int main(int argc, char **argv) {
+  if (argc > 1 && StringRef(argv[1]) == "serve")
+    return llmc::runServe(argc, argv);
   InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv,
                               "llm-run: CPU reference executor of llm IR\n");
@@ -255,8 +262,14 @@ int main(int argc, char **argv) {
                 "optional K, M, G or T suffix, got '" +
                 memoryLimit + "'");
 
+  bool text = llmc::textRequested();
+  if (text == bool(promptText.getNumOccurrences()))
+    return fail(text ? "--prompt excludes --text and --chat"
+                     : "give the prompt as --prompt=IDS, --text or --chat");
+  if (text && check)
+    return fail("--check compares token ids; use --prompt=IDS");
   Expected<std::vector<std::vector<int64_t>>> prompts =
-      llmc::ref::parsePrompts(promptText);
+      llmc::ref::parsePrompts(text ? std::string("0") : promptText.getValue());
   if (!prompts)
     return fail(toString(prompts.takeError()));
 
@@ -299,6 +312,12 @@ int main(int argc, char **argv) {
       llmc::ref::WeightSource::parse(weightsSpec);
   if (!weights)
     return fail(toString(weights.takeError()));
+
+  if (text)
+    return llmc::runTextGeneration(
+        *module, *weights, weightsSpec,
+        maxNewTokens.getNumOccurrences() ? int64_t(maxNewTokens) : 0,
+        sampleSeed, memoryLimitBytes.value_or(0));
 
   llmc::ref::GenerateOptions options;
   options.prompts = *prompts;

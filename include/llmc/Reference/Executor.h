@@ -11,6 +11,7 @@
 #ifndef LLMC_REFERENCE_EXECUTOR_H
 #define LLMC_REFERENCE_EXECUTOR_H
 
+#include "llmc/Reference/KVCache.h"
 #include "llmc/Reference/Tensor.h"
 #include "llmc/Reference/Weights.h"
 
@@ -19,6 +20,9 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -67,6 +71,62 @@ struct GenerateResult {
   /// The grid's shape and axis names ("" names when the grid has none).
   std::vector<int64_t> gridShape;
   std::vector<std::string> gridAxes;
+};
+
+struct Program;
+class Interpreter;
+
+/// Every rank of a program, each with its Interpreter (weights loaded on
+/// first use and kept) and its KV cache; forward() runs @forward once on
+/// all of them, one thread per rank, over a fresh InProcessCommunicator.
+/// Both static generation (generate) and serving (ReferenceModelStep) run
+/// steps through it.
+class PlanRunner {
+public:
+  /// Analyzes `module` (unsharded, or sharded with a shard.grid); the
+  /// module and `weights` must outlive the runner.
+  static llvm::Expected<std::unique_ptr<PlanRunner>>
+  create(mlir::ModuleOp module, const WeightSource &weights);
+  ~PlanRunner();
+
+  const Program &program() const { return *program_; }
+  int numRanks() const { return int(ranks_.size()); }
+  /// Batch replicas (the batch axes' degrees multiplied): a batch's rows
+  /// are split evenly over them, replica d taking the d-th share.
+  int64_t replicas() const;
+  /// The full vocabulary, from the embedding table (nullopt: unknown).
+  std::optional<int64_t> vocabSize() const;
+  /// Fp32 weight and KV cache bytes over all ranks for caches of
+  /// `rowsPerRank` rows of `positions` positions (estimated from the IR).
+  double estimateBytes(int64_t rowsPerRank, int64_t positions,
+                       double *weightBytes = nullptr) const;
+
+  /// Gives every rank a new cache made by `make`.
+  void setCaches(const std::function<KVCache()> &make);
+  KVCache &cache(int rank) { return *caches_[size_t(rank)]; }
+
+  /// @forward's outputs gathered over the batch replicas.
+  struct Output {
+    Tensor logits;               ///< the first result, [batch, ...]
+    std::optional<IntTensor> next; ///< the second result, if any
+  };
+  /// One call: `ids` and `positions` [batch, len] (replica d gets rows
+  /// [d * batch / replicas, ...)), `seed` for an i64 argument;
+  /// `splitSequence`: the sequence axis' ranks take consecutive blocks of
+  /// the tokens (prefill under context parallelism). Errors name the rank.
+  llvm::Expected<Output> forward(const IntTensor &ids,
+                                 const IntTensor &positions, int64_t seed,
+                                 bool splitSequence);
+
+  /// What each rank loaded and cached.
+  std::vector<RankStats> stats() const;
+
+private:
+  PlanRunner() = default;
+  std::unique_ptr<Program> program_;
+  std::vector<int> roles_;
+  std::vector<std::unique_ptr<Interpreter>> ranks_;
+  std::vector<std::unique_ptr<KVCache>> caches_;
 };
 
 /// Runs `module` (unsharded, or sharded with a shard.grid) with `weights`.
