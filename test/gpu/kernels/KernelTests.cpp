@@ -1071,6 +1071,7 @@ void testOutput(FakeRank &r);
 void testRandomWeights();
 void testErrorsAndGraphs(FakeRank &r);
 void testTpReduce(FakeRank &r);
+void testFp8(FakeRank &r);
 void runBench(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
@@ -1122,6 +1123,7 @@ int main(int argc, char **argv) {
       {"randomWeights", testRandomWeights},
       {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
       {"tpReduce", [&] { testTpReduce(rank); }},
+      {"fp8", [&] { testFp8(rank); }},
   };
   for (auto &[name, fn] : tests) {
     auto t0 = std::chrono::steady_clock::now();
