@@ -298,11 +298,28 @@ void testFp8(FakeRank &r) {
   testQuantization(r);
 }
 
-/// Bench.cpp: milliseconds per call of `f` captured `reps` times in a graph.
+/// Bench.cpp: milliseconds per call of `f` (median of batches of `reps`),
+/// and of `f` captured `reps` times in a graph.
+double timeMs(FakeRank &r, const std::function<void()> &f, int reps);
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
 
+/// With copyGBs <= 0, measures the device-to-device copy rate first.
 void benchFp8(FakeRank &r, double copyGBs) {
   Rng rng(29);
+  if (copyGBs <= 0) {
+    size_t bytes = size_t(1) << 30;
+    DevBuf<char> src(bytes), dst(bytes);
+    cudaMemset(src.get(), 1, bytes);
+    double ms = timeMs(
+        r,
+        [&] {
+          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
+                          r.stream());
+        },
+        5);
+    copyGBs = 2.0 * double(bytes) / (ms * 1e-3) / 1e9;
+    std::printf("\nD2D copy 1 GiB: %.0f GB/s (read+write)\n", copyGBs);
+  }
   struct Shape {
     const char *name;
     int64_t n, k;
