@@ -103,13 +103,7 @@ __global__ void __launch_bounds__(kThreads) fp8GemvKernel(Fp8GemvArgs a) {
   for (int64_t c0 = threadIdx.x; c0 < chunks;
        c0 += int64_t(kThreads) * kUnroll) {
     uint4 wv[kUnroll][RB];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      int64_t c = c0 + int64_t(u) * kThreads;
-#pragma unroll
-      for (int r = 0; r < RB; ++r)
-        wv[u][r] = c < chunks ? __ldcs(wrow[r] + c) : make_uint4(0, 0, 0, 0);
-    }
+    loadChunks<kUnroll, RB, kThreads>(wv, wrow, c0, chunks);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       int64_t c = c0 + int64_t(u) * kThreads;
