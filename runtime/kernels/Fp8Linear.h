@@ -15,9 +15,10 @@
 
 namespace llmc::rt::cuda {
 
-/// Most rows the FP8-weight GEMV takes (batch 1-16 decode); more rows
-/// dequantize weight row blocks to bf16 and run cuBLASLt.
-constexpr int64_t kFp8GemvMaxRows = 16;
+/// Most rows the FP8-weight GEMV takes: its widening and fp32 FMAs make it
+/// ALU-bound from a few rows on (H100: 85-93% of copy bandwidth at 1 row,
+/// 11-13% at 16); more rows take the staged cuBLASLt path.
+constexpr int64_t kFp8GemvMaxRows = 8;
 
 /// Bytes of the rank's cuBLASLt workspace cuBLASLt itself keeps when an FP8
 /// projection borrows the rest as staging (dequantized weight rows, fp32
@@ -29,8 +30,8 @@ constexpr size_t kFp8LtWorkspace = size_t(8) << 20;
 /// caller. W8A16 (bf16 in):
 ///   rows <= kFp8GemvMaxRows: out = (sum_k x * code) * scale (+ bias), a
 ///     weight-streaming GEMV reading one byte per weight, fp32 sums;
-///   more rows: blocks of weight rows dequantized to bf16(code * scale) in
-///     the workspace, then cuBLASLt (one bf16 rounding of each weight).
+///   more rows: blocks of weight rows widened exactly to bf16 in the
+///     workspace, cuBLASLt into fp32 staging, then the scales.
 /// W8A8 (E4M3 in, with rowScale): cuBLASLt E4M3 x E4M3 into fp32 staging,
 ///   then out = (acc * rowScale[m]) * scale[n] (+ bias) rounded once.
 void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
