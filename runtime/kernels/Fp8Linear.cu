@@ -315,6 +315,11 @@ Staging staging(Rank &r, const char *op) {
           r.workspaceBytes() - kFp8LtWorkspace};
 }
 
+void checkCuda(Rank &r, const char *op, cudaError_t e) {
+  if (e != cudaSuccess)
+    failf(r, op, "staging the FP8 codes: %s", cudaGetErrorString(e));
+}
+
 void runLt(Rank &r, const char *op, const gemm::MatmulNT &p) {
   std::string err = gemm::matmulNT(r.lt(), r.stream(), r.workspace(),
                                    kFp8LtWorkspace, p);
@@ -331,9 +336,11 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
   Staging st = staging(r, op);
   bool w8a8 = in.rowScale != nullptr;
   int64_t k = w.cols, n = w.rows, m = in.rows;
-  // Per column: m fp32 products, and (W8A16) k widened codes; a multiple of
-  // 16 columns (E4M3 GEMMs need 16-element leading dims).
-  int64_t perCol = 4 * m + (w8a8 ? 0 : 2 * k);
+  // Per column: m fp32 products, and k widened codes (W8A16) or a copy of
+  // the codes (W8A8, for a last block whose width is not a multiple of 16,
+  // which cuBLASLt's E4M3 GEMM refused on an H100: it is zero-padded);
+  // blocks are multiples of 16 columns.
+  int64_t perCol = 4 * m + (w8a8 ? k : 2 * k);
   int64_t block = std::min<int64_t>(
       (n + 15) / 16 * 16, int64_t(st.bytes) / perCol / 16 * 16);
   if (block < 16)
@@ -341,6 +348,7 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
           (long long)m);
   auto *acc = static_cast<float *>(st.data);
   auto *deq = reinterpret_cast<bf16 *>(acc + m * block);
+  auto *tail = reinterpret_cast<uint8_t *>(acc + m * block);
   bool perChannel = w.scaleCount > 1;
   const bf16 *b = bias ? bias->data : nullptr;
   for (int64_t n0 = 0; n0 < n; n0 += block) {
@@ -359,6 +367,16 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
     if (w8a8) {
       p.inType = gemm::InType::E4M3;
       p.b = w.fp8 + n0 * k;
+      if (cols != ld) {
+        checkCuda(r, op,
+                  cudaMemcpyAsync(tail, w.fp8 + n0 * k, size_t(cols * k),
+                                  cudaMemcpyDeviceToDevice, r.stream()));
+        checkCuda(r, op,
+                  cudaMemsetAsync(tail + cols * k, 0, size_t((ld - cols) * k),
+                                  r.stream()));
+        p.b = tail;
+        p.n = ld;
+      }
     } else {
       dequantKernel<<<gridFor(cols * k / 16), kThreads, 0, r.stream()>>>(
           deq, w.fp8, n0, cols, k);
