@@ -174,10 +174,19 @@ void testProjections(FakeRank &r) {
     DevBuf<float> dxs = toDeviceRaw(xs);
     Act in8 = rt::fp8Input(actOf(dxc, c.m, c.k), actOf(dxs, c.m, 1));
     out.poison();
-    rt::linear(r, act(out, c.m, c.n), in8, w.weight(), c.bias ? &bw : nullptr);
-    sync(r);
-    recordResult("fp8 linear W8A8", config,
-                 compare(fromDevice(out), ref8, 2e-3, 1.0 / 256));
+    // A refusal (cuBLASLt's E4M3 shape rules) fails this case only.
+    try {
+      rt::linear(r, act(out, c.m, c.n), in8, w.weight(),
+                 c.bias ? &bw : nullptr);
+      sync(r);
+      recordResult("fp8 linear W8A8", config,
+                   compare(fromDevice(out), ref8, 2e-3, 1.0 / 256));
+    } catch (const RankFailure &e) {
+      Stats failed;
+      failed.count = failed.bad = 1;
+      recordResult("fp8 linear W8A8", config, failed,
+                   std::string(e.what()).substr(0, 90));
+    }
     r.resetArena();
   }
 
