@@ -183,13 +183,13 @@ TEST(HostWeights, Fp8SlicesAreSlicesOfTheWholeQuantization) {
   auto ckpt = Checkpoint::open(dir);
   ASSERT_TRUE(ckpt.ok()) << ckpt.status().message();
   for (const Checkpoint *source : {static_cast<const Checkpoint *>(nullptr),
-                                   ckpt->get()}) {
+                                   static_cast<const Checkpoint *>(ckpt->get())}) {
     for (size_t w : {size_t(1), size_t(2)}) {
       Expected<Fp8WeightSpec> spec = fp8SpecOf(m, w);
       ASSERT_TRUE(spec.ok());
       const std::vector<int64_t> &shape = m.weights[w].fullShape;
       std::vector<uint8_t> all(size_t(numElements(shape)));
-      std::vector<float> scales(size_t(shape[0]));
+      std::vector<float> scales(static_cast<size_t>(shape[0]));
       Fp8Source whole{source, 5};
       ASSERT_TRUE(whole.codes(*spec, std::nullopt, all.data()));
       ASSERT_TRUE(whole.scales(*spec, std::nullopt, scales.data()));
