@@ -6,8 +6,8 @@
 
 #include "runtime/kernels/Kernels.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <thread>
 #include <vector>
