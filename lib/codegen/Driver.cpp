@@ -142,28 +142,36 @@ Error runNvcc(const std::string &nvcc, const Target &target,
   return Error::success();
 }
 
-/// The first op of `module` that makes it an FP8 program: an FP8 weight, a
-/// value of an FP8 tensor or KV cache type; null for none. The CUDA lowering
-/// does not handle FP8 yet (docs/quantization.md).
-Operation *firstFp8(ModuleOp module) {
-  auto isFp8Type = [](Type type) {
-    if (auto cache = dyn_cast<llm::KVCacheType>(type))
-      return cache.isFp8();
-    auto tensor = dyn_cast<RankedTensorType>(type);
-    return tensor && isa<Float8E4M3FNType>(tensor.getElementType());
-  };
-  Operation *found = nullptr;
+/// The first FP8 construct of `module` the CUDA lowering does not handle,
+/// with the reason; null for none (docs/quantization.md, "Not done").
+std::pair<Operation *, StringRef> unsupportedFp8(ModuleOp module) {
+  std::pair<Operation *, StringRef> found{nullptr, ""};
   module.walk([&](Operation *op) {
-    auto weight = dyn_cast<llm::WeightOp>(op);
-    if ((weight && isFp8Type(weight.getType())) ||
-        llvm::any_of(op->getResultTypes(), isFp8Type) ||
+    auto fp8Cache = [](Type type) {
+      auto cache = dyn_cast<llm::KVCacheType>(type);
+      return cache && cache.isFp8();
+    };
+    StringRef why;
+    if (llvm::any_of(op->getResultTypes(), fp8Cache) ||
         llvm::any_of(op->getRegions(), [&](Region &region) {
-          return llvm::any_of(region.getArgumentTypes(), isFp8Type);
-        })) {
-      found = op;
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
+          return llvm::any_of(region.getArgumentTypes(), fp8Cache);
+        }))
+      why = "the FP8 KV cache (kv-fp8) is not lowered to CUDA yet; compile "
+            "without kv-fp8";
+    else if (auto e = dyn_cast<llm::ExpertsOp>(op); e && e.hasScales())
+      why = "FP8 expert weights are not lowered to CUDA yet; quantize dense "
+            "models only";
+    else if (auto s = dyn_cast<llm::SharedExpertOp>(op);
+             s && s.getGateScale())
+      why = "FP8 shared-expert weights are not lowered to CUDA yet";
+    else if (auto q = dyn_cast<llm::QuantizeOp>(op);
+             q && q.getScale().getDefiningOp<llm::ParamOp>())
+      why = "static (checkpoint input_scale) FP8 activation scales are not "
+            "lowered to CUDA yet; only dynamic per-token scales are";
+    if (why.empty())
+      return WalkResult::advance();
+    found = {op, why};
+    return WalkResult::interrupt();
   });
   return found;
 }
@@ -241,12 +249,8 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
     return make_error<DiagnosedError>();
   }
 
-  if (Operation *fp8 = firstFp8(module)) {
-    fp8->emitError("llm-compile: this program is FP8 (from --quantize or an "
-                   "FP8 checkpoint), and the CUDA lowering of FP8 weights, "
-                   "activations and KV caches is not implemented yet "
-                   "(docs/quantization.md lists what it must do); run FP8 "
-                   "programs with llm-run, or compile without --quantize");
+  if (auto [op, why] = unsupportedFp8(module); op) {
+    op->emitError("llm-compile: ") << why << " (docs/quantization.md)";
     return make_error<DiagnosedError>();
   }
 

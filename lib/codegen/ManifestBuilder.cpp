@@ -209,9 +209,22 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
   // weights, in the order the generated code numbers them
   StringMap<std::set<int64_t>> used = weightStages(forward);
   StringMap<rt::WeightRole> roles = weightRoles(forward);
+  // FP8 weights' scales are stored as fp32; other weights as bf16.
+  std::set<std::string> scales;
+  for (llm::WeightOp op : weightOrder(module))
+    if (auto scale = op.getScaleAttr())
+      scales.insert(scale.getValue().str());
   for (llm::WeightOp op : weightOrder(module)) {
     rt::ManifestWeight w;
     w.name = op.getSymName().str();
+    Type elem = op.getTensorType().getElementType();
+    if (isa<Float8E4M3FNType>(elem)) {
+      w.dtype = "f8e4m3";
+      if (auto scale = op.getScaleAttr())
+        w.scale = scale.getValue().str();
+    } else if (scales.count(w.name)) {
+      w.dtype = "f32";
+    }
     w.shape = toVector(op.getTensorType().getShape());
     w.fullShape = w.shape;
     if (auto slice = op.getSliceAttr()) {

@@ -33,10 +33,13 @@ enum class Rows {
 
 /// Element type of a buffer in the arena. Expert ids are int32 in the
 /// runtime (runtime/kernels/Kernels.h), taken from allocF32 like fp32 data.
-enum class Elem { BF16, F32, I32 };
+/// F8: E4M3 codes (W8A8 linear inputs).
+enum class Elem { BF16, F32, I32, F8 };
 
 /// Bytes of one element.
-inline int64_t elemBytes(Elem elem) { return elem == Elem::BF16 ? 2 : 4; }
+inline int64_t elemBytes(Elem elem) {
+  return elem == Elem::BF16 ? 2 : elem == Elem::F8 ? 1 : 4;
+}
 
 /// The shape class of a buffer: two values with equal keys can share one.
 struct BufferKey {

@@ -125,6 +125,9 @@ struct ComputeScope {
   /// All-reduces and bias adds a linearAllReduce already did: they only
   /// hand their input's buffer on to their result.
   DenseSet<Operation *> folded;
+  /// llm.quantize results: the Act of their codes with the per-row scales
+  /// attached (llmc::rt::fp8Input), which FP8 linears take as input.
+  DenseMap<Value, Value> fp8Inputs;
   /// Rows of routed tokens (factor -> tokens * factor), made on first use.
   DenseMap<int64_t, Value> routedRows;
   int64_t routedFactor = 1;

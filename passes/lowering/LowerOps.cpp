@@ -34,6 +34,9 @@ SmallVector<Value> Lowering::canonicalOperands(Operation *op) const {
 }
 
 FailureOr<Value> Lowering::act(Value v, ComputeScope &scope, Operation *user) {
+  // An FP8 activation: its codes' buffer with the per-row scales attached.
+  if (Value scaled = scope.fp8Inputs.lookup(canonical(v)))
+    return scaled;
   if (Value buffer = scope.pool.bufferOf(canonical(v)))
     return buffer;
   return user->emitError("llm-lower-to-emitc: an operand of '")
@@ -76,14 +79,17 @@ FailureOr<BufferKey> Lowering::keyFor(Value v, ComputeScope &scope,
     return user->emitError("llm-lower-to-emitc: the last dim of '")
            << user->getName() << "' must be static";
   Type elem = type.getElementType();
-  key.elem = elem.isBF16()             ? Elem::BF16
-             : elem.isF32()            ? Elem::F32
-             : isa<IntegerType>(elem) ? Elem::I32
-                                       : Elem::BF16;
-  if (!elem.isBF16() && !elem.isF32() && !isa<IntegerType>(elem))
+  key.elem = elem.isBF16()                  ? Elem::BF16
+             : elem.isF32()                 ? Elem::F32
+             : isa<IntegerType>(elem)      ? Elem::I32
+             : isa<Float8E4M3FNType>(elem) ? Elem::F8
+                                            : Elem::BF16;
+  if (!elem.isBF16() && !elem.isF32() && !isa<IntegerType>(elem) &&
+      !isa<Float8E4M3FNType>(elem))
     return user->emitError("llm-lower-to-emitc: element type ")
            << elem << " of '" << user->getName()
-           << "' is not supported by the runtime (bf16, f32, integer ids)";
+           << "' is not supported by the runtime (bf16, f32, f8E4M3FN, "
+              "integer ids)";
   ArrayRef<int64_t> shape = type.getShape();
   if (type.getRank() == 3 && shape[0] == 1 && ShapedType::isDynamic(shape[1])) {
     key.rows = Rows::Routed;
@@ -116,6 +122,8 @@ Value Lowering::allocate(const BufferKey &key, ComputeScope &scope) {
   Value n = rows(key, scope);
   if (key.elem == Elem::BF16)
     return call("llmc::rt::alloc", types.act, {rank, n, i64(key.cols)});
+  if (key.elem == Elem::F8)
+    return call("llmc::rt::allocFp8", types.act, {rank, n, i64(key.cols)});
   return call("llmc::rt::allocF32", types.act, {rank, n, i64(key.cols)});
 }
 
@@ -334,10 +342,40 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         callVoid("llmc::rt::argmax", {rank, scope.step.next, *logits});
         return success();
       })
+      .Case([&](llm::TokenScaleOp t) -> LogicalResult {
+        FailureOr<Value> in = act(t.getInput(), scope, op);
+        FailureOr<Value> out = result(t.getResult(), scope, op);
+        if (failed(in) || failed(out))
+          return failure();
+        callVoid("llmc::rt::tokenScale", {rank, *out, *in});
+        return success();
+      })
+      .Case([&](llm::QuantizeOp q) -> LogicalResult {
+        FailureOr<Value> in = act(q.getInput(), scope, op);
+        FailureOr<Value> s = act(q.getScale(), scope, op);
+        FailureOr<Value> out = result(q.getResult(), scope, op);
+        if (failed(in) || failed(s) || failed(out))
+          return failure();
+        callVoid("llmc::rt::quantize", {rank, *out, *in, *s});
+        // The linears read codes and scales as one Act; the scale value
+        // stays live while they do (it is their input_scale operand).
+        scope.fp8Inputs[canonical(q.getResult())] =
+            call("llmc::rt::fp8Input", types.act, {*out, *s});
+        return success();
+      })
       .Case([&](shard::AllReduceOp r) -> LogicalResult {
+        if (r.getReduction() == shard::ReductionKind::Max) {
+          // Per-token FP8 scales of a row split over ranks (fp32).
+          FailureOr<Value> x = act(r.getInput(), scope, op);
+          if (failed(x))
+            return failure();
+          for (int16_t axis : r.getGridAxes())
+            callVoid("llmc::rt::allReduceMax", {rank, *x, i32(axis)});
+          return inPlace(r.getInput(), r.getResult(), scope, op);
+        }
         if (r.getReduction() != shard::ReductionKind::Sum)
-          return r.emitError("llm-lower-to-emitc: only sum all-reduces are "
-                             "supported by the runtime");
+          return r.emitError("llm-lower-to-emitc: only sum and max "
+                             "all-reduces are supported by the runtime");
         if (scope.folded.contains(op)) // reduced by linearAllReduce
           return inPlace(r.getInput(), r.getResult(), scope, op);
         FailureOr<Value> x = act(r.getInput(), scope, op);

@@ -32,19 +32,29 @@ using bf16 = __nv_bfloat16;
 
 class Rank; // runtime/abi/Rank.h: stream, handles, arena, comms, weights
 
-/// A device activation [rows, cols] (bf16 unless stated).
+/// A device activation [rows, cols] (bf16 unless stated). An FP8
+/// activation (W8A8 linear inputs, from `fp8Input`) holds E4M3 codes in
+/// `data` and one fp32 scale per row in `rowScale`; its value is code *
+/// scale (docs/quantization.md).
 struct Act {
   void *data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  const float *rowScale = nullptr; ///< FP8 activations only
 };
 
 /// A weight as this rank holds it; `offset` is where its block starts in the
 /// full tensor along the sliced dim (vocab-parallel embeddings need it).
+/// An FP8 weight (manifest dtype "f8e4m3") has `data` null, its E4M3 codes
+/// [rows, cols] in `fp8` and its fp32 scales in `scale`: `scaleCount` = rows
+/// (one per output channel) or 1 (per tensor); its value is code * scale.
 struct Weight {
   const bf16 *data = nullptr;
   int64_t rows = 0, cols = 0; // 1-D weights: rows = 1
   int64_t offset = 0;
+  const uint8_t *fp8 = nullptr;
+  const float *scale = nullptr;
+  int64_t scaleCount = 0;
 };
 
 /// One forward call: `batch` sequences of `seq` tokens (prefill: the prompt,
@@ -91,6 +101,8 @@ Act alloc(Rank &r, int64_t rows, int64_t cols);
 Act allocF32(Rank &r, int64_t rows, int64_t cols);
 /// Weight `index` of manifest.json, loaded for this rank (error if absent).
 Weight weight(Rank &r, int index);
+/// FP8 scratch [rows, cols] (E4M3 codes, one byte each).
+Act allocFp8(Rank &r, int64_t rows, int64_t cols);
 
 //===----------------------------------------------------------------------===//
 // Layers (kernels in runtime/kernels, GEMMs through cuBLASLt)
@@ -106,7 +118,10 @@ void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps);
 /// residual += delta, then out = rmsnorm(residual) * w.
 void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                 float eps);
-/// out = in W^T (+ bias): bf16 inputs, fp32 accumulation (cuBLASLt).
+/// out = in W^T (+ bias): bf16 inputs, fp32 accumulation (cuBLASLt). Every
+/// projection below also takes FP8 weights (W8A16: y = bf16((sum x * code)
+/// * scale + bias)) and FP8 inputs with FP8 weights (W8A8: y = bf16((sum
+/// code_x * code_w) * rowScale * scale + bias)), docs/quantization.md.
 void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias);
 /// Sibling projections of one input (q, k and v; gate and up without an
 /// activation): out_i = in W_i^T (+ bias_i). One launch for every weight
@@ -124,6 +139,14 @@ void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,
 /// `scratch` [rows, 2N] and the SwiGLU.
 void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
                   Act scratch);
+/// Dynamic per-token FP8 scale (llm.token_scale): scale (fp32 [rows, 1])
+/// = max(absmax(in[row, :]) / 448, kFp8MinScale).
+void tokenScale(Rank &r, Act scale, Act in);
+/// llm.quantize: out (E4M3 codes) = floatToE4M3(in / scale[row]), a true
+/// division, round to nearest even, saturating.
+void quantize(Rank &r, Act out, Act in, Act scale);
+/// The FP8 activation `codes` with its per-row scales (a view; no copy).
+Act fp8Input(Act codes, Act scale);
 void biasAdd(Rank &r, Act inout, Weight bias);
 void add(Rank &r, Act out, Act a, Act b);
 void swiglu(Rank &r, Act out, Act gate, Act up);
@@ -168,6 +191,9 @@ void argmax(Rank &r, int64_t *out, Act logits);
 //===----------------------------------------------------------------------===//
 
 void allReduce(Rank &r, Act x, int axis);
+/// In-place max over `axis` of an fp32 activation (the per-token FP8 scales
+/// of a row split over tensor-parallel ranks: the exact max).
+void allReduceMax(Rank &r, Act x, int axis);
 /// A row-parallel linear and the all-reduce of its partial sums, rounded
 /// once like the unsharded linear: partial = in W^T with fp32 accumulation
 /// and fp32 output, summed over `axis` in fp32, then out = bf16(sum + bias)

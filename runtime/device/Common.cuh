@@ -63,6 +63,22 @@ __device__ __forceinline__ float warpSum(float v) {
   return v;
 }
 
+/// The weight-streaming GEMVs' loads: 16-byte chunks c0 + u * Threads of
+/// each of R weight rows (zero past `chunks`), read once, so with the
+/// streaming hint; all issued before any is used.
+template <int Unroll, int R, int Threads>
+__device__ __forceinline__ void loadChunks(uint4 (&wv)[Unroll][R],
+                                           const uint4 *const (&rows)[R],
+                                           int64_t c0, int64_t chunks) {
+#pragma unroll
+  for (int u = 0; u < Unroll; ++u) {
+    int64_t c = c0 + int64_t(u) * Threads;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      wv[u][r] = c < chunks ? __ldcs(rows[r] + c) : make_uint4(0, 0, 0, 0);
+  }
+}
+
 __device__ __forceinline__ float warpMax(float v) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1)

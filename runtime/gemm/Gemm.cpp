@@ -31,13 +31,13 @@ uint32_t alignmentOf(const void *p) {
 struct Key {
   cublasLtHandle_t lt;
   int64_t m, n, k, lda, ldb, ldo;
-  int outType;
+  int outType, inType;
   bool bias;
   uint32_t alignA, alignB, alignOut, alignBias;
   size_t workspace;
   bool operator==(const Key &o) const {
     return lt == o.lt && m == o.m && n == o.n && k == o.k && lda == o.lda &&
-           ldb == o.ldb && ldo == o.ldo && outType == o.outType &&
+           ldb == o.ldb && ldo == o.ldo && outType == o.outType && inType == o.inType &&
            bias == o.bias && alignA == o.alignA && alignB == o.alignB &&
            alignOut == o.alignOut && alignBias == o.alignBias &&
            workspace == o.workspace;
@@ -54,6 +54,7 @@ struct KeyHash {
     mix(uint64_t(k.outType) | uint64_t(k.bias) << 8 | uint64_t(k.alignA) << 16 |
         uint64_t(k.alignB) << 32 | uint64_t(k.alignOut) << 48);
     mix(uint64_t(k.alignBias) << 32 | uint64_t(k.workspace));
+    mix(uint64_t(k.inType));
     return size_t(h);
   }
 };
@@ -79,9 +80,10 @@ struct Plan {
 std::string describe(const MatmulNT &p) {
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "[%lld, %lld] x [%lld, %lld]^T -> %s (lda %lld, ldb %lld, "
+                "%s[%lld, %lld] x [%lld, %lld]^T -> %s (lda %lld, ldb %lld, "
                 "ldo %lld%s)",
-                (long long)p.m, (long long)p.k, (long long)p.n, (long long)p.k,
+                p.inType == InType::E4M3 ? "e4m3 " : "", (long long)p.m,
+                (long long)p.k, (long long)p.n, (long long)p.k,
                 p.outType == OutType::F32 ? "f32" : "bf16", (long long)p.lda,
                 (long long)p.ldb, (long long)p.ldo, p.bias ? ", bias" : "");
   return buf;
@@ -127,10 +129,12 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
   // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
   // out^T is [n, m] (ld ldo).
   cudaDataType_t outType = p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
-  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutW, CUDA_R_16BF, uint64_t(p.k),
+  cudaDataType_t inType =
+      p.inType == InType::E4M3 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutW, inType, uint64_t(p.k),
                                      uint64_t(p.n), p.ldb),
           "layout W");
-  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutX, CUDA_R_16BF, uint64_t(p.k),
+  LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutX, inType, uint64_t(p.k),
                                      uint64_t(p.m), p.lda),
           "layout X");
   LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutOut, outType, uint64_t(p.n),
@@ -183,6 +187,8 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
     return "matmul leading dimension smaller than the row: " + describe(p);
   if (p.bias && p.outType != OutType::BF16)
     return "matmul bias needs a bf16 output: " + describe(p);
+  if (p.inType == InType::E4M3 && (p.bias || p.outType != OutType::F32))
+    return "an E4M3 matmul has an fp32 output and no bias: " + describe(p);
 
   Key key{lt,
           p.m,
@@ -192,6 +198,7 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
           p.ldb,
           p.ldo,
           int(p.outType),
+          int(p.inType),
           p.bias != nullptr,
           alignmentOf(p.a),
           alignmentOf(p.b),

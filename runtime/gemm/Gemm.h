@@ -23,14 +23,18 @@ struct __nv_bfloat16;
 namespace llmc::rt::gemm {
 
 enum class OutType { BF16, F32 };
+/// Element type of both inputs: bf16, or FP8 E4M3 codes (Hopper tensor
+/// cores; fp32 output without bias, scales applied by the caller).
+enum class InType { BF16, E4M3 };
 
 /// out[m, n] = a[m, k] * b[n, k]^T (+ bias[n]); all row-major with leading
-/// dimensions in elements. bf16 inputs, fp32 accumulation.
+/// dimensions in elements. bf16 or E4M3 inputs, fp32 accumulation.
 struct MatmulNT {
   int64_t m = 0, n = 0, k = 0;
-  const __nv_bfloat16 *a = nullptr;
+  InType inType = InType::BF16;
+  const void *a = nullptr;
   int64_t lda = 0;
-  const __nv_bfloat16 *b = nullptr;
+  const void *b = nullptr;
   int64_t ldb = 0;
   void *out = nullptr;
   int64_t ldo = 0;

@@ -87,13 +87,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
   for (int64_t c0 = threadIdx.x; c0 < chunks;
        c0 += int64_t(kGemvThreads) * kUnroll) {
     uint4 wv[kUnroll][R];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      int64_t c = c0 + int64_t(u) * kGemvThreads;
-#pragma unroll
-      for (int r = 0; r < R; ++r)
-        wv[u][r] = c < chunks ? __ldcs(wrow[r] + c) : make_uint4(0, 0, 0, 0);
-    }
+    loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, c0, chunks);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       int64_t c = c0 + int64_t(u) * kGemvThreads;

@@ -69,6 +69,11 @@ void linearF32(Rank &r, Act partial, Act in, Weight w);
 /// [cols]) may be null.
 void roundToBf16(Rank &r, Act out, Act sum, const Weight *bias);
 
+/// out[i] = max over b < members of blocks[b * count + i] (fp32): the
+/// local half of Ops.h's allReduceMax after an all-gather.
+void maxOfBlocks(Rank &r, float *out, const float *blocks, int64_t count,
+                 int members);
+
 /// How decode-sized projections run; the compiler decides it per model
 /// (manifest.json "decode", llm-compile --explain) and the runtime sets it
 /// before the first step. Process-wide: every rank of a process runs the

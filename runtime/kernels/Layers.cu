@@ -15,6 +15,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/Fp8Linear.h"
 #include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Kernels.h"
 
@@ -408,6 +409,10 @@ static void projection(Rank &r, const char *op, const char *outName, Act out,
   if (bias && vectorLength(*bias) != w.rows)
     failf(r, op, "bias has %lld elements for %lld outputs",
           (long long)vectorLength(*bias), (long long)w.rows);
+  if (w.fp8 || in.rowScale) {
+    fp8Projection(r, op, out, in, w, bias, outF32);
+    return;
+  }
   if (in.rows == 0)
     return;
   if (gemv(r, out.data, outF32, out.cols, static_cast<const bf16 *>(in.data),
@@ -493,6 +498,14 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
   }
   if (in.rows == 0)
     return;
+  bool fp8 = in.rowScale != nullptr;
+  for (int i = 0; i < n; ++i)
+    fp8 = fp8 || ws[i].fp8;
+  if (fp8) { // one FP8 projection each
+    for (int i = 0; i < n; ++i)
+      linear(r, outs[i], in, ws[i], biases[i]);
+    return;
+  }
   if (gemvGroup(r, /*outF32=*/false, targets, n,
                 static_cast<const bf16 *>(in.data), in.cols, in.cols, in.rows))
     return;
@@ -537,11 +550,12 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
           (long long)out.rows, (long long)out.cols);
   if (in.rows == 0)
     return;
-  if (gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
+  bool fp8 = gate.fp8 || up.fp8 || in.rowScale;
+  if (!fp8 && gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
                  static_cast<const bf16 *>(in.data), in.cols, gate.data,
                  up.data, gate.rows, in.cols, in.rows))
     return;
-  if (streamGemmSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
+  if (!fp8 && streamGemmSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
                        static_cast<const bf16 *>(in.data), in.cols, gate.data,
                        up.data, gate.rows, in.cols, in.rows))
     return;
@@ -551,7 +565,7 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
           "GEMMs",
           (long long)scratch.rows, (long long)scratch.cols,
           (long long)in.rows, (long long)out.cols);
-  if (swigluOneGemm(r, out, in, gate, up, scratch))
+  if (!fp8 && swigluOneGemm(r, out, in, gate, up, scratch))
     return;
   // Two GEMMs into the scratch's halves, each [rows, N].
   Act gateScratch{scratch.data, out.rows, out.cols};

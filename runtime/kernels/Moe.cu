@@ -270,6 +270,9 @@ void experts(Rank &r, Act out, Act in, Act weights, Act ids, const int *gateW,
       failf(r, op, "more than %d local experts", gemm::kMaxGroupedExperts);
     Weight g = r.weightAt(gateW[e]), u = r.weightAt(upW[e]),
            d = r.weightAt(downW[e]);
+    if (g.fp8 || u.fp8 || d.fp8)
+      failf(r, op, "expert %d: FP8 expert weights are not supported by the "
+            "CUDA runtime yet (docs/quantization.md)", e);
     if (inter < 0)
       inter = g.rows;
     if (g.rows != inter || g.cols != hidden || u.rows != inter ||
@@ -356,6 +359,9 @@ void sharedExpert(Rank &r, Act out, Act in, Weight gate, Weight up, Weight down,
                   Weight expertGate) {
   const char *op = "sharedExpert";
   int64_t tokens = in.rows, hidden = in.cols, inter = gate.rows;
+  if (gate.fp8 || up.fp8 || down.fp8)
+    failf(r, op, "FP8 shared-expert weights are not supported by the CUDA "
+          "runtime yet (docs/quantization.md)");
   if (out.rows != tokens || out.cols != hidden)
     failf(r, op, "output [%lld, %lld] differs from the input [%lld, %lld]",
           (long long)out.rows, (long long)out.cols, (long long)tokens,

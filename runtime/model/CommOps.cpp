@@ -102,6 +102,16 @@ Act allocF32(Rank &r, int64_t rows, int64_t cols) {
   return Act{p, rows, cols};
 }
 
+Act allocFp8(Rank &r, int64_t rows, int64_t cols) {
+  if (rows < 0 || cols < 0)
+    r.fail("allocFp8: negative shape [" + std::to_string(rows) + ", " +
+           std::to_string(cols) + "]");
+  size_t bytes = size_t(rows) * size_t(cols);
+  auto *d = dynamic_cast<DeviceRank *>(&r);
+  void *p = d ? d->arenaAllocTyped(bytes, 1) : r.arenaAlloc(bytes);
+  return Act{p, rows, cols};
+}
+
 Weight weight(Rank &r, int index) { return r.weightAt(index); }
 
 //===----------------------------------------------------------------------===//
@@ -135,6 +145,20 @@ void linearAllReduce(Rank &r, Act out, Act in, Weight w, const Weight *bias,
     d.check(c.allReduceSum(partial.data, partial.data, count(partial),
                            DataType::F32, d.stream()));
   roundToBf16(r, out, partial, bias);
+}
+
+void allReduceMax(Rank &r, Act x, int axis) {
+  DeviceRank &d = deviceRank(r);
+  Communicator &c = d.axisComm(axis);
+  if (c.size() == 1 || count(x) == 0)
+    return;
+  // The communicators sum; a max is an all-gather and a local max (the
+  // per-token scales are [tokens, 1], a few KiB).
+  size_t n = count(x);
+  void *all = d.scratch(ScratchSlot::GatherCols, size_t(c.size()) * n * 4);
+  d.check(c.allGather(x.data, all, n, DataType::F32, d.stream()));
+  maxOfBlocks(r, static_cast<float *>(x.data), static_cast<const float *>(all),
+              int64_t(n), c.size());
 }
 
 void allGather(Rank &r, Act out, Act in, int axis, int dim) {

@@ -280,6 +280,16 @@ Weight DeviceRank::weightAt(int index) {
   }
   if (std::optional<Slice> s = manifest_.sliceFor(rank_, size_t(index)))
     out.offset = s->offset;
+  if (w.dtype == "f8e4m3") {
+    // Codes here, scales in the f32 entry the manifest links (loaded by
+    // every rank that loads the weight: same stages and owner).
+    out.fp8 = reinterpret_cast<const uint8_t *>(out.data);
+    out.data = nullptr;
+    int64_t s = manifest_.weightIndex(w.scale);
+    Weight scale = weightAt(int(s));
+    out.scale = reinterpret_cast<const float *>(scale.data);
+    out.scaleCount = scale.rows * scale.cols;
+  }
   return out;
 }
 

@@ -43,6 +43,16 @@ Status checkCheckpoint(const Manifest &m, const Checkpoint &checkpoint,
     const ManifestWeight &w = m.weights[i];
     std::string who = "weight '" + w.name + "' (needed by rank" +
                       (users.size() > 1 ? "s " : " ") + rankList(users) + ")";
+    if (w.dtype == "f32") // an FP8 weight's scale: checked with the weight
+      continue;
+    if (w.dtype == "f8e4m3") {
+      Expected<Fp8WeightSpec> spec = fp8SpecOf(m, i);
+      if (!spec)
+        return spec.status();
+      if (Status s = checkFp8Checkpoint(checkpoint, *spec); !s)
+        return Status::error(who + ": " + s.message());
+      continue;
+    }
     const SafetensorsFile *file = nullptr;
     const TensorInfo *info = checkpoint.find(w.name, &file);
     if (!info)
@@ -113,6 +123,34 @@ Status hostWeightBf16(const Manifest &m, int rank, size_t index,
   for (std::thread &t : pool)
     t.join();
   return Status::ok();
+}
+
+Expected<Fp8WeightSpec> fp8SpecOf(const Manifest &m, size_t index) {
+  const ManifestWeight *w = &m.weights[index];
+  if (w->dtype == "f32")
+    for (const ManifestWeight &other : m.weights)
+      if (other.dtype == "f8e4m3" && other.scale == w->name)
+        w = &other;
+  int64_t s = w->dtype == "f8e4m3" ? m.weightIndex(w->scale) : -1;
+  if (s < 0)
+    return Expected<Fp8WeightSpec>::fromError(
+        Status::error("weight '" + m.weights[index].name +
+                      "' is neither an f8e4m3 weight with a scale nor the "
+                      "scale of one"));
+  return Fp8WeightSpec{w->name, w->fullShape, w->scale,
+                       m.weights[size_t(s)].fullShape};
+}
+
+Status hostWeightFp8(const Manifest &m, int rank, size_t index,
+                     const Checkpoint *checkpoint, uint64_t seed, void *out) {
+  Expected<Fp8WeightSpec> spec = fp8SpecOf(m, index);
+  if (!spec)
+    return spec.status();
+  Fp8Source source{checkpoint, seed};
+  std::optional<Slice> slice = m.sliceFor(rank, index);
+  if (m.weights[index].dtype == "f8e4m3")
+    return source.codes(*spec, slice, static_cast<uint8_t *>(out));
+  return source.scales(*spec, slice, static_cast<float *>(out));
 }
 
 } // namespace llmc::rt

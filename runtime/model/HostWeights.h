@@ -15,6 +15,7 @@
 
 #include "runtime/model/Manifest.h"
 #include "runtime/model/Options.h"
+#include "runtime/weights/Fp8Weights.h"
 #include "runtime/weights/Safetensors.h"
 
 #include <cstdint>
@@ -39,6 +40,19 @@ Status checkCheckpoint(const Manifest &m, const Checkpoint &checkpoint,
 Status hostWeightBf16(const Manifest &m, int rank, size_t index,
                       const Checkpoint *checkpoint, uint64_t seed,
                       uint16_t *out, int threads = 1);
+
+/// The FP8 symbol behind manifest entry `index`: the f8e4m3 weight itself,
+/// or the f8e4m3 weight naming the f32 entry `index` as its scale. Errors
+/// name the entry.
+Expected<Fp8WeightSpec> fp8SpecOf(const Manifest &m, size_t index);
+
+/// `rank`'s E4M3 codes of f8e4m3 entry `index` (numElements(local shape)
+/// bytes) or fp32 scales of f32 entry `index`, from `checkpoint` (FP8 as
+/// stored, or a float tensor quantized while loading) or random weights of
+/// `seed` (checkpoint null): rt::Fp8Source, so every plan, llm-run and the
+/// GPU hold the same codes and scales.
+Status hostWeightFp8(const Manifest &m, int rank, size_t index,
+                     const Checkpoint *checkpoint, uint64_t seed, void *out);
 
 } // namespace llmc::rt
 

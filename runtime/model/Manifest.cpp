@@ -47,7 +47,16 @@ std::optional<Slice> Manifest::sliceFor(int64_t rank, size_t index) const {
 }
 
 uint64_t Manifest::weightBytes(size_t index) const {
-  return uint64_t(numElements(weights[index].shape)) * 2;
+  const std::string &dtype = weights[index].dtype;
+  uint64_t bytes = dtype == "f8e4m3" ? 1 : dtype == "f32" ? 4 : 2;
+  return uint64_t(numElements(weights[index].shape)) * bytes;
+}
+
+int64_t Manifest::weightIndex(const std::string &name) const {
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (weights[i].name == name)
+      return int64_t(i);
+  return -1;
 }
 
 uint64_t Manifest::rankWeightBytes(int64_t rank) const {
@@ -455,6 +464,8 @@ Status readWeight(const Reader &r, const json &v, const std::string &path,
   LLMC_TRY(r.object(v, path));
   LLMC_TRY(r.stringField(v, path, "name", false, w.name));
   LLMC_TRY(r.stringField(v, path, "dtype", false, w.dtype));
+  if (v.contains("scale"))
+    LLMC_TRY(r.stringField(v, path, "scale", false, w.scale));
   LLMC_TRY(r.integerArrayField(v, path, "shape", 0, kIntMax, w.shape));
   LLMC_TRY(r.integerArrayField(v, path, "full_shape", 0, kIntMax, w.fullShape));
 
@@ -497,6 +508,37 @@ Status readWeight(const Reader &r, const json &v, const std::string &path,
                        "' is not a weight role (embedding, lm_head, router, "
                        "expert, projection or vector)");
   w.role = *parsed;
+  return Status::ok();
+}
+
+/// An f8e4m3 weight is a matrix naming an f32 entry of one element or of
+/// [rows, 1] (its local rows); only f8e4m3 weights name a scale.
+Status checkFp8Scale(const Reader &r, const Manifest &m,
+                     const ManifestWeight &w, const std::string &path) {
+  std::string sp = Reader::join(path, "scale");
+  if (w.dtype != "f8e4m3") {
+    if (!w.scale.empty())
+      return r.error(sp, "only f8e4m3 weights have a scale ('" + w.name +
+                             "' is " + w.dtype + ")");
+    return Status::ok();
+  }
+  if (w.shape.size() != 2)
+    return r.error(Reader::join(path, "shape"),
+                   "an f8e4m3 weight must be a matrix [out, in], got " +
+                       shapeString(w.shape));
+  int64_t i = m.weightIndex(w.scale);
+  if (w.scale.empty() || i < 0)
+    return r.error(sp, "'" + w.scale + "' of f8e4m3 weight '" + w.name +
+                           "' is not a weight of the manifest");
+  const ManifestWeight &s = m.weights[size_t(i)];
+  int64_t n = numElements(s.shape);
+  bool perChannel = s.shape.size() == 2 && s.shape[0] == w.shape[0] &&
+                    s.shape[1] == 1;
+  if (s.dtype != "f32" || (n != 1 && !perChannel))
+    return r.error(sp, "'" + w.scale + "' (" + s.dtype + " " +
+                           shapeString(s.shape) +
+                           ") must be f32 of one element or [" +
+                           std::to_string(w.shape[0]) + ", 1]");
   return Status::ok();
 }
 
@@ -643,9 +685,12 @@ Status validateManifest(const Manifest &m, const std::string &source) {
     if (!names.insert(w.name).second)
       return r.error(Reader::join(path, "name"),
                      "'" + w.name + "' is listed twice");
-    if (w.dtype != "bf16")
+    if (w.dtype != "bf16" && w.dtype != "f8e4m3" && w.dtype != "f32")
       return r.error(Reader::join(path, "dtype"),
-                     "'" + w.dtype + "' is not supported (only \"bf16\")");
+                     "'" + w.dtype + "' is not supported (\"bf16\", "
+                     "\"f8e4m3\" or \"f32\")");
+    if (Status s = checkFp8Scale(r, m, w, path); !s)
+      return s;
     if (w.shape.size() > kMaxDims)
       return r.error(Reader::join(path, "shape"),
                      "has more than " + std::to_string(kMaxDims) + " dims");
@@ -889,6 +934,8 @@ Expected<std::string> writeManifest(const Manifest &m) {
     ojson e;
     e["name"] = w.name;
     e["dtype"] = w.dtype;
+    if (!w.scale.empty())
+      e["scale"] = w.scale;
     e["shape"] = w.shape;
     e["full_shape"] = w.fullShape;
     if (w.slice)

@@ -135,7 +135,12 @@ struct ManifestAttention {
 /// One entry of "weights"; generated code refers to it by its index.
 struct ManifestWeight {
   std::string name;               ///< checkpoint tensor name
-  std::string dtype = "bf16";     ///< dtype on the device
+  /// dtype on the device: "bf16"; "f8e4m3" (an FP8 weight [out, in],
+  /// E4M3 codes, with `scale`); "f32" (an FP8 weight's scales).
+  std::string dtype = "bf16";
+  /// f8e4m3 only: the name of its fp32 scale entry ([rows, 1] per output
+  /// channel or one element per tensor, docs/quantization.md).
+  std::string scale;
   std::vector<int64_t> shape;     ///< local (per-rank) shape
   std::vector<int64_t> fullShape; ///< shape in the checkpoint
   std::optional<ManifestSlice> slice;
@@ -164,8 +169,10 @@ struct Manifest {
   bool rankLoads(int64_t rank, size_t index) const;
   /// The slice of weight `index` that `rank` loads (nullopt: whole tensor).
   std::optional<Slice> sliceFor(int64_t rank, size_t index) const;
-  /// Bytes of weight `index` on the device (local shape, bf16).
+  /// Bytes of weight `index` on the device (local shape, its dtype).
   uint64_t weightBytes(size_t index) const;
+  /// Index of the weight named `name`, or -1.
+  int64_t weightIndex(const std::string &name) const;
   /// Sum of weightBytes over what `rank` loads.
   uint64_t rankWeightBytes(int64_t rank) const;
   /// KV slots [first, end) of `rank`'s stage.

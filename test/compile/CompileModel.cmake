@@ -2,10 +2,11 @@
 #
 # cmake -DLLM_IMPORT=... -DLLM_COMPILE=... -DMODEL=config.json -DWORK=dir
 #       -DSHARD=tp2,pp2 -DMICROBATCHES=1 -DTARGET=h100 -DARCH=sm_90a
-#       -DRANKS=4 -DSTAGES=2 -P CompileModel.cmake
+#       -DRANKS=4 -DSTAGES=2 [-DQUANTIZE=fp8] -P CompileModel.cmake
 #
 # Imports MODEL, runs llm-compile (nvcc included), checks manifest.json
-# against the plan and the target, and runs the binary: without a GPU it
+# against the plan and the target (with QUANTIZE, --quantize and the FP8
+# weights' dtype and scales), and runs the binary: without a GPU it
 # must refuse with "no CUDA device" and a non-zero exit; with one it must
 # generate.
 #
@@ -20,7 +21,11 @@ if(NOT rc EQUAL 0)
   message(FATAL_ERROR "llm-import ${MODEL} failed (${rc}):\n${err}")
 endif()
 
-execute_process(COMMAND "${LLM_COMPILE}" "${WORK}/model.mlir"
+set(quantizeFlag "")
+if(QUANTIZE)
+  set(quantizeFlag "--quantize=${QUANTIZE}")
+endif()
+execute_process(COMMAND "${LLM_COMPILE}" "${WORK}/model.mlir" ${quantizeFlag}
   "--shard=${SHARD}" "--microbatches=${MICROBATCHES}" "--target=${TARGET}"
   --max-batch=4 --max-seq=64 -o "${WORK}/out"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -73,6 +78,25 @@ foreach(i RANGE ${lastWeight})
     message(FATAL_ERROR "manifest.json: weight '${w}' is used by no stage")
   endif()
 endforeach()
+# FP8: every f8e4m3 weight names an f32 scale entry; there is at least one.
+set(fp8 0)
+foreach(i RANGE ${lastWeight})
+  string(JSON dtype GET "${manifest}" weights ${i} dtype)
+  if(dtype STREQUAL "f8e4m3")
+    math(EXPR fp8 "${fp8} + 1")
+    string(JSON scale GET "${manifest}" weights ${i} scale)
+    if(NOT manifest MATCHES "\"name\": \"${scale}\",[ \n]*\"dtype\": \"f32\"")
+      message(FATAL_ERROR "manifest.json: scale '${scale}' of weight ${i} "
+              "is not an f32 entry")
+    endif()
+  endif()
+endforeach()
+if(QUANTIZE AND fp8 EQUAL 0)
+  message(FATAL_ERROR "manifest.json: --quantize=${QUANTIZE} but no f8e4m3 "
+          "weight")
+elseif(NOT QUANTIZE AND fp8 GREATER 0)
+  message(FATAL_ERROR "manifest.json: f8e4m3 weights without --quantize")
+endif()
 string(JSON arena GET "${manifest}" arena_bytes)
 if(arena LESS_EQUAL 0)
   message(FATAL_ERROR "manifest.json: arena_bytes is ${arena}")

@@ -158,3 +158,64 @@ TEST(HostWeights, CheckpointRefusals) {
             0u)
       << s.message();
 }
+
+TEST(HostWeights, Fp8SlicesAreSlicesOfTheWholeQuantization) {
+  // q_proj (column-parallel: its per-channel scale is sliced with it) and
+  // o_proj (row-parallel: whole scales, full rows read for them) as FP8.
+  Manifest m = example("stub-pp2-tp2.json");
+  auto addScale = [&](size_t w, bool sliced) {
+    ManifestWeight s;
+    s.name = m.weights[w].name + "_scale";
+    s.dtype = "f32";
+    s.fullShape = {m.weights[w].fullShape[0], 1};
+    s.shape = {m.weights[w].shape[0], 1};
+    if (sliced)
+      s.slice = m.weights[w].slice;
+    s.stages = m.weights[w].stages;
+    m.weights[w].dtype = "f8e4m3";
+    m.weights[w].scale = s.name;
+    m.weights.push_back(s);
+  };
+  addScale(1, true);
+  addScale(2, false);
+  ASSERT_TRUE(validateManifest(m)) << validateManifest(m).message();
+  std::string dir = writeCheckpoint(m, DType::BF16, 5);
+  auto ckpt = Checkpoint::open(dir);
+  ASSERT_TRUE(ckpt.ok()) << ckpt.status().message();
+  for (const Checkpoint *source : {static_cast<const Checkpoint *>(nullptr),
+                                   static_cast<const Checkpoint *>(ckpt->get())}) {
+    for (size_t w : {size_t(1), size_t(2)}) {
+      Expected<Fp8WeightSpec> spec = fp8SpecOf(m, w);
+      ASSERT_TRUE(spec.ok());
+      const std::vector<int64_t> &shape = m.weights[w].fullShape;
+      std::vector<uint8_t> all(size_t(numElements(shape)));
+      std::vector<float> scales(static_cast<size_t>(shape[0]));
+      Fp8Source whole{source, 5};
+      ASSERT_TRUE(whole.codes(*spec, std::nullopt, all.data()));
+      ASSERT_TRUE(whole.scales(*spec, std::nullopt, scales.data()));
+      size_t s = size_t(m.weightIndex(m.weights[w].scale));
+      for (int rank = 0; rank < 4; ++rank) {
+        if (!m.rankLoads(rank, w))
+          continue;
+        std::optional<Slice> slice = m.sliceFor(rank, w);
+        ASSERT_TRUE(slice.has_value());
+        std::vector<uint8_t> codes(size_t(numElements(m.weights[w].shape)));
+        std::vector<float> local(size_t(m.weights[s].shape[0]));
+        ASSERT_TRUE(hostWeightFp8(m, rank, w, source, 5, codes.data()));
+        ASSERT_TRUE(hostWeightFp8(m, rank, s, source, 5, local.data()));
+        int64_t rows = m.weights[w].shape[0], cols = m.weights[w].shape[1];
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t fr = slice->dim == 0 ? slice->offset + r : r;
+          EXPECT_EQ(local[size_t(r)], scales[size_t(fr)]) << w << " " << r;
+          for (int64_t c = 0; c < cols; ++c) {
+            int64_t fc = slice->dim == 1 ? slice->offset + c : c;
+            ASSERT_EQ(codes[size_t(r * cols + c)],
+                      all[size_t(fr * shape[1] + fc)])
+                << m.weights[w].name << " rank " << rank;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(checkCheckpoint(m, **ckpt, {0, 1, 2, 3}));
+}

@@ -106,6 +106,31 @@ TEST(Manifest, RoundTrips) {
   EXPECT_EQ(json::parse(*text), json::parse(readInput("stub-dp2-ep2.json")));
 }
 
+TEST(Manifest, Fp8WeightsAndScales) {
+  // q_proj as FP8 with a per-tensor scale, then per channel; bytes follow
+  // the dtypes.
+  json j = example();
+  j["weights"][1]["dtype"] = "f8e4m3";
+  j["weights"][1]["scale"] = "s";
+  j["weights"].push_back({{"name", "s"}, {"dtype", "f32"}, {"shape", {1}},
+                          {"full_shape", {1}}, {"slice", nullptr},
+                          {"owner", nullptr}, {"stages", {0}}});
+  Expected<Manifest> m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->weights[1].scale, "s");
+  EXPECT_EQ(m->weightBytes(1), 4u * 8u);
+  EXPECT_EQ(m->weightBytes(5), 4u);
+  EXPECT_EQ(m->weightIndex("s"), 5);
+  Expected<std::string> text = writeManifest(*m);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_EQ(json::parse(*text)["weights"][1]["scale"], "s");
+  j["weights"][5]["shape"] = {4, 1};
+  j["weights"][5]["full_shape"] = {8, 1};
+  j["weights"][5]["slice"] = {{"dim", 0}, {"size", 4}, {"axis", "tp"},
+                              {"offsets", {0, 4}}};
+  EXPECT_TRUE(parseManifest(j.dump()).ok());
+}
+
 TEST(Manifest, WriterRefusesInvalid) {
   Expected<Manifest> m = parseManifest(readInput("stub-1.json"));
   ASSERT_TRUE(m.ok());
@@ -223,8 +248,17 @@ TEST(Manifest, EveryFieldIsChecked) {
        {"weights[1].name: missing"}},
       {[](json &j) { j["weights"][1]["name"] = j["weights"][0]["name"]; },
        {"weights[1].name", "listed twice"}},
-      {[](json &j) { j["weights"][1]["dtype"] = "f32"; },
+      {[](json &j) { j["weights"][1]["dtype"] = "f16"; },
        {"weights[1].dtype", "not supported"}},
+      // FP8: an f8e4m3 matrix names an f32 scale of one element or [rows, 1].
+      {[](json &j) { j["weights"][1]["dtype"] = "f8e4m3"; },
+       {"weights[1].scale", "not a weight of the manifest"}},
+      {[](json &j) { j["weights"][1]["dtype"] = "f8e4m3"; j["weights"][1]["scale"] = "model.norm.weight"; },
+       {"weights[1].scale", "must be f32 of one element or [4, 1]"}},
+      {[](json &j) { j["weights"][3]["dtype"] = "f8e4m3"; },
+       {"weights[3].shape", "must be a matrix"}},
+      {[](json &j) { j["weights"][1]["scale"] = "model.norm.weight"; },
+       {"weights[1].scale", "only f8e4m3 weights have a scale"}},
       {[](json &j) { j["weights"][3]["shape"] = {8, 1}; },
        {"weights[3].full_shape", "different ranks"}},
       {[](json &j) { j["weights"][3]["shape"] = {-8}; },

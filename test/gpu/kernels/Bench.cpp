@@ -24,7 +24,7 @@ using rt::Weight;
 
 namespace llmc::test {
 
-namespace {
+void benchFp8(FakeRank &r, double copyGBs); // Fp8Tests.cpp
 
 /// Median over 7 batches of `reps` calls, in milliseconds per call.
 double timeMs(FakeRank &r, const std::function<void()> &f, int reps) {
@@ -72,6 +72,8 @@ double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps) {
   cudaGraphDestroy(g);
   return ms;
 }
+
+namespace {
 
 DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                               int64_t fanIn) {
@@ -378,6 +380,7 @@ void runBench(FakeRank &r) {
     r.clearWeights();
   }
   r.resetArena();
+  benchFp8(r, copyGBs);
 }
 
 } // namespace llmc::test

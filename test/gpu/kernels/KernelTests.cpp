@@ -1071,7 +1071,9 @@ void testOutput(FakeRank &r);
 void testRandomWeights();
 void testErrorsAndGraphs(FakeRank &r);
 void testTpReduce(FakeRank &r);
+void testFp8(FakeRank &r);
 void runBench(FakeRank &r);
+void benchFp8(FakeRank &r, double copyGBs);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
   record(test, config, s, note);
@@ -1080,14 +1082,19 @@ void recordResult(const std::string &test, const std::string &config,
 
 int main(int argc, char **argv) {
   bool bench = false;
+  std::string only; // --only=NAME: one test group (and, with --bench, only
+                    // its benchmark where it has one: fp8)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--bench")
       bench = true;
     else if (a == "--quick") // skips the slowest cases (sanitizer runs)
       quickMode = true;
+    else if (a.rfind("--only=", 0) == 0)
+      only = a.substr(7);
     else {
-      std::fprintf(stderr, "usage: %s [--bench] [--quick]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--bench] [--quick] [--only=GROUP]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -1122,8 +1129,11 @@ int main(int argc, char **argv) {
       {"randomWeights", testRandomWeights},
       {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
       {"tpReduce", [&] { testTpReduce(rank); }},
+      {"fp8", [&] { testFp8(rank); }},
   };
   for (auto &[name, fn] : tests) {
+    if (!only.empty() && only != name)
+      continue;
     auto t0 = std::chrono::steady_clock::now();
     try {
       fn();
@@ -1158,7 +1168,10 @@ int main(int argc, char **argv) {
   std::printf("\n%zu cases, %d failed\n", results.size(), failed);
   if (bench) {
     try {
-      runBench(rank);
+      if (only == "fp8")
+        benchFp8(rank, 0.0);
+      else
+        runBench(rank);
     } catch (const std::exception &ex) {
       std::printf("bench failed: %s\n", ex.what());
       failed += 1;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# ===- bench/fp8.sh - FP8 against bf16, Llama-3-8B shape, one GPU ---------=== #
+#
+# Runs ON THE GPU MACHINE from the repository root (issue 19's targets):
+#
+#   bash bench/fp8.sh CARRY [OUT]   # CARRY = .device-carry/fp8/bench from
+#                                   # test/gpu/build-fp8.sh
+#
+# CARRY/{bf16,fp8,w8a8}/llm-model are one model (test/models/real/
+# llama-3-8b.json, tp1, random weights) compiled without --quantize, with
+# --quantize=fp8 and with --quantize=w8a8-fp8. Each runs llm-model --bench
+# on the workloads decode batch 1 (prompt 128), decode batch 64 (prompt
+# 128) and prefill 2048 (gen 2), one process each, in this order of
+# priority; every run measures the device-to-device copy rate itself, so
+# "% copy" is the bytes read per decode step (weights in their stored
+# dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
+# one table with the FP8/bf16 ratios (>1: faster) and writes it to
+# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset.
+# ===----------------------------------------------------------------------=== #
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+carry=${1:?usage: bash bench/fp8.sh CARRY [OUT]}
+out=${2:-}
+only=${FP8_BENCH_ONLY:-b1 b64 prefill}
+results=$(mktemp)
+declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
+                 [b64]="--batch=64 --prompt-len=128 --gen-len=16"
+                 [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
+for w in $only; do
+  for q in bf16 fp8 w8a8; do
+    bin="$carry/$q/llm-model"
+    [[ -x $bin ]] || continue
+    # shellcheck disable=SC2086
+    line=$(timeout 120 "$bin" --weights=random --bench ${work[$w]} 2>&1 |
+             grep '^bench-json: ' | tail -1)
+    if [[ -z $line ]]; then
+      echo "{\"work\": \"$w\", \"quant\": \"$q\", \"error\": true}" >>"$results"
+      echo "fp8 bench: $w $q failed" >&2
+    else
+      echo "{\"work\": \"$w\", \"quant\": \"$q\", \"r\": ${line#bench-json: }}" >>"$results"
+    fi
+  done
+done
+python3 - "$results" "$out" <<'EOF'
+import json, os, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+by = {(r["work"], r["quant"]): r.get("r") for r in rows}
+lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
+         "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
+for w in ("b1", "b64", "prefill"):
+    base = by.get((w, "bf16"))
+    for q in ("bf16", "fp8", "w8a8"):
+        if (w, q) not in by:
+            continue
+        r = by[(w, q)]
+        if r is None:
+            lines.append(f"| {w} | {q} | error | | | | | |")
+            continue
+        key = "ttft_ms" if w == "prefill" else "tpot_ms"
+        ratio = (f"{base[key] / r[key]:.2f}x" if base and r.get(key) else "-")
+        lines.append(
+            f"| {w} | {q} | {r['ttft_ms']:.2f} | {r['tpot_ms']:.3f} | "
+            f"{100 * r.get('decode_bw_ratio', float('nan')):.1f}% | "
+            f"{r.get('copy_gb_s', float('nan')):.0f} | "
+            f"{r.get('prefill_tflops', float('nan')):.0f} | {ratio} |")
+table = "\n".join(lines)
+print(table)
+if sys.argv[2]:
+    open(os.path.join(sys.argv[2], "fp8-bench.md"), "w").write(table + "\n")
+EOF
+rm -f "$results"

@@ -1,0 +1,492 @@
+//===- Fp8Linear.cu - FP8 E4M3 projections, token scales, quantization ----===//
+//
+// Decode time is the weight read, so the W8A16 GEMV reads one byte per
+// weight: each block owns RB weight rows, its 256 threads stride K in
+// 16-byte chunks (16 codes) with two chunks per row in flight, codes are
+// widened exactly (E4M3 -> f16 -> f32, cvt.rn.f16x2.e4m3x2) and multiplied
+// with the bf16 activations in fp32; the per-channel scale and the bias are
+// applied once to the fixed-order block sum (deterministic, like Gemv.cu).
+//
+// More rows (and every W8A8 projection) borrow the cuBLASLt workspace
+// beyond its first kFp8LtWorkspace bytes, a block of output columns at a
+// time: cuBLASLt writes fp32 products there — W8A8 with E4M3 x E4M3 from the
+// codes, W8A16 from the block's codes widened exactly to bf16 (the block
+// stays in L2) — and one kernel applies (acc * rowScale) * scale (+ bias)
+// and rounds once, as docs/quantization.md orders it. (An H100 run of a
+// variant that folded the scale into bf16 weights put the logits 2.4e-2 from
+// transformers on the round-trip weights, past the 2e-2 bound.)
+//
+// Token scales and quantization follow runtime/weights/Fp8.h exactly:
+// absmax with fmaxf (NaNs ignored), __fdiv_rn(absmax, 448), the floor
+// kFp8MinScale, and codes __nv_cvt_float_to_fp8(__fdiv_rn(x, s),
+// __NV_SATFINITE, __NV_E4M3) — a true division, not a product with 1/s.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Device.h"
+#include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/Fp8Linear.h"
+#include "runtime/kernels/Kernels.h"
+#include "runtime/weights/Fp8.h"
+
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include <algorithm>
+#include <type_traits>
+
+namespace llmc::rt {
+
+using namespace cuda;
+
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int kWarps = kThreads / 32;
+constexpr int kUnroll = 2;
+
+/// Two E4M3 codes (low byte first) as exact floats.
+__device__ __forceinline__ float2 e4m3x2ToFloat2(uint32_t pair) {
+  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(
+      static_cast<__nv_fp8x2_storage_t>(pair & 0xFFFFu), __NV_E4M3);
+  return __half22float2(*reinterpret_cast<__half2 *>(&h));
+}
+
+/// The 16 codes of `w` as floats.
+__device__ __forceinline__ void unpack16(uint4 w, float f[16]) {
+  uint32_t words[4] = {w.x, w.y, w.z, w.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    float2 lo = e4m3x2ToFloat2(words[i]);
+    float2 hi = e4m3x2ToFloat2(words[i] >> 16);
+    f[4 * i] = lo.x;
+    f[4 * i + 1] = lo.y;
+    f[4 * i + 2] = hi.x;
+    f[4 * i + 3] = hi.y;
+  }
+}
+
+struct Fp8GemvArgs {
+  const uint8_t *w;
+  const float *scale;
+  bool perChannel;
+  const bf16 *x;
+  int64_t ldx;
+  void *out;
+  int64_t ldo;
+  const bf16 *bias;
+  int64_t n, k;
+  int m; ///< rows of x actually present (<= the kernel's M)
+};
+
+template <int M, int RB, class Out>
+__global__ void __launch_bounds__(kThreads) fp8GemvKernel(Fp8GemvArgs a) {
+  __shared__ float partial[kWarps][RB * M];
+  const int64_t chunks = a.k / 16;
+  const int64_t row0 = int64_t(blockIdx.x) * RB;
+  // Rows past N (the last block) read row N-1 again and are not written.
+  const uint4 *wrow[RB];
+#pragma unroll
+  for (int r = 0; r < RB; ++r) {
+    int64_t row = row0 + r < a.n ? row0 + r : a.n - 1;
+    wrow[r] = reinterpret_cast<const uint4 *>(a.w + row * a.k);
+  }
+  float acc[RB][M];
+#pragma unroll
+  for (int r = 0; r < RB; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+      acc[r][m] = 0.f;
+
+  for (int64_t c0 = threadIdx.x; c0 < chunks;
+       c0 += int64_t(kThreads) * kUnroll) {
+    uint4 wv[kUnroll][RB];
+    loadChunks<kUnroll, RB, kThreads>(wv, wrow, c0, chunks);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      int64_t c = c0 + int64_t(u) * kThreads;
+      if (c >= chunks)
+        break;
+      float wf[RB][16];
+#pragma unroll
+      for (int r = 0; r < RB; ++r)
+        unpack16(wv[u][r], wf[r]);
+#pragma unroll
+      for (int m = 0; m < M; ++m) {
+        if (m >= a.m)
+          break;
+        const uint4 *xp =
+            reinterpret_cast<const uint4 *>(a.x + m * a.ldx) + 2 * c;
+        float xf[16];
+        unpack8(__ldg(xp), xf);
+        unpack8(__ldg(xp + 1), xf + 8);
+#pragma unroll
+        for (int r = 0; r < RB; ++r) {
+          float s = 0.f;
+#pragma unroll
+          for (int i = 0; i < 16; ++i)
+            s = fmaf(wf[r][i], xf[i], s);
+          acc[r][m] += s;
+        }
+      }
+    }
+  }
+
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int r = 0; r < RB; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m) {
+      float v = warpSum(acc[r][m]);
+      if (lane == 0)
+        partial[warp][r * M + m] = v;
+    }
+  __syncthreads();
+  if (threadIdx.x < RB * M) {
+    int r = threadIdx.x / M, m = threadIdx.x % M;
+    int64_t row = row0 + r;
+    if (row < a.n && m < a.m) {
+      float s = 0.f;
+#pragma unroll
+      for (int i = 0; i < kWarps; ++i)
+        s += partial[i][threadIdx.x];
+      s *= a.scale[a.perChannel ? row : 0];
+      if (a.bias)
+        s += toF(a.bias[row]);
+      Out *out = static_cast<Out *>(a.out) + m * a.ldo + row;
+      if constexpr (std::is_same_v<Out, float>)
+        *out = s;
+      else
+        *out = toB(s);
+    }
+  }
+}
+
+template <int M, class Out> void launchFp8Gemv(Rank &r, const Fp8GemvArgs &a) {
+  // Weight rows per block: more while the accumulators stay few.
+  constexpr int RB = M <= 2 ? 4 : (M <= 8 ? 2 : 1);
+  unsigned blocks = unsigned((a.n + RB - 1) / RB);
+  fp8GemvKernel<M, RB, Out><<<blocks, kThreads, 0, r.stream()>>>(a);
+}
+
+template <class Out> void dispatchFp8Gemv(Rank &r, const Fp8GemvArgs &a) {
+  static_assert(kFp8GemvMaxRows == 8, "instantiate every M up to the limit");
+  if (a.m <= 1)
+    launchFp8Gemv<1, Out>(r, a);
+  else if (a.m <= 2)
+    launchFp8Gemv<2, Out>(r, a);
+  else if (a.m <= 4)
+    launchFp8Gemv<4, Out>(r, a);
+  else
+    launchFp8Gemv<8, Out>(r, a);
+}
+
+/// out[r, :] = the E4M3 values of `rows` weight rows from `row0` as bf16
+/// (exact: 3 mantissa bits and exponents 2^-9..2^8 fit), 16 codes per thread
+/// access (k a multiple of 16). The scales are applied to the sums.
+__global__ void dequantKernel(bf16 *out, const uint8_t *codes, int64_t row0,
+                              int64_t rows, int64_t k) {
+  int64_t chunksPerRow = k / 16, total = rows * chunksPerRow;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t r = i / chunksPerRow;
+    float f[16];
+    unpack16(__ldcs(reinterpret_cast<const uint4 *>(codes + (row0 + r) * k) +
+                    i % chunksPerRow),
+             f);
+    uint4 *o = reinterpret_cast<uint4 *>(out + r * k) + 2 * (i % chunksPerRow);
+    o[0] = pack8(f);
+    o[1] = pack8(f + 8);
+  }
+}
+
+/// out[m, col0 + j] = (acc[m, j] * rowScale[m]) * scale[col0 + j] (+ bias),
+/// acc [rows, cols] fp32 with leading dim `lda`; rowScale null: 1 (W8A16).
+template <class Out>
+__global__ void scaleOutKernel(Out *out, int64_t ldo, const float *acc,
+                               int64_t lda, const float *rowScale,
+                               const float *scale, bool perChannel,
+                               const bf16 *bias, int64_t col0, int64_t rows,
+                               int64_t cols) {
+  int64_t total = rows * cols;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t m = i / cols, j = i % cols, n = col0 + j;
+    float v = acc[m * lda + j];
+    if (rowScale)
+      v *= rowScale[m];
+    v *= scale[perChannel ? n : 0];
+    if (bias)
+      v += toF(bias[n]);
+    if constexpr (std::is_same_v<Out, float>)
+      out[m * ldo + n] = v;
+    else
+      out[m * ldo + n] = toB(v);
+  }
+}
+
+/// One warp per row: s = max(absmax / 448, kFp8MinScale).
+__global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
+                                 int64_t cols, bool vec) {
+  int64_t row = int64_t(blockIdx.x) * kWarps + (threadIdx.x >> 5);
+  int lane = threadIdx.x & 31;
+  if (row >= rows)
+    return;
+  const bf16 *x = in + row * cols;
+  float a = 0.f;
+  if (vec) {
+    for (int64_t c = lane; c < cols / 8; c += 32) {
+      float f[8];
+      unpack8(reinterpret_cast<const uint4 *>(x)[c], f);
+#pragma unroll
+      for (int j = 0; j < 8; ++j)
+        a = fmaxf(a, fabsf(f[j]));
+    }
+  } else {
+    for (int64_t c = lane; c < cols; c += 32)
+      a = fmaxf(a, fabsf(toF(x[c])));
+  }
+  a = warpMax(a);
+  if (lane == 0)
+    scale[row] = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
+}
+
+__device__ __forceinline__ uint8_t toE4M3(float x, float s) {
+  return static_cast<uint8_t>(
+      __nv_cvt_float_to_fp8(__fdiv_rn(x, s), __NV_SATFINITE, __NV_E4M3));
+}
+
+/// codes = E4M3(x / scale[row]); 8 elements per thread access when `vec`.
+__global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
+                               const float *scale, int64_t rows, int64_t cols,
+                               bool vec) {
+  int64_t per = vec ? 8 : 1, total = rows * cols / per;
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    int64_t e = i * per;
+    float s = scale[e / cols];
+    if (vec) {
+      float f[8];
+      unpack8(reinterpret_cast<const uint4 *>(in)[i], f);
+      uint32_t lo = 0, hi = 0;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        lo |= uint32_t(toE4M3(f[j], s)) << (8 * j);
+        hi |= uint32_t(toE4M3(f[4 + j], s)) << (8 * j);
+      }
+      reinterpret_cast<uint2 *>(codes)[i] = make_uint2(lo, hi);
+    } else {
+      codes[e] = toE4M3(toF(in[e]), s);
+    }
+  }
+}
+
+__global__ void maxOfBlocksKernel(float *out, const float *blocks,
+                                  int64_t count, int members) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
+    float v = blocks[i];
+    for (int b = 1; b < members; ++b)
+      v = fmaxf(v, blocks[b * count + i]);
+    out[i] = v;
+  }
+}
+
+int gridFor(int64_t n) {
+  int64_t blocks = (n + kThreads - 1) / kThreads;
+  int64_t cap = int64_t(smCount()) * 32;
+  return int(std::max<int64_t>(1, std::min(blocks, cap)));
+}
+
+/// The workspace beyond cuBLASLt's share: staging for one block.
+struct Staging {
+  void *data;
+  size_t bytes;
+};
+
+Staging staging(Rank &r, const char *op) {
+  if (r.workspaceBytes() < 2 * kFp8LtWorkspace)
+    failf(r, op,
+          "FP8 projections need a cuBLASLt workspace of at least %zu bytes "
+          "(have %zu)",
+          2 * kFp8LtWorkspace, r.workspaceBytes());
+  return {static_cast<char *>(r.workspace()) + kFp8LtWorkspace,
+          r.workspaceBytes() - kFp8LtWorkspace};
+}
+
+void checkCuda(Rank &r, const char *op, cudaError_t e) {
+  if (e != cudaSuccess)
+    failf(r, op, "staging the FP8 codes: %s", cudaGetErrorString(e));
+}
+
+void runLt(Rank &r, const char *op, const gemm::MatmulNT &p) {
+  std::string err = gemm::matmulNT(r.lt(), r.stream(), r.workspace(),
+                                   kFp8LtWorkspace, p);
+  if (!err.empty())
+    failf(r, op, "%s", err.c_str());
+}
+
+/// Rows beyond the GEMV, in blocks of output columns staged in the
+/// workspace: fp32 products acc[m, block] from cuBLASLt (W8A8: E4M3 x E4M3
+/// straight from the codes; W8A16: the block's codes widened exactly to bf16
+/// first), then out = (acc * rowScale) * scale (+ bias), rounded once.
+void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
+                      const Weight *bias, bool outF32) {
+  Staging st = staging(r, op);
+  bool w8a8 = in.rowScale != nullptr;
+  int64_t k = w.cols, n = w.rows, m = in.rows;
+  // Per column: m fp32 products, and k widened codes (W8A16) or a copy of
+  // the codes (W8A8, for a last block whose width is not a multiple of 16,
+  // which cuBLASLt's E4M3 GEMM refused on an H100: it is zero-padded);
+  // blocks are multiples of 16 columns.
+  int64_t perCol = 4 * m + (w8a8 ? k : 2 * k);
+  int64_t block = std::min<int64_t>(
+      (n + 15) / 16 * 16, int64_t(st.bytes) / perCol / 16 * 16);
+  if (block < 16)
+    failf(r, op, "%lld rows of fp32 products do not fit the FP8 staging",
+          (long long)m);
+  auto *acc = static_cast<float *>(st.data);
+  auto *deq = reinterpret_cast<bf16 *>(acc + m * block);
+  auto *tail = reinterpret_cast<uint8_t *>(acc + m * block);
+  bool perChannel = w.scaleCount > 1;
+  const bf16 *b = bias ? bias->data : nullptr;
+  for (int64_t n0 = 0; n0 < n; n0 += block) {
+    int64_t cols = std::min(block, n - n0);
+    int64_t ld = (cols + 15) / 16 * 16;
+    gemm::MatmulNT p;
+    p.m = m;
+    p.n = cols;
+    p.k = k;
+    p.a = in.data;
+    p.lda = in.cols;
+    p.ldb = k;
+    p.out = acc;
+    p.ldo = ld;
+    p.outType = gemm::OutType::F32;
+    if (w8a8) {
+      p.inType = gemm::InType::E4M3;
+      p.b = w.fp8 + n0 * k;
+      if (cols != ld) {
+        checkCuda(r, op,
+                  cudaMemcpyAsync(tail, w.fp8 + n0 * k, size_t(cols * k),
+                                  cudaMemcpyDeviceToDevice, r.stream()));
+        checkCuda(r, op,
+                  cudaMemsetAsync(tail + cols * k, 0, size_t((ld - cols) * k),
+                                  r.stream()));
+        p.b = tail;
+        p.n = ld;
+      }
+    } else {
+      dequantKernel<<<gridFor(cols * k / 16), kThreads, 0, r.stream()>>>(
+          deq, w.fp8, n0, cols, k);
+      checkLaunch(r, "FP8 weight widening");
+      p.b = deq;
+    }
+    runLt(r, op, p);
+    if (outF32)
+      scaleOutKernel<float><<<gridFor(m * cols), kThreads, 0, r.stream()>>>(
+          static_cast<float *>(out.data), out.cols, acc, ld, in.rowScale,
+          w.scale, perChannel, b, n0, m, cols);
+    else
+      scaleOutKernel<bf16><<<gridFor(m * cols), kThreads, 0, r.stream()>>>(
+          static_cast<bf16 *>(out.data), out.cols, acc, ld, in.rowScale,
+          w.scale, perChannel, b, n0, m, cols);
+    checkLaunch(r, "FP8 projection scales");
+  }
+}
+
+void requireScales(Rank &r, const char *op, const Weight &w) {
+  if (!w.fp8 || !w.scale || (w.scaleCount != 1 && w.scaleCount != w.rows))
+    failf(r, op,
+          "FP8 weight [%lld, %lld] needs codes and 1 or %lld scales (has %lld)",
+          (long long)w.rows, (long long)w.cols, (long long)w.rows,
+          (long long)w.scaleCount);
+}
+
+} // namespace
+
+namespace cuda {
+
+void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
+                   const Weight *bias, bool outF32) {
+  if (!w.fp8)
+    failf(r, op, "an FP8 input [%lld, %lld] needs an FP8 weight (W8A8)",
+              (long long)in.rows, (long long)in.cols);
+  requireScales(r, op, w);
+  if (w.cols % 16 != 0)
+    failf(r, op, "FP8 weights need a multiple of 16 input features, got %lld",
+          (long long)w.cols);
+  if (in.rows == 0)
+    return;
+  if (!in.rowScale && in.rows <= kFp8GemvMaxRows && in.cols % 8 == 0 &&
+      isAligned(in.data, 16) && isAligned(w.fp8, 16) && w.rows < (1ll << 31)) {
+    Fp8GemvArgs a{w.fp8,    w.scale,  w.scaleCount > 1,
+                  static_cast<const bf16 *>(in.data), in.cols, out.data,
+                  out.cols, bias ? bias->data : nullptr, w.rows, w.cols,
+                  int(in.rows)};
+    if (outF32)
+      dispatchFp8Gemv<float>(r, a);
+    else
+      dispatchFp8Gemv<bf16>(r, a);
+    checkLaunch(r, "FP8 GEMV");
+    return;
+  }
+  stagedProjection(r, op, out, in, w, bias, outF32);
+}
+
+} // namespace cuda
+
+//===----------------------------------------------------------------------===//
+// Ops.h: token scales and quantization
+//===----------------------------------------------------------------------===//
+
+void tokenScale(Rank &r, Act scale, Act in) {
+  if (scale.rows != in.rows || scale.cols != 1)
+    failf(r, "tokenScale", "scales [%lld, %lld] are not [%lld, 1]",
+          (long long)scale.rows, (long long)scale.cols, (long long)in.rows);
+  if (in.rows == 0)
+    return;
+  bool vec = in.cols % 8 == 0 && isAligned(in.data, 16);
+  tokenScaleKernel<<<unsigned((in.rows + kWarps - 1) / kWarps), kThreads, 0,
+                     r.stream()>>>(static_cast<float *>(scale.data),
+                                   static_cast<const bf16 *>(in.data), in.rows,
+                                   in.cols, vec);
+  checkLaunch(r, "tokenScale");
+}
+
+void quantize(Rank &r, Act out, Act in, Act scale) {
+  if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
+      scale.cols != 1)
+    failf(r, "quantize",
+          "[%lld, %lld] with scales [%lld, %lld] does not give codes "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)scale.rows,
+          (long long)scale.cols, (long long)out.rows, (long long)out.cols);
+  if (in.rows == 0)
+    return;
+  bool vec = in.cols % 8 == 0 && isAligned(in.data, 16) &&
+             isAligned(out.data, 8);
+  quantizeKernel<<<gridFor(in.rows * in.cols / (vec ? 8 : 1)), kThreads, 0,
+                   r.stream()>>>(static_cast<uint8_t *>(out.data),
+                                 static_cast<const bf16 *>(in.data),
+                                 static_cast<const float *>(scale.data),
+                                 in.rows, in.cols, vec);
+  checkLaunch(r, "quantize");
+}
+
+Act fp8Input(Act codes, Act scale) {
+  codes.rowScale = static_cast<const float *>(scale.data);
+  return codes;
+}
+
+void maxOfBlocks(Rank &r, float *out, const float *blocks, int64_t count,
+                 int members) {
+  if (count == 0)
+    return;
+  maxOfBlocksKernel<<<gridFor(count), kThreads, 0, r.stream()>>>(
+      out, blocks, count, members);
+  checkLaunch(r, "allReduceMax");
+}
+
+} // namespace llmc::rt

@@ -1,0 +1,42 @@
+//===- Fp8Linear.h - projections with FP8 weights or inputs -----*- C++ -*-===//
+//
+// The FP8 paths of Layers.cu's projections (docs/quantization.md, "What the
+// GPU lowering must do"): W8A16 (FP8 weight codes, bf16 inputs) and W8A8
+// (FP8 weight and input codes with per-row input scales).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_KERNELS_FP8LINEAR_H
+#define LLMC_RUNTIME_KERNELS_FP8LINEAR_H
+
+#include "runtime/abi/Rank.h"
+
+#include <cstdint>
+
+namespace llmc::rt::cuda {
+
+/// Most rows the FP8-weight GEMV takes: its widening and fp32 FMAs make it
+/// ALU-bound from a few rows on (H100: 85-93% of copy bandwidth at 1 row,
+/// 11-13% at 16); more rows take the staged cuBLASLt path.
+constexpr int64_t kFp8GemvMaxRows = 8;
+
+/// Bytes of the rank's cuBLASLt workspace cuBLASLt itself keeps when an FP8
+/// projection borrows the rest as staging (dequantized weight rows, fp32
+/// products); the workspace must hold at least twice this.
+constexpr size_t kFp8LtWorkspace = size_t(8) << 20;
+
+/// out = in W^T (+ bias), `out` bf16 or (outF32) fp32, where W is FP8
+/// (w.fp8) and/or `in` is (in.rowScale): shapes already checked by the
+/// caller. W8A16 (bf16 in):
+///   rows <= kFp8GemvMaxRows: out = (sum_k x * code) * scale (+ bias), a
+///     weight-streaming GEMV reading one byte per weight, fp32 sums;
+///   more rows: blocks of weight rows widened exactly to bf16 in the
+///     workspace, cuBLASLt into fp32 staging, then the scales.
+/// W8A8 (E4M3 in, with rowScale): cuBLASLt E4M3 x E4M3 into fp32 staging,
+///   then out = (acc * rowScale[m]) * scale[n] (+ bias) rounded once.
+void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
+                   const Weight *bias, bool outF32);
+
+} // namespace llmc::rt::cuda
+
+#endif // LLMC_RUNTIME_KERNELS_FP8LINEAR_H

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds (on the CPU machine) everything the FP8 GPU checks need, into OUT
+# (default .device-carry/fp8, git-ignored), then OUT.tar.xz (the binaries
+# share the runtime's bytes; the archive stays far below the device tool's
+# 64 MiB carry limit):
+#   OUT/acc/<model>/config.json, OUT/acc/<model>/<quant>-<plan>/{llm-model,
+#     manifest.json}: test/gpu/fp8_check.py's binaries (quant: bf16, fp8,
+#     w8a8; plans tp1, tp2; models FP8_MODELS, default small-llama3; add
+#     small-qwen2 for q/k/v biases)
+#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
+#   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
+# On the GPU machine, from the repository root:
+#   tar xJf .device-carry/fp8.tar.xz -C .device-carry
+#   .device-carry/fp8/llmc-gpu-kernel-tests --bench
+#   python3 test/gpu/fp8_check.py .device-carry/fp8/acc "$OUT"
+#   bash bench/fp8.sh .device-carry/fp8/bench
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+out=${1:-.device-carry/fp8}
+bin=build/bin
+rm -rf "$out" && mkdir -p "$out/acc" "$out/bench"
+jobs=()
+compile() { # model.mlir dir plan quantize [flags...]: queued, run below
+  jobs+=("$*")
+}
+run_one() {
+  set -- $1
+  local mlir=$1 dir=$2 plan=$3 quant=$4; shift 4
+  local q=()
+  [[ $quant != none ]] && q=(--quantize="$quant")
+  "$bin/llm-compile" "$mlir" --shard="$plan" "${q[@]}" --target=h100 "$@" \
+    -o "$dir" && rm -rf "$dir/src"
+}
+export -f run_one
+export bin
+for model in ${FP8_MODELS:-small-llama3}; do
+  mkdir -p "$out/acc/$model"
+  cp "test/models/small/$model.json" "$out/acc/$model/config.json"
+  "$bin/llm-import" "$out/acc/$model/config.json" -o "$out/acc/$model/model.mlir"
+  for plan in tp1 tp2; do
+    for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
+      compile "$out/acc/$model/model.mlir" "$out/acc/$model/${quant%%:*}-$plan" \
+        "$plan" "${quant#*:}" --max-batch=8 --max-seq=256
+    done
+  done
+done
+"$bin/llm-import" test/models/real/llama-3-8b.json -o "$out/bench/model.mlir"
+for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
+  compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
+    --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
+done
+# Two nvcc builds at a time (the project's limit on shared machines).
+printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
+rm -f "$out"/acc/*/model.mlir "$out/bench/model.mlir"
+for job in "${jobs[@]}"; do
+  set -- $job
+  [[ -x $2/llm-model ]] || { echo "build-fp8: $2 was not built" >&2; exit 1; }
+done
+cp "$bin/llmc-gpu-kernel-tests" "$out/"
+du -sh "$out"
+tar cJf "$out.tar.xz" -C "$(dirname "$out")" "$(basename "$out")"
+ls -la "$out.tar.xz"

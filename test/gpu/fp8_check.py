@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+# ===- fp8_check.py - FP8 llm-compile binaries vs transformers -----------=== #
+#
+# Issue 19, item 6. Runs on a GPU machine with torch and transformers; the
+# binaries come from test/gpu/build-fp8.sh:
+#
+#   fp8_check.py BINS OUT [--tokens=16] [--tolerance=2e-2]
+#
+# BINS/<model>/config.json is a Hugging Face config; BINS/<model>/<q>-<plan>/
+# an llm-compile output, q = bf16 (no --quantize), fp8 (--quantize=fp8:
+# FP8 weights, one scale per output channel) or w8a8 (--quantize=w8a8-fp8).
+# As test/gpu/hf_check.py does, the script saves a tamely initialised
+# random model in bf16 and runs every binary on that checkpoint (FP8
+# binaries quantize it while loading, runtime/weights/Fp8Weights.h). Two
+# references, transformers in fp32, greedy:
+#   * "deq": the bf16 weights of every quantized linear (q/k/v/o/gate/up/
+#     down) replaced by their FP8 round trip code * scale, computed here
+#     with the rule of docs/quantization.md (s = max(absmax / 448, 2^-17.8)
+#     per output row, codes = E4M3(w / s) with torch's RNE cast): the exact
+#     model an FP8-weights binary computes;
+#   * "bf16": the checkpoint as saved.
+# Accuracy (pass/fail): fp8-* binaries against "deq" and bf16-* against
+# "bf16", teacher-forced on the reference's greedy tokens: max rel diff of
+# logits (max |ours - ref| / max |ref|) <= tolerance, and every argmax equal
+# unless the two choices are within the tolerance (hf_check.py's rule).
+# Quantization error (reported): every binary, and "deq" itself, against
+# the "bf16" reference; w8a8 also against "deq" (it adds per-token FP8
+# activations, which no transformers model has). A markdown table goes to
+# OUT/fp8-table.md; exit 1 if an accuracy row fails.
+#
+# ===----------------------------------------------------------------------=== #
+import argparse
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hf_check import compare, load, make_checkpoint, run_plan  # noqa: E402
+
+QUANTIZED = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
+             "down_proj")
+MIN_SCALE = 1.0 / 229376.0  # runtime/weights/Fp8.h kFp8MinScale
+
+
+def fp8_round_trip(w):
+    """code * scale of an fp32 copy of bf16 `w` [out, in], per output row."""
+    w = w.float()
+    scale = torch.clamp(w.abs().amax(dim=1, keepdim=True) / 448.0, min=MIN_SCALE)
+    codes = (w / scale).to(torch.float8_e4m3fn)
+    return codes.float() * scale
+
+
+def greedy(model, prompts, steps):
+    tokens, logits = [], []
+    with torch.no_grad():
+        for prompt in prompts:
+            seq, out_logits = list(prompt), []
+            for _ in range(steps):
+                out = model(torch.tensor([seq], device="cuda")).logits[0, -1]
+                out_logits.append(out.float().cpu().numpy())
+                seq.append(int(out.argmax()))
+            tokens.append(seq[len(prompt):])
+            logits.append(np.stack(out_logits))
+    return tokens, logits
+
+
+def forced(model, prompts, tokens):
+    logits = []
+    with torch.no_grad():
+        for prompt, toks in zip(prompts, tokens):
+            seq = list(prompt) + list(toks[:-1])
+            out = model(torch.tensor([seq], device="cuda")).logits[0]
+            logits.append(out[len(prompt) - 1:].float().cpu().numpy())
+    return logits
+
+
+def worst(ours_tokens, ours_logits, ref_tokens, ref_logits, tol):
+    rel, agree, hard, total = 0.0, 0, 0, 0
+    for b in range(len(ref_tokens)):
+        r, differ, h = compare(ours_tokens[b], ours_logits[b], ref_tokens[b],
+                               ref_logits[b], tol)
+        rel = max(rel, r)
+        total += len(ref_tokens[b])
+        agree += len(ref_tokens[b]) - len(differ)
+        hard += len(h)
+    return rel, agree, total, hard
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bins")
+    ap.add_argument("out")
+    ap.add_argument("--tokens", type=int, default=16)
+    ap.add_argument("--tolerance", type=float, default=2e-2)
+    ap.add_argument("--gated-only", action="store_true",
+                    help="only the pass/fail comparisons (quicker)")
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}", flush=True)
+    rng = np.random.default_rng(7)
+    work = "/tmp/fp8_check"
+    os.makedirs(work, exist_ok=True)
+    rows, ok = [], True
+    for model_name in sorted(os.listdir(args.bins)):
+        model_dir = os.path.join(args.bins, model_name)
+        if not os.path.isfile(os.path.join(model_dir, "config.json")):
+            continue
+        import json
+        vocab = json.load(open(os.path.join(model_dir, "config.json")))["vocab_size"]
+        ckpt = os.path.join(work, model_name + "-ckpt")
+        make_checkpoint(model_dir, ckpt)
+        prompts = [[int(t) for t in rng.integers(3, vocab, size=16)]
+                   for _ in range(2)]
+        model = load(ckpt, torch.float32)
+        refs = {"bf16": greedy(model, prompts, args.tokens)}
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if name.endswith(".weight") and any(q in name for q in QUANTIZED):
+                    p.copy_(fp8_round_trip(p.data))
+        refs["deq"] = greedy(model, prompts, args.tokens)
+        # The quantization itself, in exact arithmetic: deq vs bf16.
+        deq_on_bf16 = forced(model, prompts, refs["bf16"][0])
+        del model
+        torch.cuda.empty_cache()
+        rel, agree, total, _ = worst(
+            [[int(x) for x in lg.argmax(axis=1)] for lg in deq_on_bf16],
+            deq_on_bf16, *refs["bf16"], args.tolerance)
+        rows.append((model_name, "transformers fp32, FP8 round-trip weights",
+                     "bf16", f"{rel:.2e}", f"{agree}/{total}", "-",
+                     "the weight quantization error alone"))
+        print(f"{model_name}: deq vs bf16 max_rel_diff={rel:.3e} "
+              f"argmax={agree}/{total}", flush=True)
+        for plan in sorted(os.listdir(model_dir)):
+            plan_dir = os.path.join(model_dir, plan)
+            if not os.path.isfile(os.path.join(plan_dir, "llm-model")):
+                continue
+            quant = plan.split("-")[0]
+            checks = {"bf16": ["bf16"], "fp8": ["deq", "bf16"],
+                      "w8a8": ["bf16", "deq"]}[quant]
+            if args.gated_only:
+                checks = [c for c in checks
+                          if (quant, c) in (("bf16", "bf16"), ("fp8", "deq"))]
+            for ref_name in checks:
+                ref_tokens, ref_logits = refs[ref_name]
+                force = "--force-tokens=" + ";".join(
+                    ",".join(map(str, t[:-1])) for t in ref_tokens)
+                tokens, logits, err = run_plan(
+                    plan_dir, ckpt, prompts, args.tokens, work,
+                    f"{model_name}-{plan}-{ref_name}", [force])
+                gated = (quant, ref_name) in (("bf16", "bf16"), ("fp8", "deq"))
+                if err:
+                    ok = False
+                    rows.append((model_name, plan, ref_name, "error", "-",
+                                 "FAIL", err))
+                    print(f"  {plan} vs {ref_name}: ERROR {err}", flush=True)
+                    continue
+                rel, agree, total, hard = worst(tokens, logits, ref_tokens,
+                                                ref_logits, args.tolerance)
+                verdict = "-"
+                if gated:
+                    good = rel <= args.tolerance and hard == 0
+                    ok = ok and good
+                    verdict = "PASS" if good else "FAIL"
+                rows.append((model_name, plan, ref_name, f"{rel:.2e}",
+                             f"{agree}/{total}", verdict,
+                             f"{hard} argmax differences beyond near-ties"
+                             if hard else ""))
+                print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
+                      f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
+    table = ["| model | run | reference (transformers fp32) | max rel diff of "
+             "logits (teacher-forced) | argmax = reference | accuracy | note |",
+             "|---|---|---|---|---|---|---|"]
+    table += ["| " + " | ".join(r) + " |" for r in rows]
+    open(os.path.join(args.out, "fp8-table.md"), "w").write("\n".join(table) + "\n")
+    print("\n".join(table))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

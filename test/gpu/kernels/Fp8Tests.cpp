@@ -1,0 +1,387 @@
+//===- Fp8Tests.cpp - FP8 projections, token scales, quantization ---------===//
+//
+// Part of llmc-gpu-kernel-tests (see KernelTests.cpp): the FP8 paths of the
+// projections (runtime/kernels/Fp8Linear.cu) against double loops over the
+// exact E4M3 values, and tokenScale / quantize / maxOfBlocks bit for bit
+// against runtime/weights/Fp8.h (the CPU reference executor's rounding).
+// With --bench, benchFp8 times the decode GEMVs and the prefill GEMMs of
+// the Llama-3-8B shapes in bf16 and FP8 and prints the ratios.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/gpu/kernels/TestUtil.h"
+
+#include "runtime/kernels/Kernels.h"
+#include "runtime/weights/Fp8.h"
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+
+using namespace llmc;
+using rt::Act;
+using rt::Weight;
+
+namespace llmc::test {
+
+void recordResult(const std::string &test, const std::string &config,
+                  const Stats &s, const std::string &note = "");
+
+namespace {
+
+/// An FP8 weight on the device: codes [n, k] and 1 or n scales.
+struct Fp8Weight {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales;
+  DevBuf<uint8_t> dcodes;
+  DevBuf<float> dscales;
+  int64_t n = 0, k = 0;
+
+  /// Value of element (o, j).
+  double value(int64_t o, int64_t j) const {
+    float s = scales[scales.size() == 1 ? 0 : size_t(o)];
+    return double(rt::e4m3ToFloat(codes[size_t(o * k + j)])) * s;
+  }
+  Weight weight() const {
+    Weight w;
+    w.rows = n;
+    w.cols = k;
+    w.fp8 = dcodes.get();
+    w.scale = dscales.get();
+    w.scaleCount = int64_t(scales.size());
+    return w;
+  }
+};
+
+/// Quantizes random values as the loader does: a scale per row (or one
+/// for the tensor) from the absmax, codes of value / scale.
+Fp8Weight randomFp8(Rng &rng, int64_t n, int64_t k, bool perChannel) {
+  std::vector<float> v = randomBf16(rng, size_t(n * k),
+                                    float(1.0 / std::sqrt(double(k))));
+  Fp8Weight w;
+  w.n = n;
+  w.k = k;
+  w.codes.resize(v.size());
+  if (perChannel) {
+    for (int64_t o = 0; o < n; ++o) {
+      float s = rt::fp8ScaleForAbsmax(rt::absMax(&v[size_t(o * k)], size_t(k)));
+      w.scales.push_back(s);
+      rt::quantizeE4M3(&v[size_t(o * k)], size_t(k), s, &w.codes[size_t(o * k)]);
+    }
+  } else {
+    float s = rt::fp8ScaleForAbsmax(rt::absMax(v.data(), v.size()));
+    w.scales.push_back(s);
+    rt::quantizeE4M3(v.data(), v.size(), s, w.codes.data());
+  }
+  w.dcodes = toDeviceRaw(w.codes);
+  w.dscales = toDeviceRaw(w.scales);
+  return w;
+}
+
+/// Host token scales and codes of bf16 rows.
+void quantizeRows(const std::vector<float> &x, int64_t m, int64_t k,
+                  std::vector<float> &scales, std::vector<uint8_t> &codes) {
+  scales.resize(size_t(m));
+  codes.resize(x.size());
+  for (int64_t i = 0; i < m; ++i) {
+    scales[size_t(i)] =
+        rt::fp8ScaleForAbsmax(rt::absMax(&x[size_t(i * k)], size_t(k)));
+    rt::quantizeE4M3(&x[size_t(i * k)], size_t(k), scales[size_t(i)],
+                     &codes[size_t(i * k)]);
+  }
+}
+
+Stats bitExact(const std::vector<float> &got, const std::vector<float> &want) {
+  Stats s;
+  for (size_t i = 0; i < want.size(); ++i) {
+    bool same = (std::isnan(got[i]) && std::isnan(want[i])) || got[i] == want[i];
+    s.add(same ? want[i] : got[i] + 1e30, want[i], 0.0, 0.0);
+  }
+  if (got.size() != want.size())
+    s.bad += 1;
+  return s;
+}
+
+void testProjections(FakeRank &r) {
+  Rng rng(19);
+  struct Cfg {
+    int64_t m, n, k;
+    bool bias, perChannel;
+  } cfgs[] = {
+      {1, 512, 1024, false, true}, {2, 520, 256, true, true},
+      {3, 256, 4096, false, false}, {5, 77, 64, true, true},
+      {8, 1000, 512, false, true},  {16, 264, 1024, true, true},
+      {17, 256, 512, false, true},  {64, 1000, 2048, true, false},
+      {300, 520, 272, true, true},
+  };
+  for (Cfg c : cfgs) {
+    Fp8Weight w = randomFp8(rng, c.n, c.k, c.perChannel);
+    std::vector<float> x = randomBf16(rng, size_t(c.m * c.k));
+    std::vector<float> bias = randomBf16(rng, size_t(c.n), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), db = toDevice(bias);
+    Weight bw = weightOf(db, 1, c.n);
+    std::string config =
+        fmt("M=%lld N=%lld K=%lld%s%s", (long long)c.m, (long long)c.n,
+            (long long)c.k, c.perChannel ? "" : " per-tensor",
+            c.bias ? " +bias" : "");
+
+    // W8A16: bf16 x times the exact weight values.
+    std::vector<double> ref(size_t(c.m * c.n));
+    for (int64_t i = 0; i < c.m; ++i)
+      for (int64_t o = 0; o < c.n; ++o) {
+        double acc = 0;
+        for (int64_t j = 0; j < c.k; ++j)
+          acc += double(x[size_t(i * c.k + j)]) * w.value(o, j);
+        ref[size_t(i * c.n + o)] = acc + (c.bias ? bias[size_t(o)] : 0.0);
+      }
+    DevBuf<uint16_t> out(size_t(c.m * c.n));
+    out.poison();
+    rt::linear(r, act(out, c.m, c.n), act(dx, c.m, c.k), w.weight(),
+               c.bias ? &bw : nullptr);
+    sync(r);
+    // fp32 sums of exact products, the scale and bias, one rounding (the
+    // GEMV up to 8 rows, the staged cuBLASLt path beyond).
+    recordResult("fp8 linear W8A16", config,
+                 compare(fromDevice(out), ref, 2e-3, 1.0 / 256));
+
+    // fp32 output (lmHead, linearAllReduce's partials), no bias.
+    if (!c.bias) {
+      DevBuf<float> o32(size_t(c.m * c.n));
+      o32.poison();
+      rt::linearF32(r, actOf(o32, c.m, c.n), act(dx, c.m, c.k), w.weight());
+      sync(r);
+      recordResult("fp8 linearF32 W8A16", config,
+                   compare(o32.download(), ref, 1e-5, 1e-5));
+    }
+
+    // W8A8: the host's per-token codes of x, as tokenScale + quantize give
+    // them (checked bit for bit below).
+    std::vector<float> xs;
+    std::vector<uint8_t> xc;
+    quantizeRows(x, c.m, c.k, xs, xc);
+    std::vector<double> ref8(ref.size());
+    for (int64_t i = 0; i < c.m; ++i)
+      for (int64_t o = 0; o < c.n; ++o) {
+        double acc = 0;
+        for (int64_t j = 0; j < c.k; ++j)
+          acc += double(rt::e4m3ToFloat(xc[size_t(i * c.k + j)])) *
+                 rt::e4m3ToFloat(w.codes[size_t(o * c.k + j)]);
+        ref8[size_t(i * c.n + o)] =
+            acc * xs[size_t(i)] * w.scales[c.perChannel ? size_t(o) : 0] +
+            (c.bias ? bias[size_t(o)] : 0.0);
+      }
+    DevBuf<uint8_t> dxc = toDeviceRaw(xc);
+    DevBuf<float> dxs = toDeviceRaw(xs);
+    Act in8 = rt::fp8Input(actOf(dxc, c.m, c.k), actOf(dxs, c.m, 1));
+    out.poison();
+    // A refusal (cuBLASLt's E4M3 shape rules) fails this case only.
+    try {
+      rt::linear(r, act(out, c.m, c.n), in8, w.weight(),
+                 c.bias ? &bw : nullptr);
+      sync(r);
+      recordResult("fp8 linear W8A8", config,
+                   compare(fromDevice(out), ref8, 2e-3, 1.0 / 256));
+    } catch (const RankFailure &e) {
+      Stats failed;
+      failed.count = failed.bad = 1;
+      recordResult("fp8 linear W8A8", config, failed,
+                   std::string(e.what()).substr(0, 90));
+    }
+    r.resetArena();
+  }
+
+  // Siblings and the SwiGLU pair with FP8 weights (one FP8 projection
+  // each, then the SwiGLU of the halves).
+  for (int64_t m : {1, 4, 40}) {
+    int64_t n = 384, k = 512;
+    Fp8Weight g = randomFp8(rng, n, k, true), u = randomFp8(rng, n, k, true);
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    DevBuf<uint16_t> dx = toDevice(x), out(size_t(m * n)),
+                     o2(size_t(m * n)), scratch(size_t(2 * m * n));
+    out.poison();
+    rt::linearSwiglu(r, act(out, m, n), act(dx, m, k), g.weight(), u.weight(),
+                     act(scratch, m, 2 * n));
+    rt::linear2(r, act(o2, m, n), act(scratch, m, n), act(dx, m, k),
+                g.weight(), u.weight(), nullptr, nullptr,
+                act(scratch, m, 2 * n));
+    sync(r);
+    std::vector<double> ref(size_t(m * n)), refGate(size_t(m * n));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t o = 0; o < n; ++o) {
+        double a = 0, b = 0;
+        for (int64_t j = 0; j < k; ++j) {
+          a += double(x[size_t(i * k + j)]) * g.value(o, j);
+          b += double(x[size_t(i * k + j)]) * u.value(o, j);
+        }
+        float ga = roundBf16(float(a)), ub = roundBf16(float(b));
+        float act = roundBf16(ga / (1.f + std::exp(-ga)));
+        ref[size_t(i * n + o)] = double(act) * ub;
+        refGate[size_t(i * n + o)] = a;
+      }
+    std::string config = fmt("M=%lld N=%lld K=%lld", (long long)m,
+                             (long long)n, (long long)k);
+    recordResult("fp8 linearSwiglu", config,
+                 compare(fromDevice(out), ref, 4e-3, 1.0 / 64));
+    recordResult("fp8 linear2 (gate)", config,
+                 compare(fromDevice(o2), refGate, 2e-3, 1.0 / 256));
+    r.resetArena();
+  }
+}
+
+void testQuantization(FakeRank &r) {
+  Rng rng(23);
+  for (auto [m, k] : {std::pair<int64_t, int64_t>{1, 4096}, {7, 264},
+                      {33, 100}, {300, 1024}}) {
+    std::vector<float> x = randomBf16(rng, size_t(m * k), 3.f);
+    // Edge rows: all zero (the floor scale), a huge value (saturation
+    // of nothing: the absmax maps to 448), a NaN (ignored by the absmax).
+    for (int64_t j = 0; j < k; ++j)
+      x[size_t(j)] = 0.f;
+    if (m > 2) {
+      x[size_t(k + 3)] = roundBf16(3.0e4f);
+      x[size_t(2 * k + 1)] = std::nanf("");
+    }
+    DevBuf<uint16_t> dx = toDevice(x);
+    DevBuf<float> ds(static_cast<size_t>(m));
+    DevBuf<uint8_t> dc(size_t(m * k));
+    ds.poison();
+    rt::tokenScale(r, actOf(ds, m, 1), act(dx, m, k));
+    rt::quantize(r, actOf(dc, m, k), act(dx, m, k), actOf(ds, m, 1));
+    sync(r);
+    std::vector<float> scales;
+    std::vector<uint8_t> codes;
+    quantizeRows(x, m, k, scales, codes);
+    std::string config = fmt("M=%lld K=%lld", (long long)m, (long long)k);
+    recordResult("tokenScale", config, bitExact(ds.download(), scales),
+                 "bit-exact vs Fp8.h");
+    std::vector<uint8_t> got = dc.download();
+    std::vector<float> gotF(got.begin(), got.end()),
+        wantF(codes.begin(), codes.end());
+    recordResult("quantize", config, bitExact(gotF, wantF),
+                 "codes bit-exact vs Fp8.h");
+  }
+  // maxOfBlocks: the local half of allReduceMax.
+  std::vector<float> blocks = randomBf16(rng, 3 * 1000);
+  DevBuf<float> db = toDeviceRaw(blocks), dout(1000);
+  rt::maxOfBlocks(r, dout.get(), db.get(), 1000, 3);
+  sync(r);
+  std::vector<float> want(1000);
+  for (size_t i = 0; i < 1000; ++i)
+    want[i] = std::fmax(blocks[i], std::fmax(blocks[1000 + i], blocks[2000 + i]));
+  recordResult("maxOfBlocks", "3 x 1000", bitExact(dout.download(), want),
+               "bit-exact");
+
+  // Errors name the op.
+  auto expectFailure = [&](const char *test, const char *what,
+                           const std::function<void()> &f) {
+    std::string msg;
+    try {
+      f();
+    } catch (const RankFailure &e) {
+      msg = e.what();
+    }
+    Stats s;
+    s.count = 1;
+    s.bad = msg.find(what) != std::string::npos ? 0 : 1;
+    recordResult(test, "refused", s, msg.empty() ? "no failure" : msg.substr(0, 90));
+  };
+  DevBuf<uint16_t> x(64), o(64), w(64);
+  DevBuf<float> s(8);
+  DevBuf<uint8_t> c(64);
+  expectFailure("tokenScale", "tokenScale: ", [&] {
+    rt::tokenScale(r, actOf(s, 4, 1), act(x, 8, 8));
+  });
+  expectFailure("fp8 linear", "needs an FP8 weight", [&] {
+    Act in8 = rt::fp8Input(actOf(c, 4, 16), actOf(s, 4, 1));
+    rt::linear(r, act(o, 4, 4), in8, weightOf(w, 4, 16), nullptr);
+  });
+}
+
+} // namespace
+
+void testFp8(FakeRank &r) {
+  testProjections(r);
+  testQuantization(r);
+}
+
+/// Bench.cpp: milliseconds per call of `f` (median of batches of `reps`),
+/// and of `f` captured `reps` times in a graph.
+double timeMs(FakeRank &r, const std::function<void()> &f, int reps);
+double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
+
+/// With copyGBs <= 0, measures the device-to-device copy rate first.
+void benchFp8(FakeRank &r, double copyGBs) {
+  Rng rng(29);
+  if (copyGBs <= 0) {
+    size_t bytes = size_t(1) << 30;
+    DevBuf<char> src(bytes), dst(bytes);
+    cudaMemset(src.get(), 1, bytes);
+    double ms = timeMs(
+        r,
+        [&] {
+          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
+                          r.stream());
+        },
+        5);
+    copyGBs = 2.0 * double(bytes) / (ms * 1e-3) / 1e9;
+    std::printf("\nD2D copy 1 GiB: %.0f GB/s (read+write)\n", copyGBs);
+  }
+  struct Shape {
+    const char *name;
+    int64_t n, k;
+  } shapes[] = {{"qkv", 6144, 4096},
+                {"o", 4096, 4096},
+                {"gate+up", 28672, 4096},
+                {"down", 4096, 14336}};
+  std::printf("\nFP8 vs bf16 projections (Llama-3-8B shapes, same run)\n");
+  std::printf("%-8s %6s %12s %12s %8s %10s\n", "shape", "M", "bf16 us",
+              "fp8 us", "ratio", "% copy");
+  for (const Shape &s : shapes) {
+    Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
+    std::vector<float> wb = randomBf16(rng, size_t(s.n * s.k), 0.02f);
+    DevBuf<uint16_t> dwb = toDevice(wb);
+    for (int64_t m : {1, 16, 64, 2048}) {
+      std::vector<float> x = randomBf16(rng, size_t(m * s.k));
+      DevBuf<uint16_t> dx = toDevice(x), out(size_t(m * s.n));
+      std::vector<float> xs;
+      std::vector<uint8_t> xc;
+      quantizeRows(x, m, s.k, xs, xc);
+      DevBuf<uint8_t> dxc = toDeviceRaw(xc);
+      DevBuf<float> dxs = toDeviceRaw(xs);
+      Act in8 = rt::fp8Input(actOf(dxc, m, s.k), actOf(dxs, m, 1));
+      int reps = m >= 2048 ? 5 : 50;
+      double tb = 1e3 * timeGraphMs(
+          r,
+          [&] {
+            rt::linear(r, act(out, m, s.n), act(dx, m, s.k),
+                       weightOf(dwb, s.n, s.k), nullptr);
+          },
+          reps);
+      double t16 = 1e3 * timeGraphMs(
+          r,
+          [&] {
+            rt::linear(r, act(out, m, s.n), act(dx, m, s.k), w8.weight(),
+                       nullptr);
+          },
+          reps);
+      double t8 = 1e3 * timeGraphMs(
+          r, [&] { rt::linear(r, act(out, m, s.n), in8, w8.weight(), nullptr); },
+          reps);
+      double bytes = double(s.n) * s.k;
+      // % of copy: the FP8 weight bytes per second against the measured
+      // device-to-device copy rate (meaningful for decode-sized M).
+      std::printf("%-8s %6lld %12.1f %12.1f %8.2f %9.1f%%  (W8A16)\n", s.name,
+                  (long long)m, tb, t16, tb / t16,
+                  100.0 * bytes / t16 / 1e3 / copyGBs);
+      std::printf("%-8s %6lld %12.1f %12.1f %8.2f %9.1f%%  (W8A8; %.0f vs "
+                  "bf16 %.0f TFLOP/s)\n",
+                  s.name, (long long)m, tb, t8, tb / t8,
+                  100.0 * bytes / t8 / 1e3 / copyGBs,
+                  2.0 * double(m) * bytes / t8 / 1e6,
+                  2.0 * double(m) * bytes / tb / 1e6);
+      r.resetArena();
+    }
+  }
+}
+
+} // namespace llmc::test
