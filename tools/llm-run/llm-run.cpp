@@ -1,7 +1,6 @@
 //===- llm-run.cpp - CPU reference executor of llm IR ---------------------===//
 //
-// llm-run in.mlir [--quantize=LIST] [--shard=SPEC] [--gpus=N]
-// [--microbatches=M]
+// llm-run in.mlir [--quantize=LIST] [--shard=SPEC] [--gpus=N] [--microbatches=M]
 //         [--shard=auto --gpus=N --hardware=NAME [--hardware-file=FILE]]
 //         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
 //         [--check] [--tolerance=1e-4] [--print-logits] [--no-cache]
@@ -56,7 +55,7 @@ static cl::opt<std::string>
     promptText("prompt", cl::Required,
                cl::desc("Token ids, comma-separated; ';' separates the "
                         "prompts of a batch (e.g. '1,2,3;4,5,6')"),
-               cl::value_desc("ids"));
+               cl::value_desc("ids"), cl::cat(runCategory));
 static cl::opt<int64_t> maxNewTokens("max-new-tokens",
                                      cl::desc("Tokens to generate per prompt"),
                                      cl::init(1), cl::cat(runCategory));
