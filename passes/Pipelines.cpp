@@ -17,8 +17,6 @@ void buildShardingPipeline(OpPassManager &pm, const ShardingOptions &options) {
   grid.spec = options.spec;
   grid.gpus = options.gpus;
   grid.microbatches = options.microbatches;
-  grid.hardware = options.hardware;
-  grid.hardwareFile = options.hardwareFile;
   pm.addPass(createCreateGrid(grid));
   pm.addPass(createExpertParallel());
   pm.addPass(createTensorParallel());

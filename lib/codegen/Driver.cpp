@@ -24,6 +24,7 @@
 #include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -212,6 +213,33 @@ std::vector<std::string> llmc::nvccCommand(const std::string &nvcc,
   return cmd;
 }
 
+/// Refuses limits (--max-batch, --max-seq, --max-tokens-per-step) whose KV
+/// cache and scratch arena alone do not fit one GPU of the target: such a
+/// binary could only fail at start-up. Computed in floating point, as the
+/// products overflow 64 bits for absurd limits.
+static Error checkDeviceMemory(const rt::Manifest &m, const Target &target) {
+  double capacity = double(target.memoryBytes);
+  for (int64_t rank = 0, e = m.plan.numRanks(); rank < e; ++rank) {
+    auto [first, end] = m.slotsOf(rank);
+    double cache = double(m.cacheBatch()) * double(m.kvCache.kvHeads) *
+                   double(m.limits.maxSeq) * double(m.kvCache.headDim) * 2.0 *
+                   2.0 * double(end - first);
+    double bytes = cache + double(m.arenaBytes);
+    if (bytes <= capacity)
+      continue;
+    return createStringError(
+        formatv("rank {0} needs {1:F1} GiB for its KV cache and scratch "
+                "arena alone (--max-batch={2}, --max-seq={3}, "
+                "--max-tokens-per-step={4}), more than the {5:F1} GiB of one "
+                "{6} GPU; lower these limits or shard over more GPUs",
+                rank, bytes / double(1ull << 30), m.limits.maxBatch,
+                m.limits.maxSeq, m.limits.maxTokensPerStep,
+                capacity / double(1ull << 30), target.name)
+            .str());
+  }
+  return Error::success();
+}
+
 Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   Expected<Target> target = resolveTarget(options.target);
   if (!target)
@@ -230,14 +258,6 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   }
 
   MLIRContext *ctx = module.getContext();
-  if (failed(quantizeModule(module, options.quantize)))
-    return make_error<DiagnosedError>();
-  if (options.shard) {
-    PassManager shard(ctx);
-    buildShardingPipeline(shard, options.sharding);
-    if (failed(shard.run(module)))
-      return make_error<DiagnosedError>();
-  }
 
   auto forward = llm::lookupEntry(module);
   dist::PlanAttr plan = dist::getPlan(module);
@@ -272,6 +292,8 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   if (failed(lower.run(module)))
     return make_error<DiagnosedError>();
   setArenaBytes(*manifest, module);
+  if (Error e = checkDeviceMemory(*manifest, *target))
+    return e;
   if (options.emitcOutput) {
     module.print(*options.emitcOutput);
     return Error::success();

@@ -19,6 +19,7 @@
 #include "runtime/model/Manifest.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <set>
@@ -157,7 +158,19 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
 
   // limits
   int64_t maxPos = m.model.maxPositionEmbeddings;
-  m.limits.maxBatch = options.maxBatch > 0 ? options.maxBatch : 1;
+  // Every batch replica (dp, ep) serves its share of a batch, so a batch
+  // is a multiple of their number: fewer slots than replicas would build a
+  // binary that can serve no request.
+  int64_t replicas = m.plan.numReplicas();
+  if (options.maxBatch > 0 && options.maxBatch < replicas)
+    return createStringError(
+        "--max-batch=" + std::to_string(options.maxBatch) +
+        " is less than the plan's " + std::to_string(replicas) +
+        " batch replicas (" + llvm::join(m.plan.batchAxes, " x ") +
+        "), each of which needs a sequence of every batch; pass --max-batch "
+        "of at least " + std::to_string(replicas) +
+        " or a plan with fewer replicas");
+  m.limits.maxBatch = options.maxBatch > 0 ? options.maxBatch : replicas;
   m.limits.maxSeq = options.maxSeq > 0 ? options.maxSeq
                                        : std::min(maxPos, kDefaultMaxSeq);
   if (m.limits.maxSeq > maxPos)

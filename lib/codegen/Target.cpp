@@ -12,11 +12,14 @@ namespace {
 /// Hopper gets the `a` variant: the runtime's kernels may use wgmma/TMA.
 struct KnownTarget {
   StringLiteral name, arch;
+  /// Device memory in bytes, of the largest variant (A100: 80 GB).
+  uint64_t memoryBytes;
 };
+constexpr uint64_t kGiB = uint64_t(1) << 30;
 constexpr KnownTarget kTargets[] = {
-    {"h100", "sm_90a"},
-    {"h200", "sm_90a"},
-    {"a100", "sm_80"},
+    {"h100", "sm_90a", 80 * kGiB},
+    {"h200", "sm_90a", 141'000'000'000},
+    {"a100", "sm_80", 80 * kGiB},
 };
 
 /// sm_NN or sm_NNN, optionally followed by `a` or `f`.
@@ -41,9 +44,13 @@ Expected<llmc::Target> llmc::resolveTarget(StringRef name) {
   std::string lower = name.lower();
   for (const KnownTarget &t : kTargets)
     if (lower == t.name)
-      return Target{t.name.str(), t.arch.str()};
-  if (isSmArch(lower))
-    return Target{lower, lower};
+      return Target{t.name.str(), t.arch.str(), t.memoryBytes};
+  if (isSmArch(lower)) {
+    uint64_t largest = 0;
+    for (const KnownTarget &t : kTargets)
+      largest = std::max(largest, t.memoryBytes);
+    return Target{lower, lower, largest};
+  }
   return createStringError(
       "unknown target '" + name.str() + "'; valid targets: " + validTargets());
 }

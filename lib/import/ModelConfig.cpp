@@ -83,14 +83,16 @@ Error readRope(FieldReader &reader, ModelConfig &config) {
     return Error::success();
   }
   config.ropeScaling = RopeScaling::Llama3;
-  // Defaults are Llama 3.1's published values.
+  // transformers requires all three (its llama3 RoPE reads them without
+  // defaults); guessing Llama 3.1's values would silently compute another
+  // model's frequencies.
   ASSIGN_OR_RETURN(config.ropeLowFreqFactor,
-                   scoped.positive("low_freq_factor", 1.0));
+                   scoped.positive("low_freq_factor", std::nullopt));
   ASSIGN_OR_RETURN(config.ropeHighFreqFactor,
-                   scoped.positive("high_freq_factor", 4.0));
+                   scoped.positive("high_freq_factor", std::nullopt));
   ASSIGN_OR_RETURN(config.ropeOriginalMaxPosition,
                    scoped.integer("original_max_position_embeddings", 1,
-                                  kMaxPositions, 8192));
+                                  kMaxPositions));
   if (config.ropeHighFreqFactor <= config.ropeLowFreqFactor)
     return reader.error(prefix + "high_freq_factor",
                         formatv("= {0} must exceed low_freq_factor = {1}",

@@ -127,15 +127,28 @@ llvm::Error checkCheckpointWeights(ModuleOp module, llvm::StringRef path) {
                         "implies {3}",
                         file->path(), name, shapeStr(info->shape),
                         shapeStr(expected)));
-    std::string dtype =
-        safetensorsDTypeName(weight.getTensorType().getElementType());
-    if (dtype != rt::dtypeName(info->dtype))
+    // The rule of both executors (lib/reference, runtime/model/
+    // HostWeights.cpp): a float weight may be stored in any float dtype,
+    // converted on load, as transformers casts to torch_dtype.
+    Type element = weight.getTensorType().getElementType();
+    std::string dtype = safetensorsDTypeName(element);
+    if (isa<FloatType>(element) && !isa<Float8E4M3FNType>(element)) {
+      if (!rt::isConvertibleToF32(info->dtype))
+        return llvm::createStringError(
+            llvm::inconvertibleErrorCode(),
+            llvm::formatv("{0}: tensor '{1}' is stored as {2}, which cannot "
+                          "be converted to the config's {3} (supported: "
+                          "BF16, F16, F32, F64)",
+                          file->path(), name, rt::dtypeName(info->dtype),
+                          dtype));
+    } else if (dtype != rt::dtypeName(info->dtype)) {
       return llvm::createStringError(
           llvm::inconvertibleErrorCode(),
-          llvm::formatv("{0}: tensor '{1}' is stored as {2} but the config's "
-                        "torch_dtype implies {3}",
+          llvm::formatv("{0}: tensor '{1}' is stored as {2} but the config "
+                        "implies {3}",
                         file->path(), name, rt::dtypeName(info->dtype),
                         dtype));
+    }
   }
   return llvm::Error::success();
 }

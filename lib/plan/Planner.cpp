@@ -10,7 +10,6 @@
 #include "llmc/Plan/Planner.h"
 
 #include "llmc/Dialect/Llm/LlmDialect.h"
-#include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/PlanRules.h"
@@ -584,36 +583,6 @@ std::string summarizeNoFit(const PlanResult &result) {
             result.plans.front().spec.str() +
             "': " + result.plans.front().reason;
   return text;
-}
-
-void registerAutoPlanner() {
-  setAutoPlanner([](ModuleOp module,
-                    const AutoPlanRequest &request) -> Expected<ShardSpec> {
-    HardwareDatabase database = HardwareDatabase::builtin();
-    if (!request.hardwareFile.empty())
-      if (Error e = database.addFile(request.hardwareFile))
-        return std::move(e);
-    if (request.hardware.empty())
-      return createStringError(inconvertibleErrorCode(),
-                               "no hardware given; pass --hardware=NAME "
-                               "(known hardware: " +
-                                   database.knownNames() + ")");
-    Expected<HardwareSpec> hardware = database.lookup(request.hardware);
-    if (!hardware)
-      return hardware.takeError();
-    PlannerOptions options;
-    options.workload = defaultWorkload(module);
-    options.gpus = request.gpus;
-    options.microbatches = request.microbatches;
-    Expected<PlanResult> result = planSharding(module, *hardware, options);
-    if (!result)
-      return result.takeError();
-    if (const PlanCandidate *best = result->best())
-      return best->spec;
-    return createStringError(inconvertibleErrorCode(),
-                             summarizeNoFit(*result) +
-                                 "; run llm-plan for the full report");
-  });
 }
 
 } // namespace llmc

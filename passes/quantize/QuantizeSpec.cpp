@@ -93,12 +93,6 @@ Expected<QuantizeSpec> parseQuantizeSpec(StringRef text) {
   return spec;
 }
 
-Expected<QuantizeSpec> parseQuantizeOption(const cl::opt<std::string> &option) {
-  if (!option.getNumOccurrences())
-    return QuantizeSpec();
-  return parseQuantizeSpec(option.getValue());
-}
-
 mlir::LogicalResult quantizeModule(mlir::ModuleOp module,
                                    const QuantizeSpec &spec) {
   if (!spec.any())

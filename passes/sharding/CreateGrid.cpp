@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "llmc/Passes/AutoPlan.h"
 #include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Passes.h"
 #include "llmc/Passes/PlanRules.h"
@@ -185,41 +184,18 @@ struct CreateGridPass : public llmc::impl::CreateGridBase<CreateGridPass> {
       return signalPassFailure();
     }
     if (parsed->isAuto) {
-      FailureOr<ShardSpec> chosen = choosePlan(module);
-      if (failed(chosen))
-        return signalPassFailure();
-      *parsed = *chosen;
+      emitError(module.getLoc())
+          << "spec 'auto' is resolved by the tools before the pipeline runs "
+             "(llm-opt, llm-run or llm-compile --shard=auto --gpus=N "
+             "--hardware=NAME); this pass takes a concrete plan such as "
+             "tp4,pp2";
+      return signalPassFailure();
     }
     if (failed(check(module, *parsed)))
       return signalPassFailure();
     if (parsed->numRanks() == 1)
       return;
     createGrid(module, *parsed);
-  }
-
-  /// --shard=auto: the planner the tool installed (llmc/Passes/AutoPlan.h;
-  /// a hook because the planner runs this pipeline) picks the best plan.
-  FailureOr<ShardSpec> choosePlan(ModuleOp module) {
-    if (gpus < 1) {
-      emitError(module.getLoc())
-          << "--shard=auto needs --gpus=N, the number of GPUs to plan for";
-      return failure();
-    }
-    const AutoPlanner &planner = getAutoPlanner();
-    if (!planner) {
-      emitError(module.getLoc())
-          << "--shard=auto needs the planner, which this tool does not "
-             "install; choose a plan with llm-plan and pass it explicitly";
-      return failure();
-    }
-    llvm::Expected<ShardSpec> chosen = planner(
-        module, AutoPlanRequest{gpus, hardware, hardwareFile, microbatches});
-    if (!chosen) {
-      emitError(module.getLoc())
-          << "--shard=auto: " << llvm::toString(chosen.takeError());
-      return failure();
-    }
-    return *chosen;
   }
 
   LogicalResult check(ModuleOp module, const ShardSpec &plan) {

@@ -18,8 +18,9 @@ def CreateGrid : Pass<"llm-shard-create-grid", "::mlir::ModuleOp"> {
     be replicated when tp is a multiple of them), pp at most the number of
     decoder layers, the product at most `gpus` — and emits one diagnostic
     per violated rule at the op it concerns, listing the valid degrees.
-    With `spec=auto` the planner (docs/planner.md) picks the best plan for
-    `gpus` GPUs of `hardware` first.
+    The plan is concrete: `--shard=auto` is resolved by the tools (llm-opt,
+    llm-run, llm-compile) with the planner before any pass runs, so this
+    pass refuses `auto`.
     On success it creates the device grid, outermost axis first.
 
     Before:
@@ -42,10 +43,6 @@ def CreateGrid : Pass<"llm-shard-create-grid", "::mlir::ModuleOp"> {
            "GPUs available (0: the product of the degrees)">,
     Option<"microbatches", "microbatches", "int64_t", /*default=*/"1",
            "Pipeline micro-batches per batch">,
-    Option<"hardware", "hardware", "std::string", /*default=*/"\"\"",
-           "GPU model for spec=auto (lib/plan/hardware.json)">,
-    Option<"hardwareFile", "hardware-file", "std::string", /*default=*/"\"\"",
-           "File adding hardware entries for spec=auto">,
   ];
   let dependentDialects = ["::llmc::dist::DistDialect",
                            "::mlir::shard::ShardDialect"];

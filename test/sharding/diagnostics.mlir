@@ -15,24 +15,24 @@
 // RUN: llm-opt %t/pp-no-layers.mlir --shard=pp2 -verify-diagnostics
 // RUN: llm-opt %t/gpus.mlir --shard=tp2,pp2 --gpus=2 -verify-diagnostics
 //
-// Malformed specs.
-// RUN: llm-opt %t/zero.mlir --shard=tp0 -verify-diagnostics
-// RUN: llm-opt %t/repeated.mlir --shard=tp2,pp2,tp4 -verify-diagnostics
-// RUN: llm-opt %t/unknown.mlir --shard=xp2 -verify-diagnostics
-// RUN: llm-opt %t/case.mlir --shard=TP2 -verify-diagnostics
-// RUN: llm-opt %t/empty-element.mlir --shard=tp2,,pp2 -verify-diagnostics
-// RUN: llm-opt %t/missing-degree.mlir --shard=tp -verify-diagnostics
-// RUN: llm-opt %t/negative.mlir --shard=tp-2 -verify-diagnostics
-// RUN: llm-opt %t/huge.mlir --shard=tp65537 -verify-diagnostics
-// RUN: llm-opt %t/auto-mixed.mlir --shard=auto,tp2 -verify-diagnostics
-// RUN: llm-opt %t/blank.mlir '--shard= ' -verify-diagnostics
-// RUN: llm-opt %t/empty.mlir --shard= -verify-diagnostics
+// Malformed specs, given to the pass (the tools refuse them before any pass
+// runs, with the same message: test/tools/shard-spec.test).
+// RUN: llm-opt %t/zero.mlir '--llm-shard-create-grid=spec=tp0' -verify-diagnostics
+// RUN: llm-opt %t/repeated.mlir '--llm-shard-create-grid=spec=tp2,pp2,tp4' -verify-diagnostics
+// RUN: llm-opt %t/unknown.mlir '--llm-shard-create-grid=spec=xp2' -verify-diagnostics
+// RUN: llm-opt %t/case.mlir '--llm-shard-create-grid=spec=TP2' -verify-diagnostics
+// RUN: llm-opt %t/empty-element.mlir '--llm-shard-create-grid=spec=tp2,,pp2' -verify-diagnostics
+// RUN: llm-opt %t/missing-degree.mlir '--llm-shard-create-grid=spec=tp' -verify-diagnostics
+// RUN: llm-opt %t/negative.mlir '--llm-shard-create-grid=spec=tp-2' -verify-diagnostics
+// RUN: llm-opt %t/huge.mlir '--llm-shard-create-grid=spec=tp65537' -verify-diagnostics
+// RUN: llm-opt %t/auto-mixed.mlir '--llm-shard-create-grid=spec=auto,tp2' -verify-diagnostics
 // RUN: llm-opt %t/empty.mlir --llm-shard-create-grid -verify-diagnostics
 //
-// Axes the model cannot take, and --shard=auto without --gpus.
+// Axes the model cannot take, and spec=auto, which the tools resolve before
+// the pass runs.
 // RUN: llm-opt %t/ep-dense.mlir --shard=ep2 -verify-diagnostics
 // RUN: llm-opt %t/ep-moe.mlir --shard=ep4 -verify-diagnostics
-// RUN: llm-opt %t/auto.mlir --shard=auto -verify-diagnostics
+// RUN: llm-opt %t/auto.mlir --llm-shard-create-grid=spec=auto -verify-diagnostics
 //
 // Option values the driver would reject before the pass runs, given to the
 // pass directly.
@@ -221,13 +221,6 @@ module {
 module {
 }
 
-//--- blank.mlir
-
-// A spec of only blanks.
-// expected-error@+1 {{invalid --shard spec ' ': expected 'auto' or a comma list of tpN, ppN, epN, spN, dpN (e.g. tp4,pp2)}}
-module {
-}
-
 //--- empty.mlir
 
 // An empty spec, from --shard= or from the pass without its spec option.
@@ -267,7 +260,7 @@ module {
 
 //--- auto.mlir
 
-// expected-error@+1 {{--shard=auto needs --gpus=N, the number of GPUs to plan for}}
+// expected-error@+1 {{spec 'auto' is resolved by the tools before the pipeline runs (llm-opt, llm-run or llm-compile --shard=auto --gpus=N --hardware=NAME); this pass takes a concrete plan such as tp4,pp2}}
 module {
   func.func @forward() {
     return

@@ -23,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Driver/CommandLine.h"
 #include "llmc/Import/Importer.h"
 #include "llmc/Import/ModelConfig.h"
 
@@ -45,48 +46,54 @@
 
 using namespace llvm;
 
+static cl::OptionCategory checkpointCategory("llm-checkpoint options");
 static cl::opt<std::string> configPath(cl::Positional, cl::Required,
-                                       cl::desc("<config.json or folder>"));
+                                       cl::desc("<config.json or folder>"),
+                                       cl::cat(checkpointCategory));
 static cl::opt<std::string> outputDir("o", cl::Required,
                                       cl::desc("Output checkpoint folder"),
-                                      cl::value_desc("dir"));
+                                      cl::value_desc("dir"),
+                                      cl::cat(checkpointCategory));
 static cl::opt<uint64_t> seed("seed", cl::desc("Random weight seed"),
-                              cl::init(0));
+                              cl::init(0), cl::cat(checkpointCategory));
 static cl::opt<uint64_t> maxShardBytes(
     "max-shard-bytes",
     cl::desc("Split into model-0000K-of-0000N.safetensors files of at most "
              "this size plus model.safetensors.index.json (0: one file)"),
-    cl::init(0));
+    cl::init(0), cl::cat(checkpointCategory));
 static cl::list<std::string> omit("omit", cl::desc("Leave this tensor out"),
-                                  cl::value_desc("name"));
+                                  cl::value_desc("name"),
+                                  cl::cat(checkpointCategory));
 static cl::list<std::string>
     reshape("reshape", cl::desc("Store this tensor with one extra row"),
-            cl::value_desc("name"));
+            cl::value_desc("name"), cl::cat(checkpointCategory));
 static cl::opt<std::string>
     dtypeOverride("dtype",
                   cl::desc("Store every tensor in this safetensors dtype "
                            "(F32, F16, BF16) instead of the config's"),
-                  cl::init(""));
+                  cl::init(""), cl::cat(checkpointCategory));
 
 static cl::opt<std::string>
     fp8("fp8",
         cl::desc("Write an FP8 checkpoint: compressed-tensors:FP8_DYNAMIC, "
                  "compressed-tensors:FP8, compressed-tensors:FP8_W8A16, "
                  "fp8:dynamic or fp8:static"),
-        cl::value_desc("method:scheme"), cl::init(""));
+        cl::value_desc("method:scheme"), cl::init(""),
+        cl::cat(checkpointCategory));
 static cl::opt<bool>
     fp8KvCache("fp8-kv-cache",
                cl::desc("With --fp8=compressed-tensors:...: add a "
-                        "kv_cache_scheme (FP8 KV cache)"));
+                        "kv_cache_scheme (FP8 KV cache)"),
+               cl::cat(checkpointCategory));
 
 static int fail(const Twine &message) {
-  WithColor::error(errs(), "llm-checkpoint") << message << "\n";
-  return 1;
+  return llmc::reportToolError("llm-checkpoint", message);
 }
 
 /// config.json's quantization_config for `--fp8`; MoE routers, the shared
 /// expert's gate and lm_head stay in the model's float type.
-static Expected<json::Object> quantizationConfig(const llmc::ModelConfig &config) {
+static Expected<json::Object>
+quantizationConfig(const llmc::ModelConfig &config) {
   StringRef method, scheme;
   std::tie(method, scheme) = StringRef(fp8).split(':');
   std::vector<std::string> keepFloat = {"lm_head"};
@@ -178,9 +185,10 @@ static Error writeConfig(StringRef configPath, StringRef path,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "llm-checkpoint: random-weight safetensors "
-                              "checkpoint for a Hugging Face config\n");
+  llmc::parseToolCommandLine(argc, argv,
+                             "llm-checkpoint: random-weight safetensors "
+                             "checkpoint for a Hugging Face config\n",
+                             {&checkpointCategory});
   std::string config = configPath;
   if (sys::fs::is_directory(config)) {
     SmallString<256> path(config);

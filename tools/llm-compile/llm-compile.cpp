@@ -1,35 +1,35 @@
 //===- llm-compile.cpp - llm dialect to a deployable CUDA binary ----------===//
 //
-// llm-compile in.mlir --shard=SPEC [--quantize=LIST] [--gpus=N] [--microbatches=M]
+// llm-compile in.mlir --shard=SPEC [--quantize=LIST] [--gpus=N]
+// [--microbatches=M]
+//             [--shard=auto --gpus=N [--hardware=NAME] [--hardware-file=FILE]]
 //             --target=h100|h200|a100|sm_XX -o DIR
 //             [--max-batch=B] [--max-seq=S] [--max-tokens-per-step=T]
 //             [--tp-reduce=fp32|bf16] [--no-build] [--nvcc=PATH]
 //             [--emit=emitc] [--tokenizer=DIR]
 //
-// Shards the model graph for SPEC (as llm-opt does; an input that is
-// already sharded is taken as is), lowers the per-rank program to C++ that
-// calls the runtime, and writes DIR/src/model.cu, DIR/manifest.json and,
-// unless --no-build, DIR/llm-model built by nvcc. docs/codegen.md. The
+// Quantizes and shards the model graph for SPEC (as llm-opt does; without
+// --shard, for one GPU; an input that is already sharded is taken as is),
+// lowers the per-rank program to C++ that calls the runtime, and writes
+// DIR/src/model.cu, DIR/manifest.json and, unless --no-build, DIR/llm-model
+// built by nvcc. docs/codegen.md. The
 // tokenizer files of --tokenizer=DIR (or of the input's folder) are copied
 // into DIR too (docs/text.md).
 //
 //===----------------------------------------------------------------------===//
 
 #include "llmc/Codegen/Codegen.h"
-#include "llmc/Passes/Grid.h"
+#include "llmc/Driver/CommandLine.h"
+#include "llmc/Driver/ShardOptions.h"
+#include "llmc/Driver/ToolSupport.h"
 #include "llmc/Passes/Pipelines.h"
-#include "llmc/Plan/Planner.h"
 
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 using namespace llvm;
@@ -39,24 +39,9 @@ static cl::OptionCategory category("llm-compile options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::init("-"),
                                       cl::desc("<input .mlir>"),
                                       cl::cat(category));
-static cl::opt<std::string>
-    shardSpec("shard",
-              cl::desc("Sharding plan: a comma list of tpN, ppN, epN, dpN "
-                       "(e.g. tp2,pp2), or auto; omit for an input that is "
-                       "already sharded (default: one GPU)"),
-              cl::value_desc("spec"), cl::cat(category));
-static cl::opt<std::string> quantizeSpec("quantize",
-                                         cl::desc(llmc::kQuantizeOptionHelp),
-                                         cl::value_desc("list"),
-                                         cl::cat(category));
-static cl::opt<int64_t> gpus("gpus",
-                             cl::desc("GPUs available (default: the product "
-                                      "of the degrees)"),
-                             cl::init(0), cl::cat(category));
-static cl::opt<int64_t>
-    microbatches("microbatches",
-                 cl::desc("Pipeline micro-batches per batch (default 1)"),
-                 cl::init(1), cl::cat(category));
+// --shard (default: one GPU), --gpus, --microbatches, --hardware (default:
+// the --target name), --hardware-file, --quantize.
+static llmc::ShardingCommandLine sharding(category);
 static cl::opt<std::string>
     target("target",
            cl::desc("GPU to build for: h100, h200 (sm_90a), a100 (sm_80) or "
@@ -84,11 +69,6 @@ static cl::opt<bool> noBuild("no-build",
                              cl::cat(category));
 static cl::opt<std::string> nvcc("nvcc", cl::desc("nvcc to build with"),
                                  cl::value_desc("path"), cl::cat(category));
-static cl::opt<std::string>
-    hardware("hardware",
-             cl::desc("GPU model --shard=auto plans for (default: the "
-                      "--target name)"),
-             cl::value_desc("name"), cl::cat(category));
 static cl::opt<std::string> tpReduce(
     "tp-reduce",
     cl::desc("Precision of the all-reduce after a row-parallel linear "
@@ -118,8 +98,7 @@ static cl::opt<std::string> tokenizerDir(
     cl::value_desc("DIR"), cl::cat(category));
 
 static int fail(const Twine &message) {
-  WithColor::error(errs(), "llm-compile") << message << "\n";
-  return 1;
+  return llmc::reportToolError("llm-compile", message);
 }
 
 /// The files runtime/text reads at run time (docs/text.md), copied beside
@@ -150,60 +129,63 @@ static Error copyTokenizerFiles(StringRef from, StringRef to, bool explicitDir) 
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
-  cl::ParseCommandLineOptions(
+  llmc::parseToolCommandLine(
       argc, argv,
       "llm-compile: shard an llm-dialect model, lower it to CUDA C++ and "
-      "build the deployable binary\n");
+      "build the deployable binary\n",
+      {&category});
+
+  Expected<llmc::ShardRequest> request = sharding.request();
+  if (!request)
+    return fail(toString(request.takeError()));
+  if (request->isAuto() && request->hardware.empty()) {
+    if (StringRef(target).starts_with("sm_"))
+      return fail("--shard=auto plans for a GPU model, and --target=" + target +
+                  " names only an architecture; pass --hardware=NAME (e.g. "
+                  "h100) or --target=h100|h200|a100");
+    request->hardware = target;
+  }
+  if (tpReduce != "fp32" && tpReduce != "bf16")
+    return fail("--tp-reduce must be fp32 or bf16, not '" + tpReduce + "'");
+  // Absent limits are 0 (defaults); given ones must be real sizes. The caps
+  // keep the products that size the KV cache and the arena inside 64 bits;
+  // what fits a GPU is checked once the plan is known.
+  struct Limit {
+    const cl::opt<int64_t> &option;
+    int64_t most;
+  };
+  for (const Limit &limit :
+       {Limit{maxBatch, int64_t(1) << 20}, Limit{maxSeq, int64_t(1) << 24},
+        Limit{maxTokensPerStep, int64_t(1) << 32}})
+    if (limit.option.getNumOccurrences() &&
+        (limit.option < 1 || limit.option > limit.most))
+      return fail("--" + limit.option.ArgStr + " must be between 1 and " +
+                  Twine(limit.most) + ", got " + Twine(limit.option));
+  if (emit != Emit::EmitC && outputDir.empty())
+    return fail("no output directory; pass -o DIR");
 
   mlir::DialectRegistry registry;
   llmc::registerLlmcDialects(registry);
   registry.insert<mlir::emitc::EmitCDialect>();
-  llmc::registerAutoPlanner();
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // Diagnostics name the op; the whole function would bury the message.
   context.printOpOnDiagnostic(false);
-
-  std::string error;
-  std::unique_ptr<MemoryBuffer> buffer = mlir::openInputFile(inputFile, &error);
-  if (!buffer)
-    return fail(error);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(buffer), SMLoc());
-  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  std::unique_ptr<llmc::InputModule> module =
+      llmc::InputModule::parse("llm-compile", inputFile, context);
   if (!module)
+    return 1;
+  if (failed(llmc::quantizeModule(module->get(), request->quantize)) ||
+      failed(llmc::shardModule("llm-compile", inputFile, module->get(),
+                               *request, llmc::ShardSpec())))
     return 1;
 
   llmc::CompileOptions options;
-  bool sharded = llmc::findGrid(*module).has_value();
-  if (sharded && shardSpec.getNumOccurrences())
-    return fail("'" + inputFile + "' is already sharded (it has a "
-                "shard.grid); drop --shard or pass the unsharded model");
-  options.shard = !sharded;
-  Expected<llmc::QuantizeSpec> quantize =
-      llmc::parseQuantizeOption(quantizeSpec);
-  if (!quantize)
-    return fail(toString(quantize.takeError()));
-  options.quantize = *quantize;
-  options.sharding.spec = shardSpec.empty() ? std::string("tp1") : shardSpec;
-  options.sharding.gpus = gpus;
-  options.sharding.microbatches = microbatches;
-  if (shardSpec == "auto" && hardware.empty() &&
-      StringRef(target).starts_with("sm_"))
-    return fail("--shard=auto plans for a GPU model, and --target=" + target +
-                " names only an architecture; pass --hardware=NAME (e.g. "
-                "h100) or --target=h100|h200|a100");
-  options.sharding.hardware = hardware.empty() ? target.getValue() : hardware;
   options.target = target;
   options.outputDir = outputDir;
   options.maxBatch = maxBatch;
   options.maxSeq = maxSeq;
   options.maxTokensPerStep = maxTokensPerStep;
-  if (tpReduce != "fp32" && tpReduce != "bf16")
-    return fail("--tp-reduce must be fp32 or bf16, not '" + tpReduce + "'");
   options.tpReduce = tpReduce;
   options.build = !noBuild;
   options.nvcc = nvcc;
@@ -211,10 +193,8 @@ int main(int argc, char **argv) {
     options.explainOutput = &outs();
   if (emit == Emit::EmitC)
     options.emitcOutput = &outs();
-  else if (outputDir.empty())
-    return fail("no output directory; pass -o DIR");
 
-  if (Error e = llmc::compileModel(*module, options)) {
+  if (Error e = llmc::compileModel(module->get(), options)) {
     int rc = 1;
     handleAllErrors(
         std::move(e), [](const llmc::DiagnosedError &) {},

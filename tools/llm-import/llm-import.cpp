@@ -5,40 +5,43 @@
 // MODEL is a checkpoint folder (config.json, optionally *.safetensors or a
 // sharded model.safetensors.index.json) or a config.json file. When the
 // folder has safetensors, every weight the graph names is checked against
-// them (presence, shape, dtype).
+// them (presence, shape, and a float dtype the loaders convert: BF16, F16,
+// F32, F64).
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Driver/CommandLine.h"
+#include "llmc/Driver/ToolSupport.h"
 #include "llmc/Import/Importer.h"
 
 #include "llmc/Dialect/Llm/LlmDialect.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 using namespace llvm;
 
+static cl::OptionCategory importCategory("llm-import options");
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
                                       cl::desc("<checkpoint folder or "
-                                               "config.json>"));
-static cl::opt<std::string> outputPath("o", cl::desc("Output file (default: "
-                                                     "stdout)"),
-                                       cl::value_desc("file"), cl::init("-"));
+                                               "config.json>"),
+                                      cl::cat(importCategory));
+static cl::opt<std::string> outputPath("o",
+                                       cl::desc("Output file (default: "
+                                                "stdout)"),
+                                       cl::value_desc("file"), cl::init("-"),
+                                       cl::cat(importCategory));
 static cl::opt<bool> skipWeights(
     "skip-weights-check",
     cl::desc("Do not check the folder's safetensors against the graph"),
-    cl::init(false));
+    cl::init(false), cl::cat(importCategory));
 
 static int fail(const Twine &message) {
-  WithColor::error(errs(), "llm-import") << message << "\n";
-  return 1;
+  return llmc::reportToolError("llm-import", message);
 }
 
 /// True when `dir` holds safetensors files (single or sharded).
@@ -54,9 +57,10 @@ static bool hasSafetensors(StringRef dir) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "llm-import: Hugging Face checkpoint -> llm "
-                              "dialect\n");
+  llmc::parseToolCommandLine(argc, argv,
+                             "llm-import: Hugging Face checkpoint -> llm "
+                             "dialect\n",
+                             {&importCategory});
   std::string configPath = modelPath;
   bool isDir = sys::fs::is_directory(modelPath);
   if (isDir) {
@@ -74,11 +78,10 @@ int main(int argc, char **argv) {
     return fail(toString(config.takeError()));
 
   mlir::MLIRContext context;
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      llmc::buildModelGraph(&context, *config, sys::path::filename(
-                                                   isDir ? StringRef(modelPath)
-                                                         : sys::path::parent_path(
-                                                               configPath)));
+  mlir::OwningOpRef<mlir::ModuleOp> module = llmc::buildModelGraph(
+      &context, *config,
+      sys::path::filename(isDir ? StringRef(modelPath)
+                                : sys::path::parent_path(configPath)));
   if (failed(mlir::verify(*module)))
     return fail("internal error: the graph built from " + configPath +
                 " does not verify");
@@ -86,13 +89,11 @@ int main(int argc, char **argv) {
     if (Error e = llmc::checkCheckpointWeights(*module, modelPath))
       return fail(toString(std::move(e)));
 
-  std::string error;
-  std::unique_ptr<ToolOutputFile> output =
-      mlir::openOutputFile(outputPath, &error);
-  if (!output)
-    return fail(error);
-  module->print(output->os());
-  output->os() << "\n";
-  output->keep();
+  if (Error e = llmc::writeOutputFile(outputPath, [&](raw_ostream &os) {
+        module->print(os);
+        os << "\n";
+        return Error::success();
+      }))
+    return fail(toString(std::move(e)));
   return 0;
 }

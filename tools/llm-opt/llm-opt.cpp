@@ -5,65 +5,64 @@
 //
 //   llm-opt model.mlir [--quantize=fp8,kv-fp8] --shard=tp4,pp2 [--gpus=N]
 //           [--microbatches=M]
+//   llm-opt model.mlir --shard=auto --gpus=N --hardware=NAME
+//           [--hardware-file=FILE]
 //
 // --quantize runs llm-quantize, then --shard the sharding pipeline, both
 // before any pass given on the command line; every standard mlir-opt flag
-// works as usual.
+// works as usual. --shard is resolved and checked before any pass runs: the
+// input is parsed (and quantized) once more, --shard=auto asks the planner,
+// and a plan the model cannot take is one line about --shard.
 //
 //===----------------------------------------------------------------------===//
 
-#include "llmc/Dialect/Llm/LlmDialect.h"
+#include "llmc/Driver/CommandLine.h"
+#include "llmc/Driver/ShardOptions.h"
+#include "llmc/Driver/ToolSupport.h"
 #include "llmc/Passes/Lowering.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
-#include "llmc/Plan/Planner.h"
 
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 using namespace llvm;
 
 static cl::OptionCategory llmcCategory("llmc sharding options");
-static cl::opt<std::string>
-    shardSpec("shard",
-              cl::desc("Sharding plan: auto, or a comma list of tpN, ppN, "
-                       "epN, spN, dpN (e.g. tp4,pp2)"),
-              cl::value_desc("spec"), cl::cat(llmcCategory));
-static cl::opt<std::string> quantizeSpec("quantize",
-                                         cl::desc(llmc::kQuantizeOptionHelp),
-                                         cl::value_desc("list"),
-                                         cl::cat(llmcCategory));
-static cl::opt<int64_t> gpus("gpus",
-                             cl::desc("GPUs available (default: the product "
-                                      "of the spec's degrees)"),
-                             cl::init(0), cl::cat(llmcCategory));
-// Registered for llm-opt's --help; the value travels in ShardingOptions.
-static cl::opt<int64_t>
-    microbatches("microbatches",
-                 cl::desc("Pipeline micro-batches per batch (default 1)"),
-                 cl::init(1), cl::cat(llmcCategory));
+static llmc::ShardingCommandLine sharding(llmcCategory);
 
-static cl::opt<std::string>
-    hardware("hardware",
-             cl::desc("GPU model --shard=auto plans for (h100-sxm, h200, "
-                      "a100-80g, ...; see llm-plan --list-hardware)"),
-             cl::value_desc("name"), cl::cat(llmcCategory));
-static cl::opt<std::string>
-    hardwareFile("hardware-file",
-                 cl::desc("JSON file adding hardware entries for --shard=auto"),
-                 cl::value_desc("file"), cl::cat(llmcCategory));
+static int fail(const Twine &message) {
+  return llmc::reportToolError("llm-opt", message);
+}
+
+/// The plan to shard with, resolved and checked on the (quantized) model in
+/// `input`, parsed here from a view of the buffer MlirOptMain parses again:
+/// --shard=auto becomes the planner's plan, and a plan the model cannot take
+/// is refused as one line about --shard (not at a line of the IR).
+static Expected<llmc::ShardSpec>
+resolveAndCheck(const MemoryBuffer &input, mlir::DialectRegistry &registry,
+                const llmc::ShardRequest &request) {
+  mlir::MLIRContext context(registry);
+  std::unique_ptr<llmc::InputModule> module = llmc::InputModule::parse(
+      MemoryBuffer::getMemBuffer(input.getMemBufferRef(), false), context);
+  if (!module || failed(llmc::quantizeModule(module->get(), request.quantize)))
+    return createStringError("--shard: the input could not be prepared for "
+                             "sharding (diagnostics above)");
+  Expected<llmc::ShardSpec> spec =
+      llmc::resolveShardSpec(module->get(), request);
+  if (!spec)
+    return spec.takeError();
+  if (Error e = llmc::checkShardSpec(module->get(), *spec, request))
+    return std::move(e);
+  return *spec;
+}
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -72,62 +71,60 @@ int main(int argc, char **argv) {
   mlir::registerTransformsPasses();
   llmc::registerLlmcPasses();
   llmc::registerLoweringPasses();
-  llmc::registerAutoPlanner();
 
   std::string helpHeader = mlir::registerCLIOptions("llm-opt", registry);
-  auto [inputFile, outputFile] =
-      mlir::parseCLIOptions(argc, argv, helpHeader);
+  llmc::prepareCommandLine(argc, argv);
+  auto [inputFile, outputFile] = mlir::parseCLIOptions(argc, argv, helpHeader);
+  llmc::rejectGroupedShortHelp(argc, argv);
 
-  if (gpus.getNumOccurrences() && gpus < 1) {
-    WithColor::error(errs(), "llm-opt")
-        << "--gpus must be >= 1, got " << gpus << "\n";
-    return 1;
-  }
-  if (microbatches < 1) {
-    WithColor::error(errs(), "llm-opt")
-        << "--microbatches must be >= 1, got " << microbatches << "\n";
-    return 1;
-  }
-
-  Expected<llmc::QuantizeSpec> parsedQuantize =
-      llmc::parseQuantizeOption(quantizeSpec);
-  if (!parsedQuantize) {
-    WithColor::error(errs(), "llm-opt")
-        << toString(parsedQuantize.takeError()) << "\n";
-    return 1;
-  }
-  llmc::QuantizeSpec quantize = *parsedQuantize;
+  Expected<llmc::ShardRequest> request = sharding.request();
+  if (!request)
+    return fail(toString(request.takeError()));
 
   // The command line's own pipeline runs after quantization and sharding.
   mlir::MlirOptMainConfig config =
       mlir::MlirOptMainConfig::createFromCLOptions();
-  mlir::MlirOptMainConfig cliConfig = config;
-  bool shard = shardSpec.getNumOccurrences() > 0;
-  llmc::ShardingOptions options{shardSpec, gpus, microbatches};
-  options.hardware = hardware;
-  options.hardwareFile = hardwareFile;
-  config.setPassPipelineSetupFn([=](mlir::PassManager &pm) {
-    llmc::buildQuantizePipeline(pm, quantize);
-    // A malformed spec is reported by the first pass, at the module.
-    if (shard)
-      llmc::buildShardingPipeline(pm, options);
-    return cliConfig.setupPassPipeline(pm);
-  });
+  if (request->isAuto() && !config.inputSplitMarker().empty())
+    return fail("--shard=auto plans one model; it cannot be combined with "
+                "-split-input-file");
 
   std::string error;
   std::unique_ptr<MemoryBuffer> input = mlir::openInputFile(inputFile, &error);
-  if (!input) {
-    WithColor::error(errs(), "llm-opt") << error << "\n";
-    return 1;
+  if (!input)
+    return fail(error);
+
+  // Tests of the passes' diagnostics (-verify-diagnostics, or several
+  // modules in one file) see the pipeline's own diagnostics; a user's
+  // --shard is resolved and checked up front.
+  std::optional<llmc::ShardSpec> spec = request->spec;
+  if (request->isAuto() ||
+      (spec && !config.shouldVerifyDiagnostics() &&
+       config.inputSplitMarker().empty())) {
+    Expected<llmc::ShardSpec> checked =
+        resolveAndCheck(*input, registry, *request);
+    if (!checked)
+      return fail(toString(checked.takeError()));
+    spec = *checked;
   }
+
+  mlir::MlirOptMainConfig cliConfig = config;
+  llmc::QuantizeSpec quantize = request->quantize;
+  std::optional<llmc::ShardingOptions> options;
+  if (spec)
+    options = llmc::pipelineOptions(*spec, *request);
+  config.setPassPipelineSetupFn([=](mlir::PassManager &pm) {
+    llmc::buildQuantizePipeline(pm, quantize);
+    if (options)
+      llmc::buildShardingPipeline(pm, *options);
+    return cliConfig.setupPassPipeline(pm);
+  });
+
   std::unique_ptr<ToolOutputFile> output =
       mlir::openOutputFile(outputFile, &error);
-  if (!output) {
-    WithColor::error(errs(), "llm-opt") << error << "\n";
-    return 1;
-  }
-  if (failed(mlir::MlirOptMain(output->os(), std::move(input), registry,
-                               config)))
+  if (!output)
+    return fail(error);
+  if (failed(
+          mlir::MlirOptMain(output->os(), std::move(input), registry, config)))
     return 1;
   output->keep();
   return 0;

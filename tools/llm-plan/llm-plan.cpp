@@ -15,19 +15,17 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Driver/CommandLine.h"
+#include "llmc/Driver/ShardOptions.h"
+#include "llmc/Driver/ToolSupport.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
 #include "llmc/Plan/Hardware.h"
 #include "llmc/Plan/Planner.h"
 
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 using namespace llvm;
 
@@ -40,18 +38,9 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::init("-"),
 static cl::opt<std::string>
     outputFile("o", cl::init("-"), cl::desc("Report file (default: stdout)"),
                cl::value_desc("file"), cl::cat(planCategory));
-static cl::opt<int64_t> gpus("gpus", cl::desc("GPUs to plan for (required)"),
-                             cl::init(0), cl::cat(planCategory));
-static cl::opt<std::string>
-    hardwareName("hardware",
-                 cl::desc("GPU model, e.g. h100-sxm, h200, a100-80g "
-                          "(--list-hardware shows all)"),
-                 cl::value_desc("name"), cl::cat(planCategory));
-static cl::opt<std::string>
-    hardwareFile("hardware-file",
-                 cl::desc("JSON file adding or overriding hardware entries "
-                          "(format of lib/plan/hardware.json)"),
-                 cl::value_desc("file"), cl::cat(planCategory));
+// --gpus, --hardware, --hardware-file, --microbatches, --quantize.
+static llmc::ShardingCommandLine
+    sharding(planCategory, llmc::ShardingCommandLine::Kind::Plan);
 static cl::opt<bool> listHardware("list-hardware",
                                   cl::desc("Print the known hardware and exit"),
                                   cl::cat(planCategory));
@@ -70,10 +59,6 @@ static cl::opt<int64_t> outputLen("output-len",
                                   cl::desc("Generated tokens per sequence "
                                            "(default 256)"),
                                   cl::init(256), cl::cat(planCategory));
-static cl::opt<int64_t>
-    microbatches("microbatches",
-                 cl::desc("Pipeline micro-batches per batch (default 1)"),
-                 cl::init(1), cl::cat(planCategory));
 static cl::opt<llmc::Objective> objective(
     "objective", cl::desc("What to rank plans by"),
     cl::values(clEnumValN(llmc::Objective::Latency, "latency",
@@ -91,10 +76,6 @@ static cl::opt<std::string>
                cl::desc("Break down this plan (e.g. tp4,pp2) instead of the "
                         "best one in the text report"),
                cl::value_desc("spec"), cl::cat(planCategory));
-static cl::opt<std::string> quantizeSpec("quantize",
-                                         cl::desc(llmc::kQuantizeOptionHelp),
-                                         cl::value_desc("list"),
-                                         cl::cat(planCategory));
 static cl::opt<bool>
     exhaustive("exhaustive",
                cl::desc("Shard and price every candidate instead of only the "
@@ -108,55 +89,45 @@ static cl::opt<std::string> svgFile("svg",
                                     cl::cat(planCategory));
 
 static int fail(const Twine &message) {
-  WithColor::error(errs(), "llm-plan") << message << "\n";
-  return 1;
+  return llmc::reportToolError("llm-plan", message);
 }
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(planCategory);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "llm-plan: rank the sharding plans of a model "
-                              "for N GPUs\n");
+  llmc::parseToolCommandLine(argc, argv,
+                             "llm-plan: rank the sharding plans of a model "
+                             "for N GPUs\n",
+                             {&planCategory});
 
-  llmc::HardwareDatabase database = llmc::HardwareDatabase::builtin();
-  if (!hardwareFile.empty())
-    if (Error e = database.addFile(hardwareFile))
-      return fail(toString(std::move(e)));
+  Expected<llmc::ShardRequest> request = sharding.request();
+  if (!request)
+    return fail(toString(request.takeError()));
+  Expected<llmc::HardwareDatabase> database = llmc::loadHardware(*request);
+  if (!database)
+    return fail(toString(database.takeError()));
   if (listHardware) {
-    for (const llmc::HardwareSpec &hw : database.entries())
+    for (const llmc::HardwareSpec &hw : database->entries())
       outs() << hw.name << ": " << hw.description << "\n";
     return 0;
   }
+  int64_t gpus = request->gpus;
   if (gpus < 1)
-    return fail("--gpus must be >= 1, got " + Twine(gpus.getValue()));
-  if (hardwareName.empty())
+    return fail("--gpus must be >= 1, got " + Twine(gpus));
+  if (request->hardware.empty())
     return fail("--hardware=NAME is required; known hardware: " +
-                database.knownNames());
-  Expected<llmc::HardwareSpec> hardware = database.lookup(hardwareName);
+                database->knownNames());
+  Expected<llmc::HardwareSpec> hardware = database->lookup(request->hardware);
   if (!hardware)
     return fail(toString(hardware.takeError()));
-
-  Expected<llmc::QuantizeSpec> quantize =
-      llmc::parseQuantizeOption(quantizeSpec);
-  if (!quantize)
-    return fail(toString(quantize.takeError()));
 
   mlir::DialectRegistry registry;
   llmc::registerLlmcDialects(registry);
   mlir::MLIRContext context(registry);
-  std::string error;
-  std::unique_ptr<MemoryBuffer> input = mlir::openInputFile(inputFile, &error);
-  if (!input)
-    return fail(error);
-  SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(input), SMLoc());
-  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  std::unique_ptr<llmc::InputModule> module =
+      llmc::InputModule::parse("llm-plan", inputFile, context);
   if (!module)
     return 1;
-  if (failed(llmc::quantizeModule(*module, *quantize)))
+  if (failed(llmc::quantizeModule(module->get(), request->quantize)))
     return 1;
 
   llmc::PlannerOptions options;
@@ -164,13 +135,13 @@ int main(int argc, char **argv) {
   options.nodes = nodes;
   // The default prompt shrinks to fit a model with few positions; given
   // lengths are planned as given (and refused beyond the model's).
-  options.workload = llmc::defaultWorkload(*module);
+  options.workload = llmc::defaultWorkload(module->get());
   options.workload.batch = batch;
   if (seqLen.getNumOccurrences())
     options.workload.seqLen = seqLen;
   if (outputLen.getNumOccurrences())
     options.workload.outputLen = outputLen;
-  options.microbatches = microbatches;
+  options.microbatches = request->microbatches;
   options.objective = objective;
   options.exhaustive = exhaustive;
   if (!detailSpec.empty()) {
@@ -180,7 +151,7 @@ int main(int argc, char **argv) {
     options.alsoShard = *wanted;
   }
   Expected<llmc::PlanResult> result =
-      llmc::planSharding(*module, *hardware, options);
+      llmc::planSharding(module->get(), *hardware, options);
   if (!result)
     return fail(toString(result.takeError()));
 
@@ -194,32 +165,30 @@ int main(int argc, char **argv) {
         detail = &plan;
     if (!detail || !detail->cost)
       return fail("--detail=" + detailSpec + ": no analysed plan '" +
-                  wanted->str() + "' for " + Twine(gpus.getValue()) + " GPUs" +
+                  wanted->str() + "' for " + Twine(gpus) + " GPUs" +
                   (detail ? " (the sharding pipeline refused it: " +
                                 detail->reason + ")"
                           : ""));
   }
-  std::unique_ptr<ToolOutputFile> output =
-      mlir::openOutputFile(outputFile, &error);
-  if (!output)
-    return fail(error);
-  if (reportFormat == Format::Json)
-    llmc::printPlanJson(*result, output->os());
-  else
-    llmc::printPlanText(*result, output->os(), detail);
-  output->keep();
-  // The report first, then any error after it.
-  output->os().flush();
+  // The report first (also when nothing fits), then any error after it.
+  if (Error e = llmc::writeOutputFile(outputFile, [&](raw_ostream &os) {
+        if (reportFormat == Format::Json)
+          llmc::printPlanJson(*result, os);
+        else
+          llmc::printPlanText(*result, os, detail);
+        os.flush();
+        return Error::success();
+      }))
+    return fail(toString(std::move(e)));
 
   const llmc::PlanCandidate *best = result->best();
   if (!best)
     return fail(llmc::summarizeNoFit(*result));
-  if (!svgFile.empty()) {
-    std::unique_ptr<ToolOutputFile> svg = mlir::openOutputFile(svgFile, &error);
-    if (!svg)
-      return fail(error);
-    llmc::writePlanSvg(*result, *best, svg->os());
-    svg->keep();
-  }
+  if (!svgFile.empty())
+    if (Error e = llmc::writeOutputFile(svgFile, [&](raw_ostream &os) {
+          llmc::writePlanSvg(*result, *best, os);
+          return Error::success();
+        }))
+      return fail(toString(std::move(e)));
   return 0;
 }

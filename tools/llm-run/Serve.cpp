@@ -19,6 +19,7 @@
 
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
+#include "llmc/Driver/ShardOptions.h"
 #include "llmc/Passes/ShardSpec.h"
 #include "llmc/Reference/ServeStep.h"
 
@@ -36,7 +37,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -79,7 +79,8 @@ cl::opt<int64_t> microbatches("microbatches", cl::sub(serveCommand),
                               cl::init(1),
                               cl::desc("Pipeline micro-batches (default 1)"));
 cl::opt<std::string> quantizeSpec("quantize", cl::sub(serveCommand),
-                                  cl::desc(llmc::kQuantizeOptionHelp),
+                                  cl::desc("Quantize before sharding, as llm-run "
+                                           "--quantize (docs/quantization.md)"),
                                   cl::value_desc("list"));
 cl::opt<int64_t>
     numKvBlocks("num-kv-blocks", cl::sub(serveCommand), cl::init(0),
@@ -94,13 +95,6 @@ cl::opt<uint64_t>
 int fail(const Twine &message) {
   WithColor::error(errs(), "llm-run serve") << message << "\n";
   return 1;
-}
-
-bool hasGrid(mlir::ModuleOp module) {
-  for (mlir::Operation &op : module.getBody()->getOperations())
-    if (isa<mlir::shard::GridOp>(op))
-      return true;
-  return false;
 }
 
 /// Everything the server serves, built on the loader thread.
@@ -118,16 +112,23 @@ struct Loaded {
 /// the model step and the engine; the message names what failed.
 Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
   auto loaded = std::make_unique<Loaded>();
-  Expected<llmc::QuantizeSpec> quantize =
-      llmc::parseQuantizeOption(quantizeSpec);
-  if (!quantize)
-    return quantize.takeError();
-  std::optional<llmc::ShardSpec> spec;
+  // The request llm-run's own options would give (one set of checks: the
+  // driver's shardModule resolves, checks and runs the plan).
+  llmc::ShardRequest request;
+  request.gpus = gpus;
+  request.microbatches = microbatches;
+  if (quantizeSpec.getNumOccurrences()) {
+    Expected<llmc::QuantizeSpec> quantize =
+        llmc::parseQuantizeSpec(quantizeSpec);
+    if (!quantize)
+      return quantize.takeError();
+    request.quantize = *quantize;
+  }
   if (shardSpec.getNumOccurrences()) {
     Expected<llmc::ShardSpec> parsed = llmc::parseShardSpec(shardSpec);
     if (!parsed)
       return parsed.takeError();
-    spec = *parsed;
+    request.spec = *parsed;
   }
 
   mlir::DialectRegistry registry;
@@ -154,23 +155,17 @@ Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
       return createStringError(inconvertibleErrorCode(),
                                StringRef(diagnostics).trim());
     mlir::ModuleOp module = *loaded->module;
-    if (failed(llmc::quantizeModule(module, *quantize)))
+    if (failed(llmc::quantizeModule(module, request.quantize)))
       return createStringError(inconvertibleErrorCode(),
                                "--quantize failed: " +
                                    StringRef(diagnostics).trim());
-    if (spec && !hasGrid(module)) {
-      llmc::ShardingOptions sharding;
-      sharding.spec = shardSpec;
-      sharding.gpus = gpus;
-      sharding.microbatches = microbatches;
-      mlir::PassManager pm(&context);
-      llmc::buildShardingPipeline(pm, sharding);
-      if (failed(pm.run(module)))
-        return createStringError(inconvertibleErrorCode(),
-                                 "--shard=" + shardSpec + ": " +
-                                     StringRef(diagnostics).trim());
-    }
   }
+  // shardModule prints its refusal ("llm-run serve: error: ..." or the
+  // passes' diagnostics) itself.
+  if (failed(llmc::shardModule("llm-run serve", input, *loaded->module,
+                               request)))
+    return createStringError(inconvertibleErrorCode(),
+                             "the model could not be sharded (above)");
   mlir::ModuleOp module = *loaded->module;
 
   Expected<llmc::ref::WeightSource> weights =

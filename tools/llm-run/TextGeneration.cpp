@@ -29,6 +29,11 @@ using namespace llvm;
 namespace serve = llmc::serve;
 namespace rt = llmc::rt;
 
+cl::OptionCategory &llmc::textOptionCategory() {
+  static cl::OptionCategory category("llm-run text options");
+  return category;
+}
+
 namespace {
 
 cl::opt<std::string>
@@ -36,21 +41,21 @@ cl::opt<std::string>
                  cl::desc("--text/--chat: folder of tokenizer.json, "
                           "tokenizer_config.json, generation_config.json "
                           "(default: --weights when it is a folder)"),
-                 cl::value_desc("DIR"));
+                 cl::value_desc("DIR"), cl::cat(llmc::textOptionCategory()));
 cl::opt<std::string> promptString(
     "text", cl::desc("Generate from this text (encoded with the tokenizer, "
                      "BOS added) and print the generated text"),
-    cl::value_desc("text"));
+    cl::value_desc("text"), cl::cat(llmc::textOptionCategory()));
 cl::opt<std::string> chatMessages(
     "chat",
     cl::desc("Generate an answer to these messages (a JSON array of "
              "{\"role\", \"content\"}, or @FILE), rendered with the chat "
              "template"),
-    cl::value_desc("json|@file"));
+    cl::value_desc("json|@file"), cl::cat(llmc::textOptionCategory()));
 cl::opt<double> temperature("temperature",
                             cl::desc("--text/--chat: sampling temperature "
                                      "(default 0: greedy; --seed seeds it)"),
-                            cl::init(0.0));
+                            cl::init(0.0), cl::cat(llmc::textOptionCategory()));
 
 int fail(const Twine &message) {
   WithColor::error(errs(), "llm-run") << message << "\n";

@@ -6,10 +6,15 @@
 #include "llmc/Reference/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/CommandLine.h"
 
 #include <cstdint>
 
 namespace llmc {
+
+/// The category of --text, --chat, --tokenizer and --temperature, listed
+/// by `llm-run --help`.
+llvm::cl::OptionCategory &textOptionCategory();
 
 /// Whether --text or --chat was given (then --prompt is not needed).
 bool textRequested();

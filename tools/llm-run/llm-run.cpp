@@ -1,6 +1,7 @@
 //===- llm-run.cpp - CPU reference executor of llm IR ---------------------===//
 //
 // llm-run in.mlir [--quantize=LIST] [--shard=SPEC] [--gpus=N] [--microbatches=M]
+//         [--shard=auto --gpus=N --hardware=NAME [--hardware-file=FILE]]
 //         --weights=DIR|random[:SEED] --prompt=IDS --max-new-tokens=N
 //         (or --tokenizer=DIR --text=TEXT | --chat=JSON|@FILE [--temperature=T])
 // llm-run serve in.mlir --weights=... [--tokenizer=DIR] [serve flags]
@@ -12,109 +13,94 @@
 // first (FP8 rounds exactly as the GPU does, docs/quantization.md), so
 // --check compares the sharded FP8 program with the unsharded FP8 program.
 // With --shard the module is first
-// sharded by the same pipeline as llm-opt (an already sharded module runs as
-// is); --check also runs the unsharded module and compares the logits of
-// every step (`max_abs_diff=... max_rel_diff=...`, `tokens_match=yes|no`),
-// exiting 1 past tolerance. --no-cache recomputes the whole sequence at
-// every step; --rank-stats prints what each rank loaded and cached. A run
-// whose fp32 weights and KV caches would not fit in memory (the machine's,
-// or --memory-limit) is refused before anything is loaded.
+// sharded by the same pipeline as llm-opt (--shard=auto: the planner's plan;
+// an already sharded module runs as is, and refuses a --shard); --check also
+// runs the unsharded module and compares the logits of every step
+// (`max_abs_diff=... max_rel_diff=...`, `tokens_match=yes|no`), exiting 1 past
+// tolerance. --no-cache recomputes the whole sequence at every step;
+// --rank-stats prints what each rank loaded and cached. A run whose fp32
+// weights and KV caches would not fit in memory (the machine's, or
+// --memory-limit) is refused before anything is loaded.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Serve.h"
 #include "TextGeneration.h"
 
+#include "llmc/Driver/CommandLine.h"
+#include "llmc/Driver/ShardOptions.h"
+#include "llmc/Driver/ToolSupport.h"
+#include "llmc/Passes/Grid.h"
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
-#include "llmc/Passes/ShardSpec.h"
 #include "llmc/Reference/Executor.h"
 
-#include "llmc/Dialect/Dist/DistDialect.h"
-#include "llmc/Dialect/Llm/LlmDialect.h"
-
-#include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Shard/IR/ShardDialect.h"
-#include "mlir/Dialect/Shard/IR/ShardOps.h"
-#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 
 using namespace llvm;
 
+static cl::OptionCategory runCategory("llm-run options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::Required,
-                                      cl::desc("<input .mlir>"));
-static cl::opt<std::string>
-    shardSpec("shard",
-              cl::desc("Shard the module first: a comma list of tpN, ppN, "
-                       "epN, spN, dpN (e.g. tp2,pp2)"),
-              cl::value_desc("spec"));
-static cl::opt<std::string> quantizeSpec("quantize",
-                                         cl::desc(llmc::kQuantizeOptionHelp),
-                                         cl::value_desc("list"));
-static cl::opt<int64_t> gpus("gpus", cl::desc("GPUs available (default: the "
-                                              "product of the degrees)"),
-                             cl::init(0));
-static cl::opt<int64_t>
-    microbatches("microbatches",
-                 cl::desc("Pipeline micro-batches per batch (default 1)"),
-                 cl::init(1));
+                                      cl::desc("<input .mlir>"),
+                                      cl::cat(runCategory));
+// --shard, --gpus, --microbatches, --hardware, --hardware-file, --quantize.
+static llmc::ShardingCommandLine sharding(runCategory);
 static cl::opt<std::string>
     weightsSpec("weights", cl::Required,
                 cl::desc("A checkpoint folder, or random[:SEED] for "
                          "deterministic random weights"),
-                cl::value_desc("DIR|random[:SEED]"));
+                cl::value_desc("DIR|random[:SEED]"), cl::cat(runCategory));
 static cl::opt<std::string>
     promptText("prompt",
                cl::desc("Token ids, comma-separated; ';' separates the "
                         "prompts of a batch (e.g. '1,2,3;4,5,6')"),
-               cl::value_desc("ids"));
+               cl::value_desc("ids"), cl::cat(runCategory));
 static cl::opt<int64_t> maxNewTokens("max-new-tokens",
                                      cl::desc("Tokens to generate per prompt"),
-                                     cl::init(1));
+                                     cl::init(1), cl::cat(runCategory));
 static cl::opt<bool>
-    check("check", cl::desc("Also run the unsharded module and compare the "
-                            "logits of every step"));
+    check("check",
+          cl::desc("Also run the unsharded module and compare the "
+                   "logits of every step"),
+          cl::cat(runCategory));
 static cl::opt<double>
     tolerance("tolerance",
               cl::desc("--check: largest max|a-b| / max|ref| accepted"),
-              cl::init(1e-4));
+              cl::init(1e-4), cl::cat(runCategory));
 static cl::opt<bool> printLogits("print-logits",
-                                 cl::desc("Print the logits of every step"));
+                                 cl::desc("Print the logits of every step"),
+                                 cl::cat(runCategory));
 static cl::opt<bool>
     noCache("no-cache",
             cl::desc("Recompute the whole sequence at every step with an "
-                     "empty KV cache (to check the cache)"));
+                     "empty KV cache (to check the cache)"),
+            cl::cat(runCategory));
 static cl::opt<bool>
-    printStats("rank-stats", cl::desc("Print each rank's loaded weights count and "
-                                 "KV cache slots"));
+    printStats("rank-stats",
+               cl::desc("Print each rank's loaded weights count and "
+                        "KV cache slots"),
+               cl::cat(runCategory));
 static cl::opt<uint64_t> sampleSeed("seed",
                                     cl::desc("Seed of llm.sample (each step "
                                              "draws from a hash of seed and "
                                              "step)"),
-                                    cl::init(0));
+                                    cl::init(0), cl::cat(runCategory));
 
 static cl::opt<std::string> memoryLimit(
     "memory-limit",
     cl::desc("Refuse runs whose weights and KV caches (fp32, all ranks) need "
              "more than this many bytes; K, M, G, T suffixes are powers of "
              "1024 (default: the machine's physical memory)"),
-    cl::value_desc("bytes"));
+    cl::value_desc("bytes"), cl::cat(runCategory));
 
 static int fail(const Twine &message) {
-  WithColor::error(errs(), "llm-run") << message << "\n";
-  return 1;
+  return llmc::reportToolError("llm-run", message);
 }
 
 /// "512M", "2G", "1048576" -> bytes; nullopt for anything else.
@@ -140,57 +126,9 @@ static std::optional<uint64_t> parseBytes(StringRef text) {
   }
   uint64_t value;
   if (text.empty() || !llvm::all_of(text, isDigit) ||
-      text.getAsInteger(10, value) || value == 0 ||
-      value > UINT64_MAX / scale)
+      text.getAsInteger(10, value) || value == 0 || value > UINT64_MAX / scale)
     return std::nullopt;
   return value * scale;
-}
-
-static bool hasGrid(mlir::ModuleOp module) {
-  for (mlir::Operation &op : module.getBody()->getOperations())
-    if (llvm::isa<mlir::shard::GridOp>(op))
-      return true;
-  return false;
-}
-
-/// Runs the sharding pipeline of llm-opt on `module`; its passes report an
-/// impossible plan as a diagnostic on the module.
-static LogicalResult shard(mlir::MLIRContext &context, mlir::ModuleOp module,
-                           const llmc::ShardSpec &spec) {
-#ifdef LLMC_HAVE_SHARDING_PIPELINE
-  llmc::ShardingOptions options;
-  options.spec = shardSpec;
-  options.gpus = gpus;
-  options.microbatches = microbatches;
-  mlir::PassManager pm(&context);
-  llmc::buildShardingPipeline(pm, options);
-  return pm.run(module);
-#else
-  (void)context;
-  (void)module;
-  if (spec.isAuto || spec.numRanks() > 1) {
-    fail("--shard=" + spec.str() +
-         ": this llm-run was built without the sharding passes (LLMCPasses)");
-    return failure();
-  }
-  return success();
-#endif
-}
-
-/// Runs llm-quantize with `spec` on the unsharded `module`.
-static LogicalResult quantize(mlir::ModuleOp module,
-                              const llmc::QuantizeSpec &spec) {
-#ifdef LLMC_HAVE_SHARDING_PIPELINE
-  return llmc::quantizeModule(module, spec);
-#else
-  (void)module;
-  if (spec.any()) {
-    fail("--quantize=" + spec.str() +
-         ": this llm-run was built without the llmc passes (LLMCPasses)");
-    return failure();
-  }
-  return success();
-#endif
 }
 
 static void printTokens(const llmc::ref::GenerateResult &result) {
@@ -235,24 +173,13 @@ int main(int argc, char **argv) {
   if (argc > 1 && StringRef(argv[1]) == "serve")
     return llmc::runServe(argc, argv);
   InitLLVM init(argc, argv);
-  cl::ParseCommandLineOptions(argc, argv,
-                              "llm-run: CPU reference executor of llm IR\n");
+  llmc::parseToolCommandLine(argc, argv,
+                             "llm-run: CPU reference executor of llm IR\n",
+                             {&runCategory, &llmc::textOptionCategory()});
 
-  std::optional<llmc::ShardSpec> spec;
-  if (shardSpec.getNumOccurrences()) {
-    Expected<llmc::ShardSpec> parsed = llmc::parseShardSpec(shardSpec);
-    if (!parsed)
-      return fail(toString(parsed.takeError()));
-    spec = *parsed;
-  }
-  Expected<llmc::QuantizeSpec> quantizeRequest =
-      llmc::parseQuantizeOption(quantizeSpec);
-  if (!quantizeRequest)
-    return fail(toString(quantizeRequest.takeError()));
-  if (gpus.getNumOccurrences() && gpus < 1)
-    return fail("--gpus must be >= 1, got " + Twine(gpus));
-  if (microbatches < 1)
-    return fail("--microbatches must be >= 1, got " + Twine(microbatches));
+  Expected<llmc::ShardRequest> request = sharding.request();
+  if (!request)
+    return fail(toString(request.takeError()));
   if (!(tolerance >= 0.0))
     return fail("--tolerance must be >= 0");
   std::optional<uint64_t> memoryLimitBytes;
@@ -274,38 +201,24 @@ int main(int argc, char **argv) {
     return fail(toString(prompts.takeError()));
 
   mlir::DialectRegistry registry;
-  registry.insert<llmc::llm::LlmDialect, llmc::dist::DistDialect,
-                  mlir::func::FuncDialect, mlir::arith::ArithDialect,
-                  mlir::tensor::TensorDialect, mlir::shard::ShardDialect>();
-#ifdef LLMC_HAVE_SHARDING_PIPELINE
   llmc::registerLlmcDialects(registry);
-#endif
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
-
-  std::string error;
-  std::unique_ptr<MemoryBuffer> buffer = mlir::openInputFile(inputFile, &error);
-  if (!buffer)
-    return fail(error);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(std::move(buffer), SMLoc());
-  mlir::SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceFile<mlir::ModuleOp>(sourceMgr, &context);
+  std::unique_ptr<llmc::InputModule> module =
+      llmc::InputModule::parse("llm-run", inputFile, context);
   if (!module)
     return 1;
 
-  bool alreadySharded = hasGrid(*module);
-  if (check && alreadySharded)
-    return fail("--check needs an unsharded input with --shard; " +
-                inputFile + " is already sharded (it has a shard.grid)");
+  if (check && llmc::findGrid(module->get()))
+    return fail("--check needs an unsharded input with --shard; " + inputFile +
+                " is already sharded (it has a shard.grid)");
   // Quantize before the clone: --check compares FP8 with FP8.
-  if (failed(quantize(*module, *quantizeRequest)))
+  if (failed(llmc::quantizeModule(module->get(), request->quantize)))
     return 1;
   mlir::OwningOpRef<mlir::ModuleOp> reference;
   if (check)
-    reference = module->clone();
-  if (spec && !alreadySharded && failed(shard(context, *module, *spec)))
+    reference = module->get().clone();
+  if (failed(llmc::shardModule("llm-run", inputFile, module->get(), *request)))
     return 1;
 
   Expected<llmc::ref::WeightSource> weights =
@@ -327,7 +240,7 @@ int main(int argc, char **argv) {
   options.memoryLimit = memoryLimitBytes.value_or(0);
 
   Expected<llmc::ref::GenerateResult> result =
-      llmc::ref::generate(*module, *weights, options);
+      llmc::ref::generate(module->get(), *weights, options);
   if (!result)
     return fail(toString(result.takeError()));
   printTokens(*result);
@@ -363,7 +276,8 @@ int main(int argc, char **argv) {
       maxRef = std::max(maxRef, std::fabs(double(want.data[i])));
     }
   }
-  double maxRel = maxRef > 0.0 ? maxAbs / maxRef : (maxAbs > 0.0 ? INFINITY : 0.0);
+  double maxRel =
+      maxRef > 0.0 ? maxAbs / maxRef : (maxAbs > 0.0 ? INFINITY : 0.0);
   bool tokensMatch = result->tokens == expected->tokens;
   outs() << "max_abs_diff=" << format("%g", maxAbs)
          << " max_rel_diff=" << format("%g", maxRel) << "\n";

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Driver/CommandLine.h"
 #include "runtime/text/ChatTemplate.h"
 #include "runtime/text/FileUtil.h"
 #include "runtime/text/Tokenizer.h"
@@ -35,36 +36,50 @@
 using namespace llvm;
 using namespace llmc;
 
+static cl::OptionCategory tokenizeCategory("llm-tokenize options");
 static cl::opt<std::string> dir(cl::Positional, cl::Required,
-                                cl::desc("<checkpoint or tokenizer folder>"));
-static cl::opt<bool> addSpecial(
-    "add-special-tokens",
-    cl::desc("Add the post-processor's special tokens (BOS/EOS)"));
+                                cl::desc("<checkpoint or tokenizer folder>"),
+                                cl::cat(tokenizeCategory));
+static cl::opt<bool>
+    addSpecial("add-special-tokens",
+               cl::desc("Add the post-processor's special tokens (BOS/EOS)"),
+               cl::cat(tokenizeCategory));
 static cl::opt<bool> noParseSpecial(
     "no-parse-special",
     cl::desc("Encode special-token text as plain text instead of as the "
-             "special token"));
+             "special token"),
+    cl::cat(tokenizeCategory));
 static cl::opt<bool> decode("decode",
-                            cl::desc("Read lines of token ids, print text"));
-static cl::opt<bool> skipSpecial(
-    "skip-special-tokens",
-    cl::desc("With --decode: leave special tokens out of the text"));
-static cl::opt<bool> jsonl(
-    "jsonl", cl::desc("Text lines (input, or --decode output) are JSON strings"));
-static cl::opt<std::string> chat(
-    "chat", cl::desc("Render the chat template for the conversation in FILE"),
-    cl::value_desc("file"));
+                            cl::desc("Read lines of token ids, print text"),
+                            cl::cat(tokenizeCategory));
+static cl::opt<bool>
+    skipSpecial("skip-special-tokens",
+                cl::desc("With --decode: leave special tokens out of the text"),
+                cl::cat(tokenizeCategory));
+static cl::opt<bool>
+    jsonl("jsonl",
+          cl::desc("Text lines (input, or --decode output) are JSON strings"),
+          cl::cat(tokenizeCategory));
+static cl::opt<std::string>
+    chat("chat",
+         cl::desc("Render the chat template for the conversation in FILE"),
+         cl::value_desc("file"), cl::cat(tokenizeCategory));
 static cl::opt<bool> addGenerationPrompt(
     "add-generation-prompt",
-    cl::desc("With --chat: end with the assistant turn's opening"));
-static cl::opt<bool> printIds(
-    "ids", cl::desc("With --chat: print the rendered prompt's token ids"));
-static cl::opt<std::string> templateName(
-    "template", cl::desc("With --chat: the named template of a "
-                         "tokenizer_config.json that has several"),
-    cl::init(""));
-static cl::opt<bool> bench(
-    "bench", cl::desc("Encode stdin, print nothing but the throughput"));
+    cl::desc("With --chat: end with the assistant turn's opening"),
+    cl::cat(tokenizeCategory));
+static cl::opt<bool>
+    printIds("ids",
+             cl::desc("With --chat: print the rendered prompt's token ids"),
+             cl::cat(tokenizeCategory));
+static cl::opt<std::string>
+    templateName("template",
+                 cl::desc("With --chat: the named template of a "
+                          "tokenizer_config.json that has several"),
+                 cl::init(""), cl::cat(tokenizeCategory));
+static cl::opt<bool>
+    bench("bench", cl::desc("Encode stdin, print nothing but the throughput"),
+          cl::cat(tokenizeCategory));
 
 static int fail(const Twine &message) {
   WithColor::error(errs(), "llm-tokenize") << message << "\n";
@@ -140,11 +155,12 @@ static int runChat() {
 
 int main(int argc, char **argv) {
   InitLLVM y(argc, argv);
-  cl::ParseCommandLineOptions(
+  llmc::parseToolCommandLine(
       argc, argv,
       "llm-tokenize: a checkpoint's tokenizer and chat template\n\n"
       "  stdin lines -> ids (default), ids -> text (--decode), or a chat\n"
-      "  template rendered for a conversation (--chat FILE)\n");
+      "  template rendered for a conversation (--chat FILE)\n",
+      {&tokenizeCategory});
   if (int(decode) + int(!chat.empty()) + int(bench) > 1)
     return fail("--decode, --chat and --bench exclude one another");
 

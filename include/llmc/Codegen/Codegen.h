@@ -1,7 +1,7 @@
 //===- Codegen.h - llm-compile: per-rank program to a CUDA binary -*- C++ -*-===//
 //
-// The driver behind llm-compile: shard the model graph (the same pipeline
-// as llm-opt), write manifest.json from the per-rank IR, lower it with
+// The driver behind llm-compile: from the per-rank program (llm-compile
+// quantizes and shards first, as llm-opt does) write manifest.json, lower it with
 // llm-lower-to-emitc, translate the emitc module to C++ (DIR/src/model.cu)
 // and build DIR/llm-model with nvcc against the prebuilt runtime libraries.
 // docs/codegen.md describes the generated code and the manifest.
@@ -10,9 +10,6 @@
 
 #ifndef LLMC_CODEGEN_CODEGEN_H
 #define LLMC_CODEGEN_CODEGEN_H
-
-#include "llmc/Passes/Pipelines.h"
-#include "llmc/Passes/Quantize.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -31,6 +28,9 @@ struct Target {
   std::string name;
   /// The nvcc architecture, e.g. "sm_90a".
   std::string arch;
+  /// Device memory of the named GPU in bytes (its largest variant); for a
+  /// bare architecture, the largest of the known GPUs.
+  uint64_t memoryBytes = 0;
 };
 
 /// Resolves --target: h100 and h200 are sm_90a, a100 is sm_80, and sm_XX
@@ -43,11 +43,6 @@ std::string validTargets();
 
 /// What llm-compile was asked for.
 struct CompileOptions {
-  /// Run the sharding pipeline first (false: the input is already sharded).
-  bool shard = true;
-  ShardingOptions sharding;
-  /// llm-quantize options, run before sharding (--quantize).
-  QuantizeSpec quantize;
   std::string target = "h100";
   /// Output directory: DIR/src/model.cu, DIR/manifest.json, DIR/llm-model.
   std::string outputDir;
@@ -104,7 +99,8 @@ public:
   }
 };
 
-/// Runs the whole flow on `module` (rewritten in place). Problems in the IR
+/// Runs the whole flow on `module`, the per-rank program (sharded, or the
+/// unsharded model for one GPU), rewritten in place. Problems in the IR
 /// are reported as MLIR diagnostics (then a DiagnosedError is returned);
 /// problems of the environment (target, output directory, nvcc) are the
 /// returned error's message.

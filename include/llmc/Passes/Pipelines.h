@@ -17,20 +17,14 @@ namespace llmc {
 
 /// What `--shard`, `--gpus` and `--microbatches` ask for.
 struct ShardingOptions {
-  /// The --shard text (e.g. "tp4,pp2"); parsed by the first pass so that a
-  /// malformed spec is a diagnostic on the module like any other refusal.
+  /// The plan (e.g. "tp4,pp2"), concrete: the tools resolve --shard=auto
+  /// before building the pipeline (llmc/Driver/ShardOptions.h). Parsed by
+  /// the first pass, so a malformed spec is a diagnostic on the module.
   std::string spec;
   /// GPUs available; 0 means the product of the spec's degrees.
   int64_t gpus = 0;
   /// Pipeline micro-batches per batch.
   int64_t microbatches = 1;
-  /// Allow tensor parallelism whose degree does not divide the head count by
-  /// padding heads (opt-in, see docs/sharding.md).
-  bool padHeads = false;
-  /// For spec "auto": the GPU model the planner plans for and an optional
-  /// file adding hardware entries (docs/planner.md).
-  std::string hardware;
-  std::string hardwareFile;
 };
 
 /// Adds the passes that turn the whole-model graph into the per-rank program

@@ -20,7 +20,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringRef.h"
-#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -46,17 +45,6 @@ struct QuantizeSpec {
 /// Parses `--quantize`; errors name the offending term and list the valid
 /// ones.
 llvm::Expected<QuantizeSpec> parseQuantizeSpec(llvm::StringRef text);
-
-/// The help text of the tools' --quantize option.
-constexpr const char *kQuantizeOptionHelp =
-    "Quantize before sharding: a comma list of fp8 (FP8 weights), w8a8-fp8 "
-    "(FP8 weights and activations), kv-fp8 (FP8 KV cache), lm-head, or none "
-    "(docs/quantization.md)";
-
-/// The tools' --quantize option: nothing quantized when it was not given,
-/// else parseQuantizeSpec of its value.
-llvm::Expected<QuantizeSpec>
-parseQuantizeOption(const llvm::cl::opt<std::string> &option);
 
 /// Adds llm-quantize with `spec`'s options (nothing when !spec.any()).
 void buildQuantizePipeline(mlir::OpPassManager &pm, const QuantizeSpec &spec);

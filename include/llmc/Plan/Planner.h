@@ -142,11 +142,6 @@ void printPlanJson(const PlanResult &result, llvm::raw_ostream &os);
 void writePlanSvg(const PlanResult &result, const PlanCandidate &plan,
                   llvm::raw_ostream &os);
 
-/// Installs the planner behind --shard=auto (include/llmc/Passes/AutoPlan.h):
-/// it plans with the default workload of llm-plan and the request's GPUs,
-/// hardware and micro-batches, and returns the best plan.
-void registerAutoPlanner();
-
 } // namespace llmc
 
 #endif // LLMC_PLAN_PLANNER_H
