@@ -269,7 +269,7 @@ PlanRunner::create(mlir::ModuleOp module, const WeightSource &weights) {
   return runner;
 }
 
-int64_t PlanRunner::replicas() const { return program_->numReplicas(); }
+int64_t PlanRunner::replicas() const { return program_->grid.numReplicas(); }
 
 std::optional<int64_t> PlanRunner::vocabSize() const {
   return ref::vocabSize(*program_);

@@ -119,7 +119,7 @@ ReferenceModelStep::step(const serve::StepPlan &plan) {
     }
   }
   for (int r = 0; r < runner_->numRanks(); ++r) {
-    size_t d = size_t(runner_->program().replicaOf(r));
+    size_t d = size_t(runner_->program().grid.replicaOf(r));
     runner_->cache(r).setBlockTables(tables[d], lengths[d]);
   }
 

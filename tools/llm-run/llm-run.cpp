@@ -228,7 +228,7 @@ int main(int argc, char **argv) {
 
   if (text)
     return llmc::runTextGeneration(
-        *module, *weights, weightsSpec,
+        module->get(), *weights, weightsSpec,
         maxNewTokens.getNumOccurrences() ? int64_t(maxNewTokens) : 0,
         sampleSeed, memoryLimitBytes.value_or(0));
 
