@@ -20,6 +20,7 @@
 #include "llmc/Passes/Pipelines.h"
 #include "llmc/Passes/Quantize.h"
 #include "llmc/Driver/ShardOptions.h"
+#include "llmc/Passes/Grid.h"
 #include "llmc/Passes/ShardSpec.h"
 #include "llmc/Reference/ServeStep.h"
 
@@ -37,6 +38,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -112,8 +114,7 @@ struct Loaded {
 /// the model step and the engine; the message names what failed.
 Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
   auto loaded = std::make_unique<Loaded>();
-  // The request llm-run's own options would give (one set of checks: the
-  // driver's shardModule resolves, checks and runs the plan).
+  // The request llm-run's own options would give.
   llmc::ShardRequest request;
   request.gpus = gpus;
   request.microbatches = microbatches;
@@ -159,13 +160,33 @@ Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
       return createStringError(inconvertibleErrorCode(),
                                "--quantize failed: " +
                                    StringRef(diagnostics).trim());
+    // The driver's rules (resolveShardSpec, checkShardSpec), with the
+    // refusal returned as this command's one error line.
+    if (request.spec) {
+      if (llmc::findGrid(module))
+        return createStringError(inconvertibleErrorCode(),
+                                 "--shard=" + shardSpec + ": " + input +
+                                     " is already sharded; serve the "
+                                     "unsharded model with --shard");
+      Expected<llmc::ShardSpec> resolved =
+          llmc::resolveShardSpec(module, request);
+      if (!resolved)
+        return createStringError(inconvertibleErrorCode(),
+                                 "--shard=" + shardSpec + ": " +
+                                     toString(resolved.takeError()));
+      if (Error refused = llmc::checkShardSpec(module, *resolved, request))
+        return createStringError(inconvertibleErrorCode(),
+                                 "--shard=" + shardSpec + ": " +
+                                     toString(std::move(refused)));
+      mlir::PassManager pm(&context);
+      llmc::buildShardingPipeline(pm,
+                                  llmc::pipelineOptions(*resolved, request));
+      if (failed(pm.run(module)))
+        return createStringError(inconvertibleErrorCode(),
+                                 "--shard=" + shardSpec + ": " +
+                                     StringRef(diagnostics).trim());
+    }
   }
-  // shardModule prints its refusal ("llm-run serve: error: ..." or the
-  // passes' diagnostics) itself.
-  if (failed(llmc::shardModule("llm-run serve", input, *loaded->module,
-                               request)))
-    return createStringError(inconvertibleErrorCode(),
-                             "the model could not be sharded (above)");
   mlir::ModuleOp module = *loaded->module;
 
   Expected<llmc::ref::WeightSource> weights =
