@@ -114,7 +114,8 @@ TEST(Manifest, Fp8WeightsAndScales) {
   j["weights"][1]["scale"] = "s";
   j["weights"].push_back({{"name", "s"}, {"dtype", "f32"}, {"shape", {1}},
                           {"full_shape", {1}}, {"slice", nullptr},
-                          {"owner", nullptr}, {"stages", {0}}});
+                          {"owner", nullptr}, {"stages", {0}},
+                          {"role", "vector"}});
   Expected<Manifest> m = parseManifest(j.dump());
   ASSERT_TRUE(m.ok()) << m.status().message();
   EXPECT_EQ(m->weights[1].scale, "s");
