@@ -381,7 +381,11 @@ bool parseApiRequest(const std::string &text, Endpoint endpoint,
                   "This model's maximum context length is " +
                       std::to_string(ctx.maxModelLen) +
                       " tokens. However, you requested " +
-                      std::to_string(promptLen + maxTokens) + " tokens (" +
+                      // Both are non-negative here; the sum of two int64s fits a
+                      // uint64 (max_tokens may be near INT64_MAX).
+                      std::to_string(uint64_t(promptLen) +
+                                     uint64_t(maxTokens)) +
+                      " tokens (" +
                       std::to_string(promptLen) + " in the " + promptParam +
                       ", " + std::to_string(maxTokens) +
                       " in the completion). Please reduce the length of the " +
