@@ -381,6 +381,8 @@ void runRank(Run &run, int rank, Report *report) {
   d.check(nextDev.allocate(size_t(lb) * 8, "next ids"));
   d.check(nextAllDev.allocate(size_t(worldSize * lb) * 8, "next ids"));
   d.check(cudaMemset(nextDev.data(), 0, size_t(lb) * 8), "cudaMemset");
+  // The memset runs on the legacy stream; the rank's stream does not wait.
+  d.check(cudaDeviceSynchronize(), "cudaMemset");
   d.registerBuffer(logitsDev.data(), logitsDev.size(), 4);
   d.registerBuffer(nextDev.data(), nextDev.size(), 8);
   bool dumping = !run.options.dumpLogits.empty();

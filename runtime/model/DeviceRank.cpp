@@ -379,9 +379,11 @@ Status DeviceRank::allocateCacheBytes(size_t bytes, const std::string &what) {
   slots_ = manifest_.slotsOf(rank_);
   if (Status s = cache_.allocate(bytes, what); !s)
     return s;
-  // Zeroed: no slot of a fresh cache holds non-finite garbage.
+  // Zeroed: no slot of a fresh cache holds non-finite garbage. On the
+  // rank's own (non-blocking) stream, so the zeroing is ordered before the
+  // first kernel that writes the cache.
   if (bytes)
-    if (cudaError_t e = cudaMemset(cache_.data(), 0, bytes))
+    if (cudaError_t e = cudaMemsetAsync(cache_.data(), 0, bytes, stream_))
       return Status::error("cudaMemset of " + what + ": " +
                            cudaGetErrorString(e));
   return Status::ok();

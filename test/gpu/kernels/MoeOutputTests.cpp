@@ -545,6 +545,7 @@ void testErrorsAndGraphs(FakeRank &r) {
   DevBuf<uint16_t> kc(size_t(4 * kv * maxSeq * hd)), vc(kc.size());
   cudaCheck(cudaMemset(kc.get(), 0, kc.size() * 2), "memset");
   cudaCheck(cudaMemset(vc.get(), 0, vc.size() * 2), "memset");
+  cudaCheck(cudaDeviceSynchronize(), "memset"); // legacy stream vs FakeRank's
   rt::CacheView view{reinterpret_cast<rt::bf16 *>(kc.get()),
                      reinterpret_cast<rt::bf16 *>(vc.get()),
                      4,

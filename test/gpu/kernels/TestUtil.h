@@ -54,6 +54,10 @@ public:
     cudaCheck(
         cudaMemcpy(p_, v.data(), sizeof(T) * v.size(), cudaMemcpyHostToDevice),
         "upload");
+    // A pageable upload may still be in flight when cudaMemcpy returns, and
+    // the kernels run on FakeRank's non-blocking stream, which does not wait
+    // for the legacy stream: finish it before any kernel reads the buffer.
+    cudaCheck(cudaDeviceSynchronize(), "upload");
   }
   std::vector<T> download() const {
     std::vector<T> v(n_);
@@ -65,6 +69,11 @@ public:
   /// an element a kernel forgot to write shows up.
   void poison() {
     cudaCheck(cudaMemset(p_, 0xFF, sizeof(T) * (n_ ? n_ : 1)), "poison");
+    // cudaMemset is asynchronous and runs on the legacy stream: without
+    // this, a kernel on FakeRank's non-blocking stream could write its
+    // output first and the poison land after it (the intermittent
+    // "unwritten" linearF32 rows of the tpReduce tests).
+    cudaCheck(cudaDeviceSynchronize(), "poison");
   }
 
 private:
