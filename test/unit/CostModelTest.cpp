@@ -43,15 +43,15 @@ std::string message(llvm::Error e) {
   return e ? llvm::toString(std::move(e)) : std::string();
 }
 
-/// test/models/real/<name>.json, found from this file's path so the test
-/// runs from any build directory.
+/// test/models/real/<name>.json, found through the source tree's absolute
+/// path (set by CMake) so the test runs from any build directory, also when
+/// a compiler cache makes __FILE__ relative.
 std::string realConfig(llvm::StringRef name) {
-  std::string path = __FILE__;
-  path = path.substr(0, path.rfind('/'));
+  std::string path = LLMC_TEST_MODELS_DIR;
   // "tiny/NAME" picks a config of test/models/tiny.
   if (name.contains('/'))
-    return path + "/../models/" + name.str() + ".json";
-  return path + "/../models/real/" + name.str() + ".json";
+    return path + "/" + name.str() + ".json";
+  return path + "/real/" + name.str() + ".json";
 }
 
 /// Imports a real config once per test and shards clones of it.
