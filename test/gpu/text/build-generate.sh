@@ -44,7 +44,7 @@ strip "$out/model/llm-model" "$out/bin/llm-tokenize"
 for b in "$out/model/llm-model" "$out/bin/llm-tokenize"; do
   for lib in $(ldd "$b" |
                awk '/libcpp-httplib|libbrotli|libicu|libpcre2/ {print $3}'); do
-    cp -L "$lib" "$out/lib/"
+    [ -e "$out/lib/$(basename "$lib")" ] || cp -L "$lib" "$out/lib/"
   done
 done
 cp test/gpu/text/generate_check.py test/gpu/hf_check.py "$out/"
