@@ -756,6 +756,21 @@ std::unique_ptr<serve::Engine> createEngine(DeviceRank &d,
   return std::move(*e);
 }
 
+/// After rank 0's work `ran`: stops the engine and the other ranks (the
+/// Shutdown plan); returns the exit status, printing `what` and the error
+/// of a failed run.
+int stopEngine(std::unique_ptr<serve::Engine> &engine, GpuModelStep &model,
+               const Status &ran, const char *what) {
+  engine->stop();
+  model.shutdown();
+  engine.reset();
+  if (ran)
+    return 0;
+  std::fprintf(stderr, "%s: error: %s%s\n", kProgram, what,
+               ran.message().c_str());
+  return 1;
+}
+
 } // namespace
 
 int runText(Run &run, const std::vector<int> &myRanks) {
@@ -787,14 +802,7 @@ int runText(Run &run, const std::vector<int> &myRanks) {
                  serve::textSampling(codec, run.options.temperature,
                                      run.options.seed),
                  stdout, stderr);
-             engine->stop();
-             model.shutdown();
-             engine.reset();
-             if (!ran) {
-               std::fprintf(stderr, "%s: error: %s\n", kProgram,
-                            ran.message().c_str());
-               status = 1;
-             }
+             status = stopEngine(engine, model, ran, "");
            });
   std::fflush(stdout);
   return status;
@@ -861,15 +869,7 @@ int runServe(Run &run, const std::vector<int> &myRanks,
     http->attach(*engine, codec, f.name);
     std::printf("llmc serve: ready\n");
     std::fflush(stdout);
-    Status ran = http->run();
-    engine->stop();
-    model.shutdown();
-    engine.reset();
-    if (!ran) {
-      std::fprintf(stderr, "%s: error: serve: %s\n", kProgram,
-                   ran.message().c_str());
-      status = 1;
-    }
+    status = stopEngine(engine, model, http->run(), "serve: ");
   };
   runRanks(setup, myRanks, *blocks, rank0);
   if (hasRank0)

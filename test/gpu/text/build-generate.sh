@@ -14,8 +14,9 @@
 #   OUT/bin/llm-tokenize   the tokenizer tool, for the exact prompt-id check
 #   OUT/lib/         Debian's cpp-httplib/brotli/ICU/PCRE2 shared libraries the
 #                    binaries link (the GPU machine lacks some of them)
-#   OUT/*.py         generate_check.py and test/gpu/hf_check.py (its
-#                    checkpoint maker and near-tie rule)
+#   OUT/*.py         generate_check.py, test/gpu/hf_check.py (its
+#                    checkpoint maker and near-tie rule) and
+#                    test/gpu/serve/check_serve.py (its server start)
 # The weights are made on the GPU machine (transformers, hf_check.py's
 # make_checkpoint): a 128256 x 256 embedding and head are 130 MB of bf16 that
 # would not fit the carry. Then, on the GPU machine:
@@ -47,7 +48,8 @@ for b in "$out/model/llm-model" "$out/bin/llm-tokenize"; do
     [ -e "$out/lib/$(basename "$lib")" ] || cp -L "$lib" "$out/lib/"
   done
 done
-cp test/gpu/text/generate_check.py test/gpu/hf_check.py "$out/"
+cp test/gpu/text/generate_check.py test/gpu/hf_check.py \
+  test/gpu/serve/check_serve.py "$out/"
 tar cJf "$final/payload.tar.xz" -C "$(dirname "$out")" text-gpu
 cat > "$final/run.sh" <<'RUN'
 #!/usr/bin/env bash

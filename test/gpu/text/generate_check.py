@@ -43,13 +43,15 @@ import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# Beside this script in the packed folder; in the repository, test/gpu and
+# test/gpu/serve.
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(HERE, ".."), os.path.join(HERE, "..", "serve")]
+from check_serve import start_server  # noqa: E402
 from hf_check import load, make_checkpoint, near_tie  # noqa: E402
 
 TEXT = ("The quick brown fox jumps over the lazy dog. In 2024, the café "
@@ -103,28 +105,6 @@ def model_text(binary, ckpt, flag, n, *extra):
                   err)
     return (out[:-1] if out.endswith("\n") else out,
             int(m.group(1)) if m else None, err.strip().splitlines()[-1])
-
-
-def start_server(cmd, timeout=600):
-    proc = subprocess.Popen(cmd + ["--port=0", "--host=127.0.0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, bufsize=1)
-    base, lines, deadline = None, [], time.time() + timeout
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        print("  | " + line.rstrip(), flush=True)
-        m = re.search(r"listening on (http://[\d.]+:\d+)", line)
-        if m:
-            base = m.group(1)
-        if "llmc serve: ready" in line:
-            threading.Thread(target=lambda: [None for _ in proc.stdout],
-                             daemon=True).start()
-            return proc, base, "".join(lines)
-    proc.kill()
-    raise RuntimeError("server did not become ready: " + "".join(lines[-20:]))
 
 
 def post(base, path, body, stream=False):
@@ -253,7 +233,7 @@ def main():
     proc, base, log = start_server([binary, "serve", "--weights=" + ckpt,
                                     "--no-enable-prefix-caching"])
     try:
-        check("through the tokenizer in" in log,
+        check("through the tokenizer in" in "".join(log),
               "serve found the tokenizer beside the binary")
         r = post(base, "/v1/chat/completions",
                  {"messages": CHAT, "max_tokens": n, "temperature": 0})
