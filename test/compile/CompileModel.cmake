@@ -130,7 +130,7 @@ endif()
 # --text without a tokenizer beside the binary: one message naming the file.
 if(NOT TOKENIZER)
   execute_process(COMMAND "${binary}" --weights=random --text=hi
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    --emulate-ranks RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(rc EQUAL 0 OR NOT "${err}" MATCHES
      "--text/--chat need the checkpoint's tokenizer, but [^\n]*/out/tokenizer.json does not exist")
     message(FATAL_ERROR "${binary} --text=hi without a tokenizer: expected "
@@ -140,8 +140,8 @@ endif()
 
 # The text flags (issue 16), each refusal before the GPU is looked for.
 function(expect_refusal pattern)
-  execute_process(COMMAND "${binary}" --weights=random ${ARGN}
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  execute_process(COMMAND "${binary}" --weights=random --emulate-ranks
+    ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(rc EQUAL 0 OR NOT "${err}" MATCHES "${pattern}" OR
      "${err}" MATCHES "no CUDA device")
     message(FATAL_ERROR "${binary} ${ARGN}: expected a refusal matching "
