@@ -41,6 +41,8 @@
 #include "runtime/serve/HttpServer.h"
 #endif
 #include "runtime/serve/ServeOptions.h"
+#include "runtime/serve/TextGeneration.h"
+#include "runtime/serve/TokenizerCodec.h"
 
 #include <algorithm>
 #include <chrono>
@@ -281,6 +283,62 @@ std::unique_ptr<DeviceRank> startRank(Run &run, int rank) {
   d->check(loadRankWeights(*d, *run.options.weights, run.checkpoint.get(),
                            run.threadsPerRank));
   return d;
+}
+
+bool hasTokenizer(const std::string &dir) {
+  return std::ifstream(dir + "/tokenizer.json").good();
+}
+
+/// --text/--chat and serve, before any GPU work: the tokenizer folder
+/// (--tokenizer, else the binary's folder, where llm-compile copies the
+/// files, else a --weights folder holding them), and for --text/--chat
+/// the prompt and its new-token budget. Serve without a tokenizer in
+/// either place keeps token-id mode.
+void loadText(Run &run) {
+  const ModelOptions &o = run.options;
+  const Manifest &m = run.manifest;
+  std::string dir = o.tokenizer;
+  if (dir.empty()) {
+    dir = executableDir();
+    if (!hasTokenizer(dir) && !o.weights->random &&
+        hasTokenizer(o.weights->checkpoint))
+      dir = o.weights->checkpoint;
+    if (!hasTokenizer(dir)) {
+      if (o.serve)
+        return;
+      fatal("--text/--chat need the checkpoint's tokenizer, but " + dir +
+            "/tokenizer.json does not exist; compile with llm-compile "
+            "--tokenizer=CKPT (it copies the tokenizer files beside the "
+            "binary) or pass --tokenizer=DIR");
+    }
+  }
+  Expected<std::unique_ptr<serve::TokenizerCodec>> codec =
+      serve::TokenizerCodec::fromDirectory(dir);
+  if (!codec)
+    fatal("--tokenizer=" + dir + ": " + codec.status().message());
+  if (Status s = serve::checkTokenizerVocab(**codec, m.model.vocabSize); !s)
+    fatal("--tokenizer=" + dir + ": " + s.message());
+  run.tokenizer = std::move(*codec);
+  run.tokenizerDir = dir;
+  if (o.serve)
+    return;
+  if (Status s = serve::checkTemperature(o.temperature); !s)
+    fatal(s.message());
+  serve::TextPrompt flags;
+  flags.text = o.text;
+  flags.chat = o.chat;
+  Expected<std::vector<int32_t>> prompt =
+      serve::textPromptIds(*run.tokenizer, flags, dir);
+  if (!prompt)
+    fatal(prompt.status().message());
+  Expected<int64_t> newTokens = serve::textNewTokens(
+      *run.tokenizer, int64_t(prompt->size()),
+      o.haveMaxNewTokens ? o.maxNewTokens : 0, m.limits.maxSeq,
+      "limits.max_seq of this binary; llm-compile --max-seq sets it");
+  if (!newTokens)
+    fatal(newTokens.status().message());
+  run.textPrompt = std::move(*prompt);
+  run.textNewTokens = *newTokens;
 }
 
 } // namespace gen
@@ -659,10 +717,6 @@ int runModelMain(int argc, char **argv) {
 #endif
     return 0;
   }
-  if (!options->tokenizer.empty())
-    fatal("--tokenizer=" + options->tokenizer +
-          ": this build's llm-model serve has no tokenizer adapter yet; "
-          "leave it out and send token ids (docs/serving.md)");
   Run run;
   run.options = std::move(*options);
   run.emulate = run.options.emulateRanks;
@@ -702,7 +756,9 @@ int runModelMain(int argc, char **argv) {
           "; run it with llm-launch -n " + std::to_string(planRanks) +
           " (or mpirun/srun with " + std::to_string(planRanks) +
           " processes), or pass --emulate-ranks to run every rank on one GPU");
-  if (!run.options.serve) {
+  if (run.options.serve || run.options.textMode())
+    loadText(run);
+  if (!run.options.serve && !run.options.textMode()) {
     Expected<RunShape> shape = checkRequest(m, run.options);
     if (!shape)
       fatal(shape.status().message());
@@ -762,8 +818,11 @@ int runModelMain(int argc, char **argv) {
   uint64_t need = 0, weightBytes = 0, cacheBytes = 0, other = 0;
   for (int r : myRanks) {
     weightBytes += m.rankWeightBytes(r);
-    // Serving sizes its paged cache from what is left (Serve.cpp).
-    cacheBytes += run.options.serve ? 0 : m.rankCacheBytes(r);
+    // Serving (and --text/--chat, through the serving engine) sizes its
+    // paged cache from what is left (Serve.cpp).
+    cacheBytes += run.options.serve || run.options.textMode()
+                      ? 0
+                      : m.rankCacheBytes(r);
     other += m.arenaBytes + (uint64_t(32) << 20) + kReserveBytes;
   }
   need = weightBytes + cacheBytes + other;
@@ -799,6 +858,8 @@ int runModelMain(int argc, char **argv) {
   if (serveOptions)
     return runServe(run, myRanks, *serveOptions);
 #endif
+  if (run.options.textMode())
+    return runText(run, myRanks);
 
   Report report;
   if (run.emulate) {

@@ -3,8 +3,8 @@
 // llm-model's process-wide state once the command line, the manifest, the
 // launcher and the GPU are checked (Generate.cpp sets it up), and the steps
 // both drivers take per rank: creating the communicators and failing
-// before any rank exists. Generate.cpp runs one generation with it,
-// Serve.cpp the OpenAI server.
+// before any rank exists. Generate.cpp runs one token-id generation with
+// it, Serve.cpp the OpenAI server and the --text/--chat generation.
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +24,7 @@
 
 namespace llmc::serve {
 struct ServeOptions;
+class TokenizerCodec;
 } // namespace llmc::serve
 
 namespace llmc::rt::gen {
@@ -51,6 +52,14 @@ struct Run {
   double timeout = 60, loadTimeout = 3600;
   std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
   std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs
+  /// The checkpoint's tokenizer, chat template and generation config, for
+  /// --text/--chat and for serve when there is one (else serve takes token
+  /// ids); `tokenizerDir` is the folder it came from.
+  std::unique_ptr<serve::TokenizerCodec> tokenizer;
+  std::string tokenizerDir;
+  /// --text/--chat: the encoded prompt and how many tokens to generate.
+  std::vector<int32_t> textPrompt;
+  int64_t textNewTokens = 0;
 };
 
 /// Prints `llm-model: error: MESSAGE` and exits 1 (no rank exists yet).
@@ -71,6 +80,12 @@ void endCapture(DeviceRank &d, cudaStream_t s, cudaGraphExec_t &exec);
 /// command line (runtime/serve/ServeOptions.h). Returns the exit status.
 int runServe(Run &run, const std::vector<int> &myRanks,
              const serve::ServeOptions &serveOptions);
+
+/// `llm-model --text/--chat`: runs run.textPrompt as one request of the
+/// serving engine over the same ranks and paged cache as runServe (so
+/// sampling, stop ids and stop strings are the server's), printing the text
+/// to stdout as it is decoded. Returns the exit status.
+int runText(Run &run, const std::vector<int> &myRanks);
 
 } // namespace llmc::rt::gen
 

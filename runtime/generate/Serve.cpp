@@ -1,5 +1,9 @@
 //===- Serve.cpp - llm-model serve: the OpenAI server on the GPU model ----===//
 //
+// Also `llm-model --text/--chat` (runText): one request of the same engine
+// over the same ranks, its text streamed to stdout; and, without
+// cpp-httplib, only that (runServe needs the HTTP server).
+//
 // Rank 0 binds the HTTP server first (so /health answers 503 while weights
 // load), every rank loads its weights and allocates a paged KV cache of
 // the blocks that fit in --gpu-memory-utilization of its GPU (the smallest
@@ -35,10 +39,14 @@
 #include "runtime/comm/NcclCommunicator.h"
 #include "runtime/model/Weights.h"
 #include "runtime/serve/ForwardCalls.h"
+#ifdef LLMC_WITH_SERVE
 #include "runtime/serve/HttpServer.h"
+#endif
 #include "runtime/serve/KVSizing.h"
 #include "runtime/serve/Sampler.h"
 #include "runtime/serve/ServeOptions.h"
+#include "runtime/serve/TextGeneration.h"
+#include "runtime/serve/TokenizerCodec.h"
 
 #include <algorithm>
 #include <atomic>
@@ -588,7 +596,6 @@ struct ServeSetup {
   Run *run = nullptr;
   serve::ServeOptions options;
   ServeShape shape;
-  serve::HttpServer *http = nullptr; ///< rank 0's process only
   std::atomic<bool> failed{false};
 };
 
@@ -676,19 +683,16 @@ void serveRank(ServeSetup &setup, int rank, int64_t localBlockCount,
   d.check(world.barrier(d.stream(), run.timeout));
 }
 
-} // namespace
-
-int runServe(Run &run, const std::vector<int> &myRanks,
-             const serve::ServeOptions &so) {
+/// The manifest's serving facts for flags `so` (the model's stop ids and,
+/// with a tokenizer, the checkpoint's). Refuses plans serving cannot run.
+ServeShape serveShape(const Run &run, const serve::ServeOptions &so) {
   const Manifest &m = run.manifest;
   if (m.plan.sequenceAxis)
-    fatal("serve: the plan '" + m.plan.spec + "' splits sequences over '" +
+    fatal(std::string(run.options.serve ? "serve" : "--text/--chat") +
+          ": the plan '" + m.plan.spec + "' splits sequences over '" +
           *m.plan.sequenceAxis +
           "'; serving needs a plan without a sequence axis");
-  ServeSetup setup;
-  setup.run = &run;
-  setup.options = so;
-  ServeShape &shape = setup.shape;
+  ServeShape shape;
   serve::ModelFacts &f = shape.facts;
   f.name = so.servedModelName;
   if (f.name.empty())
@@ -700,8 +704,12 @@ int runServe(Run &run, const std::vector<int> &myRanks,
   f.replicas = int32_t(m.plan.numReplicas());
   f.maxTokensPerStep = m.limits.maxTokensPerStep;
   f.maxSeqsPerStep = m.cacheBatch();
+  if (run.tokenizer)
+    f.eosTokenIds = run.tokenizer->eosTokenIds();
   for (int64_t id : m.model.eosTokenIds)
-    f.eosTokenIds.push_back(int32_t(id));
+    if (std::find(f.eosTokenIds.begin(), f.eosTokenIds.end(), int32_t(id)) ==
+        f.eosTokenIds.end())
+      f.eosTokenIds.push_back(int32_t(id));
   shape.tableStride = (f.maxModelLen + so.blockSize - 1) / so.blockSize;
   shape.maxSeqsPerCall = m.cacheBatch();
   shape.maxTokensPerCall = m.limits.maxTokensPerStep;
@@ -709,6 +717,106 @@ int runServe(Run &run, const std::vector<int> &myRanks,
   for (int64_t r = m.plan.numRanks() - 1; r >= 0; --r)
     if (m.plan.stageOf(r) == m.plan.numStages() - 1)
       shape.sources[size_t(m.plan.replicaOf(r))] = int(r);
+  return shape;
+}
+
+using Rank0Body =
+    std::function<void(RankServer &, DeviceRank &, PlanChannel *)>;
+
+/// Runs this process's ranks (threads under --emulate-ranks) with
+/// `blocks` KV blocks each; rank 0's `rank0` drives them.
+void runRanks(ServeSetup &setup, const std::vector<int> &myRanks,
+              int64_t blocks, const Rank0Body &rank0) {
+  Run &run = *setup.run;
+  if (run.emulate) {
+    run.world = std::make_unique<InProcessWorld>(
+        int(run.manifest.plan.numRanks()), makeCudaDeviceOps(), run.timeout);
+    std::vector<std::thread> threads;
+    for (int r : myRanks)
+      threads.emplace_back([&, r] { serveRank(setup, r, blocks, rank0); });
+    for (std::thread &t : threads)
+      t.join();
+  } else {
+    serveRank(setup, run.launch.rank, blocks, rank0);
+  }
+}
+
+/// Rank 0's engine over GpuModelStep; fails the rank on a bad config.
+std::unique_ptr<serve::Engine> createEngine(DeviceRank &d,
+                                            GpuModelStep &model,
+                                            const serve::ServeOptions &so) {
+  Expected<serve::EngineConfig> config =
+      serve::engineConfigFor(so, model.facts());
+  if (!config)
+    d.fail("serve: " + config.status().message());
+  Expected<std::unique_ptr<serve::Engine>> e =
+      serve::Engine::create(model, *config);
+  if (!e)
+    d.fail("serve: " + e.status().message());
+  return std::move(*e);
+}
+
+/// After rank 0's work `ran`: stops the engine and the other ranks (the
+/// Shutdown plan); returns the exit status, printing `what` and the error
+/// of a failed run.
+int stopEngine(std::unique_ptr<serve::Engine> &engine, GpuModelStep &model,
+               const Status &ran, const char *what) {
+  engine->stop();
+  model.shutdown();
+  engine.reset();
+  if (ran)
+    return 0;
+  std::fprintf(stderr, "%s: error: %s%s\n", kProgram, what,
+               ran.message().c_str());
+  return 1;
+}
+
+} // namespace
+
+int runText(Run &run, const std::vector<int> &myRanks) {
+  ServeSetup setup;
+  setup.run = &run;
+  const serve::ServeOptions &so = setup.options;
+  setup.shape = serveShape(run, so);
+  ServeShape &shape = setup.shape;
+  serve::ModelFacts &f = shape.facts;
+  f.name = kProgram;
+  Expected<int64_t> blocks = localBlocks(run, myRanks, so);
+  if (!blocks)
+    fatal(blocks.status().message());
+  // One sequence of limits.max_seq is all one request needs.
+  f.numBlocks = std::min(*blocks, (f.maxModelLen + f.blockSize - 1) /
+                                      f.blockSize);
+  if (Expected<serve::EngineConfig> config = serve::engineConfigFor(so, f);
+      !config)
+    fatal(config.status().message());
+  int status = 0;
+  runRanks(setup, myRanks, f.numBlocks,
+           [&](RankServer &server, DeviceRank &d, PlanChannel *channel) {
+             GpuModelStep model(run, d, shape, server, channel);
+             std::unique_ptr<serve::Engine> engine =
+                 createEngine(d, model, so);
+             const serve::TokenizerCodec &codec = *run.tokenizer;
+             Status ran = serve::streamTextGeneration(
+                 *engine, codec, run.textPrompt, run.textNewTokens,
+                 serve::textSampling(codec, run.options.temperature,
+                                     run.options.seed),
+                 stdout, stderr);
+             status = stopEngine(engine, model, ran, "");
+           });
+  std::fflush(stdout);
+  return status;
+}
+
+#ifdef LLMC_WITH_SERVE
+int runServe(Run &run, const std::vector<int> &myRanks,
+             const serve::ServeOptions &so) {
+  ServeSetup setup;
+  setup.run = &run;
+  setup.options = so;
+  setup.shape = serveShape(run, so);
+  ServeShape &shape = setup.shape;
+  serve::ModelFacts &f = shape.facts;
 
   Expected<int64_t> blocks = localBlocks(run, myRanks, so);
   if (!blocks)
@@ -733,27 +841,27 @@ int runServe(Run &run, const std::vector<int> &myRanks,
       fatal("serve: " + s.message());
     std::printf("llmc serve: listening on http://%s:%d\n", so.host.c_str(),
                 http->port());
+    if (run.tokenizer)
+      std::printf("llmc serve: text and chat through the tokenizer in %s\n",
+                  run.tokenizerDir.c_str());
+    else
+      std::printf("llmc serve: token-id mode (no tokenizer.json beside the "
+                  "binary and no --tokenizer)\n");
     std::fflush(stdout);
     signals =
         std::make_unique<serve::SignalDrain>(*http, so.drainTimeoutSeconds);
   }
 
-  IdCodec codec(f.vocabSize);
-  std::unique_ptr<serve::Engine> engine;
+  IdCodec ids(f.vocabSize);
+  const serve::TextCodec &codec =
+      run.tokenizer ? static_cast<const serve::TextCodec &>(*run.tokenizer)
+                    : ids;
   int status = 0;
   // Rank 0's part once its rank is ready: the engine over GpuModelStep,
   // attached to the HTTP server, until the server stops.
   auto rank0 = [&](RankServer &server, DeviceRank &d, PlanChannel *channel) {
     GpuModelStep model(run, d, shape, server, channel);
-    Expected<serve::EngineConfig> config =
-        serve::engineConfigFor(so, model.facts());
-    if (!config)
-      d.fail("serve: " + config.status().message());
-    Expected<std::unique_ptr<serve::Engine>> e =
-        serve::Engine::create(model, *config);
-    if (!e)
-      d.fail("serve: " + e.status().message());
-    engine = std::move(*e);
+    std::unique_ptr<serve::Engine> engine = createEngine(d, model, so);
     std::printf("llmc serve: %lld KV blocks of %d tokens per replica "
                 "(%lld replica%s)\n",
                 (long long)f.numBlocks, f.blockSize, (long long)f.replicas,
@@ -761,32 +869,14 @@ int runServe(Run &run, const std::vector<int> &myRanks,
     http->attach(*engine, codec, f.name);
     std::printf("llmc serve: ready\n");
     std::fflush(stdout);
-    Status ran = http->run();
-    engine->stop();
-    model.shutdown();
-    engine.reset();
-    if (!ran) {
-      std::fprintf(stderr, "%s: error: serve: %s\n", kProgram,
-                   ran.message().c_str());
-      status = 1;
-    }
+    status = stopEngine(engine, model, http->run(), "serve: ");
   };
-
-  if (run.emulate) {
-    run.world = std::make_unique<InProcessWorld>(
-        int(m.plan.numRanks()), makeCudaDeviceOps(), run.timeout);
-    std::vector<std::thread> threads;
-    for (int r : myRanks)
-      threads.emplace_back([&, r] { serveRank(setup, r, *blocks, rank0); });
-    for (std::thread &t : threads)
-      t.join();
-  } else {
-    serveRank(setup, run.launch.rank, *blocks, rank0);
-  }
+  runRanks(setup, myRanks, *blocks, rank0);
   if (hasRank0)
     std::printf("llmc serve: stopped\n");
   std::fflush(stdout);
   return status;
 }
+#endif // LLMC_WITH_SERVE
 
 } // namespace llmc::rt::gen

@@ -55,6 +55,10 @@ std::string modelUsage(const std::string &program) {
          " --weights=DIR|random[:SEED] --prompt=IDS [options]\n"
          "       " +
          program +
+         " --weights=DIR|random[:SEED] --text=TEXT|--chat=JSON|@FILE "
+         "[options]\n"
+         "       " +
+         program +
          " --weights=DIR|random[:SEED] --bench [--batch=B --prompt-len=P "
          "--gen-len=G]\n"
          "       " +
@@ -72,8 +76,29 @@ std::string modelUsage(const std::string &program) {
          "separates\n"
          "                               the prompts of a batch (equal "
          "lengths)\n"
+         "  --text=TEXT                  generate from this text (BOS "
+         "added) and print\n"
+         "                               the generated text as it is "
+         "decoded\n"
+         "  --chat=JSON|@FILE            answer these messages "
+         "([{\"role\", \"content\"}]),\n"
+         "                               rendered with the chat template\n"
+         "  --tokenizer=DIR              tokenizer.json, "
+         "tokenizer_config.json,\n"
+         "                               generation_config.json (default: "
+         "the binary's\n"
+         "                               folder, where llm-compile copies "
+         "them)\n"
+         "  --temperature=T              --text/--chat: sampling "
+         "temperature in [0, 2]\n"
+         "                               (default 0: greedy)\n"
+         "  --seed=S                     --text/--chat: seed of the sampling "
+         "(default 0)\n"
          "  --max-new-tokens=N           tokens to generate per prompt "
-         "(default 16)\n"
+         "(default 16;\n"
+         "                               --text/--chat: "
+         "generation_config.json's limit,\n"
+         "                               else the rest of limits.max_seq)\n"
          "  --emulate-ranks              run every rank of the plan as a "
          "thread on\n"
          "                               GPU 0 (for testing sharded plans)\n"
@@ -160,7 +185,7 @@ parsePromptList(const std::string &text, const std::string &flag) {
 Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
   using E = Expected<ModelOptions>;
   ModelOptions o;
-  bool haveMaxNewTokens = false, haveGenLen = false;
+  bool haveMaxNewTokens = false, haveGenLen = false, haveSampling = false;
   // Flags of one generation, meaningless to a server.
   std::vector<std::string> generationOnly;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -199,7 +224,8 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
     };
     if (name == "prompt" || name == "max-new-tokens" || name == "batch" ||
         name == "prompt-len" || name == "gen-len" || name == "dump-logits" ||
-        name == "force-tokens" || name == "bench")
+        name == "force-tokens" || name == "bench" || name == "text" ||
+        name == "chat" || name == "temperature" || name == "seed")
       generationOnly.push_back("--" + name);
     if (name == "tokenizer") {
       if (Status s = takeValue(); !s)
@@ -207,6 +233,32 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
       if (value.empty())
         return E::fromError(Status::error("--tokenizer needs a folder"));
       o.tokenizer = value;
+    } else if (name == "text" || name == "chat") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      if (name == "chat" && value.empty())
+        return E::fromError(Status::error(
+            "--chat needs a JSON array of messages or @FILE"));
+      (name == "text" ? o.text : o.chat) = value;
+    } else if (name == "temperature") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      char *end = nullptr;
+      std::string t = trim(value);
+      o.temperature = std::strtod(t.c_str(), &end);
+      if (t.empty() || *end != '\0')
+        return E::fromError(Status::error(
+            "--temperature must be a number in [0, 2], got '" + value + "'"));
+      haveSampling = true;
+    } else if (name == "seed") {
+      if (Status s = takeValue(); !s)
+        return E::fromError(s);
+      int64_t seed;
+      if (!parseNonNegative(trim(value), seed))
+        return E::fromError(Status::error(
+            "--seed must be a non-negative integer, got '" + value + "'"));
+      o.seed = uint64_t(seed);
+      haveSampling = true;
     } else if (name == "weights") {
       if (Status s = takeValue(); !s)
         return E::fromError(s);
@@ -297,10 +349,34 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
           "lengths from HTTP requests, drop it"));
     return o;
   }
+  o.haveMaxNewTokens = haveMaxNewTokens;
+  if (o.text && o.chat)
+    return E::fromError(Status::error("--text and --chat exclude each other"));
+  if (o.textMode()) {
+    if (o.havePrompt)
+      return E::fromError(
+          Status::error("--prompt excludes --text and --chat"));
+    for (auto [given, flag] :
+         {std::pair<bool, const char *>{o.bench, "--bench"},
+          {!o.forceTokens.empty(), "--force-tokens"},
+          {!o.dumpLogits.empty(), "--dump-logits"},
+          {haveGenLen || o.benchBatch || o.benchPromptLen,
+           "--batch/--prompt-len/--gen-len"}})
+      if (given)
+        return E::fromError(Status::error(
+            std::string(flag) +
+            " works on token ids (--prompt); it cannot be combined with "
+            "--text or --chat"));
+    return o;
+  }
   if (!o.tokenizer.empty())
     return E::fromError(Status::error(
-        "--tokenizer is a flag of llm-model serve (generation takes token "
-        "ids)"));
+        "--tokenizer reads the text of --text, --chat and llm-model serve; "
+        "--prompt takes token ids"));
+  if (haveSampling)
+    return E::fromError(Status::error(
+        "--temperature and --seed sample --text/--chat generations; "
+        "--prompt generation is greedy"));
   // --bench sizes.
   if (!o.bench && (o.benchBatch || o.benchPromptLen))
     return E::fromError(Status::error(
@@ -320,7 +396,8 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
         "with --prompt, whose rows set the batch and the length; drop one"));
   if (!o.havePrompt && !o.bench)
     return E::fromError(Status::error(
-        "--prompt=IDS is required (or --bench, which makes up prompts)"));
+        "give the prompt as --prompt=IDS, --text or --chat (or --bench, "
+        "which makes up prompts)"));
   if (o.usesSyntheticPrompts()) {
     if (!o.benchBatch)
       o.benchBatch = kDefaultBenchBatch;

@@ -48,7 +48,20 @@ struct ModelOptions {
   /// instead of one generation; its serve flags are taken out before
   /// parsing (runtime/serve/ServeOptions.h).
   bool serve = false;
-  std::string tokenizer;   ///< serve --tokenizer=DIR ("" = token-id mode)
+  /// --tokenizer=DIR of --text/--chat and serve ("" = the binary's folder;
+  /// serve without a tokenizer.json there serves token ids).
+  std::string tokenizer;
+  /// --text / --chat (--chat's JSON or @FILE): the prompt as text, encoded
+  /// with the tokenizer and generated through the serving engine with its
+  /// text streamed (runtime/serve/TextGeneration.h, as llm-run --text).
+  std::optional<std::string> text, chat;
+  /// --temperature (0: greedy) and --seed of --text/--chat sampling.
+  double temperature = 0.0;
+  uint64_t seed = 0;
+  /// --max-new-tokens was given (--text/--chat default to
+  /// generation_config.json's limit, else the rest of limits.max_seq).
+  bool haveMaxNewTokens = false;
+  bool textMode() const { return text.has_value() || chat.has_value(); }
 
   // --bench sizes (issue 8). --bench without --prompt runs `benchBatch`
   // synthetic prompts of `benchPromptLen` ids (syntheticPrompts, made once

@@ -2,13 +2,16 @@
 #
 # cmake -DLLM_IMPORT=... -DLLM_COMPILE=... -DMODEL=config.json -DWORK=dir
 #       -DSHARD=tp2,pp2 -DMICROBATCHES=1 -DTARGET=h100 -DARCH=sm_90a
-#       -DRANKS=4 -DSTAGES=2 [-DQUANTIZE=fp8] -P CompileModel.cmake
+#       -DRANKS=4 -DSTAGES=2 [-DQUANTIZE=fp8] [-DTOKENIZER=dir]
+#       -P CompileModel.cmake
 #
 # Imports MODEL, runs llm-compile (nvcc included), checks manifest.json
 # against the plan and the target (with QUANTIZE, --quantize and the FP8
 # weights' dtype and scales), and runs the binary: without a GPU it
 # must refuse with "no CUDA device" and a non-zero exit; with one it must
-# generate.
+# generate. With TOKENIZER (compiled in with llm-compile --tokenizer), the
+# text flags too: every refusal of a bad tokenizer folder, chat or prompt
+# length comes before any GPU work, and a good --text reaches the GPU.
 #
 #===----------------------------------------------------------------------===#
 
@@ -25,7 +28,12 @@ set(quantizeFlag "")
 if(QUANTIZE)
   set(quantizeFlag "--quantize=${QUANTIZE}")
 endif()
+set(tokenizerFlag "")
+if(TOKENIZER)
+  set(tokenizerFlag "--tokenizer=${TOKENIZER}")
+endif()
 execute_process(COMMAND "${LLM_COMPILE}" "${WORK}/model.mlir" ${quantizeFlag}
+  ${tokenizerFlag}
   "--shard=${SHARD}" "--microbatches=${MICROBATCHES}" "--target=${TARGET}"
   --max-batch=4 --max-seq=64 -o "${WORK}/out"
   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
@@ -117,6 +125,80 @@ elseif(NOT "${err}" MATCHES "no CUDA device")
           "'no CUDA device':\n${out}${err}")
 else()
   message(STATUS "${binary} refused cleanly (${rc}): ${err}")
+endif()
+
+# --text without a tokenizer beside the binary: one message naming the file.
+if(NOT TOKENIZER)
+  execute_process(COMMAND "${binary}" --weights=random --text=hi
+    --emulate-ranks RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT "${err}" MATCHES
+     "--text/--chat need the checkpoint's tokenizer, but [^\n]*/out/tokenizer.json does not exist")
+    message(FATAL_ERROR "${binary} --text=hi without a tokenizer: expected "
+            "a refusal naming out/tokenizer.json, got ${rc}:\n${out}${err}")
+  endif()
+endif()
+
+# The text flags (issue 16), each refusal before the GPU is looked for.
+function(expect_refusal pattern)
+  execute_process(COMMAND "${binary}" --weights=random --emulate-ranks
+    ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(rc EQUAL 0 OR NOT "${err}" MATCHES "${pattern}" OR
+     "${err}" MATCHES "no CUDA device")
+    message(FATAL_ERROR "${binary} ${ARGN}: expected a refusal matching "
+            "'${pattern}' before any GPU work, got ${rc}:\n${out}${err}")
+  endif()
+endfunction()
+if(TOKENIZER)
+  foreach(f tokenizer.json tokenizer_config.json chat_template.jinja)
+    if(NOT EXISTS "${WORK}/out/${f}")
+      message(FATAL_ERROR "llm-compile --tokenizer=${TOKENIZER} copied no "
+              "${f} beside the binary")
+    endif()
+  endforeach()
+  file(MAKE_DIRECTORY "${WORK}/empty")
+  expect_refusal(
+    "--tokenizer=[^\n]*/empty: [^\n]*/empty/tokenizer.json: cannot open"
+    --text=hi "--tokenizer=${WORK}/empty")
+  file(MAKE_DIRECTORY "${WORK}/truncated")
+  file(READ "${TOKENIZER}/tokenizer.json" tok LIMIT 300)
+  file(WRITE "${WORK}/truncated/tokenizer.json" "${tok}")
+  expect_refusal("truncated/tokenizer.json: not valid JSON" --text=hi
+                 "--tokenizer=${WORK}/truncated")
+  string(REPEAT "xyz " 100 long)
+  expect_refusal(
+    "the prompt is [0-9]+ tokens; the model's context is 64 \\(limits.max_seq"
+    "--text=${long}")
+  expect_refusal(
+    "the prompt's [0-9]+ tokens plus 80 new ones need [0-9]+ positions"
+    --text=hi --max-new-tokens=80)
+  expect_refusal("--chat: " "--chat=[{\"role\": ")
+  expect_refusal("--chat=@[^\n]*missing.json: cannot open the file"
+                 "--chat=@${WORK}/missing.json")
+  expect_refusal("--temperature must be in \\[0, 2\\], got 3" --text=hi
+                 --temperature=3)
+  expect_refusal("--prompt excludes --text and --chat" --text=hi --prompt=1)
+  execute_process(COMMAND "${binary}" serve --weights=random
+    "--tokenizer=${WORK}/empty" --port=0 --host=127.0.0.1
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+  if(rc EQUAL 0 OR NOT "${err}" MATCHES "empty/tokenizer.json: cannot open")
+    message(FATAL_ERROR "${binary} serve --tokenizer=<empty folder>: "
+            "expected a refusal naming tokenizer.json, got ${rc}:\n"
+            "${out}${err}")
+  endif()
+  # A good prompt, the tokenizer found beside the binary: it generates with
+  # a GPU, or gets as far as looking for one.
+  foreach(prompt "--text=Hello there"
+                 "--chat=[{\"role\": \"user\", \"content\": \"Hi\"}]")
+    execute_process(COMMAND "${binary}" --weights=random:7 "${prompt}"
+      --max-new-tokens=4 --emulate-ranks
+      RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    if(have_gpu AND NOT rc EQUAL 0)
+      message(FATAL_ERROR "${binary} ${prompt} failed (${rc}):\n${out}${err}")
+    elseif(NOT have_gpu AND NOT "${err}" MATCHES "no CUDA device")
+      message(FATAL_ERROR "${binary} ${prompt}: expected to reach the GPU "
+              "check ('no CUDA device'), got ${rc}:\n${out}${err}")
+    endif()
+  endforeach()
 endif()
 
 # The serving path (runtime/generate/Serve.cpp, linked into every binary):

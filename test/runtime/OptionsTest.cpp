@@ -275,7 +275,8 @@ TEST(Options, BenchSizes) {
                                     "--gen-len=4", "--max-new-tokens=4"}),
                        "--gen-len and --max-new-tokens set the same thing"));
   EXPECT_TRUE(contains(optionError({"--weights=random"}),
-                       "--prompt=IDS is required (or --bench"));
+                       "give the prompt as --prompt=IDS, --text or --chat (or "
+                       "--bench"));
   EXPECT_TRUE(contains(modelUsage("llm-model"),
                        "--bench [--batch=B --prompt-len=P --gen-len=G]"));
 }
@@ -325,7 +326,9 @@ TEST(Options, Serve) {
   EXPECT_TRUE(o->prompts.empty()); // no --prompt needed
   // Generation flags are refused by name; `serve` counts only first.
   for (const char *flag : {"--prompt=1,2", "--max-new-tokens=3", "--bench",
-                           "--dump-logits=x.npy", "--force-tokens=1"})
+                           "--dump-logits=x.npy", "--force-tokens=1",
+                           "--text=hi", "--chat=[]", "--temperature=1",
+                           "--seed=2"})
     EXPECT_TRUE(contains(optionError({"serve", "--weights=random", flag}),
                          std::string(flag).substr(0, std::string(flag).find(
                                                             '=')) +
@@ -335,6 +338,58 @@ TEST(Options, Serve) {
                        "unexpected argument 'serve'"));
   EXPECT_TRUE(contains(
       optionError({"--weights=random", "--prompt=1", "--tokenizer=t"}),
-      "--tokenizer is a flag of llm-model serve"));
+      "--tokenizer reads the text of --text, --chat and llm-model serve; "
+      "--prompt takes token ids"));
   EXPECT_TRUE(contains(optionError({"serve"}), "--weights"));
+}
+
+// --text / --chat (issue 16): the prompt as text; the tokenizer is read
+// and the prompt encoded by the binary (runtime/serve/TextGeneration.h).
+TEST(Options, Text) {
+  Expected<ModelOptions> o = parseModelOptions(
+      {"--weights=random", "--text", "Hello there", "--temperature=0.7",
+       "--seed=5", "--tokenizer=tok"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->textMode());
+  EXPECT_EQ(*o->text, "Hello there");
+  EXPECT_FALSE(o->chat);
+  EXPECT_DOUBLE_EQ(o->temperature, 0.7);
+  EXPECT_EQ(o->seed, 5u);
+  EXPECT_EQ(o->tokenizer, "tok");
+  EXPECT_FALSE(o->haveMaxNewTokens);
+  EXPECT_TRUE(o->prompts.empty());
+  o = parseModelOptions({"--weights=random", "--chat=@m.json",
+                         "--max-new-tokens=4", "--emulate-ranks"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(*o->chat, "@m.json");
+  EXPECT_TRUE(o->haveMaxNewTokens);
+  EXPECT_EQ(o->maxNewTokens, 4);
+
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--text=a",
+                                    "--chat=[]"}),
+                       "--text and --chat exclude each other"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--text=a",
+                                    "--prompt=1"}),
+                       "--prompt excludes --text and --chat"));
+  for (const char *flag : {"--bench", "--force-tokens=1", "--dump-logits=x",
+                           "--gen-len=2"})
+    EXPECT_TRUE(contains(optionError({"--weights=random", "--text=a", flag}),
+                         "works on token ids (--prompt); it cannot be "
+                         "combined with --text or --chat"))
+        << flag;
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--chat="}),
+                       "--chat needs a JSON array of messages or @FILE"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--text=a",
+                                    "--temperature=warm"}),
+                       "--temperature must be a number in [0, 2], got "
+                       "'warm'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--text=a",
+                                    "--seed=-1"}),
+                       "--seed must be a non-negative integer, got '-1'"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--temperature=1"}),
+                       "--temperature and --seed sample --text/--chat "
+                       "generations; --prompt generation is greedy"));
+  EXPECT_TRUE(contains(modelUsage("llm-model"),
+                       "--text=TEXT|--chat=JSON|@FILE"));
 }
