@@ -1,22 +1,24 @@
 #!/bin/bash
 # ===- bench/decode_launch_device.sh - PDL decode: tests, A/B, matrix rows -=== #
 #
-# One device call for issue 18 item 2 (launch-bound decode): the kernel
-# tests of the PDL decode chain, an A/B of programmatic dependent launch
-# (LLMC_PDL=0 against the plan's default) on the ~1B and 8B shapes, and
-# bench/matrix.py's rows for 1b/ours and 8b/ours (plus one torch.compile job
-# when the budget still allows it).
+# One device call for issue 18 item 2 (launch-bound decode), in priority
+# order under a time budget: the kernel tests of the PDL decode chain; the
+# ~1B binary's tokens with CUDA graphs + PDL, eagerly (--no-cuda-graphs)
+# and with LLMC_PDL=0 (must be identical); bench/matrix.py's 1b/ours rows;
+# the same binary with LLMC_PDL=0 at batch 1 and 8 (the A/B of this
+# change); 8b/ours and its batch-1 A/B; one torch.compile job if the budget
+# still allows it.
 #
 #   bash bench/decode_launch_device.sh CARRY OUT [BUDGET_S]
 #
 # CARRY holds payload.tar.xz (llmc-gpu-kernel-tests, lib/ with the Debian
-# shared libraries llm-model needs, matrix/ from `matrix.py build`); run from
-# the repository root (matrix.py runs bench/torch_decode.py from there).
+# shared libraries llm-model needs, matrix/ from `matrix.py build`); run
+# from the repository root (matrix.py runs bench/torch_decode.py from there).
 # ===----------------------------------------------------------------------=== #
 set -u
 CARRY=$1
 OUT=$2
-BUDGET=${3:-120}
+BUDGET=${3:-100}
 START=$(date +%s)
 left() { echo $((BUDGET - ($(date +%s) - START))); }
 
@@ -25,30 +27,45 @@ export LD_LIBRARY_PATH="$CARRY/lib:${LD_LIBRARY_PATH:-}"
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm \
   --format=csv,noheader | tee "$OUT/device.txt"
 
-# Kernel tests: the PDL chain at every projection path, the graph test,
-# the projections.
-for only in decodeLaunch errors+graphs linear; do
-  timeout 40 "$CARRY/llmc-gpu-kernel-tests" --quick --only=$only \
+# Kernel tests: the PDL chain at every projection path, then the graph test.
+for only in decodeLaunch errors+graphs; do
+  timeout 30 "$CARRY/llmc-gpu-kernel-tests" --quick --only=$only \
     > "$OUT/tests-$only.txt" 2>&1
   echo "tests $only: rc=$? $(grep -E 'cases, [0-9]+ failed' "$OUT/tests-$only.txt")"
 done
-grep -E "decode PDL|CUDA graph" "$OUT"/tests-*.txt
+grep -hE "^decode PDL|^CUDA graph" "$OUT"/tests-*.txt | cut -c1-200
 
-# A/B: the same binaries with programmatic dependent launch off.
-for job in "1b 1" "1b 8" "8b 1"; do
-  set -- $job
-  [ "$(left)" -lt 60 ] && break
-  for pdl in 0 1; do
-    r=$(LLMC_PDL=$pdl timeout 40 "$CARRY/matrix/$1/decode/llm-model" \
-      --weights=random --bench --batch=$2 --prompt-len=128 --gen-len=32 2>&1 |
-      grep '^bench-json:')
-    echo "ab $1 b$2 LLMC_PDL=$pdl $r" | tee -a "$OUT/ab.txt"
-  done
+# Greedy tokens: graph + PDL, eager + PDL, graph without PDL.
+M1="$CARRY/matrix/1b/decode/llm-model"
+tok() {
+  timeout 20 "$@" --weights=random --prompt-len=64 --gen-len=16 2>&1 |
+    grep '^tokens:' | md5sum | cut -c1-12
+}
+for b in 1 8; do
+  g=$(tok "$M1" --batch=$b)
+  e=$(tok "$M1" --batch=$b --no-cuda-graphs)
+  n=$(LLMC_PDL=0 tok "$M1" --batch=$b)
+  echo "tokens 1b b$b: graph+pdl $g eager+pdl $e graph-nopdl $n" \
+    "$([ "$g" = "$e" ] && [ "$g" = "$n" ] && echo SAME || echo DIFFER)" |
+    tee -a "$OUT/tokens.txt"
 done
 
-# The matrix rows (results.jsonl + table in OUT).
-jobs=1b/ours,8b/ours
-[ "$(left)" -gt 150 ] && jobs=$jobs,1b/torch-b1
-python3 bench/matrix.py run --dir "$CARRY/matrix" --out "$OUT" --jobs $jobs \
-  --budget "$(left)" 2>&1 | tail -30
+ab() { # shape batch: the decode bench with PDL off
+  local r
+  r=$(LLMC_PDL=0 timeout 40 "$CARRY/matrix/$1/decode/llm-model" \
+    --weights=random --bench --batch=$2 --prompt-len=128 --gen-len=32 2>&1 |
+    grep '^bench-json:')
+  echo "ab $1 b$2 LLMC_PDL=0 $r" | tee -a "$OUT/ab.txt"
+}
+mx() { # jobs
+  python3 bench/matrix.py run --dir "$CARRY/matrix" --out "$OUT" --jobs "$1" \
+    --budget "$(left)" 2>&1 | grep -v '^|' | tail -12
+}
+mx 1b/ours
+[ "$(left)" -gt 20 ] && ab 1b 1
+[ "$(left)" -gt 20 ] && ab 1b 8
+[ "$(left)" -gt 40 ] && mx 8b/ours
+[ "$(left)" -gt 20 ] && ab 8b 1
+[ "$(left)" -gt 80 ] && mx 1b/torch-b1
+python3 bench/matrix.py table "$OUT/results.jsonl"
 echo "done in $(($(date +%s) - START)) s"
