@@ -37,8 +37,8 @@ grep -hE "^decode PDL|^CUDA graph" "$OUT"/tests-*.txt | cut -c1-200
 
 # Greedy tokens: graph + PDL, eager + PDL, graph without PDL.
 M1="$CARRY/matrix/1b/decode/llm-model"
-tok() {
-  timeout 20 "$@" --weights=random --prompt-len=64 --gen-len=16 2>&1 |
+tok() { # the generated ids (--prompt-len needs --bench)
+  timeout 20 "$@" --weights=random --bench --prompt-len=64 --gen-len=16 2>&1 |
     grep '^tokens:' | md5sum | cut -c1-12
 }
 for b in 1 8; do

@@ -459,8 +459,8 @@ __global__ void __launch_bounds__(kThreads)
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
-  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
   pdlLaunchDependents();
+  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
 
   int64_t qpos = a.positions[b];
   SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
@@ -629,8 +629,8 @@ __global__ void __launch_bounds__(kThreads)
 
 /// The merge as its own launch, for ranks beyond the counters' range.
 template <int HD> __global__ void decodeMergeKernel(DecodeArgs a) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   int kvh = blockIdx.x, b = blockIdx.y;
   SplitPlan plan = splitPlan(a.positions[b], a.window, a.maxSeq, a.splits);
   if (plan.active > 1)

@@ -19,9 +19,16 @@
 //   kernel may still be reading), and before any early exit, so the grid
 //   never completes before the grids it depends on (the wait of the kernel
 //   after it relies on that, transitively);
-// * pdlLaunchDependents() comes early (the next kernel's blocks then fill
-//   SM slots as this one's free up, and wait for its completion and memory
-//   flush in their own pdlWait).
+// * pdlLaunchDependents() comes first, before the wait (the GEMVs: right
+//   after their first weight loads): the next kernel is then scheduled
+//   while this one still waits for its predecessor, so a GEMV behind a
+//   small kernel (norm, attention) streams its weights during the kernel
+//   before that one's tail. It is only a scheduling hint: the next kernel's
+//   pdlWait still waits for this grid's completion and memory flush, and
+//   this grid cannot complete before its own wait returned, so the order
+//   holds transitively. Blocks never wait on a later grid, so nothing can
+//   deadlock: a grid is launched only once every block of the one before
+//   it is resident and has triggered.
 // Without the attribute (older GPUs, policy off) both are no-ops at run
 // time: the stream orders the kernels as usual.
 //

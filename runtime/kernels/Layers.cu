@@ -56,8 +56,8 @@ template <bool Vec>
 __global__ void embeddingKernel(bf16 *out, const int64_t *ids,
                                 const bf16 *table, int64_t rows, int64_t cols,
                                 int64_t offset) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   int64_t t = blockIdx.x;
   int64_t row = ids[t] - offset;
   bool valid = row >= 0 && row < rows;
@@ -76,8 +76,8 @@ __global__ void embeddingKernel(bf16 *out, const int64_t *ids,
 template <bool Vec>
 __global__ void rowCopyKernel(bf16 *out, const bf16 *in, int64_t cols,
                               int64_t srcRowStride, int64_t srcFirst) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   int64_t b = blockIdx.x;
   const bf16 *src = in + (srcFirst + b * srcRowStride) * cols;
   bf16 *dst = out + b * cols;
@@ -103,8 +103,8 @@ constexpr int kNormVecs = 4;
 template <bool Add>
 __global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
                                  const bf16 *w, int cols, float eps) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   __shared__ float red[32];
   int n8 = cols / 8;
   int64_t row = blockIdx.x;
@@ -157,8 +157,8 @@ __global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
 template <bool Add>
 __global__ void rmsNormScalarKernel(bf16 *out, bf16 *x, const bf16 *delta,
                                     const bf16 *w, int64_t cols, float eps) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   __shared__ float red[32];
   int64_t row = blockIdx.x;
   bf16 *xr = x + row * cols;
@@ -217,8 +217,8 @@ template <Binary Op> __device__ __forceinline__ float apply(float a, float b) {
 template <Binary Op>
 __global__ void binaryVecKernel(bf16 *out, const bf16 *a, const bf16 *b,
                                 int64_t n8) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n8;
        i += int64_t(gridDim.x) * blockDim.x) {
     float x[8], y[8];
@@ -234,8 +234,8 @@ __global__ void binaryVecKernel(bf16 *out, const bf16 *a, const bf16 *b,
 template <Binary Op>
 __global__ void binaryScalarKernel(bf16 *out, const bf16 *a, const bf16 *b,
                                    int64_t n) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     out[i] = toB(apply<Op>(toF(a[i]), toF(b[i])));
@@ -260,8 +260,8 @@ void launchBinary(Rank &r, const char *name, bf16 *out, const bf16 *a,
 template <bool Vec>
 __global__ void biasAddKernel(bf16 *x, const bf16 *bias, int64_t rows,
                               int64_t cols) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   int64_t per = Vec ? cols / 8 : cols;
   int64_t n = rows * per;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
@@ -293,8 +293,8 @@ __device__ __forceinline__ bool better(float v, int64_t i, float bv,
 }
 
 __global__ void argmaxKernel(int64_t *out, const float *logits, int64_t vocab) {
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   __shared__ float sv[32];
   __shared__ int64_t si[32];
   const float *row = logits + blockIdx.x * vocab;
@@ -659,8 +659,8 @@ template <bool Vec>
 __global__ void roundToBf16Kernel(bf16 *out, const float *sum,
                                   const bf16 *bias, int64_t rows,
                                   int64_t cols) {
-  cuda::pdlWait();
   cuda::pdlLaunchDependents();
+  cuda::pdlWait();
   int64_t per = Vec ? cols / 8 : cols;
   int64_t n = rows * per;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;

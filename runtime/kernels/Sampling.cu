@@ -244,8 +244,8 @@ __global__ void __launch_bounds__(kThreads)
                  float topP, int topK, uint64_t seed) {
   __shared__ Shared sm;
   __shared__ float red[32];
-  pdlWait();
   pdlLaunchDependents();
+  pdlWait();
   int64_t r = blockIdx.x;
   Row row{logits + r * vocab, vocab, 0.f, invT};
   float mx = -INFINITY;
