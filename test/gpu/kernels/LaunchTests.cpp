@@ -214,10 +214,13 @@ void decodeChain(FakeRank &r, int64_t batch) {
   int dev = 0, major = 0;
   cudaGetDevice(&dev);
   cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
-  // Every kernel but the first is launched with the attribute; edges into
-  // cuBLASLt kernels and out of memsets stay full dependencies. At least
-  // one programmatic edge per layer proves the launches carry it.
-  bool edgesOk = major < 9 || edges >= size_t(kLayers);
+  // Every kernel is launched with the attribute, so up to the streaming
+  // GEMM's rows each graph node but the first hangs on a programmatic
+  // edge; beyond, the cuBLASLt GEMMs are plain launches (full
+  // dependencies) and the norms and attention between them keep theirs.
+  size_t want = batch <= rt::launchPolicy().streamMaxRows ? nodes - 1
+                                                          : size_t(kLayers);
+  bool edgesOk = major < 9 || (nodes > 0 && edges >= want);
   std::string config = fmt("B=%lld, %d layers, hidden %lld", (long long)batch,
                            kLayers, (long long)kHidden);
   recordCheck("decode PDL eager", config, eagerSame,
