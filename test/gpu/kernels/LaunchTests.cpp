@@ -178,20 +178,7 @@ void decodeChain(FakeRank &r, int64_t batch) {
 
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
-  std::string err;
-  cudaCheck(
-      cudaStreamBeginCapture(r.stream(), cudaStreamCaptureModeThreadLocal),
-      "begin capture");
-  try {
-    step();
-  } catch (const std::exception &e) {
-    err = e.what();
-  }
-  cudaError_t ce = cudaStreamEndCapture(r.stream(), &graph);
-  if (err.empty() && ce != cudaSuccess)
-    err = std::string("end capture: ") + cudaGetErrorString(ce);
-  if (err.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
-    err = "instantiate failed";
+  std::string err = captureGraph(r, step, graph, exec);
   bool replaySame = err.empty();
   size_t nodes = 0, edges = 0;
   const int kReplays = 3;
