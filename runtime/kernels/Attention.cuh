@@ -49,6 +49,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
+#include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/Rope.cuh"
 
 #include <climits>
@@ -458,6 +459,8 @@ __global__ void __launch_bounds__(kThreads)
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
+  pdlLaunchDependents();
+  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
 
   int64_t qpos = a.positions[b];
   SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
@@ -626,6 +629,8 @@ __global__ void __launch_bounds__(kThreads)
 
 /// The merge as its own launch, for ranks beyond the counters' range.
 template <int HD> __global__ void decodeMergeKernel(DecodeArgs a) {
+  pdlLaunchDependents();
+  pdlWait();
   int kvh = blockIdx.x, b = blockIdx.y;
   SplitPlan plan = splitPlan(a.positions[b], a.window, a.maxSeq, a.splits);
   if (plan.active > 1)
@@ -832,16 +837,19 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (freqs) {
     static const bool once = (allowSmem(decodeKernel<HD, true>, smem), true);
     (void)once;
-    decodeKernel<HD, true><<<grid, kThreads, smem, r.stream()>>>(da, f);
+    launchPdl(r, "attention decode", decodeKernel<HD, true>, grid,
+              dim3(kThreads), smem, da, f);
   } else {
     static const bool once = (allowSmem(decodeKernel<HD, false>, smem), true);
     (void)once;
-    decodeKernel<HD, false><<<grid, kThreads, smem, r.stream()>>>(da, f);
+    launchPdl(r, "attention decode", decodeKernel<HD, false>, grid,
+              dim3(kThreads), smem, da, f);
   }
   checkLaunch(r, "attention decode");
   if (splits > 1 && !da.counters) {
-    decodeMergeKernel<HD><<<dim3(unsigned(p.kvHeads), unsigned(s.batch)),
-                            kThreads, 0, r.stream()>>>(da);
+    launchPdl(r, "attention decode merge", decodeMergeKernel<HD>,
+              dim3(unsigned(p.kvHeads), unsigned(s.batch)), dim3(kThreads), 0,
+              da);
     checkLaunch(r, "attention decode merge");
   }
 }

@@ -21,6 +21,7 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Device.h"
 #include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Launch.cuh"
 
 #include <cstdlib>
 #include <cstring>
@@ -84,10 +85,17 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
     for (int m = 0; m < M; ++m)
       acc[r][m] = 0.f;
 
+  // The first chunks (for K <= 4096 all of the block's weights) are
+  // loaded before the wait: under programmatic dependent launch they
+  // stream while the kernel that writes x finishes.
+  uint4 wv[kUnroll][R];
+  loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, threadIdx.x, chunks);
+  pdlLaunchDependents();
+  pdlWait();
   for (int64_t c0 = threadIdx.x; c0 < chunks;
        c0 += int64_t(kGemvThreads) * kUnroll) {
-    uint4 wv[kUnroll][R];
-    loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, c0, chunks);
+    if (c0 != threadIdx.x)
+      loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, c0, chunks);
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       int64_t c = c0 + int64_t(u) * kGemvThreads;
@@ -154,7 +162,8 @@ void launchGemv(Rank &r, GemvArgs &a) {
   }
   if (Swiglu)
     blocks = unsigned((a.t[0].n + RB - 1) / RB);
-  gemvKernel<M, RB, Out, Swiglu><<<blocks, kGemvThreads, 0, r.stream()>>>(a);
+  launchPdl(r, "gemv", gemvKernel<M, RB, Out, Swiglu>, dim3(blocks),
+            dim3(kGemvThreads), 0, a);
 }
 
 template <class Out, bool Swiglu>

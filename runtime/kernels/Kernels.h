@@ -83,8 +83,9 @@ struct LaunchPolicy {
   /// (from 3; the scalar GEMV has 1-2; at most 32); more rows go to
   /// cuBLASLt with sibling weights as one GEMM. 0: never.
   int streamMaxRows = 16;
-  /// Launch the streaming kernels with programmatic dependent launch
-  /// (sm_90): their weight loads start before the previous kernel ends.
+  /// Launch every decode-step kernel with programmatic dependent launch
+  /// (sm_90, Launch.cuh): each waits for the previous kernel on the
+  /// device, and the GEMVs' weight loads start before that kernel ends.
   bool pdl = true;
 };
 void setLaunchPolicy(const LaunchPolicy &p);

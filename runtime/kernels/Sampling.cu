@@ -16,6 +16,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/kernels/Kernels.h"
+#include "runtime/kernels/Launch.cuh"
 
 #include <cmath>
 
@@ -243,6 +244,8 @@ __global__ void __launch_bounds__(kThreads)
                  float topP, int topK, uint64_t seed) {
   __shared__ Shared sm;
   __shared__ float red[32];
+  pdlLaunchDependents();
+  pdlWait();
   int64_t r = blockIdx.x;
   Row row{logits + r * vocab, vocab, 0.f, invT};
   float mx = -INFINITY;
@@ -299,9 +302,9 @@ void sample(Rank &r, int64_t *out, Act logits, float temperature, float topP,
           (long long)logits.rows, (long long)logits.cols);
   if (logits.rows == 0)
     return;
-  sampleKernel<<<logits.rows, kThreads, 0, r.stream()>>>(
-      out, static_cast<const float *>(logits.data), logits.cols,
-      1.f / temperature, topP, topK, seed);
+  launchPdl(r, "sample", sampleKernel, dim3(unsigned(logits.rows)),
+            dim3(kThreads), 0, out, static_cast<const float *>(logits.data),
+            logits.cols, 1.f / temperature, topP, topK, seed);
   checkLaunch(r, "sample");
 }
 

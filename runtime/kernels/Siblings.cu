@@ -40,44 +40,11 @@ LaunchPolicy gPolicy;
 /// prefills; longer prefills run a GEMM per weight).
 constexpr int64_t kOneGemmMaxRows = 512;
 
-/// Programmatic dependent launch needs sm_90; asked once per device.
-/// LLMC_PDL=0 turns it off (A/B measurements).
-bool pdlSupported() {
-  static const bool disabled = [] {
-    const char *v = std::getenv("LLMC_PDL");
-    return v && std::strcmp(v, "0") == 0;
-  }();
-  if (disabled)
-    return false;
-  constexpr int kMaxDevices = 64;
-  static int major[kMaxDevices] = {};
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
-    return false;
-  if (major[dev] == 0 &&
-      cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor,
-                             dev) != cudaSuccess)
-    major[dev] = -1;
-  return major[dev] >= 9;
-}
-
 template <int MT, class Out, bool Swiglu>
 void launchStream(Rank &r, const StreamArgs &a) {
   constexpr int kWarps = 8, kU = 4;
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(unsigned(a.tiles));
-  cfg.blockDim = dim3(kWarps * 32);
-  cfg.stream = r.stream();
-  cudaLaunchAttribute attr[1];
-  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attr[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = attr;
-  cfg.numAttrs = gPolicy.pdl && pdlSupported() ? 1 : 0;
-  cudaError_t e = cudaLaunchKernelEx(
-      &cfg, streamGemmKernel<MT, kWarps, kU, Out, Swiglu>, a);
-  if (e != cudaSuccess)
-    failf(r, "stream gemm", "launch failed: %s (%s)", cudaGetErrorName(e),
-          cudaGetErrorString(e));
+  launchPdl(r, "stream gemm", streamGemmKernel<MT, kWarps, kU, Out, Swiglu>,
+            dim3(unsigned(a.tiles)), dim3(kWarps * 32), 0, a);
 }
 
 template <class Out, bool Swiglu>
@@ -180,6 +147,26 @@ void setLaunchPolicy(const LaunchPolicy &p) { gPolicy = p; }
 LaunchPolicy launchPolicy() { return gPolicy; }
 
 namespace cuda {
+
+bool pdlActive() {
+  static const bool disabled = [] {
+    const char *v = std::getenv("LLMC_PDL");
+    return v && std::strcmp(v, "0") == 0;
+  }();
+  if (disabled || !gPolicy.pdl)
+    return false;
+  // Programmatic dependent launch needs sm_90; asked once per device.
+  constexpr int kMaxDevices = 64;
+  static int major[kMaxDevices] = {};
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
+    return false;
+  if (major[dev] == 0 &&
+      cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor,
+                             dev) != cudaSuccess)
+    major[dev] = -1;
+  return major[dev] >= 9;
+}
 
 bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,

@@ -28,6 +28,7 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
 #include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Launch.cuh"
 
 #include <type_traits>
 
@@ -47,19 +48,6 @@ struct StreamArgs {
   int64_t ldx, k;
   int m;
 };
-
-/// Waits for the kernels this one depends on (no-op without programmatic
-/// dependent launch), and lets the next one be scheduled.
-__device__ __forceinline__ void gridDependencyWait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.wait;\n" ::: "memory");
-#endif
-}
-__device__ __forceinline__ void gridDependentsLaunch() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
-#endif
-}
 
 /// WARPS warps per block, all on one 16-row tile (two with Swiglu), split
 /// over K; U k32-steps of weights in flight per lane.
@@ -135,8 +123,8 @@ __global__ void __launch_bounds__(WARPS * 32)
 #pragma unroll
   for (int u = 0; u < U; ++u)
     loadW(u, s0 + u * WARPS);
-  gridDependentsLaunch();
-  gridDependencyWait();
+  pdlLaunchDependents();
+  pdlWait();
 #pragma unroll
   for (int u = 0; u < U; ++u)
     loadX(u, s0 + u * WARPS);

@@ -1070,6 +1070,7 @@ void testMoe(FakeRank &r);
 void testOutput(FakeRank &r);
 void testRandomWeights();
 void testErrorsAndGraphs(FakeRank &r);
+void testDecodeLaunch(FakeRank &r);
 void testTpReduce(FakeRank &r);
 void testFp8(FakeRank &r);
 void runBench(FakeRank &r);
@@ -1128,6 +1129,7 @@ int main(int argc, char **argv) {
       {"output", [&] { testOutput(rank); }},
       {"randomWeights", testRandomWeights},
       {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
+      {"decodeLaunch", [&] { testDecodeLaunch(rank); }},
       {"tpReduce", [&] { testTpReduce(rank); }},
       {"fp8", [&] { testFp8(rank); }},
   };

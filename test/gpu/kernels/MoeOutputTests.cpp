@@ -597,20 +597,7 @@ void testErrorsAndGraphs(FakeRank &r) {
   resid = toDevice(x0);
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
-  std::string err;
-  cudaCheck(
-      cudaStreamBeginCapture(r.stream(), cudaStreamCaptureModeThreadLocal),
-      "begin capture");
-  try {
-    step();
-  } catch (const std::exception &e) {
-    err = e.what();
-  }
-  cudaError_t ce = cudaStreamEndCapture(r.stream(), &graph);
-  if (err.empty() && ce != cudaSuccess)
-    err = std::string("end capture: ") + cudaGetErrorString(ce);
-  if (err.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
-    err = "instantiate failed";
+  std::string err = captureGraph(r, step, graph, exec);
   bool same = false;
   size_t nodes = 0;
   if (err.empty()) {

@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <cstdint>
 #include <cstring>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,32 @@ inline std::string fmt(const char *f, ...) {
 inline void sync(FakeRank &r) {
   cudaCheck(cudaGetLastError(), "launch");
   cudaCheck(cudaStreamSynchronize(r.stream()), "stream sync");
+}
+
+/// Captures `body` on r's stream as a CUDA graph into `graph` and
+/// instantiates it into `exec` (left null on failure; the caller destroys
+/// whichever is non-null). Returns "" or what went wrong: an exception of
+/// `body`, the end of the capture, the instantiation.
+template <class Body>
+std::string captureGraph(FakeRank &r, Body &&body, cudaGraph_t &graph,
+                         cudaGraphExec_t &exec) {
+  graph = nullptr;
+  exec = nullptr;
+  std::string err;
+  cudaCheck(
+      cudaStreamBeginCapture(r.stream(), cudaStreamCaptureModeThreadLocal),
+      "begin capture");
+  try {
+    body();
+  } catch (const std::exception &e) {
+    err = e.what();
+  }
+  cudaError_t ce = cudaStreamEndCapture(r.stream(), &graph);
+  if (err.empty() && ce != cudaSuccess)
+    err = std::string("end capture: ") + cudaGetErrorString(ce);
+  if (err.empty() && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
+    err = "instantiate failed";
+  return err;
 }
 
 inline float roundBf16(float x) { return rt::bf16ToFloat(rt::floatToBf16(x)); }
