@@ -83,6 +83,11 @@ struct LaunchPolicy {
   /// (from 3; the scalar GEMV has 1-2; at most 32); more rows go to
   /// cuBLASLt with sibling weights as one GEMM. 0: never.
   int streamMaxRows = 16;
+  /// Fewest activation rows the Hopper decode GEMM (wgmma, weights by the
+  /// bulk tensor copy engine; compute capability 9.0 only) takes, up to
+  /// 128; it goes before the streaming kernel. 0: never. LLMC_DECODE_GEMM
+  /// overrides it (A/B measurements).
+  int decodeGemmMinRows = 8;
   /// Launch the streaming kernels with programmatic dependent launch
   /// (sm_90): their weight loads start before the previous kernel ends.
   bool pdl = true;

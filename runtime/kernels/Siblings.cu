@@ -72,7 +72,7 @@ void launchStream(Rank &r, const StreamArgs &a) {
   attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
-  cfg.numAttrs = gPolicy.pdl && pdlSupported() ? 1 : 0;
+  cfg.numAttrs = pdlLaunchAllowed() ? 1 : 0;
   cudaError_t e = cudaLaunchKernelEx(
       &cfg, streamGemmKernel<MT, kWarps, kU, Out, Swiglu>, a);
   if (e != cudaSuccess)
@@ -181,9 +181,13 @@ LaunchPolicy launchPolicy() { return gPolicy; }
 
 namespace cuda {
 
+bool pdlLaunchAllowed() { return gPolicy.pdl && pdlSupported(); }
+
 bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m) {
+  if (decodeGemmGroup(r, outF32, targets, count, x, ldx, k, m))
+    return true;
   if (!streamApplies(x, ldx, k, m) || count < 1 || count > kStreamMaxSegs)
     return false;
   StreamArgs a{};
@@ -215,6 +219,8 @@ bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
 bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
                       int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
                       int64_t k, int64_t m) {
+  if (decodeGemmSwiglu(r, out, ldo, x, ldx, gate, up, n, k, m))
+    return true;
   if (!streamApplies(x, ldx, k, m) || n < 1 || n > int64_t(1) << 30 ||
       !isAligned(gate, 16) || !isAligned(up, 16))
     return false;

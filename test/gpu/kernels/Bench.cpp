@@ -73,8 +73,8 @@ double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps) {
   return ms;
 }
 
-namespace {
-
+/// n device-generated bf16 values (fan-in `fanIn`); DecodeGemmTests.cpp
+/// uses it too.
 DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                               int64_t fanIn) {
   DevBuf<uint16_t> d(n);
@@ -85,8 +85,6 @@ DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
     throw RankFailure(s.message());
   return d;
 }
-
-} // namespace
 
 void runBench(FakeRank &r) {
   std::printf("\nbench (median of 7 batches; GB/s counts bytes that must "

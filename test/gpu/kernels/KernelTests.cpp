@@ -1074,6 +1074,8 @@ void testTpReduce(FakeRank &r);
 void testFp8(FakeRank &r);
 void runBench(FakeRank &r);
 void benchFp8(FakeRank &r, double copyGBs);
+void testDecodeGemm(FakeRank &r);
+void benchDecodeGemm(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
   record(test, config, s, note);
@@ -1130,6 +1132,7 @@ int main(int argc, char **argv) {
       {"errors+graphs", [&] { testErrorsAndGraphs(rank); }},
       {"tpReduce", [&] { testTpReduce(rank); }},
       {"fp8", [&] { testFp8(rank); }},
+      {"decodeGemm", [&] { testDecodeGemm(rank); }},
   };
   for (auto &[name, fn] : tests) {
     if (!only.empty() && only != name)
@@ -1170,6 +1173,8 @@ int main(int argc, char **argv) {
     try {
       if (only == "fp8")
         benchFp8(rank, 0.0);
+      else if (only == "decodeGemm")
+        benchDecodeGemm(rank);
       else
         runBench(rank);
     } catch (const std::exception &ex) {
