@@ -90,6 +90,16 @@ int64_t minRows() {
   return v <= 0 ? int64_t(kDecodeMaxRows + 1) : v;
 }
 
+/// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
+/// that; A/B measurements of the pipeline depth).
+int stagesFor(int most) {
+  static const int env = [] {
+    const char *e = std::getenv("LLMC_DECODE_GEMM_STAGES");
+    return e && *e ? std::atoi(e) : 0;
+  }();
+  return env >= 2 && env < most ? env : most;
+}
+
 /// Split-K factor of `tiles` 128-row tiles over kBlocks 64-wide k blocks:
 /// the fewest splits that minimise the k blocks of the busiest SM (tiles x
 /// splits blocks spread evenly), each split keeping 4 k blocks or more so
@@ -120,7 +130,7 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   if (!encodeMap(xm, x, a.m, k, ldx, BN))
     return false;
   auto kernel = decodeGemmKernel<BN, Out, Swiglu>;
-  constexpr int smem = decodeSmemBytes<BN>();
+  constexpr int smemMax = decodeSmemBytes<BN>(decodeStages<BN>());
   // The shared-memory limit is a per-device attribute of the function.
   constexpr int kMaxDevices = 64;
   static std::atomic<int> raised[kMaxDevices] = {};
@@ -130,12 +140,14 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   if (raised[dev].load() == 0)
     raised[dev] = cudaFuncSetAttribute(
                       kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                      smem) == cudaSuccess
+                      smemMax) == cudaSuccess
                       ? 1
                       : -1;
   if (raised[dev].load() < 0)
     return false;
   a.splits = chooseSplits(tiles, a.kBlocks);
+  a.stages = stagesFor(decodeStages<BN>());
+  const int smem = decodeSmemBytes<BN>(a.stages);
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(unsigned(tiles * a.splits));
   cfg.blockDim = dim3(128);
@@ -149,8 +161,17 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[1].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
-  cfg.numAttrs = pdlLaunchAllowed() ? 2 : 1;
+  // A driver that refuses programmatic dependent launch of a cluster
+  // kernel gets plain launches from then on.
+  static std::atomic<bool> pdlRefused{false};
+  cfg.numAttrs = pdlLaunchAllowed() && !pdlRefused.load() ? 2 : 1;
   cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, w0, w1, xm, a);
+  if (e != cudaSuccess && cfg.numAttrs == 2) {
+    cudaGetLastError();
+    pdlRefused = true;
+    cfg.numAttrs = 1;
+    e = cudaLaunchKernelEx(&cfg, kernel, w0, w1, xm, a);
+  }
   if (e != cudaSuccess)
     failf(r, "decode gemm", "launch failed: %s (%s)", cudaGetErrorName(e),
           cudaGetErrorString(e));

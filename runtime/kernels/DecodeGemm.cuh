@@ -63,28 +63,32 @@ struct DecodeGemmArgs {
   int n;
   int m;
   int kBlocks, splits;
+  /// Stages of the ring in use (2..decodeStages<BN>()).
+  int stages;
   /// Sub-tile w of tile t starts at weight row t * rowStep + w * rowOff
   /// (128, 64: consecutive rows of one map; 64, 0: gate and up maps).
   int rowStep, rowOff;
 };
 
-/// Pipeline depth for batch tile BN: about 100 KB of stages, so that the
-/// next kernel's block fits beside this one on an SM under programmatic
-/// dependent launch.
+/// Pipeline depth for batch tile BN: about 192 KB of stages (one block per
+/// SM). The weight stream needs ~25 GB/s per SM against a few µs of loaded
+/// memory latency, and x (an L2 hit, as many bytes as the weight tile at
+/// BN = 128) rides in the same stages: H100, the first version with ~100 KB
+/// (3 stages at BN = 128) streamed at 40-50% of copy bandwidth at 128 rows.
 template <int BN> __host__ __device__ constexpr int decodeStages() {
   constexpr int stage = 2 * 64 * kDecodeBk * 2 + BN * kDecodeBk * 2;
-  constexpr int st = (100 * 1024) / stage;
-  return st < 2 ? 2 : (st > 6 ? 6 : st);
+  constexpr int st = (192 * 1024) / stage;
+  return st < 2 ? 2 : (st > 10 ? 10 : st);
 }
 template <int BN> __host__ __device__ constexpr int decodeStageBytes() {
   return 2 * 64 * kDecodeBk * 2 + BN * kDecodeBk * 2;
 }
-/// Dynamic shared memory of an instance: the stages (reused for the
-/// partial sums, 2 * BN / 2 floats per thread) plus the 1024-byte alignment.
-template <int BN> __host__ __device__ constexpr int decodeSmemBytes() {
-  constexpr int stages = decodeStages<BN>() * decodeStageBytes<BN>();
+/// Dynamic shared memory of `stages` stages (reused for the partial sums,
+/// 2 * BN / 2 floats per thread) plus the 1024-byte alignment.
+template <int BN> __host__ __device__ constexpr int decodeSmemBytes(int stages) {
+  int ring = stages * decodeStageBytes<BN>();
   constexpr int red = 2 * (BN / 2) * 128 * 4;
-  return (stages > red ? stages : red) + 1024;
+  return (ring > red ? ring : red) + 1024;
 }
 
 template <int BN, class Out, bool Swiglu>
@@ -94,12 +98,13 @@ __global__ void __launch_bounds__(128, 1)
                      const __grid_constant__ CUtensorMap xm, DecodeGemmArgs a) {
 #if LLMC_HAS_WGMMA
   namespace cg = cooperative_groups;
-  constexpr int ST = decodeStages<BN>();
+  constexpr int kMaxStages = decodeStages<BN>();
+  const int ST = a.stages;
   constexpr int kW = 64 * kDecodeBk * 2; // bytes of one m64 weight tile
   constexpr int kStage = decodeStageBytes<BN>();
   constexpr int NR = BN / 2; // accumulators per m64 tile per thread
   extern __shared__ uint8_t smemRaw[];
-  __shared__ __align__(8) uint64_t full[ST];
+  __shared__ __align__(8) uint64_t full[kMaxStages];
   uint8_t *smem = reinterpret_cast<uint8_t *>(
       (reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~uintptr_t(1023));
   const uint32_t base = smemAddr(smem);
@@ -112,7 +117,6 @@ __global__ void __launch_bounds__(128, 1)
   const int row0 = tile * a.rowStep, row1 = row0 + a.rowOff;
 
   if (tid == 0) {
-#pragma unroll
     for (int s = 0; s < ST; ++s)
       mbarInit(smemAddr(&full[s]), 1);
     mbarInitFence();
@@ -157,14 +161,18 @@ __global__ void __launch_bounds__(128, 1)
       Wgmma<BN>::run(acc[1], wgmmaDesc(st + kW + kk * 32), bx);
     }
     wgmmaCommit();
-    wgmmaWait<0>();
-    // Every warp's wgmma has read stage s: refill it.
+    // The previous step's wgmma (not this one's) has read its stage: refill
+    // that one, so the tensor cores and the copy engine overlap.
+    wgmmaWait<1>();
     __syncthreads();
-    if (tid == 0 && i + ST < nk) {
-      loadW(s, kb0 + i + ST);
-      loadX(s, kb0 + i + ST);
+    const int prev = i - 1;
+    if (tid == 0 && prev >= 0 && prev + ST < nk) {
+      loadW(prev % ST, kb0 + prev + ST);
+      loadX(prev % ST, kb0 + prev + ST);
     }
   }
+  wgmmaWait<0>();
+  __syncthreads();
 
   // Partial sums into this block's (now idle) stages, fragment order:
   // red[p][tid], p = w * NR + j.
