@@ -124,8 +124,10 @@ int chooseSplits(int64_t tiles, int64_t kBlocks) {
 
 template <int BN, class Out, bool Swiglu>
 bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
-              const bf16 *x, int64_t ldx, int64_t k, DecodeGemmArgs a,
-              int64_t tiles) {
+              const bf16 *x, int64_t ldx, int64_t k, DecodeGemmArgs a) {
+  constexpr int WG = decodeWarpgroups<BN>();
+  a.rowStep = (Swiglu ? 64 : 128) * WG;
+  const int64_t tiles = (a.n + a.rowStep - 1) / a.rowStep;
   CUtensorMap xm;
   if (!encodeMap(xm, x, a.m, k, ldx, BN))
     return false;
@@ -150,7 +152,7 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   const int smem = decodeSmemBytes<BN>(a.stages);
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(unsigned(tiles * a.splits));
-  cfg.blockDim = dim3(128);
+  cfg.blockDim = dim3(128 * WG);
   cfg.dynamicSmemBytes = smem;
   cfg.stream = r.stream();
   cudaLaunchAttribute attr[2];
@@ -180,18 +182,17 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
 
 template <class Out, bool Swiglu>
 bool launch(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
-            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a,
-            int64_t tiles) {
+            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   static_assert(kDecodeMaxRows == 128, "instantiate every batch tile");
   if (a.m <= 8)
-    return launchBn<8, Out, Swiglu>(r, w0, w1, x, ldx, k, a, tiles);
+    return launchBn<8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 16)
-    return launchBn<16, Out, Swiglu>(r, w0, w1, x, ldx, k, a, tiles);
+    return launchBn<16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 32)
-    return launchBn<32, Out, Swiglu>(r, w0, w1, x, ldx, k, a, tiles);
+    return launchBn<32, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 64)
-    return launchBn<64, Out, Swiglu>(r, w0, w1, x, ldx, k, a, tiles);
-  return launchBn<128, Out, Swiglu>(r, w0, w1, x, ldx, k, a, tiles);
+    return launchBn<64, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  return launchBn<128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }
 
 /// Shared conditions on x [m, k] (ld ldx).
@@ -239,11 +240,8 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
   a.n = int(rows);
   a.m = int(m);
   a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
-  a.rowStep = 128;
-  a.rowOff = 64;
-  int64_t tiles = (rows + 127) / 128;
-  bool ok = outF32 ? launch<float, false>(r, w, w, x, ldx, k, a, tiles)
-                   : launch<bf16, false>(r, w, w, x, ldx, k, a, tiles);
+  bool ok = outF32 ? launch<float, false>(r, w, w, x, ldx, k, a)
+                   : launch<bf16, false>(r, w, w, x, ldx, k, a);
   if (ok)
     checkLaunch(r, outF32 ? "decode gemm (fp32 out)" : "decode gemm");
   return ok;
@@ -264,9 +262,7 @@ bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
   a.n = int(n);
   a.m = int(m);
   a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
-  a.rowStep = 64;
-  a.rowOff = 0;
-  if (!launch<bf16, true>(r, g, u, x, ldx, k, a, (n + 63) / 64))
+  if (!launch<bf16, true>(r, g, u, x, ldx, k, a))
     return false;
   checkLaunch(r, "decode gemm (gate, up, SwiGLU)");
   return true;

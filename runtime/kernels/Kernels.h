@@ -85,9 +85,10 @@ struct LaunchPolicy {
   int streamMaxRows = 16;
   /// Fewest activation rows the Hopper decode GEMM (wgmma, weights by the
   /// bulk tensor copy engine; compute capability 9.0 only) takes, up to
-  /// 128; it goes before the streaming kernel. 0: never. LLMC_DECODE_GEMM
+  /// 128; it goes before the streaming kernel. 0: never, the default until
+  /// it measures faster than cuBLASLt (docs/kernels.md). LLMC_DECODE_GEMM
   /// overrides it (A/B measurements).
-  int decodeGemmMinRows = 8;
+  int decodeGemmMinRows = 0;
   /// Launch the streaming kernels with programmatic dependent launch
   /// (sm_90): their weight loads start before the previous kernel ends.
   bool pdl = true;

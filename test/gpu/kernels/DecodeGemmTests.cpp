@@ -72,7 +72,14 @@ const Proj kProjs[] = {
     {"12b", "gate|up", Kind::Swiglu, 1, {14336}, 5120},
     {"12b", "down", Kind::Group, 1, {5120}, 14336},
     {"12b", "lm_head", Kind::Head, 1, {131072}, 5120},
+    // Edges: segments not multiples of a tile, K not a multiple of 64
+    // (the copy engine's zero fill), a partial last tile.
+    {"odd", "qkv", Kind::Group, 3, {200, 64, 72}, 544},
+    {"odd", "o", Kind::Group, 1, {130}, 520},
+    {"odd", "gate|up", Kind::Swiglu, 1, {200}, 520},
+    {"odd", "lm_head", Kind::Head, 1, {1000}, 256},
 };
+constexpr int kModelProjs = 15; // the rest are edges, not benchmarked
 
 /// The operands of one projection at m rows; outputs poisoned.
 struct Case {
@@ -85,8 +92,8 @@ struct Case {
 
   Case(const Proj &p, int64_t m, uint64_t seed, bool withBias)
       : p(p), m(m), w(randomDevice(size_t(p.rows() * p.k), p.name, seed, p.k)),
-        x(randomDevice(size_t(m * p.k), "x", seed + 1, 64)),
-        bias(randomDevice(size_t(p.rows()), "bias", seed + 2, 16)),
+        x(randomDevice(size_t(m * p.k), "x", seed + 1, p.k)),
+        bias(randomDevice(size_t(p.rows()), "bias", seed + 2, p.rows())),
         withBias(withBias) {
     if (p.kind == Kind::Head) {
       logits = DevBuf<float>(size_t(m * p.n[0]));
@@ -243,14 +250,22 @@ void testDecodeGemm(FakeRank &r) {
                  "not run: needs compute capability 9.0");
     return;
   }
+  // On whatever the policy says: these run the kernel itself.
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  rt::LaunchPolicy on = saved;
+  on.decodeGemmMinRows = 1;
+  rt::setLaunchPolicy(on);
   std::vector<int64_t> ms = {8, 32, 64, 128};
   if (quickMode)
     ms = {8, 64};
   uint64_t seed = 100;
   for (const Proj &p : kProjs) {
-    for (int64_t m : ms) {
-      // A bias on the single-output projections at 32 rows.
-      bool bias = p.kind == Kind::Group && p.count == 1 && m == 32;
+    std::vector<int64_t> rows = ms;
+    if (std::string(p.model) == "odd")
+      rows = {3, 13, 100};
+    for (int64_t m : rows) {
+      // A bias on the single-output projections at 32 (13) rows.
+      bool bias = p.kind == Kind::Group && p.count == 1 && (m == 32 || m == 13);
       Case c(p, m, seed += 10, bias);
       bool taken = c.run(r);
       sync(r);
@@ -315,6 +330,7 @@ void testDecodeGemm(FakeRank &r) {
                  d.bad ? "rt::linear's output differs: not the decode GEMM"
                        : "rt::linear runs the decode GEMM");
   }
+  rt::setLaunchPolicy(saved);
 }
 
 void benchDecodeGemm(FakeRank &r) {
@@ -345,7 +361,8 @@ void benchDecodeGemm(FakeRank &r) {
               "decode us", "%copy", "cublas us", "%copy", "stream us", "%copy",
               "speedup");
   const rt::LaunchPolicy saved = rt::launchPolicy();
-  for (const Proj &p : kProjs) {
+  for (int pi = 0; pi < kModelProjs; ++pi) {
+    const Proj &p = kProjs[pi];
     int64_t rows = p.rows();
     size_t wBytes = size_t(rows * p.k) * 2;
     int copies = int(std::min<size_t>(
