@@ -95,6 +95,9 @@ struct Case {
         x(randomDevice(size_t(m * p.k), "x", seed + 1, p.k)),
         bias(randomDevice(size_t(p.rows()), "bias", seed + 2, p.rows())),
         withBias(withBias) {
+    // The fills run on the legacy stream, the kernels on the rank's
+    // non-blocking one: finish them first.
+    cudaCheck(cudaDeviceSynchronize(), "random fill");
     if (p.kind == Kind::Head) {
       logits = DevBuf<float>(size_t(m * p.n[0]));
       logits.poison();
@@ -163,7 +166,7 @@ std::vector<float> cublasRef(FakeRank &r, const Case &c) {
       rt::gemm::matmulNT(r.lt(), r.stream(), r.workspace(), r.workspaceBytes(), g);
   if (!err.empty())
     throw RankFailure(err);
-  sync(r); // the copy below runs on another stream
+  sync(r); // the copy below runs on the legacy stream
   return ref.download();
 }
 
