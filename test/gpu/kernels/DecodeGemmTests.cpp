@@ -33,9 +33,9 @@ extern bool quickMode;
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note);
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
-double timeMs(FakeRank &r, const std::function<void()> &f, int reps);
 DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                               int64_t fanIn);
+double copyRateGBs(FakeRank &r, double *ms); // Bench.cpp
 
 namespace {
 
@@ -341,20 +341,7 @@ void benchDecodeGemm(FakeRank &r) {
     std::printf("decode gemm bench: needs compute capability 9.0\n");
     return;
   }
-  double copyGBs = 0;
-  {
-    size_t bytes = size_t(1) << 30;
-    DevBuf<char> src(bytes), dst(bytes);
-    cudaMemset(src.get(), 1, bytes);
-    double ms = timeMs(
-        r,
-        [&] {
-          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
-                          r.stream());
-        },
-        5);
-    copyGBs = 2.0 * bytes / (ms * 1e-3) / 1e9;
-  }
+  const double copyGBs = copyRateGBs(r, nullptr);
   cudaDeviceProp prop{};
   cudaGetDeviceProperties(&prop, 0);
   std::printf("\ndecode GEMM bench on %s (graph replays; weights rotated "
