@@ -56,7 +56,8 @@ bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
 constexpr int64_t kStreamMaxRows = 32;
 
 /// gemvGroup's job for kGemvMaxRows < m <= the policy's streamMaxRows, on
-/// tensor cores (Siblings.cu); false, launching nothing, elsewhere.
+/// tensor cores (Siblings.cu), or the decode GEMM's rows (decodeGemmGroup);
+/// false, launching nothing, elsewhere.
 bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m);
@@ -64,6 +65,19 @@ bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
 bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
                       int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
                       int64_t k, int64_t m);
+/// gemvGroup's job for LaunchPolicy::decodeGemmMinRows <= m <= 128 on
+/// compute capability 9.0, by the Hopper decode GEMM (DecodeGemm.cuh:
+/// wgmma, weights by the bulk tensor copy engine, split-K over thread-block
+/// clusters); false, launching nothing, elsewhere.
+/// streamGemmGroup tries it first.
+bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
+                     int count, const bf16 *x, int64_t ldx, int64_t k,
+                     int64_t m);
+/// gemvSwiglu's job for the same rows; streamGemmSwiglu tries it first.
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+                      int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
+                      int64_t k, int64_t m);
+
 /// Sibling projections without biases whose weights lie back to back: one
 /// cuBLASLt GEMM into `scratch` [rows, sum of N] and one kernel splitting
 /// the columns into `outs`. False, launching nothing, otherwise.

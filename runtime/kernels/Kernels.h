@@ -83,6 +83,12 @@ struct LaunchPolicy {
   /// (from 3; the scalar GEMV has 1-2; at most 32); more rows go to
   /// cuBLASLt with sibling weights as one GEMM. 0: never.
   int streamMaxRows = 16;
+  /// Fewest activation rows the Hopper decode GEMM (wgmma, weights by the
+  /// bulk tensor copy engine; compute capability 9.0 only) takes, up to
+  /// 128; it goes before the streaming kernel. 0: never, the default until
+  /// it measures faster than cuBLASLt (docs/kernels.md). LLMC_DECODE_GEMM
+  /// overrides it (A/B measurements).
+  int decodeGemmMinRows = 0;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.

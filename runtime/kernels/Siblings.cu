@@ -171,6 +171,8 @@ bool pdlActive() {
 bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m) {
+  if (decodeGemmGroup(r, outF32, targets, count, x, ldx, k, m))
+    return true;
   if (!streamApplies(x, ldx, k, m) || count < 1 || count > kStreamMaxSegs)
     return false;
   StreamArgs a{};
@@ -202,6 +204,8 @@ bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
 bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
                       int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
                       int64_t k, int64_t m) {
+  if (decodeGemmSwiglu(r, out, ldo, x, ldx, gate, up, n, k, m))
+    return true;
   if (!streamApplies(x, ldx, k, m) || n < 1 || n > int64_t(1) << 30 ||
       !isAligned(gate, 16) || !isAligned(up, 16))
     return false;

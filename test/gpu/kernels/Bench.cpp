@@ -73,8 +73,8 @@ double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps) {
   return ms;
 }
 
-namespace {
-
+/// n device-generated bf16 values (fan-in `fanIn`); DecodeGemmTests.cpp
+/// uses it too.
 DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                               int64_t fanIn) {
   DevBuf<uint16_t> d(n);
@@ -86,28 +86,32 @@ DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
   return d;
 }
 
-} // namespace
+/// Device-to-device copy of 2 GiB on the rank's stream: GB/s counted as
+/// read + write (the bandwidth the bench's "% of copy" figures divide by).
+double copyRateGBs(FakeRank &r, double *ms) {
+  size_t bytes = size_t(2) << 30;
+  DevBuf<char> src(bytes), dst(bytes);
+  cudaCheck(cudaMemset(src.get(), 1, bytes), "memset");
+  cudaCheck(cudaDeviceSynchronize(), "memset");
+  double t = timeMs(
+      r,
+      [&] {
+        cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
+                        r.stream());
+      },
+      5);
+  if (ms)
+    *ms = t;
+  return 2.0 * bytes / (t * 1e-3) / 1e9;
+}
 
 void runBench(FakeRank &r) {
   std::printf("\nbench (median of 7 batches; GB/s counts bytes that must "
               "move once)\n");
   r.resetArena();
-  double copyGBs = 0;
-  {
-    size_t bytes = size_t(2) << 30;
-    DevBuf<char> src(bytes), dst(bytes);
-    cudaMemset(src.get(), 1, bytes);
-    double ms = timeMs(
-        r,
-        [&] {
-          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
-                          r.stream());
-        },
-        5);
-    copyGBs = 2.0 * bytes / (ms * 1e-3) / 1e9;
-    std::printf("%-44s %9.3f ms  %8.0f GB/s (read+write)\n", "D2D copy 2 GiB",
-                ms, copyGBs);
-  }
+  double copyMs = 0, copyGBs = copyRateGBs(r, &copyMs);
+  std::printf("%-44s %9.3f ms  %8.0f GB/s (read+write)\n", "D2D copy 2 GiB",
+              copyMs, copyGBs);
 
   struct Shape {
     const char *name;

@@ -1075,6 +1075,8 @@ void testTpReduce(FakeRank &r);
 void testFp8(FakeRank &r);
 void runBench(FakeRank &r);
 void benchFp8(FakeRank &r, double copyGBs);
+void testDecodeGemm(FakeRank &r);
+void benchDecodeGemm(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
   record(test, config, s, note);
@@ -1132,6 +1134,7 @@ int main(int argc, char **argv) {
       {"decodeLaunch", [&] { testDecodeLaunch(rank); }},
       {"tpReduce", [&] { testTpReduce(rank); }},
       {"fp8", [&] { testFp8(rank); }},
+      {"decodeGemm", [&] { testDecodeGemm(rank); }},
   };
   for (auto &[name, fn] : tests) {
     if (!only.empty() && only != name)
@@ -1172,6 +1175,8 @@ int main(int argc, char **argv) {
     try {
       if (only == "fp8")
         benchFp8(rank, 0.0);
+      else if (only == "decodeGemm")
+        benchDecodeGemm(rank);
       else
         runBench(rank);
     } catch (const std::exception &ex) {

@@ -1,0 +1,272 @@
+//===- DecodeGemm.cu - launching the Hopper decode GEMM ---------------------===//
+//
+// Host side of DecodeGemm.cuh: where it applies, the tensor maps of the
+// weight and the activations (cuTensorMapEncodeTiled through the runtime's
+// driver entry point, so nothing links libcuda), the batch tile and the
+// split-K factor, and the launch (a cluster per tile, programmatic
+// dependent launch as the other streaming kernels).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/DecodeGemm.cuh"
+#include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Kernels.h"
+#include "runtime/kernels/Launch.cuh"
+
+#include <cudaTypedefs.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <atomic>
+
+namespace llmc::rt::cuda {
+
+namespace {
+
+/// Whether device `dev` runs the sm_90a code (compute capability 9.0
+/// exactly: sm_90a machine code runs nowhere else).
+bool isSm90(int dev) {
+  constexpr int kMaxDevices = 64;
+  static int cc[kMaxDevices] = {};
+  if (dev < 0 || dev >= kMaxDevices)
+    return false;
+  if (cc[dev] == 0) {
+    int major = 0, minor = 0;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
+                               dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor,
+                               dev) != cudaSuccess)
+      cc[dev] = -1;
+    else
+      cc[dev] = major * 10 + minor;
+  }
+  return cc[dev] == 90;
+}
+
+PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
+    void *p = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &p, 12000,
+                                         cudaEnableDefault,
+                                         &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      cudaGetLastError();
+      p = nullptr;
+    }
+    return reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(p);
+  }();
+  return fn;
+}
+
+/// Map of a row-major bf16 matrix [rows, k] (leading dim ld) read in boxes
+/// of boxRows x 64 with the 128-byte swizzle; rows and k past the matrix
+/// read as zeros.
+bool encodeMap(CUtensorMap &map, const bf16 *p, int64_t rows, int64_t k,
+               int64_t ld, int boxRows) {
+  PFN_cuTensorMapEncodeTiled_v12000 fn = encodeFn();
+  if (!fn)
+    return false;
+  cuuint64_t dims[2] = {cuuint64_t(k), cuuint64_t(rows)};
+  cuuint64_t strides[1] = {cuuint64_t(ld) * 2};
+  cuuint32_t box[2] = {cuuint32_t(kDecodeBk), cuuint32_t(boxRows)};
+  cuuint32_t elem[2] = {1, 1};
+  return fn(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2,
+            const_cast<bf16 *>(p), dims, strides, box, elem,
+            CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+            CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+            CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+/// Fewest rows the kernel takes now: LLMC_DECODE_GEMM (0 off, N from N
+/// rows) if set, else the launch policy's.
+int64_t minRows() {
+  static const int64_t env = [] {
+    const char *e = std::getenv("LLMC_DECODE_GEMM");
+    char *end = nullptr;
+    long n = e && *e ? std::strtol(e, &end, 10) : -1;
+    return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
+  }();
+  int64_t v = env >= 0 ? env : int64_t(launchPolicy().decodeGemmMinRows);
+  return v <= 0 ? int64_t(kDecodeMaxRows + 1) : v;
+}
+
+/// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
+/// that; A/B measurements of the pipeline depth).
+int stagesFor(int most) {
+  static const int env = [] {
+    const char *e = std::getenv("LLMC_DECODE_GEMM_STAGES");
+    return e && *e ? std::atoi(e) : 0;
+  }();
+  return env >= 2 && env < most ? env : most;
+}
+
+/// Split-K factor of `tiles` 128-row tiles over kBlocks 64-wide k blocks:
+/// the fewest splits that minimise the k blocks of the busiest SM (tiles x
+/// splits blocks spread evenly), each split keeping 4 k blocks or more so
+/// the pipeline fills; a split costs about one k block (the cluster
+/// reduction).
+int chooseSplits(int64_t tiles, int64_t kBlocks) {
+  const int64_t sms = smCount();
+  int best = 1;
+  int64_t bestCost = -1;
+  for (int s = 1; s <= 8; ++s) {
+    if (s > 1 && kBlocks / s < 4)
+      break;
+    int64_t perSm = (tiles * s + sms - 1) / sms;
+    int64_t cost = perSm * ((kBlocks + s - 1) / s) + (s > 1 ? 1 : 0);
+    if (bestCost < 0 || cost < bestCost) {
+      bestCost = cost;
+      best = s;
+    }
+  }
+  return best;
+}
+
+template <int BN, class Out, bool Swiglu>
+bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
+              const bf16 *x, int64_t ldx, int64_t k, DecodeGemmArgs a) {
+  constexpr int WG = decodeWarpgroups<BN>();
+  a.rowStep = (Swiglu ? 64 : 128) * WG;
+  const int64_t tiles = (a.n + a.rowStep - 1) / a.rowStep;
+  CUtensorMap xm;
+  if (!encodeMap(xm, x, a.m, k, ldx, BN))
+    return false;
+  auto kernel = decodeGemmKernel<BN, Out, Swiglu>;
+  constexpr int smemMax = decodeSmemBytes<BN>(decodeStages<BN>());
+  // The shared-memory limit is a per-device attribute of the function.
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> raised[kMaxDevices] = {};
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
+    return false;
+  if (raised[dev].load() == 0)
+    raised[dev] = cudaFuncSetAttribute(
+                      kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                      smemMax) == cudaSuccess
+                      ? 1
+                      : -1;
+  if (raised[dev].load() < 0)
+    return false;
+  a.splits = chooseSplits(tiles, a.kBlocks);
+  a.stages = stagesFor(decodeStages<BN>());
+  const int smem = decodeSmemBytes<BN>(a.stages);
+  cudaLaunchConfig_t cfg{};
+  cfg.gridDim = dim3(unsigned(tiles * a.splits));
+  cfg.blockDim = dim3(128 * WG);
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = r.stream();
+  cudaLaunchAttribute attr[2];
+  attr[0].id = cudaLaunchAttributeClusterDimension;
+  attr[0].val.clusterDim.x = unsigned(a.splits);
+  attr[0].val.clusterDim.y = 1;
+  attr[0].val.clusterDim.z = 1;
+  attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[1].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  // A driver that refuses programmatic dependent launch of a cluster
+  // kernel gets plain launches from then on.
+  static std::atomic<bool> pdlRefused{false};
+  cfg.numAttrs = pdlActive() && !pdlRefused.load() ? 2 : 1;
+  cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, w0, w1, xm, a);
+  if (e != cudaSuccess && cfg.numAttrs == 2) {
+    cudaGetLastError();
+    pdlRefused = true;
+    cfg.numAttrs = 1;
+    e = cudaLaunchKernelEx(&cfg, kernel, w0, w1, xm, a);
+  }
+  if (e != cudaSuccess)
+    failf(r, "decode gemm", "launch failed: %s (%s)", cudaGetErrorName(e),
+          cudaGetErrorString(e));
+  return true;
+}
+
+template <class Out, bool Swiglu>
+bool launch(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
+            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+  static_assert(kDecodeMaxRows == 128, "instantiate every batch tile");
+  if (a.m <= 8)
+    return launchBn<8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  if (a.m <= 16)
+    return launchBn<16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  if (a.m <= 32)
+    return launchBn<32, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  if (a.m <= 64)
+    return launchBn<64, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  return launchBn<128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+}
+
+/// Shared conditions on x [m, k] (ld ldx).
+bool applies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+  int dev = 0;
+  return m >= minRows() && m <= kDecodeMaxRows && k >= 8 && k % 8 == 0 &&
+         k < (int64_t(1) << 31) && ldx % 8 == 0 && isAligned(x, 16) &&
+         cudaGetDevice(&dev) == cudaSuccess && isSm90(dev);
+}
+
+} // namespace
+
+bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
+                     int count, const bf16 *x, int64_t ldx, int64_t k,
+                     int64_t m) {
+  if (count < 1 || count > kDecodeMaxSegs || !applies(x, ldx, k, m))
+    return false;
+  // One map over weights that lie back to back (q|k|v as the runtime
+  // stores them); otherwise a launch per weight.
+  bool contiguous = true;
+  for (int i = 1; i < count; ++i)
+    contiguous = contiguous &&
+                 targets[i].w == targets[i - 1].w + targets[i - 1].n * k;
+  if (!contiguous && count > 1) {
+    for (int i = 0; i < count; ++i)
+      if (!decodeGemmGroup(r, outF32, targets + i, 1, x, ldx, k, m))
+        return false; // the caller recomputes every output: harmless
+    return true;
+  }
+  DecodeGemmArgs a{};
+  int64_t rows = 0;
+  for (int i = 0; i < count; ++i) {
+    const GemvTarget &t = targets[i];
+    if (t.n < 1 || !isAligned(t.w, 16))
+      return false;
+    a.s[i] = DecodeSeg{t.out, t.bias, t.ldo, int(rows), int(t.n)};
+    rows += t.n;
+    if (rows >= (int64_t(1) << 30))
+      return false;
+  }
+  CUtensorMap w;
+  if (!encodeMap(w, targets[0].w, rows, k, k, 64))
+    return false;
+  a.count = count;
+  a.n = int(rows);
+  a.m = int(m);
+  a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
+  bool ok = outF32 ? launch<float, false>(r, w, w, x, ldx, k, a)
+                   : launch<bf16, false>(r, w, w, x, ldx, k, a);
+  if (ok)
+    checkLaunch(r, outF32 ? "decode gemm (fp32 out)" : "decode gemm");
+  return ok;
+}
+
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+                      int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
+                      int64_t k, int64_t m) {
+  if (!applies(x, ldx, k, m) || n < 1 || n >= (int64_t(1) << 30) ||
+      !isAligned(gate, 16) || !isAligned(up, 16))
+    return false;
+  CUtensorMap g, u;
+  if (!encodeMap(g, gate, n, k, k, 64) || !encodeMap(u, up, n, k, k, 64))
+    return false;
+  DecodeGemmArgs a{};
+  a.s[0] = DecodeSeg{out, nullptr, ldo, 0, int(n)};
+  a.count = 1;
+  a.n = int(n);
+  a.m = int(m);
+  a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
+  if (!launch<bf16, true>(r, g, u, x, ldx, k, a))
+    return false;
+  checkLaunch(r, "decode gemm (gate, up, SwiGLU)");
+  return true;
+}
+
+} // namespace llmc::rt::cuda

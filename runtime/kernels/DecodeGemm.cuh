@@ -1,0 +1,256 @@
+//===- DecodeGemm.cuh - Hopper weight-streaming GEMM, 8..128 rows -*- CUDA -*-===//
+//
+// out[M, N] = x[M, K] W[N, K]^T for decode batches (M <= 128) on sm_90a:
+// the weight read once at close to copy bandwidth, the arithmetic on wgmma.
+//
+// Computed transposed, out^T = W x^T, so the wide operand (the weight) is
+// wgmma's M side and the batch its N side (BN = 8..128, rows past M
+// zero-filled by the copy engine). A block has one or two consumer
+// warpgroups, each owning two m64 weight tiles (128 or 256 weight rows per
+// block: decodeWarpgroups). Thread 0 feeds a ring of stages, each 64 k of
+// every weight tile and of x, by the bulk tensor copy engine (128-byte
+// swizzle, completion on one mbarrier per stage); a stage is refilled once
+// the wgmma that read it has retired, while the next one runs. The weight
+// loads of the first stages are issued before griddepcontrol.wait: under
+// programmatic dependent launch the stream starts while the previous kernel
+// (which wrote x) drains.
+//
+// Split-K for shapes with fewer tiles than SMs: the `splits` blocks of a
+// tile form one thread-block cluster, each sums a contiguous K range, and
+// the partial sums are reduced through distributed shared memory: every
+// block writes its accumulators to its own shared memory, and after a
+// cluster barrier each block reads a 1/splits slice of the outputs from all
+// blocks in rank order (a fixed order: eager runs and graph replays are bit-
+// identical) and applies the epilogue. No global workspace, no counters.
+//
+// Epilogues: bias (added in fp32, one rounding, as cuBLASLt's), bf16 or
+// fp32 out, up to kDecodeMaxSegs outputs for weights stored back to back
+// (q|k|v: each row goes to its segment's buffer), and SwiGLU (the block's
+// two m64 tiles are the same 64 rows of gate and of up).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_KERNELS_DECODEGEMM_CUH
+#define LLMC_RUNTIME_KERNELS_DECODEGEMM_CUH
+
+#include "runtime/device/Common.cuh"
+#include "runtime/device/Mma.cuh"
+#include "runtime/device/Wgmma.cuh"
+#include "runtime/kernels/StreamGemm.cuh"
+
+#include <cooperative_groups.h>
+#include <cuda.h>
+
+#include <type_traits>
+
+namespace llmc::rt::cuda {
+
+constexpr int kDecodeMaxSegs = 4;
+/// Most rows (batch) the kernel takes: the widest wgmma N it instantiates.
+constexpr int kDecodeMaxRows = 128;
+/// k of one stage: one 128-byte swizzle row of bf16.
+constexpr int kDecodeBk = 64;
+
+/// One output of a launch: weight rows [first, first + n) of the map.
+struct DecodeSeg {
+  void *out;
+  const bf16 *bias;
+  int64_t ldo;
+  int first, n;
+};
+
+struct DecodeGemmArgs {
+  DecodeSeg s[kDecodeMaxSegs];
+  int count;
+  /// Rows of the weight map(s); outputs past them are not written.
+  int n;
+  int m;
+  int kBlocks, splits;
+  /// Stages of the ring in use (2..decodeStages<BN>()).
+  int stages;
+  /// Weight rows per tile: m64 tile t of tile i starts at row i * rowStep +
+  /// 64 * t (consecutive rows of one map), or with SwiGLU at i * rowStep +
+  /// 64 * (t / 2) of the gate (t even) or up (t odd) map.
+  int rowStep;
+};
+
+/// Consumer warpgroups per block for batch tile BN. Each owns two m64
+/// weight tiles; x is re-read from L2 once per block, BN / (128 x groups)
+/// bytes per weight byte. H100, one group: at BN = 128 the weight and x
+/// bytes together capped near 3.5 TB/s (61% of copy bandwidth for the
+/// weight), so from BN = 32 two groups share each x tile.
+template <int BN> __host__ __device__ constexpr int decodeWarpgroups() {
+  return BN >= 32 ? 2 : 1;
+}
+template <int BN> __host__ __device__ constexpr int decodeStageBytes() {
+  return 2 * decodeWarpgroups<BN>() * 64 * kDecodeBk * 2 + BN * kDecodeBk * 2;
+}
+/// Pipeline depth: about 192 KB of stages (one block per SM). The weight
+/// stream needs ~25 GB/s per SM against a few µs of loaded memory latency
+/// (H100, a first version with ~100 KB streamed at 40-50% of copy
+/// bandwidth at 128 rows).
+template <int BN> __host__ __device__ constexpr int decodeStages() {
+  constexpr int st = (192 * 1024) / decodeStageBytes<BN>();
+  return st < 2 ? 2 : (st > 10 ? 10 : st);
+}
+/// Dynamic shared memory of `stages` stages (reused for the partial sums,
+/// BN floats per thread) plus the 1024-byte alignment.
+template <int BN>
+__host__ __device__ constexpr int decodeSmemBytes(int stages) {
+  int ring = stages * decodeStageBytes<BN>();
+  constexpr int red = decodeWarpgroups<BN>() * 128 * BN * 4;
+  return (ring > red ? ring : red) + 1024;
+}
+
+template <int BN, class Out, bool Swiglu>
+__global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
+    decodeGemmKernel(const __grid_constant__ CUtensorMap w0,
+                     const __grid_constant__ CUtensorMap w1,
+                     const __grid_constant__ CUtensorMap xm, DecodeGemmArgs a) {
+#if LLMC_HAS_WGMMA
+  namespace cg = cooperative_groups;
+  constexpr int WG = decodeWarpgroups<BN>();
+  constexpr int T = 2 * WG;      // m64 weight tiles per block
+  constexpr int NT = 128 * WG;   // threads
+  constexpr int kMaxStages = decodeStages<BN>();
+  constexpr int kW = 64 * kDecodeBk * 2; // bytes of one m64 weight tile
+  constexpr int kStage = decodeStageBytes<BN>();
+  constexpr int NR = BN / 2; // accumulators per m64 tile per thread
+  const int ST = a.stages;
+  extern __shared__ uint8_t smemRaw[];
+  __shared__ __align__(8) uint64_t full[kMaxStages];
+  uint8_t *smem = reinterpret_cast<uint8_t *>(
+      (reinterpret_cast<uintptr_t>(smemRaw) + 1023) & ~uintptr_t(1023));
+  const uint32_t base = smemAddr(smem);
+  const int tid = threadIdx.x, wg = tid >> 7;
+  cg::cluster_group cluster = cg::this_cluster();
+  const int split = int(cluster.block_rank());
+  const int tile = blockIdx.x / a.splits;
+  const int kb0 = split * a.kBlocks / a.splits;
+  const int nk = (split + 1) * a.kBlocks / a.splits - kb0;
+  auto rowOf = [&](int t) {
+    return tile * a.rowStep + 64 * (Swiglu ? (t >> 1) : t);
+  };
+
+  if (tid == 0) {
+    for (int s = 0; s < ST; ++s)
+      mbarInit(smemAddr(&full[s]), 1);
+    mbarInitFence();
+  }
+  __syncthreads();
+  auto loadW = [&](int s, int kb) {
+    uint32_t dst = base + s * kStage, bar = smemAddr(&full[s]);
+    mbarExpectTx(bar, kStage);
+#pragma unroll
+    for (int t = 0; t < T; ++t)
+      tmaLoad2d(dst + t * kW, Swiglu && (t & 1) ? &w1 : &w0, kb * kDecodeBk,
+                rowOf(t), bar);
+  };
+  auto loadX = [&](int s, int kb) {
+    tmaLoad2d(base + s * kStage + T * kW, &xm, kb * kDecodeBk, 0,
+              smemAddr(&full[s]));
+  };
+  // Weights do not depend on the previous kernel: they stream before the
+  // wait; x (its output) after it.
+  if (tid == 0)
+    for (int s = 0; s < ST && s < nk; ++s)
+      loadW(s, kb0 + s);
+  gridDependentsLaunch();
+  gridDependencyWait();
+  if (tid == 0)
+    for (int s = 0; s < ST && s < nk; ++s)
+      loadX(s, kb0 + s);
+
+  // This warpgroup's m64 tiles: 2 * wg and 2 * wg + 1 (with SwiGLU: gate
+  // and up of the same 64 rows).
+  float acc[2][NR];
+#pragma unroll
+  for (int w = 0; w < 2; ++w)
+#pragma unroll
+    for (int j = 0; j < NR; ++j)
+      acc[w][j] = 0.f;
+  for (int i = 0; i < nk; ++i) {
+    const int s = i % ST;
+    mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
+    const uint32_t st = base + s * kStage;
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < kDecodeBk / 16; ++kk) {
+      uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+      Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+      Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+    }
+    wgmmaCommit();
+    // The previous step's wgmma (not this one's) has read its stage: refill
+    // that one, so the tensor cores and the copy engine overlap.
+    wgmmaWait<1>();
+    __syncthreads();
+    const int prev = i - 1;
+    if (tid == 0 && prev >= 0 && prev + ST < nk) {
+      loadW(prev % ST, kb0 + prev + ST);
+      loadX(prev % ST, kb0 + prev + ST);
+    }
+  }
+  wgmmaWait<0>();
+  __syncthreads();
+
+  // Partial sums into this block's (now idle) stages, fragment order:
+  // red[p][tid], p = w * NR + j.
+  float *red = reinterpret_cast<float *>(smem);
+#pragma unroll
+  for (int w = 0; w < 2; ++w)
+#pragma unroll
+    for (int j = 0; j < NR; ++j)
+      red[(w * NR + j) * NT + tid] = acc[w][j];
+  cluster.sync();
+  // This block's slice of the fragment positions; with SwiGLU a position
+  // is a (gate, up) pair.
+  constexpr int P = Swiglu ? NR : 2 * NR;
+  const int p0 = split * P / a.splits, p1 = (split + 1) * P / a.splits;
+  const int warp = (tid >> 5) & 3, lane = tid & 31;
+  for (int p = p0; p < p1; ++p) {
+    float v0 = 0.f, v1 = 0.f;
+    for (int q = 0; q < a.splits; ++q) {
+      const float *peer = cluster.map_shared_rank(red, q);
+      v0 += peer[p * NT + tid];
+      if constexpr (Swiglu)
+        v1 += peer[(p + NR) * NT + tid];
+    }
+    // wgmma D fragment: register j of an m64nBN tile is row 16 * warp +
+    // lane / 4 + 8 * ((j / 2) % 2), column 8 * (j / 4) + 2 * (lane % 4) +
+    // j % 2 (warp within the warpgroup).
+    const int w = Swiglu ? 0 : p / NR, j = p % NR;
+    const int row = rowOf(2 * wg + w) + 16 * warp + (lane >> 2) +
+                    8 * ((j >> 1) & 1);
+    const int m = 8 * (j >> 2) + 2 * (lane & 3) + (j & 1);
+    if (row >= a.n || m >= a.m)
+      continue;
+    int sg = 0;
+#pragma unroll
+    for (int i = 1; i < kDecodeMaxSegs; ++i)
+      if (i < a.count && row >= a.s[i].first)
+        sg = i;
+    const DecodeSeg &seg = a.s[sg];
+    const int col = row - seg.first;
+    Out *out = static_cast<Out *>(seg.out) + int64_t(m) * seg.ldo + col;
+    if constexpr (Swiglu) {
+      // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
+      // bf16 tensor, the product rounded once more.
+      *out = toB(roundB(silu(roundB(v0))) * roundB(v1));
+    } else {
+      if (seg.bias)
+        v0 += toF(seg.bias[col]);
+      if constexpr (std::is_same_v<Out, float>)
+        *out = v0;
+      else
+        *out = toB(v0);
+    }
+  }
+  // Peers read this block's shared memory until here.
+  cluster.sync();
+#endif
+}
+
+} // namespace llmc::rt::cuda
+
+#endif // LLMC_RUNTIME_KERNELS_DECODEGEMM_CUH
