@@ -36,6 +36,7 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
 #include "runtime/device/Wgmma.cuh"
+#include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/StreamGemm.cuh"
 
 #include <cooperative_groups.h>
@@ -155,8 +156,8 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   if (tid == 0)
     for (int s = 0; s < ST && s < nk; ++s)
       loadW(s, kb0 + s);
-  gridDependentsLaunch();
-  gridDependencyWait();
+  pdlLaunchDependents();
+  pdlWait();
   if (tid == 0)
     for (int s = 0; s < ST && s < nk; ++s)
       loadX(s, kb0 + s);
