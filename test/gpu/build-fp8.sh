@@ -9,7 +9,8 @@
 #     small-qwen2 for q/k/v biases)
 #   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
-# On the GPU machine, from the repository root:
+# FP8_NVCC=PATH is passed to llm-compile as --nvcc. On the GPU machine, from
+# the repository root:
 #   tar xJf .device-carry/fp8.tar.xz -C .device-carry
 #   .device-carry/fp8/llmc-gpu-kernel-tests --bench
 #   python3 test/gpu/fp8_check.py .device-carry/fp8/acc "$OUT"
@@ -29,10 +30,10 @@ run_one() {
   local q=()
   [[ $quant != none ]] && q=(--quantize="$quant")
   "$bin/llm-compile" "$mlir" --shard="$plan" "${q[@]}" --target=h100 "$@" \
-    -o "$dir" && rm -rf "$dir/src"
+    ${FP8_NVCC:+--nvcc="$FP8_NVCC"} -o "$dir" && rm -rf "$dir/src"
 }
 export -f run_one
-export bin
+export bin FP8_NVCC
 for model in ${FP8_MODELS:-small-llama3}; do
   mkdir -p "$out/acc/$model"
   cp "test/models/small/$model.json" "$out/acc/$model/config.json"
@@ -58,5 +59,6 @@ for job in "${jobs[@]}"; do
 done
 cp "$bin/llmc-gpu-kernel-tests" "$out/"
 du -sh "$out"
-tar cJf "$out.tar.xz" -C "$(dirname "$out")" "$(basename "$out")"
+# -9: a 64 MiB window, so the binaries' shared runtime bytes compress away.
+XZ_OPT=${XZ_OPT:--9} tar cJf "$out.tar.xz" -C "$(dirname "$out")" "$(basename "$out")"
 ls -la "$out.tar.xz"

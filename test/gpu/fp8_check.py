@@ -52,6 +52,42 @@ def fp8_round_trip(w):
     return codes.float() * scale
 
 
+def bf16_activations(model):
+    """Forward hooks rounding the outputs of every linear but lm_head, norm,
+    activation, attention, MLP and decoder layer to bf16 (kept in fp32):
+    transformers' bf16 dataflow with the model's exact weights. Returns the
+    hook handles (remove them to restore fp32)."""
+    def hook(_module, _inputs, out):
+        if isinstance(out, torch.Tensor):
+            return out.to(torch.bfloat16).float()
+        if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor):
+            return (out[0].to(torch.bfloat16).float(),) + tuple(out[1:])
+        return None
+    handles = []
+    for name, module in model.named_modules():
+        kind = type(module).__name__
+        if name.endswith("lm_head"):
+            continue
+        if (isinstance(module, torch.nn.Linear) or name.endswith("act_fn")
+                or kind.endswith(("RMSNorm", "Attention", "MLP",
+                                  "DecoderLayer"))):
+            handles.append(module.register_forward_hook(hook))
+    return handles
+
+
+def floor(model, prompts, ref, tol):
+    """The bf16-activation floor of `model`: its teacher-forced logits with
+    bf16_activations against its own fp32 run `ref` (tokens, logits)."""
+    handles = bf16_activations(model)
+    try:
+        lg = forced(model, prompts, ref[0])
+    finally:
+        for h in handles:
+            h.remove()
+    return worst([[int(x) for x in l.argmax(axis=1)] for l in lg], lg,
+                 *ref, tol)
+
+
 def greedy(model, prompts, steps):
     tokens, logits = [], []
     with torch.no_grad():
@@ -115,11 +151,22 @@ def main():
                    for _ in range(2)]
         model = load(ckpt, torch.float32)
         refs = {"bf16": greedy(model, prompts, args.tokens)}
+        floors = {"bf16": floor(model, prompts, refs["bf16"], args.tolerance)}
         with torch.no_grad():
             for name, p in model.named_parameters():
                 if name.endswith(".weight") and any(q in name for q in QUANTIZED):
                     p.copy_(fp8_round_trip(p.data))
         refs["deq"] = greedy(model, prompts, args.tokens)
+        floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
+        # How far bf16 activations alone take each model from its fp32 run:
+        # the floor a bf16-activation binary of that model starts from.
+        for ref_name, (rel, agree, total, _) in floors.items():
+            rows.append((model_name,
+                         "transformers fp32 with bf16-rounded activations",
+                         ref_name, f"{rel:.2e}", f"{agree}/{total}", "-",
+                         "the bf16-activation floor of this model"))
+            print(f"{model_name}: bf16-activation floor vs {ref_name} "
+                  f"max_rel_diff={rel:.3e} argmax={agree}/{total}", flush=True)
         # The quantization itself, in exact arithmetic: deq vs bf16.
         deq_on_bf16 = forced(model, prompts, refs["bf16"][0])
         del model
