@@ -32,6 +32,8 @@
 #include <cuda_fp8.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 namespace llmc::rt {
@@ -264,7 +266,13 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
 /// stages); the refusal is cached per shape by matmulNT.
 bool scaledGemm(Rank &r, Act out, Act in, Weight w, const Weight *bias,
                 bool outF32) {
-  if (bias && outF32)
+  // LLMC_FP8_SCALED_GEMM=0 stages every W8A8 projection (A/B measurements,
+  // or a cuBLASLt whose scaled GEMMs misbehave).
+  static const bool enabled = [] {
+    const char *v = std::getenv("LLMC_FP8_SCALED_GEMM");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (!enabled || (bias && outF32))
     return false;
   gemm::MatmulNT p;
   p.m = in.rows;

@@ -7,7 +7,8 @@
 #     manifest.json}: test/gpu/fp8_check.py's binaries (quant: bf16, fp8,
 #     w8a8; plans tp1, tp2; models FP8_MODELS, default small-llama3; add
 #     small-qwen2 for q/k/v biases)
-#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
+#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh;
+#     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1)
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
 # FP8_NVCC=PATH is passed to llm-compile as --nvcc. On the GPU machine, from
 # the repository root:
@@ -50,6 +51,9 @@ for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
   compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
     --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
 done
+# FP8 weights under tp2 (both ranks emulated on one GPU; decode batch 1).
+compile "$out/bench/model.mlir" "$out/bench/fp8-tp2" tp2 fp8 \
+  --max-batch=1 --max-seq=2560
 # Two nvcc builds at a time (the project's limit on shared machines).
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
 rm -f "$out"/acc/*/model.mlir "$out/bench/model.mlir"

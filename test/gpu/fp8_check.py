@@ -23,6 +23,11 @@
 # "bf16", teacher-forced on the reference's greedy tokens: max rel diff of
 # logits (max |ours - ref| / max |ref|) <= tolerance, and every argmax equal
 # unless the two choices are within the tolerance (hf_check.py's rule).
+# Diagnostics (reported): each reference model run with its activations
+# rounded to bf16 after every linear, norm, activation, attention, MLP and
+# layer (transformers' bf16 dataflow, exact weights), against its fp32 run
+# (the "bf16-activation floor" a bf16-dataflow binary of that model starts
+# from) and against each binary.
 # Quantization error (reported): every binary, and "deq" itself, against
 # the "bf16" reference; w8a8 also against "deq" (it adds per-token FP8
 # activations, which no transformers model has). A markdown table goes to
@@ -85,7 +90,7 @@ def floor(model, prompts, ref, tol):
         for h in handles:
             h.remove()
     return worst([[int(x) for x in l.argmax(axis=1)] for l in lg], lg,
-                 *ref, tol)
+                 *ref, tol), lg
 
 
 def greedy(model, prompts, steps):
@@ -160,7 +165,8 @@ def main():
         floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
         # How far bf16 activations alone take each model from its fp32 run:
         # the floor a bf16-activation binary of that model starts from.
-        for ref_name, (rel, agree, total, _) in floors.items():
+        emulated = {name: lg for name, (_, lg) in floors.items()}
+        for ref_name, ((rel, agree, total, _), _) in floors.items():
             rows.append((model_name,
                          "transformers fp32 with bf16-rounded activations",
                          ref_name, f"{rel:.2e}", f"{agree}/{total}", "-",
@@ -216,6 +222,17 @@ def main():
                              if hard else ""))
                 print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
                       f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
+                # Against the same model with bf16-rounded activations: how
+                # much of the distance is the bf16 dataflow itself.
+                erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
+                                                emulated[ref_name],
+                                                args.tolerance)
+                rows.append((model_name, plan,
+                             ref_name + ", bf16-rounded activations",
+                             f"{erel:.2e}", f"{eagree}/{etotal}", "-", ""))
+                print(f"  {plan} vs {ref_name} with bf16 activations: "
+                      f"max_rel_diff={erel:.3e} argmax={eagree}/{etotal}",
+                      flush=True)
     table = ["| model | run | reference (transformers fp32) | max rel diff of "
              "logits (teacher-forced) | argmax = reference | accuracy | note |",
              "|---|---|---|---|---|---|---|"]
