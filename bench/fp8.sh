@@ -17,7 +17,8 @@
 # "% copy" is the bytes read per decode step (weights in their stored
 # dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
 # one table with the FP8/bf16 ratios (>1: faster) and writes it to
-# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset.
+# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset
+# of the workloads, FP8_BENCH_QUANTS="bf16 w8a8" of the binaries.
 # ===----------------------------------------------------------------------=== #
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -29,7 +30,7 @@ declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
                  [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
 for w in $only; do
-  for q in bf16 fp8 w8a8 fp8-tp2; do
+  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 w8a8 fp8-tp2}; do
     bin="$carry/$q/llm-model"
     [[ -x $bin ]] || continue
     # tp2 (ranks emulated on one GPU when it is the only one): batch 1 only.
@@ -42,6 +43,7 @@ for w in $only; do
       echo "fp8 bench: $w $q failed" >&2
     else
       echo "{\"work\": \"$w\", \"quant\": \"$q\", \"r\": ${line#bench-json: }}" >>"$results"
+      echo "fp8 bench: $w $q ${line#bench-json: }" # kept if a timeout cuts the table
     fi
   done
 done
