@@ -8,14 +8,17 @@
 #
 # CARRY/{bf16,fp8,w8a8}/llm-model are one model (test/models/real/
 # llama-3-8b.json, tp1, random weights) compiled without --quantize, with
-# --quantize=fp8 and with --quantize=w8a8-fp8. Each runs llm-model --bench
+# --quantize=fp8 and with --quantize=w8a8-fp8; CARRY/fp8-tp2 (optional) the
+# FP8-weights model under tp2, run at decode batch 1 only (on one GPU its
+# ranks are emulated: issue 19's "tp2 within 15% of tp1"). Each runs llm-model --bench
 # on the workloads decode batch 1 (prompt 128), decode batch 64 (prompt
 # 128) and prefill 2048 (gen 2), one process each, in this order of
 # priority; every run measures the device-to-device copy rate itself, so
 # "% copy" is the bytes read per decode step (weights in their stored
 # dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
 # one table with the FP8/bf16 ratios (>1: faster) and writes it to
-# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset.
+# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset
+# of the workloads, FP8_BENCH_QUANTS="bf16 w8a8" of the binaries.
 # ===----------------------------------------------------------------------=== #
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -27,9 +30,11 @@ declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
                  [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
 for w in $only; do
-  for q in bf16 fp8 w8a8; do
+  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 w8a8 fp8-tp2}; do
     bin="$carry/$q/llm-model"
     [[ -x $bin ]] || continue
+    # tp2 (ranks emulated on one GPU when it is the only one): batch 1 only.
+    [[ $q == fp8-tp2 && $w != b1 ]] && continue
     # shellcheck disable=SC2086
     line=$(timeout 120 "$bin" --weights=random --bench ${work[$w]} 2>&1 |
              grep '^bench-json: ' | tail -1)
@@ -38,6 +43,7 @@ for w in $only; do
       echo "fp8 bench: $w $q failed" >&2
     else
       echo "{\"work\": \"$w\", \"quant\": \"$q\", \"r\": ${line#bench-json: }}" >>"$results"
+      echo "fp8 bench: $w $q ${line#bench-json: }" # kept if a timeout cuts the table
     fi
   done
 done
@@ -49,7 +55,7 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "fp8", "w8a8"):
+    for q in ("bf16", "fp8", "w8a8", "fp8-tp2"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]

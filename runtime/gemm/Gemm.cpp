@@ -33,12 +33,13 @@ struct Key {
   int64_t m, n, k, lda, ldb, ldo;
   int outType, inType;
   bool bias;
+  int scales; // 0 none, 1 outer vectors, 2 outer vector x per-tensor
   uint32_t alignA, alignB, alignOut, alignBias;
   size_t workspace;
   bool operator==(const Key &o) const {
     return lt == o.lt && m == o.m && n == o.n && k == o.k && lda == o.lda &&
            ldb == o.ldb && ldo == o.ldo && outType == o.outType && inType == o.inType &&
-           bias == o.bias && alignA == o.alignA && alignB == o.alignB &&
+           bias == o.bias && scales == o.scales && alignA == o.alignA && alignB == o.alignB &&
            alignOut == o.alignOut && alignBias == o.alignBias &&
            workspace == o.workspace;
   }
@@ -54,13 +55,16 @@ struct KeyHash {
     mix(uint64_t(k.outType) | uint64_t(k.bias) << 8 | uint64_t(k.alignA) << 16 |
         uint64_t(k.alignB) << 32 | uint64_t(k.alignOut) << 48);
     mix(uint64_t(k.alignBias) << 32 | uint64_t(k.workspace));
-    mix(uint64_t(k.inType));
+    mix(uint64_t(k.inType) | uint64_t(k.scales) << 8);
     return size_t(h);
   }
 };
 
-/// Descriptors and algorithm of one shape; owned by the thread's cache.
+/// Descriptors and algorithm of one shape, or why cuBLASLt refused it
+/// (kept, so a refused shape costs one heuristic query, not one per call);
+/// owned by the thread's cache.
 struct Plan {
+  std::string error;
   cublasLtMatmulDesc_t desc = nullptr;
   cublasLtMatrixLayout_t layoutW = nullptr, layoutX = nullptr,
                          layoutOut = nullptr;
@@ -78,14 +82,18 @@ struct Plan {
 };
 
 std::string describe(const MatmulNT &p) {
-  char buf[256];
+  char buf[320];
   std::snprintf(buf, sizeof buf,
                 "%s[%lld, %lld] x [%lld, %lld]^T -> %s (lda %lld, ldb %lld, "
-                "ldo %lld%s)",
+                "ldo %lld%s%s)",
                 p.inType == InType::E4M3 ? "e4m3 " : "", (long long)p.m,
                 (long long)p.k, (long long)p.n, (long long)p.k,
                 p.outType == OutType::F32 ? "f32" : "bf16", (long long)p.lda,
-                (long long)p.ldb, (long long)p.ldo, p.bias ? ", bias" : "");
+                (long long)p.ldb, (long long)p.ldo, p.bias ? ", bias" : "",
+                !p.aScale ? ""
+                : p.bScalePerTensor
+                    ? ", row scales x one weight scale"
+                    : ", row scales x column scales");
   return buf;
 }
 
@@ -125,6 +133,23 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                                            CUBLASLT_MATMUL_DESC_BIAS_POINTER,
                                            &p.bias, sizeof p.bias),
             "set BIAS_POINTER");
+  }
+  if (p.aScale) {
+    // cuBLASLt's A is our b (the weight, n scales or one), its B our a (the
+    // activations, m scales). The pointers change per call.
+    cublasLtMatmulMatrixScale_t modeA =
+        p.bScalePerTensor ? CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F
+                          : CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    cublasLtMatmulMatrixScale_t modeB =
+        CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_A_SCALE_MODE,
+                                           &modeA, sizeof modeA),
+            "set A_SCALE_MODE");
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_B_SCALE_MODE,
+                                           &modeB, sizeof modeB),
+            "set B_SCALE_MODE");
   }
   // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
   // out^T is [n, m] (ld ldo).
@@ -187,8 +212,13 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
     return "matmul leading dimension smaller than the row: " + describe(p);
   if (p.bias && p.outType != OutType::BF16)
     return "matmul bias needs a bf16 output: " + describe(p);
-  if (p.inType == InType::E4M3 && (p.bias || p.outType != OutType::F32))
-    return "an E4M3 matmul has an fp32 output and no bias: " + describe(p);
+  if ((p.aScale != nullptr) != (p.bScale != nullptr) ||
+      (p.aScale && p.inType != InType::E4M3))
+    return "matmul scales need E4M3 inputs and both scales: " + describe(p);
+  if (p.inType == InType::E4M3 && !p.aScale &&
+      (p.bias || p.outType != OutType::F32))
+    return "an unscaled E4M3 matmul has an fp32 output and no bias: " +
+           describe(p);
 
   Key key{lt,
           p.m,
@@ -200,6 +230,7 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
           int(p.outType),
           int(p.inType),
           p.bias != nullptr,
+          !p.aScale ? 0 : p.bScalePerTensor ? 2 : 1,
           alignmentOf(p.a),
           alignmentOf(p.b),
           alignmentOf(p.out),
@@ -209,17 +240,25 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
   auto it = cache.find(key);
   if (it == cache.end()) {
     auto plan = std::make_unique<Plan>();
-    if (std::string err = buildPlan(lt, workspaceBytes, p, key, *plan);
-        !err.empty())
-      return err;
+    plan->error = buildPlan(lt, workspaceBytes, p, key, *plan);
     it = cache.emplace(key, std::move(plan)).first;
   }
   Plan &plan = *it->second;
+  if (!plan.error.empty())
+    return plan.error;
   cublasStatus_t s;
   if (p.bias && (s = cublasLtMatmulDescSetAttribute(
                      plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
                      sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
     return statusError("set BIAS_POINTER", s, p);
+  if (p.aScale &&
+      ((s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.bScale,
+            sizeof p.bScale)) != CUBLAS_STATUS_SUCCESS ||
+       (s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
+            sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
+    return statusError("set SCALE_POINTER", s, p);
   const float alpha = 1.f, beta = 0.f;
   s = cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
                      plan.layoutX, &beta, p.out, plan.layoutOut, p.out,

@@ -24,7 +24,8 @@ namespace llmc::rt::gemm {
 
 enum class OutType { BF16, F32 };
 /// Element type of both inputs: bf16, or FP8 E4M3 codes (Hopper tensor
-/// cores; fp32 output without bias, scales applied by the caller).
+/// cores; without scales an fp32 output without bias, the scales applied by
+/// the caller).
 enum class InType { BF16, E4M3 };
 
 /// out[m, n] = a[m, k] * b[n, k]^T (+ bias[n]); all row-major with leading
@@ -41,6 +42,14 @@ struct MatmulNT {
   OutType outType = OutType::BF16;
   /// bf16 [n], added in cuBLASLt's epilogue; bf16 outputs only.
   const __nv_bfloat16 *bias = nullptr;
+  /// E4M3 only, both or neither: fp32 device scales applied inside the
+  /// GEMM, out[m, n] = (sum_k a b) * aScale[m] * bScale[n] (+ bias), bf16
+  /// or fp32 out. aScale has m values (cuBLASLt's outer-vector mode);
+  /// bScale n values, or one when bScalePerTensor. cuBLASLt may refuse
+  /// (sm_90 needs CUDA 12.9+): the error says so and the caller stages.
+  const float *aScale = nullptr;
+  const float *bScale = nullptr;
+  bool bScalePerTensor = false;
 };
 
 /// Runs `p` asynchronously on `stream`. The algorithm is asked of

@@ -1,11 +1,8 @@
 //===- Fp8Linear.cu - FP8 E4M3 projections, token scales, quantization ----===//
 //
-// Decode time is the weight read, so the W8A16 GEMV reads one byte per
-// weight: each block owns RB weight rows, its 256 threads stride K in
-// 16-byte chunks (16 codes) with two chunks per row in flight, codes are
-// widened exactly (E4M3 -> f16 -> f32, cvt.rn.f16x2.e4m3x2) and multiplied
-// with the bf16 activations in fp32; the per-channel scale and the bias are
-// applied once to the fixed-order block sum (deterministic, like Gemv.cu).
+// Up to kFp8GemvMaxRows rows of a W8A16 projection run the weight-streaming
+// GEMV of Gemv.cu, which reads one byte per weight (its E4M3 instantiation:
+// codes widened exactly, fp32 sums, the scale applied once per output).
 //
 // More rows (and every W8A8 projection) borrow the cuBLASLt workspace
 // beyond its first kFp8LtWorkspace bytes, a block of output columns at a
@@ -26,14 +23,17 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Device.h"
 #include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Fp8Linear.h"
+#include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/weights/Fp8.h"
 
-#include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 namespace llmc::rt {
@@ -44,143 +44,6 @@ namespace {
 
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
-constexpr int kUnroll = 2;
-
-/// Two E4M3 codes (low byte first) as exact floats.
-__device__ __forceinline__ float2 e4m3x2ToFloat2(uint32_t pair) {
-  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(
-      static_cast<__nv_fp8x2_storage_t>(pair & 0xFFFFu), __NV_E4M3);
-  return __half22float2(*reinterpret_cast<__half2 *>(&h));
-}
-
-/// The 16 codes of `w` as floats.
-__device__ __forceinline__ void unpack16(uint4 w, float f[16]) {
-  uint32_t words[4] = {w.x, w.y, w.z, w.w};
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    float2 lo = e4m3x2ToFloat2(words[i]);
-    float2 hi = e4m3x2ToFloat2(words[i] >> 16);
-    f[4 * i] = lo.x;
-    f[4 * i + 1] = lo.y;
-    f[4 * i + 2] = hi.x;
-    f[4 * i + 3] = hi.y;
-  }
-}
-
-struct Fp8GemvArgs {
-  const uint8_t *w;
-  const float *scale;
-  bool perChannel;
-  const bf16 *x;
-  int64_t ldx;
-  void *out;
-  int64_t ldo;
-  const bf16 *bias;
-  int64_t n, k;
-  int m; ///< rows of x actually present (<= the kernel's M)
-};
-
-template <int M, int RB, class Out>
-__global__ void __launch_bounds__(kThreads) fp8GemvKernel(Fp8GemvArgs a) {
-  __shared__ float partial[kWarps][RB * M];
-  const int64_t chunks = a.k / 16;
-  const int64_t row0 = int64_t(blockIdx.x) * RB;
-  // Rows past N (the last block) read row N-1 again and are not written.
-  const uint4 *wrow[RB];
-#pragma unroll
-  for (int r = 0; r < RB; ++r) {
-    int64_t row = row0 + r < a.n ? row0 + r : a.n - 1;
-    wrow[r] = reinterpret_cast<const uint4 *>(a.w + row * a.k);
-  }
-  float acc[RB][M];
-#pragma unroll
-  for (int r = 0; r < RB; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m)
-      acc[r][m] = 0.f;
-
-  for (int64_t c0 = threadIdx.x; c0 < chunks;
-       c0 += int64_t(kThreads) * kUnroll) {
-    uint4 wv[kUnroll][RB];
-    loadChunks<kUnroll, RB, kThreads>(wv, wrow, c0, chunks);
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      int64_t c = c0 + int64_t(u) * kThreads;
-      if (c >= chunks)
-        break;
-      float wf[RB][16];
-#pragma unroll
-      for (int r = 0; r < RB; ++r)
-        unpack16(wv[u][r], wf[r]);
-#pragma unroll
-      for (int m = 0; m < M; ++m) {
-        if (m >= a.m)
-          break;
-        const uint4 *xp =
-            reinterpret_cast<const uint4 *>(a.x + m * a.ldx) + 2 * c;
-        float xf[16];
-        unpack8(__ldg(xp), xf);
-        unpack8(__ldg(xp + 1), xf + 8);
-#pragma unroll
-        for (int r = 0; r < RB; ++r) {
-          float s = 0.f;
-#pragma unroll
-          for (int i = 0; i < 16; ++i)
-            s = fmaf(wf[r][i], xf[i], s);
-          acc[r][m] += s;
-        }
-      }
-    }
-  }
-
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-#pragma unroll
-  for (int r = 0; r < RB; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m) {
-      float v = warpSum(acc[r][m]);
-      if (lane == 0)
-        partial[warp][r * M + m] = v;
-    }
-  __syncthreads();
-  if (threadIdx.x < RB * M) {
-    int r = threadIdx.x / M, m = threadIdx.x % M;
-    int64_t row = row0 + r;
-    if (row < a.n && m < a.m) {
-      float s = 0.f;
-#pragma unroll
-      for (int i = 0; i < kWarps; ++i)
-        s += partial[i][threadIdx.x];
-      s *= a.scale[a.perChannel ? row : 0];
-      if (a.bias)
-        s += toF(a.bias[row]);
-      Out *out = static_cast<Out *>(a.out) + m * a.ldo + row;
-      if constexpr (std::is_same_v<Out, float>)
-        *out = s;
-      else
-        *out = toB(s);
-    }
-  }
-}
-
-template <int M, class Out> void launchFp8Gemv(Rank &r, const Fp8GemvArgs &a) {
-  // Weight rows per block: more while the accumulators stay few.
-  constexpr int RB = M <= 2 ? 4 : (M <= 8 ? 2 : 1);
-  unsigned blocks = unsigned((a.n + RB - 1) / RB);
-  fp8GemvKernel<M, RB, Out><<<blocks, kThreads, 0, r.stream()>>>(a);
-}
-
-template <class Out> void dispatchFp8Gemv(Rank &r, const Fp8GemvArgs &a) {
-  static_assert(kFp8GemvMaxRows == 8, "instantiate every M up to the limit");
-  if (a.m <= 1)
-    launchFp8Gemv<1, Out>(r, a);
-  else if (a.m <= 2)
-    launchFp8Gemv<2, Out>(r, a);
-  else if (a.m <= 4)
-    launchFp8Gemv<4, Out>(r, a);
-  else
-    launchFp8Gemv<8, Out>(r, a);
-}
 
 /// out[r, :] = the E4M3 values of `rows` weight rows from `row0` as bf16
 /// (exact: 3 mantissa bits and exponents 2^-9..2^8 fit), 16 codes per thread
@@ -396,6 +259,42 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
   }
 }
 
+/// W8A8 in one cuBLASLt call: E4M3 x E4M3 with the row and weight scales
+/// applied inside the GEMM (outer-vector scale modes) and the bias in its
+/// epilogue, straight into `out` — no fp32 staging. False, launching
+/// nothing, where cuBLASLt refuses the shape or the modes (then the caller
+/// stages); the refusal is cached per shape by matmulNT.
+bool scaledGemm(Rank &r, Act out, Act in, Weight w, const Weight *bias,
+                bool outF32) {
+  // LLMC_FP8_SCALED_GEMM=0 stages every W8A8 projection (A/B measurements,
+  // or a cuBLASLt whose scaled GEMMs misbehave).
+  static const bool enabled = [] {
+    const char *v = std::getenv("LLMC_FP8_SCALED_GEMM");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (!enabled || (bias && outF32))
+    return false;
+  gemm::MatmulNT p;
+  p.m = in.rows;
+  p.n = w.rows;
+  p.k = w.cols;
+  p.inType = gemm::InType::E4M3;
+  p.a = in.data;
+  p.lda = in.cols;
+  p.b = w.fp8;
+  p.ldb = w.cols;
+  p.out = out.data;
+  p.ldo = out.cols;
+  p.outType = outF32 ? gemm::OutType::F32 : gemm::OutType::BF16;
+  p.bias = bias ? bias->data : nullptr;
+  p.aScale = in.rowScale;
+  p.bScale = w.scale;
+  p.bScalePerTensor = w.scaleCount == 1;
+  return gemm::matmulNT(r.lt(), r.stream(), r.workspace(), kFp8LtWorkspace,
+                        p)
+      .empty();
+}
+
 void requireScales(Rank &r, const char *op, const Weight &w) {
   if (!w.fp8 || !w.scale || (w.scaleCount != 1 && w.scaleCount != w.rows))
     failf(r, op,
@@ -419,19 +318,15 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
           (long long)w.cols);
   if (in.rows == 0)
     return;
-  if (!in.rowScale && in.rows <= kFp8GemvMaxRows && in.cols % 8 == 0 &&
-      isAligned(in.data, 16) && isAligned(w.fp8, 16) && w.rows < (1ll << 31)) {
-    Fp8GemvArgs a{w.fp8,    w.scale,  w.scaleCount > 1,
-                  static_cast<const bf16 *>(in.data), in.cols, out.data,
-                  out.cols, bias ? bias->data : nullptr, w.rows, w.cols,
-                  int(in.rows)};
-    if (outF32)
-      dispatchFp8Gemv<float>(r, a);
-    else
-      dispatchFp8Gemv<bf16>(r, a);
-    checkLaunch(r, "FP8 GEMV");
+  GemvTarget t{nullptr, out.data, bias ? bias->data : nullptr, w.rows,
+               out.cols,  w.fp8,    w.scale,
+               w.scaleCount};
+  if (!in.rowScale &&
+      gemvGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
+                in.cols, in.cols, in.rows))
     return;
-  }
+  if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
+    return;
   stagedProjection(r, op, out, in, w, bias, outF32);
 }
 

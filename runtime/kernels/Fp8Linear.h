@@ -15,9 +15,10 @@
 
 namespace llmc::rt::cuda {
 
-/// Most rows the FP8-weight GEMV takes: its widening and fp32 FMAs make it
-/// ALU-bound from a few rows on (H100: 85-93% of copy bandwidth at 1 row,
-/// 11-13% at 16); more rows take the staged cuBLASLt path.
+/// Most rows the FP8-weight GEMV (Gemv.cu's E4M3 instantiation) takes: its
+/// widening and fp32 FMAs make it ALU-bound from a few rows on (H100, the
+/// kernel before the fold: 73-93% of copy bandwidth at 1 row, 11-13% at
+/// 16); more rows take the staged cuBLASLt path.
 constexpr int64_t kFp8GemvMaxRows = 8;
 
 /// Bytes of the rank's cuBLASLt workspace cuBLASLt itself keeps when an FP8
@@ -32,8 +33,11 @@ constexpr size_t kFp8LtWorkspace = size_t(8) << 20;
 ///     weight-streaming GEMV reading one byte per weight, fp32 sums;
 ///   more rows: blocks of weight rows widened exactly to bf16 in the
 ///     workspace, cuBLASLt into fp32 staging, then the scales.
-/// W8A8 (E4M3 in, with rowScale): cuBLASLt E4M3 x E4M3 into fp32 staging,
-///   then out = (acc * rowScale[m]) * scale[n] (+ bias) rounded once.
+/// W8A8 (E4M3 in, with rowScale): one cuBLASLt E4M3 x E4M3 GEMM with the
+///   row and weight scales inside it and the bias in its epilogue, out
+///   written directly; where cuBLASLt refuses (or LLMC_FP8_SCALED_GEMM=0):
+///   fp32 staging, then out = (acc * rowScale[m]) * scale[n] (+ bias)
+///   rounded once.
 void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                    const Weight *bias, bool outF32);
 

@@ -1,8 +1,8 @@
 //===- Gemv.cu - weight-streaming GEMV for decode-sized batches -----------===//
 //
-// out[M, N] = x[M, K] W[N, K]^T (+ bias) for M <= kGemvMaxRows rows: the
-// shape of every projection in a batch-1 decode step. Time is the weight read, so the kernel is
-// built to keep HBM busy: each block owns RB weight rows, its 256 threads
+// out[M, N] = x[M, K] W[N, K]^T (+ bias) for a few rows M: the shape of
+// every projection in a decode step. Time is the weight read, so the kernel
+// is built to keep HBM busy: each block owns RB weight rows, its 256 threads
 // stride K in 16-byte chunks with two chunks per row in flight before any
 // arithmetic (RB x 2 x 16 bytes per thread), weights are loaded with the
 // streaming hint (read once, not worth L1), the activation rows are loaded
@@ -12,6 +12,19 @@
 // the result rounded once to bf16 (fp32 for the lm head) — the rounding of
 // cuBLASLt's epilogue.
 //
+// One kernel template serves both weight element types; only the per-chunk
+// widening differs:
+//  * bf16 weights: 8 per chunk, up to kGemvMaxRows rows;
+//  * FP8 E4M3 codes (W8A16, docs/quantization.md): 16 per chunk, widened
+//    exactly (E4M3 -> f16 -> f32, cvt.rn.f16x2.e4m3x2), up to
+//    kFp8GemvMaxRows rows; the per-channel (or per-tensor) scale multiplies
+//    the fixed-order sum once, before the bias: (sum_k x code) * scale + b.
+//    Reading half the bytes of bf16 leaves the widening on the critical
+//    path, so the FP8 kernels cap their registers (four blocks per SM:
+//    the 8B projections then run in whole waves) and, for one row, widen
+//    each code pair right before its two FMAs instead of staging the RB x
+//    16 widened codes.
+//
 // cuBLASLt's batch-1 kernels reach 72-94% of copy bandwidth depending on
 // the shape (docs/kernels.md); this kernel is used for small M unless
 // LLMC_GEMV=0 (then everything goes to cuBLASLt, for A/B measurements).
@@ -20,6 +33,8 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Device.h"
+#include "runtime/kernels/E4m3.cuh"
+#include "runtime/kernels/Fp8Linear.h"
 #include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Launch.cuh"
 
@@ -35,15 +50,75 @@ constexpr int kGemvThreads = 256;
 constexpr int kGemvWarps = kGemvThreads / 32;
 constexpr int kUnroll = 2;
 
-__device__ __forceinline__ float dot8(uint4 w, uint4 x) {
-  float wf[8], xf[8];
-  unpack8(w, wf);
-  unpack8(x, xf);
-  float s = 0.f;
+/// The weight element types: elements per 16-byte chunk (kPer), the row
+/// base, and the chunk's dot product with the kPer bf16 activations `x`
+/// (kPer / 8 raw 16-byte chunks): fp32 products of exactly widened values
+/// summed in element order from 0.
+struct Bf16Weights {
+  static constexpr int kPer = 8;
+  __device__ static const uint4 *row(const GemvTarget &t, int64_t row,
+                                     int64_t k) {
+    return reinterpret_cast<const uint4 *>(t.w + row * k);
+  }
+  __device__ static float dot(uint4 w, const uint4 x[1]) {
+    float wf[8], xf[8];
+    unpack8(w, wf);
+    unpack8(x[0], xf);
+    float s = 0.f;
 #pragma unroll
-  for (int i = 0; i < 8; ++i)
-    s = fmaf(wf[i], xf[i], s);
-  return s;
+    for (int i = 0; i < 8; ++i)
+      s = fmaf(wf[i], xf[i], s);
+    return s;
+  }
+};
+
+struct E4m3Weights {
+  static constexpr int kPer = 16;
+  __device__ static const uint4 *row(const GemvTarget &t, int64_t row,
+                                     int64_t k) {
+    return reinterpret_cast<const uint4 *>(t.fp8 + row * k);
+  }
+  /// Widens each code pair right before its FMAs (4 live floats, not 16).
+  __device__ static float dot(uint4 w, const uint4 x[2]) {
+    float xf[16];
+    unpack8(x[0], xf);
+    unpack8(x[1], xf + 8);
+    uint32_t words[4] = {w.x, w.y, w.z, w.w};
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      float2 lo = e4m3x2ToFloat2(words[i]);
+      float2 hi = e4m3x2ToFloat2(words[i] >> 16);
+      s = fmaf(lo.x, xf[4 * i], s);
+      s = fmaf(lo.y, xf[4 * i + 1], s);
+      s = fmaf(hi.x, xf[4 * i + 2], s);
+      s = fmaf(hi.y, xf[4 * i + 3], s);
+    }
+    return s;
+  }
+  /// The same products and order with the codes widened once (`wf`) for
+  /// several rows of x.
+  __device__ static float dotWide(const float wf[16], const uint4 x[2]) {
+    float xf[16];
+    unpack8(x[0], xf);
+    unpack8(x[1], xf + 8);
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 16; ++i)
+      s = fmaf(wf[i], xf[i], s);
+    return s;
+  }
+};
+
+/// The raw bf16 activations of chunk c of row m: W::kPer / 8 accesses.
+template <class W>
+__device__ __forceinline__ void loadX(uint4 xv[W::kPer / 8], const bf16 *x,
+                                      int64_t ldx, int m, int64_t c) {
+  const uint4 *p =
+      reinterpret_cast<const uint4 *>(x + m * ldx) + c * (W::kPer / 8);
+#pragma unroll
+  for (int h = 0; h < W::kPer / 8; ++h)
+    xv[h] = __ldg(p + h);
 }
 
 /// Up to kGemvMaxTargets weights applied to the same activation rows, in
@@ -56,11 +131,23 @@ struct GemvArgs {
   int count;
   const bf16 *x;
   int64_t ldx, k;
+  int m; ///< rows of x present (<= the kernel's M)
 };
 
-template <int M, int RB, class Out, bool Swiglu>
-__global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
+/// (sum) * the target's scale at `row` (FP8 codes), else the sum.
+template <class W>
+__device__ __forceinline__ float scaled(const GemvTarget &t, int64_t row,
+                                        float s) {
+  if constexpr (std::is_same_v<W, E4m3Weights>)
+    return s * t.scale[t.scaleCount > 1 ? row : 0];
+  else
+    return s;
+}
+
+template <class W, int M, int RB, class Out, bool Swiglu>
+__device__ __forceinline__ void gemvBody(const GemvArgs &a) {
   constexpr int R = Swiglu ? 2 * RB : RB; // weight rows a block reads
+  constexpr int P = W::kPer;
   __shared__ float partial[kGemvWarps][R * M];
   int seg = 0;
 #pragma unroll
@@ -68,15 +155,14 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
     if (!Swiglu && i < a.count && blockIdx.x >= a.firstBlock[i])
       seg = i;
   const GemvTarget &t = a.t[seg];
-  const int64_t n = t.n, k = a.k, chunks = k / 8;
+  const int64_t n = t.n, k = a.k, chunks = k / P;
   const int64_t row0 = int64_t(blockIdx.x - a.firstBlock[seg]) * RB;
   // Rows past N (the last block) read row N-1 again and are not written.
   const uint4 *wrow[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
     int64_t row = row0 + (r % RB) < n ? row0 + (r % RB) : n - 1;
-    const bf16 *w = Swiglu && r >= RB ? a.t[1].w : t.w;
-    wrow[r] = reinterpret_cast<const uint4 *>(w + row * k);
+    wrow[r] = W::row(Swiglu && r >= RB ? a.t[1] : t, row, k);
   }
   float acc[R][M];
 #pragma unroll
@@ -101,12 +187,31 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
       int64_t c = c0 + int64_t(u) * kGemvThreads;
       if (c >= chunks)
         break;
+      if constexpr (M == 1 || std::is_same_v<W, Bf16Weights>) {
+        // Activations outer (bf16: the widening is one bit shift).
 #pragma unroll
-      for (int m = 0; m < M; ++m) {
-        uint4 xv = __ldg(reinterpret_cast<const uint4 *>(a.x + m * a.ldx) + c);
+        for (int m = 0; m < M; ++m) {
+          uint4 xv[P / 8];
+          loadX<W>(xv, a.x, a.ldx, m, c);
 #pragma unroll
-        for (int r = 0; r < R; ++r)
-          acc[r][m] += dot8(wv[u][r], xv);
+          for (int r = 0; r < R; ++r)
+            acc[r][m] += W::dot(wv[u][r], xv);
+        }
+      } else {
+        // FP8 codes for several rows of x: each chunk widened once.
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          float wf[P];
+          unpack16(wv[u][r], wf);
+#pragma unroll
+          for (int m = 0; m < M; ++m) {
+            if (M > 2 && m >= a.m) // M 4 and 8 serve 3..8 rows
+              break;
+            uint4 xv[P / 8];
+            loadX<W>(xv, a.x, a.ldx, m, c);
+            acc[r][m] += W::dotWide(wf, xv);
+          }
+        }
       }
     }
   }
@@ -124,11 +229,12 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
   if (threadIdx.x < RB * M) {
     int r = threadIdx.x / M, m = threadIdx.x % M;
     int64_t row = row0 + r;
-    if (row < n) {
+    if (row < n && (M <= 2 || m < a.m)) {
       float s = 0.f;
 #pragma unroll
       for (int i = 0; i < kGemvWarps; ++i)
         s += partial[i][threadIdx.x];
+      s = scaled<W>(t, row, s);
       Out *out = static_cast<Out *>(t.out) + m * t.ldo + row;
       if constexpr (Swiglu) {
         // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
@@ -137,6 +243,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
 #pragma unroll
         for (int i = 0; i < kGemvWarps; ++i)
           up += partial[i][RB * M + threadIdx.x];
+        up = scaled<W>(a.t[1], row, up);
         *out = toB(roundB(silu(roundB(s))) * roundB(up));
       } else {
         if (t.bias)
@@ -150,7 +257,21 @@ __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
   }
 }
 
-template <int M, class Out, bool Swiglu>
+/// bf16 weights: registers as the compiler likes (tuned so).
+template <class W, int M, int RB, class Out, bool Swiglu>
+__global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
+  gemvBody<W, M, RB, Out, Swiglu>(a);
+}
+
+/// FP8 codes: registers capped for four resident blocks per SM up to two
+/// rows (two beyond), so that the 8B projections run in whole waves.
+template <class W, int M, int RB, class Out, bool Swiglu>
+__global__ void __launch_bounds__(kGemvThreads, M <= 2 ? 4 : 2)
+    gemvKernelCapped(GemvArgs a) {
+  gemvBody<W, M, RB, Out, Swiglu>(a);
+}
+
+template <class W, int M, class Out, bool Swiglu>
 void launchGemv(Rank &r, GemvArgs &a) {
   // Weight rows per block: four while the accumulators stay few, fewer for
   // larger batches (R x M fp32 accumulators per thread).
@@ -162,17 +283,35 @@ void launchGemv(Rank &r, GemvArgs &a) {
   }
   if (Swiglu)
     blocks = unsigned((a.t[0].n + RB - 1) / RB);
-  launchPdl(r, "gemv", gemvKernel<M, RB, Out, Swiglu>, dim3(blocks),
-            dim3(kGemvThreads), 0, a);
+  if constexpr (std::is_same_v<W, E4m3Weights>)
+    launchPdl(r, "gemv", gemvKernelCapped<W, M, RB, Out, Swiglu>, dim3(blocks),
+              dim3(kGemvThreads), 0, a);
+  else
+    launchPdl(r, "gemv", gemvKernel<W, M, RB, Out, Swiglu>, dim3(blocks),
+              dim3(kGemvThreads), 0, a);
 }
 
-template <class Out, bool Swiglu>
-void dispatchGemv(Rank &r, GemvArgs &a, int64_t m) {
-  static_assert(kGemvMaxRows == 2, "instantiate every M up to the limit");
-  if (m == 1)
-    launchGemv<1, Out, Swiglu>(r, a);
+template <class W, class Out, bool Swiglu>
+void dispatchGemv(Rank &r, GemvArgs &a) {
+  static_assert(kGemvMaxRows == 2 && kFp8GemvMaxRows == 8,
+                "instantiate every M up to the limits");
+  if (a.m == 1)
+    launchGemv<W, 1, Out, Swiglu>(r, a);
+  else if (a.m == 2)
+    launchGemv<W, 2, Out, Swiglu>(r, a);
+  else if constexpr (std::is_same_v<W, E4m3Weights>) {
+    if (a.m <= 4)
+      launchGemv<W, 4, Out, Swiglu>(r, a);
+    else
+      launchGemv<W, 8, Out, Swiglu>(r, a);
+  }
+}
+
+template <class Out, bool Swiglu> void dispatchGemv(Rank &r, GemvArgs &a) {
+  if (a.t[0].fp8)
+    dispatchGemv<E4m3Weights, Out, Swiglu>(r, a);
   else
-    launchGemv<2, Out, Swiglu>(r, a);
+    dispatchGemv<Bf16Weights, Out, Swiglu>(r, a);
 }
 
 bool gemvEnabled() {
@@ -183,25 +322,28 @@ bool gemvEnabled() {
   return enabled;
 }
 
-} // namespace
-
-/// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx).
-static bool gemvApplies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
-  return gemvEnabled() && m >= 1 && m <= kGemvMaxRows && k >= 8 &&
-         k % 8 == 0 && ldx % 8 == 0 && isAligned(x, 16);
-}
-
-bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
-               const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
-  if (!gemvApplies(x, ldx, k, m) || count < 1 || count > kGemvMaxTargets)
+/// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx)
+/// and `targets` (all bf16 or all FP8 with scales), filling `a`.
+bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
+             const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+  if (!gemvEnabled() || count < 1 || count > kGemvMaxTargets || m < 1 ||
+      !isAligned(x, 16) || ldx % 8 != 0)
     return false;
-  GemvArgs a{};
+  bool fp8 = targets[0].fp8 != nullptr;
+  int64_t per = fp8 ? E4m3Weights::kPer : Bf16Weights::kPer;
+  if (m > (fp8 ? kFp8GemvMaxRows : kGemvMaxRows) || k < per || k % per != 0)
+    return false;
   int64_t blocks = 0;
   for (int i = 0; i < count; ++i) {
-    if (targets[i].n < 1 || !isAligned(targets[i].w, 16))
+    const GemvTarget &t = targets[i];
+    if (t.n < 1 || (t.fp8 != nullptr) != fp8)
       return false;
-    a.t[i] = targets[i];
-    blocks += targets[i].n;
+    if (fp8 ? !isAligned(t.fp8, 16) || !t.scale ||
+                  (t.scaleCount != 1 && t.scaleCount != t.n)
+            : !isAligned(t.w, 16))
+      return false;
+    a.t[i] = t;
+    blocks += t.n;
   }
   if (blocks > int64_t(1) << 31)
     return false;
@@ -209,10 +351,21 @@ bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
   a.x = x;
   a.ldx = ldx;
   a.k = k;
+  a.m = int(m);
+  return true;
+}
+
+} // namespace
+
+bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
+               const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+  GemvArgs a{};
+  if (!prepare(a, targets, count, x, ldx, k, m))
+    return false;
   if (outF32)
-    dispatchGemv<float, false>(r, a, m);
+    dispatchGemv<float, false>(r, a);
   else
-    dispatchGemv<bf16, false>(r, a, m);
+    dispatchGemv<bf16, false>(r, a);
   checkLaunch(r, outF32 ? "gemv (fp32 out)" : "gemv");
   return true;
 }
@@ -225,21 +378,24 @@ bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
 }
 
 bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
-                const bf16 *gate, const bf16 *up, int64_t n, int64_t k,
-                int64_t m) {
-  if (!gemvApplies(x, ldx, k, m) || n < 1 || n > int64_t(1) << 31 ||
-      !isAligned(gate, 16) || !isAligned(up, 16))
-    return false;
+                GemvTarget gate, GemvTarget up, int64_t k, int64_t m) {
+  gate.out = up.out = out;
+  gate.ldo = up.ldo = ldo;
+  gate.bias = up.bias = nullptr;
+  GemvTarget targets[] = {gate, up};
   GemvArgs a{};
-  a.t[0] = GemvTarget{gate, out, nullptr, n, ldo};
-  a.t[1] = GemvTarget{up, out, nullptr, n, ldo};
-  a.count = 2;
-  a.x = x;
-  a.ldx = ldx;
-  a.k = k;
-  dispatchGemv<bf16, true>(r, a, m);
+  if (gate.n != up.n || !prepare(a, targets, 2, x, ldx, k, m))
+    return false;
+  dispatchGemv<bf16, true>(r, a);
   checkLaunch(r, "gemv (gate, up, SwiGLU)");
   return true;
+}
+
+bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
+                const bf16 *gate, const bf16 *up, int64_t n, int64_t k,
+                int64_t m) {
+  return gemvSwiglu(r, out, ldo, x, ldx, GemvTarget{gate, out, nullptr, n, ldo},
+                    GemvTarget{up, out, nullptr, n, ldo}, k, m);
 }
 
 } // namespace llmc::rt::cuda

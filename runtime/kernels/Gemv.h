@@ -31,17 +31,24 @@ bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
           int64_t m);
 
 /// One weight of a grouped GEMV: out[m, n] (leading dim ldo) = x w^T
-/// (+ bias).
+/// (+ bias). An FP8 weight (W8A16) gives its E4M3 codes in `fp8` instead
+/// of `w`, and 1 (per tensor) or n (per channel) fp32 scales:
+/// out = (x codes^T) * scale (+ bias). The GEMV (Gemv.cu) takes them up to
+/// kFp8GemvMaxRows rows (Fp8Linear.h); the tensor-core paths take bf16 only.
 struct GemvTarget {
   const bf16 *w = nullptr;
   void *out = nullptr;
   const bf16 *bias = nullptr;
   int64_t n = 0, ldo = 0;
+  const uint8_t *fp8 = nullptr;
+  const float *scale = nullptr;
+  int64_t scaleCount = 0;
 };
 constexpr int kGemvMaxTargets = 4;
 
-/// Sibling projections of one input (q, k and v) in ONE launch; false
-/// (nothing launched) where the GEMV does not apply.
+/// Sibling projections of one input (q, k and v) in ONE launch, all bf16
+/// or all FP8 targets; false (nothing launched) where the GEMV does not
+/// apply.
 bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
                const bf16 *x, int64_t ldx, int64_t k, int64_t m);
 
@@ -50,6 +57,11 @@ bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
 bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
                 const bf16 *gate, const bf16 *up, int64_t n, int64_t k,
                 int64_t m);
+/// The same for two bf16 or two FP8 targets of n rows (their `out`, `ldo`
+/// and `bias` are ignored): FP8 gate and up are each scaled before their
+/// bf16 rounding.
+bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
+                GemvTarget gate, GemvTarget up, int64_t k, int64_t m);
 
 /// Most rows the weight-streaming tensor-core kernel (StreamGemm.cuh) is
 /// built for; LaunchPolicy::streamMaxRows picks the limit in use.

@@ -523,16 +523,24 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
     if (biases[i] && vectorLength(*biases[i]) != w.rows)
       failf(r, op, "bias %d has %lld elements for %lld outputs", i,
             (long long)vectorLength(*biases[i]), (long long)w.rows);
-    targets[i] = GemvTarget{w.data, out.data,
-                            biases[i] ? biases[i]->data : nullptr, w.rows,
-                            out.cols};
+    targets[i] = GemvTarget{w.data,          out.data,
+                            biases[i] ? biases[i]->data : nullptr,
+                            w.rows,          out.cols,
+                            w.fp8,           w.scale,
+                            w.scaleCount};
   }
   if (in.rows == 0)
     return;
   bool fp8 = in.rowScale != nullptr;
   for (int i = 0; i < n; ++i)
     fp8 = fp8 || ws[i].fp8;
-  if (fp8) { // one FP8 projection each
+  // FP8 weights, bf16 input: one grouped GEMV where it applies; else (and
+  // W8A8) one FP8 projection each.
+  if (fp8 && !in.rowScale &&
+      gemvGroup(r, /*outF32=*/false, targets, n,
+                static_cast<const bf16 *>(in.data), in.cols, in.cols, in.rows))
+    return;
+  if (fp8) {
     for (int i = 0; i < n; ++i)
       linear(r, outs[i], in, ws[i], biases[i]);
     return;
@@ -582,9 +590,14 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
   if (in.rows == 0)
     return;
   bool fp8 = gate.fp8 || up.fp8 || in.rowScale;
-  if (!fp8 && gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
-                 static_cast<const bf16 *>(in.data), in.cols, gate.data,
-                 up.data, gate.rows, in.cols, in.rows))
+  if (!in.rowScale &&
+      gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
+                 static_cast<const bf16 *>(in.data), in.cols,
+                 GemvTarget{gate.data, nullptr, nullptr, gate.rows, 0,
+                            gate.fp8, gate.scale, gate.scaleCount},
+                 GemvTarget{up.data, nullptr, nullptr, up.rows, 0, up.fp8,
+                            up.scale, up.scaleCount},
+                 in.cols, in.rows))
     return;
   if (!fp8 && streamGemmSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
                        static_cast<const bf16 *>(in.data), in.cols, gate.data,

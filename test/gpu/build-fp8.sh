@@ -7,9 +7,11 @@
 #     manifest.json}: test/gpu/fp8_check.py's binaries (quant: bf16, fp8,
 #     w8a8; plans tp1, tp2; models FP8_MODELS, default small-llama3; add
 #     small-qwen2 for q/k/v biases)
-#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
+#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh;
+#     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1)
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
-# On the GPU machine, from the repository root:
+# FP8_NVCC=PATH is passed to llm-compile as --nvcc. On the GPU machine, from
+# the repository root:
 #   tar xJf .device-carry/fp8.tar.xz -C .device-carry
 #   .device-carry/fp8/llmc-gpu-kernel-tests --bench
 #   python3 test/gpu/fp8_check.py .device-carry/fp8/acc "$OUT"
@@ -29,10 +31,10 @@ run_one() {
   local q=()
   [[ $quant != none ]] && q=(--quantize="$quant")
   "$bin/llm-compile" "$mlir" --shard="$plan" "${q[@]}" --target=h100 "$@" \
-    -o "$dir" && rm -rf "$dir/src"
+    ${FP8_NVCC:+--nvcc="$FP8_NVCC"} -o "$dir" && rm -rf "$dir/src"
 }
 export -f run_one
-export bin
+export bin FP8_NVCC
 for model in ${FP8_MODELS:-small-llama3}; do
   mkdir -p "$out/acc/$model"
   cp "test/models/small/$model.json" "$out/acc/$model/config.json"
@@ -49,6 +51,9 @@ for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
   compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
     --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
 done
+# FP8 weights under tp2 (both ranks emulated on one GPU; decode batch 1).
+compile "$out/bench/model.mlir" "$out/bench/fp8-tp2" tp2 fp8 \
+  --max-batch=1 --max-seq=2560
 # Two nvcc builds at a time (the project's limit on shared machines).
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
 rm -f "$out"/acc/*/model.mlir "$out/bench/model.mlir"
@@ -58,5 +63,6 @@ for job in "${jobs[@]}"; do
 done
 cp "$bin/llmc-gpu-kernel-tests" "$out/"
 du -sh "$out"
-tar cJf "$out.tar.xz" -C "$(dirname "$out")" "$(basename "$out")"
+# -9: a 64 MiB window, so the binaries' shared runtime bytes compress away.
+XZ_OPT=${XZ_OPT:--9} tar cJf "$out.tar.xz" -C "$(dirname "$out")" "$(basename "$out")"
 ls -la "$out.tar.xz"

@@ -23,6 +23,11 @@
 # "bf16", teacher-forced on the reference's greedy tokens: max rel diff of
 # logits (max |ours - ref| / max |ref|) <= tolerance, and every argmax equal
 # unless the two choices are within the tolerance (hf_check.py's rule).
+# Diagnostics (reported): each reference model run with its activations
+# rounded to bf16 after every linear, norm, activation, attention, MLP and
+# layer (transformers' bf16 dataflow, exact weights), against its fp32 run
+# (the "bf16-activation floor" a bf16-dataflow binary of that model starts
+# from) and against each binary.
 # Quantization error (reported): every binary, and "deq" itself, against
 # the "bf16" reference; w8a8 also against "deq" (it adds per-token FP8
 # activations, which no transformers model has). A markdown table goes to
@@ -50,6 +55,42 @@ def fp8_round_trip(w):
     scale = torch.clamp(w.abs().amax(dim=1, keepdim=True) / 448.0, min=MIN_SCALE)
     codes = (w / scale).to(torch.float8_e4m3fn)
     return codes.float() * scale
+
+
+def bf16_activations(model):
+    """Forward hooks rounding the outputs of every linear but lm_head, norm,
+    activation, attention, MLP and decoder layer to bf16 (kept in fp32):
+    transformers' bf16 dataflow with the model's exact weights. Returns the
+    hook handles (remove them to restore fp32)."""
+    def hook(_module, _inputs, out):
+        if isinstance(out, torch.Tensor):
+            return out.to(torch.bfloat16).float()
+        if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor):
+            return (out[0].to(torch.bfloat16).float(),) + tuple(out[1:])
+        return None
+    handles = []
+    for name, module in model.named_modules():
+        kind = type(module).__name__
+        if name.endswith("lm_head"):
+            continue
+        if (isinstance(module, torch.nn.Linear) or name.endswith("act_fn")
+                or kind.endswith(("RMSNorm", "Attention", "MLP",
+                                  "DecoderLayer"))):
+            handles.append(module.register_forward_hook(hook))
+    return handles
+
+
+def floor(model, prompts, ref, tol):
+    """The bf16-activation floor of `model`: its teacher-forced logits with
+    bf16_activations against its own fp32 run `ref` (tokens, logits)."""
+    handles = bf16_activations(model)
+    try:
+        lg = forced(model, prompts, ref[0])
+    finally:
+        for h in handles:
+            h.remove()
+    return worst([[int(x) for x in l.argmax(axis=1)] for l in lg], lg,
+                 *ref, tol), lg
 
 
 def greedy(model, prompts, steps):
@@ -115,11 +156,23 @@ def main():
                    for _ in range(2)]
         model = load(ckpt, torch.float32)
         refs = {"bf16": greedy(model, prompts, args.tokens)}
+        floors = {"bf16": floor(model, prompts, refs["bf16"], args.tolerance)}
         with torch.no_grad():
             for name, p in model.named_parameters():
                 if name.endswith(".weight") and any(q in name for q in QUANTIZED):
                     p.copy_(fp8_round_trip(p.data))
         refs["deq"] = greedy(model, prompts, args.tokens)
+        floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
+        # How far bf16 activations alone take each model from its fp32 run:
+        # the floor a bf16-activation binary of that model starts from.
+        emulated = {name: lg for name, (_, lg) in floors.items()}
+        for ref_name, ((rel, agree, total, _), _) in floors.items():
+            rows.append((model_name,
+                         "transformers fp32 with bf16-rounded activations",
+                         ref_name, f"{rel:.2e}", f"{agree}/{total}", "-",
+                         "the bf16-activation floor of this model"))
+            print(f"{model_name}: bf16-activation floor vs {ref_name} "
+                  f"max_rel_diff={rel:.3e} argmax={agree}/{total}", flush=True)
         # The quantization itself, in exact arithmetic: deq vs bf16.
         deq_on_bf16 = forced(model, prompts, refs["bf16"][0])
         del model
@@ -169,6 +222,17 @@ def main():
                              if hard else ""))
                 print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
                       f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
+                # Against the same model with bf16-rounded activations: how
+                # much of the distance is the bf16 dataflow itself.
+                erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
+                                                emulated[ref_name],
+                                                args.tolerance)
+                rows.append((model_name, plan,
+                             ref_name + ", bf16-rounded activations",
+                             f"{erel:.2e}", f"{eagree}/{etotal}", "-", ""))
+                print(f"  {plan} vs {ref_name} with bf16 activations: "
+                      f"max_rel_diff={erel:.3e} argmax={eagree}/{etotal}",
+                      flush=True)
     table = ["| model | run | reference (transformers fp32) | max rel diff of "
              "logits (teacher-forced) | argmax = reference | accuracy | note |",
              "|---|---|---|---|---|---|---|"]

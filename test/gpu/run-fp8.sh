@@ -3,28 +3,57 @@
 # issue 19 on what test/gpu/build-fp8.sh archived, most important first
 # (a run cut short keeps what finished), writing into OUT:
 #   kernels.txt   llmc-gpu-kernel-tests --only=fp8 (and its FP8 vs bf16
-#                 projection bench)
-#   accuracy.txt, fp8-table.md   test/gpu/fp8_check.py
-#   bench.txt, fp8-bench.md      bench/fp8.sh (Llama-3-8B shape)
+#                 projection bench: single shapes and the grouped q|k|v and
+#                 gate|up+SwiGLU decode launches)
+#   accuracy.txt, fp8-table.md   test/gpu/fp8_check.py (with each model's
+#                 bf16-activation floor)
+#   bench-<workload>.txt, bench-<workload>/fp8-bench.md   bench/fp8.sh
+#                 (Llama-3-8B shape), one workload at a time
 #   env.txt       GPU and driver
 #
-#   bash test/gpu/run-fp8.sh .device-carry/fp8.tar.xz "$OUT"
+#   LD_LIBRARY_PATH=DIR_OF_LIBCPP_HTTPLIB \
+#     bash test/gpu/run-fp8.sh .device-carry/fp8.tar.xz "$OUT"
+#
+# FP8_TIMEOUTS="kernels accuracy" (seconds, default "150 200") and
+# FP8_BENCH="workload seconds binaries...; ..." (default: b1 with bf16, fp8,
+# w8a8, fp8-tp2; prefill with bf16, w8a8, fp8; b64 with bf16, fp8, w8a8)
+# fit a tight device budget; FP8_ACC_FLAGS (e.g. --gated-only) goes to
+# fp8_check.py. If a W8A8 kernel case fails, the end-to-end runs stage
+# W8A8 (LLMC_FP8_SCALED_GEMM=0, the path of earlier measurements) and
+# env.txt says so.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 archive=${1:?usage: run-fp8.sh ARCHIVE OUT}
 out=${2:?usage: run-fp8.sh ARCHIVE OUT}
 mkdir -p "$out"
+start=$SECONDS
 tar xJf "$archive" -C "$(dirname "$archive")"
 d="${archive%.tar.xz}"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv >"$out/env.txt" 2>&1
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__)' >>"$out/env.txt" 2>&1
-timeout 150 "$d/llmc-gpu-kernel-tests" --only=fp8 --bench >"$out/kernels.txt" 2>&1
-echo "kernel tests: exit $?" | tee -a "$out/kernels.txt"
+read -r t_kernels t_acc <<<"${FP8_TIMEOUTS:-150 200}"
+timeout "$t_kernels" "$d/llmc-gpu-kernel-tests" --only=fp8 --bench >"$out/kernels.txt" 2>&1
+echo "kernel tests: exit $? at $((SECONDS - start)) s" | tee -a "$out/kernels.txt"
 grep -E "FAIL|cases,|exception" "$out/kernels.txt" | head -20
-timeout 200 python3 test/gpu/fp8_check.py "$d/acc" "$out" >"$out/accuracy.txt" 2>&1
-echo "fp8_check: exit $?" | tee -a "$out/accuracy.txt"
-tail -15 "$out/accuracy.txt"
-FP8_BENCH_ONLY=${FP8_BENCH_ONLY:-b1 b64 prefill} \
-  timeout 300 bash bench/fp8.sh "$d/bench" "$out" >"$out/bench.txt" 2>&1
-echo "bench: exit $?" | tee -a "$out/bench.txt"
-tail -12 "$out/bench.txt"
+if grep -E "^fp8 linear W8A8.*FAIL" "$out/kernels.txt" >/dev/null; then
+  export LLMC_FP8_SCALED_GEMM=0
+  echo "a W8A8 kernel case failed: LLMC_FP8_SCALED_GEMM=0 below" | tee -a "$out/env.txt"
+fi
+# shellcheck disable=SC2086
+timeout "$t_acc" python3 test/gpu/fp8_check.py "$d/acc" "$out" ${FP8_ACC_FLAGS:-} \
+  >"$out/accuracy.txt" 2>&1
+echo "fp8_check: exit $? at $((SECONDS - start)) s" | tee -a "$out/accuracy.txt"
+grep -E "floor|max_rel_diff" "$out/accuracy.txt" | head -30
+IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 120 bf16 w8a8 fp8; b64 120 bf16 fp8 w8a8}"
+for g in "${groups[@]}"; do
+  # shellcheck disable=SC2086
+  set -- $g
+  (($# >= 3)) || continue
+  work=$1 t=$2
+  shift 2
+  mkdir -p "$out/bench-$work"
+  FP8_BENCH_ONLY=$work FP8_BENCH_QUANTS="$*" timeout "$t" \
+    bash bench/fp8.sh "$d/bench" "$out/bench-$work" >"$out/bench-$work.txt" 2>&1
+  echo "bench $work: exit $? at $((SECONDS - start)) s" | tee -a "$out/bench-$work.txt"
+  tail -7 "$out/bench-$work.txt"
+done

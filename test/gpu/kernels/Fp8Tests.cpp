@@ -190,9 +190,52 @@ void testProjections(FakeRank &r) {
     r.resetArena();
   }
 
-  // Siblings and the SwiGLU pair with FP8 weights (one FP8 projection
-  // each, then the SwiGLU of the halves).
-  for (int64_t m : {1, 4, 40}) {
+  // q|k|v with FP8 weights: one grouped GEMV up to 8 rows (different
+  // widths, a bias on q and v, a per-tensor scale on k), one FP8
+  // projection each beyond.
+  for (int64_t m : {1, 3, 8, 20}) {
+    int64_t k = 1024, ns[3] = {512, 128, 136};
+    Fp8Weight ws[3] = {randomFp8(rng, ns[0], k, true),
+                       randomFp8(rng, ns[1], k, false),
+                       randomFp8(rng, ns[2], k, true)};
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<float> bq = randomBf16(rng, size_t(ns[0]), 0.1f),
+                       bv = randomBf16(rng, size_t(ns[2]), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), dbq = toDevice(bq), dbv = toDevice(bv);
+    DevBuf<uint16_t> outs[3] = {DevBuf<uint16_t>(size_t(m * ns[0])),
+                                DevBuf<uint16_t>(size_t(m * ns[1])),
+                                DevBuf<uint16_t>(size_t(m * ns[2]))};
+    DevBuf<uint16_t> scratch(size_t(m * (ns[0] + ns[1] + ns[2])));
+    for (auto &o : outs)
+      o.poison();
+    Weight wbq = weightOf(dbq, 1, ns[0]), wbv = weightOf(dbv, 1, ns[2]);
+    rt::linear3(r, act(outs[0], m, ns[0]), act(outs[1], m, ns[1]),
+                act(outs[2], m, ns[2]), act(dx, m, k), ws[0].weight(),
+                ws[1].weight(), ws[2].weight(), &wbq, nullptr, &wbv,
+                act(scratch, m, ns[0] + ns[1] + ns[2]));
+    sync(r);
+    const std::vector<float> *biases[3] = {&bq, nullptr, &bv};
+    for (int t = 0; t < 3; ++t) {
+      std::vector<double> ref(size_t(m * ns[t]));
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t o = 0; o < ns[t]; ++o) {
+          double acc = 0;
+          for (int64_t j = 0; j < k; ++j)
+            acc += double(x[size_t(i * k + j)]) * ws[t].value(o, j);
+          ref[size_t(i * ns[t] + o)] =
+              acc + (biases[t] ? (*biases[t])[size_t(o)] : 0.0);
+        }
+      recordResult("fp8 linear3", fmt("M=%lld target %d N=%lld K=%lld",
+                                      (long long)m, t, (long long)ns[t],
+                                      (long long)k),
+                   compare(fromDevice(outs[t]), ref, 2e-3, 1.0 / 256));
+    }
+    r.resetArena();
+  }
+
+  // The SwiGLU pair (one grouped GEMV up to 8 rows, else one FP8
+  // projection each and the SwiGLU of the halves) and linear2.
+  for (int64_t m : {1, 4, 8, 40}) {
     int64_t n = 384, k = 512;
     Fp8Weight g = randomFp8(rng, n, k, true), u = randomFp8(rng, n, k, true);
     std::vector<float> x = randomBf16(rng, size_t(m * k));
@@ -333,6 +376,63 @@ void benchFp8(FakeRank &r, double copyGBs) {
                 {"o", 4096, 4096},
                 {"gate+up", 28672, 4096},
                 {"down", 4096, 14336}};
+  // The decode step's grouped launches (what a model runs): q|k|v in one
+  // launch and gate|up with the SwiGLU in another, bf16 vs FP8 weights.
+  std::printf("\nGrouped decode projections (Llama-3-8B shapes, CUDA "
+              "graphs; %% copy: weight bytes / time vs the copy rate)\n");
+  std::printf("%-14s %3s %10s %8s %10s %8s %7s\n", "launch", "M", "bf16 us",
+              "% copy", "fp8 us", "% copy", "ratio");
+  {
+    const int64_t k = 4096, nq = 4096, nkv = 1024, ni = 14336;
+    Fp8Weight q8 = randomFp8(rng, nq, k, true), k8 = randomFp8(rng, nkv, k, true),
+              v8 = randomFp8(rng, nkv, k, true), g8 = randomFp8(rng, ni, k, true),
+              u8 = randomFp8(rng, ni, k, true);
+    DevBuf<uint16_t> qb = toDevice(randomBf16(rng, size_t(nq * k), 0.02f)),
+                     kb = toDevice(randomBf16(rng, size_t(nkv * k), 0.02f)),
+                     vb = toDevice(randomBf16(rng, size_t(nkv * k), 0.02f)),
+                     gb = toDevice(randomBf16(rng, size_t(ni * k), 0.02f)),
+                     ub = toDevice(randomBf16(rng, size_t(ni * k), 0.02f));
+    for (int64_t m : {1, 2, 8}) {
+      DevBuf<uint16_t> dx = toDevice(randomBf16(rng, size_t(m * k)));
+      DevBuf<uint16_t> oq(size_t(m * nq)), ok(size_t(m * nkv)),
+          ov(size_t(m * nkv)), oi(size_t(m * ni)),
+          scratch(size_t(m * 2 * ni));
+      auto qkv = [&](Weight wq, Weight wk, Weight wv) {
+        rt::linear3(r, act(oq, m, nq), act(ok, m, nkv), act(ov, m, nkv),
+                    act(dx, m, k), wq, wk, wv, nullptr, nullptr, nullptr,
+                    act(scratch, m, nq + 2 * nkv));
+      };
+      auto mlp = [&](Weight wg, Weight wu) {
+        rt::linearSwiglu(r, act(oi, m, ni), act(dx, m, k), wg, wu,
+                         act(scratch, m, 2 * ni));
+      };
+      struct Row {
+        const char *name;
+        double bytes;
+        std::function<void()> bf, f8;
+      } rows[] = {
+          {"q|k|v", double(nq + 2 * nkv) * k,
+           [&] {
+             qkv(weightOf(qb, nq, k), weightOf(kb, nkv, k),
+                 weightOf(vb, nkv, k));
+           },
+           [&] { qkv(q8.weight(), k8.weight(), v8.weight()); }},
+          {"gate|up+SwiGLU", double(2 * ni) * k,
+           [&] { mlp(weightOf(gb, ni, k), weightOf(ub, ni, k)); },
+           [&] { mlp(g8.weight(), u8.weight()); }},
+      };
+      for (Row &row : rows) {
+        double tb = 1e3 * timeGraphMs(r, row.bf, 50);
+        double t8 = 1e3 * timeGraphMs(r, row.f8, 50);
+        std::printf("%-14s %3lld %10.1f %7.1f%% %10.1f %7.1f%% %6.2fx\n",
+                    row.name, (long long)m, tb,
+                    100.0 * 2 * row.bytes / tb / 1e3 / copyGBs, t8,
+                    100.0 * row.bytes / t8 / 1e3 / copyGBs, tb / t8);
+      }
+      r.resetArena();
+    }
+  }
+
   std::printf("\nFP8 vs bf16 projections (Llama-3-8B shapes, same run)\n");
   std::printf("%-8s %6s %12s %12s %8s %10s\n", "shape", "M", "bf16 us",
               "fp8 us", "ratio", "% copy");
@@ -370,9 +470,11 @@ void benchFp8(FakeRank &r, double copyGBs) {
       double bytes = double(s.n) * s.k;
       // % of copy: the FP8 weight bytes per second against the measured
       // device-to-device copy rate (meaningful for decode-sized M).
-      std::printf("%-8s %6lld %12.1f %12.1f %8.2f %9.1f%%  (W8A16)\n", s.name,
-                  (long long)m, tb, t16, tb / t16,
-                  100.0 * bytes / t16 / 1e3 / copyGBs);
+      std::printf("%-8s %6lld %12.1f %12.1f %8.2f %9.1f%%  (W8A16; bf16 "
+                  "%.1f%% of copy)\n",
+                  s.name, (long long)m, tb, t16, tb / t16,
+                  100.0 * bytes / t16 / 1e3 / copyGBs,
+                  100.0 * 2 * bytes / tb / 1e3 / copyGBs);
       std::printf("%-8s %6lld %12.1f %12.1f %8.2f %9.1f%%  (W8A8; %.0f vs "
                   "bf16 %.0f TFLOP/s)\n",
                   s.name, (long long)m, tb, t8, tb / t8,
