@@ -855,6 +855,37 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   }
 }
 
+/// The query side of the prefill kernel's arguments for this call.
+template <int HD>
+PrefillArgs prefillArgs(Act out, Act q, const Step &s,
+                        const AttentionParams &p, int group) {
+  float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
+  PrefillArgs pa;
+  pa.q = static_cast<const bf16 *>(q.data);
+  pa.qStride = q.cols;
+  pa.out = static_cast<bf16 *>(out.data);
+  pa.oStride = out.cols;
+  pa.positions = s.positions;
+  pa.seq = int(s.seq);
+  pa.group = group;
+  pa.window = p.window;
+  pa.scaleLog2 = scale * float(M_LOG2E);
+  return pa;
+}
+
+/// The prefill kernel over `sequences` of up to `longest` rows each.
+template <int HD>
+void launchPrefill(Rank &r, const PrefillArgs &pa, int64_t longest,
+                   int heads, int64_t sequences, const char *what) {
+  dim3 grid(unsigned((longest + kBR - 1) / kBR), unsigned(heads),
+            unsigned(sequences));
+  constexpr int smem = prefillSmemBytes<HD>();
+  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
+  (void)once;
+  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
+  checkLaunch(r, what);
+}
+
 /// A varlen step (Step::queryStart, serving's one flat call): every row's
 /// k/v into the paged cache first, then the first `decodeRows` sequences
 /// (one query each) through the split-K decode kernel and the prefill
@@ -891,17 +922,7 @@ void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   }
   if (first == s.batch)
     return;
-  float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
-  PrefillArgs pa;
-  pa.q = static_cast<const bf16 *>(q.data);
-  pa.qStride = q.cols;
-  pa.out = static_cast<bf16 *>(out.data);
-  pa.oStride = out.cols;
-  pa.positions = s.positions;
-  pa.seq = int(s.seq);
-  pa.group = group;
-  pa.window = p.window;
-  pa.scaleLog2 = scale * float(M_LOG2E);
+  PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
   pa.k = c.k;
   pa.v = c.v;
   pa.kvHeadStride = headStride;
@@ -910,13 +931,8 @@ void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   pa.maxSeq = c.maxSeq;
   pa.qStart = s.queryStart;
   pa.seqBase = int(first);
-  dim3 grid(unsigned((s.seq + kBR - 1) / kBR), unsigned(p.heads),
-            unsigned(s.batch - first));
-  constexpr int smem = prefillSmemBytes<HD>();
-  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
-  (void)once;
-  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
-  checkLaunch(r, "attention prefill (varlen)");
+  launchPrefill<HD>(r, pa, s.seq, p.heads, s.batch - first,
+                    "attention prefill (varlen)");
 }
 
 template <int HD>
@@ -934,17 +950,7 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
                      checkedCache<HD>(r, op, s, p));
     return;
   }
-  float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
-  PrefillArgs pa;
-  pa.q = static_cast<const bf16 *>(q.data);
-  pa.qStride = q.cols;
-  pa.out = static_cast<bf16 *>(out.data);
-  pa.oStride = out.cols;
-  pa.positions = s.positions;
-  pa.seq = int(s.seq);
-  pa.group = group;
-  pa.window = p.window;
-  pa.scaleLog2 = scale * float(M_LOG2E);
+  PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
 
   if (useCache) {
     CacheView c = checkedCache<HD>(r, op, s, p);
@@ -976,13 +982,7 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     pa.cache = false;
     pa.maxSeq = 0;
   }
-  dim3 grid(unsigned((s.seq + kBR - 1) / kBR), unsigned(p.heads),
-            unsigned(s.batch));
-  constexpr int smem = prefillSmemBytes<HD>();
-  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
-  (void)once;
-  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
-  checkLaunch(r, "attention prefill");
+  launchPrefill<HD>(r, pa, s.seq, p.heads, s.batch, "attention prefill");
 }
 
 } // namespace attention_detail

@@ -22,7 +22,6 @@
 #include <functional>
 #include <map>
 #include <numeric>
-#include <tuple>
 #include <string>
 
 using namespace llmc;
@@ -670,6 +669,35 @@ void attentionNoCache(Rng &rng, const AttnCfg &c, int64_t batch, int64_t seq) {
          compare(fromDevice(out), ref, 1e-2, 1.0 / 64));
 }
 
+/// Points cache slot `slot` at the K/V buffers `k`, `v` (poisoned here):
+/// contiguous rows, or `numBlocks` paged blocks when `blockSize` > 0.
+void setCacheSlot(const AttnCfg &c, int slot, DevBuf<uint16_t> &k,
+                  DevBuf<uint16_t> &v, int64_t maxBatch, int64_t maxSeq,
+                  int64_t blockSize = 0, int64_t numBlocks = 0) {
+  k.poison();
+  v.poison();
+  rt::CacheView view;
+  view.k = reinterpret_cast<rt::bf16 *>(k.get());
+  view.v = reinterpret_cast<rt::bf16 *>(v.get());
+  view.maxBatch = maxBatch;
+  view.kvHeads = c.kvHeads;
+  view.maxSeq = maxSeq;
+  view.headDim = c.hd;
+  view.blockSize = blockSize;
+  view.numBlocks = numBlocks;
+  R->setCache(slot, view);
+}
+
+/// The attention parameters of `c` on cache slot `slot`.
+rt::AttentionParams attnParams(const AttnCfg &c, int slot) {
+  rt::AttentionParams p;
+  p.heads = c.heads;
+  p.kvHeads = c.kvHeads;
+  p.window = c.window;
+  p.cacheSlot = slot;
+  return p;
+}
+
 /// A KV cache on the device plus its host mirror: each cache row's keys by
 /// position.
 struct CacheFixture {
@@ -682,16 +710,7 @@ struct CacheFixture {
         k(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
         v(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
         mirror(size_t(maxBatch)) {
-    k.poison();
-    v.poison();
-    rt::CacheView view;
-    view.k = reinterpret_cast<rt::bf16 *>(k.get());
-    view.v = reinterpret_cast<rt::bf16 *>(v.get());
-    view.maxBatch = maxBatch;
-    view.kvHeads = c.kvHeads;
-    view.maxSeq = maxSeq;
-    view.headDim = c.hd;
-    R->setCache(slot, view);
+    setCacheSlot(c, slot, k, v, maxBatch, maxSeq);
   }
 };
 
@@ -827,12 +846,7 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
   rp.kind = rt::RopeKind::Llama3;
   rp.factor = 8.f;
   rp.originalMaxPosition = 8192;
-  rt::AttentionParams pa, pb;
-  pa.heads = pb.heads = c.heads;
-  pa.kvHeads = pb.kvHeads = c.kvHeads;
-  pa.window = pb.window = c.window;
-  pa.cacheSlot = slotA;
-  pb.cacheSlot = slotB;
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   // The prompt, identical in both caches (no RoPE needed: the cached keys
   // are whatever they are; only this step's are rotated).
   {
@@ -894,6 +908,18 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
                  cacheSame ? "bit-identical" : "DIFFERS"));
 }
 
+/// `count` distinct block ids of [0, numBlocks) in random order.
+std::vector<int32_t> shuffledBlocks(Rng &rng, int64_t numBlocks,
+                                    int64_t count) {
+  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int32_t(i);
+  for (size_t i = ids.size() - 1; i > 0; --i)
+    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
+  ids.resize(size_t(count));
+  return ids;
+}
+
 /// The paged cache (serving: Step::blockTables) against the contiguous
 /// one: the same steps on a contiguous slot and on a paged slot whose
 /// blocks are a random permutation — a ragged prefill (row 1 left-padded
@@ -912,24 +938,8 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   int64_t numBlocks = batch * perSeq + 5;
   size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
   DevBuf<uint16_t> pk(slotElems), pv(slotElems);
-  pk.poison();
-  pv.poison();
-  rt::CacheView view;
-  view.k = reinterpret_cast<rt::bf16 *>(pk.get());
-  view.v = reinterpret_cast<rt::bf16 *>(pv.get());
-  view.maxBatch = batch;
-  view.kvHeads = c.kvHeads;
-  view.maxSeq = maxSeq;
-  view.headDim = c.hd;
-  view.blockSize = blockSize;
-  view.numBlocks = numBlocks;
-  R->setCache(slotB, view);
-  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
-  for (size_t i = 0; i < ids.size(); ++i)
-    ids[i] = int32_t(i);
-  for (size_t i = ids.size() - 1; i > 0; --i)
-    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
-  std::vector<int32_t> table(ids.begin(), ids.begin() + batch * perSeq);
+  setCacheSlot(c, slotB, pk, pv, batch, maxSeq, blockSize, numBlocks);
+  std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
   DevBuf<int32_t> dTable = toDeviceRaw(table);
 
   rt::RopeParams rp;
@@ -937,12 +947,7 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   rp.kind = rt::RopeKind::Llama3;
   rp.factor = 8.f;
   rp.originalMaxPosition = 8192;
-  rt::AttentionParams pa, pb;
-  pa.heads = pb.heads = c.heads;
-  pa.kvHeads = pb.kvHeads = c.kvHeads;
-  pa.window = pb.window = c.window;
-  pa.cacheSlot = slotA;
-  pb.cacheSlot = slotB;
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   std::vector<int64_t> written(size_t(batch), 0); // positions [0, n) per row
   bool same = true;
   // One call on both caches with fresh copies of q/k/v (ropeAttention
@@ -1037,34 +1042,11 @@ void flatAttentionTwin(Rng &rng, const AttnCfg &c, int64_t blockSize) {
   DevBuf<uint16_t> ak(slotElems), av(slotElems), bk(slotElems),
       bv(slotElems);
   int slotA = 10, slotB = 11;
-  for (auto [slot, k, v] : {std::tuple{slotA, &ak, &av},
-                            std::tuple{slotB, &bk, &bv}}) {
-    k->poison();
-    v->poison();
-    rt::CacheView view;
-    view.k = reinterpret_cast<rt::bf16 *>(k->get());
-    view.v = reinterpret_cast<rt::bf16 *>(v->get());
-    view.maxBatch = batch;
-    view.kvHeads = c.kvHeads;
-    view.maxSeq = maxSeq;
-    view.headDim = c.hd;
-    view.blockSize = blockSize;
-    view.numBlocks = numBlocks;
-    R->setCache(slot, view);
-  }
-  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
-  for (size_t i = 0; i < ids.size(); ++i)
-    ids[i] = int32_t(i);
-  for (size_t i = ids.size() - 1; i > 0; --i)
-    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
-  std::vector<int32_t> table(ids.begin(), ids.begin() + batch * perSeq);
+  setCacheSlot(c, slotA, ak, av, batch, maxSeq, blockSize, numBlocks);
+  setCacheSlot(c, slotB, bk, bv, batch, maxSeq, blockSize, numBlocks);
+  std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
   DevBuf<int32_t> dTable = toDeviceRaw(table);
-  rt::AttentionParams pa, pb;
-  pa.heads = pb.heads = c.heads;
-  pa.kvHeads = pb.kvHeads = c.kvHeads;
-  pa.window = pb.window = c.window;
-  pa.cacheSlot = slotA;
-  pb.cacheSlot = slotB;
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   AttnFn attn = attnFor(c.hd, group);
   auto view = [](const DevBuf<uint16_t> &d, int64_t row, int64_t rows,
                  int64_t cols) {

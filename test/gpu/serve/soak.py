@@ -38,6 +38,7 @@ summary is printed as text and one `soak-json:` line.
 import argparse
 import http.client
 import json
+import os
 import random
 import re
 import signal
@@ -48,28 +49,11 @@ import time
 import urllib.parse
 import urllib.request
 
-
-def start_server(cmd, timeout):
-    proc = subprocess.Popen(cmd + ["--port=0", "--host=127.0.0.1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, bufsize=1)
-    base, lines = None, []
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        print("  | " + line.rstrip(), flush=True)
-        m = re.search(r"listening on (http://[\d.]+:\d+)", line)
-        if m:
-            base = m.group(1)
-        if "llmc serve: ready" in line and base:
-            threading.Thread(target=lambda: [None for _ in proc.stdout],
-                             daemon=True).start()
-            return proc, base
-    proc.kill()
-    raise RuntimeError("server did not become ready:\n" + "".join(lines[-20:]))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "bench"))
+from check_serve import start_server  # noqa: E402
+from serve_load import sse_events  # noqa: E402
 
 
 def gpu_memory_mib():
@@ -139,18 +123,10 @@ def one_request(url, rng, a, stats):
             return
         chunks = tokens = 0
         finish, done = None, False
-        while True:
-            line = resp.readline()
-            if not line:
-                break
-            line = line.strip()
-            if not line.startswith(b"data: "):
-                continue
-            data = line[6:]
-            if data == b"[DONE]":
+        for event in sse_events(resp):
+            if event is None:
                 done = True
                 break
-            event = json.loads(data)
             if "error" in event:
                 stats.add(error="stream error: %s" % event["error"])
                 return
@@ -211,7 +187,7 @@ def main():
         base = a.base_url.rstrip("/")
     else:
         cmd = [a.binary] if a.stub else [a.binary, "serve", "--weights=random"]
-        proc, base = start_server(cmd + a.server_flag, timeout=600)
+        proc, base, _ = start_server(cmd + a.server_flag, timeout=600)
     url = urllib.parse.urlparse(base)
     fails = []
 
