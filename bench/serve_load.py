@@ -107,6 +107,22 @@ class Target:
         return json.dumps(b)
 
 
+def sse_events(resp):
+    """The `data:` events of a streamed response: each parsed JSON object,
+    then None for `data: [DONE]` (nothing after a stream cut short)."""
+    while True:
+        line = resp.readline()
+        if not line:
+            return
+        line = line.strip()
+        if not line.startswith(b"data: "):
+            continue
+        if line[6:] == b"[DONE]":
+            yield None
+            return
+        yield json.loads(line[6:])
+
+
 def one_request(target, prompt, output_len):
     """Sends one streaming request; returns its measurements."""
     path = ("/v1/chat/completions" if target.endpoint == "chat"
@@ -125,18 +141,10 @@ def one_request(target, prompt, output_len):
             return out
         last = None
         chunks = 0
-        while True:
-            line = resp.readline()
-            if not line:
-                break
-            line = line.strip()
-            if not line.startswith(b"data: "):
-                continue
-            data = line[6:]
-            if data == b"[DONE]":
+        for event in sse_events(resp):
+            if event is None:
                 out["ok"] = True
                 break
-            event = json.loads(data)
             if "error" in event:
                 out["error"] = event["error"].get("message", "error event")
                 break

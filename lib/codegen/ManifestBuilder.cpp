@@ -268,7 +268,7 @@ void llmc::setArenaBytes(rt::Manifest &m, ModuleOp lowered) {
   constexpr uint64_t kAlignment = 256;
   uint64_t tokens = static_cast<uint64_t>(m.limits.maxTokensPerStep);
   uint64_t sequences = static_cast<uint64_t>(m.cacheBatch());
-  uint64_t most = 0;
+  uint64_t most = 0, perSequence = 0;
   if (auto stages = lowered->getAttrOfType<ArrayAttr>(kArenaAttr))
     for (auto stage : stages.getAsRange<DictionaryAttr>()) {
       auto get = [&](StringRef key) -> uint64_t {
@@ -282,6 +282,8 @@ void llmc::setArenaBytes(rt::Manifest &m, ModuleOp lowered) {
                        get("buffers") * kAlignment *
                            static_cast<uint64_t>(m.plan.microbatches);
       most = std::max(most, bytes);
+      perSequence = std::max(perSequence, get("bytes_per_sequence"));
     }
   m.arenaBytes = most;
+  m.arenaBytesPerSequence = perSequence;
 }

@@ -300,7 +300,8 @@ LogicalResult Lowering::lowerForward(func::FuncOp forward) {
   whole.step = entry->getArgument(1);
   whole.batch = load(member(stepVar, "batch", types.i64));
   whole.seq = load(member(stepVar, "seq", types.i64));
-  whole.tokens = mul(whole.batch, whole.seq);
+  // batch x seq, or a varlen step's token count (Ops.h stepTokens).
+  whole.tokens = call("llmc::rt::stepTokens", types.i64, {whole.step});
   whole.logits = entry->getArgument(2);
   whole.next = entry->getArgument(3);
   prologueEnd = whole.tokens.getDefiningOp();

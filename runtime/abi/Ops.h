@@ -73,7 +73,26 @@ struct Step {
   /// no key.
   const int32_t *blockTables = nullptr;
   int64_t blockTableStride = 0;
+  /// Varlen step (serving: one flat call for a whole step, decode rows and
+  /// prefill chunks together). Non-null: device int32 [batch + 1], the
+  /// rows of sequence b are [queryStart[b], queryStart[b + 1]) of ids,
+  /// positions and every token activation; `tokens` is queryStart[batch]
+  /// (on the host), `seq` the longest sequence's row count, and the first
+  /// `decodeRows` sequences have one row each (decode kernel; the others
+  /// are prefill chunks, causal from their first position). `tokenSeq` is
+  /// device int32 [tokens], each row's sequence. Needs the paged cache;
+  /// lastToken keeps each sequence's last row. nullptr: batch x seq rows.
+  const int32_t *queryStart = nullptr;
+  const int32_t *tokenSeq = nullptr;
+  int64_t tokens = 0;
+  int64_t decodeRows = 0;
 };
+
+/// Rows of a step's token activations: batch * seq, or `tokens` of a
+/// varlen step.
+inline int64_t stepTokens(const Step &s) {
+  return s.queryStart ? s.tokens : s.batch * s.seq;
+}
 
 enum class RopeKind : int { None = 0, Linear = 1, Llama3 = 2 };
 struct RopeParams {

@@ -269,7 +269,8 @@ std::unique_ptr<DeviceRank> startRank(Run &run, int rank) {
   if (cudaError_t e = cudaSetDevice(run.device))
     fatal("rank " + std::to_string(rank) + ": cudaSetDevice(" +
           std::to_string(run.device) + "): " + cudaGetErrorString(e));
-  auto created = DeviceRank::create(m, rank, size_t(m.arenaBytes));
+  auto created =
+      DeviceRank::create(m, rank, size_t(m.arenaBytes + run.arenaExtra));
   if (!created)
     fatal(created.status().message());
   std::unique_ptr<DeviceRank> d = std::move(*created);

@@ -49,6 +49,9 @@ struct Run {
   bool graphs = false; ///< capture decode steps as CUDA graphs
   int device = 0;
   int threadsPerRank = 1;
+  /// Step-arena bytes beyond the manifest's arena_bytes (serve's flat
+  /// calls add the decode kernel's split scratch to a full prefill).
+  uint64_t arenaExtra = 0;
   double timeout = 60, loadTimeout = 3600;
   std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
   std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs

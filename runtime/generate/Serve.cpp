@@ -11,9 +11,12 @@
 // 0 attaches an Engine over GpuModelStep. Each step, rank 0 broadcasts the
 // encoded StepPlan over the world communicator (NCCL, or the in-process
 // one of --emulate-ranks); every rank runs the plan's forward calls
-// (runtime/serve/ForwardCalls.h: one for the decode rows, one per longer
-// prefill chunk, the same shapes on every replica) with the block tables
-// as Step::blockTables; each replica's last-stage source rank sends its
+// (runtime/serve/ForwardCalls.h) with the block tables as
+// Step::blockTables: one flat varlen call for a mixed step of a plan with
+// one replica and no micro-batches (Step::queryStart: decode rows and
+// prefill chunks together, the weights read once), else one call for the
+// decode rows and one per longer prefill chunk, the same shapes on every
+// replica; each replica's last-stage source rank sends its
 // `next` ids, and the logits of rows that sample or want logprobs, to rank
 // 0, which picks the tokens: the device argmax for greedy rows, else
 // serve::sampleLogits with the request's seed and draw index (the CPU
@@ -27,9 +30,9 @@
 // Decode calls of a process-per-rank plan replay one CUDA graph per
 // batch-size bucket (1, 2, 4, 8, then multiples of 8; padded with padding
 // rows), as the generation loop does; emulated ranks and expert-parallel
-// plans run eagerly. Not yet: one flat varlen call for a mixed step (the
-// compiled forward takes a batch of equal-length rows, so a step is
-// several calls), sequence parallelism.
+// plans run eagerly, as do flat calls. Not yet: flat calls for several
+// replicas (dp/ep keep their padded calls: every replica must run the same
+// shapes), sequence parallelism.
 //
 //===----------------------------------------------------------------------===//
 
@@ -148,6 +151,8 @@ struct ServeShape {
   int64_t maxSeqsPerCall = 0;  ///< rows of one forward call
   int64_t maxTokensPerCall = 0;
   std::vector<int> sources;    ///< per replica: the rank whose logits count
+  /// Mixed steps as one flat varlen call (one replica, no micro-batches).
+  bool flat = false;
 };
 
 class RankServer {
@@ -162,6 +167,8 @@ public:
     d.check(pos_.allocate(size_t(rows) * 8, "step positions"));
     d.check(tables_.allocate(size_t(seqs * sh.tableStride) * 4,
                              "block tables"));
+    d.check(queryStart_.allocate(size_t(seqs + 1) * 4, "query starts"));
+    d.check(tokenSeq_.allocate(size_t(rows) * 4, "token sequences"));
     d.check(logits_.allocate(size_t(seqs * vocab) * 4, "logits"));
     d.check(next_.allocate(size_t(seqs) * 8, "next ids"));
     d.registerBuffer(logits_.data(), logits_.size(), 4);
@@ -179,14 +186,17 @@ public:
     }
     hostIn_ = static_cast<char *>(
         d.pinned(ScratchSlot::StepInputs,
-                 size_t(rows) * 16 + size_t(seqs * sh.tableStride) * 4));
+                 size_t(rows) * 20 + size_t(seqs * sh.tableStride) * 4 +
+                     size_t(seqs + 1) * 4));
   }
 
   /// Runs `plan` on this rank; rank 0 returns the sampled tokens.
   Expected<StepResult> run(const StepPlan &plan) {
     const ServeShape &sh = shape_;
-    std::vector<serve::ForwardCall> calls = serve::forwardCalls(
-        plan, sh.facts.replicas, sh.maxSeqsPerCall, sh.maxTokensPerCall);
+    std::vector<serve::ForwardCall> calls =
+        sh.flat ? serve::flatCalls(plan, sh.maxSeqsPerCall, sh.maxTokensPerCall)
+                : serve::forwardCalls(plan, sh.facts.replicas,
+                                      sh.maxSeqsPerCall, sh.maxTokensPerCall);
     // Rank 0: the sampled token per plan sequence.
     std::vector<serve::SampledToken> sampled(plan.sequences.size());
     for (const serve::ForwardCall &call : calls)
@@ -244,7 +254,7 @@ private:
     // the bucket with padding rows, the first call of a bucket eager (it
     // sizes scratch buffers and cuBLASLt plans), the second captured.
     serve::ForwardCall call = unpadded;
-    bool graphed = run_.graphs && !run_.emulate && call.seq == 1;
+    bool graphed = run_.graphs && !run_.emulate && call.seq == 1 && !call.flat;
     if (graphed) {
       call.batch = decodeBucket(call.batch, sh.maxSeqsPerCall);
       for (std::vector<int32_t> &rows : call.rows)
@@ -259,9 +269,13 @@ private:
     auto *idsHost = reinterpret_cast<int64_t *>(hostIn_);
     int64_t *posHost = idsHost + rows;
     auto *tabHost = reinterpret_cast<int32_t *>(posHost + rows);
+    int32_t *startHost = tabHost + in.blockTables.size();
+    int32_t *tokSeqHost = startHost + in.queryStart.size();
     std::memcpy(idsHost, in.ids.data(), rows * 8);
     std::memcpy(posHost, in.positions.data(), rows * 8);
     std::memcpy(tabHost, in.blockTables.data(), in.blockTables.size() * 4);
+    std::memcpy(startHost, in.queryStart.data(), in.queryStart.size() * 4);
+    std::memcpy(tokSeqHost, in.tokenSeq.data(), in.tokenSeq.size() * 4);
     cudaStream_t st = d_.stream();
     d_.check(cudaMemcpyAsync(ids_.data(), idsHost, rows * 8,
                              cudaMemcpyHostToDevice, st),
@@ -273,6 +287,16 @@ private:
                              in.blockTables.size() * 4,
                              cudaMemcpyHostToDevice, st),
              "cudaMemcpyAsync (block tables)");
+    if (call.flat) {
+      d_.check(cudaMemcpyAsync(queryStart_.data(), startHost,
+                               in.queryStart.size() * 4,
+                               cudaMemcpyHostToDevice, st),
+               "cudaMemcpyAsync (query starts)");
+      d_.check(cudaMemcpyAsync(tokenSeq_.data(), tokSeqHost,
+                               in.tokenSeq.size() * 4, cudaMemcpyHostToDevice,
+                               st),
+               "cudaMemcpyAsync (token sequences)");
+    }
     d_.resetArena();
     Step s;
     s.batch = call.batch;
@@ -282,6 +306,12 @@ private:
     s.cacheRow = 0;
     s.blockTables = static_cast<const int32_t *>(tables_.data());
     s.blockTableStride = sh.tableStride;
+    if (call.flat) {
+      s.queryStart = static_cast<const int32_t *>(queryStart_.data());
+      s.tokenSeq = static_cast<const int32_t *>(tokenSeq_.data());
+      s.tokens = call.tokens;
+      s.decodeRows = call.decodeRows;
+    }
     auto forward = [&] {
       llmc_forward(d_, s, static_cast<float *>(logits_.data()),
                    static_cast<int64_t *>(next_.data()));
@@ -409,7 +439,8 @@ private:
   DeviceRank &d_;
   const ServeShape &shape_;
   int32_t replica_;
-  DeviceBuffer ids_, pos_, tables_, logits_, next_, recvNext_, recvLogits_;
+  DeviceBuffer ids_, pos_, tables_, queryStart_, tokenSeq_, logits_, next_,
+      recvNext_, recvLogits_;
   std::vector<int64_t> hostNext_;
   float *hostLogits_ = nullptr;
   char *hostIn_ = nullptr;
@@ -599,14 +630,61 @@ struct ServeSetup {
   std::atomic<bool> failed{false};
 };
 
+/// Whether mixed steps run as one flat varlen call: one replica (dp/ep
+/// replicas must run the same shapes) and no micro-batches (the compiled
+/// micro-batch loop splits a step into equal sequence counts).
+bool flatSteps(const Manifest &m) {
+  return m.plan.numReplicas() == 1 && m.plan.microbatches == 1;
+}
+
+/// Sequences one call (and one replica's step) runs: the compiled
+/// cacheBatch(), or with flat steps and a manifest that records the arena's
+/// per-sequence bytes, --max-num-seqs (default 256) up to the tokens per
+/// step: the arena then grows by those bytes per extra sequence, and the
+/// KV pool, not max_batch, bounds the running sequences.
+int64_t servedSeqs(const Manifest &m, const serve::ServeOptions &so) {
+  int64_t compiled = m.cacheBatch();
+  if (!flatSteps(m) || m.arenaBytesPerSequence == 0)
+    return compiled;
+  int64_t want = so.maxNumSeqs ? *so.maxNumSeqs : serve::kDefaultMaxNumSeqs;
+  return std::max(compiled, std::min(want, m.limits.maxTokensPerStep));
+}
+
+/// Arena bytes a flat call needs beyond arena_bytes: the per-sequence
+/// buffers of the sequences past cacheBatch(), and per attention layer the
+/// decode kernel's split partials for the decode rows, at most (rows + 4 x
+/// SMs / kv heads + 1) x heads x (head_dim x 4 + 8) bytes (launchDecode's
+/// split rule), plus alignment (a flat call holds a full prefill and the
+/// decode rows at once).
+uint64_t flatArenaExtra(const Manifest &m, int64_t seqs) {
+  if (!flatSteps(m))
+    return 0;
+  int sms = 0, dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) !=
+          cudaSuccess ||
+      sms <= 0)
+    sms = 256; // an upper bound of today's GPUs
+  uint64_t total = 0;
+  for (const ManifestAttention &a : m.attention) {
+    uint64_t kv = uint64_t(std::max<int64_t>(a.kvHeads, 1));
+    uint64_t rows = uint64_t(seqs) + 4 * uint64_t(sms) / kv + 2;
+    total += rows * uint64_t(a.heads) * (uint64_t(a.headDim) * 4 + 8) + 512;
+  }
+  if (seqs > m.cacheBatch())
+    total += uint64_t(seqs - m.cacheBatch()) * m.arenaBytesPerSequence;
+  return total;
+}
+
 /// Memory each rank on this GPU puts there besides KV blocks.
 serve::RankMemoryUse memoryUse(const Manifest &m, int64_t rank,
-                               int32_t blockSize) {
+                               const serve::ServeOptions &so) {
   serve::RankMemoryUse u;
   u.weightBytes = m.rankWeightBytes(rank);
-  int64_t seqs = m.cacheBatch(), vocab = m.model.vocabSize;
+  int64_t seqs = servedSeqs(m, so), vocab = m.model.vocabSize;
   int64_t replicas = m.plan.numReplicas();
-  u.activationBytes = uint64_t(m.arenaBytes) + (uint64_t(32) << 20) +
+  u.activationBytes = uint64_t(m.arenaBytes) + flatArenaExtra(m, seqs) +
+                      (uint64_t(32) << 20) +
                       kReserveBytes +
                       uint64_t(seqs * vocab) * 4 * uint64_t(1 + replicas) +
                       uint64_t(m.limits.maxTokensPerStep) * 16;
@@ -615,7 +693,7 @@ serve::RankMemoryUse memoryUse(const Manifest &m, int64_t rank,
   u.kv.kvHeads = m.kvCache.kvHeads;
   u.kv.headDim = m.kvCache.headDim;
   u.kv.dtypeBytes = 2;
-  u.kv.blockSize = blockSize;
+  u.kv.blockSize = so.blockSize;
   return u;
 }
 
@@ -630,7 +708,7 @@ Expected<int64_t> localBlocks(const Run &run, const std::vector<int> &ranks,
   dev.name = "GPU " + std::to_string(run.device);
   dev.totalBytes = totalBytes;
   for (int r : ranks)
-    dev.ranks.push_back(memoryUse(run.manifest, r, so.blockSize));
+    dev.ranks.push_back(memoryUse(run.manifest, r, so));
   return serve::kvBlocksFromMemory({dev}, so.gpuMemoryUtilization);
 }
 
@@ -669,7 +747,8 @@ void serveRank(ServeSetup &setup, int rank, int64_t localBlockCount,
     shape.facts.numBlocks = blocks;
   d.check(serve::checkKVCapacity(blocks, setup.options.blockSize,
                                  shape.facts.maxModelLen));
-  d.check(d.allocatePagedCache(blocks, setup.options.blockSize));
+  d.check(d.allocatePagedCache(blocks, setup.options.blockSize,
+                               shape.maxSeqsPerCall));
   d.check(world.barrier(d.stream(), run.loadTimeout));
 
   RankServer server(run, d, shape);
@@ -684,8 +763,9 @@ void serveRank(ServeSetup &setup, int rank, int64_t localBlockCount,
 }
 
 /// The manifest's serving facts for flags `so` (the model's stop ids and,
-/// with a tokenizer, the checkpoint's). Refuses plans serving cannot run.
-ServeShape serveShape(const Run &run, const serve::ServeOptions &so) {
+/// with a tokenizer, the checkpoint's); sets the run's extra arena bytes
+/// for flat steps. Refuses plans serving cannot run.
+ServeShape serveShape(Run &run, const serve::ServeOptions &so) {
   const Manifest &m = run.manifest;
   if (m.plan.sequenceAxis)
     fatal(std::string(run.options.serve ? "serve" : "--text/--chat") +
@@ -703,7 +783,7 @@ ServeShape serveShape(const Run &run, const serve::ServeOptions &so) {
   f.maxModelLen = m.limits.maxSeq;
   f.replicas = int32_t(m.plan.numReplicas());
   f.maxTokensPerStep = m.limits.maxTokensPerStep;
-  f.maxSeqsPerStep = m.cacheBatch();
+  f.maxSeqsPerStep = servedSeqs(m, so);
   if (run.tokenizer)
     f.eosTokenIds = run.tokenizer->eosTokenIds();
   for (int64_t id : m.model.eosTokenIds)
@@ -711,8 +791,10 @@ ServeShape serveShape(const Run &run, const serve::ServeOptions &so) {
         f.eosTokenIds.end())
       f.eosTokenIds.push_back(int32_t(id));
   shape.tableStride = (f.maxModelLen + so.blockSize - 1) / so.blockSize;
-  shape.maxSeqsPerCall = m.cacheBatch();
+  shape.maxSeqsPerCall = f.maxSeqsPerStep;
   shape.maxTokensPerCall = m.limits.maxTokensPerStep;
+  shape.flat = flatSteps(m);
+  run.arenaExtra = flatArenaExtra(m, shape.maxSeqsPerCall);
   shape.sources.assign(size_t(f.replicas), -1);
   for (int64_t r = m.plan.numRanks() - 1; r >= 0; --r)
     if (m.plan.stageOf(r) == m.plan.numStages() - 1)
@@ -863,9 +945,13 @@ int runServe(Run &run, const std::vector<int> &myRanks,
     GpuModelStep model(run, d, shape, server, channel);
     std::unique_ptr<serve::Engine> engine = createEngine(d, model, so);
     std::printf("llmc serve: %lld KV blocks of %d tokens per replica "
-                "(%lld replica%s)\n",
+                "(%lld replica%s), up to %lld running sequences and %lld "
+                "tokens per step%s\n",
                 (long long)f.numBlocks, f.blockSize, (long long)f.replicas,
-                f.replicas == 1 ? "" : "s");
+                f.replicas == 1 ? "" : "s",
+                (long long)config->scheduler.maxNumSeqs,
+                (long long)config->scheduler.maxNumBatchedTokens,
+                shape.flat ? ", one flat forward per mixed step" : "");
     http->attach(*engine, codec, f.name);
     std::printf("llmc serve: ready\n");
     std::fflush(stdout);

@@ -235,6 +235,10 @@ struct PrefillArgs {
   /// Keys from the cache: key index j is position j, up to maxSeq.
   bool cache;
   int64_t maxSeq;
+  /// Varlen (Step::queryStart): sequence b = blockIdx.z + seqBase has rows
+  /// [qStart[b], qStart[b + 1]); nullptr: rows [b * seq, (b + 1) * seq).
+  const int32_t *qStart = nullptr;
+  int seqBase = 0;
 };
 
 template <int HD>
@@ -245,20 +249,24 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   __shared__ int64_t kposS[kBC];
   __shared__ int64_t qRange[2][kThreads / 32];
 
-  int b = blockIdx.z, h = blockIdx.y, t0 = blockIdx.x * kBR;
+  int b = blockIdx.z + a.seqBase, h = blockIdx.y, t0 = blockIdx.x * kBR;
   int kvh = h / a.group;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
-  const int64_t *pos = a.positions + int64_t(b) * a.seq;
+  int64_t row0 = a.qStart ? int64_t(a.qStart[b]) : int64_t(b) * a.seq;
+  int len = a.qStart ? int(a.qStart[b + 1] - row0) : a.seq;
+  if (t0 >= len)
+    return; // a varlen grid covers the longest sequence
+  const int64_t *pos = a.positions + row0;
 
   // Q tile through the K buffer into registers.
   for (int c = tid; c < kBR * HD / 8; c += kThreads) {
     int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
     int t = t0 + row;
     uint4 val = make_uint4(0, 0, 0, 0);
-    if (t < a.seq)
+    if (t < len)
       val = *reinterpret_cast<const uint4 *>(
-          a.q + (int64_t(b) * a.seq + t) * a.qStride + int64_t(h) * HD + col);
+          a.q + (row0 + t) * a.qStride + int64_t(h) * HD + col);
     *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = val;
   }
   __syncthreads();
@@ -267,7 +275,7 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
 
   int r0 = t0 + warp * 16 + g, r1 = r0 + 8;
   // Rows past the sequence get position -1: no key is visible to them.
-  int64_t qp[2] = {r0 < a.seq ? pos[r0] : -1, r1 < a.seq ? pos[r1] : -1};
+  int64_t qp[2] = {r0 < len ? pos[r0] : -1, r1 < len ? pos[r1] : -1};
   int64_t wmin = LLONG_MAX, wmax = -1;
   for (int64_t p : qp)
     if (p >= 0) {
@@ -295,7 +303,7 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   } else {
     // Positions increase along the sequence: later keys are later
     // positions, invisible to every row of this block.
-    jEnd = t0 + kBR < a.seq ? t0 + kBR : a.seq;
+    jEnd = t0 + kBR < len ? t0 + kBR : len;
   }
 
   const bf16 *kBase = a.k + int64_t(kvh) * a.kvHeadStride;
@@ -346,10 +354,10 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   for (int i = 0; i < 2; ++i) {
     int r = i == 0 ? r0 : r1;
     float l = quadSum(st.l[i]); // all lanes: the shuffle needs the full warp
-    if (r >= a.seq)
+    if (r >= len)
       continue;
     float inv = l > 0.f ? 1.f / l : 0.f;
-    bf16 *orow = a.out + (int64_t(b) * a.seq + r) * a.oStride + int64_t(h) * HD;
+    bf16 *orow = a.out + (row0 + r) * a.oStride + int64_t(h) * HD;
 #pragma unroll
     for (int dt = 0; dt < HD / 8; ++dt)
       *reinterpret_cast<__nv_bfloat162 *>(orow + dt * 8 + 2 * tq) =
@@ -645,8 +653,9 @@ __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
                                  const bf16 *v, int64_t kvCols, int headDim,
                                  const int64_t *positions, int64_t seq,
                                  int64_t kvHeadStride, KVAddr kv,
-                                 int64_t maxSeq) {
-  int64_t t = blockIdx.x, b = t / seq;
+                                 int64_t maxSeq, const int32_t *tokenSeq) {
+  // tokenSeq: each row's sequence (varlen steps); nullptr: seq rows each.
+  int64_t t = blockIdx.x, b = tokenSeq ? tokenSeq[t] : t / seq;
   int64_t pos = positions[t];
   if (pos < 0 || pos >= maxSeq)
     return;
@@ -705,7 +714,7 @@ void checkAttention(Rank &r, const char *op, Act out, Act q, Act k, Act v,
                     const Step &s, const AttentionParams &p, int group) {
   static_assert(HD % 16 == 0 && HD <= 256,
                 "attention needs head_dim % 16 == 0 and head_dim <= 256");
-  int64_t tokens = s.batch * s.seq;
+  int64_t tokens = stepTokens(s);
   if (p.heads <= 0 || p.kvHeads <= 0 || group <= 0 ||
       p.heads != p.kvHeads * group)
     failf(r, op, "%d heads are not %d kv heads x group %d", p.heads, p.kvHeads,
@@ -854,14 +863,10 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   }
 }
 
+/// The query side of the prefill kernel's arguments for this call.
 template <int HD>
-void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
-                   const AttentionParams &p, bool useCache, int group) {
-  const char *op = "attention";
-  checkAttention<HD>(r, op, out, q, k, v, s, p, group);
-  int64_t tokens = s.batch * s.seq;
-  if (tokens == 0)
-    return;
+PrefillArgs prefillArgs(Act out, Act q, const Step &s,
+                        const AttentionParams &p, int group) {
   float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
   PrefillArgs pa;
   pa.q = static_cast<const bf16 *>(q.data);
@@ -873,6 +878,87 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   pa.group = group;
   pa.window = p.window;
   pa.scaleLog2 = scale * float(M_LOG2E);
+  return pa;
+}
+
+/// The prefill kernel over `sequences` of up to `longest` rows each.
+template <int HD>
+void launchPrefill(Rank &r, const PrefillArgs &pa, int64_t longest,
+                   int heads, int64_t sequences, const char *what) {
+  dim3 grid(unsigned((longest + kBR - 1) / kBR), unsigned(heads),
+            unsigned(sequences));
+  constexpr int smem = prefillSmemBytes<HD>();
+  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
+  (void)once;
+  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
+  checkLaunch(r, what);
+}
+
+/// A varlen step (Step::queryStart, serving's one flat call): every row's
+/// k/v into the paged cache first, then the first `decodeRows` sequences
+/// (one query each) through the split-K decode kernel and the prefill
+/// chunks after them through the prefill kernel, each chunk's rows causal
+/// from its first position over the keys its block table reaches.
+template <int HD>
+void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                  const AttentionParams &p, int group, CacheView c) {
+  const char *op = "attention (varlen)";
+  if (c.blockSize <= 0 || !s.blockTables || !s.tokenSeq)
+    failf(r, op, "a varlen step needs block tables and tokenSeq");
+  if (s.decodeRows < 0 || s.decodeRows > s.batch || s.seq <= 0)
+    failf(r, op, "%lld decode rows of %lld sequences (longest %lld rows)",
+          (long long)s.decodeRows, (long long)s.batch, (long long)s.seq);
+  int64_t base = 0, headStride = 0;
+  KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
+  cacheWriteKernel<<<stepTokens(s), 128, 0, r.stream()>>>(
+      c.k, c.v, static_cast<const bf16 *>(k.data),
+      static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, 1,
+      headStride, kv, c.maxSeq, s.tokenSeq);
+  checkLaunch(r, "attention cache write (varlen)");
+  int64_t first = 0;
+  if (s.decodeRows > 0 && group <= kMaxDecodeGroup) {
+    // Rows [0, decodeRows) are one query per sequence: a decode call whose
+    // k/v are already in the cache.
+    Step d = s;
+    d.batch = s.decodeRows;
+    d.seq = 1;
+    d.queryStart = nullptr;
+    d.tokenSeq = nullptr;
+    d.tokens = 0;
+    launchDecode<HD>(r, out, q, Act{}, Act{}, d, p, group, c, nullptr);
+    first = s.decodeRows;
+  }
+  if (first == s.batch)
+    return;
+  PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
+  pa.k = c.k;
+  pa.v = c.v;
+  pa.kvHeadStride = headStride;
+  pa.kv = kv;
+  pa.cache = true;
+  pa.maxSeq = c.maxSeq;
+  pa.qStart = s.queryStart;
+  pa.seqBase = int(first);
+  launchPrefill<HD>(r, pa, s.seq, p.heads, s.batch - first,
+                    "attention prefill (varlen)");
+}
+
+template <int HD>
+void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
+                   const AttentionParams &p, bool useCache, int group) {
+  const char *op = "attention";
+  checkAttention<HD>(r, op, out, q, k, v, s, p, group);
+  int64_t tokens = stepTokens(s);
+  if (tokens == 0)
+    return;
+  if (s.queryStart) {
+    if (!useCache)
+      failf(r, op, "a varlen step (queryStart) needs the paged KV cache");
+    launchVarlen<HD>(r, out, q, k, v, s, p, group,
+                     checkedCache<HD>(r, op, s, p));
+    return;
+  }
+  PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
 
   if (useCache) {
     CacheView c = checkedCache<HD>(r, op, s, p);
@@ -887,7 +973,7 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
         kc, vc, static_cast<const bf16 *>(k.data),
         static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, s.seq,
-        headStride, kv, c.maxSeq);
+        headStride, kv, c.maxSeq, nullptr);
     checkLaunch(r, "attention cache write");
     pa.k = kc;
     pa.v = vc;
@@ -904,13 +990,7 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     pa.cache = false;
     pa.maxSeq = 0;
   }
-  dim3 grid(unsigned((s.seq + kBR - 1) / kBR), unsigned(p.heads),
-            unsigned(s.batch));
-  constexpr int smem = prefillSmemBytes<HD>();
-  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
-  (void)once;
-  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
-  checkLaunch(r, "attention prefill");
+  launchPrefill<HD>(r, pa, s.seq, p.heads, s.batch, "attention prefill");
 }
 
 } // namespace attention_detail

@@ -75,11 +75,15 @@ __global__ void embeddingKernel(bf16 *out, const int64_t *ids,
 
 template <bool Vec>
 __global__ void rowCopyKernel(bf16 *out, const bf16 *in, int64_t cols,
-                              int64_t srcRowStride, int64_t srcFirst) {
+                              int64_t srcRowStride, int64_t srcFirst,
+                              const int32_t *queryStart) {
   pdlLaunchDependents();
   pdlWait();
   int64_t b = blockIdx.x;
-  const bf16 *src = in + (srcFirst + b * srcRowStride) * cols;
+  // Varlen steps: the row before the next sequence's first.
+  int64_t row = queryStart ? int64_t(queryStart[b + 1]) - 1
+                           : srcFirst + b * srcRowStride;
+  const bf16 *src = in + row * cols;
   bf16 *dst = out + b * cols;
   if constexpr (Vec) {
     for (int64_t i = threadIdx.x; i < cols / 8; i += blockDim.x)
@@ -376,7 +380,7 @@ void runMatmul(Rank &r, const char *op, const gemm::MatmulNT &p) {
 
 void embedding(Rank &r, Act out, const Step &s, Weight table,
                bool vocabParallel) {
-  int64_t tokens = s.batch * s.seq;
+  int64_t tokens = stepTokens(s);
   if (out.rows != tokens || out.cols != table.cols)
     failf(r, "embedding",
           "output [%lld, %lld] does not match %lld tokens of a table with %lld "
@@ -630,21 +634,25 @@ void swiglu(Rank &r, Act out, Act gate, Act up) {
 }
 
 void lastToken(Rank &r, Act out, Act in, const Step &s) {
-  if (in.rows != s.batch * s.seq || out.rows != s.batch || out.cols != in.cols)
+  if (in.rows != stepTokens(s) || out.rows != s.batch || out.cols != in.cols)
     failf(r, "lastToken",
-          "[%lld, %lld] -> [%lld, %lld] does not match batch %lld x seq %lld",
+          "[%lld, %lld] -> [%lld, %lld] does not match batch %lld x seq %lld "
+          "(%lld tokens)",
           (long long)in.rows, (long long)in.cols, (long long)out.rows,
-          (long long)out.cols, (long long)s.batch, (long long)s.seq);
+          (long long)out.cols, (long long)s.batch, (long long)s.seq,
+          (long long)stepTokens(s));
   if (s.batch == 0 || s.seq == 0)
     return;
   auto *o = static_cast<bf16 *>(out.data);
   auto *i = static_cast<const bf16 *>(in.data);
   if (vecOk(in.cols, {o, i}))
     launchPdl(r, "lastToken", rowCopyKernel<true>, dim3(unsigned(s.batch)),
-              dim3(unsigned(128)), 0, o, i, in.cols, s.seq, s.seq - 1);
+              dim3(unsigned(128)), 0, o, i, in.cols, s.seq, s.seq - 1,
+              s.queryStart);
   else
     launchPdl(r, "lastToken", rowCopyKernel<false>, dim3(unsigned(s.batch)),
-              dim3(unsigned(128)), 0, o, i, in.cols, s.seq, s.seq - 1);
+              dim3(unsigned(128)), 0, o, i, in.cols, s.seq, s.seq - 1,
+              s.queryStart);
   checkLaunch(r, "lastToken");
 }
 

@@ -154,7 +154,7 @@ void rope(Rank &r, Act x, const Step &s, const RopeParams &p, int heads) {
   static_assert(HeadDim % 16 == 0, "rope needs head_dim % 16 == 0");
   using cuda::aligned16;
   using cuda::failf;
-  if (x.rows != s.batch * s.seq || x.cols < int64_t(heads) * HeadDim ||
+  if (x.rows != stepTokens(s) || x.cols < int64_t(heads) * HeadDim ||
       heads <= 0)
     failf(r, "rope",
           "input [%lld, %lld] does not hold %d heads of %d for batch %lld x "

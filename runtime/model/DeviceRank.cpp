@@ -296,7 +296,11 @@ Weight DeviceRank::weightAt(int index) {
 CacheView DeviceRank::cache(int slot) {
   CacheView v;
   const ManifestKVCache &kv = manifest_.kvCache;
-  v.maxBatch = manifest_.cacheBatch();
+  // A paged cache has no rows: a call's sequences are bounded by what the
+  // server sized its step buffers for.
+  v.maxBatch = pagedBlockSize_ > 0 && pagedMaxBatch_ > 0
+                   ? pagedMaxBatch_
+                   : manifest_.cacheBatch();
   v.kvHeads = kv.kvHeads;
   v.maxSeq = manifest_.limits.maxSeq;
   v.headDim = kv.headDim;
@@ -394,7 +398,8 @@ Status DeviceRank::allocateCache() {
                             "the KV cache");
 }
 
-Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
+Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize,
+                                      int64_t maxSeqsPerCall) {
   if (numBlocks < 1 || blockSize < 1)
     return Status::error("a paged KV cache needs at least one block of at "
                          "least one token (got " +
@@ -406,6 +411,7 @@ Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize) {
                  size_t(manifest_.kvCache.headDim) * 2;
   pagedBlocks_ = numBlocks;
   pagedBlockSize_ = blockSize;
+  pagedMaxBatch_ = maxSeqsPerCall;
   return allocateCacheBytes(bytes, "the paged KV cache");
 }
 

@@ -145,8 +145,10 @@ public:
   Status allocateCache();
   /// Allocates the paged KV cache of the rank's stage instead (serving):
   /// per layer slot, K and V of `numBlocks` blocks of `blockSize` tokens;
-  /// cache() then returns paged views (CacheView::blockSize > 0).
-  Status allocatePagedCache(int64_t numBlocks, int64_t blockSize);
+  /// cache() then returns paged views (CacheView::blockSize > 0) whose
+  /// maxBatch is `maxSeqsPerCall` (0: the manifest's cacheBatch()).
+  Status allocatePagedCache(int64_t numBlocks, int64_t blockSize,
+                            int64_t maxSeqsPerCall = 0);
 
   /// A persistent device scratch buffer of at least `bytes` (grown on
   /// demand after draining the stream).
@@ -191,6 +193,7 @@ private:
   DeviceBuffer cache_;
   std::pair<int64_t, int64_t> slots_{0, 0};
   int64_t pagedBlocks_ = 0, pagedBlockSize_ = 0; ///< 0: contiguous cache
+  int64_t pagedMaxBatch_ = 0; ///< sequences of one call; 0: cacheBatch()
   std::unique_ptr<Communicator> world_;
   std::vector<std::unique_ptr<Communicator>> axes_;
   DeviceBuffer scratch_[size_t(ScratchSlot::Count)];

@@ -779,6 +779,11 @@ Status validateManifest(const Manifest &m, const std::string &source) {
   }
   if (m.arenaBytes > uint64_t(kIntMax))
     return r.error("arena_bytes", "is too large");
+  if (m.arenaBytesPerSequence > m.arenaBytes)
+    return r.error("arena_bytes_per_sequence",
+                   "is " + std::to_string(m.arenaBytesPerSequence) +
+                       ", more than arena_bytes " +
+                       std::to_string(m.arenaBytes));
   return Status::ok();
 }
 
@@ -857,6 +862,15 @@ Expected<Manifest> parseManifest(const std::string &text,
       !s)
     return fail(s);
   m.arenaBytes = uint64_t(arena);
+  // Optional: manifests written before it have none.
+  if (root.contains("arena_bytes_per_sequence")) {
+    int64_t perSeq;
+    if (Status s = r.integerField(root, "", "arena_bytes_per_sequence", 0,
+                                  kIntMax, perSeq);
+        !s)
+      return fail(s);
+    m.arenaBytesPerSequence = uint64_t(perSeq);
+  }
   if (Status s = validateManifest(m, source); !s)
     return fail(s);
   return m;
@@ -955,6 +969,8 @@ Expected<std::string> writeManifest(const Manifest &m) {
   }
   root["weights"] = std::move(weights);
   root["arena_bytes"] = m.arenaBytes;
+  if (m.arenaBytesPerSequence > 0) // absent: not recorded
+    root["arena_bytes_per_sequence"] = m.arenaBytesPerSequence;
   // Names are checkpoint tensor names (UTF-8 by the safetensors format);
   // replacing invalid bytes rather than throwing keeps the writer total.
   return root.dump(2, ' ', false, ojson::error_handler_t::replace) + "\n";

@@ -163,6 +163,10 @@ struct Manifest {
   std::vector<ManifestWeight> weights;
   /// Per-rank scratch arena for one forward call.
   uint64_t arenaBytes = 0;
+  /// Of which, per sequence of the call (the largest stage's buffers after
+  /// lastToken); what one more sequence than cacheBatch() costs (serve's
+  /// flat steps run more). 0: not recorded (older manifests).
+  uint64_t arenaBytesPerSequence = 0;
 
   /// Whether `rank` loads weight `index` (its stage uses it and, for an
   /// owned weight, it has the owner's coordinate).

@@ -106,6 +106,20 @@ TEST(Manifest, RoundTrips) {
   EXPECT_EQ(json::parse(*text), json::parse(readInput("stub-dp2-ep2.json")));
 }
 
+TEST(Manifest, ArenaBytesPerSequenceIsOptional) {
+  json j = example();
+  Expected<Manifest> m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->arenaBytesPerSequence, 0u);
+  j["arena_bytes_per_sequence"] = 4096;
+  m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->arenaBytesPerSequence, 4096u);
+  Expected<std::string> text = writeManifest(*m);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(json::parse(*text)["arena_bytes_per_sequence"], 4096);
+}
+
 TEST(Manifest, Fp8WeightsAndScales) {
   // q_proj as FP8 with a per-tensor scale, then per channel; bytes follow
   // the dtypes.
@@ -311,6 +325,10 @@ TEST(Manifest, EveryFieldIsChecked) {
        {"decode.pdl", "true or false"}},
       {[](json &j) { j.erase("arena_bytes"); }, {"arena_bytes: missing"}},
       {[](json &j) { j["arena_bytes"] = -1; }, {"arena_bytes"}},
+      {[](json &j) { j["arena_bytes_per_sequence"] = -1; },
+       {"arena_bytes_per_sequence"}},
+      {[](json &j) { j["arena_bytes_per_sequence"] = (1 << 20) + 1; },
+       {"arena_bytes_per_sequence", "more than arena_bytes 1048576"}},
       {[](json &j) { j["model"].erase("moe_top_k"); },
        {"model.moe_top_k: missing"}},
       {[](json &j) { j["model"]["moe_top_k"] = -1; }, {"model.moe_top_k"}},

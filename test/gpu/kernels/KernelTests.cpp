@@ -669,6 +669,35 @@ void attentionNoCache(Rng &rng, const AttnCfg &c, int64_t batch, int64_t seq) {
          compare(fromDevice(out), ref, 1e-2, 1.0 / 64));
 }
 
+/// Points cache slot `slot` at the K/V buffers `k`, `v` (poisoned here):
+/// contiguous rows, or `numBlocks` paged blocks when `blockSize` > 0.
+void setCacheSlot(const AttnCfg &c, int slot, DevBuf<uint16_t> &k,
+                  DevBuf<uint16_t> &v, int64_t maxBatch, int64_t maxSeq,
+                  int64_t blockSize = 0, int64_t numBlocks = 0) {
+  k.poison();
+  v.poison();
+  rt::CacheView view;
+  view.k = reinterpret_cast<rt::bf16 *>(k.get());
+  view.v = reinterpret_cast<rt::bf16 *>(v.get());
+  view.maxBatch = maxBatch;
+  view.kvHeads = c.kvHeads;
+  view.maxSeq = maxSeq;
+  view.headDim = c.hd;
+  view.blockSize = blockSize;
+  view.numBlocks = numBlocks;
+  R->setCache(slot, view);
+}
+
+/// The attention parameters of `c` on cache slot `slot`.
+rt::AttentionParams attnParams(const AttnCfg &c, int slot) {
+  rt::AttentionParams p;
+  p.heads = c.heads;
+  p.kvHeads = c.kvHeads;
+  p.window = c.window;
+  p.cacheSlot = slot;
+  return p;
+}
+
 /// A KV cache on the device plus its host mirror: each cache row's keys by
 /// position.
 struct CacheFixture {
@@ -681,16 +710,7 @@ struct CacheFixture {
         k(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
         v(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
         mirror(size_t(maxBatch)) {
-    k.poison();
-    v.poison();
-    rt::CacheView view;
-    view.k = reinterpret_cast<rt::bf16 *>(k.get());
-    view.v = reinterpret_cast<rt::bf16 *>(v.get());
-    view.maxBatch = maxBatch;
-    view.kvHeads = c.kvHeads;
-    view.maxSeq = maxSeq;
-    view.headDim = c.hd;
-    R->setCache(slot, view);
+    setCacheSlot(c, slot, k, v, maxBatch, maxSeq);
   }
 };
 
@@ -826,12 +846,7 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
   rp.kind = rt::RopeKind::Llama3;
   rp.factor = 8.f;
   rp.originalMaxPosition = 8192;
-  rt::AttentionParams pa, pb;
-  pa.heads = pb.heads = c.heads;
-  pa.kvHeads = pb.kvHeads = c.kvHeads;
-  pa.window = pb.window = c.window;
-  pa.cacheSlot = slotA;
-  pb.cacheSlot = slotB;
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   // The prompt, identical in both caches (no RoPE needed: the cached keys
   // are whatever they are; only this step's are rotated).
   {
@@ -893,6 +908,18 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
                  cacheSame ? "bit-identical" : "DIFFERS"));
 }
 
+/// `count` distinct block ids of [0, numBlocks) in random order.
+std::vector<int32_t> shuffledBlocks(Rng &rng, int64_t numBlocks,
+                                    int64_t count) {
+  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int32_t(i);
+  for (size_t i = ids.size() - 1; i > 0; --i)
+    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
+  ids.resize(size_t(count));
+  return ids;
+}
+
 /// The paged cache (serving: Step::blockTables) against the contiguous
 /// one: the same steps on a contiguous slot and on a paged slot whose
 /// blocks are a random permutation — a ragged prefill (row 1 left-padded
@@ -911,24 +938,8 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   int64_t numBlocks = batch * perSeq + 5;
   size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
   DevBuf<uint16_t> pk(slotElems), pv(slotElems);
-  pk.poison();
-  pv.poison();
-  rt::CacheView view;
-  view.k = reinterpret_cast<rt::bf16 *>(pk.get());
-  view.v = reinterpret_cast<rt::bf16 *>(pv.get());
-  view.maxBatch = batch;
-  view.kvHeads = c.kvHeads;
-  view.maxSeq = maxSeq;
-  view.headDim = c.hd;
-  view.blockSize = blockSize;
-  view.numBlocks = numBlocks;
-  R->setCache(slotB, view);
-  std::vector<int32_t> ids(static_cast<size_t>(numBlocks));
-  for (size_t i = 0; i < ids.size(); ++i)
-    ids[i] = int32_t(i);
-  for (size_t i = ids.size() - 1; i > 0; --i)
-    std::swap(ids[i], ids[size_t(rng.next() % (i + 1))]);
-  std::vector<int32_t> table(ids.begin(), ids.begin() + batch * perSeq);
+  setCacheSlot(c, slotB, pk, pv, batch, maxSeq, blockSize, numBlocks);
+  std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
   DevBuf<int32_t> dTable = toDeviceRaw(table);
 
   rt::RopeParams rp;
@@ -936,12 +947,7 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   rp.kind = rt::RopeKind::Llama3;
   rp.factor = 8.f;
   rp.originalMaxPosition = 8192;
-  rt::AttentionParams pa, pb;
-  pa.heads = pb.heads = c.heads;
-  pa.kvHeads = pb.kvHeads = c.kvHeads;
-  pa.window = pb.window = c.window;
-  pa.cacheSlot = slotA;
-  pb.cacheSlot = slotB;
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   std::vector<int64_t> written(size_t(batch), 0); // positions [0, n) per row
   bool same = true;
   // One call on both caches with fresh copies of q/k/v (ropeAttention
@@ -1018,6 +1024,144 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
                  cacheSame ? "bit-identical" : "DIFFER"));
 }
 
+/// A varlen step (Step::queryStart: serving's one flat call) against the
+/// same work as separate calls: on two paged caches with the same random
+/// block table and the same prefixes, two decode rows and two prefill
+/// chunks (one after a prefix, one from position 0) in one flat call must
+/// give bit-identical outputs and K/V to a decode call of the two rows
+/// plus one prefill call per chunk (the same kernels over the same keys).
+/// lastToken of the flat rows keeps each sequence's last row.
+void flatAttentionTwin(Rng &rng, const AttnCfg &c, int64_t blockSize) {
+  const std::vector<int64_t> prefix = {70, 33, 21, 0}, n = {1, 1, 45, 80};
+  const int64_t batch = 4, decodeRows = 2, maxSeq = 256;
+  int group = c.heads / c.kvHeads;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  int64_t perSeq = (maxSeq + blockSize - 1) / blockSize;
+  int64_t numBlocks = batch * perSeq + 3;
+  size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
+  DevBuf<uint16_t> ak(slotElems), av(slotElems), bk(slotElems),
+      bv(slotElems);
+  int slotA = 10, slotB = 11;
+  setCacheSlot(c, slotA, ak, av, batch, maxSeq, blockSize, numBlocks);
+  setCacheSlot(c, slotB, bk, bv, batch, maxSeq, blockSize, numBlocks);
+  std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
+  DevBuf<int32_t> dTable = toDeviceRaw(table);
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
+  AttnFn attn = attnFor(c.hd, group);
+  auto view = [](const DevBuf<uint16_t> &d, int64_t row, int64_t rows,
+                 int64_t cols) {
+    return rt::Act{const_cast<uint16_t *>(d.get()) + row * cols, rows, cols};
+  };
+  // One call on rows [row, row + rows) of q/k/v/out, cache rows from
+  // `cacheRow`, on slot p.cacheSlot.
+  auto call = [&](const DevBuf<uint16_t> &q, const DevBuf<uint16_t> &k,
+                  const DevBuf<uint16_t> &v, const DevBuf<uint16_t> &o,
+                  int64_t row, int64_t b, int64_t seq, int64_t cacheRow,
+                  const std::vector<int64_t> &pos,
+                  const rt::AttentionParams &p) {
+    StepBuf st = makeStep(b, seq, {}, pos, cacheRow);
+    st.step.blockTables = dTable.get();
+    st.step.blockTableStride = perSeq;
+    attn(*R, view(o, row, b * seq, qc), view(q, row, b * seq, qc),
+         view(k, row, b * seq, kc), view(v, row, b * seq, kc), st.step, p,
+         true);
+    sync();
+  };
+  // The prefixes, the same on both caches.
+  for (int64_t b = 0; b < batch; ++b) {
+    if (prefix[size_t(b)] == 0)
+      continue;
+    int64_t t = prefix[size_t(b)];
+    std::vector<float> q = randomBf16(rng, size_t(t * qc), 2.f),
+                       k = randomBf16(rng, size_t(t * kc), 2.f),
+                       v = randomBf16(rng, size_t(t * kc));
+    DevBuf<uint16_t> dq = toDevice(q), dk = toDevice(k), dv = toDevice(v),
+                     o(size_t(t * qc));
+    std::vector<int64_t> pos;
+    for (int64_t i = 0; i < t; ++i)
+      pos.push_back(i);
+    call(dq, dk, dv, o, 0, 1, t, b, pos, pa);
+    call(dq, dk, dv, o, 0, 1, t, b, pos, pb);
+  }
+  // This step's rows: the decode rows, then the chunks.
+  std::vector<int32_t> start = {0}, tokenSeq;
+  std::vector<int64_t> pos;
+  for (int64_t b = 0; b < batch; ++b) {
+    for (int64_t i = 0; i < n[size_t(b)]; ++i) {
+      pos.push_back(prefix[size_t(b)] + i);
+      tokenSeq.push_back(int32_t(b));
+    }
+    start.push_back(start.back() + int32_t(n[size_t(b)]));
+  }
+  int64_t tokens = start.back();
+  std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f),
+                     k = randomBf16(rng, size_t(tokens * kc), 2.f),
+                     v = randomBf16(rng, size_t(tokens * kc));
+  DevBuf<uint16_t> dq = toDevice(q), dk = toDevice(k), dv = toDevice(v),
+                   oa(size_t(tokens * qc)), ob(size_t(tokens * qc));
+  oa.poison();
+  ob.poison();
+  // Separate calls on cache A.
+  call(dq, dk, dv, oa, 0, decodeRows, 1, 0,
+       std::vector<int64_t>(pos.begin(), pos.begin() + decodeRows), pa);
+  for (int64_t b = decodeRows; b < batch; ++b)
+    call(dq, dk, dv, oa, start[size_t(b)], 1, n[size_t(b)], b,
+         std::vector<int64_t>(pos.begin() + start[size_t(b)],
+                              pos.begin() + start[size_t(b) + 1]),
+         pa);
+  // One flat call on cache B.
+  StepBuf flat = makeStep(batch, 80, std::vector<int64_t>(size_t(tokens), 0),
+                          pos);
+  DevBuf<int32_t> dStart = toDeviceRaw(start), dTokSeq = toDeviceRaw(tokenSeq);
+  flat.step.blockTables = dTable.get();
+  flat.step.blockTableStride = perSeq;
+  flat.step.queryStart = dStart.get();
+  flat.step.tokenSeq = dTokSeq.get();
+  flat.step.tokens = tokens;
+  flat.step.decodeRows = decodeRows;
+  attn(*R, act(ob, tokens, qc), act(dq, tokens, qc), act(dk, tokens, kc),
+       act(dv, tokens, kc), flat.step, pb, true);
+  sync();
+  bool same = oa.download() == ob.download();
+  std::vector<uint16_t> hak = ak.download(), hav = av.download(),
+                        hbk = bk.download(), hbv = bv.download();
+  bool cacheSame = true;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t p = 0; p < prefix[size_t(b)] + n[size_t(b)]; ++p)
+      for (int64_t h = 0; h < c.kvHeads; ++h) {
+        int64_t blk = table[size_t(b * perSeq + p / blockSize)];
+        size_t at = size_t(((blk * c.kvHeads + h) * blockSize +
+                            p % blockSize) * c.hd);
+        for (int64_t i = 0; i < c.hd; ++i)
+          if (hak[at + size_t(i)] != hbk[at + size_t(i)] ||
+              hav[at + size_t(i)] != hbv[at + size_t(i)])
+            cacheSame = false;
+      }
+  // lastToken of the flat rows: row start[b + 1] - 1 of each sequence.
+  int64_t hidden = 96;
+  std::vector<float> rows = randomBf16(rng, size_t(tokens * hidden));
+  DevBuf<uint16_t> din = toDevice(rows), dout(size_t(batch * hidden));
+  rt::lastToken(*R, act(dout, batch, hidden), act(din, tokens, hidden),
+                flat.step);
+  sync();
+  std::vector<float> last = fromDevice(dout);
+  bool lastOk = true;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t i = 0; i < hidden; ++i)
+      lastOk = lastOk && last[size_t(b * hidden + i)] ==
+                             rows[size_t((start[size_t(b) + 1] - 1) * hidden +
+                                         i)];
+  recordBool("attention varlen (flat step)",
+             attnName(c) + fmt(" 2 decode + chunks 45, 80 block=%lld",
+                               (long long)blockSize),
+             same && cacheSame && lastOk,
+             fmt("flat vs separate calls: outputs %s, written K/V %s, "
+                 "lastToken %s",
+                 same ? "bit-identical" : "DIFFER",
+                 cacheSame ? "bit-identical" : "DIFFER",
+                 lastOk ? "exact" : "WRONG"));
+}
+
 void testAttention() {
   Rng rng(6);
   attentionNoCache(rng, {64, 4, 4, 0}, 2, 37);
@@ -1051,6 +1195,8 @@ void testAttention() {
   pagedAttentionTwin(rng, {64, 8, 2, 0}, 40, 256, 16);
   pagedAttentionTwin(rng, {128, 32, 8, 0}, 200, 512, 16);
   pagedAttentionTwin(rng, {128, 8, 1, 32}, 70, 256, 32);
+  flatAttentionTwin(rng, {128, 32, 8, 0}, 16);
+  flatAttentionTwin(rng, {64, 8, 2, 0}, 32);
   if (quickMode)
     return;
   // Long context: many decode splits; with and without a window.

@@ -4,8 +4,9 @@
 # (default .device-carry/serve, which git ignores and the device tool can
 # carry): small Llama-3 under tp1, tp2, pp2 and dp2 and small Mixtral under
 # tp1 and ep2 (max-batch 8, max-seq 256)
-# and the Llama-3-8B shape under tp1 (max-batch 64, max-seq 1024, 32768
-# tokens per step: a 64 x 512 static prefill fits). The runtime is shared,
+# and the Llama-3-8B shape under tp1 (max-batch 64, max-seq 2048 so the
+# 1,000-token shared prefix fits, 32768 tokens per step: a 64 x 512 static
+# prefill fits). The runtime is shared,
 # so OUT.tar.xz is small; carry it and unpack it there:
 #   tar xJf .device-carry/serve.tar.xz -C .device-carry
 #   python3 test/gpu/serve/check_serve.py .device-carry/serve
@@ -30,7 +31,7 @@ for plan in tp1 ep2; do
 done
 "$bin/llm-import" test/models/real/llama-3-8b.json -o "$out/big.mlir"
 "$bin/llm-compile" "$out/big.mlir" --shard=tp1 --target=h100 --max-batch=64 \
-  --max-seq=1024 --max-tokens-per-step=32768 -o "$out/big-tp1"
+  --max-seq=2048 --max-tokens-per-step=32768 -o "$out/big-tp1"
 rm -rf "$out/big-tp1/src" "$out/big.mlir"
 for lib in $(ldd "$out/small-tp1/llm-model" |
              awk '/libcpp-httplib|libbrotli/ {print $3}'); do
