@@ -68,6 +68,18 @@
 
 #include <climits>
 #include <cmath>
+#include <type_traits>
+
+/// Which caches this translation unit has kernels for: a generated model
+/// defines LLMC_KV_CACHE_FP8 to 1 (its KV cache is FP8) or 0 (bf16), so
+/// nvcc compiles one set of cache kernels; undefined (the kernel tests),
+/// both. Attention without a cache always uses the bf16 prefill kernel.
+#ifndef LLMC_KV_CACHE_FP8
+#define LLMC_KV_CACHE_BOTH 1
+#define LLMC_KV_CACHE_FP8 1
+#else
+#define LLMC_KV_CACHE_BOTH 0
+#endif
 
 namespace llmc::rt {
 
@@ -1027,6 +1039,28 @@ void launchDecodeKernel(Rank &r, dim3 grid, const DecodeArgs &da,
             dim3(kThreads), smem, da, f);
 }
 
+constexpr bool kFp8CacheKernels = LLMC_KV_CACHE_BOTH || LLMC_KV_CACHE_FP8;
+constexpr bool kBf16CacheKernels = LLMC_KV_CACHE_BOTH || !LLMC_KV_CACHE_FP8;
+
+/// Calls f(std::true_type) for an FP8 cache, f(std::false_type) for a bf16
+/// one, instantiating only what this translation unit has kernels for.
+template <class F>
+void withCacheType(Rank &r, const char *op, bool fp8, F &&f) {
+  if (fp8) {
+    if constexpr (kFp8CacheKernels)
+      f(std::true_type{});
+    else
+      failf(r, op, "the KV cache is FP8 but this model was compiled for a "
+                   "bf16 cache");
+  } else {
+    if constexpr (kBf16CacheKernels)
+      f(std::false_type{});
+    else
+      failf(r, op, "the KV cache is bf16 but this model was compiled for an "
+                   "FP8 cache");
+  }
+}
+
 /// The one-launch decode: cache write, split-K attention over the cache,
 /// last-block merge (plus RoPE of q and k when `freqs`).
 template <int HD>
@@ -1081,12 +1115,13 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (freqs)
     f = *freqs;
   dim3 grid(unsigned(splits), unsigned(p.kvHeads), unsigned(s.batch));
-  if (freqs)
-    c.fp8 ? launchDecodeKernel<HD, true, true>(r, grid, da, f)
-          : launchDecodeKernel<HD, true, false>(r, grid, da, f);
-  else
-    c.fp8 ? launchDecodeKernel<HD, false, true>(r, grid, da, f)
-          : launchDecodeKernel<HD, false, false>(r, grid, da, f);
+  withCacheType(r, "attention decode", c.fp8, [&](auto fp8) {
+    constexpr bool Fp8 = decltype(fp8)::value;
+    if (freqs)
+      launchDecodeKernel<HD, true, Fp8>(r, grid, da, f);
+    else
+      launchDecodeKernel<HD, false, Fp8>(r, grid, da, f);
+  });
   checkLaunch(r, "attention decode");
   if (splits > 1 && !da.counters) {
     launchPdl(r, "attention decode merge", decodeMergeKernel<HD>,
@@ -1135,15 +1170,17 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     CacheBase cb = cacheBase<HD>(c, base);
     const bf16 *kn = static_cast<const bf16 *>(k.data);
     const bf16 *vn = static_cast<const bf16 *>(v.data);
-    if (c.fp8)
-      cacheWriteFp8Kernel<HD><<<tokens, 128, 0, r.stream()>>>(
-          static_cast<uint8_t *>(cb.k), static_cast<uint8_t *>(cb.v),
-          cb.kScale, cb.vScale, kn, vn, k.cols, s.positions, s.seq,
-          headStride, kv, c.maxSeq);
-    else
-      cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
-          static_cast<bf16 *>(cb.k), static_cast<bf16 *>(cb.v), kn, vn,
-          k.cols, HD, s.positions, s.seq, headStride, kv, c.maxSeq);
+    withCacheType(r, op, c.fp8, [&](auto fp8) {
+      if constexpr (decltype(fp8)::value)
+        cacheWriteFp8Kernel<HD><<<tokens, 128, 0, r.stream()>>>(
+            static_cast<uint8_t *>(cb.k), static_cast<uint8_t *>(cb.v),
+            cb.kScale, cb.vScale, kn, vn, k.cols, s.positions, s.seq,
+            headStride, kv, c.maxSeq);
+      else
+        cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
+            static_cast<bf16 *>(cb.k), static_cast<bf16 *>(cb.v), kn, vn,
+            k.cols, HD, s.positions, s.seq, headStride, kv, c.maxSeq);
+    });
     checkLaunch(r, "attention cache write");
     pa.k = cb.k;
     pa.v = cb.v;
@@ -1167,10 +1204,12 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   }
   dim3 grid(unsigned((s.seq + kBR - 1) / kBR), unsigned(p.heads),
             unsigned(s.batch));
-  if (pa.fp8)
-    launchPrefillKernel<HD, true>(r, grid, pa);
-  else
+  if (!pa.cache)
     launchPrefillKernel<HD, false>(r, grid, pa);
+  else
+    withCacheType(r, op, pa.fp8, [&](auto fp8) {
+      launchPrefillKernel<HD, decltype(fp8)::value>(r, grid, pa);
+    });
   checkLaunch(r, "attention prefill");
 }
 
