@@ -674,12 +674,22 @@ struct CacheBufs {
     ks.poison();
     vs.poison();
   }
-  void fill(rt::CacheView &view, bool fp8) const {
+  /// The view of this storage as a cache of `c`'s heads, `maxBatch` rows
+  /// of `maxSeq` positions (blockSize etc. left to the caller).
+  rt::CacheView view(const AttnCfg &c, int64_t maxBatch,
+                     int64_t maxSeq) const {
+    rt::CacheView view;
+    bool fp8 = c.fp8;
+    view.maxBatch = maxBatch;
+    view.kvHeads = c.kvHeads;
+    view.maxSeq = maxSeq;
+    view.headDim = c.hd;
     view.fp8 = fp8;
     view.k = fp8 ? static_cast<void *>(k8.get()) : k.get();
     view.v = fp8 ? static_cast<void *>(v8.get()) : v.get();
     view.kScale = fp8 ? ks.get() : nullptr;
     view.vScale = fp8 ? vs.get() : nullptr;
+    return view;
   }
   /// Every byte of the slot (raw bits: unwritten positions keep the
   /// poison).
@@ -756,13 +766,7 @@ struct CacheFixture {
       : c(c), maxBatch(maxBatch), maxSeq(maxSeq),
         bufs(c.fp8, size_t(maxBatch * c.kvHeads * maxSeq * c.hd), c.hd),
         mirror(size_t(maxBatch)) {
-    rt::CacheView view;
-    bufs.fill(view, c.fp8);
-    view.maxBatch = maxBatch;
-    view.kvHeads = c.kvHeads;
-    view.maxSeq = maxSeq;
-    view.headDim = c.hd;
-    R->setCache(slot, view);
+    R->setCache(slot, bufs.view(c, maxBatch, maxSeq));
   }
 };
 
@@ -999,12 +1003,7 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   int64_t numBlocks = batch * perSeq + 5;
   size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
   CacheBufs paged(c.fp8, slotElems, c.hd);
-  rt::CacheView view;
-  paged.fill(view, c.fp8);
-  view.maxBatch = batch;
-  view.kvHeads = c.kvHeads;
-  view.maxSeq = maxSeq;
-  view.headDim = c.hd;
+  rt::CacheView view = paged.view(c, batch, maxSeq);
   view.blockSize = blockSize;
   view.numBlocks = numBlocks;
   R->setCache(slotB, view);
