@@ -148,18 +148,8 @@ Error runNvcc(const std::string &nvcc, const Target &target,
 std::pair<Operation *, StringRef> unsupportedFp8(ModuleOp module) {
   std::pair<Operation *, StringRef> found{nullptr, ""};
   module.walk([&](Operation *op) {
-    auto fp8Cache = [](Type type) {
-      auto cache = dyn_cast<llm::KVCacheType>(type);
-      return cache && cache.isFp8();
-    };
     StringRef why;
-    if (llvm::any_of(op->getResultTypes(), fp8Cache) ||
-        llvm::any_of(op->getRegions(), [&](Region &region) {
-          return llvm::any_of(region.getArgumentTypes(), fp8Cache);
-        }))
-      why = "the FP8 KV cache (kv-fp8) is not lowered to CUDA yet; compile "
-            "without kv-fp8";
-    else if (auto e = dyn_cast<llm::ExpertsOp>(op); e && e.hasScales())
+    if (auto e = dyn_cast<llm::ExpertsOp>(op); e && e.hasScales())
       why = "FP8 expert weights are not lowered to CUDA yet; quantize dense "
             "models only";
     else if (auto s = dyn_cast<llm::SharedExpertOp>(op);
@@ -222,8 +212,9 @@ static Error checkDeviceMemory(const rt::Manifest &m, const Target &target) {
   for (int64_t rank = 0, e = m.plan.numRanks(); rank < e; ++rank) {
     auto [first, end] = m.slotsOf(rank);
     double cache = double(m.cacheBatch()) * double(m.kvCache.kvHeads) *
-                   double(m.limits.maxSeq) * double(m.kvCache.headDim) * 2.0 *
-                   2.0 * double(end - first);
+                   double(m.limits.maxSeq) *
+                   double(m.kvCache.bytesPerVector()) * 2.0 *
+                   double(end - first);
     double bytes = cache + double(m.arenaBytes);
     if (bytes <= capacity)
       continue;

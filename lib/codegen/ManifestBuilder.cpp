@@ -188,9 +188,11 @@ Expected<rt::Manifest> llmc::buildManifest(ModuleOp module,
       m.kvCache.numSlots = cache.getNumLayers();
       m.kvCache.kvHeads = cache.getNumKvHeads();
       m.kvCache.headDim = cache.getHeadDim();
-      if (!cache.getElementType().isBF16())
-        return createStringError("the KV cache must be bf16 for the CUDA "
-                                 "runtime");
+      if (cache.isFp8())
+        m.kvCache.dtype = "f8e4m3";
+      else if (!cache.getElementType().isBF16())
+        return createStringError("the KV cache must be bf16 or FP8 (E4M3) "
+                                 "for the CUDA runtime");
     }
   SmallVector<dist::StageOp> stages;
   forward.walk([&](dist::StageOp stage) { stages.push_back(stage); });

@@ -316,6 +316,9 @@ private:
   std::set<std::pair<int64_t, int64_t>> attentionInstances,
       ropeAttentionInstances;
   std::set<int64_t> ropeInstances;
+  /// The KV cache is FP8: Attention.cuh then compiles only its FP8 cache
+  /// kernels (LLMC_KV_CACHE_FP8).
+  bool kvCacheFp8 = false;
   int64_t tables = 0;
   std::map<std::pair<std::string, std::vector<int64_t>>, std::string>
       tableSymbols;

@@ -153,6 +153,9 @@ LogicalResult Lowering::run() {
         "llm-lower-to-emitc: expected a func.func @forward to lower");
   for (auto [i, w] : llvm::enumerate(weightOrder(module)))
     weightIndices[w.getSymName()] = static_cast<int64_t>(i);
+  for (Type type : forward.getArgumentTypes())
+    if (auto cache = dyn_cast<llm::KVCacheType>(type))
+      kvCacheFp8 = cache.isFp8();
 
   // Decoder layers are inlined: their block arguments are their operands,
   // their results what their body yields.
@@ -220,6 +223,12 @@ void Lowering::emitKernelInstances() {
   // are compiled here, so any supported shape links.
   bool attention =
       !attentionInstances.empty() || !ropeAttentionInstances.empty();
+  if (attention)
+    emitc::VerbatimOp::create(
+        b, loc,
+        b.getStringAttr(llvm::formatv("#define LLMC_KV_CACHE_FP8 {0}",
+                                      kvCacheFp8 ? 1 : 0)
+                            .str()));
   emitc::IncludeOp::create(b, loc,
                            attention ? "runtime/kernels/Attention.cuh"
                                      : "runtime/kernels/Rope.cuh",

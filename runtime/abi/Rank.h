@@ -25,17 +25,24 @@ namespace llmc::rt {
 
 class Communicator; // runtime/comm/Communicator.h
 
-/// Device KV cache of one layer slot, bf16 K and V. Contiguous
+/// Device KV cache of one layer slot, K and V. Contiguous
 /// (blockSize == 0): [maxBatch, kvHeads, maxSeq, headDim]. Paged (serving,
 /// blockSize > 0): [numBlocks, kvHeads, blockSize, headDim], addressed
 /// through Step::blockTables; maxBatch is then the most sequences of one
 /// call and maxSeq the longest sequence. `k == nullptr` when this rank does
 /// not hold the slot.
 struct CacheView {
-  bf16 *k = nullptr;
-  bf16 *v = nullptr;
+  /// bf16 values, or E4M3 codes (one byte each) when `fp8`.
+  void *k = nullptr;
+  void *v = nullptr;
   int64_t maxBatch = 0, kvHeads = 0, maxSeq = 0, headDim = 0;
   int64_t blockSize = 0, numBlocks = 0;
+  /// FP8 cache (docs/quantization.md): one fp32 scale per (position, kv
+  /// head) of K and of V, laid out as the codes with headDim 1; position j
+  /// of a head means code * scale.
+  bool fp8 = false;
+  float *kScale = nullptr;
+  float *vScale = nullptr;
 };
 
 class Rank {

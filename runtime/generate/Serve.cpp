@@ -692,7 +692,8 @@ serve::RankMemoryUse memoryUse(const Manifest &m, int64_t rank,
   u.kv.layers = end - first;
   u.kv.kvHeads = m.kvCache.kvHeads;
   u.kv.headDim = m.kvCache.headDim;
-  u.kv.dtypeBytes = 2;
+  u.kv.dtypeBytes = m.kvCache.fp8() ? 1 : 2;
+  u.kv.scaleBytes = m.kvCache.fp8() ? 4 : 0;
   u.kv.blockSize = so.blockSize;
   return u;
 }

@@ -38,6 +38,16 @@
 // table[j / block_size] at slot j % block_size (KVAddr). The kernels are
 // the same; only the address of a position changes.
 //
+// An FP8 cache (CacheView::fp8, docs/quantization.md) holds E4M3 codes and
+// one fp32 scale per (position, kv head) of K and of V, laid out like the
+// codes with head_dim 1. Writes quantize each head vector with its own
+// scale exactly as runtime/weights/Fp8.h does (fmaxf absmax, __fdiv_rn by
+// 448, the floor, cvt.rn.satfinite); reads widen the codes exactly to bf16
+// (every E4M3 value is one) into the same tiles, and the scales are
+// factored out of the products: a score is (q . code_k) * s_k, and a
+// probability enters P V as bf16(p * s_v). Every kernel is templated over
+// the element type (Fp8); the bf16 instantiations are unchanged.
+//
 // Masking is by position: key at position kp is visible to a query at qp
 // when kp <= qp and, with a window w, kp > qp - w (Mistral / Qwen2 sliding
 // window, as in the CPU reference).
@@ -51,9 +61,25 @@
 #include "runtime/device/Mma.cuh"
 #include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/Rope.cuh"
+#include "runtime/weights/Fp8.h"
+
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
 
 #include <climits>
 #include <cmath>
+#include <type_traits>
+
+/// Which caches this translation unit has kernels for: a generated model
+/// defines LLMC_KV_CACHE_FP8 to 1 (its KV cache is FP8) or 0 (bf16), so
+/// nvcc compiles one set of cache kernels; undefined (the kernel tests),
+/// both. Attention without a cache always uses the bf16 prefill kernel.
+#ifndef LLMC_KV_CACHE_FP8
+#define LLMC_KV_CACHE_BOTH 1
+#define LLMC_KV_CACHE_FP8 1
+#else
+#define LLMC_KV_CACHE_BOTH 0
+#endif
 
 namespace llmc::rt {
 
@@ -215,6 +241,141 @@ struct KVAddr {
 };
 
 //===----------------------------------------------------------------------===//
+// FP8 cache: E4M3 codes, one fp32 scale per (position, kv head)
+//===----------------------------------------------------------------------===//
+
+/// Eight E4M3 codes widened exactly to eight bf16 (E4M3 -> f16 -> f32 ->
+/// bf16, no step rounds).
+__device__ __forceinline__ uint4 e4m3x8ToBf16x8(uint2 codes) {
+  uint32_t words[2] = {codes.x, codes.y}, out[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(
+        static_cast<__nv_fp8x2_storage_t>((words[i / 2] >> (16 * (i % 2))) &
+                                          0xFFFFu),
+        __NV_E4M3);
+    float2 f = __half22float2(*reinterpret_cast<__half2 *>(&h));
+    out[i] = packBf16x2(f.x, f.y);
+  }
+  return make_uint4(out[0], out[1], out[2], out[3]);
+}
+
+/// Largest |x| of eight bf16 (fmaxf: NaNs ignored, as absMax in Fp8.h).
+__device__ __forceinline__ float absMax8(uint4 raw) {
+  float f[8], a = 0.f;
+  unpack8(raw, f);
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    a = fmaxf(a, fabsf(f[i]));
+  return a;
+}
+
+/// The scale of a head vector spread over the calling warp, from each
+/// lane's absmax (every lane calls): fp8ScaleForAbsmax of Fp8.h.
+__device__ __forceinline__ float fp8HeadScale(float laneAbsmax) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1)
+    laneAbsmax = fmaxf(laneAbsmax, __shfl_xor_sync(0xffffffffu, laneAbsmax, o));
+  return fmaxf(__fdiv_rn(laneAbsmax, 448.f), kFp8MinScale);
+}
+
+/// floatToE4M3(x / s) of eight bf16, low byte first.
+__device__ __forceinline__ uint2 bf16x8ToE4M3(uint4 raw, float s) {
+  float f[8];
+  unpack8(raw, f);
+  uint32_t w[2] = {0u, 0u};
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    w[i / 4] |= uint32_t(__nv_cvt_float_to_fp8(__fdiv_rn(f[i], s),
+                                               __NV_SATFINITE, __NV_E4M3))
+                << (8 * (i % 4));
+  return make_uint2(w[0], w[1]);
+}
+
+/// Quantizes one head vector (HD bf16 at `src`) into `codes` and `*scale`;
+/// the calling warp does it, lane l the elements [8 l, 8 l + 8).
+template <int HD>
+__device__ __forceinline__ void storeFp8Head(uint8_t *codes, float *scale,
+                                             const bf16 *src, int lane) {
+  static_assert(HD / 8 <= 32, "one warp quantizes a head vector");
+  uint4 x = make_uint4(0, 0, 0, 0);
+  if (lane < HD / 8)
+    x = reinterpret_cast<const uint4 *>(src)[lane];
+  float s = fp8HeadScale(absMax8(x));
+  if (lane < HD / 8)
+    reinterpret_cast<uint2 *>(codes)[lane] = bf16x8ToE4M3(x, s);
+  if (lane == 0)
+    *scale = s;
+}
+
+/// One kv head's keys and values in the cache (or, not Fp8, in this call's
+/// k/v): bf16 values or E4M3 codes at element offset kv.at(b, j); an FP8
+/// code's scale at kScale[offset / HD].
+struct HeadKV {
+  const void *k, *v;
+  const float *kScale, *vScale;
+};
+
+/// Issues the loads of a 64-key K and V tile: rows [0, n) are positions
+/// j0 + row, later rows zero; rows LD elements apart. bf16: asynchronous
+/// copies, committed (the caller waits). Fp8: the codes widened to bf16,
+/// and each row's scales in kS / vS (zero past n).
+template <int HD, int LD, bool Fp8>
+__device__ __forceinline__ void loadKVTile(bf16 *Ks, bf16 *Vs, float *kS,
+                                           float *vS, const HeadKV &h,
+                                           const KVAddr &kv, int b, int64_t j0,
+                                           int n, int tid) {
+  if constexpr (!Fp8) {
+    const bf16 *k = static_cast<const bf16 *>(h.k);
+    const bf16 *v = static_cast<const bf16 *>(h.v);
+    for (int c = tid; c < kBC * HD / 8; c += kThreads) {
+      int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
+      bool valid = row < n;
+      int64_t off = kv.at(b, j0 + (valid ? row : 0)) + col;
+      cpAsync16(&Ks[row * LD + col], k + off, valid);
+      cpAsync16(&Vs[row * LD + col], v + off, valid);
+    }
+    cpAsyncCommit();
+  } else {
+    const uint8_t *k = static_cast<const uint8_t *>(h.k);
+    const uint8_t *v = static_cast<const uint8_t *>(h.v);
+    for (int c = tid; c < kBC * HD / 8; c += kThreads) {
+      int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
+      uint4 kk = make_uint4(0, 0, 0, 0), vv = kk;
+      if (row < n) {
+        int64_t off = kv.at(b, j0 + row) + col;
+        kk = e4m3x8ToBf16x8(*reinterpret_cast<const uint2 *>(k + off));
+        vv = e4m3x8ToBf16x8(*reinterpret_cast<const uint2 *>(v + off));
+      }
+      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = kk;
+      *reinterpret_cast<uint4 *>(&Vs[row * LD + col]) = vv;
+    }
+    for (int c = tid; c < kBC; c += kThreads) {
+      float ks = 0.f, vs = 0.f;
+      if (c < n) {
+        int64_t at = kv.at(b, j0 + c) / HD;
+        ks = h.kScale[at];
+        vs = h.vScale[at];
+      }
+      kS[c] = ks;
+      vS[c] = vs;
+    }
+  }
+}
+
+/// Multiplies the probabilities of NT n8 tiles (keys key0 + 8 nt + column)
+/// by their values' scales before P V (Fp8 only).
+template <int NT>
+__device__ __forceinline__ void scaleByV(float (&p)[NT][4], const float *vS,
+                                         int key0, int tq) {
+#pragma unroll
+  for (int nt = 0; nt < NT; ++nt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      p[nt][e] *= vS[key0 + nt * 8 + 2 * tq + (e & 1)];
+}
+
+//===----------------------------------------------------------------------===//
 // Prefill
 //===----------------------------------------------------------------------===//
 
@@ -224,8 +385,10 @@ struct PrefillArgs {
   bf16 *out;
   int64_t oStride;
   /// Keys of batch row b, kv head h, index j at
-  /// k + h * kvHeadStride + kv.at(b, j).
-  const bf16 *k, *v;
+  /// k + h * kvHeadStride + kv.at(b, j) (bf16, or E4M3 codes whose scales
+  /// are at kScale + (h * kvHeadStride + kv.at(b, j)) / head_dim).
+  const void *k, *v;
+  const float *kScale, *vScale;
   int64_t kvHeadStride;
   KVAddr kv;
   const int64_t *positions;
@@ -239,14 +402,30 @@ struct PrefillArgs {
   /// [qStart[b], qStart[b + 1]); nullptr: rows [b * seq, (b + 1) * seq).
   const int32_t *qStart = nullptr;
   int seqBase = 0;
+  /// Host side only: the cache is FP8 (selects the instantiation).
+  bool fp8;
 };
 
-template <int HD>
+/// The kv head's HeadKV of a kernel's arguments.
+template <int HD, class Args>
+__device__ __forceinline__ HeadKV headKV(const Args &a, int kvh, bool fp8) {
+  int64_t off = int64_t(kvh) * a.kvHeadStride;
+  int64_t bytes = fp8 ? 1 : 2;
+  HeadKV h;
+  h.k = static_cast<const char *>(a.k) + off * bytes;
+  h.v = static_cast<const char *>(a.v) + off * bytes;
+  h.kScale = fp8 ? a.kScale + off / HD : nullptr;
+  h.vScale = fp8 ? a.vScale + off / HD : nullptr;
+  return h;
+}
+
+template <int HD, bool Fp8>
 __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   constexpr int LD = HD + 8;
   extern __shared__ uint4 attnSmem[];
   bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
   __shared__ int64_t kposS[kBC];
+  __shared__ float kScS[Fp8 ? kBC : 1], vScS[Fp8 ? kBC : 1];
   __shared__ int64_t qRange[2][kThreads / 32];
 
   int b = blockIdx.z + a.seqBase, h = blockIdx.y, t0 = blockIdx.x * kBR;
@@ -306,22 +485,14 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
     jEnd = t0 + kBR < len ? t0 + kBR : len;
   }
 
-  const bf16 *kBase = a.k + int64_t(kvh) * a.kvHeadStride;
-  const bf16 *vBase = a.v + int64_t(kvh) * a.kvHeadStride;
+  HeadKV hkv = headKV<HD>(a, kvh, Fp8);
   RowState<HD> st;
 
   for (int64_t j0 = jBegin; j0 < jEnd; j0 += kBC) {
     int n = jEnd - j0 < kBC ? int(jEnd - j0) : kBC;
     if (!a.cache && a.window > 0 && pos[j0 + n - 1] <= bmin - a.window)
       continue; // the whole tile fell out of every row's window
-    for (int c = tid; c < kBC * HD / 8; c += kThreads) {
-      int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
-      bool valid = row < n;
-      int64_t off = a.kv.at(b, j0 + (valid ? row : 0)) + col;
-      cpAsync16(&Ks[row * LD + col], kBase + off, valid);
-      cpAsync16(&Vs[row * LD + col], vBase + off, valid);
-    }
-    cpAsyncCommit();
+    loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
     for (int c = tid; c < kBC; c += kThreads)
       kposS[c] = c < n ? (a.cache ? j0 + c : pos[j0 + c]) : LLONG_MAX;
     cpAsyncWait<0>();
@@ -337,12 +508,16 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
       for (int nt = 0; nt < kBC / 8; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          int64_t kp = kposS[nt * 8 + 2 * tq + (e & 1)];
+          int key = nt * 8 + 2 * tq + (e & 1);
+          int64_t kp = kposS[key];
           int64_t q = qp[e >> 1];
           bool ok = kp <= q && (a.window <= 0 || kp > q - a.window);
-          s[nt][e] = ok ? s[nt][e] * a.scaleLog2 : -INFINITY;
+          float sc = Fp8 ? a.scaleLog2 * kScS[key] : a.scaleLog2;
+          s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
         }
       softmaxUpdate<HD, kBC / 8>(s, st);
+      if constexpr (Fp8)
+        scaleByV<kBC / 8>(s, vScS, 0, tq);
 #pragma unroll
       for (int kk = 0; kk < kBC / 16; ++kk)
         accumulatePV<HD, LD>(st, s[2 * kk], s[2 * kk + 1], Vs, kk * 16, lane);
@@ -384,8 +559,10 @@ struct DecodeArgs {
   bf16 *out;
   int64_t oStride;
   /// Position j of kv head h of this call's row b at
-  /// k + h * kvHeadStride + kv.at(b, j).
-  bf16 *k, *v;
+  /// k + h * kvHeadStride + kv.at(b, j) (bf16, or E4M3 codes whose scales
+  /// are at kScale + (h * kvHeadStride + kv.at(b, j)) / head_dim).
+  void *k, *v;
+  float *kScale, *vScale;
   int64_t kvHeadStride;
   KVAddr kv;
   const int64_t *positions;
@@ -451,7 +628,7 @@ __device__ void mergeSplits(const DecodeArgs &a, int b, int kvh, int active) {
   }
 }
 
-template <int HD, bool Rope>
+template <int HD, bool Rope, bool Fp8>
 __global__ void __launch_bounds__(kThreads)
     decodeKernel(DecodeArgs a, InvFreq<HD> freqs) {
   constexpr int LD = HD + 8;
@@ -462,6 +639,7 @@ __global__ void __launch_bounds__(kThreads)
   extern __shared__ uint4 attnSmem[];
   bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
   __shared__ float cosS[Rope ? half : 1], sinS[Rope ? half : 1];
+  __shared__ float kScS[Fp8 ? kBC : 1], vScS[Fp8 ? kBC : 1];
   __shared__ bool lastBlock;
 
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
@@ -481,29 +659,61 @@ __global__ void __launch_bounds__(kThreads)
     rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
     __syncthreads();
   }
-  bf16 *kBase = a.k + int64_t(kvh) * a.kvHeadStride;
-  bf16 *vBase = a.v + int64_t(kvh) * a.kvHeadStride;
+  HeadKV hkv = headKV<HD>(a, kvh, Fp8);
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
     const bf16 *kr = a.newK + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
     const bf16 *vr = a.newV + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
     int64_t at = a.kv.at(b, qpos);
-    for (int c = tid; c < HD / 8; c += kThreads) {
-      int col = c * 8;
-      reinterpret_cast<uint4 *>(vBase + at)[c] =
-          reinterpret_cast<const uint4 *>(vr)[c];
-      if constexpr (Rope) {
-        if (col < half) {
-          uint4 p1 = *reinterpret_cast<const uint4 *>(kr + col);
-          uint4 p2 = *reinterpret_cast<const uint4 *>(kr + half + col);
-          rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
-          *reinterpret_cast<uint4 *>(kBase + at + col) = p1;
-          *reinterpret_cast<uint4 *>(kBase + at + half + col) = p2;
+    if constexpr (Fp8) {
+      // Warp 0 quantizes the (rotated) key and the value, one head vector
+      // each.
+      if (warp == 0) {
+        uint8_t *kc = static_cast<uint8_t *>(a.k) +
+                      int64_t(kvh) * a.kvHeadStride + at;
+        uint8_t *vc = static_cast<uint8_t *>(a.v) +
+                      int64_t(kvh) * a.kvHeadStride + at;
+        int64_t si = (int64_t(kvh) * a.kvHeadStride + at) / HD;
+        storeFp8Head<HD>(vc, a.vScale + si, vr, lane);
+        if constexpr (Rope) {
+          int col = lane * 8;
+          uint4 p1 = make_uint4(0, 0, 0, 0), p2 = p1;
+          if (col < half) {
+            p1 = *reinterpret_cast<const uint4 *>(kr + col);
+            p2 = *reinterpret_cast<const uint4 *>(kr + half + col);
+            rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
+          }
+          float s = fp8HeadScale(fmaxf(absMax8(p1), absMax8(p2)));
+          if (col < half) {
+            *reinterpret_cast<uint2 *>(kc + col) = bf16x8ToE4M3(p1, s);
+            *reinterpret_cast<uint2 *>(kc + half + col) = bf16x8ToE4M3(p2, s);
+          }
+          if (lane == 0)
+            a.kScale[si] = s;
+        } else {
+          storeFp8Head<HD>(kc, a.kScale + si, kr, lane);
         }
-      } else {
-        reinterpret_cast<uint4 *>(kBase + at)[c] =
-            reinterpret_cast<const uint4 *>(kr)[c];
+      }
+    } else {
+      bf16 *kBase = static_cast<bf16 *>(a.k) + int64_t(kvh) * a.kvHeadStride;
+      bf16 *vBase = static_cast<bf16 *>(a.v) + int64_t(kvh) * a.kvHeadStride;
+      for (int c = tid; c < HD / 8; c += kThreads) {
+        int col = c * 8;
+        reinterpret_cast<uint4 *>(vBase + at)[c] =
+            reinterpret_cast<const uint4 *>(vr)[c];
+        if constexpr (Rope) {
+          if (col < half) {
+            uint4 p1 = *reinterpret_cast<const uint4 *>(kr + col);
+            uint4 p2 = *reinterpret_cast<const uint4 *>(kr + half + col);
+            rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
+            *reinterpret_cast<uint4 *>(kBase + at + col) = p1;
+            *reinterpret_cast<uint4 *>(kBase + at + half + col) = p2;
+          }
+        } else {
+          reinterpret_cast<uint4 *>(kBase + at)[c] =
+              reinterpret_cast<const uint4 *>(kr)[c];
+        }
       }
     }
     __syncthreads(); // the tile loads below read what was just written
@@ -547,14 +757,7 @@ __global__ void __launch_bounds__(kThreads)
     // Consecutive positions of one head are contiguous in the cache (in a
     // block, when paged): runs of 64 (block size) * HD * 2 bytes, read
     // coalesced.
-    for (int c = tid; c < kBC * HD / 8; c += kThreads) {
-      int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
-      bool valid = row < n;
-      int64_t off = a.kv.at(b, j0 + (valid ? row : 0)) + col;
-      cpAsync16(&Ks[row * LD + col], kBase + off, valid);
-      cpAsync16(&Vs[row * LD + col], vBase + off, valid);
-    }
-    cpAsyncCommit();
+    loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
     cpAsyncWait<0>();
     __syncthreads();
     if (kw < n) {
@@ -564,10 +767,14 @@ __global__ void __launch_bounds__(kThreads)
       for (int nt = 0; nt < 2; ++nt)
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          bool ok = kw + nt * 8 + 2 * tq + (e & 1) < n;
-          s[nt][e] = ok ? s[nt][e] * a.scaleLog2 : -INFINITY;
+          int key = kw + nt * 8 + 2 * tq + (e & 1);
+          bool ok = key < n;
+          float sc = Fp8 ? a.scaleLog2 * kScS[key] : a.scaleLog2;
+          s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
         }
       softmaxUpdate<HD, 2>(s, st);
+      if constexpr (Fp8)
+        scaleByV<2>(s, vScS, kw, tq);
       accumulatePV<HD, LD>(st, s[0], s[1], Vs, kw, lane);
     }
     __syncthreads();
@@ -670,6 +877,28 @@ __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
   }
 }
 
+/// cacheWriteKernel for an FP8 cache: each warp quantizes head vectors of
+/// the block's token.
+template <int HD>
+__global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
+                                    float *vs, const bf16 *k, const bf16 *v,
+                                    int64_t kvCols, const int64_t *positions,
+                                    int64_t seq, int64_t kvHeadStride,
+                                    KVAddr kv, int64_t maxSeq,
+                                    const int32_t *tokenSeq) {
+  int64_t t = blockIdx.x, b = tokenSeq ? tokenSeq[t] : t / seq;
+  int64_t pos = positions[t];
+  if (pos < 0 || pos >= maxSeq)
+    return;
+  int64_t at = kv.at(int(b), pos);
+  int lane = threadIdx.x & 31;
+  for (int64_t h = threadIdx.x >> 5; h < kvCols / HD; h += blockDim.x >> 5) {
+    int64_t dst = at + h * kvHeadStride;
+    storeFp8Head<HD>(kc + dst, ks + dst / HD, k + t * kvCols + h * HD, lane);
+    storeFp8Head<HD>(vc + dst, vs + dst / HD, v + t * kvCols + h * HD, lane);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Host side
 //===----------------------------------------------------------------------===//
@@ -745,6 +974,8 @@ CacheView checkedCache(Rank &r, const char *op, const Step &s,
   CacheView c = r.cache(p.cacheSlot);
   if (!c.k || !c.v)
     failf(r, op, "this rank holds no KV cache slot %d", p.cacheSlot);
+  if (c.fp8 && (!c.kScale || !c.vScale))
+    failf(r, op, "FP8 cache slot %d has no scales", p.cacheSlot);
   if (c.kvHeads != p.kvHeads || c.headDim != HD)
     failf(r, op,
           "cache slot %d holds %lld kv heads of %lld, the layer has %d of %d",
@@ -791,6 +1022,55 @@ KVAddr cacheAddr(const CacheView &c, const Step &s, int64_t &base,
   return a;
 }
 
+/// The cache of slot view `c` from element offset `base` on: values or
+/// codes, and (FP8) their scales.
+struct CacheBase {
+  void *k, *v;
+  float *kScale, *vScale;
+};
+template <int HD> CacheBase cacheBase(const CacheView &c, int64_t base) {
+  int64_t bytes = c.fp8 ? 1 : 2;
+  CacheBase cb;
+  cb.k = static_cast<char *>(c.k) + base * bytes;
+  cb.v = static_cast<char *>(c.v) + base * bytes;
+  cb.kScale = c.fp8 ? c.kScale + base / HD : nullptr;
+  cb.vScale = c.fp8 ? c.vScale + base / HD : nullptr;
+  return cb;
+}
+
+template <int HD, bool Rope, bool Fp8>
+void launchDecodeKernel(Rank &r, dim3 grid, const DecodeArgs &da,
+                        const InvFreq<HD> &f) {
+  constexpr int smem = decodeSmemBytes<HD>();
+  static const bool once =
+      (allowSmem(decodeKernel<HD, Rope, Fp8>, smem), true);
+  (void)once;
+  launchPdl(r, "attention decode", decodeKernel<HD, Rope, Fp8>, grid,
+            dim3(kThreads), smem, da, f);
+}
+
+constexpr bool kFp8CacheKernels = LLMC_KV_CACHE_BOTH || LLMC_KV_CACHE_FP8;
+constexpr bool kBf16CacheKernels = LLMC_KV_CACHE_BOTH || !LLMC_KV_CACHE_FP8;
+
+/// Calls f(std::true_type) for an FP8 cache, f(std::false_type) for a bf16
+/// one, instantiating only what this translation unit has kernels for.
+template <class F>
+void withCacheType(Rank &r, const char *op, bool fp8, F &&f) {
+  if (fp8) {
+    if constexpr (kFp8CacheKernels)
+      f(std::true_type{});
+    else
+      failf(r, op, "the KV cache is FP8 but this model was compiled for a "
+                   "bf16 cache");
+  } else {
+    if constexpr (kBf16CacheKernels)
+      f(std::false_type{});
+    else
+      failf(r, op, "the KV cache is bf16 but this model was compiled for an "
+                   "FP8 cache");
+  }
+}
+
 /// The one-launch decode: cache write, split-K attention over the cache,
 /// last-block merge (plus RoPE of q and k when `freqs`).
 template <int HD>
@@ -805,8 +1085,11 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.qStride = q.cols;
   da.out = static_cast<bf16 *>(out.data);
   da.oStride = out.cols;
-  da.k = c.k + base;
-  da.v = c.v + base;
+  CacheBase cb = cacheBase<HD>(c, base);
+  da.k = cb.k;
+  da.v = cb.v;
+  da.kScale = cb.kScale;
+  da.vScale = cb.vScale;
   da.kvHeadStride = headStride;
   da.kv = kv;
   da.positions = s.positions;
@@ -842,18 +1125,13 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (freqs)
     f = *freqs;
   dim3 grid(unsigned(splits), unsigned(p.kvHeads), unsigned(s.batch));
-  constexpr int smem = decodeSmemBytes<HD>();
-  if (freqs) {
-    static const bool once = (allowSmem(decodeKernel<HD, true>, smem), true);
-    (void)once;
-    launchPdl(r, "attention decode", decodeKernel<HD, true>, grid,
-              dim3(kThreads), smem, da, f);
-  } else {
-    static const bool once = (allowSmem(decodeKernel<HD, false>, smem), true);
-    (void)once;
-    launchPdl(r, "attention decode", decodeKernel<HD, false>, grid,
-              dim3(kThreads), smem, da, f);
-  }
+  withCacheType(r, "attention decode", c.fp8, [&](auto fp8) {
+    constexpr bool Fp8 = decltype(fp8)::value;
+    if (freqs)
+      launchDecodeKernel<HD, true, Fp8>(r, grid, da, f);
+    else
+      launchDecodeKernel<HD, false, Fp8>(r, grid, da, f);
+  });
   checkLaunch(r, "attention decode");
   if (splits > 1 && !da.counters) {
     launchPdl(r, "attention decode merge", decodeMergeKernel<HD>,
@@ -861,6 +1139,14 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
               da);
     checkLaunch(r, "attention decode merge");
   }
+}
+
+template <int HD, bool Fp8>
+void launchPrefillKernel(Rank &r, dim3 grid, const PrefillArgs &pa) {
+  constexpr int smem = prefillSmemBytes<HD>();
+  static const bool once = (allowSmem(prefillKernel<HD, Fp8>, smem), true);
+  (void)once;
+  prefillKernel<HD, Fp8><<<grid, kThreads, smem, r.stream()>>>(pa);
 }
 
 /// The query side of the prefill kernel's arguments for this call.
@@ -887,11 +1173,35 @@ void launchPrefill(Rank &r, const PrefillArgs &pa, int64_t longest,
                    int heads, int64_t sequences, const char *what) {
   dim3 grid(unsigned((longest + kBR - 1) / kBR), unsigned(heads),
             unsigned(sequences));
-  constexpr int smem = prefillSmemBytes<HD>();
-  static const bool once = (allowSmem(prefillKernel<HD>, smem), true);
-  (void)once;
-  prefillKernel<HD><<<grid, kThreads, smem, r.stream()>>>(pa);
+  if (!pa.cache)
+    launchPrefillKernel<HD, false>(r, grid, pa);
+  else
+    withCacheType(r, what, pa.fp8, [&](auto fp8) {
+      launchPrefillKernel<HD, decltype(fp8)::value>(r, grid, pa);
+    });
   checkLaunch(r, what);
+}
+
+/// Writes `tokens` rows of k/v into the cache from `cb` on (bf16 values or
+/// FP8 codes with their scales); tokenSeq as cacheWriteKernel's.
+template <int HD>
+void launchCacheWrite(Rank &r, const char *op, bool fp8, const CacheBase &cb,
+                      Act k, Act v, const int64_t *positions, int64_t seq,
+                      int64_t headStride, KVAddr kv, int64_t maxSeq,
+                      int64_t tokens, const int32_t *tokenSeq) {
+  const bf16 *kn = static_cast<const bf16 *>(k.data);
+  const bf16 *vn = static_cast<const bf16 *>(v.data);
+  withCacheType(r, op, fp8, [&](auto isFp8) {
+    if constexpr (decltype(isFp8)::value)
+      cacheWriteFp8Kernel<HD><<<tokens, 128, 0, r.stream()>>>(
+          static_cast<uint8_t *>(cb.k), static_cast<uint8_t *>(cb.v),
+          cb.kScale, cb.vScale, kn, vn, k.cols, positions, seq, headStride,
+          kv, maxSeq, tokenSeq);
+    else
+      cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
+          static_cast<bf16 *>(cb.k), static_cast<bf16 *>(cb.v), kn, vn,
+          k.cols, HD, positions, seq, headStride, kv, maxSeq, tokenSeq);
+  });
 }
 
 /// A varlen step (Step::queryStart, serving's one flat call): every row's
@@ -910,10 +1220,9 @@ void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
           (long long)s.decodeRows, (long long)s.batch, (long long)s.seq);
   int64_t base = 0, headStride = 0;
   KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
-  cacheWriteKernel<<<stepTokens(s), 128, 0, r.stream()>>>(
-      c.k, c.v, static_cast<const bf16 *>(k.data),
-      static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, 1,
-      headStride, kv, c.maxSeq, s.tokenSeq);
+  CacheBase cb = cacheBase<HD>(c, base);
+  launchCacheWrite<HD>(r, op, c.fp8, cb, k, v, s.positions, 1, headStride,
+                       kv, c.maxSeq, stepTokens(s), s.tokenSeq);
   checkLaunch(r, "attention cache write (varlen)");
   int64_t first = 0;
   if (s.decodeRows > 0 && group <= kMaxDecodeGroup) {
@@ -931,8 +1240,11 @@ void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (first == s.batch)
     return;
   PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
-  pa.k = c.k;
-  pa.v = c.v;
+  pa.k = cb.k;
+  pa.v = cb.v;
+  pa.kScale = cb.kScale;
+  pa.vScale = cb.vScale;
+  pa.fp8 = c.fp8;
   pa.kvHeadStride = headStride;
   pa.kv = kv;
   pa.cache = true;
@@ -968,22 +1280,24 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     }
     int64_t base = 0, headStride = 0;
     KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
-    bf16 *kc = c.k + base;
-    bf16 *vc = c.v + base;
-    cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
-        kc, vc, static_cast<const bf16 *>(k.data),
-        static_cast<const bf16 *>(v.data), k.cols, HD, s.positions, s.seq,
-        headStride, kv, c.maxSeq, nullptr);
+    CacheBase cb = cacheBase<HD>(c, base);
+    launchCacheWrite<HD>(r, op, c.fp8, cb, k, v, s.positions, s.seq,
+                         headStride, kv, c.maxSeq, tokens, nullptr);
     checkLaunch(r, "attention cache write");
-    pa.k = kc;
-    pa.v = vc;
+    pa.k = cb.k;
+    pa.v = cb.v;
+    pa.kScale = cb.kScale;
+    pa.vScale = cb.vScale;
+    pa.fp8 = c.fp8;
     pa.kvHeadStride = headStride;
     pa.kv = kv;
     pa.cache = true;
     pa.maxSeq = c.maxSeq;
   } else {
-    pa.k = static_cast<const bf16 *>(k.data);
-    pa.v = static_cast<const bf16 *>(v.data);
+    pa.k = k.data;
+    pa.v = v.data;
+    pa.kScale = pa.vScale = nullptr;
+    pa.fp8 = false;
     pa.kvHeadStride = HD;
     pa.kv.rowStride = k.cols;
     pa.kv.batchStride = s.seq * k.cols;

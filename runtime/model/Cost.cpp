@@ -69,6 +69,7 @@ RankCost rankCost(const Manifest &m, int64_t rank) {
   bool first = m.plan.stageOf(rank) == 0;
   c.headDim = m.kvCache.headDim;
   c.kvHeads = m.kvCache.kvHeads;
+  c.kvVectorBytes = m.kvCache.bytesPerVector();
   auto [slotBegin, slotEnd] = m.slotsOf(rank);
   c.layers = slotEnd - slotBegin;
   // Query heads per rank, as the compiler recorded them for the rank's
@@ -117,7 +118,7 @@ RankCost rankCost(const Manifest &m, int64_t rank) {
 }
 
 double kvBytesPerPosition(const RankCost &c) {
-  return 2.0 * double(c.layers) * double(c.kvHeads) * double(c.headDim) * 2.0;
+  return 2.0 * double(c.layers) * double(c.kvHeads) * double(c.kvVectorBytes);
 }
 
 double decodeStepBytes(const RankCost &c, int64_t batch, double context,

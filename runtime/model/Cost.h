@@ -49,6 +49,9 @@ struct RankCost {
   int64_t layers = 0;           ///< attention layers: the stage's KV slots
   int64_t queryHeads = 0;       ///< per rank (the manifest's attention)
   int64_t kvHeads = 0, headDim = 0;
+  /// Bytes of one kv head's K (or V) at one position: 2 headDim, or
+  /// headDim + 4 for an FP8 cache (ManifestKVCache::bytesPerVector).
+  uint64_t kvVectorBytes = 0;
   bool experts = false; ///< holds expert weights
 };
 RankCost rankCost(const Manifest &m, int64_t rank);

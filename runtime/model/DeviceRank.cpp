@@ -306,18 +306,28 @@ CacheView DeviceRank::cache(int slot) {
   v.headDim = kv.headDim;
   v.blockSize = pagedBlockSize_;
   v.numBlocks = pagedBlocks_;
+  v.fp8 = kv.fp8();
   if (slot < slots_.first || slot >= slots_.second || !cache_.data())
     return v;
-  size_t perSlot =
-      pagedBlockSize_ > 0
-          ? size_t(pagedBlocks_) * size_t(v.kvHeads) *
-                size_t(pagedBlockSize_) * size_t(v.headDim)
-          : size_t(v.maxBatch) * size_t(v.kvHeads) * size_t(v.maxSeq) *
-                size_t(v.headDim);
-  bf16 *base = static_cast<bf16 *>(cache_.data()) +
-               size_t(slot - slots_.first) * 2 * perSlot;
-  v.k = base;
-  v.v = base + perSlot;
+  // Positions (x kv heads) of one slot's K or V.
+  size_t vectors = pagedBlockSize_ > 0
+                       ? size_t(pagedBlocks_) * size_t(v.kvHeads) *
+                             size_t(pagedBlockSize_)
+                       : size_t(v.maxBatch) * size_t(v.kvHeads) *
+                             size_t(v.maxSeq);
+  size_t index = size_t(slot - slots_.first);
+  char *base = static_cast<char *>(cache_.data());
+  size_t bytes = vectors * size_t(v.headDim) * (v.fp8 ? 1 : 2);
+  // Every slot's K and V, then (FP8) every slot's K and V scales: the
+  // codes stay 16-byte aligned.
+  v.k = base + index * 2 * bytes;
+  v.v = base + index * 2 * bytes + bytes;
+  if (v.fp8) {
+    size_t slots = size_t(slots_.second - slots_.first);
+    float *scales = reinterpret_cast<float *>(base + slots * 2 * bytes);
+    v.kScale = scales + index * 2 * vectors;
+    v.vScale = v.kScale + vectors;
+  }
   return v;
 }
 
@@ -408,7 +418,7 @@ Status DeviceRank::allocatePagedCache(int64_t numBlocks, int64_t blockSize,
   auto [first, end] = manifest_.slotsOf(rank_);
   size_t bytes = size_t(end - first) * 2 * size_t(numBlocks) *
                  size_t(manifest_.kvCache.kvHeads) * size_t(blockSize) *
-                 size_t(manifest_.kvCache.headDim) * 2;
+                 size_t(manifest_.kvCache.bytesPerVector());
   pagedBlocks_ = numBlocks;
   pagedBlockSize_ = blockSize;
   pagedMaxBatch_ = maxSeqsPerCall;

@@ -111,7 +111,7 @@ std::optional<WeightRole> parseWeightRole(const std::string &name) {
 uint64_t Manifest::rankCacheBytes(int64_t rank) const {
   auto [first, end] = slotsOf(rank);
   uint64_t perSlot = uint64_t(cacheBatch()) * uint64_t(kvCache.kvHeads) *
-                     uint64_t(limits.maxSeq) * uint64_t(kvCache.headDim) * 2;
+                     uint64_t(limits.maxSeq) * kvCache.bytesPerVector();
   return uint64_t(end - first) * 2 * perSlot; // K and V
 }
 
@@ -626,9 +626,10 @@ Status validateManifest(const Manifest &m, const std::string &source) {
   if (kv.kvHeads < 0 || kv.headDim < 0)
     return r.error(kv.kvHeads < 0 ? "kv_cache.kv_heads" : "kv_cache.head_dim",
                    "must be >= 0");
-  if (kv.dtype != "bf16")
-    return r.error("kv_cache.dtype",
-                   "'" + kv.dtype + "' is not supported (only \"bf16\")");
+  if (kv.dtype != "bf16" && kv.dtype != "f8e4m3")
+    return r.error("kv_cache.dtype", "'" + kv.dtype +
+                                         "' is not supported (\"bf16\" or "
+                                         "\"f8e4m3\")");
   int64_t stages = plan.numStages();
   if (int64_t(kv.slotsPerStage.size()) != stages)
     return r.error("kv_cache.slots_per_stage",

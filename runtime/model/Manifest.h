@@ -75,9 +75,17 @@ struct ManifestKVCache {
   int64_t numSlots = 0; ///< global layer slots (attention layers)
   int64_t kvHeads = 0;  ///< kv heads per rank (after tensor parallelism)
   int64_t headDim = 0;
+  /// "bf16", or "f8e4m3": E4M3 codes plus one fp32 scale per (position,
+  /// kv head) of K and of V (docs/quantization.md).
   std::string dtype = "bf16";
   /// Per pipeline stage, the slots [first, end) its ranks hold.
   std::vector<std::pair<int64_t, int64_t>> slotsPerStage;
+
+  bool fp8() const { return dtype == "f8e4m3"; }
+  /// Device bytes of one kv head's K (or V) at one position.
+  uint64_t bytesPerVector() const {
+    return fp8() ? uint64_t(headDim) + 4 : uint64_t(headDim) * 2;
+  }
 };
 
 /// "decode" (optional; these defaults when absent): how decode-sized

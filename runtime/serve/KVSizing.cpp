@@ -21,7 +21,9 @@ std::string gib(double bytes) {
 
 uint64_t kvBytesPerBlock(const KVBlockLayout &l) {
   return 2ull * uint64_t(l.layers) * uint64_t(l.kvHeads) *
-         uint64_t(l.headDim) * uint64_t(l.dtypeBytes) * uint64_t(l.blockSize);
+         uint64_t(l.blockSize) *
+         (uint64_t(l.headDim) * uint64_t(l.dtypeBytes) +
+          uint64_t(l.scaleBytes));
 }
 
 rt::Expected<int64_t> kvBlocksFromMemory(const std::vector<DeviceMemory> &devices,

@@ -26,8 +26,11 @@ struct KVBlockLayout {
   int64_t layers = 0;     ///< attention layers the rank holds (its stage's)
   int64_t kvHeads = 0;    ///< kv heads per rank (after tensor parallelism)
   int64_t headDim = 0;
-  int64_t dtypeBytes = 2; ///< bf16
+  int64_t dtypeBytes = 2; ///< bf16; 1 for an FP8 cache
   int32_t blockSize = 16; ///< tokens per block
+  /// Bytes per (position, kv head) of K or V beside the elements: an FP8
+  /// cache's fp32 scale (4).
+  int64_t scaleBytes = 0;
 };
 
 /// Bytes of one block on one rank: K and V of every layer it holds.

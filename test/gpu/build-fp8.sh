@@ -5,10 +5,13 @@
 # 64 MiB carry limit):
 #   OUT/acc/<model>/config.json, OUT/acc/<model>/<quant>-<plan>/{llm-model,
 #     manifest.json}: test/gpu/fp8_check.py's binaries (quant: bf16, fp8,
-#     w8a8; plans tp1, tp2; models FP8_MODELS, default small-llama3; add
-#     small-qwen2 for q/k/v biases)
+#     w8a8, and with the FP8 KV cache bf16kv, fp8kv, w8a8kv, or the
+#     NAME:QUANTIZE list FP8_QUANTS; plans FP8_PLANS, default tp1 tp2;
+#     models FP8_MODELS, default small-llama3; add small-qwen2 for q/k/v
+#     biases)
 #   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh;
-#     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1)
+#     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1) (FP8_BENCH=0
+#     skips them)
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
 # FP8_NVCC=PATH is passed to llm-compile as --nvcc. On the GPU machine, from
 # the repository root:
@@ -39,21 +42,24 @@ for model in ${FP8_MODELS:-small-llama3}; do
   mkdir -p "$out/acc/$model"
   cp "test/models/small/$model.json" "$out/acc/$model/config.json"
   "$bin/llm-import" "$out/acc/$model/config.json" -o "$out/acc/$model/model.mlir"
-  for plan in tp1 tp2; do
-    for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
+  for plan in ${FP8_PLANS:-tp1 tp2}; do
+    for quant in ${FP8_QUANTS:-bf16:none fp8:fp8 w8a8:w8a8-fp8 bf16kv:kv-fp8 \
+                 fp8kv:fp8,kv-fp8 w8a8kv:w8a8-fp8,kv-fp8}; do
       compile "$out/acc/$model/model.mlir" "$out/acc/$model/${quant%%:*}-$plan" \
         "$plan" "${quant#*:}" --max-batch=8 --max-seq=256
     done
   done
 done
-"$bin/llm-import" test/models/real/llama-3-8b.json -o "$out/bench/model.mlir"
-for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
-  compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
-    --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
-done
-# FP8 weights under tp2 (both ranks emulated on one GPU; decode batch 1).
-compile "$out/bench/model.mlir" "$out/bench/fp8-tp2" tp2 fp8 \
-  --max-batch=1 --max-seq=2560
+if [[ ${FP8_BENCH:-1} != 0 ]]; then
+  "$bin/llm-import" test/models/real/llama-3-8b.json -o "$out/bench/model.mlir"
+  for quant in bf16:none fp8:fp8 w8a8:w8a8-fp8; do
+    compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
+      --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
+  done
+  # FP8 weights under tp2 (both ranks emulated on one GPU; decode batch 1).
+  compile "$out/bench/model.mlir" "$out/bench/fp8-tp2" tp2 fp8 \
+    --max-batch=1 --max-seq=2560
+fi
 # Two nvcc builds at a time (the project's limit on shared machines).
 printf '%s\n' "${jobs[@]}" | xargs -P 2 -I{} bash -c 'run_one "$@"' _ {}
 rm -f "$out"/acc/*/model.mlir "$out/bench/model.mlir"

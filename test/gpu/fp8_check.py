@@ -8,7 +8,9 @@
 #
 # BINS/<model>/config.json is a Hugging Face config; BINS/<model>/<q>-<plan>/
 # an llm-compile output, q = bf16 (no --quantize), fp8 (--quantize=fp8:
-# FP8 weights, one scale per output channel) or w8a8 (--quantize=w8a8-fp8).
+# FP8 weights, one scale per output channel) or w8a8 (--quantize=w8a8-fp8),
+# each optionally with the FP8 KV cache: bf16kv (--quantize=kv-fp8), fp8kv
+# (fp8,kv-fp8), w8a8kv (w8a8-fp8,kv-fp8).
 # As test/gpu/hf_check.py does, the script saves a tamely initialised
 # random model in bf16 and runs every binary on that checkpoint (FP8
 # binaries quantize it while loading, runtime/weights/Fp8Weights.h). Two
@@ -18,9 +20,13 @@
 #     with the rule of docs/quantization.md (s = max(absmax / 448, 2^-17.8)
 #     per output row, codes = E4M3(w / s) with torch's RNE cast): the exact
 #     model an FP8-weights binary computes;
-#   * "bf16": the checkpoint as saved.
-# Accuracy (pass/fail): fp8-* binaries against "deq" and bf16-* against
-# "bf16", teacher-forced on the reference's greedy tokens: max rel diff of
+#   * "bf16": the checkpoint as saved;
+#   * "deqkv", "bf16kv": the same with every attention layer's RoPE'd keys
+#     and values replaced by their FP8 round trip, one scale per token and
+#     kv head (the FP8 KV cache's rule, docs/quantization.md), applied to
+#     the eager attention's inputs: the exact model an FP8-KV binary runs.
+# Accuracy (pass/fail): fp8-* binaries against "deq", bf16-* against
+# "bf16", fp8kv-* against "deqkv", bf16kv-* against "bf16kv", teacher-forced on the reference's greedy tokens: max rel diff of
 # logits (max |ours - ref| / max |ref|) <= tolerance, and every argmax equal
 # unless the two choices are within the tolerance (hf_check.py's rule).
 # Diagnostics (reported): each reference model run with its activations
@@ -30,8 +36,10 @@
 # from) and against each binary.
 # Quantization error (reported): every binary, and "deq" itself, against
 # the "bf16" reference; w8a8 also against "deq" (it adds per-token FP8
-# activations, which no transformers model has). A markdown table goes to
-# OUT/fp8-table.md; exit 1 if an accuracy row fails.
+# activations, which no transformers model has); "deqkv" against "deq" and
+# "bf16kv" against "bf16" (the KV cache's quantization error alone), and
+# every *kv binary also against its reference without the FP8 KV cache.
+# A markdown table goes to OUT/fp8-table.md; exit 1 if an accuracy row fails.
 #
 # ===----------------------------------------------------------------------=== #
 import argparse
@@ -47,6 +55,10 @@ from hf_check import compare, load, make_checkpoint, run_plan  # noqa: E402
 QUANTIZED = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
              "down_proj")
 MIN_SCALE = 1.0 / 229376.0  # runtime/weights/Fp8.h kFp8MinScale
+# (binary, reference) pairs with a pass/fail verdict: each binary against
+# the exact model it computes.
+GATED = {("bf16", "bf16"), ("fp8", "deq"), ("bf16kv", "bf16kv"),
+         ("fp8kv", "deqkv")}
 
 
 def fp8_round_trip(w):
@@ -91,6 +103,38 @@ def floor(model, prompts, ref, tol):
             h.remove()
     return worst([[int(x) for x in l.argmax(axis=1)] for l in lg], lg,
                  *ref, tol), lg
+
+
+def kv_round_trip(x):
+    """The FP8 KV cache's view of keys or values [batch, kv heads, seq,
+    head_dim]: each (token, kv head) vector's E4M3 round trip with its own
+    scale max(absmax / 448, MIN_SCALE)."""
+    xf = x.float()
+    scale = torch.clamp(xf.abs().amax(dim=-1, keepdim=True) / 448.0,
+                        min=MIN_SCALE)
+    return ((xf / scale).to(torch.float8_e4m3fn).float() * scale).to(x.dtype)
+
+
+class Fp8KV:
+    """While active, `model`'s eager attention (looked up by name at every
+    call) reads its RoPE'd keys and values through kv_round_trip, as an FP8
+    cache stores them; the current tokens' own keys included."""
+
+    def __init__(self, model):
+        self.module = sys.modules[type(model.model.layers[0].self_attn).__module__]
+        self.eager = self.module.eager_attention_forward
+
+    def __enter__(self):
+        eager = self.eager
+
+        def fp8_kv(module, query, key, value, *args, **kwargs):
+            return eager(module, query, kv_round_trip(key),
+                         kv_round_trip(value), *args, **kwargs)
+        self.module.eager_attention_forward = fp8_kv
+        return self
+
+    def __exit__(self, *exc):
+        self.module.eager_attention_forward = self.eager
 
 
 def greedy(model, prompts, steps):
@@ -155,8 +199,18 @@ def main():
         prompts = [[int(t) for t in rng.integers(3, vocab, size=16)]
                    for _ in range(2)]
         model = load(ckpt, torch.float32)
+        fp8_kv = Fp8KV(model)
+        kv_bins = any(p.split("-")[0].endswith("kv")
+                      for p in os.listdir(model_dir))
+        exact = []  # (what, reference, forced logits of `what`)
         refs = {"bf16": greedy(model, prompts, args.tokens)}
         floors = {"bf16": floor(model, prompts, refs["bf16"], args.tolerance)}
+        if kv_bins:
+            with fp8_kv:
+                refs["bf16kv"] = greedy(model, prompts, args.tokens)
+                exact.append(("transformers fp32, FP8 KV cache", "bf16",
+                              forced(model, prompts, refs["bf16"][0]),
+                              "the KV cache quantization error alone"))
         with torch.no_grad():
             for name, p in model.named_parameters():
                 if name.endswith(".weight") and any(q in name for q in QUANTIZED):
@@ -174,27 +228,39 @@ def main():
             print(f"{model_name}: bf16-activation floor vs {ref_name} "
                   f"max_rel_diff={rel:.3e} argmax={agree}/{total}", flush=True)
         # The quantization itself, in exact arithmetic: deq vs bf16.
-        deq_on_bf16 = forced(model, prompts, refs["bf16"][0])
+        exact.insert(0, ("transformers fp32, FP8 round-trip weights", "bf16",
+                         forced(model, prompts, refs["bf16"][0]),
+                         "the weight quantization error alone"))
+        if kv_bins:
+            with fp8_kv:
+                refs["deqkv"] = greedy(model, prompts, args.tokens)
+                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
+                              "deq", forced(model, prompts, refs["deq"][0]),
+                              "the KV cache quantization error on FP8 weights"))
+                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
+                              "bf16", forced(model, prompts, refs["bf16"][0]),
+                              "weights and KV cache quantization error"))
         del model
         torch.cuda.empty_cache()
-        rel, agree, total, _ = worst(
-            [[int(x) for x in lg.argmax(axis=1)] for lg in deq_on_bf16],
-            deq_on_bf16, *refs["bf16"], args.tolerance)
-        rows.append((model_name, "transformers fp32, FP8 round-trip weights",
-                     "bf16", f"{rel:.2e}", f"{agree}/{total}", "-",
-                     "the weight quantization error alone"))
-        print(f"{model_name}: deq vs bf16 max_rel_diff={rel:.3e} "
-              f"argmax={agree}/{total}", flush=True)
+        for what, ref_name, logits, note in exact:
+            rel, agree, total, _ = worst(
+                [[int(x) for x in lg.argmax(axis=1)] for lg in logits],
+                logits, *refs[ref_name], args.tolerance)
+            rows.append((model_name, what, ref_name, f"{rel:.2e}",
+                         f"{agree}/{total}", "-", note))
+            print(f"{model_name}: {what} vs {ref_name} max_rel_diff={rel:.3e} "
+                  f"argmax={agree}/{total}", flush=True)
         for plan in sorted(os.listdir(model_dir)):
             plan_dir = os.path.join(model_dir, plan)
             if not os.path.isfile(os.path.join(plan_dir, "llm-model")):
                 continue
             quant = plan.split("-")[0]
             checks = {"bf16": ["bf16"], "fp8": ["deq", "bf16"],
-                      "w8a8": ["bf16", "deq"]}[quant]
+                      "w8a8": ["bf16", "deq"], "bf16kv": ["bf16kv", "bf16"],
+                      "fp8kv": ["deqkv", "deq", "bf16"],
+                      "w8a8kv": ["bf16", "deqkv"]}[quant]
             if args.gated_only:
-                checks = [c for c in checks
-                          if (quant, c) in (("bf16", "bf16"), ("fp8", "deq"))]
+                checks = [c for c in checks if (quant, c) in GATED]
             for ref_name in checks:
                 ref_tokens, ref_logits = refs[ref_name]
                 force = "--force-tokens=" + ";".join(
@@ -202,7 +268,7 @@ def main():
                 tokens, logits, err = run_plan(
                     plan_dir, ckpt, prompts, args.tokens, work,
                     f"{model_name}-{plan}-{ref_name}", [force])
-                gated = (quant, ref_name) in (("bf16", "bf16"), ("fp8", "deq"))
+                gated = (quant, ref_name) in GATED
                 if err:
                     ok = False
                     rows.append((model_name, plan, ref_name, "error", "-",
@@ -223,7 +289,10 @@ def main():
                 print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
                       f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
                 # Against the same model with bf16-rounded activations: how
-                # much of the distance is the bf16 dataflow itself.
+                # much of the distance is the bf16 dataflow itself (the
+                # floors have no FP8-KV variant).
+                if ref_name not in emulated:
+                    continue
                 erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
                                                 emulated[ref_name],
                                                 args.tolerance)

@@ -5,6 +5,7 @@
 #   kernels.txt   llmc-gpu-kernel-tests --only=fp8 (and its FP8 vs bf16
 #                 projection bench: single shapes and the grouped q|k|v and
 #                 gate|up+SwiGLU decode launches)
+#   kernels-fp8kv.txt  llmc-gpu-kernel-tests --only=fp8kv (the FP8 KV cache)
 #   accuracy.txt, fp8-table.md   test/gpu/fp8_check.py (with each model's
 #                 bf16-activation floor)
 #   bench-<workload>.txt, bench-<workload>/fp8-bench.md   bench/fp8.sh
@@ -39,6 +40,10 @@ if grep -E "^fp8 linear W8A8.*FAIL" "$out/kernels.txt" >/dev/null; then
   export LLMC_FP8_SCALED_GEMM=0
   echo "a W8A8 kernel case failed: LLMC_FP8_SCALED_GEMM=0 below" | tee -a "$out/env.txt"
 fi
+timeout 60 "$d/llmc-gpu-kernel-tests" --only=fp8kv >"$out/kernels-fp8kv.txt" 2>&1
+echo "FP8 KV cache kernel tests: exit $? at $((SECONDS - start)) s" |
+  tee -a "$out/kernels-fp8kv.txt"
+grep -E "FAIL|cases,|exception" "$out/kernels-fp8kv.txt" | head -20
 # shellcheck disable=SC2086
 timeout "$t_acc" python3 test/gpu/fp8_check.py "$d/acc" "$out" ${FP8_ACC_FLAGS:-} \
   >"$out/accuracy.txt" 2>&1

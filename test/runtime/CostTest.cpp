@@ -185,6 +185,11 @@ TEST(Cost, Llama3_8B_Unsharded) {
                    15009849344.0 + 8192 + 131072.0 * 1024);
   EXPECT_DOUBLE_EQ(decodeStepBytes(c, 4, 100, 2),
                    2 * 15009849344.0 + 4 * 8192 + 4 * 100 * 131072.0);
+  // An FP8 cache: one byte per element plus each head vector's fp32 scale.
+  Manifest fp8Kv = m;
+  fp8Kv.kvCache.dtype = "f8e4m3";
+  EXPECT_DOUBLE_EQ(kvBytesPerPosition(rankCost(fp8Kv, 0)),
+                   2.0 * 32 * 8 * (128 + 4));
   // Prefill of 2048 tokens: 2·params·S, the lm head on the last row, and
   // causal attention 4·32 layers·32 heads·128·S(S+1)/2.
   double attention = 4.0 * 32 * 32 * 128 * (2048.0 * 2049 / 2);

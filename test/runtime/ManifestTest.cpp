@@ -83,6 +83,13 @@ TEST(Manifest, GridArithmetic) {
   EXPECT_EQ(m->cacheBatch(), 8);
   // One slot of K and V: 8 seqs x 1 head x 64 positions x 4 dims, bf16.
   EXPECT_EQ(m->rankCacheBytes(3), uint64_t(2 * 8 * 1 * 64 * 4 * 2));
+  // An FP8 cache: one byte per element and an fp32 scale per head vector.
+  json fp8 = json::parse(readInput("stub-pp2-tp2.json"));
+  fp8["kv_cache"]["dtype"] = "f8e4m3";
+  Expected<Manifest> f = parseManifest(fp8.dump());
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_TRUE(f->kvCache.fp8());
+  EXPECT_EQ(f->rankCacheBytes(3), uint64_t(2 * 8 * 1 * 64 * (4 + 4)));
 
   Expected<Manifest> e = parseManifest(readInput("stub-dp2-ep2.json"));
   ASSERT_TRUE(e.ok());

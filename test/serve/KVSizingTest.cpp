@@ -22,6 +22,12 @@ TEST(KVSizing, BytesPerBlock) {
   EXPECT_EQ(kvBytesPerBlock(llama8b()), 2ull << 20);
   // tp2 halves the kv heads, pp2 the layers.
   EXPECT_EQ(kvBytesPerBlock(llama8b(16, 4)), 512ull << 10);
+  // FP8: one byte per element plus an fp32 scale per position and head:
+  // 2 x 32 x 8 x 16 x (128 + 4) bytes, so a pool holds 1.94x the blocks.
+  KVBlockLayout fp8 = llama8b();
+  fp8.dtypeBytes = 1;
+  fp8.scaleBytes = 4;
+  EXPECT_EQ(kvBytesPerBlock(fp8), 2ull * 32 * 8 * 16 * 132);
 }
 
 TEST(KVSizing, OneGpu) {

@@ -13,6 +13,7 @@
 #include "test/gpu/kernels/TestUtil.h"
 
 #include "runtime/kernels/Kernels.h"
+#include "runtime/weights/Fp8.h"
 #include "runtime/weights/RandomWeights.h"
 
 #include <algorithm>
@@ -523,7 +524,37 @@ void testRope() {
 struct KV {
   int64_t pos;
   std::vector<float> k, v; // [kvHeads * HD]
+  /// FP8 cache: the E4M3 codes [kvHeads * HD] and scales [kvHeads] that
+  /// k and v (then code * scale) come from.
+  std::vector<uint8_t> kCodes, vCodes;
+  std::vector<float> kScales, vScales;
 };
+
+/// The KV entry of one token's k and v rows: as given, or (fp8) each head
+/// vector quantized by runtime/weights/Fp8.h, the CPU reference of the
+/// FP8 cache.
+KV makeKV(int64_t pos, const float *k, const float *v, int kvHeads, int hd,
+          bool fp8) {
+  size_t n = size_t(kvHeads) * size_t(hd);
+  KV kv{pos, {k, k + n}, {v, v + n}, {}, {}, {}, {}};
+  if (!fp8)
+    return kv;
+  auto quantize = [&](std::vector<float> &x, std::vector<uint8_t> &codes,
+                      std::vector<float> &scales) {
+    codes.resize(n);
+    for (int h = 0; h < kvHeads; ++h) {
+      float *head = x.data() + size_t(h) * size_t(hd);
+      float s = rt::fp8ScaleForAbsmax(rt::absMax(head, size_t(hd)));
+      rt::quantizeE4M3(head, size_t(hd), s, codes.data() + size_t(h) * hd);
+      for (int i = 0; i < hd; ++i)
+        head[i] = rt::e4m3ToFloat(codes[size_t(h) * hd + i]) * s;
+      scales.push_back(s);
+    }
+  };
+  quantize(kv.k, kv.kCodes, kv.kScales);
+  quantize(kv.v, kv.vCodes, kv.vScales);
+  return kv;
+}
 
 /// out[t] for queries q [tokens, heads*HD] of one batch row against `keys`.
 void refAttendRow(const float *q, int64_t qpos, const std::vector<KV> &keys,
@@ -616,13 +647,68 @@ RopeFn ropeFor(int hd) {
 struct AttnCfg {
   int hd, heads, kvHeads;
   int64_t window;
+  bool fp8 = false; ///< an FP8 (E4M3) KV cache
 };
 
 std::string attnName(const AttnCfg &c) {
-  return fmt("HD=%d h=%d kv=%d G=%d%s", c.hd, c.heads, c.kvHeads,
+  return fmt("HD=%d h=%d kv=%d G=%d%s%s", c.hd, c.heads, c.kvHeads,
              c.heads / c.kvHeads,
-             c.window ? fmt(" win=%lld", (long long)c.window).c_str() : "");
+             c.window ? fmt(" win=%lld", (long long)c.window).c_str() : "",
+             c.fp8 ? " fp8" : "");
 }
+
+/// Device storage of one cache slot: bf16 K/V, or FP8 codes and scales.
+struct CacheBufs {
+  DevBuf<uint16_t> k, v;
+  DevBuf<uint8_t> k8, v8;
+  DevBuf<float> ks, vs;
+  /// `elems` elements of K and of V (`elems / hd` scales), poisoned.
+  CacheBufs(bool fp8, size_t elems, int hd)
+      : k(fp8 ? 0 : elems), v(fp8 ? 0 : elems), k8(fp8 ? elems : 0),
+        v8(fp8 ? elems : 0), ks(fp8 ? elems / size_t(hd) : 0),
+        vs(fp8 ? elems / size_t(hd) : 0) {
+    k.poison();
+    v.poison();
+    k8.poison();
+    v8.poison();
+    ks.poison();
+    vs.poison();
+  }
+  /// The view of this storage as a cache of `c`'s heads, `maxBatch` rows
+  /// of `maxSeq` positions (blockSize etc. left to the caller).
+  rt::CacheView view(const AttnCfg &c, int64_t maxBatch,
+                     int64_t maxSeq) const {
+    rt::CacheView view;
+    bool fp8 = c.fp8;
+    view.maxBatch = maxBatch;
+    view.kvHeads = c.kvHeads;
+    view.maxSeq = maxSeq;
+    view.headDim = c.hd;
+    view.fp8 = fp8;
+    view.k = fp8 ? static_cast<void *>(k8.get()) : k.get();
+    view.v = fp8 ? static_cast<void *>(v8.get()) : v.get();
+    view.kScale = fp8 ? ks.get() : nullptr;
+    view.vScale = fp8 ? vs.get() : nullptr;
+    return view;
+  }
+  /// Every byte of the slot (raw bits: unwritten positions keep the
+  /// poison).
+  std::vector<uint8_t> bytes() const {
+    std::vector<uint8_t> out;
+    auto add = [&](const auto &buf) {
+      auto v = buf.download();
+      const uint8_t *p = reinterpret_cast<const uint8_t *>(v.data());
+      out.insert(out.end(), p, p + v.size() * sizeof(v[0]));
+    };
+    add(k);
+    add(v);
+    add(k8);
+    add(v8);
+    add(ks);
+    add(vs);
+    return out;
+  }
+};
 
 /// Prefill without a cache: keys are this call's k/v.
 void attentionNoCache(Rng &rng, const AttnCfg &c, int64_t batch, int64_t seq) {
@@ -669,20 +755,12 @@ void attentionNoCache(Rng &rng, const AttnCfg &c, int64_t batch, int64_t seq) {
          compare(fromDevice(out), ref, 1e-2, 1.0 / 64));
 }
 
-/// Points cache slot `slot` at the K/V buffers `k`, `v` (poisoned here):
+/// Points cache slot `slot` at `bufs` (bf16 or FP8 as `c` says):
 /// contiguous rows, or `numBlocks` paged blocks when `blockSize` > 0.
-void setCacheSlot(const AttnCfg &c, int slot, DevBuf<uint16_t> &k,
-                  DevBuf<uint16_t> &v, int64_t maxBatch, int64_t maxSeq,
-                  int64_t blockSize = 0, int64_t numBlocks = 0) {
-  k.poison();
-  v.poison();
-  rt::CacheView view;
-  view.k = reinterpret_cast<rt::bf16 *>(k.get());
-  view.v = reinterpret_cast<rt::bf16 *>(v.get());
-  view.maxBatch = maxBatch;
-  view.kvHeads = c.kvHeads;
-  view.maxSeq = maxSeq;
-  view.headDim = c.hd;
+void setCacheSlot(const AttnCfg &c, int slot, const CacheBufs &bufs,
+                  int64_t maxBatch, int64_t maxSeq, int64_t blockSize = 0,
+                  int64_t numBlocks = 0) {
+  rt::CacheView view = bufs.view(c, maxBatch, maxSeq);
   view.blockSize = blockSize;
   view.numBlocks = numBlocks;
   R->setCache(slot, view);
@@ -703,14 +781,13 @@ rt::AttentionParams attnParams(const AttnCfg &c, int slot) {
 struct CacheFixture {
   AttnCfg c;
   int64_t maxBatch, maxSeq;
-  DevBuf<uint16_t> k, v;
+  CacheBufs bufs;
   std::vector<std::map<int64_t, KV>> mirror;
   CacheFixture(const AttnCfg &c, int64_t maxBatch, int64_t maxSeq, int slot)
       : c(c), maxBatch(maxBatch), maxSeq(maxSeq),
-        k(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
-        v(size_t(maxBatch * c.kvHeads * maxSeq * c.hd)),
+        bufs(c.fp8, size_t(maxBatch * c.kvHeads * maxSeq * c.hd), c.hd),
         mirror(size_t(maxBatch)) {
-    setCacheSlot(c, slot, k, v, maxBatch, maxSeq);
+    setCacheSlot(c, slot, bufs, maxBatch, maxSeq);
   }
 };
 
@@ -741,10 +818,8 @@ Stats cachedStep(Rng &rng, CacheFixture &f, int slot, int64_t batch,
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t s = 0; s < seq; ++s) {
       size_t t = size_t(b * seq + s);
-      f.mirror[size_t(cacheRow + b)][pos[t]] =
-          KV{pos[t],
-             {k.begin() + t * kc, k.begin() + (t + 1) * kc},
-             {v.begin() + t * kc, v.begin() + (t + 1) * kc}};
+      f.mirror[size_t(cacheRow + b)][pos[t]] = makeKV(
+          pos[t], k.data() + t * kc, v.data() + t * kc, c.kvHeads, c.hd, c.fp8);
     }
   // Long prompts: check a sample of rows (every 37th and the last) to keep
   // the double-precision reference fast.
@@ -773,8 +848,26 @@ Stats cachedStep(Rng &rng, CacheFixture &f, int slot, int64_t batch,
 
 /// The cache holds exactly what the mirror says, bit for bit.
 bool cacheMatches(CacheFixture &f) {
-  std::vector<float> k = fromDevice(f.k), v = fromDevice(f.v);
   int hd = f.c.hd;
+  if (f.c.fp8) {
+    // Codes and scales bit for bit against runtime/weights/Fp8.h.
+    std::vector<uint8_t> kc = f.bufs.k8.download(), vc = f.bufs.v8.download();
+    std::vector<float> ks = f.bufs.ks.download(), vs = f.bufs.vs.download();
+    for (int64_t row = 0; row < f.maxBatch; ++row)
+      for (auto &[pos, kv] : f.mirror[size_t(row)])
+        for (int h = 0; h < f.c.kvHeads; ++h) {
+          size_t at = size_t((row * f.c.kvHeads + h) * f.maxSeq + pos);
+          if (std::memcmp(&ks[at], &kv.kScales[size_t(h)], 4) != 0 ||
+              std::memcmp(&vs[at], &kv.vScales[size_t(h)], 4) != 0)
+            return false;
+          for (int i = 0; i < hd; ++i)
+            if (kc[at * size_t(hd) + size_t(i)] != kv.kCodes[size_t(h * hd + i)] ||
+                vc[at * size_t(hd) + size_t(i)] != kv.vCodes[size_t(h * hd + i)])
+              return false;
+        }
+    return true;
+  }
+  std::vector<float> k = fromDevice(f.bufs.k), v = fromDevice(f.bufs.v);
   for (int64_t row = 0; row < f.maxBatch; ++row)
     for (auto &[pos, kv] : f.mirror[size_t(row)])
       for (int h = 0; h < f.c.kvHeads; ++h)
@@ -825,7 +918,8 @@ void attentionWithCache(Rng &rng, const AttnCfg &c, int64_t promptLen,
          name + fmt(" B=2 rows 2,3 at pos %lld,5", (long long)promptLen + 22),
          cachedStep(rng, f, slot, 2, 1, 2, mixed));
   recordBool("attention cache write", name, cacheMatches(f),
-             "cache rows bit-exact vs mirror");
+             c.fp8 ? "E4M3 codes and scales bit-exact vs Fp8.h"
+                   : "cache rows bit-exact vs mirror");
 }
 
 /// The one-launch decode of ropeAttention (RoPE of q and k, cache write,
@@ -896,8 +990,7 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
     }
   }
   // Raw bits: positions never written hold the NaN poison in both.
-  bool cacheSame =
-      fa.k.download() == fb.k.download() && fa.v.download() == fb.v.download();
+  bool cacheSame = fa.bufs.bytes() == fb.bufs.bytes();
   recordBool("ropeAttention decode",
              attnName(c) + fmt(" B=%lld ctx=%lld%s", (long long)batch,
                                (long long)ctx, ragged ? " ragged" : ""),
@@ -937,8 +1030,8 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
   int64_t perSeq = (maxSeq + blockSize - 1) / blockSize;
   int64_t numBlocks = batch * perSeq + 5;
   size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
-  DevBuf<uint16_t> pk(slotElems), pv(slotElems);
-  setCacheSlot(c, slotB, pk, pv, batch, maxSeq, blockSize, numBlocks);
+  CacheBufs paged(c.fp8, slotElems, c.hd);
+  setCacheSlot(c, slotB, paged, batch, maxSeq, blockSize, numBlocks);
   std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
   DevBuf<int32_t> dTable = toDeviceRaw(table);
 
@@ -998,9 +1091,15 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
     for (int64_t t = 0; t < 19; ++t)
       pos.push_back(written[size_t(b)] + t);
   both(19, pos);
-  // The caches: every written position, bit for bit.
-  std::vector<uint16_t> ak = fa.k.download(), av = fa.v.download(),
-                        bk = pk.download(), bv = pv.download();
+  // The caches: every written position, bit for bit (bf16 values, or FP8
+  // codes and scales).
+  std::vector<uint16_t> ak = fa.bufs.k.download(), av = fa.bufs.v.download(),
+                        bk = paged.k.download(), bv = paged.v.download();
+  std::vector<uint8_t> ak8 = fa.bufs.k8.download(),
+                       av8 = fa.bufs.v8.download(), bk8 = paged.k8.download(),
+                       bv8 = paged.v8.download();
+  std::vector<float> aks = fa.bufs.ks.download(), avs = fa.bufs.vs.download(),
+                     bks = paged.ks.download(), bvs = paged.vs.download();
   bool cacheSame = true;
   for (int64_t b = 0; b < batch; ++b)
     for (int64_t p = 0; p < written[size_t(b)]; ++p)
@@ -1010,9 +1109,17 @@ void pagedAttentionTwin(Rng &rng, const AttnCfg &c, int64_t prompt,
         size_t b0 = size_t(((blk * c.kvHeads + h) * blockSize +
                             p % blockSize) *
                            c.hd);
+        if (c.fp8) {
+          size_t as = a0 / size_t(c.hd), bs = b0 / size_t(c.hd);
+          if (std::memcmp(&aks[as], &bks[bs], 4) != 0 ||
+              std::memcmp(&avs[as], &bvs[bs], 4) != 0)
+            cacheSame = false;
+        }
         for (int64_t i = 0; i < c.hd; ++i)
-          if (ak[a0 + size_t(i)] != bk[b0 + size_t(i)] ||
-              av[a0 + size_t(i)] != bv[b0 + size_t(i)])
+          if (c.fp8 ? ak8[a0 + size_t(i)] != bk8[b0 + size_t(i)] ||
+                          av8[a0 + size_t(i)] != bv8[b0 + size_t(i)]
+                    : ak[a0 + size_t(i)] != bk[b0 + size_t(i)] ||
+                          av[a0 + size_t(i)] != bv[b0 + size_t(i)])
             cacheSame = false;
       }
   recordBool("attention paged cache",
@@ -1039,11 +1146,10 @@ void flatAttentionTwin(Rng &rng, const AttnCfg &c, int64_t blockSize) {
   int64_t perSeq = (maxSeq + blockSize - 1) / blockSize;
   int64_t numBlocks = batch * perSeq + 3;
   size_t slotElems = size_t(numBlocks * c.kvHeads * blockSize * c.hd);
-  DevBuf<uint16_t> ak(slotElems), av(slotElems), bk(slotElems),
-      bv(slotElems);
+  CacheBufs ca(c.fp8, slotElems, c.hd), cb(c.fp8, slotElems, c.hd);
   int slotA = 10, slotB = 11;
-  setCacheSlot(c, slotA, ak, av, batch, maxSeq, blockSize, numBlocks);
-  setCacheSlot(c, slotB, bk, bv, batch, maxSeq, blockSize, numBlocks);
+  setCacheSlot(c, slotA, ca, batch, maxSeq, blockSize, numBlocks);
+  setCacheSlot(c, slotB, cb, batch, maxSeq, blockSize, numBlocks);
   std::vector<int32_t> table = shuffledBlocks(rng, numBlocks, batch * perSeq);
   DevBuf<int32_t> dTable = toDeviceRaw(table);
   rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
@@ -1123,20 +1229,10 @@ void flatAttentionTwin(Rng &rng, const AttnCfg &c, int64_t blockSize) {
        act(dv, tokens, kc), flat.step, pb, true);
   sync();
   bool same = oa.download() == ob.download();
-  std::vector<uint16_t> hak = ak.download(), hav = av.download(),
-                        hbk = bk.download(), hbv = bv.download();
-  bool cacheSame = true;
-  for (int64_t b = 0; b < batch; ++b)
-    for (int64_t p = 0; p < prefix[size_t(b)] + n[size_t(b)]; ++p)
-      for (int64_t h = 0; h < c.kvHeads; ++h) {
-        int64_t blk = table[size_t(b * perSeq + p / blockSize)];
-        size_t at = size_t(((blk * c.kvHeads + h) * blockSize +
-                            p % blockSize) * c.hd);
-        for (int64_t i = 0; i < c.hd; ++i)
-          if (hak[at + size_t(i)] != hbk[at + size_t(i)] ||
-              hav[at + size_t(i)] != hbv[at + size_t(i)])
-            cacheSame = false;
-      }
+  // Both caches start from the same poison under the same block table, so
+  // the same writes leave every byte (values, or FP8 codes and scales)
+  // equal, written positions and untouched ones alike.
+  bool cacheSame = ca.bytes() == cb.bytes();
   // lastToken of the flat rows: row start[b + 1] - 1 of each sequence.
   int64_t hidden = 96;
   std::vector<float> rows = randomBf16(rng, size_t(tokens * hidden));
@@ -1197,11 +1293,35 @@ void testAttention() {
   pagedAttentionTwin(rng, {128, 8, 1, 32}, 70, 256, 32);
   flatAttentionTwin(rng, {128, 32, 8, 0}, 16);
   flatAttentionTwin(rng, {64, 8, 2, 0}, 32);
+  flatAttentionTwin(rng, {128, 32, 8, 0, true}, 16); // FP8 cache
   if (quickMode)
     return;
   // Long context: many decode splits; with and without a window.
   attentionWithCache(rng, {128, 32, 8, 0}, 1000, 1100);
   attentionWithCache(rng, {64, 16, 2, 256}, 1000, 1100);
+}
+
+/// The FP8 (E4M3) KV cache: the cached cases above with the cache holding
+/// codes and per-(position, kv head) scales. The CPU reference attends over
+/// the FP8 round trip of every key and value (runtime/weights/Fp8.h), and
+/// the written codes and scales must equal Fp8.h's bit for bit; the fused
+/// decode and the paged cache are checked against their twins as for bf16.
+void testAttentionFp8Kv() {
+  Rng rng(19);
+  attentionWithCache(rng, {64, 4, 4, 0, true}, 50, 300);
+  attentionWithCache(rng, {128, 8, 2, 0, true}, 70, 300);
+  attentionWithCache(rng, {128, 8, 1, 32, true}, 70, 300);
+  attentionWithCache(rng, {128, 32, 8, 0, true}, 600, 700);
+  attentionWithCache(rng, {80, 10, 2, 0, true}, 70, 200);
+  attentionWithCache(rng, {256, 4, 2, 0, true}, 70, 200);
+  ropeAttentionDecode(rng, {64, 32, 8, 0, true}, 4, 700, 1024, true);
+  ropeAttentionDecode(rng, {128, 32, 8, 0, true}, 1, 1000, 2048, false);
+  ropeAttentionDecode(rng, {128, 32, 8, 0, true}, 64, 150, 256, true);
+  ropeAttentionDecode(rng, {96, 24, 8, 0, true}, 2, 130, 256, true);
+  ropeAttentionDecode(rng, {256, 4, 2, 0, true}, 2, 300, 512, false);
+  pagedAttentionTwin(rng, {64, 8, 2, 0, true}, 40, 256, 16);
+  pagedAttentionTwin(rng, {128, 32, 8, 0, true}, 200, 512, 16);
+  pagedAttentionTwin(rng, {128, 8, 1, 32, true}, 70, 256, 32);
 }
 
 } // namespace
@@ -1273,6 +1393,7 @@ int main(int argc, char **argv) {
       {"linear", testLinear},
       {"rope", testRope},
       {"attention", testAttention},
+      {"fp8kv", testAttentionFp8Kv},
       {"moe", [&] { testMoe(rank); }},
       {"output", [&] { testOutput(rank); }},
       {"randomWeights", testRandomWeights},
