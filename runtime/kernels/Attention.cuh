@@ -1182,6 +1182,20 @@ void launchPrefill(Rank &r, const PrefillArgs &pa, int64_t longest,
   checkLaunch(r, what);
 }
 
+/// Points the prefill kernel's keys at the cache `c` (from `cb` on).
+inline void cacheKeys(PrefillArgs &pa, const CacheView &c, const CacheBase &cb,
+                      int64_t headStride, const KVAddr &kv) {
+  pa.k = cb.k;
+  pa.v = cb.v;
+  pa.kScale = cb.kScale;
+  pa.vScale = cb.vScale;
+  pa.fp8 = c.fp8;
+  pa.kvHeadStride = headStride;
+  pa.kv = kv;
+  pa.cache = true;
+  pa.maxSeq = c.maxSeq;
+}
+
 /// Writes `tokens` rows of k/v into the cache from `cb` on (bf16 values or
 /// FP8 codes with their scales); tokenSeq as cacheWriteKernel's.
 template <int HD>
@@ -1240,15 +1254,7 @@ void launchVarlen(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   if (first == s.batch)
     return;
   PrefillArgs pa = prefillArgs<HD>(out, q, s, p, group);
-  pa.k = cb.k;
-  pa.v = cb.v;
-  pa.kScale = cb.kScale;
-  pa.vScale = cb.vScale;
-  pa.fp8 = c.fp8;
-  pa.kvHeadStride = headStride;
-  pa.kv = kv;
-  pa.cache = true;
-  pa.maxSeq = c.maxSeq;
+  cacheKeys(pa, c, cb, headStride, kv);
   pa.qStart = s.queryStart;
   pa.seqBase = int(first);
   launchPrefill<HD>(r, pa, s.seq, p.heads, s.batch - first,
@@ -1284,15 +1290,7 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     launchCacheWrite<HD>(r, op, c.fp8, cb, k, v, s.positions, s.seq,
                          headStride, kv, c.maxSeq, tokens, nullptr);
     checkLaunch(r, "attention cache write");
-    pa.k = cb.k;
-    pa.v = cb.v;
-    pa.kScale = cb.kScale;
-    pa.vScale = cb.vScale;
-    pa.fp8 = c.fp8;
-    pa.kvHeadStride = headStride;
-    pa.kv = kv;
-    pa.cache = true;
-    pa.maxSeq = c.maxSeq;
+    cacheKeys(pa, c, cb, headStride, kv);
   } else {
     pa.k = k.data;
     pa.v = v.data;
