@@ -83,6 +83,9 @@ DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                          reinterpret_cast<rt::bf16 *>(d.get()), nullptr);
   if (!s)
     throw RankFailure(s.message());
+  // The fill runs on the legacy stream, the timed kernels on the rank's
+  // non-blocking one: finish it before any of them reads the buffer.
+  cudaCheck(cudaDeviceSynchronize(), "randomDevice");
   return d;
 }
 
