@@ -486,27 +486,10 @@ void testRandomWeights() {
 // Errors and graph capture
 //===----------------------------------------------------------------------===//
 
-namespace {
-
-/// Runs `f`, expecting a RankFailure whose message contains `expect`.
-void expectFailure(const char *what, const std::string &expect,
-                   const std::function<void()> &f) {
-  std::string msg;
-  try {
-    f();
-  } catch (const RankFailure &e) {
-    msg = e.what();
-  }
-  recordBool("Rank::fail", what, msg.find(expect) != std::string::npos,
-             msg.empty() ? "no failure" : msg.substr(0, 90));
-}
-
-} // namespace
-
 void testErrorsAndGraphs(FakeRank &r) {
   Rng rng(10);
   DevBuf<uint16_t> a(64 * 64), b(64 * 64), c(64 * 64);
-  expectFailure("linear shape mismatch", "linear: [4, 64] x weight [32, 48]",
+  expectFailure("Rank::fail", "linear shape mismatch", "linear: [4, 64] x weight [32, 48]",
                 [&] {
                   rt::linear(r, act(c, 4, 32), act(a, 4, 64),
                              weightOf(b, 32, 48), nullptr);
@@ -516,7 +499,7 @@ void testErrorsAndGraphs(FakeRank &r) {
   s.batch = 1;
   s.seq = 1;
   s.positions = pos.get();
-  expectFailure("attention without cache slot", "no KV cache slot 99", [&] {
+  expectFailure("Rank::fail", "attention without cache slot", "no KV cache slot 99", [&] {
     rt::AttentionParams p;
     p.heads = 4;
     p.kvHeads = 1;
@@ -524,7 +507,7 @@ void testErrorsAndGraphs(FakeRank &r) {
     rt::attention<64, 4>(r, act(c, 1, 256), act(a, 1, 256), act(b, 1, 64),
                          act(b, 1, 64), s, p, true);
   });
-  expectFailure("router top_k > experts", "top_k 9 of 8 experts", [&] {
+  expectFailure("Rank::fail", "router top_k > experts", "top_k 9 of 8 experts", [&] {
     DevBuf<float> w(9);
     rt::moeRouter(r, actOf(w, 1, 9), actOf(w, 1, 9), act(a, 1, 64),
                   weightOf(b, 8, 64), 8, 9, true);

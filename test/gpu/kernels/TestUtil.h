@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -228,6 +229,27 @@ struct Stats {
   }
   bool ok() const { return bad == 0 && count > 0; }
 };
+
+/// One row of the run's result table (defined in KernelTests.cpp).
+void recordResult(const std::string &test, const std::string &config,
+                  const Stats &s, const std::string &note);
+
+/// Runs `f`, expecting a RankFailure whose message contains `expect`: one
+/// row `test` / `config` that passes when it does, noting the message.
+inline void expectFailure(const std::string &test, const std::string &config,
+                          const std::string &expect,
+                          const std::function<void()> &f) {
+  std::string msg;
+  try {
+    f();
+  } catch (const RankFailure &e) {
+    msg = e.what();
+  }
+  Stats s;
+  s.count = 1;
+  s.bad = msg.find(expect) != std::string::npos ? 0 : 1;
+  recordResult(test, config, s, msg.empty() ? "no failure" : msg.substr(0, 90));
+}
 
 /// Compares whole vectors; atol is relative to max |ref| (`atolScale`).
 inline Stats compare(const std::vector<float> &gpu,
