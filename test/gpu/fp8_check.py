@@ -50,7 +50,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hf_check import compare, load, make_checkpoint, run_plan  # noqa: E402
+from hf_check import compare, greedy, load, make_checkpoint, run_plan  # noqa: E402
 
 QUANTIZED = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
              "down_proj")
@@ -135,20 +135,6 @@ class Fp8KV:
 
     def __exit__(self, *exc):
         self.module.eager_attention_forward = self.eager
-
-
-def greedy(model, prompts, steps):
-    tokens, logits = [], []
-    with torch.no_grad():
-        for prompt in prompts:
-            seq, out_logits = list(prompt), []
-            for _ in range(steps):
-                out = model(torch.tensor([seq], device="cuda")).logits[0, -1]
-                out_logits.append(out.float().cpu().numpy())
-                seq.append(int(out.argmax()))
-            tokens.append(seq[len(prompt):])
-            logits.append(np.stack(out_logits))
-    return tokens, logits
 
 
 def forced(model, prompts, tokens):

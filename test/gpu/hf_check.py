@@ -79,9 +79,8 @@ def load(ckpt, dtype):
     return model.cuda().eval()
 
 
-def reference(ckpt, prompts, steps):
-    """transformers in fp32: greedy tokens and each step's logits."""
-    model = load(ckpt, torch.float32)
+def greedy(model, prompts, steps):
+    """`model`'s greedy tokens and each step's logits, prompt by prompt."""
     tokens, logits = [], []
     with torch.no_grad():
         for prompt in prompts:
@@ -92,8 +91,15 @@ def reference(ckpt, prompts, steps):
                 seq.append(int(out.argmax()))
             tokens.append(seq[len(prompt):])
             logits.append(np.stack(steps_logits))
-    del model
     return tokens, logits
+
+
+def reference(ckpt, prompts, steps):
+    """transformers in fp32: greedy tokens and each step's logits."""
+    model = load(ckpt, torch.float32)
+    result = greedy(model, prompts, steps)
+    del model
+    return result
 
 
 def forced_reference(ckpt, prompts, tokens, dtype):
