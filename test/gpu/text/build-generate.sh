@@ -15,8 +15,9 @@
 #   OUT/lib/         Debian's cpp-httplib/brotli/ICU/PCRE2 shared libraries the
 #                    binaries link (the GPU machine lacks some of them)
 #   OUT/*.py         generate_check.py, test/gpu/hf_check.py (its
-#                    checkpoint maker and near-tie rule) and
-#                    test/gpu/serve/check_serve.py (its server start)
+#                    checkpoint maker and near-tie rule),
+#                    test/gpu/serve/check_serve.py (its server start) and
+#                    bench/serve_load.py (its SSE reader)
 # The weights are made on the GPU machine (transformers, hf_check.py's
 # make_checkpoint): a 128256 x 256 embedding and head are 130 MB of bf16 that
 # would not fit the carry. Then, on the GPU machine:
@@ -49,7 +50,7 @@ for b in "$out/model/llm-model" "$out/bin/llm-tokenize"; do
   done
 done
 cp test/gpu/text/generate_check.py test/gpu/hf_check.py \
-  test/gpu/serve/check_serve.py "$out/"
+  test/gpu/serve/check_serve.py bench/serve_load.py "$out/"
 tar cJf "$final/payload.tar.xz" -C "$(dirname "$out")" text-gpu
 cat > "$final/run.sh" <<'RUN'
 #!/usr/bin/env bash

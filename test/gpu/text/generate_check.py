@@ -47,12 +47,14 @@ import urllib.request
 
 import torch
 
-# Beside this script in the packed folder; in the repository, test/gpu and
-# test/gpu/serve.
+# Beside this script in the packed folder; in the repository, test/gpu,
+# test/gpu/serve and bench.
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [HERE, os.path.join(HERE, ".."), os.path.join(HERE, "..", "serve")]
+sys.path[:0] = [HERE, os.path.join(HERE, ".."), os.path.join(HERE, "..", "serve"),
+                os.path.join(HERE, "..", "..", "..", "bench")]
 from check_serve import start_server  # noqa: E402
 from hf_check import load, make_checkpoint, near_tie  # noqa: E402
+from serve_load import sse_events  # noqa: E402
 
 TEXT = ("The quick brown fox jumps over the lazy dog. In 2024, the café "
         "served 12345 crêpes 🍓 and")
@@ -113,12 +115,7 @@ def post(base, path, body, stream=False):
     with urllib.request.urlopen(req, timeout=600) as r:
         if not stream:
             return json.loads(r.read())
-        events = []
-        for raw in r:
-            line = raw.decode().strip()
-            if line.startswith("data: ") and line != "data: [DONE]":
-                events.append(json.loads(line[6:]))
-        return events
+        return [e for e in sse_events(r) if e is not None]
 
 
 def main():
