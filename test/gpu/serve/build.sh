@@ -10,7 +10,7 @@
 # so OUT.tar.xz is small; carry it and unpack it there:
 #   tar xJf .device-carry/serve.tar.xz -C .device-carry
 #   python3 test/gpu/serve/check_serve.py .device-carry/serve
-# The binaries link Debian's libcpp-httplib; a GPU machine without it needs
+# The binaries link Debian's libcpp-httplib, ICU and PCRE2; a GPU machine without them needs
 # the copies in OUT/lib (LD_LIBRARY_PATH=OUT/lib).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../../.."
@@ -34,7 +34,7 @@ done
   --max-seq=2048 --max-tokens-per-step=32768 -o "$out/big-tp1"
 rm -rf "$out/big-tp1/src" "$out/big.mlir"
 for lib in $(ldd "$out/small-tp1/llm-model" |
-             awk '/libcpp-httplib|libbrotli/ {print $3}'); do
+             awk '/libcpp-httplib|libbrotli|libicu|libpcre2/ {print $3}'); do
   cp -L "$lib" "$out/lib/"
 done
 du -sh "$out"
