@@ -114,20 +114,46 @@ double pipelineSeconds(ArrayRef<double> stageSeconds,
   return sum + (microbatches - 1) * slowest;
 }
 
+std::pair<double, double> gemmSeconds(const HardwareSpec &hardware,
+                                      int64_t elementBytes,
+                                      const GemmGroup &group) {
+  double w = group.weightBytes / hardware.achievableHbm();
+  double f =
+      group.flops / hardware.achievableFlops(group.fp8 ? 1 : elementBytes);
+  double exposed = hardware.gemmOverlapRows > 0
+                       ? hardware.gemmOverlapRows /
+                             (group.rows + hardware.gemmOverlapRows)
+                       : 0;
+  return w >= f ? std::make_pair(w, f * exposed)
+                : std::make_pair(w * exposed, f);
+}
+
 PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
-                      double flops, double fp8Flops, double attentionFlops,
-                      double hbmBytes, double kvBytes, int64_t kernels) {
+                      const PhaseWork &work) {
   PhaseTerms terms;
-  double gemmFlops = std::max(0.0, flops - fp8Flops - attentionFlops);
-  terms.weights = std::max(0.0, hbmBytes - kvBytes) / hardware.achievableHbm();
-  terms.gemm = gemmFlops / hardware.achievableFlops(elementBytes) +
-               fp8Flops / hardware.achievableFlops(1);
-  terms.attention = (attentionFlops / hardware.achievableFlops(elementBytes) *
-                         hardware.computeEfficiency +
-                     kvBytes / hardware.hbmBytesPerSecond) /
-                    hardware.attentionEfficiency;
-  terms.launch = kernels * hardware.kernelLaunchSeconds;
+  for (const GemmGroup &group : work.gemms) {
+    auto [w, f] = gemmSeconds(hardware, elementBytes, group);
+    terms.weights += w;
+    terms.gemm += f;
+  }
+  terms.activations = work.streamBytes / hardware.achievableHbm();
+  terms.attention =
+      work.attentionFlops / (hardware.achievableFlops(elementBytes) /
+                             hardware.computeEfficiency *
+                             hardware.attentionComputeEfficiency) +
+      work.kvBytes /
+          (hardware.hbmBytesPerSecond * hardware.attentionEfficiency);
+  terms.launch = work.launches * (work.eager ? hardware.eagerLaunchSeconds
+                                             : hardware.kernelLaunchSeconds);
   return terms;
+}
+
+int64_t siblingLaunches(int64_t siblings, double rows) {
+  if (siblings < 2)
+    return siblings;
+  if (rows <= kGroupedLaunchMaxRows)
+    return 1;
+  return rows <= kOneGemmMaxRows ? 2 : siblings;
 }
 
 void finishTimes(CostReport &report, ArrayRef<double> prefillStage,
@@ -153,6 +179,28 @@ void finishTimes(CostReport &report, ArrayRef<double> prefillStage,
 }
 
 } // namespace cost
+
+void PhaseWork::addGemm(double rows, bool fp8, double weightBytes,
+                        double flops) {
+  for (GemmGroup &group : gemms)
+    if (group.rows == rows && group.fp8 == fp8) {
+      group.weightBytes += weightBytes;
+      group.flops += flops;
+      return;
+    }
+  gemms.push_back({rows, fp8, weightBytes, flops});
+}
+
+PhaseWork &PhaseWork::operator+=(const PhaseWork &other) {
+  for (const GemmGroup &group : other.gemms)
+    addGemm(group.rows, group.fp8, group.weightBytes, group.flops);
+  streamBytes += other.streamBytes;
+  attentionFlops += other.attentionFlops;
+  kvBytes += other.kvBytes;
+  launches += other.launches;
+  eager = eager || other.eager;
+  return *this;
+}
 
 StringRef collectiveKindName(CollectiveKind kind) {
   switch (kind) {
@@ -326,12 +374,12 @@ private:
   std::optional<FoundCollective> collective(Operation *op) const;
   StageCost analyzeStage(const StageRegion &stage,
                          std::vector<CollectiveCost> &collectives);
-  PhaseTerms phaseTerms(double flops, double fp8Flops, double attentionFlops,
-                        double hbmBytes, double kvBytes,
-                        int64_t kernels) const {
-    return cost::phaseTerms(hardware, computeBytes, flops, fp8Flops,
-                            attentionFlops, hbmBytes, kvBytes, kernels);
-  }
+  int64_t launches(Operation *op, const Phase &phase) const;
+  /// Adds a GEMM op's weight bytes and FLOPs to `work`; `expertShare` is
+  /// the fraction of a routed-experts op's listed weights the phase reads.
+  void gemmWork(Operation *op, const Phase &phase, double flops,
+                double expertShare, PhaseWork &work) const;
+  double activationBytes(Operation *op, const Phase &phase) const;
 };
 
 double Analyzer::elements(Value value, const Phase &phase) const {
@@ -439,6 +487,139 @@ double Analyzer::flops(Operation *op, const Phase &phase,
   // Norms, rope, swiglu, adds and sampling are a few FLOPs per element:
   // negligible next to the matrix products.
   return 0;
+}
+
+/// Whether an op becomes (at most) one kernel launch: every op without a
+/// body that is not a weight, a constant or a terminator.
+static bool isKernelOp(Operation *op) {
+  return !isa<llm::ParamOp>(op) && op->getNumRegions() == 0 &&
+         !op->hasTrait<OpTrait::IsTerminator>() &&
+         !op->hasTrait<OpTrait::ConstantLike>();
+}
+
+/// The plain linears of `input` in `block`, in block order.
+static SmallVector<llm::LinearOp> linearsOf(Value input, Block *block) {
+  SmallVector<llm::LinearOp> out;
+  for (Operation *user : input.getUsers())
+    if (auto l = dyn_cast<llm::LinearOp>(user);
+        l && l->getBlock() == block && l.getInput() == input && !l.getBias())
+      out.push_back(l);
+  llvm::sort(out, [](llm::LinearOp a, llm::LinearOp b) {
+    return a->isBeforeInBlock(b);
+  });
+  return out;
+}
+
+int64_t Analyzer::launches(Operation *op, const Phase &phase) const {
+  if (!isKernelOp(op))
+    return 0;
+  double rows = phase.rows * phase.seq;
+  // The binary's fusions (passes/lowering/LowerOps.cpp): a residual add and
+  // the norm of its sum are one addRmsNorm; q|k|v and gate|up are grouped
+  // (cost::siblingLaunches), the SwiGLU folded into gate|up's launches up
+  // to kOneGemmMaxRows; a decode step's rope runs inside its attention
+  // kernel, a prefill's as a kernel of its own; a cached prefill attention
+  // writes the cache in a kernel before the attention kernel.
+  if (auto norm = dyn_cast<llm::RMSNormOp>(op)) {
+    // The residual stream enters a layer (or the final norm) as the sum
+    // the previous layer's last add made.
+    Value input = norm.getInput();
+    if (auto arg = dyn_cast<BlockArgument>(input))
+      if (auto layer =
+              dyn_cast<llm::DecoderLayerOp>(arg.getOwner()->getParentOp()))
+        input = layer->getOperand(arg.getArgNumber());
+    return input.getDefiningOp<llm::AddOp>() ||
+                   input.getDefiningOp<llm::DecoderLayerOp>()
+               ? 0
+               : 1;
+  }
+  if (auto rope = dyn_cast<llm::RopeOp>(op)) {
+    bool fused = rope->hasOneUse() &&
+                 isa<llm::AttentionOp>(*rope->getUsers().begin());
+    return fused && phase.decode ? 0 : 1;
+  }
+  if (auto attention = dyn_cast<llm::AttentionOp>(op))
+    return !phase.decode && attention.getCache() ? 2 : 1;
+  if (auto swiglu = dyn_cast<llm::SwiGLUOp>(op)) {
+    auto gate = swiglu.getGate().getDefiningOp<llm::LinearOp>();
+    auto up = swiglu.getUp().getDefiningOp<llm::LinearOp>();
+    bool paired = gate && up && gate.getInput() == up.getInput();
+    return paired && rows <= cost::kOneGemmMaxRows ? 0 : 1;
+  }
+  if (auto linear = dyn_cast<llm::LinearOp>(op)) {
+    if (linear.getBias())
+      return 1;
+    SmallVector<llm::LinearOp> group =
+        linearsOf(linear.getInput(), op->getBlock());
+    // A group launches once, at its first member.
+    if (group.size() < 2 || group.front() != linear)
+      return group.size() < 2 ? 1 : 0;
+    return cost::siblingLaunches(group.size(), rows);
+  }
+  return 1;
+}
+
+void Analyzer::gemmWork(Operation *op, const Phase &, double flops,
+                        double expertShare, PhaseWork &work) const {
+  SmallVector<Value> weights;
+  Value input;
+  double touched = 1;
+  bool fp8 = false;
+  if (auto linear = dyn_cast<llm::LinearOp>(op)) {
+    weights.push_back(linear.getWeight());
+    input = linear.getInput();
+    fp8 = isa<Float8E4M3FNType>(
+        cast<RankedTensorType>(input.getType()).getElementType());
+  } else if (auto head = dyn_cast<llm::LMHeadOp>(op)) {
+    weights.push_back(head.getWeight());
+    input = head.getInput();
+  } else if (auto router = dyn_cast<llm::MoERouterOp>(op)) {
+    weights.push_back(router.getGate());
+    input = router.getInput();
+  } else if (auto shared = dyn_cast<llm::SharedExpertOp>(op)) {
+    weights.append({shared.getGate(), shared.getUp(), shared.getDown(),
+                    shared.getExpertGate()});
+    input = shared.getInput();
+  } else if (auto experts = dyn_cast<llm::ExpertsOp>(op)) {
+    llvm::append_range(weights, experts.getGateWeights());
+    llvm::append_range(weights, experts.getUpWeights());
+    llvm::append_range(weights, experts.getDownWeights());
+    input = experts.getInput();
+    touched = expertShare;
+  } else {
+    return;
+  }
+  double weightBytes = 0, elements = 0;
+  for (Value w : weights) {
+    auto type = dyn_cast<RankedTensorType>(w.getType());
+    if (!type || !type.hasStaticShape())
+      continue;
+    elements += type.getNumElements() * touched;
+    weightBytes += type.getNumElements() * touched *
+                   elementByteWidth(type.getElementType());
+  }
+  if (elements <= 0 || flops <= 0)
+    return;
+  // Rows each weight element meets: tokens (or sequences for the lm head),
+  // and for routed experts the token-choice pairs per expert reached.
+  work.addGemm(flops / (2 * elements), fp8, weightBytes, flops);
+}
+
+double Analyzer::activationBytes(Operation *op, const Phase &phase) const {
+  // GEMMs and attention are priced by their own terms and collectives by
+  // the links; the other kernels stream their operands and results.
+  if (!isKernelOp(op) ||
+      isa<llm::LinearOp, llm::LMHeadOp, llm::MoERouterOp, llm::SharedExpertOp,
+          llm::ExpertsOp, llm::AttentionOp, dist::RingAttentionOp>(op) ||
+      collective(op))
+    return 0;
+  double total = 0;
+  for (Value v : op->getOperands())
+    if (!v.getDefiningOp<llm::ParamOp>())
+      total += bytes(v, phase);
+  for (Value v : op->getResults())
+    total += bytes(v, phase);
+  return total;
 }
 
 std::optional<FoundCollective> Analyzer::collective(Operation *op) const {
@@ -789,8 +970,31 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
                            cacheType.getHeadDim(), cacheBytes, cacheScaleBytes);
   }
 
+  // The share of the stage's expert weights (as its ops list them) that the
+  // busiest expert coordinate holds.
+  double listedExpertBytes = 0;
+  stage.body->walk([&](llm::ExpertsOp experts) {
+    for (ValueRange list : {experts.getGateWeights(), experts.getUpWeights(),
+                            experts.getDownWeights()})
+      for (Value w : list)
+        if (auto type = dyn_cast<RankedTensorType>(w.getType());
+            type && type.hasStaticShape())
+          listedExpertBytes +=
+              type.getNumElements() * elementByteWidth(type.getElementType());
+  });
+  double expertShare =
+      listedExpertBytes > 0 ? busiestExperts / listedExpertBytes : 1;
+  // Experts a decode step reaches (prefill reaches them all).
+  double touchedExperts = 1;
+  if (numExperts > 0 && topK > 0)
+    touchedExperts = cost::expectedExpertsTouched(
+                         numExperts, topK, rowsPerMicrobatch * ownerDegree) /
+                     numExperts;
+
   // Walk the ops: FLOPs, KV traffic, collectives, live activations.
   double kvReadPerDecode = 0, kvWritePerPrefill = 0;
+  double prefillActivations = 0, decodeActivations = 0;
+  result.prefillWork.eager = true;
   std::map<std::tuple<std::string, std::string, int64_t>, CollectiveCost> found;
   stage.body->walk<WalkOrder::PreOrder>([&](Operation *op) {
     if (op->getName().getStringRef() == "dist.expert_dispatch") {
@@ -816,11 +1020,13 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
       result.prefillAttentionFlops += prefillFlops;
       result.decodeAttentionFlops += decodeFlops;
     }
-    // Every op without a body becomes (at most) one kernel launch.
-    if (!isa<llm::ParamOp>(op) && op->getNumRegions() == 0 &&
-        !op->hasTrait<OpTrait::IsTerminator>() &&
-        !op->hasTrait<OpTrait::ConstantLike>())
-      ++result.kernels;
+    result.prefillWork.launches += launches(op, prefill);
+    result.decodeWork.launches += launches(op, decode);
+    gemmWork(op, prefill, prefillFlops, expertShare, result.prefillWork);
+    gemmWork(op, decode, decodeFlops, expertShare * touchedExperts,
+             result.decodeWork);
+    prefillActivations += activationBytes(op, prefill);
+    decodeActivations += activationBytes(op, decode);
     // A linear with an FP8 input (W8A8) runs on FP8 tensor cores; FP8
     // weights with float inputs are widened and run at the float rate.
     if (auto linear = dyn_cast<llm::LinearOp>(op);
@@ -891,11 +1097,7 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
   // writes its keys and values; a decode step streams the dense weights, the
   // experts its tokens reach and the cached keys and values it attends to.
   // Embedding tables are only gathered by row.
-  double touched = 1;
-  if (numExperts > 0 && topK > 0)
-    touched = cost::expectedExpertsTouched(numExperts, topK,
-                                           rowsPerMicrobatch * ownerDegree) /
-              numExperts;
+  double touched = touchedExperts;
   result.prefillHbmBytes = denseBytes + busiestExperts +
                            embeddingRowBytes * rowsPerMicrobatch * seqPerRank +
                            kvWritePerPrefill;
@@ -905,12 +1107,27 @@ StageCost Analyzer::analyzeStage(const StageRegion &stage,
 
   result.prefillKvBytes = kvWritePerPrefill;
   result.decodeKvBytes = kvReadPerDecode;
-  result.prefillTerms = phaseTerms(
-      result.prefillFlops, result.prefillFp8Flops, result.prefillAttentionFlops,
-      result.prefillHbmBytes, result.prefillKvBytes, result.kernels);
-  result.decodeTerms = phaseTerms(
-      result.decodeFlops, result.decodeFp8Flops, result.decodeAttentionFlops,
-      result.decodeHbmBytes, result.decodeKvBytes, result.kernels);
+  // Weights other than the GEMMs' (norms, embedding rows) stream with the
+  // activations.
+  auto finishWork = [&](PhaseWork &work, double hbmBytes, double kvBytes,
+                        double attentionFlops, double activations) {
+    double gemmBytes = 0;
+    for (const GemmGroup &group : work.gemms)
+      gemmBytes += group.weightBytes;
+    work.kvBytes = kvBytes;
+    work.attentionFlops = attentionFlops;
+    work.streamBytes =
+        std::max(0.0, hbmBytes - kvBytes - gemmBytes) + activations;
+  };
+  finishWork(result.prefillWork, result.prefillHbmBytes, result.prefillKvBytes,
+             result.prefillAttentionFlops, prefillActivations);
+  finishWork(result.decodeWork, result.decodeHbmBytes, result.decodeKvBytes,
+             result.decodeAttentionFlops, decodeActivations);
+  result.kernels = result.decodeWork.launches;
+  result.prefillTerms =
+      cost::phaseTerms(hardware, computeBytes, result.prefillWork);
+  result.decodeTerms =
+      cost::phaseTerms(hardware, computeBytes, result.decodeWork);
   result.prefillComputeSeconds = result.prefillTerms.sum();
   result.decodeComputeSeconds = result.decodeTerms.sum();
   for (const CollectiveCost &c : collectives)
@@ -1052,6 +1269,8 @@ Expected<CostReport> Analyzer::run() {
     decodeStage.push_back(stage.decodeSeconds);
     report.prefillTerms += stage.prefillTerms;
     report.decodeTerms += stage.decodeTerms;
+    report.prefillWork += stage.prefillWork;
+    report.decodeWork += stage.decodeWork;
     report.kernels += stage.kernels;
     double sentPerToken = 0, sentPerPrefill = 0;
     for (const CollectiveCost &c : report.collectives)

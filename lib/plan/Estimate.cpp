@@ -450,14 +450,39 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
     stage.decodeHbmBytes = denseBytes + expertBytes * expertsTouched + kvRead +
                            (first ? embeddingRow * decodeTokens : 0);
     stage.kernels = kernels;
-    double fp8Share = model.w8a8 ? 1 : 0;
+    // Two GEMM groups: the layers' projections at the phase's tokens and
+    // the lm head at one row per sequence; everything else streams.
+    double headBytes = last ? model.lmHeadBytes / tp : 0;
+    double headFlops = last ? 2.0 * rows * model.lmHeadElements / tp : 0;
+    auto work = [&](double tokens, double flops, double attention,
+                    double hbmBytes, double kv, double experts, bool eager) {
+      PhaseWork w;
+      // A tied lm head reads the embedding table the first stage holds.
+      double headInDense = last && (!model.tied || !first) ? headBytes : 0;
+      double projectionBytes =
+          std::max(0.0, denseBytes - headInDense -
+                            (first ? model.embeddingBytes / tp : 0)) +
+          experts;
+      w.addGemm(tokens, model.w8a8, projectionBytes, flops - headFlops);
+      if (headBytes > 0)
+        w.addGemm(rows, false, headBytes, headFlops);
+      w.streamBytes =
+          std::max(0.0, hbmBytes - kv - projectionBytes - headBytes);
+      w.attentionFlops = attention;
+      w.kvBytes = kv;
+      w.launches = kernels;
+      w.eager = eager;
+      return w;
+    };
+    stage.prefillWork = work(prefillTokens, prefillFlops, prefillAttention,
+                             stage.prefillHbmBytes, kvWrite, expertBytes, true);
+    stage.decodeWork =
+        work(decodeTokens, decodeFlops, decodeAttention, stage.decodeHbmBytes,
+             kvRead, expertBytes * expertsTouched, false);
     stage.prefillTerms =
-        cost::phaseTerms(hardware, model.computeBytes, stage.prefillFlops,
-                         fp8Share * prefillFlops, prefillAttention,
-                         stage.prefillHbmBytes, kvWrite, kernels);
-    stage.decodeTerms = cost::phaseTerms(
-        hardware, model.computeBytes, stage.decodeFlops, fp8Share * decodeFlops,
-        decodeAttention, stage.decodeHbmBytes, kvRead, kernels);
+        cost::phaseTerms(hardware, model.computeBytes, stage.prefillWork);
+    stage.decodeTerms =
+        cost::phaseTerms(hardware, model.computeBytes, stage.decodeWork);
     stage.prefillComputeSeconds = stage.prefillTerms.sum();
     stage.decodeComputeSeconds = stage.decodeTerms.sum();
     stage.prefillCommSeconds = prefillComm;
@@ -469,6 +494,8 @@ CostReport estimatePlan(const ModelSummary &model, const ShardSpec &spec,
     decodeStage.push_back(stage.decodeSeconds);
     report.prefillTerms += stage.prefillTerms;
     report.decodeTerms += stage.decodeTerms;
+    report.prefillWork += stage.prefillWork;
+    report.decodeWork += stage.decodeWork;
     report.kernels += stage.kernels;
     // Per-GPU figures are the busiest stage's, all parts of one stage.
     if (stage.totalBytes() > busiestTotal) {

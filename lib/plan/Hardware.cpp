@@ -146,7 +146,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (Error e = entry.onlyKnown({"name", "aliases", "description", "memory_gib",
                                  "memory_utilization", "hbm_gb_per_s",
                                  "bf16_tflops", "fp8_tflops", "gpus_per_node",
-                                 "kernel_launch_us", "step_overhead_us",
+                                 "kernel_launch_us", "eager_launch_us",
+                                 "step_overhead_us", "gemm_overlap_rows",
                                  "intra_node", "inter_node", "efficiency"}))
     return std::move(e);
 
@@ -198,6 +199,15 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (!launch)
     return launch.takeError();
   spec.kernelLaunchSeconds = *launch * 1e-6;
+  // Uncalibrated entries price an eagerly launched kernel like a graph node.
+  Expected<double> eager = entry.optionalNumber("eager_launch_us", *launch);
+  if (!eager)
+    return eager.takeError();
+  spec.eagerLaunchSeconds = *eager * 1e-6;
+  Expected<double> overlapRows = entry.optionalNumber("gemm_overlap_rows", 0);
+  if (!overlapRows)
+    return overlapRows.takeError();
+  spec.gemmOverlapRows = *overlapRows;
   Expected<double> step = entry.optionalNumber("step_overhead_us", 0);
   if (!step)
     return step.takeError();
@@ -208,7 +218,8 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
     return efficiencyObject.takeError();
   EntryReader efficiency(**efficiencyObject, where + ".efficiency");
   if (Error e = efficiency.onlyKnown(
-          {"compute", "hbm", "attention", "intra_node", "inter_node"}))
+          {"compute", "hbm", "attention", "attention_compute", "intra_node",
+           "inter_node"}))
     return std::move(e);
   Expected<double> compute = efficiency.number("compute", false, 1);
   Expected<double> hbmEff = efficiency.number("hbm", false, 1);
@@ -228,6 +239,15 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
   if (*attention <= 0)
     return efficiency.error("field 'attention' must be > 0, got 0");
   spec.attentionEfficiency = *attention;
+  // Prefill attention is a tensor-core kernel: the GEMMs' rate unless told
+  // otherwise.
+  Expected<double> attentionCompute =
+      efficiency.optionalNumber("attention_compute", *compute, 1);
+  if (!attentionCompute)
+    return attentionCompute.takeError();
+  if (*attentionCompute <= 0)
+    return efficiency.error("field 'attention_compute' must be > 0, got 0");
+  spec.attentionComputeEfficiency = *attentionCompute;
 
   Expected<LinkSpec> intra = parseLink(entry, "intra_node", *intraEff, where);
   if (!intra)

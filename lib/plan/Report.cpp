@@ -207,14 +207,36 @@ void printPlanJson(const PlanResult &result, raw_ostream &os) {
             out.attributeObject(key, [&] {
               fixed("weights", t.weights * 1e3, 5);
               fixed("gemm", t.gemm * 1e3, 5);
+              fixed("activations", t.activations * 1e3, 5);
               fixed("attention", t.attention * 1e3, 5);
               fixed("launch", t.launch * 1e3, 5);
               fixed("step", t.step * 1e3, 5);
             });
           };
+          // What the terms price, for the fit of their knobs.
+          auto work = [&](StringRef key, const PhaseWork &w) {
+            out.attributeObject(key, [&] {
+              out.attributeArray("gemms", [&] {
+                for (const GemmGroup &g : w.gemms)
+                  out.object([&] {
+                    out.attribute("rows", g.rows);
+                    out.attribute("fp8", g.fp8);
+                    out.attribute("weight_bytes", g.weightBytes);
+                    out.attribute("flops", g.flops);
+                  });
+              });
+              out.attribute("stream_bytes", w.streamBytes);
+              out.attribute("attention_flops", w.attentionFlops);
+              out.attribute("kv_bytes", w.kvBytes);
+              out.attribute("launches", w.launches);
+              out.attribute("eager", w.eager);
+            });
+          };
           if (c) {
             terms("prefill_terms_ms", c->prefillTerms);
             terms("decode_terms_ms", c->decodeTerms);
+            work("prefill_work", c->prefillWork);
+            work("decode_work", c->decodeWork);
             out.attribute("kernels", c->kernels);
           }
         });

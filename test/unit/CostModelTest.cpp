@@ -173,6 +173,102 @@ TEST(CostFormulas, ExpertsTouched) {
   EXPECT_DOUBLE_EQ(cost::expectedExpertsTouched(8, 2, 2), 3.5);
 }
 
+/// The GEMM seconds (weight stream + FLOPs, as priced) of `rows` rows
+/// through a 4096 x 4096 bf16 weight.
+double gemmTime(const HardwareSpec &hw, double rows) {
+  GemmGroup g{rows, false, 4096.0 * 4096 * 2, 2.0 * rows * 4096 * 4096};
+  auto [w, f] = cost::gemmSeconds(hw, 2, g);
+  return w + f;
+}
+
+TEST(CostFormulas, GemmAtSmallRowsAddsItsFlopsAndAtManyRowsHidesThem) {
+  HardwareSpec hw = take(HardwareDatabase::builtin().lookup("h100"));
+  hw.gemmOverlapRows = 64;
+  double w = 4096.0 * 4096 * 2 / hw.achievableHbm();
+  auto flops = [&](double rows) {
+    return 2.0 * rows * 4096 * 4096 / hw.achievableFlops(2);
+  };
+  // Few rows: the FLOPs add R / (rows + R) of themselves to the stream.
+  EXPECT_DOUBLE_EQ(gemmTime(hw, 1), w + flops(1) * 64 / 65);
+  // Many rows: compute-bound, the stream mostly hidden.
+  EXPECT_NEAR(gemmTime(hw, 65536), flops(65536), 0.001 * flops(65536));
+  // The plain roofline without overlap rows.
+  hw.gemmOverlapRows = 0;
+  EXPECT_DOUBLE_EQ(gemmTime(hw, 8), w);
+  EXPECT_DOUBLE_EQ(gemmTime(hw, 65536), flops(65536));
+}
+
+TEST(CostFormulas, GemmTimeIsMonotoneAndContinuousAcrossTheRidge) {
+  HardwareSpec hw = take(HardwareDatabase::builtin().lookup("h100"));
+  for (double overlap : {0.0, 16.0, 64.0, 512.0}) {
+    hw.gemmOverlapRows = overlap;
+    // Where the FLOPs overtake the weight stream (the ridge).
+    double ridge = hw.achievableFlops(2) / hw.achievableHbm();
+    double last = 0;
+    for (double rows = 1; rows <= 16384; rows *= 1.25) {
+      double t = gemmTime(hw, rows);
+      EXPECT_GE(t, last) << "rows " << rows << ", overlap " << overlap;
+      last = t;
+    }
+    // No jump at the ridge: both sides agree to first order.
+    double below = gemmTime(hw, ridge * (1 - 1e-9));
+    double above = gemmTime(hw, ridge * (1 + 1e-9));
+    EXPECT_NEAR(below, above, 1e-6 * above) << "overlap " << overlap;
+  }
+}
+
+TEST(CostFormulas, LaunchTermScalesWithLaunchesAndHowTheyAreLaunched) {
+  HardwareSpec hw = take(HardwareDatabase::builtin().lookup("h100"));
+  hw.kernelLaunchSeconds = 2e-6;
+  hw.eagerLaunchSeconds = 5e-6;
+  PhaseWork work;
+  work.launches = 100;
+  EXPECT_DOUBLE_EQ(cost::phaseTerms(hw, 2, work).launch, 100 * 2e-6);
+  work.launches = 200;
+  EXPECT_DOUBLE_EQ(cost::phaseTerms(hw, 2, work).launch, 200 * 2e-6);
+  work.eager = true;
+  EXPECT_DOUBLE_EQ(cost::phaseTerms(hw, 2, work).launch, 200 * 5e-6);
+}
+
+TEST(CostFormulas, SiblingLinearsLaunchAsTheBinaryGroupsThem) {
+  // q|k|v: one launch up to 16 rows (GEMV, streaming tensor-core GEMM),
+  // GEMM + split up to 512, one GEMM each beyond.
+  EXPECT_EQ(cost::siblingLaunches(3, 1), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 16), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 17), 2);
+  EXPECT_EQ(cost::siblingLaunches(3, 512), 2);
+  EXPECT_EQ(cost::siblingLaunches(3, 513), 3);
+  EXPECT_EQ(cost::siblingLaunches(1, 4096), 1);
+}
+
+TEST(CostModel, DecodeLaunchesAreTheBinarys) {
+  // `llm-compile --explain` of the ~1B Llama shape: 118 kernels per decode
+  // step at batch 1-16 (7 per layer), 150 beyond (9: q|k|v and gate|up
+  // split after their GEMMs); a prefill launches rope and the cache write
+  // on their own.
+  Model model("llama-3.2-1b");
+  CostReport small = model.cost("", workload(16, 128, 32), 1);
+  CostReport large = model.cost("", workload(32, 128, 32), 1);
+  EXPECT_EQ(small.kernels, 118);
+  EXPECT_EQ(large.kernels, 150);
+  EXPECT_EQ(small.decodeWork.launches, 118);
+  EXPECT_FALSE(small.decodeWork.eager);
+  EXPECT_TRUE(small.prefillWork.eager);
+  // 2048 prompt rows: q, k, v, gate, up and the SwiGLU each launch.
+  EXPECT_GT(large.prefillWork.launches, large.decodeWork.launches);
+  // The decode GEMMs: projections at the batch's rows, and the tied lm
+  // head at one row per sequence too.
+  ASSERT_EQ(large.decodeWork.gemms.size(), 1u);
+  EXPECT_DOUBLE_EQ(large.decodeWork.gemms[0].rows, 32);
+  EXPECT_DOUBLE_EQ(large.decodeWork.gemms[0].weightBytes,
+                   large.weightBytesPerGpu -
+                       16 * 2 * 2048.0 * 2 - 2048 * 2); // norms
+  // Prefill: projections at 32 x 128 rows and the lm head at 32.
+  ASSERT_EQ(large.prefillWork.gemms.size(), 2u);
+  EXPECT_DOUBLE_EQ(large.prefillWork.gemms[0].rows, 32 * 128);
+  EXPECT_DOUBLE_EQ(large.prefillWork.gemms[1].rows, 32);
+}
+
 //===----------------------------------------------------------------------===//
 // Hardware database
 //===----------------------------------------------------------------------===//

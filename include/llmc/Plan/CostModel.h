@@ -24,6 +24,7 @@
 #include "llvm/Support/Error.h"
 
 #include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -147,25 +148,68 @@ struct CollectiveCost {
   bool interNode() const { return nodesSpanned > 1; }
 };
 
+/// GEMMs of one phase that run at the same rows and rate (their weight
+/// streams and FLOPs add up, and so do their rooflines).
+struct GemmGroup {
+  /// Rows each weight element is applied to: the phase's tokens for a
+  /// projection, its sequences for the lm head, tokens per expert reached
+  /// for routed experts.
+  double rows = 0;
+  /// FP8 activations and weights (W8A8): FLOPs at fp8_tflops.
+  bool fp8 = false;
+  double weightBytes = 0;
+  double flops = 0;
+};
+
+/// What one phase (the prefill or one decode step) of one micro-batch does
+/// on a GPU before it is priced: its GEMMs, the HBM bytes of everything
+/// else, attention's FLOPs and KV-cache bytes, and the kernels the binary
+/// launches for it.
+struct PhaseWork {
+  /// By (rows, fp8), in the order first met.
+  std::vector<GemmGroup> gemms;
+  /// HBM bytes other than GEMM weights and the KV cache: the activations
+  /// the norm, rope, SwiGLU, residual-add, embedding and sampling kernels
+  /// read and write, embedding rows, norm weights.
+  double streamBytes = 0;
+  double attentionFlops = 0;
+  double kvBytes = 0;
+  /// Kernel launches (docs/planner.md, "Time": how the binary groups ops).
+  int64_t launches = 0;
+  /// Launched by the host one by one (a prefill) rather than replayed as a
+  /// CUDA graph (a decode step).
+  bool eager = false;
+
+  void addGemm(double rows, bool fp8, double weightBytes, double flops);
+  PhaseWork &operator+=(const PhaseWork &other);
+};
+
 /// Where one phase's compute time goes on a GPU, in seconds per
-/// micro-batch: the weight stream, the GEMMs' FLOPs, attention (its FLOPs
-/// and its KV-cache traffic) and one kernel launch per op. They add up:
-/// a decode-sized GEMM reaches neither roofline, so its FLOPs do not hide
-/// behind its bytes (docs/planner.md, "Time"). bench/calibrate.py refits
+/// micro-batch: the GEMMs' weight stream and FLOPs (each GEMM at its
+/// roofline with partial overlap at small rows), the other kernels'
+/// HBM traffic, attention (its FLOPs and its KV-cache traffic) and the
+/// kernel launches (docs/planner.md, "Time"). bench/calibrate.py refits
 /// the hardware knobs behind each term from measured runs.
 struct PhaseTerms {
+  /// Weight-stream time not hidden under the GEMMs' FLOPs.
   double weights = 0;
+  /// FLOP time not hidden under the weight stream.
   double gemm = 0;
+  /// PhaseWork::streamBytes at the hbm rate.
+  double activations = 0;
   double attention = 0;
   double launch = 0;
   /// The step's fixed overhead (step_overhead_us): once per prefill or
   /// decode step, not per stage; only the report's totals carry it.
   double step = 0;
 
-  double sum() const { return weights + gemm + attention + launch + step; }
+  double sum() const {
+    return weights + gemm + activations + attention + launch + step;
+  }
   PhaseTerms &operator+=(const PhaseTerms &other) {
     weights += other.weights;
     gemm += other.gemm;
+    activations += other.activations;
     attention += other.attention;
     launch += other.launch;
     step += other.step;
@@ -174,13 +218,31 @@ struct PhaseTerms {
 };
 
 namespace cost {
-/// The compute terms of one phase on one GPU: HBM bytes other than the KV
-/// cache at the hbm rate, GEMM FLOPs (FP8 ones at the FP8 rate) at the
-/// compute rate, attention FLOPs at the peak rate and KV bytes at the HBM
-/// peak, both over efficiency.attention, and `kernels` launches.
+/// The visible weight-stream and FLOP seconds of one GEMM group: with w its
+/// weight bytes at the hbm rate and f its FLOPs at the compute rate (FP8
+/// ones at fp8_tflops), the shorter of the two is hidden under the longer
+/// but for a fraction R / (rows + R), R = gemm_overlap_rows: a GEMM of
+/// many rows is at its roofline max(w, f); one of few rows, whose tiles are
+/// mostly empty and whose pipeline is latency-bound, pays w + f.
+std::pair<double, double> gemmSeconds(const HardwareSpec &hardware,
+                                      int64_t elementBytes,
+                                      const GemmGroup &group);
+/// The compute terms of one phase on one GPU: the GEMM groups as above,
+/// stream bytes at the hbm rate, attention FLOPs at the attention_compute
+/// rate and KV bytes at the attention rate, and the launches at
+/// eager_launch_us (eager) or kernel_launch_us (a CUDA graph).
 PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
-                      double flops, double fp8Flops, double attentionFlops,
-                      double hbmBytes, double kvBytes, int64_t kernels);
+                      const PhaseWork &work);
+
+/// How the generated binary launches the linears of one input (q|k|v,
+/// gate|up with the SwiGLU) at `rows` rows: one kernel up to
+/// kGroupedLaunchMaxRows (the weight-streaming GEMV and tensor-core GEMM
+/// with the SwiGLU in the epilogue; lib/codegen/DecodePlan.cpp), one
+/// cuBLASLt GEMM and a split or SwiGLU kernel up to kOneGemmMaxRows
+/// (runtime/kernels/Siblings.cu), one GEMM each beyond.
+constexpr int64_t kGroupedLaunchMaxRows = 16;
+constexpr int64_t kOneGemmMaxRows = 512;
+int64_t siblingLaunches(int64_t siblings, double rows);
 } // namespace cost
 
 /// What one pipeline stage's ranks hold and do (the whole model when there
@@ -209,9 +271,11 @@ struct StageCost {
   double decodeAttentionFlops = 0;
   double prefillKvBytes = 0;
   double decodeKvBytes = 0;
-  /// Ops of the stage that run as kernels, each launched once per
-  /// micro-batch and step.
+  /// Kernel launches of one decode step of one micro-batch.
   int64_t kernels = 0;
+  /// What each phase does, before pricing.
+  PhaseWork prefillWork;
+  PhaseWork decodeWork;
   /// The compute time of each phase by term.
   PhaseTerms prefillTerms;
   PhaseTerms decodeTerms;
@@ -266,8 +330,11 @@ struct CostReport {
   /// communication that does not overlap).
   PhaseTerms prefillTerms;
   PhaseTerms decodeTerms;
-  /// Kernel launches of one micro-batch's pass over every stage.
+  /// Kernel launches of one micro-batch's decode step over every stage.
   int64_t kernels = 0;
+  /// The stages' work summed, per micro-batch.
+  PhaseWork prefillWork;
+  PhaseWork decodeWork;
   /// Generated tokens per second over the deployment (prompt tokens per
   /// second when outputLen is 0).
   double throughputTokensPerSecond = 0;

@@ -58,13 +58,24 @@ struct HardwareSpec {
   /// Achieved fractions of peak compute and HBM bandwidth.
   double computeEfficiency = 0.6;
   double hbmEfficiency = 0.8;
-  /// Achieved fraction of peak FLOP/s and HBM bandwidth of attention (its
-  /// FLOPs and its KV-cache reads and writes); the hbm efficiency unless
-  /// the entry gives efficiency.attention.
+  /// Achieved fraction of the HBM bandwidth of attention's KV-cache reads
+  /// and writes; the hbm efficiency unless the entry gives
+  /// efficiency.attention.
   double attentionEfficiency = 0.8;
-  /// Launch gap and tail of one kernel on the critical path of a step (a
-  /// CUDA-graph kernel node): every op of the program costs this once.
+  /// Achieved fraction of peak FLOP/s of attention's FLOPs (QK^T and PV;
+  /// what a long prefill spends in attention); the compute efficiency
+  /// unless the entry gives efficiency.attention_compute.
+  double attentionComputeEfficiency = 0.6;
+  /// Launch gap and tail of one kernel of a decode step, which the binary
+  /// replays as a CUDA graph: every launch of the step costs this once.
   double kernelLaunchSeconds = 0;
+  /// The same for a kernel launched eagerly by the host, as the binary
+  /// launches a prefill's (eager_launch_us; kernel_launch_us when absent).
+  double eagerLaunchSeconds = 0;
+  /// Rows at which half of the shorter of a GEMM's weight stream and its
+  /// FLOPs hides under the longer (gemm_overlap_rows): a GEMM of M rows
+  /// takes max(w, f) + min(w, f) * R / (M + R). 0 is the plain roofline.
+  double gemmOverlapRows = 0;
   /// Fixed cost of one step (a prefill or a decode step) beyond its
   /// kernels: the graph launch, sampling, the host's wait for the token.
   double stepOverheadSeconds = 0;
