@@ -230,23 +230,24 @@ Expected<HardwareSpec> parseEntry(const json::Value &value, size_t index,
       return field->takeError();
   spec.computeEfficiency = *compute;
   spec.hbmEfficiency = *hbmEff;
-  // Attention streams the KV cache like a GEMV streams weights unless told
-  // otherwise.
-  Expected<double> attention =
-      efficiency.optionalNumber("attention", *hbmEff, 1);
+  // An optional efficiency in (0, 1] that defaults to another one.
+  auto defaulted = [&](StringRef key, double fallback) -> Expected<double> {
+    Expected<double> value = efficiency.optionalNumber(key, fallback, 1);
+    if (value && *value <= 0)
+      return efficiency.error(
+          formatv("field '{0}' must be > 0, got 0", key).str());
+    return value;
+  };
+  // Attention streams the KV cache like a GEMV streams weights, and its
+  // prefill FLOPs run on tensor cores like a GEMM's, unless told otherwise.
+  Expected<double> attention = defaulted("attention", *hbmEff);
   if (!attention)
     return attention.takeError();
-  if (*attention <= 0)
-    return efficiency.error("field 'attention' must be > 0, got 0");
   spec.attentionEfficiency = *attention;
-  // Prefill attention is a tensor-core kernel: the GEMMs' rate unless told
-  // otherwise.
   Expected<double> attentionCompute =
-      efficiency.optionalNumber("attention_compute", *compute, 1);
+      defaulted("attention_compute", *compute);
   if (!attentionCompute)
     return attentionCompute.takeError();
-  if (*attentionCompute <= 0)
-    return efficiency.error("field 'attention_compute' must be > 0, got 0");
   spec.attentionComputeEfficiency = *attentionCompute;
 
   Expected<LinkSpec> intra = parseLink(entry, "intra_node", *intraEff, where);
