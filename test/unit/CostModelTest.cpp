@@ -340,6 +340,29 @@ TEST(HardwareDatabase, MalformedFilesAreDiagnosed) {
   EXPECT_NE(negative.find("field 'hbm_gb_per_s' must be > 0"),
             std::string::npos)
       << negative;
+  auto withKnob = [](llvm::StringRef field, llvm::StringRef in) {
+    std::string text = kCustom;
+    size_t at = text.find(in.str() == "efficiency" ? "\"compute\""
+                                                   : "\"intra_node\"");
+    return text.insert(at, field.str() + ", ");
+  };
+  std::string zero =
+      error(withKnob("\"attention_compute\": 0", "efficiency"));
+  EXPECT_NE(zero.find("field 'attention_compute' must be > 0, got 0"),
+            std::string::npos)
+      << zero;
+  std::string rows = error(withKnob("\"gemm_overlap_rows\": -3", "entry"));
+  EXPECT_NE(rows.find("field 'gemm_overlap_rows' must be >= 0, got -3"),
+            std::string::npos)
+      << rows;
+  // The defaults of the new knobs: compute's rate, the graph launch, none.
+  HardwareDatabase db;
+  ASSERT_FALSE(message(db.addText(
+      withKnob("\"kernel_launch_us\": 2", "entry"), "ok.json")).size());
+  HardwareSpec spec = db.entries().front();
+  EXPECT_DOUBLE_EQ(spec.attentionComputeEfficiency, 0.5);
+  EXPECT_DOUBLE_EQ(spec.eagerLaunchSeconds, 2e-6);
+  EXPECT_DOUBLE_EQ(spec.gemmOverlapRows, 0);
 }
 
 //===----------------------------------------------------------------------===//
