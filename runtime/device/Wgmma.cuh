@@ -96,97 +96,62 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const void *map,
                : "memory");
 }
 
-/// d[N / 2] += A (64 x 16, descriptor a) * B (16 x N, descriptor b), fp32.
+/// Output operands of the accumulators d[o .. o + 4 * 2^i).
+#define LLMC_WGMMA_D4(o) "+f"(d[o]), "+f"(d[o + 1]), "+f"(d[o + 2]), "+f"(d[o + 3])
+#define LLMC_WGMMA_D8(o) LLMC_WGMMA_D4(o), LLMC_WGMMA_D4(o + 4)
+#define LLMC_WGMMA_D16(o) LLMC_WGMMA_D8(o), LLMC_WGMMA_D8(o + 8)
+#define LLMC_WGMMA_D32(o) LLMC_WGMMA_D16(o), LLMC_WGMMA_D16(o + 16)
+#define LLMC_WGMMA_D64(o) LLMC_WGMMA_D32(o), LLMC_WGMMA_D32(o + 32)
+
+/// Wgmma<N>: d[N / 2] += A (64 x 16) * B (16 x N, descriptor b), fp32,
+/// bf16 operands. run: A in shared memory (descriptor a). runRs: A in
+/// registers, the m16n8k16 A fragment of the thread's warp (rows
+/// 16 * warp + lane / 4 and + 8, k (lane % 4) * 2 + {0, 1} and + 8, two
+/// bf16 per register, lower k in the low half); the caller issues
+/// wgmma.fence after writing them, and keeps them until the wgmma retires.
 template <int N> struct Wgmma;
-template <> struct Wgmma<8> {
-  static __device__ __forceinline__ void run(float *d, uint64_t a,
-                                             uint64_t b) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n8k16.f32.bf16.bf16 {"
-                 "%0, %1, %2, %3"
-                 "}, %4, %5, 1, 1, 1, 0, 0;\n"
-                 :
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "l"(a), "l"(b));
+#define LLMC_WGMMA_SHAPE(N, DREGS, DOPS, SS, RS)                              \
+  template <> struct Wgmma<N> {                                               \
+    static __device__ __forceinline__ void run(float *d, uint64_t a,          \
+                                               uint64_t b) {                  \
+      asm volatile("wgmma.mma_async.sync.aligned.m64n" #N                     \
+                   "k16.f32.bf16.bf16 {" DREGS "}, " SS                       \
+                   ", 1, 1, 1, 0, 0;\n"                                       \
+                   : DOPS(0)                                                  \
+                   : "l"(a), "l"(b));                                         \
+    }                                                                         \
+    static __device__ __forceinline__ void runRs(float *d, const uint32_t *a, \
+                                                 uint64_t b) {                \
+      asm volatile("wgmma.mma_async.sync.aligned.m64n" #N                     \
+                   "k16.f32.bf16.bf16 {" DREGS "}, " RS ", 1, 1, 1, 0;\n"     \
+                   : DOPS(0)                                                  \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));     \
+    }                                                                         \
   }
-};
-template <> struct Wgmma<16> {
-  static __device__ __forceinline__ void run(float *d, uint64_t a,
-                                             uint64_t b) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n16k16.f32.bf16.bf16 {"
-                 "%0, %1, %2, %3, %4, %5, %6, %7"
-                 "}, %8, %9, 1, 1, 1, 0, 0;\n"
-                 :
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-                   "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7])
-                 : "l"(a), "l"(b));
-  }
-};
-template <> struct Wgmma<32> {
-  static __device__ __forceinline__ void run(float *d, uint64_t a,
-                                             uint64_t b) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n32k16.f32.bf16.bf16 {"
-                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
-                 "%12, %13, %14, %15"
-                 "}, %16, %17, 1, 1, 1, 0, 0;\n"
-                 :
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-                   "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-                   "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15])
-                 : "l"(a), "l"(b));
-  }
-};
-template <> struct Wgmma<64> {
-  static __device__ __forceinline__ void run(float *d, uint64_t a,
-                                             uint64_t b) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {"
-                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
-                 "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, "
-                 "%24, %25, %26, %27, %28, %29, %30, %31"
-                 "}, %32, %33, 1, 1, 1, 0, 0;\n"
-                 :
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-                   "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-                   "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
-                   "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-                   "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-                 : "l"(a), "l"(b));
-  }
-};
-template <> struct Wgmma<128> {
-  static __device__ __forceinline__ void run(float *d, uint64_t a,
-                                             uint64_t b) {
-    asm volatile("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {"
-                 "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
-                 "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, "
-                 "%24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, "
-                 "%36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
-                 "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, "
-                 "%60, %61, %62, %63"
-                 "}, %64, %65, 1, 1, 1, 0, 0;\n"
-                 :
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]),
-                   "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]),
-                   "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-                   "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]),
-                   "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-                   "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]),
-                   "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]),
-                   "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]),
-                   "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]),
-                   "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]),
-                   "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]),
-                   "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]),
-                   "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
-                   "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]),
-                   "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
-                 : "l"(a), "l"(b));
-  }
-};
+LLMC_WGMMA_SHAPE(8,
+    "%0, %1, %2, %3",
+    LLMC_WGMMA_D4, "%4, %5", "{%4, %5, %6, %7}, %8");
+LLMC_WGMMA_SHAPE(16,
+    "%0, %1, %2, %3, %4, %5, %6, %7",
+    LLMC_WGMMA_D8, "%8, %9", "{%8, %9, %10, %11}, %12");
+LLMC_WGMMA_SHAPE(32,
+    "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
+    "%12, %13, %14, %15",
+    LLMC_WGMMA_D16, "%16, %17", "{%16, %17, %18, %19}, %20");
+LLMC_WGMMA_SHAPE(64,
+    "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
+    "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31",
+    LLMC_WGMMA_D32, "%32, %33", "{%32, %33, %34, %35}, %36");
+LLMC_WGMMA_SHAPE(128,
+    "%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
+    "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, "
+    "%24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, "
+    "%36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, "
+    "%48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, "
+    "%60, %61, %62, %63",
+    LLMC_WGMMA_D64, "%64, %65", "{%64, %65, %66, %67}, %68");
+#undef LLMC_WGMMA_SHAPE
 
 } // namespace llmc::rt::cuda
 

@@ -59,6 +59,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
+#include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/Rope.cuh"
 #include "runtime/weights/Fp8.h"
@@ -247,17 +248,8 @@ struct KVAddr {
 /// Eight E4M3 codes widened exactly to eight bf16 (E4M3 -> f16 -> f32 ->
 /// bf16, no step rounds).
 __device__ __forceinline__ uint4 e4m3x8ToBf16x8(uint2 codes) {
-  uint32_t words[2] = {codes.x, codes.y}, out[4];
-#pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(
-        static_cast<__nv_fp8x2_storage_t>((words[i / 2] >> (16 * (i % 2))) &
-                                          0xFFFFu),
-        __NV_E4M3);
-    float2 f = __half22float2(*reinterpret_cast<__half2 *>(&h));
-    out[i] = packBf16x2(f.x, f.y);
-  }
-  return make_uint4(out[0], out[1], out[2], out[3]);
+  return make_uint4(e4m3x2ToBf16x2(codes.x), e4m3x2ToBf16x2(codes.x >> 16),
+                    e4m3x2ToBf16x2(codes.y), e4m3x2ToBf16x2(codes.y >> 16));
 }
 
 /// Largest |x| of eight bf16 (fmaxf: NaNs ignored, as absMax in Fp8.h).

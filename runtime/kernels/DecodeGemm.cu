@@ -4,7 +4,9 @@
 // weight and the activations (cuTensorMapEncodeTiled through the runtime's
 // driver entry point, so nothing links libcuda), the batch tile and the
 // split-K factor, and the launch (a cluster per tile, programmatic
-// dependent launch as the other streaming kernels).
+// dependent launch as the other streaming kernels). bf16 weights from
+// LaunchPolicy::decodeGemmMinRows rows; FP8 E4M3 weights (W8A16) where
+// LaunchPolicy::fp8DecodeGemm (or LLMC_FP8_DECODE_GEMM) turns them on.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,20 +61,24 @@ PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
   return fn;
 }
 
-/// Map of a row-major bf16 matrix [rows, k] (leading dim ld) read in boxes
-/// of boxRows x 64 with the 128-byte swizzle; rows and k past the matrix
-/// read as zeros.
-bool encodeMap(CUtensorMap &map, const bf16 *p, int64_t rows, int64_t k,
-               int64_t ld, int boxRows) {
+/// Map of a row-major matrix [rows, k] (leading dim ld) of bf16 or (fp8)
+/// one-byte E4M3 codes, read in boxes of boxRows x 128 bytes with the
+/// 128-byte swizzle; rows and k past the matrix read as zeros.
+bool encodeMap(CUtensorMap &map, const void *p, bool fp8, int64_t rows,
+               int64_t k, int64_t ld, int boxRows) {
   PFN_cuTensorMapEncodeTiled_v12000 fn = encodeFn();
   if (!fn)
     return false;
+  const int elemBytes = fp8 ? 1 : 2;
   cuuint64_t dims[2] = {cuuint64_t(k), cuuint64_t(rows)};
-  cuuint64_t strides[1] = {cuuint64_t(ld) * 2};
-  cuuint32_t box[2] = {cuuint32_t(kDecodeBk), cuuint32_t(boxRows)};
+  cuuint64_t strides[1] = {cuuint64_t(ld) * elemBytes};
+  cuuint32_t box[2] = {cuuint32_t(kDecodeRowBytes / elemBytes),
+                       cuuint32_t(boxRows)};
   cuuint32_t elem[2] = {1, 1};
-  return fn(&map, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2,
-            const_cast<bf16 *>(p), dims, strides, box, elem,
+  return fn(&map,
+            fp8 ? CU_TENSOR_MAP_DATA_TYPE_UINT8
+                : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+            2, const_cast<void *>(p), dims, strides, box, elem,
             CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
             CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
@@ -91,6 +97,18 @@ int64_t minRows() {
   return v <= 0 ? int64_t(kDecodeMaxRows + 1) : v;
 }
 
+/// Whether FP8 weights take the kernel: LLMC_FP8_DECODE_GEMM (0 or 1) if
+/// set, else the launch policy's fp8DecodeGemm.
+bool fp8Enabled() {
+  static const int env = [] {
+    const char *e = std::getenv("LLMC_FP8_DECODE_GEMM");
+    if (e && std::strcmp(e, "1") == 0)
+      return 1;
+    return e && std::strcmp(e, "0") == 0 ? 0 : -1;
+  }();
+  return env >= 0 ? env == 1 : launchPolicy().fp8DecodeGemm;
+}
+
 /// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
 /// that; A/B measurements of the pipeline depth).
 int stagesFor(int most) {
@@ -101,7 +119,7 @@ int stagesFor(int most) {
   return env >= 2 && env < most ? env : most;
 }
 
-/// Split-K factor of `tiles` 128-row tiles over kBlocks 64-wide k blocks:
+/// Split-K factor of `tiles` weight tiles over kBlocks k blocks (stages):
 /// the fewest splits that minimise the k blocks of the busiest SM (tiles x
 /// splits blocks spread evenly), each split keeping 4 k blocks or more so
 /// the pipeline fills; a split costs about one k block (the cluster
@@ -123,17 +141,18 @@ int chooseSplits(int64_t tiles, int64_t kBlocks) {
   return best;
 }
 
-template <int BN, class Out, bool Swiglu>
+template <class W, int BN, class Out, bool Swiglu>
 bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
               const bf16 *x, int64_t ldx, int64_t k, DecodeGemmArgs a) {
   constexpr int WG = decodeWarpgroups<BN>();
   a.rowStep = (Swiglu ? 64 : 128) * WG;
+  a.kBlocks = int((k + W::kBk - 1) / W::kBk);
   const int64_t tiles = (a.n + a.rowStep - 1) / a.rowStep;
   CUtensorMap xm;
-  if (!encodeMap(xm, x, a.m, k, ldx, BN))
+  if (!encodeMap(xm, x, /*fp8=*/false, a.m, k, ldx, BN))
     return false;
-  auto kernel = decodeGemmKernel<BN, Out, Swiglu>;
-  constexpr int smemMax = decodeSmemBytes<BN>(decodeStages<BN>());
+  auto kernel = decodeGemmKernel<W, BN, Out, Swiglu>;
+  constexpr int smemMax = decodeSmemBytes<W, BN>(decodeStages<W, BN>());
   // The shared-memory limit is a per-device attribute of the function.
   constexpr int kMaxDevices = 64;
   static std::atomic<int> raised[kMaxDevices] = {};
@@ -149,8 +168,8 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   if (raised[dev].load() < 0)
     return false;
   a.splits = chooseSplits(tiles, a.kBlocks);
-  a.stages = stagesFor(decodeStages<BN>());
-  const int smem = decodeSmemBytes<BN>(a.stages);
+  a.stages = stagesFor(decodeStages<W, BN>());
+  const int smem = decodeSmemBytes<W, BN>(a.stages);
   cudaLaunchConfig_t cfg{};
   cfg.gridDim = dim3(unsigned(tiles * a.splits));
   cfg.blockDim = dim3(128 * WG);
@@ -181,27 +200,51 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   return true;
 }
 
-template <class Out, bool Swiglu>
-bool launch(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
-            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+template <class W, class Out, bool Swiglu>
+bool launchW(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
+             const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   static_assert(kDecodeMaxRows == 128, "instantiate every batch tile");
   if (a.m <= 8)
-    return launchBn<8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return launchBn<W, 8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 16)
-    return launchBn<16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return launchBn<W, 16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 32)
-    return launchBn<32, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return launchBn<W, 32, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 64)
-    return launchBn<64, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
-  return launchBn<128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return launchBn<W, 64, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+  return launchBn<W, 128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }
 
-/// Shared conditions on x [m, k] (ld ldx).
-bool applies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+template <class Out, bool Swiglu>
+bool launch(Rank &r, bool fp8, const CUtensorMap &w0, const CUtensorMap &w1,
+            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+  return fp8 ? launchW<DecodeE4m3, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
+             : launchW<DecodeBf16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+}
+
+/// Shared conditions on x [m, k] (ld ldx) for bf16 or (fp8) E4M3 weights:
+/// the copy engine needs 16-byte row strides.
+bool applies(bool fp8, const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
   int dev = 0;
-  return m >= minRows() && m <= kDecodeMaxRows && k >= 8 && k % 8 == 0 &&
-         k < (int64_t(1) << 31) && ldx % 8 == 0 && isAligned(x, 16) &&
-         cudaGetDevice(&dev) == cudaSuccess && isSm90(dev);
+  const int64_t least = fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1)
+                            : minRows();
+  return m >= least && m <= kDecodeMaxRows && k >= 16 &&
+         k % (fp8 ? 16 : 8) == 0 && k < (int64_t(1) << 31) && ldx % 8 == 0 &&
+         isAligned(x, 16) && cudaGetDevice(&dev) == cudaSuccess &&
+         isSm90(dev);
+}
+
+/// The weight of target `t` (its bf16 elements or E4M3 codes); `ok` says
+/// whether it is aligned for the copy engine and, for codes, has 1 or n
+/// scales.
+const void *weightOf(const GemvTarget &t, bool &ok) {
+  if (!t.fp8) {
+    ok = t.w && isAligned(t.w, 16);
+    return t.w;
+  }
+  ok = isAligned(t.fp8, 16) && t.scale &&
+       (t.scaleCount == 1 || t.scaleCount == t.n);
+  return t.fp8;
 }
 
 } // namespace
@@ -209,14 +252,23 @@ bool applies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m) {
-  if (count < 1 || count > kDecodeMaxSegs || !applies(x, ldx, k, m))
+  if (count < 1 || count > kDecodeMaxSegs)
+    return false;
+  const bool fp8 = targets[0].fp8 != nullptr;
+  if (!applies(fp8, x, ldx, k, m))
     return false;
   // One map over weights that lie back to back (q|k|v as the runtime
   // stores them); otherwise a launch per weight.
+  const int elemBytes = fp8 ? 1 : 2;
   bool contiguous = true;
-  for (int i = 1; i < count; ++i)
-    contiguous = contiguous &&
-                 targets[i].w == targets[i - 1].w + targets[i - 1].n * k;
+  for (int i = 1; i < count; ++i) {
+    bool ok0 = false, ok1 = false;
+    const char *prev = static_cast<const char *>(weightOf(targets[i - 1], ok0));
+    const char *cur = static_cast<const char *>(weightOf(targets[i], ok1));
+    if ((targets[i].fp8 != nullptr) != fp8)
+      return false;
+    contiguous = contiguous && cur == prev + targets[i - 1].n * k * elemBytes;
+  }
   if (!contiguous && count > 1) {
     for (int i = 0; i < count; ++i)
       if (!decodeGemmGroup(r, outF32, targets + i, 1, x, ldx, k, m))
@@ -227,46 +279,65 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
   int64_t rows = 0;
   for (int i = 0; i < count; ++i) {
     const GemvTarget &t = targets[i];
-    if (t.n < 1 || !isAligned(t.w, 16))
+    bool ok = false;
+    weightOf(t, ok);
+    if (t.n < 1 || !ok)
       return false;
-    a.s[i] = DecodeSeg{t.out, t.bias, t.ldo, int(rows), int(t.n)};
+    a.s[i] = DecodeSeg{t.out,     t.bias, t.ldo, int(rows), int(t.n),
+                       t.scale, t.scaleCount > 1};
     rows += t.n;
     if (rows >= (int64_t(1) << 30))
       return false;
   }
+  bool ok = false;
   CUtensorMap w;
-  if (!encodeMap(w, targets[0].w, rows, k, k, 64))
+  if (!encodeMap(w, weightOf(targets[0], ok), fp8, rows, k, k, 64))
     return false;
   a.count = count;
   a.n = int(rows);
   a.m = int(m);
-  a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
-  bool ok = outF32 ? launch<float, false>(r, w, w, x, ldx, k, a)
-                   : launch<bf16, false>(r, w, w, x, ldx, k, a);
+  ok = outF32 ? launch<float, false>(r, fp8, w, w, x, ldx, k, a)
+              : launch<bf16, false>(r, fp8, w, w, x, ldx, k, a);
   if (ok)
     checkLaunch(r, outF32 ? "decode gemm (fp32 out)" : "decode gemm");
   return ok;
 }
 
 bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
-                      int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
-                      int64_t k, int64_t m) {
-  if (!applies(x, ldx, k, m) || n < 1 || n >= (int64_t(1) << 30) ||
-      !isAligned(gate, 16) || !isAligned(up, 16))
+                      int64_t ldx, GemvTarget gate, GemvTarget up, int64_t k,
+                      int64_t m) {
+  const bool fp8 = gate.fp8 != nullptr;
+  bool okGate = false, okUp = false;
+  const void *g = weightOf(gate, okGate), *u = weightOf(up, okUp);
+  const int64_t n = gate.n;
+  if ((up.fp8 != nullptr) != fp8 || up.n != n || !okGate || !okUp ||
+      !applies(fp8, x, ldx, k, m) || n < 1 || n >= (int64_t(1) << 30))
     return false;
-  CUtensorMap g, u;
-  if (!encodeMap(g, gate, n, k, k, 64) || !encodeMap(u, up, n, k, k, 64))
+  CUtensorMap gm, um;
+  if (!encodeMap(gm, g, fp8, n, k, k, 64) ||
+      !encodeMap(um, u, fp8, n, k, k, 64))
     return false;
   DecodeGemmArgs a{};
-  a.s[0] = DecodeSeg{out, nullptr, ldo, 0, int(n)};
+  a.s[0] = DecodeSeg{out, nullptr, ldo, 0, int(n), gate.scale,
+                     gate.scaleCount > 1};
+  // Only the scales of s[1] are read (count 1: one output).
+  a.s[1] = DecodeSeg{out, nullptr, ldo, 0, int(n), up.scale,
+                     up.scaleCount > 1};
   a.count = 1;
   a.n = int(n);
   a.m = int(m);
-  a.kBlocks = int((k + kDecodeBk - 1) / kDecodeBk);
-  if (!launch<bf16, true>(r, g, u, x, ldx, k, a))
+  if (!launch<bf16, true>(r, fp8, gm, um, x, ldx, k, a))
     return false;
   checkLaunch(r, "decode gemm (gate, up, SwiGLU)");
   return true;
+}
+
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+                      int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
+                      int64_t k, int64_t m) {
+  return decodeGemmSwiglu(r, out, ldo, x, ldx,
+                          GemvTarget{gate, out, nullptr, n, ldo},
+                          GemvTarget{up, out, nullptr, n, ldo}, k, m);
 }
 
 } // namespace llmc::rt::cuda

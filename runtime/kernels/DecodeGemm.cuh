@@ -28,6 +28,16 @@
 // (q|k|v: each row goes to its segment's buffer), and SwiGLU (the block's
 // two m64 tiles are the same 64 rows of gate and of up).
 //
+// FP8 E4M3 weights (W8A16, docs/quantization.md) run the same kernel with
+// DecodeE4m3: a stage holds 128 k (a weight row is still 128 bytes, the
+// same swizzle), x two 64-wide boxes. wgmma has no E4M3 x bf16 form, so each
+// consumer thread reads its A fragment's codes from shared memory, widens
+// them exactly to bf16 in registers (every E4M3 value is a bf16) and issues
+// the register-A form (runRs); the per-channel or per-tensor scale
+// multiplies the reduced fp32 sum once, before the bias / SwiGLU and the
+// rounding: (sum_k x code) * scale + b, as the GEMV and the staged path.
+// The weight is read once at one byte per element.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLMC_RUNTIME_KERNELS_DECODEGEMM_CUH
@@ -36,6 +46,7 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
 #include "runtime/device/Wgmma.cuh"
+#include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/StreamGemm.cuh"
 
@@ -49,8 +60,19 @@ namespace llmc::rt::cuda {
 constexpr int kDecodeMaxSegs = 4;
 /// Most rows (batch) the kernel takes: the widest wgmma N it instantiates.
 constexpr int kDecodeMaxRows = 128;
-/// k of one stage: one 128-byte swizzle row of bf16.
-constexpr int kDecodeBk = 64;
+/// Bytes of a weight row in one stage: the 128-byte swizzle span.
+constexpr int kDecodeRowBytes = 128;
+
+/// bf16 weights: 64 k per stage, A read by wgmma from shared memory.
+struct DecodeBf16 {
+  static constexpr bool kFp8 = false;
+  static constexpr int kBk = 64;
+};
+/// FP8 E4M3 codes: 128 k per stage, A widened into registers.
+struct DecodeE4m3 {
+  static constexpr bool kFp8 = true;
+  static constexpr int kBk = 128;
+};
 
 /// One output of a launch: weight rows [first, first + n) of the map.
 struct DecodeSeg {
@@ -58,6 +80,10 @@ struct DecodeSeg {
   const bf16 *bias;
   int64_t ldo;
   int first, n;
+  /// FP8 weights: 1 (per tensor) or n (per channel) fp32 scales. With
+  /// SwiGLU, s[0] holds the gate's and s[1] the up's.
+  const float *scale = nullptr;
+  bool scalePerRow = false;
 };
 
 struct DecodeGemmArgs {
@@ -67,7 +93,7 @@ struct DecodeGemmArgs {
   int n;
   int m;
   int kBlocks, splits;
-  /// Stages of the ring in use (2..decodeStages<BN>()).
+  /// Stages of the ring in use (2..decodeStages<W, BN>()).
   int stages;
   /// Weight rows per tile: m64 tile t of tile i starts at row i * rowStep +
   /// 64 * t (consecutive rows of one map), or with SwiGLU at i * rowStep +
@@ -83,27 +109,49 @@ struct DecodeGemmArgs {
 template <int BN> __host__ __device__ constexpr int decodeWarpgroups() {
   return BN >= 32 ? 2 : 1;
 }
-template <int BN> __host__ __device__ constexpr int decodeStageBytes() {
-  return 2 * decodeWarpgroups<BN>() * 64 * kDecodeBk * 2 + BN * kDecodeBk * 2;
+template <class W, int BN>
+__host__ __device__ constexpr int decodeStageBytes() {
+  return 2 * decodeWarpgroups<BN>() * 64 * kDecodeRowBytes + BN * W::kBk * 2;
 }
 /// Pipeline depth: about 192 KB of stages (one block per SM). The weight
 /// stream needs ~25 GB/s per SM against a few µs of loaded memory latency
 /// (H100, a first version with ~100 KB streamed at 40-50% of copy
 /// bandwidth at 128 rows).
-template <int BN> __host__ __device__ constexpr int decodeStages() {
-  constexpr int st = (192 * 1024) / decodeStageBytes<BN>();
+template <class W, int BN> __host__ __device__ constexpr int decodeStages() {
+  constexpr int st = (192 * 1024) / decodeStageBytes<W, BN>();
   return st < 2 ? 2 : (st > 10 ? 10 : st);
 }
 /// Dynamic shared memory of `stages` stages (reused for the partial sums,
 /// BN floats per thread) plus the 1024-byte alignment.
-template <int BN>
+template <class W, int BN>
 __host__ __device__ constexpr int decodeSmemBytes(int stages) {
-  int ring = stages * decodeStageBytes<BN>();
+  int ring = stages * decodeStageBytes<W, BN>();
   constexpr int red = decodeWarpgroups<BN>() * 128 * BN * 4;
   return (ring > red ? ring : red) + 1024;
 }
 
-template <int BN, class Out, bool Swiglu>
+/// Thread `lane` of a warp's share of the m64nNk16 A fragment (Wgmma.cuh:
+/// rows lane / 4 and + 8, k 2 * (lane % 4) + {0, 1} and + 8) for the k16
+/// slice kk of the FP8 tile `tile` (its rows of 128 codes as the copy engine
+/// wrote them with the 128-byte swizzle: 16-byte chunk c of row r at chunk
+/// c ^ (r % 8)), widened exactly to bf16. `row` is the warp's first row
+/// plus lane / 4, so both rows have the swizzle phase lane / 4; the eight
+/// rows of a load hit eight different chunks: no bank conflicts.
+__device__ __forceinline__ void decodeFp8Fragment(uint32_t (&a)[4],
+                                                  const uint8_t *tile,
+                                                  int row, int lane, int kk) {
+  const uint8_t *p = tile + row * kDecodeRowBytes +
+                     ((kk ^ (lane >> 2)) << 4) + 2 * (lane & 3);
+  auto pair = [&](int off) {
+    return e4m3x2ToBf16x2(*reinterpret_cast<const uint16_t *>(p + off));
+  };
+  a[0] = pair(0);
+  a[1] = pair(8 * kDecodeRowBytes);
+  a[2] = pair(8);
+  a[3] = pair(8 * kDecodeRowBytes + 8);
+}
+
+template <class W, int BN, class Out, bool Swiglu>
 __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
     decodeGemmKernel(const __grid_constant__ CUtensorMap w0,
                      const __grid_constant__ CUtensorMap w1,
@@ -113,9 +161,11 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   constexpr int WG = decodeWarpgroups<BN>();
   constexpr int T = 2 * WG;      // m64 weight tiles per block
   constexpr int NT = 128 * WG;   // threads
-  constexpr int kMaxStages = decodeStages<BN>();
-  constexpr int kW = 64 * kDecodeBk * 2; // bytes of one m64 weight tile
-  constexpr int kStage = decodeStageBytes<BN>();
+  constexpr int kMaxStages = decodeStages<W, BN>();
+  constexpr int kBk = W::kBk;
+  constexpr int kW = 64 * kDecodeRowBytes; // bytes of one m64 weight tile
+  constexpr int kX = BN * 64 * 2;          // bytes of one 64-wide box of x
+  constexpr int kStage = decodeStageBytes<W, BN>();
   constexpr int NR = BN / 2; // accumulators per m64 tile per thread
   const int ST = a.stages;
   extern __shared__ uint8_t smemRaw[];
@@ -144,12 +194,14 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
     mbarExpectTx(bar, kStage);
 #pragma unroll
     for (int t = 0; t < T; ++t)
-      tmaLoad2d(dst + t * kW, Swiglu && (t & 1) ? &w1 : &w0, kb * kDecodeBk,
+      tmaLoad2d(dst + t * kW, Swiglu && (t & 1) ? &w1 : &w0, kb * kBk,
                 rowOf(t), bar);
   };
   auto loadX = [&](int s, int kb) {
-    tmaLoad2d(base + s * kStage + T * kW, &xm, kb * kDecodeBk, 0,
-              smemAddr(&full[s]));
+#pragma unroll
+    for (int h = 0; h < kBk / 64; ++h)
+      tmaLoad2d(base + s * kStage + T * kW + h * kX, &xm, kb * kBk + 64 * h,
+                0, smemAddr(&full[s]));
   };
   // Weights do not depend on the previous kernel: they stream before the
   // wait; x (its output) after it.
@@ -164,6 +216,7 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
 
   // This warpgroup's m64 tiles: 2 * wg and 2 * wg + 1 (with SwiGLU: gate
   // and up of the same 64 rows).
+  const int warp = (tid >> 5) & 3, lane = tid & 31;
   float acc[2][NR];
 #pragma unroll
   for (int w = 0; w < 2; ++w)
@@ -174,12 +227,26 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
     const int s = i % ST;
     mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
     const uint32_t st = base + s * kStage;
-    wgmmaFence();
+    if constexpr (!W::kFp8)
+      wgmmaFence();
 #pragma unroll
-    for (int kk = 0; kk < kDecodeBk / 16; ++kk) {
-      uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-      Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
-      Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+    for (int kk = 0; kk < kBk / 16; ++kk) {
+      // k16 slice kk: 32 bytes into a 128-byte row of its box of x.
+      uint64_t bx = wgmmaDesc(st + T * kW + (kk >> 2) * kX + (kk & 3) * 32);
+      if constexpr (W::kFp8) {
+        uint32_t a0[4], a1[4];
+        const uint8_t *tiles = smem + s * kStage + (2 * wg) * kW;
+        decodeFp8Fragment(a0, tiles, 16 * warp + (lane >> 2), lane, kk);
+        decodeFp8Fragment(a1, tiles + kW, 16 * warp + (lane >> 2), lane, kk);
+        // The fragments were written by ordinary instructions.
+        wgmmaFence();
+        Wgmma<BN>::runRs(acc[0], a0, bx);
+        Wgmma<BN>::runRs(acc[1], a1, bx);
+      } else {
+        Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+        Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
+                       bx);
+      }
     }
     wgmmaCommit();
     // The previous step's wgmma (not this one's) has read its stage: refill
@@ -208,7 +275,6 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // is a (gate, up) pair.
   constexpr int P = Swiglu ? NR : 2 * NR;
   const int p0 = split * P / a.splits, p1 = (split + 1) * P / a.splits;
-  const int warp = (tid >> 5) & 3, lane = tid & 31;
   for (int p = p0; p < p1; ++p) {
     float v0 = 0.f, v1 = 0.f;
     for (int q = 0; q < a.splits; ++q) {
@@ -233,6 +299,11 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
         sg = i;
     const DecodeSeg &seg = a.s[sg];
     const int col = row - seg.first;
+    if constexpr (W::kFp8) {
+      v0 *= seg.scale[seg.scalePerRow ? col : 0];
+      if constexpr (Swiglu)
+        v1 *= a.s[1].scale[a.s[1].scalePerRow ? col : 0];
+    }
     Out *out = static_cast<Out *>(seg.out) + int64_t(m) * seg.ldo + col;
     if constexpr (Swiglu) {
       // Hugging Face: gate and up are bf16 linear outputs, act(gate) a

@@ -3,6 +3,9 @@
 // Up to kFp8GemvMaxRows rows of a W8A16 projection run the weight-streaming
 // GEMV of Gemv.cu, which reads one byte per weight (its E4M3 instantiation:
 // codes widened exactly, fp32 sums, the scale applied once per output).
+// Up to 128 rows on compute capability 9.0, where LaunchPolicy::
+// fp8DecodeGemm is on, the Hopper decode GEMM's E4M3 instantiation
+// (DecodeGemm.cuh) does the same on wgmma, also one byte per weight.
 //
 // More rows (and every W8A8 projection) borrow the cuBLASLt workspace
 // beyond its first kFp8LtWorkspace bytes, a block of output columns at a
@@ -322,8 +325,10 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                out.cols,  w.fp8,    w.scale,
                w.scaleCount};
   if (!in.rowScale &&
-      gemvGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
-                in.cols, in.cols, in.rows))
+      (gemvGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
+                 in.cols, in.cols, in.rows) ||
+       decodeGemmGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
+                       in.cols, in.cols, in.rows)))
     return;
   if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
     return;

@@ -34,7 +34,8 @@ bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
 /// (+ bias). An FP8 weight (W8A16) gives its E4M3 codes in `fp8` instead
 /// of `w`, and 1 (per tensor) or n (per channel) fp32 scales:
 /// out = (x codes^T) * scale (+ bias). The GEMV (Gemv.cu) takes them up to
-/// kFp8GemvMaxRows rows (Fp8Linear.h); the tensor-core paths take bf16 only.
+/// kFp8GemvMaxRows rows (Fp8Linear.h); of the tensor-core paths only the
+/// Hopper decode GEMM takes them (decodeGemmGroup, decodeGemmSwiglu).
 struct GemvTarget {
   const bf16 *w = nullptr;
   void *out = nullptr;
@@ -81,7 +82,8 @@ bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
 /// compute capability 9.0, by the Hopper decode GEMM (DecodeGemm.cuh:
 /// wgmma, weights by the bulk tensor copy engine, split-K over thread-block
 /// clusters); false, launching nothing, elsewhere.
-/// streamGemmGroup tries it first.
+/// streamGemmGroup tries it first. FP8 targets (all or none) take it for
+/// m <= 128 where LaunchPolicy::fp8DecodeGemm is on (k a multiple of 16).
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m);
@@ -89,6 +91,12 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
 bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
                       int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,
                       int64_t k, int64_t m);
+/// The same for two bf16 or two FP8 targets of n rows (their `out`, `ldo`
+/// and `bias` are ignored): FP8 gate and up are each scaled before their
+/// bf16 rounding, as gemvSwiglu's.
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+                      int64_t ldx, GemvTarget gate, GemvTarget up, int64_t k,
+                      int64_t m);
 
 /// Sibling projections without biases whose weights lie back to back: one
 /// cuBLASLt GEMM into `scratch` [rows, sum of N] and one kernel splitting

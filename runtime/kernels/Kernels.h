@@ -89,6 +89,13 @@ struct LaunchPolicy {
   /// it measures faster than cuBLASLt (docs/kernels.md). LLMC_DECODE_GEMM
   /// overrides it (A/B measurements).
   int decodeGemmMinRows = 0;
+  /// FP8 E4M3 weights with bf16 activations (W8A16) beyond the FP8 GEMV's
+  /// rows, up to 128, on the Hopper decode GEMM (E4M3 widened in registers,
+  /// one byte per weight read) instead of the staged path (codes widened to
+  /// bf16 in the workspace, then cuBLASLt: five bytes per weight). Off until
+  /// a device run has checked and timed it (docs/quantization.md);
+  /// LLMC_FP8_DECODE_GEMM=0/1 overrides it.
+  bool fp8DecodeGemm = false;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.

@@ -538,11 +538,15 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
   bool fp8 = in.rowScale != nullptr;
   for (int i = 0; i < n; ++i)
     fp8 = fp8 || ws[i].fp8;
-  // FP8 weights, bf16 input: one grouped GEMV where it applies; else (and
-  // W8A8) one FP8 projection each.
+  // FP8 weights, bf16 input: one grouped GEMV or decode GEMM where it
+  // applies; else (and W8A8) one FP8 projection each.
   if (fp8 && !in.rowScale &&
-      gemvGroup(r, /*outF32=*/false, targets, n,
-                static_cast<const bf16 *>(in.data), in.cols, in.cols, in.rows))
+      (gemvGroup(r, /*outF32=*/false, targets, n,
+                 static_cast<const bf16 *>(in.data), in.cols, in.cols,
+                 in.rows) ||
+       decodeGemmGroup(r, /*outF32=*/false, targets, n,
+                       static_cast<const bf16 *>(in.data), in.cols, in.cols,
+                       in.rows)))
     return;
   if (fp8) {
     for (int i = 0; i < n; ++i)
@@ -594,18 +598,22 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
   if (in.rows == 0)
     return;
   bool fp8 = gate.fp8 || up.fp8 || in.rowScale;
+  const GemvTarget gateT{gate.data, nullptr,  nullptr,       gate.rows, 0,
+                         gate.fp8,  gate.scale, gate.scaleCount};
+  const GemvTarget upT{up.data, nullptr,  nullptr,     up.rows, 0,
+                       up.fp8,  up.scale, up.scaleCount};
+  auto *o = static_cast<bf16 *>(out.data);
+  const auto *x = static_cast<const bf16 *>(in.data);
   if (!in.rowScale &&
-      gemvSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
-                 static_cast<const bf16 *>(in.data), in.cols,
-                 GemvTarget{gate.data, nullptr, nullptr, gate.rows, 0,
-                            gate.fp8, gate.scale, gate.scaleCount},
-                 GemvTarget{up.data, nullptr, nullptr, up.rows, 0, up.fp8,
-                            up.scale, up.scaleCount},
-                 in.cols, in.rows))
+      gemvSwiglu(r, o, out.cols, x, in.cols, gateT, upT, in.cols, in.rows))
     return;
-  if (!fp8 && streamGemmSwiglu(r, static_cast<bf16 *>(out.data), out.cols,
-                       static_cast<const bf16 *>(in.data), in.cols, gate.data,
-                       up.data, gate.rows, in.cols, in.rows))
+  // FP8 gate and up (bf16 ones reach it through streamGemmSwiglu).
+  if (fp8 && !in.rowScale &&
+      decodeGemmSwiglu(r, o, out.cols, x, in.cols, gateT, upT, in.cols,
+                       in.rows))
+    return;
+  if (!fp8 && streamGemmSwiglu(r, o, out.cols, x, in.cols, gate.data,
+                               up.data, gate.rows, in.cols, in.rows))
     return;
   if (scratch.rows != in.rows || scratch.cols != 2 * out.cols)
     failf(r, "linearSwiglu",

@@ -4,8 +4,9 @@
 // projections (runtime/kernels/Fp8Linear.cu) against double loops over the
 // exact E4M3 values, and tokenScale / quantize / maxOfBlocks bit for bit
 // against runtime/weights/Fp8.h (the CPU reference executor's rounding).
-// With --bench, benchFp8 times the decode GEMVs and the prefill GEMMs of
-// the Llama-3-8B shapes in bf16 and FP8 and prints the ratios.
+// With --bench, benchFp8 times the FP8 decode GEMM (Fp8DecodeGemmTests.cpp),
+// the decode GEMVs and the prefill GEMMs of the Llama-3-8B shapes in bf16
+// and FP8 and prints the ratios.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +27,9 @@ namespace llmc::test {
 
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note = "");
+void testFp8DecodeGemm(FakeRank &r); // Fp8DecodeGemmTests.cpp
+void benchFp8DecodeGemm(FakeRank &r, double copyGBs);
+double copyRateGBs(FakeRank &r, double *ms); // Bench.cpp
 
 namespace {
 
@@ -332,30 +336,23 @@ void testQuantization(FakeRank &r) {
 void testFp8(FakeRank &r) {
   testProjections(r);
   testQuantization(r);
+  testFp8DecodeGemm(r);
 }
 
-/// Bench.cpp: milliseconds per call of `f` (median of batches of `reps`),
-/// and of `f` captured `reps` times in a graph.
-double timeMs(FakeRank &r, const std::function<void()> &f, int reps);
+/// Bench.cpp: milliseconds per call of `f` captured `reps` times in a
+/// graph.
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
 
 /// With copyGBs <= 0, measures the device-to-device copy rate first.
 void benchFp8(FakeRank &r, double copyGBs) {
   Rng rng(29);
   if (copyGBs <= 0) {
-    size_t bytes = size_t(1) << 30;
-    DevBuf<char> src(bytes), dst(bytes);
-    cudaMemset(src.get(), 1, bytes);
-    double ms = timeMs(
-        r,
-        [&] {
-          cudaMemcpyAsync(dst.get(), src.get(), bytes, cudaMemcpyDeviceToDevice,
-                          r.stream());
-        },
-        5);
-    copyGBs = 2.0 * double(bytes) / (ms * 1e-3) / 1e9;
-    std::printf("\nD2D copy 1 GiB: %.0f GB/s (read+write)\n", copyGBs);
+    double ms = 0;
+    copyGBs = copyRateGBs(r, &ms);
+    std::printf("\nD2D copy 2 GiB: %.3f ms, %.0f GB/s (read+write)\n", ms,
+                copyGBs);
   }
+  benchFp8DecodeGemm(r, copyGBs);
   struct Shape {
     const char *name;
     int64_t n, k;

@@ -1,0 +1,519 @@
+//===- Fp8DecodeGemmTests.cpp - the decode GEMM with FP8 E4M3 weights -----===//
+//
+// Part of llmc-gpu-kernel-tests, run with --only=fp8: the Hopper decode
+// GEMM's E4M3 instantiation (runtime/kernels/DecodeGemm.cuh, W8A16) forced
+// on whatever LaunchPolicy::fp8DecodeGemm says, at 9..128 rows on the
+// Llama-3-8B projections (q|k|v grouped, o, gate|up with the SwiGLU, down,
+// o with fp32 out) and odd small shapes (K not a multiple of the 128-wide
+// stage, partial tiles), per-channel and per-tensor scales, biases. Each
+// case checks every output against the staged path (the same semantics:
+// fp32 sums of exact products, * scale, + bias, one rounding) and sampled
+// outputs against double-precision host dot products over the exact E4M3
+// values; rt::linear / linear3 / linearSwiglu / linearF32 must then pick
+// the kernel (bit-identical), and eager runs and a graph replay of a split-K
+// shape must agree bit for bit. Outputs are poisoned before each run.
+//
+// benchFp8DecodeGemm (--only=fp8 --bench) times it against the staged path
+// and the bf16 decode GEMM and cuBLASLt at 16, 64 and 128 rows.
+//
+//===----------------------------------------------------------------------===//
+
+#include "test/gpu/kernels/TestUtil.h"
+
+#include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Kernels.h"
+#include "runtime/weights/Fp8.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+
+using namespace llmc;
+using rt::Act;
+using rt::Weight;
+
+namespace llmc::test {
+
+extern bool quickMode;
+double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
+
+namespace {
+
+enum class Kind { Group, Swiglu };
+
+/// `count` weights of n[i] rows stored back to back (Group), or gate and
+/// up of n[0] rows each (Swiglu); fp32 out for f32.
+struct Shape {
+  const char *model, *name;
+  Kind kind;
+  int count;
+  int64_t n[3], k;
+  bool f32;
+  int64_t rows() const {
+    int64_t r = 0;
+    for (int i = 0; i < count; ++i)
+      r += n[i];
+    return kind == Kind::Swiglu ? 2 * n[0] : r;
+  }
+  /// Weights: the q|k|v segments, or gate and up.
+  int weights() const { return kind == Kind::Swiglu ? 2 : count; }
+  int64_t weightRows(int i) const {
+    return kind == Kind::Swiglu ? n[0] : n[i];
+  }
+  /// Whether weight i has a bias in a case with biases: as linear3 gives
+  /// them for q|k|v, q and v only.
+  bool biased(int i, bool withBias) const {
+    return withBias && (count != 3 || i != 1);
+  }
+};
+
+const Shape kShapes[] = {
+    {"8b", "qkv", Kind::Group, 3, {4096, 1024, 1024}, 4096, false},
+    {"8b", "o", Kind::Group, 1, {4096}, 4096, false},
+    {"8b", "gate|up", Kind::Swiglu, 1, {14336}, 4096, false},
+    {"8b", "down", Kind::Group, 1, {4096}, 14336, false},
+    {"8b", "o fp32", Kind::Group, 1, {4096}, 4096, true},
+    // K a multiple of 16, not of the 128-wide stage (the copy engine's
+    // zero fill); segments and tiles cut short.
+    {"odd", "qkv", Kind::Group, 3, {200, 64, 72}, 528, false},
+    {"odd", "gate|up", Kind::Swiglu, 1, {200}, 528, false},
+    {"odd", "o fp32", Kind::Group, 1, {130}, 272, true},
+};
+constexpr int kModelShapes = 4; // benchmarked
+
+/// Random E4M3 codes over the whole range (subnormals included, no NaN).
+std::vector<uint8_t> randomCodes(Rng &rng, size_t n) {
+  std::vector<uint8_t> c(n);
+  for (size_t i = 0; i < n; i += 8) {
+    uint64_t v = rng.next();
+    for (size_t j = 0; j < 8 && i + j < n; ++j) {
+      uint8_t b = uint8_t(v >> (8 * j));
+      c[i + j] = (b & 0x7F) == 0x7F ? uint8_t(b ^ 1) : b;
+    }
+  }
+  return c;
+}
+
+/// The operands of one shape: codes of every weight back to back, scales
+/// per channel (rows of them) or per tensor (one per weight).
+struct Fp8Operands {
+  const Shape &s;
+  bool perChannel;
+  std::vector<uint8_t> codes;
+  std::vector<float> scales, bias;
+  DevBuf<uint8_t> dcodes;
+  DevBuf<float> dscales;
+  DevBuf<uint16_t> dbias;
+
+  Fp8Operands(const Shape &s, Rng &rng, bool perChannel)
+      : s(s), perChannel(perChannel),
+        codes(randomCodes(rng, size_t(s.rows() * s.k))) {
+    // |code| averages ~60: sums of k products stay near 1.
+    float base = float(1.0 / (60.0 * std::sqrt(double(s.k))));
+    size_t count = perChannel ? size_t(s.rows()) : size_t(s.weights());
+    for (size_t i = 0; i < count; ++i)
+      scales.push_back(base * rng.uniform(0.5f, 1.5f));
+    bias = randomBf16(rng, size_t(s.rows()), 0.1f);
+    dcodes = toDeviceRaw(codes);
+    dscales = toDeviceRaw(scales);
+    dbias = toDevice(bias);
+  }
+  int64_t firstRow(int w) const {
+    int64_t r = 0;
+    for (int i = 0; i < w; ++i)
+      r += s.weightRows(i);
+    return r;
+  }
+  Weight weight(int w) const {
+    Weight x;
+    x.rows = s.weightRows(w);
+    x.cols = s.k;
+    x.fp8 = dcodes.get() + firstRow(w) * s.k;
+    x.scale = dscales.get() + (perChannel ? firstRow(w) : w);
+    x.scaleCount = perChannel ? x.rows : 1;
+    return x;
+  }
+  Weight biasOf(int w) const {
+    return weightOf(dbias, 1, s.weightRows(w), firstRow(w));
+  }
+  rt::cuda::GemvTarget target(int w, void *out, bool withBias) const {
+    Weight x = weight(w);
+    return rt::cuda::GemvTarget{
+        nullptr, out,
+        s.biased(w, withBias) ? reinterpret_cast<const rt::bf16 *>(dbias.get()) +
+                       firstRow(w)
+                 : nullptr,
+        x.rows,  x.rows, x.fp8, x.scale, x.scaleCount};
+  }
+  /// sum_k x[m, k] value(row, k) in double, row of weight w.
+  double dot(const std::vector<float> &x, int64_t m, int w,
+             int64_t row) const {
+    int64_t g = firstRow(w) + row;
+    double acc = 0;
+    for (int64_t j = 0; j < s.k; ++j)
+      acc += double(x[size_t(m * s.k + j)]) *
+             rt::e4m3ToFloat(codes[size_t(g * s.k + j)]);
+    return acc * scales[perChannel ? size_t(g) : size_t(w)];
+  }
+};
+
+/// Outputs of one case: one per weight (Group) or the SwiGLU's, bf16 or
+/// fp32, poisoned.
+struct Outputs {
+  std::vector<DevBuf<uint16_t>> b;
+  std::vector<DevBuf<float>> f;
+  Outputs(const Shape &s, int64_t m) {
+    int outs = s.kind == Kind::Swiglu ? 1 : s.count;
+    for (int i = 0; i < outs; ++i) {
+      if (s.f32)
+        f.emplace_back(size_t(m * s.n[i]));
+      else
+        b.emplace_back(size_t(m * s.n[i]));
+    }
+    poison();
+  }
+  void poison() {
+    for (auto &o : b)
+      o.poison();
+    for (auto &o : f)
+      o.poison();
+  }
+  void *ptr(int i) {
+    return b.empty() ? static_cast<void *>(f[size_t(i)].get())
+                     : static_cast<void *>(b[size_t(i)].get());
+  }
+  std::vector<std::vector<float>> results() const {
+    std::vector<std::vector<float>> v;
+    for (const auto &o : b)
+      v.push_back(fromDevice(o));
+    for (const auto &o : f)
+      v.push_back(o.download());
+    return v;
+  }
+};
+
+/// The decode GEMM itself on `o`; false where it did not apply.
+bool runKernel(FakeRank &r, const Fp8Operands &w, Outputs &o,
+               const DevBuf<uint16_t> &x, int64_t m, bool withBias) {
+  const Shape &s = w.s;
+  auto *xp = reinterpret_cast<const rt::bf16 *>(x.get());
+  if (s.kind == Kind::Swiglu)
+    return rt::cuda::decodeGemmSwiglu(
+        r, static_cast<rt::bf16 *>(o.ptr(0)), s.n[0], xp, s.k,
+        w.target(0, nullptr, false), w.target(1, nullptr, false), s.k, m);
+  rt::cuda::GemvTarget t[3];
+  for (int i = 0; i < s.count; ++i)
+    t[i] = w.target(i, o.ptr(i), withBias);
+  return rt::cuda::decodeGemmGroup(r, s.f32, t, s.count, xp, s.k, s.k, m);
+}
+
+/// The runtime's entry points on `o` (staged, or the kernel when the
+/// policy turns it on).
+void runRuntime(FakeRank &r, const Fp8Operands &w, Outputs &o,
+                const DevBuf<uint16_t> &x, int64_t m, bool withBias,
+                DevBuf<uint16_t> &scratch) {
+  const Shape &s = w.s;
+  Act in = act(x, m, s.k);
+  if (s.kind == Kind::Swiglu) {
+    rt::linearSwiglu(r, actOf(o.b[0], m, s.n[0]), in, w.weight(0),
+                     w.weight(1), act(scratch, m, 2 * s.n[0]));
+    return;
+  }
+  if (s.count == 3 && !s.f32) {
+    Weight b[3] = {w.biasOf(0), w.biasOf(1), w.biasOf(2)};
+    rt::linear3(r, act(o.b[0], m, s.n[0]), act(o.b[1], m, s.n[1]),
+                act(o.b[2], m, s.n[2]), in, w.weight(0), w.weight(1),
+                w.weight(2), withBias ? &b[0] : nullptr, nullptr,
+                withBias ? &b[2] : nullptr, act(scratch, m, s.rows()));
+    return;
+  }
+  for (int i = 0; i < s.count; ++i) {
+    Weight b = w.biasOf(i);
+    if (s.f32)
+      rt::linearF32(r, actOf(o.f[size_t(i)], m, s.n[i]), in, w.weight(i));
+    else
+      rt::linear(r, act(o.b[size_t(i)], m, s.n[i]), in, w.weight(i),
+                 withBias ? &b : nullptr);
+  }
+}
+
+/// Sampled outputs against host dot products over the exact values.
+Stats hostSamples(const Fp8Operands &w, const std::vector<float> &x,
+                  int64_t m, bool withBias,
+                  const std::vector<std::vector<float>> &got, Rng &rng) {
+  const Shape &s = w.s;
+  std::vector<float> g;
+  std::vector<double> want;
+  for (int t = 0; t < 24; ++t) {
+    int64_t i = rng.below(m);
+    if (s.kind == Kind::Swiglu) {
+      int64_t o = rng.below(s.n[0]);
+      float ga = roundBf16(float(w.dot(x, i, 0, o)));
+      float ub = roundBf16(float(w.dot(x, i, 1, o)));
+      want.push_back(double(roundBf16(ga / (1.f + std::exp(-ga)))) * ub);
+      g.push_back(got[0][size_t(i * s.n[0] + o)]);
+      continue;
+    }
+    int seg = int(rng.below(s.count));
+    int64_t o = rng.below(s.n[seg]);
+    bool b = s.biased(seg, withBias);
+    want.push_back(w.dot(x, i, seg, o) +
+                   (b ? double(w.bias[size_t(w.firstRow(seg) + o)]) : 0.0));
+    g.push_back(got[size_t(seg)][size_t(i * s.n[seg] + o)]);
+  }
+  return compare(g, want, 2e-3, s.kind == Kind::Swiglu ? 1.0 / 64 : 1.0 / 256);
+}
+
+/// Every output of the kernel against the staged path.
+Stats againstStaged(const Shape &s, const std::vector<std::vector<float>> &got,
+                    const std::vector<std::vector<float>> &staged) {
+  Stats all;
+  for (size_t i = 0; i < got.size(); ++i) {
+    std::vector<double> want(staged[i].begin(), staged[i].end());
+    all.merge(s.f32 ? compare(got[i], want, 1e-5, 1e-4)
+                    : compare(got[i], want, 2e-3,
+                              s.kind == Kind::Swiglu ? 1.0 / 64 : 1.0 / 128));
+  }
+  return all;
+}
+
+void setFp8DecodeGemm(bool on) {
+  rt::LaunchPolicy p = rt::launchPolicy();
+  p.fp8DecodeGemm = on;
+  rt::setLaunchPolicy(p);
+}
+
+bool hopper() {
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  return prop.major == 9 && prop.minor == 0;
+}
+
+} // namespace
+
+void testFp8DecodeGemm(FakeRank &r) {
+  if (!hopper()) {
+    Stats skipped;
+    skipped.count = 1;
+    recordResult("fp8 decodeGemm", "every shape", skipped,
+                 "not run: needs compute capability 9.0");
+    return;
+  }
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  std::vector<int64_t> ms = {9, 16, 33, 64, 128};
+  if (quickMode)
+    ms = {9, 64};
+  Rng rng(41);
+  int variant = 0;
+  for (const Shape &s : kShapes) {
+    for (bool perChannel : {true, false}) {
+      Fp8Operands w(s, rng, perChannel);
+      for (int64_t m : ms) {
+        // Biases on every other case (bf16 out only: linearF32 has none).
+        bool withBias = !s.f32 && s.kind == Kind::Group && (++variant & 1);
+        std::vector<float> xh = randomBf16(rng, size_t(m * s.k));
+        DevBuf<uint16_t> x = toDevice(xh);
+        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
+        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
+                              s.name, (long long)m, (long long)s.rows(),
+                              (long long)s.k,
+                              perChannel ? "" : " per-tensor",
+                              withBias ? " +bias" : "");
+        Outputs got(s, m), staged(s, m), viaRuntime(s, m);
+        setFp8DecodeGemm(true);
+        bool taken = runKernel(r, w, got, x, m, withBias);
+        sync(r);
+        if (!taken) {
+          rt::setLaunchPolicy(saved);
+          Stats none;
+          none.bad = 1;
+          recordResult("fp8 decodeGemm", cfg, none, "did not apply");
+          continue;
+        }
+        runRuntime(r, w, viaRuntime, x, m, withBias, scratch);
+        setFp8DecodeGemm(false);
+        runRuntime(r, w, staged, x, m, withBias, scratch);
+        sync(r);
+        rt::setLaunchPolicy(saved);
+        std::vector<std::vector<float>> g = got.results();
+        Stats st = againstStaged(s, g, staged.results());
+        Stats host = hostSamples(w, xh, m, withBias, g, rng);
+        recordResult("fp8 decodeGemm", cfg, st,
+                     host.ok() ? "vs staged; host samples agree"
+                               : fmt("HOST SAMPLES DIFFER (max %.3g)",
+                                     host.maxAbs));
+        if (!host.ok())
+          recordResult("fp8 decodeGemm host", cfg, host, "");
+        Stats d;
+        d.count = 1;
+        d.bad = viaRuntime.results() != g;
+        recordResult("fp8 decodeGemm dispatch", cfg, d,
+                     d.bad ? "the runtime's output differs: not the kernel"
+                           : "the runtime runs the kernel");
+        r.resetArena();
+      }
+    }
+  }
+  // Split-K (8B down at 64 rows: 16 tiles of 256 rows, 112 k blocks):
+  // eager twice and a graph replay, bit for bit.
+  {
+    const Shape &s = kShapes[3];
+    Fp8Operands w(s, rng, true);
+    DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(64 * s.k)));
+    Outputs o(s, 64);
+    setFp8DecodeGemm(true);
+    bool ok = runKernel(r, w, o, x, 64, false);
+    sync(r);
+    auto first = o.results();
+    o.poison();
+    ok = ok && runKernel(r, w, o, x, 64, false);
+    sync(r);
+    auto again = o.results();
+    o.poison();
+    cudaGraph_t graph = nullptr;
+    cudaGraphExec_t exec = nullptr;
+    ok = ok && cudaStreamBeginCapture(r.stream(),
+                                      cudaStreamCaptureModeThreadLocal) ==
+                   cudaSuccess;
+    ok = ok && runKernel(r, w, o, x, 64, false);
+    ok = cudaStreamEndCapture(r.stream(), &graph) == cudaSuccess && ok;
+    ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+    ok = ok && cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
+    sync(r);
+    auto replay = o.results();
+    if (exec)
+      cudaGraphExecDestroy(exec);
+    if (graph)
+      cudaGraphDestroy(graph);
+    cudaGetLastError();
+    rt::setLaunchPolicy(saved);
+    Stats b;
+    b.count = 1;
+    b.bad = !(ok && first == again && first == replay);
+    recordResult("fp8 decodeGemm bit-identity", "8b down M=64 split-K", b,
+                 b.bad ? "eager / eager / graph replay DIFFER"
+                       : "eager, eager and graph replay bit-identical");
+  }
+}
+
+void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
+  if (!hopper()) {
+    std::printf("fp8 decode gemm bench: needs compute capability 9.0\n");
+    return;
+  }
+  std::printf("\nFP8 decode GEMM (W8A16) vs the staged path, bf16 decode GEMM "
+              "and bf16 cuBLASLt (Llama-3-8B, graph replays, weights rotated "
+              "over copies > L2; GB/s of weight bytes, %% of the %.0f GB/s "
+              "copy)\n",
+              copyGBs);
+  std::printf("%-12s %4s %9s %7s %6s %9s %7s %6s %9s %7s %6s %9s %7s %6s\n",
+              "projection", "M", "fp8 us", "GB/s", "%copy", "staged", "GB/s",
+              "%copy", "bf16 dg", "GB/s", "%copy", "bf16 lt", "GB/s", "%copy");
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  Rng rng(43);
+  for (int si = 0; si < kModelShapes; ++si) {
+    const Shape &s = kShapes[si];
+    const int64_t rows = s.rows();
+    const double fp8Bytes = double(rows) * double(s.k);
+    // Rotate over copies of > 160 MB (L2 is 50 MB) for either type.
+    int copies8 = int(std::min<double>(8, 160e6 / fp8Bytes + 1));
+    int copies16 = int(std::min<double>(8, 160e6 / (2 * fp8Bytes) + 1));
+    std::vector<Fp8Operands> w8;
+    w8.reserve(size_t(copies8));
+    for (int i = 0; i < copies8; ++i)
+      w8.emplace_back(s, rng, true);
+    std::vector<DevBuf<uint16_t>> w16;
+    for (int i = 0; i < copies16; ++i)
+      w16.push_back(toDevice(randomBf16(rng, size_t(rows * s.k), 0.02f)));
+    DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(128 * s.k)));
+    DevBuf<uint16_t> scratch(size_t(128 * rows)), whole(size_t(128 * rows));
+    Outputs o(s, 128);
+    auto *xp = reinterpret_cast<const rt::bf16 *>(x.get());
+    for (int64_t m : {16, 64, 128}) {
+      int i = 0;
+      auto time = [&](const std::function<void()> &f, int copies) {
+        return 1e3 * timeGraphMs(r, f, 4 * copies);
+      };
+      setFp8DecodeGemm(true);
+      double tk = time(
+          [&] {
+            if (!runKernel(r, w8[size_t(i++ % copies8)], o, x, m, false))
+              throw RankFailure("the fp8 decode gemm did not apply");
+          },
+          copies8);
+      setFp8DecodeGemm(false);
+      double ts = time(
+          [&] {
+            runRuntime(r, w8[size_t(i++ % copies8)], o, x, m, false, scratch);
+          },
+          copies8);
+      // bf16: the decode GEMM forced on, and cuBLASLt over all rows.
+      rt::LaunchPolicy bf = saved;
+      bf.decodeGemmMinRows = 1;
+      rt::setLaunchPolicy(bf);
+      double td = time(
+          [&] {
+            const auto *wp = reinterpret_cast<const rt::bf16 *>(
+                w16[size_t(i++ % copies16)].get());
+            bool ok = false;
+            if (s.kind == Kind::Swiglu) {
+              ok = rt::cuda::decodeGemmSwiglu(
+                  r, static_cast<rt::bf16 *>(o.ptr(0)), s.n[0], xp, s.k, wp,
+                  wp + s.n[0] * s.k, s.n[0], s.k, m);
+            } else {
+              rt::cuda::GemvTarget t[3];
+              int64_t first = 0;
+              for (int j = 0; j < s.count; ++j) {
+                t[j] = rt::cuda::GemvTarget{wp + first * s.k, o.ptr(j),
+                                            nullptr, s.n[j], s.n[j]};
+                first += s.n[j];
+              }
+              ok = rt::cuda::decodeGemmGroup(r, false, t, s.count, xp, s.k,
+                                             s.k, m);
+            }
+            if (!ok)
+              throw RankFailure("the bf16 decode gemm did not apply");
+          },
+          copies16);
+      rt::setLaunchPolicy(saved);
+      double tl = time(
+          [&] {
+            rt::gemm::MatmulNT g;
+            g.m = m;
+            g.n = rows;
+            g.k = s.k;
+            g.a = xp;
+            g.lda = s.k;
+            g.b = reinterpret_cast<const rt::bf16 *>(
+                w16[size_t(i++ % copies16)].get());
+            g.ldb = s.k;
+            g.out = whole.get();
+            g.ldo = rows;
+            g.outType = rt::gemm::OutType::BF16;
+            std::string err = rt::gemm::matmulNT(
+                r.lt(), r.stream(), r.workspace(), r.workspaceBytes(), g);
+            if (!err.empty())
+              throw RankFailure(err);
+          },
+          copies16);
+      auto gbs = [&](double us, double bytes) { return bytes / us / 1e3; };
+      auto pct = [&](double us, double bytes) {
+        return 100.0 * gbs(us, bytes) / copyGBs;
+      };
+      std::string name = std::string(s.model) + " " + s.name;
+      std::printf("%-12s %4lld %9.2f %7.0f %5.1f%% %9.2f %7.0f %5.1f%% %9.2f "
+                  "%7.0f %5.1f%% %9.2f %7.0f %5.1f%%\n",
+                  name.c_str(), (long long)m, tk, gbs(tk, fp8Bytes),
+                  pct(tk, fp8Bytes), ts, gbs(ts, fp8Bytes), pct(ts, fp8Bytes),
+                  td, gbs(td, 2 * fp8Bytes), pct(td, 2 * fp8Bytes), tl,
+                  gbs(tl, 2 * fp8Bytes), pct(tl, 2 * fp8Bytes));
+      std::fflush(stdout);
+      r.resetArena();
+    }
+  }
+  rt::setLaunchPolicy(saved);
+}
+
+} // namespace llmc::test
