@@ -18,7 +18,11 @@
 # dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
 # one table with the FP8/bf16 ratios (>1: faster) and writes it to
 # OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset
-# of the workloads, FP8_BENCH_QUANTS="bf16 w8a8" of the binaries.
+# of the workloads, FP8_BENCH_QUANTS="bf16 w8a8" of the binaries. Besides
+# the binaries' names, fp8-dg and fp8-staged run CARRY/fp8 with
+# LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
+# staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16
+# fp8-staged fp8-dg").
 # ===----------------------------------------------------------------------=== #
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -30,13 +34,20 @@ declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
                  [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
 for w in $only; do
-  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 w8a8 fp8-tp2}; do
-    bin="$carry/$q/llm-model"
+  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 fp8-dg fp8-staged w8a8 fp8-tp2}; do
+    vars=()
+    case $q in
+      fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
+      fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
+      *) bin="$carry/$q/llm-model" ;;
+    esac
     [[ -x $bin ]] || continue
+    # Decode batch 1 never reaches the decode GEMM (the GEMV has 1-8 rows).
+    [[ $q == fp8-dg || $q == fp8-staged ]] && [[ $w == b1 ]] && continue
     # tp2 (ranks emulated on one GPU when it is the only one): batch 1 only.
     [[ $q == fp8-tp2 && $w != b1 ]] && continue
     # shellcheck disable=SC2086
-    line=$(timeout 120 "$bin" --weights=random --bench ${work[$w]} 2>&1 |
+    line=$(env "${vars[@]}" timeout 120 "$bin" --weights=random --bench ${work[$w]} 2>&1 |
              grep '^bench-json: ' | tail -1)
     if [[ -z $line ]]; then
       echo "{\"work\": \"$w\", \"quant\": \"$q\", \"error\": true}" >>"$results"
@@ -55,7 +66,7 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "fp8", "w8a8", "fp8-tp2"):
+    for q in ("bf16", "fp8", "fp8-staged", "fp8-dg", "w8a8", "fp8-tp2"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]

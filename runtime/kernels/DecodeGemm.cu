@@ -228,7 +228,7 @@ bool applies(bool fp8, const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
   int dev = 0;
   const int64_t least = fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1)
                             : minRows();
-  return m >= least && m <= kDecodeMaxRows && k >= 16 &&
+  return m >= least && m <= kDecodeMaxRows && k >= (fp8 ? 16 : 8) &&
          k % (fp8 ? 16 : 8) == 0 && k < (int64_t(1) << 31) && ldx % 8 == 0 &&
          isAligned(x, 16) && cudaGetDevice(&dev) == cudaSuccess &&
          isSm90(dev);

@@ -9,7 +9,9 @@
 #     NAME:QUANTIZE list FP8_QUANTS; plans FP8_PLANS, default tp1 tp2;
 #     models FP8_MODELS, default small-llama3; add small-qwen2 for q/k/v
 #     biases)
-#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh;
+#   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
+#     (which also runs fp8/ with LLMC_FP8_DECODE_GEMM=1 and =0: the FP8
+#     decode GEMM against the staged path at batch 64);
 #     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1) (FP8_BENCH=0
 #     skips them)
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)

@@ -38,6 +38,8 @@ namespace llmc::test {
 
 extern bool quickMode;
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
+DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
+                              int64_t fanIn); // Bench.cpp
 
 namespace {
 
@@ -426,7 +428,7 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
       w8.emplace_back(s, rng, true);
     std::vector<DevBuf<uint16_t>> w16;
     for (int i = 0; i < copies16; ++i)
-      w16.push_back(toDevice(randomBf16(rng, size_t(rows * s.k), 0.02f)));
+      w16.push_back(randomDevice(size_t(rows * s.k), s.name, uint64_t(i), s.k));
     DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(128 * s.k)));
     DevBuf<uint16_t> scratch(size_t(128 * rows)), whole(size_t(128 * rows));
     Outputs o(s, 128);
