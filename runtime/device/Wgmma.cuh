@@ -1,8 +1,8 @@
 //===- Wgmma.cuh - Hopper wgmma, TMA and mbarrier PTX wrappers -*- CUDA -*-===//
 //
 // sm_90a only: the warpgroup matrix instruction (wgmma.mma_async, bf16 in,
-// fp32 accumulators, both operands read from shared memory through matrix
-// descriptors), the bulk tensor copy engine (cp.async.bulk.tensor, 2-D, into
+// fp32 accumulators; B read from shared memory through a matrix descriptor,
+// A too or from registers), the bulk tensor copy engine (cp.async.bulk.tensor, 2-D, into
 // shared memory with the 128-byte swizzle, completing on an mbarrier) and
 // the mbarrier operations the copy needs. Callers compile their use under
 // LLMC_HAS_WGMMA and dispatch to it only on compute capability 9.0.
@@ -14,9 +14,9 @@
 // the k16 slices of the 64-wide row start 32 bytes apart. The tile must be
 // 1024-byte aligned.
 //
-// The Wgmma<N> specialisations below are generated (one per instruction
-// shape m64nNk16 the kernels use; the register lists are spelled out because
-// inline PTX has no operand packs).
+// The Wgmma<N> specialisations below come from one macro (one per
+// instruction shape m64nNk16 the kernels use; the accumulator placeholders
+// are spelled out because inline PTX has no operand packs).
 //
 //===----------------------------------------------------------------------===//
 

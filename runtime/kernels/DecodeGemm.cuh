@@ -7,9 +7,10 @@
 // wgmma's M side and the batch its N side (BN = 8..128, rows past M
 // zero-filled by the copy engine). A block has one or two consumer
 // warpgroups, each owning two m64 weight tiles (128 or 256 weight rows per
-// block: decodeWarpgroups). Thread 0 feeds a ring of stages, each 64 k of
-// every weight tile and of x, by the bulk tensor copy engine (128-byte
-// swizzle, completion on one mbarrier per stage); a stage is refilled once
+// block: decodeWarpgroups). Thread 0 feeds a ring of stages, each 128
+// bytes of every weight row of the tiles (64 k of bf16) and the same k of
+// x, by the bulk tensor copy engine (128-byte swizzle, completion on one
+// mbarrier per stage); a stage is refilled once
 // the wgmma that read it has retired, while the next one runs. The weight
 // loads of the first stages are issued before griddepcontrol.wait: under
 // programmatic dependent launch the stream starts while the previous kernel
