@@ -237,22 +237,11 @@ Stats check(FakeRank &r, Case &c) {
   return all;
 }
 
-bool hopper() {
-  cudaDeviceProp prop{};
-  cudaGetDeviceProperties(&prop, 0);
-  return prop.major == 9 && prop.minor == 0;
-}
-
 } // namespace
 
 void testDecodeGemm(FakeRank &r) {
-  if (!hopper()) {
-    Stats skipped;
-    skipped.count = 1;
-    recordResult("decodeGemm", "every shape", skipped,
-                 "not run: needs compute capability 9.0");
+  if (!hopperOrSkip("decodeGemm"))
     return;
-  }
   // On whatever the policy says: these run the kernel itself.
   const rt::LaunchPolicy saved = rt::launchPolicy();
   rt::LaunchPolicy on = saved;
@@ -290,42 +279,17 @@ void testDecodeGemm(FakeRank &r) {
   // a graph replay, bit for bit; then rt::linear must pick the kernel.
   {
     Case c(kProjs[6], 64, 7, false);
-    std::vector<std::vector<float>> first, again, replay, viaLinear;
-    bool ok = c.run(r);
-    sync(r);
-    first = c.results();
-    c.out[0].poison();
-    ok = ok && c.run(r);
-    sync(r);
-    again = c.results();
-    c.out[0].poison();
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    ok = ok && cudaStreamBeginCapture(r.stream(),
-                                      cudaStreamCaptureModeThreadLocal) ==
-                   cudaSuccess;
-    ok = ok && c.run(r);
-    ok = cudaStreamEndCapture(r.stream(), &graph) == cudaSuccess && ok;
-    ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-    ok = ok && cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
-    sync(r);
-    replay = c.results();
-    if (exec)
-      cudaGraphExecDestroy(exec);
-    if (graph)
-      cudaGraphDestroy(graph);
-    cudaGetLastError();
+    std::vector<std::vector<float>> first, viaLinear;
+    checkEagerAndReplay<std::vector<std::vector<float>>>(
+        r, "decodeGemm bit-identity", "8b o M=64 split-K",
+        [&] { return c.run(r); }, [&] { c.out[0].poison(); },
+        [&] { return c.results(); });
+    first = c.results(); // the replay's, still in place
     c.out[0].poison();
     rt::linear(r, act(c.out[0], 64, 4096), act(c.x, 64, 4096),
                weightOf(c.w, 4096, 4096), nullptr);
     sync(r);
     viaLinear = c.results();
-    Stats s;
-    s.count = 1;
-    s.bad = !(ok && first == again && first == replay);
-    recordResult("decodeGemm bit-identity", "8b o M=64 split-K", s,
-                 s.bad ? "eager / eager / graph replay DIFFER"
-                       : "eager, eager and graph replay bit-identical");
     Stats d;
     d.count = 1;
     d.bad = viaLinear != first;

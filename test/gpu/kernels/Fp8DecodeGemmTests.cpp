@@ -287,22 +287,11 @@ void setFp8DecodeGemm(bool on) {
   rt::setLaunchPolicy(p);
 }
 
-bool hopper() {
-  cudaDeviceProp prop{};
-  cudaGetDeviceProperties(&prop, 0);
-  return prop.major == 9 && prop.minor == 0;
-}
-
 } // namespace
 
 void testFp8DecodeGemm(FakeRank &r) {
-  if (!hopper()) {
-    Stats skipped;
-    skipped.count = 1;
-    recordResult("fp8 decodeGemm", "every shape", skipped,
-                 "not run: needs compute capability 9.0");
+  if (!hopperOrSkip("fp8 decodeGemm"))
     return;
-  }
   const rt::LaunchPolicy saved = rt::launchPolicy();
   std::vector<int64_t> ms = {9, 16, 33, 64, 128};
   if (quickMode)
@@ -366,37 +355,11 @@ void testFp8DecodeGemm(FakeRank &r) {
     DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(64 * s.k)));
     Outputs o(s, 64);
     setFp8DecodeGemm(true);
-    bool ok = runKernel(r, w, o, x, 64, false);
-    sync(r);
-    auto first = o.results();
-    o.poison();
-    ok = ok && runKernel(r, w, o, x, 64, false);
-    sync(r);
-    auto again = o.results();
-    o.poison();
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    ok = ok && cudaStreamBeginCapture(r.stream(),
-                                      cudaStreamCaptureModeThreadLocal) ==
-                   cudaSuccess;
-    ok = ok && runKernel(r, w, o, x, 64, false);
-    ok = cudaStreamEndCapture(r.stream(), &graph) == cudaSuccess && ok;
-    ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-    ok = ok && cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
-    sync(r);
-    auto replay = o.results();
-    if (exec)
-      cudaGraphExecDestroy(exec);
-    if (graph)
-      cudaGraphDestroy(graph);
-    cudaGetLastError();
+    checkEagerAndReplay<std::vector<std::vector<float>>>(
+        r, "fp8 decodeGemm bit-identity", "8b down M=64 split-K",
+        [&] { return runKernel(r, w, o, x, 64, false); },
+        [&] { o.poison(); }, [&] { return o.results(); });
     rt::setLaunchPolicy(saved);
-    Stats b;
-    b.count = 1;
-    b.bad = !(ok && first == again && first == replay);
-    recordResult("fp8 decodeGemm bit-identity", "8b down M=64 split-K", b,
-                 b.bad ? "eager / eager / graph replay DIFFER"
-                       : "eager, eager and graph replay bit-identical");
   }
 }
 

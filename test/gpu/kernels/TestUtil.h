@@ -234,6 +234,67 @@ struct Stats {
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note);
 
+/// Whether device 0 runs sm_90a code (the Hopper decode GEMM).
+inline bool hopper() {
+  cudaDeviceProp prop{};
+  cudaGetDeviceProperties(&prop, 0);
+  return prop.major == 9 && prop.minor == 0;
+}
+
+/// hopper(), else one passing row of `test` saying it did not run.
+inline bool hopperOrSkip(const std::string &test) {
+  if (hopper())
+    return true;
+  Stats skipped;
+  skipped.count = 1;
+  recordResult(test, "every shape", skipped,
+               "not run: needs compute capability 9.0");
+  return false;
+}
+
+/// A kernel's determinism: `run` (false where it did not apply) twice
+/// eagerly and once captured in a CUDA graph and replayed, `poison` before
+/// the second and third; records row `test` / `config`, which passes when
+/// every run applied and `results` was the same bit for bit each time (a
+/// fixed reduction order). Leaves the replay's outputs in place.
+template <class Results>
+void checkEagerAndReplay(FakeRank &r, const std::string &test,
+                         const std::string &config,
+                         const std::function<bool()> &run,
+                         const std::function<void()> &poison,
+                         const std::function<Results()> &results) {
+  bool ok = run();
+  sync(r);
+  Results first = results();
+  poison();
+  ok = ok && run();
+  sync(r);
+  Results again = results();
+  poison();
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ok = ok && cudaStreamBeginCapture(r.stream(),
+                                    cudaStreamCaptureModeThreadLocal) ==
+                 cudaSuccess;
+  ok = ok && run();
+  ok = cudaStreamEndCapture(r.stream(), &graph) == cudaSuccess && ok;
+  ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+  ok = ok && cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
+  sync(r);
+  Results replay = results();
+  if (exec)
+    cudaGraphExecDestroy(exec);
+  if (graph)
+    cudaGraphDestroy(graph);
+  cudaGetLastError();
+  Stats st;
+  st.count = 1;
+  st.bad = !(ok && first == again && first == replay);
+  recordResult(test, config, st,
+               st.bad ? "eager / eager / graph replay DIFFER"
+                      : "eager, eager and graph replay bit-identical");
+}
+
 /// Runs `f`, expecting a RankFailure whose message contains `expect`: one
 /// row `test` / `config` that passes when it does, noting the message.
 inline void expectFailure(const std::string &test, const std::string &config,
