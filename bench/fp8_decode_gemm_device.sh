@@ -36,7 +36,8 @@ timeout 45 "$bin" --only=fp8 >"$out/fp8.txt" 2>&1
 rc=$?
 el "fp8 tests rc=$rc"
 grep -E "FAIL|cases,|exception|CUDA context" "$out/fp8.txt" | head -40
-grep -cE "^fp8 decodeGemm .*PASS" "$out/fp8.txt" | sed 's/^/fp8 decodeGemm cases passed: /'
+echo "fp8 decodeGemm rows passed: $(grep -cE '^fp8 decodeGemm.*PASS' \
+  "$out/fp8.txt")"
 # A hang or a lost context: the bench would only repeat it.
 [[ $rc == 124 ]] && { el "fp8 tests timed out: stopping"; exit 1; }
 timeout 35 "$bin" --only=decodeGemm --quick >"$out/decodegemm.txt" 2>&1

@@ -1,9 +1,10 @@
 //===- Wgmma.cuh - Hopper wgmma, TMA and mbarrier PTX wrappers -*- CUDA -*-===//
 //
 // sm_90a only: the warpgroup matrix instruction (wgmma.mma_async, bf16 in,
-// fp32 accumulators; B read from shared memory through a matrix descriptor,
-// A too or from registers), the bulk tensor copy engine (cp.async.bulk.tensor, 2-D, into
-// shared memory with the 128-byte swizzle, completing on an mbarrier) and
+// fp32 accumulators; B read from shared memory through a matrix
+// descriptor, A too or from registers), the bulk tensor copy engine
+// (cp.async.bulk.tensor, 2-D, into shared memory with the 128-byte swizzle,
+// completing on an mbarrier) and
 // the mbarrier operations the copy needs. Callers compile their use under
 // LLMC_HAS_WGMMA and dispatch to it only on compute capability 9.0.
 //
@@ -97,7 +98,8 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const void *map,
 }
 
 /// Output operands of the accumulators d[o .. o + 4 * 2^i).
-#define LLMC_WGMMA_D4(o) "+f"(d[o]), "+f"(d[o + 1]), "+f"(d[o + 2]), "+f"(d[o + 3])
+#define LLMC_WGMMA_D4(o)                                                      \
+  "+f"(d[o]), "+f"(d[o + 1]), "+f"(d[o + 2]), "+f"(d[o + 3])
 #define LLMC_WGMMA_D8(o) LLMC_WGMMA_D4(o), LLMC_WGMMA_D4(o + 4)
 #define LLMC_WGMMA_D16(o) LLMC_WGMMA_D8(o), LLMC_WGMMA_D8(o + 8)
 #define LLMC_WGMMA_D32(o) LLMC_WGMMA_D16(o), LLMC_WGMMA_D16(o + 16)
@@ -152,6 +154,11 @@ LLMC_WGMMA_SHAPE(128,
     "%60, %61, %62, %63",
     LLMC_WGMMA_D64, "%64, %65", "{%64, %65, %66, %67}, %68");
 #undef LLMC_WGMMA_SHAPE
+#undef LLMC_WGMMA_D64
+#undef LLMC_WGMMA_D32
+#undef LLMC_WGMMA_D16
+#undef LLMC_WGMMA_D8
+#undef LLMC_WGMMA_D4
 
 } // namespace llmc::rt::cuda
 

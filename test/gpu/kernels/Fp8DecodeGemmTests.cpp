@@ -142,12 +142,13 @@ struct Fp8Operands {
   }
   rt::cuda::GemvTarget target(int w, void *out, bool withBias) const {
     Weight x = weight(w);
-    return rt::cuda::GemvTarget{
-        nullptr, out,
-        s.biased(w, withBias) ? reinterpret_cast<const rt::bf16 *>(dbias.get()) +
-                       firstRow(w)
-                 : nullptr,
-        x.rows,  x.rows, x.fp8, x.scale, x.scaleCount};
+    const rt::bf16 *b = reinterpret_cast<const rt::bf16 *>(dbias.get());
+    return rt::cuda::GemvTarget{nullptr, out,
+                                s.biased(w, withBias) ? b + firstRow(w)
+                                                      : nullptr,
+                                x.rows,  x.rows,
+                                x.fp8,   x.scale,
+                                x.scaleCount};
   }
   /// sum_k x[m, k] value(row, k) in double, row of weight w.
   double dot(const std::vector<float> &x, int64_t m, int w,
