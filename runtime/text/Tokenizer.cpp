@@ -335,7 +335,13 @@ void TokenizerCore::load(const Json &tokJson, const std::string &tokName,
   specials.eosId = idFor(specials.eos);
   specials.padId = idFor(specials.pad);
   specials.unkId = idFor(specials.unk);
-  cleanUpSpaces = config.boolean("clean_up_tokenization_spaces", false);
+  // transformers 5 ignores clean_up_tokenization_spaces for BPE models
+  // (every model this library reads): the clean-up was written for WordPiece
+  // and strips spaces a BPE model encoded ("maybe ' quoted '" decodes to
+  // "maybe'quoted'"). vLLM's streaming detokenizer never applies it either.
+  // The field is still read (a non-boolean is an error); callers that want
+  // the old behaviour pass DecodeOptions::cleanUpTokenizationSpaces.
+  (void)config.boolean("clean_up_tokenization_spaces", false);
 
   std::string cls = config.str("tokenizer_class", "");
   if (rebuildsPostProcessor(cls) &&
@@ -476,8 +482,7 @@ const std::string &Tokenizer::source() const { return impl_->sourceName; }
 IncrementalDecoder::IncrementalDecoder(
     std::shared_ptr<const Tokenizer> tokenizer, const DecodeOptions &options)
     : tokenizer_(std::move(tokenizer)), options_(options) {
-  cleanUp_ = options_.cleanUpTokenizationSpaces.value_or(
-      tokenizer_->impl().cleanUpSpaces);
+  cleanUp_ = options_.cleanUpTokenizationSpaces.value_or(false);
   reset();
 }
 

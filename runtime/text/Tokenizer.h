@@ -48,7 +48,8 @@ struct DecodeOptions {
   /// Leave out tokens marked `special` in tokenizer.json's added_tokens.
   bool skipSpecialTokens = false;
   /// transformers' clean_up_tokenization_spaces (" ." -> "." and nine
-  /// more); unset: the value in tokenizer_config.json (false if absent).
+  /// more); unset: off, whatever tokenizer_config.json says, as
+  /// transformers 5 does for BPE models (the clean-up is WordPiece's).
   std::optional<bool> cleanUpTokenizationSpaces;
 };
 

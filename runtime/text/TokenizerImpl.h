@@ -64,7 +64,6 @@ struct TokenizerCore {
   TokenTrie rawTrie, normalizedTrie;
 
   SpecialTokens specials;
-  bool cleanUpSpaces = false;
   int32_t idLimit = 0;
   std::string sourceName;
 

@@ -135,7 +135,11 @@ for (const fam of families.families) {
     }
     return tok.encode(text, { add_special_tokens: special }).ids;
   };
-  const decode = (ids, skip) => (ids.length ? tok.decode(ids, { skip_special_tokens: skip }) : "");
+  // No clean-up of spaces: transformers 5 ignores clean_up_tokenization_spaces
+  // for BPE models (tokenizers.js still applies it), and so does llmc.
+  const decode = (ids, skip) => (ids.length
+    ? tok.decode(ids, { skip_special_tokens: skip, clean_up_tokenization_spaces: false })
+    : "");
 
   const items = corpus.map((it) => {
     const text = itemText(it);
