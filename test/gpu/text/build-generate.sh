@@ -11,7 +11,9 @@
 #                    Llama-3.1 tokenizer files, so tokenizer.json,
 #                    tokenizer_config.json (chat template) sit beside llm-model;
 #                    config.json for transformers
-#   OUT/bin/llm-tokenize   the tokenizer tool, for the exact prompt-id check
+#   OUT/bin/llm-tokenize   the tokenizer tool; OUT/llmc-ids.json, its ids of
+#                    generate_check.py's prompts, made here (the tool needs
+#                    libLLVM, which the GPU machine lacks)
 #   OUT/lib/         Debian's cpp-httplib/brotli/ICU/PCRE2 shared libraries the
 #                    binaries link (the GPU machine lacks some of them)
 #   OUT/*.py         generate_check.py, test/gpu/hf_check.py (its
@@ -49,6 +51,9 @@ for b in "$out/model/llm-model" "$out/bin/llm-tokenize"; do
     [ -e "$out/lib/$(basename "$lib")" ] || cp -L "$lib" "$out/lib/"
   done
 done
+# The prompt ids of llmc's tokenizer, computed here: llm-tokenize links
+# libLLVM (and z3, libxml2...), which the GPU machine lacks.
+python3 test/gpu/text/generate_check.py "$out" "$out" --write-llmc-ids
 cp test/gpu/text/generate_check.py test/gpu/hf_check.py \
   test/gpu/serve/check_serve.py bench/serve_load.py "$out/"
 tar cJf "$final/payload.tar.xz" -C "$(dirname "$out")" text-gpu

@@ -45,15 +45,12 @@ import subprocess
 import sys
 import urllib.request
 
-import torch
-
 # Beside this script in the packed folder; in the repository, test/gpu,
 # test/gpu/serve and bench.
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(HERE, ".."), os.path.join(HERE, "..", "serve"),
                 os.path.join(HERE, "..", "..", "..", "bench")]
 from check_serve import start_server  # noqa: E402
-from hf_check import load, make_checkpoint, near_tie  # noqa: E402
 from serve_load import sse_events  # noqa: E402
 
 TEXT = ("The quick brown fox jumps over the lazy dog. In 2024, the café "
@@ -109,6 +106,20 @@ def model_text(binary, ckpt, flag, n, *extra):
             int(m.group(1)) if m else None, err.strip().splitlines()[-1])
 
 
+def llmc_prompt_ids(tool, model_dir):
+    """llm-tokenize's ids of the --text prompt (with BOS) and of the chat
+    rendered with the generation prompt (an error text where it failed)."""
+    rc, out, err = run([tool, model_dir, "--add-special-tokens", "--jsonl"],
+                       stdin=json.dumps(TEXT) + "\n")
+    text = [int(t) for t in out.split()] if rc == 0 else err
+    chat_file = "/tmp/text-gpu-chat.json"
+    json.dump(CHAT, open(chat_file, "w"), ensure_ascii=False)
+    rc, out, err = run([tool, model_dir, "--chat", chat_file,
+                        "--add-generation-prompt", "--ids"])
+    chat = [int(t) for t in out.split()] if rc == 0 else err
+    return {"text": text, "chat": chat}
+
+
 def post(base, path, body, stream=False):
     req = urllib.request.Request(base + path, data=json.dumps(body).encode(),
                                  headers={"Content-Type": "application/json"})
@@ -124,7 +135,23 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--tokens", type=int, default=24)
     ap.add_argument("--tolerance", type=float, default=2e-2)
+    ap.add_argument("--write-llmc-ids", action="store_true",
+                    help="on the CPU machine (build-generate.sh): write "
+                         "llm-tokenize's prompt ids to DIR/llmc-ids.json and "
+                         "exit; the GPU machine then needs neither the tool "
+                         "nor its libLLVM")
     args = ap.parse_args()
+    ids_file = os.path.join(args.dir, "llmc-ids.json")
+    if args.write_llmc_ids:
+        ids = llmc_prompt_ids(os.path.join(args.dir, "bin", "llm-tokenize"),
+                              os.path.join(args.dir, "model"))
+        if not all(isinstance(v, list) for v in ids.values()):
+            sys.exit(f"generate_check: llm-tokenize failed: {ids}")
+        json.dump(ids, open(ids_file, "w"))
+        return 0
+    # The GPU machine's packages (the CPU machine has neither).
+    import torch
+    from hf_check import load, make_checkpoint, near_tie
     os.makedirs(args.out, exist_ok=True)
     import transformers
     from transformers import AutoTokenizer
@@ -147,17 +174,12 @@ def main():
     if not isinstance(hf_chat, list):
         hf_chat = hf_chat["input_ids"]
     hf_chat = [int(t) for t in hf_chat]
-    rc, out, err = run([tool, model_dir, "--add-special-tokens", "--jsonl"],
-                       stdin=json.dumps(TEXT) + "\n")
-    ours_text = [int(t) for t in out.split()] if rc == 0 else err
+    ours = (json.load(open(ids_file)) if os.path.exists(ids_file)
+            else llmc_prompt_ids(tool, model_dir))
+    ours_text, ours_chat = ours["text"], ours["chat"]
     check(ours_text == hf_text,
           f"--text prompt ids: llmc {len(hf_text) if ours_text == hf_text else ours_text} "
           f"== transformers ({len(hf_text)} ids, first {hf_text[:6]})")
-    chat_file = "/tmp/text-gpu-chat.json"
-    json.dump(CHAT, open(chat_file, "w"), ensure_ascii=False)
-    rc, out, err = run([tool, model_dir, "--chat", chat_file,
-                        "--add-generation-prompt", "--ids"])
-    ours_chat = [int(t) for t in out.split()] if rc == 0 else err
     check(ours_chat == hf_chat,
           f"--chat prompt ids (chat template + generation prompt): llmc == "
           f"transformers ({len(hf_chat)} ids)"
