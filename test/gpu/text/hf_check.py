@@ -10,10 +10,14 @@ llmc produces, checked equal to tokenizers.js and @huggingface/jinja in CI).
 For every corpus item and conversation this script computes the same with
 transformers.AutoTokenizer (ids with and without special tokens, decode with
 and without skip_special_tokens, apply_chat_template(tokenize=False)) and
-with tokenizers.Tokenizer.from_file (ids), and writes OUT_DIR/text-hf.txt
-with one agreement line per family and every difference. Invalid UTF-8 in
-the corpus is decoded with errors="replace", as llmc does. Exits 1 on any
-difference."""
+with tokenizers.Tokenizer.from_file (ids and decode), and writes
+OUT_DIR/text-hf.txt with one agreement line per family and every difference.
+Invalid UTF-8 in the corpus is decoded with errors="replace", as llmc does.
+Exits 1 on any difference, except where transformers' tokenizer class does not
+follow its own tokenizer.json (transformers 5.17's LlamaTokenizerFast on the
+Llama-2 family's spaces and on DeepSeek-V3's byte-level file: its ids or
+decode differ from tokenizers' on the same file): those are listed as notes,
+since llmc follows the file as tokenizers does."""
 import json
 import os
 import sys
@@ -30,6 +34,7 @@ import tokenizers  # noqa: E402
 import transformers  # noqa: E402
 
 lines = [f"tokenizers {tokenizers.__version__}, transformers {transformers.__version__}"]
+notes = []
 failures = 0
 
 
@@ -64,15 +69,31 @@ with tempfile.TemporaryDirectory() as tmp:
 
         for it, r in zip(corpus, ref["items"]):
             text = item_text(it)
-            for what, got, want in [
-                ("ids", auto(text, add_special_tokens=False)["input_ids"], r["ids"]),
-                ("ids (tokenizers)", raw.encode(text, add_special_tokens=False).ids, r["ids"]),
-                ("ids_special", auto(text, add_special_tokens=True)["input_ids"], r["ids_special"]),
-                ("decoded", auto.decode(r["ids"]), r["decoded"]),
-                ("decoded_skip", auto.decode(r["ids"], skip_special_tokens=True), r["decoded_skip"]),
-                ("decoded_special", auto.decode(r["ids_special"]), r["decoded_special"]),
+            raw_ids = raw.encode(text, add_special_tokens=False).ids
+            auto_ids = auto(text, add_special_tokens=False)["input_ids"]
+            # Where transformers' tokenizer class does not follow its own
+            # tokenizer.json (its ids differ from tokenizers' for the same
+            # file, or its decode from tokenizers' decode of the same ids),
+            # llmc follows the file: such differences are reported as notes.
+            own = auto_ids == raw_ids
+            for what, got, want, follows in [
+                ("ids", auto_ids, r["ids"], own),
+                ("ids (tokenizers)", raw_ids, r["ids"], None),
+                ("ids_special", auto(text, add_special_tokens=True)["input_ids"], r["ids_special"], own),
+                ("decoded (tokenizers)", raw.decode(r["ids"], skip_special_tokens=False), r["decoded"], None),
+                ("decoded", auto.decode(r["ids"]), r["decoded"],
+                 auto.decode(r["ids"]) == raw.decode(r["ids"], skip_special_tokens=False)),
+                ("decoded_skip", auto.decode(r["ids"], skip_special_tokens=True), r["decoded_skip"],
+                 auto.decode(r["ids"], skip_special_tokens=True) == raw.decode(r["ids"], skip_special_tokens=True)),
+                ("decoded_special", auto.decode(r["ids_special"]), r["decoded_special"],
+                 auto.decode(r["ids_special"]) == raw.decode(r["ids_special"], skip_special_tokens=False)),
             ]:
                 total += 1
+                if follows is False and got != want:
+                    notes.append(f"  {fam}: {r['name']} {what}: transformers' class differs from "
+                                 f"tokenizers on this file: {str(got)[:120]!r} (llmc {str(want)[:120]!r})")
+                    ok += 1
+                    continue
                 ok += check(f"{r['name']} {what}", got, want)
         renders = 0
         for r in ref["chats"]:
@@ -91,10 +112,12 @@ with tempfile.TemporaryDirectory() as tmp:
                 ok += check(f"chat {r['name']} raises", "error" in r, True)
                 if "error" in r and r["error"] not in str(e) and "raise" in str(type(e)).lower():
                     lines.append(f"  {fam}: chat {r['name']}: message {e!s:.200}")
-        lines.append(f"{fam}: {ok}/{total} agree ({len(corpus)} corpus items x 6 checks, {renders} chat renderings)")
+        lines.append(f"{fam}: {ok}/{total} agree ({len(corpus)} corpus items x 7 checks, {renders} chat "
+                     f"renderings; {len(notes)} notes so far)")
 
 os.makedirs(out_dir, exist_ok=True)
-report = "\n".join(lines) + "\n"
+report = "\n".join(lines + ["notes (transformers' tokenizer class vs its tokenizer.json; "
+                              "llmc follows the file):"] + notes) + "\n"
 open(os.path.join(out_dir, "text-hf.txt"), "w").write(report)
 print(report)
 sys.exit(1 if failures else 0)
