@@ -137,18 +137,19 @@ struct Fp8Operands {
     x.scaleCount = perChannel ? x.rows : 1;
     return x;
   }
+  /// Weight w's bias: its own rows of `bias`. Weight::offset is where a
+  /// shard starts in the full tensor, not a pointer offset: the data
+  /// pointer itself must start at the weight's first row.
   Weight biasOf(int w) const {
-    return weightOf(dbias, 1, s.weightRows(w), firstRow(w));
+    Weight b = weightOf(dbias, 1, s.weightRows(w));
+    b.data += firstRow(w);
+    return b;
   }
   rt::cuda::GemvTarget target(int w, void *out, bool withBias) const {
     Weight x = weight(w);
-    const rt::bf16 *b = reinterpret_cast<const rt::bf16 *>(dbias.get());
-    return rt::cuda::GemvTarget{nullptr, out,
-                                s.biased(w, withBias) ? b + firstRow(w)
-                                                      : nullptr,
-                                x.rows,  x.rows,
-                                x.fp8,   x.scale,
-                                x.scaleCount};
+    const rt::bf16 *b = s.biased(w, withBias) ? biasOf(w).data : nullptr;
+    return rt::cuda::GemvTarget{nullptr, out,   b,       x.rows,
+                                x.rows,  x.fp8, x.scale, x.scaleCount};
   }
   /// sum_k x[m, k] value(row, k) in double, row of weight w.
   double dot(const std::vector<float> &x, int64_t m, int w,
@@ -298,13 +299,16 @@ void testFp8DecodeGemm(FakeRank &r) {
   if (quickMode)
     ms = {9, 64};
   Rng rng(41);
-  int variant = 0;
   for (const Shape &s : kShapes) {
     for (bool perChannel : {true, false}) {
       Fp8Operands w(s, rng, perChannel);
-      for (int64_t m : ms) {
-        // Biases on every other case (bf16 out only: linearF32 has none).
-        bool withBias = !s.f32 && s.kind == Kind::Group && (++variant & 1);
+      for (size_t mi = 0; mi < ms.size(); ++mi) {
+        const int64_t m = ms[mi];
+        // Biases on every other row count, the other ones for per-tensor
+        // scales, so that every row count (--quick's 9 and 64 included)
+        // runs with and without biases (bf16 out only: linearF32 has none).
+        bool withBias = !s.f32 && s.kind == Kind::Group &&
+                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
         std::vector<float> xh = randomBf16(rng, size_t(m * s.k));
         DevBuf<uint16_t> x = toDevice(xh);
         DevBuf<uint16_t> scratch(size_t(m * s.rows()));
