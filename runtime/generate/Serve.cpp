@@ -947,11 +947,14 @@ int runServe(Run &run, const std::vector<int> &myRanks,
     std::unique_ptr<serve::Engine> engine = createEngine(d, model, so);
     std::printf("llmc serve: %lld KV blocks of %d tokens per replica "
                 "(%lld replica%s), up to %lld running sequences and %lld "
-                "tokens per step%s\n",
+                "tokens per step (%lld with decode tokens)%s\n",
                 (long long)f.numBlocks, f.blockSize, (long long)f.replicas,
                 f.replicas == 1 ? "" : "s",
                 (long long)config->scheduler.maxNumSeqs,
                 (long long)config->scheduler.maxNumBatchedTokens,
+                (long long)(config->scheduler.decodeStepTokens
+                                ? config->scheduler.decodeStepTokens
+                                : config->scheduler.maxNumBatchedTokens),
                 shape.flat ? ", one flat forward per mixed step" : "");
     http->attach(*engine, codec, f.name);
     std::printf("llmc serve: ready\n");

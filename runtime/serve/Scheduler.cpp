@@ -58,6 +58,11 @@ Status validateSchedulerConfig(const SchedulerConfig &c) {
         "; it must be at least --max-num-seqs (" +
         std::to_string(c.maxNumSeqs) +
         ") so that every running sequence gets its decode token each step");
+  if (c.decodeStepTokens < 0)
+    return Status::error("--decode-step-tokens is " +
+                         std::to_string(c.decodeStepTokens) +
+                         "; it must be >= 0 (0: steps with decode tokens "
+                         "take the full --max-num-batched-tokens)");
   if (Status s = checkKVCapacity(c.numBlocks, c.blockSize, c.maxModelLen);
       !s)
     return s;
@@ -299,6 +304,18 @@ StepPlan Scheduler::schedule() {
   std::vector<int64_t> budget(size_t(config_.replicas),
                               config_.maxNumBatchedTokens);
   std::vector<bool> preempted(size_t(config_.replicas), false);
+  // A replica whose step carries decode tokens takes the decode-step
+  // budget (never fewer tokens than it has decoding sequences).
+  if (config_.decodeStepTokens > 0)
+    for (int32_t r = 0; r < config_.replicas; ++r) {
+      int64_t decoding = 0;
+      for (const Sequence *s : running_[size_t(r)])
+        decoding += s->pending() == 1 ? 1 : 0;
+      if (decoding > 0)
+        budget[size_t(r)] = std::min(
+            config_.maxNumBatchedTokens,
+            std::max(config_.decodeStepTokens, decoding));
+    }
 
   for (int32_t r = 0; r < config_.replicas; ++r) {
     std::vector<Sequence *> &run = running_[size_t(r)];

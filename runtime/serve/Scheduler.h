@@ -5,7 +5,13 @@
 // being prefilled - then waiting sequences in arrival order, each routed to
 // a batch replica and given a prefill chunk, all under a token budget per
 // replica (max_num_batched_tokens) and at most max_num_seqs running per
-// replica. A waiting sequence starts after the longest prefix the prefix
+// replica. A step that carries decode tokens has the smaller budget
+// decode_step_tokens (Sarathi-Serve's stall-free batching): prompt chunks
+// fill what the decode tokens leave of it, so the step stays near the
+// weight-read time of a decode step instead of stalling every running
+// sequence behind a long prefill; the prompt tokens a running batch needs
+// (input/output length times the decode rows, per step) ride in the
+// rows a decode step reads its weights for anyway. A waiting sequence starts after the longest prefix the prefix
 // cache holds. When a running sequence needs a block and none is free,
 // the newest running sequence of its replica is preempted: its blocks are
 // released and it waits at the front of the queue to be recomputed
@@ -40,6 +46,10 @@ struct SchedulerConfig {
   int64_t vocabSize = 0;
   int64_t maxNumSeqs = 256;         ///< running sequences per replica
   int64_t maxNumBatchedTokens = 2048; ///< tokens per step per replica
+  /// Tokens per step per replica when the step carries a decode token
+  /// (at least the decode tokens themselves, at most maxNumBatchedTokens);
+  /// 0: maxNumBatchedTokens.
+  int64_t decodeStepTokens = 512;
   bool prefixCaching = true;
   std::vector<int32_t> eosTokenIds;
 };

@@ -24,6 +24,14 @@ std::string serveUsage() {
          "(default 256)\n"
          "  --max-num-batched-tokens=N    tokens per step per replica "
          "(default 2048)\n"
+         "  --decode-step-tokens=N        tokens per step per replica when "
+         "the step\n"
+         "                                carries decode tokens (default 512; "
+         "0: the\n"
+         "                                batched-token budget): prompt chunks "
+         "ride\n"
+         "                                with the decodes without stalling "
+         "them\n"
          "  --block-size=N                tokens per KV block (default 16)\n"
          "  --gpu-memory-utilization=F    fraction of each GPU's memory to "
          "use (default 0.9)\n"
@@ -77,6 +85,7 @@ const FlagSpec kFlags[] = {
     {"max-model-len", Kind::Int, 2},
     {"max-num-seqs", Kind::Int, 1},
     {"max-num-batched-tokens", Kind::Int, 1},
+    {"decode-step-tokens", Kind::Int, 0},
     {"block-size", Kind::Int, 1},
     {"gpu-memory-utilization", Kind::Double, 0},
     {"enable-prefix-caching", Kind::Flag, 0},
@@ -159,6 +168,8 @@ Expected<ServeOptions> extractServeOptions(std::vector<std::string> &args) {
       o.maxNumSeqs = n;
     } else if (name == "max-num-batched-tokens") {
       o.maxNumBatchedTokens = n;
+    } else if (name == "decode-step-tokens") {
+      o.decodeStepTokens = n;
     } else if (name == "block-size") {
       if (n > 1024)
         return E::fromError(Status::error(
@@ -224,6 +235,16 @@ Expected<EngineConfig> engineConfigFor(const ServeOptions &o,
     return E::fromError(tokens.status());
   s.maxNumSeqs = *seqs;
   s.maxNumBatchedTokens = *tokens;
+  // The default follows a lowered batched-token budget; a given value
+  // cannot exceed it.
+  if (o.decodeStepTokens && *o.decodeStepTokens > *tokens)
+    return E::fromError(Status::error(
+        "--decode-step-tokens is " + std::to_string(*o.decodeStepTokens) +
+        "; it must be at most --max-num-batched-tokens (" +
+        std::to_string(*tokens) + ")"));
+  s.decodeStepTokens = o.decodeStepTokens
+                           ? *o.decodeStepTokens
+                           : std::min(kDefaultDecodeStepTokens, *tokens);
   c.maxQueuedRequests = o.maxQueuedRequests;
   if (Status st = validateSchedulerConfig(s); !st)
     return E::fromError(st);

@@ -26,6 +26,7 @@ struct ServeOptions {
   std::optional<int64_t> maxModelLen;
   std::optional<int64_t> maxNumSeqs;          ///< default 256
   std::optional<int64_t> maxNumBatchedTokens; ///< default 2048
+  std::optional<int64_t> decodeStepTokens;    ///< default 512
   int32_t blockSize = 16;
   double gpuMemoryUtilization = 0.9;
   bool prefixCaching = true;
@@ -38,6 +39,7 @@ struct ServeOptions {
 
 constexpr int64_t kDefaultMaxNumSeqs = 256;
 constexpr int64_t kDefaultMaxNumBatchedTokens = 2048;
+constexpr int64_t kDefaultDecodeStepTokens = 512;
 
 /// The serve flags' help text (one flag per line, two-space indent).
 std::string serveUsage();

@@ -22,10 +22,12 @@ using namespace llmc::serve::test;
 namespace {
 
 SchedulerConfig configFor(const FakeModel &m, int64_t maxSeqs,
-                          int64_t maxTokens, bool prefix = true) {
+                          int64_t maxTokens, bool prefix = true,
+                          int64_t decodeStepTokens = 0) {
   SchedulerConfig c = schedulerConfigFor(m.facts());
   c.maxNumSeqs = maxSeqs;
   c.maxNumBatchedTokens = maxTokens;
+  c.decodeStepTokens = decodeStepTokens;
   c.prefixCaching = prefix;
   return c;
 }
@@ -34,8 +36,9 @@ SchedulerConfig configFor(const FakeModel &m, int64_t maxSeqs,
 /// scheduler's invariants around every step.
 struct Harness {
   Harness(FakeModelConfig m, int64_t maxSeqs, int64_t maxTokens,
-          bool prefix = true)
-      : model(m), sched(configFor(model, maxSeqs, maxTokens, prefix)) {
+          bool prefix = true, int64_t decodeStepTokens = 0)
+      : model(m), sched(configFor(model, maxSeqs, maxTokens, prefix,
+                                  decodeStepTokens)) {
     model.onWrite = [this](int32_t replica, int32_t block) {
       const BlockPool &pool = sched.pool(replica);
       if (pool.refCount(block) != 1 || pool.isCached(block))
@@ -171,6 +174,52 @@ TEST(Scheduler, DecodesFirstThenPrefillsUnderTheBudget) {
   EXPECT_EQ(p.sequences[1].seqId, 2u); // then a 5-token chunk
   EXPECT_EQ(p.sequences[1].tokens.size(), 5u);
   EXPECT_EQ(p.numTokens(), 6);
+  h.runToEnd();
+  h.checkOutputs();
+}
+
+TEST(Scheduler, StepsWithDecodeTokensTakeTheDecodeStepBudget) {
+  FakeModelConfig m;
+  Harness h(m, 4, 32, true, 8);
+  h.add(spec(1, iota(0, 3), 10));
+  h.add(spec(2, iota(7, 3), 10));
+  ASSERT_TRUE(h.step()); // both prompts: nobody decodes yet
+  EXPECT_EQ(h.plans[0].numTokens(), 6);
+  h.add(spec(3, iota(5, 100), 2));
+  // Two decode tokens and a 6-token chunk: the decode-step budget of 8,
+  // not the 32 of a step without decode tokens.
+  for (int k = 1; k <= 3; ++k) {
+    ASSERT_TRUE(h.step());
+    const StepPlan &p = h.plans[size_t(k)];
+    ASSERT_EQ(p.sequences.size(), 3u);
+    EXPECT_EQ(p.sequences[2].seqId, 3u);
+    EXPECT_EQ(p.sequences[2].tokens.size(), 6u);
+    EXPECT_EQ(p.numTokens(), 8);
+  }
+  h.runToEnd();
+  h.checkOutputs();
+  // 1 and 2 end after 10 tokens (step 9); 3's prompt goes on alone, in
+  // chunks of the full budget again.
+  const StepPlan &last = h.plans.back();
+  EXPECT_EQ(last.sequences.size(), 1u);
+  EXPECT_EQ(last.sequences[0].seqId, 3u);
+  bool fullChunk = false;
+  for (const StepPlan &p : h.plans)
+    fullChunk |= p.sequences.size() == 1 && p.numTokens() > 8;
+  EXPECT_TRUE(fullChunk);
+}
+
+TEST(Scheduler, DecodeStepBudgetNeverStarvesDecodes) {
+  FakeModelConfig m;
+  Harness h(m, 6, 16, true, 2);
+  for (uint64_t i = 1; i <= 5; ++i)
+    h.add(spec(i, iota(int32_t(i), 2), 6));
+  ASSERT_TRUE(h.step());
+  h.add(spec(9, iota(3, 30), 2));
+  ASSERT_TRUE(h.step());
+  // Five decode tokens exceed the budget of 2: all of them run, and the
+  // waiting prompt gets nothing this step.
+  EXPECT_EQ(h.plans[1].numTokens(), 5);
   h.runToEnd();
   h.checkOutputs();
 }
@@ -373,7 +422,8 @@ namespace {
 /// Thousands of random arrivals, cancellations and preemptions under a
 /// tiny block pool, with shared prefixes, sampled and greedy requests.
 void randomWorkload(int32_t replicas, bool prefix, int requests,
-                    uint64_t seed, int64_t *preemptions, int64_t *hits) {
+                    uint64_t seed, int64_t *preemptions, int64_t *hits,
+                    int64_t decodeStepTokens = 0) {
   FakeModelConfig m;
   m.vocabSize = 64;
   m.blockSize = 4;
@@ -381,7 +431,7 @@ void randomWorkload(int32_t replicas, bool prefix, int requests,
   m.maxModelLen = 64;
   m.replicas = replicas;
   m.eosTokenIds = {0};
-  Harness h(m, 6, 16, prefix);
+  Harness h(m, 6, 16, prefix, decodeStepTokens);
   std::mt19937_64 rng(seed);
   std::vector<std::vector<int32_t>> bases;
   for (int b = 0; b < 4; ++b) {
@@ -438,6 +488,13 @@ TEST(SchedulerRandom, ThreeReplicasWithPrefixCache) {
   randomWorkload(3, true, 1200, 12, &preemptions, &hits);
   EXPECT_GT(preemptions, 10);
   EXPECT_GT(hits, 1000);
+}
+
+TEST(SchedulerRandom, TwoReplicasWithADecodeStepBudget) {
+  int64_t preemptions = 0, hits = 0;
+  randomWorkload(2, true, 800, 14, &preemptions, &hits, 7);
+  EXPECT_GT(preemptions, 10);
+  EXPECT_GT(hits, 500);
 }
 
 TEST(SchedulerRandom, TwoReplicasWithoutPrefixCache) {

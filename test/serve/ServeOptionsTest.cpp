@@ -69,6 +69,7 @@ TEST(ServeOptions, EngineConfigRespectsTheModel) {
   EXPECT_EQ(c->scheduler.maxModelLen, 4096);
   EXPECT_EQ(c->scheduler.maxNumSeqs, 128); // default 256 lowered
   EXPECT_EQ(c->scheduler.maxNumBatchedTokens, 2048);
+  EXPECT_EQ(c->scheduler.decodeStepTokens, 512);
   EXPECT_EQ(c->scheduler.replicas, 2);
   EXPECT_TRUE(c->scheduler.prefixCaching);
   EXPECT_EQ(httpThreadsFor(o, *c), 128 * 2 + 512 + 16);
@@ -91,6 +92,22 @@ TEST(ServeOptions, EngineConfigRespectsTheModel) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.status().message().find("at least --max-num-seqs (32)"),
             std::string::npos);
+  o = ServeOptions();
+  o.maxNumBatchedTokens = 300;
+  c = engineConfigFor(o, facts());
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_EQ(c->scheduler.decodeStepTokens, 300); // the default follows
+  o.decodeStepTokens = 301;
+  c = engineConfigFor(o, facts());
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.status().message().find("--decode-step-tokens is 301; it must "
+                                      "be at most --max-num-batched-tokens "
+                                      "(300)"),
+            std::string::npos);
+  o.decodeStepTokens = 0;
+  c = engineConfigFor(o, facts());
+  ASSERT_TRUE(c) << c.status().message();
+  EXPECT_EQ(c->scheduler.decodeStepTokens, 0);
   ModelFacts small = facts();
   small.numBlocks = 10;
   c = engineConfigFor(ServeOptions(), small);
