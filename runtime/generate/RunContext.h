@@ -18,6 +18,7 @@
 #include "runtime/model/Manifest.h"
 #include "runtime/model/Options.h"
 
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,9 @@ struct Run {
   /// calls add the decode kernel's split scratch to a full prefill).
   uint64_t arenaExtra = 0;
   double timeout = 60, loadTimeout = 3600;
+  /// --bench, rank 0: the D2D copy rate measured before the weights load
+  /// (NaN when not measured); the bench's bandwidth reference.
+  double copyBeforeGBs = std::numeric_limits<double>::quiet_NaN();
   std::unique_ptr<InProcessWorld> world; ///< --emulate-ranks
   std::unique_ptr<EmulatedGraph> emulatedGraph; ///< --emulate-ranks, graphs
   /// The checkpoint's tokenizer, chat template and generation config, for

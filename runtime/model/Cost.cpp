@@ -281,7 +281,7 @@ BenchFigures benchFigures(const std::vector<float> &stepMs,
   f.prefillFlops = cost.prefillFlops;
   f.decodeFlops = cost.decodeFlops;
   f.criticalDecodeFlops = cost.criticalDecodeFlops;
-  f.copyGBs = f.gemmPeakTflops = f.gemmBestTflops = kNaN;
+  f.copyGBs = f.copyGBsAfter = f.gemmPeakTflops = f.gemmBestTflops = kNaN;
   f.ttftMs = f.tpotMs = f.tokensPerS = kNaN;
   if (stepMs.empty())
     return f;
@@ -307,6 +307,7 @@ std::string benchJson(const BenchFigures &f) {
   j["tokens_per_s"] = f.tokensPerS;
   j["decode_gb_s"] = decodeGBs;
   j["copy_gb_s"] = f.copyGBs;
+  j["copy_gb_s_after"] = f.copyGBsAfter;
   j["decode_bw_ratio"] = decodeGBs / f.copyGBs;
   j["roofline_tpot_ms"] = f.rooflineTpotMs();
   j["prefill_tflops"] = prefill;
@@ -353,7 +354,11 @@ std::string benchSummary(const BenchFigures &f) {
        fixed(f.decodeBytes / 1e9, 3) + " GB read per step -> " +
        fixed(decodeGBs, 0) +
        " GB/s per GPU = " + percent(decodeGBs / f.copyGBs) + " of D2D copy (" +
-       fixed(f.copyGBs, 0) + " GB/s read+write); roofline TPOT " +
+       fixed(f.copyGBs, 0) + " GB/s read+write" +
+       (std::isfinite(f.copyGBsAfter)
+            ? ", " + fixed(f.copyGBsAfter, 0) + " after the run"
+            : std::string()) +
+       "); roofline TPOT " +
        fixed(f.rooflineTpotMs(), 3) + " ms (bandwidth), " +
        fixed(f.rooflineComputeTpotMs(), 3) +
        " ms (GEMM peak) = " + percent(f.tpotRooflineRatio()) + " of measured\n";

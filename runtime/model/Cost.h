@@ -128,6 +128,9 @@ struct BenchFigures {
   double decodeBytes = 0, criticalDecodeBytes = 0, prefillFlops = 0;
   double decodeFlops = 0, criticalDecodeFlops = 0;
   double copyGBs = 0;        ///< measured D2D copy, (read + write) / time
+  /// The same copy measured again after the run (NaN when not); copyGBs is
+  /// the one before the weights load, on an idle, cool GPU.
+  double copyGBsAfter = 0;
   double gemmPeakTflops = 0; ///< cuBLASLt on the prefill's shapes, aggregate
   double gemmBestTflops = 0; ///< its best single shape
 

@@ -405,6 +405,7 @@ TEST(Cost, BenchReport) {
                           "tokens_per_s",
                           "decode_gb_s",
                           "copy_gb_s",
+                          "copy_gb_s_after",
                           "decode_bw_ratio",
                           "roofline_tpot_ms",
                           "prefill_tflops",
@@ -442,6 +443,7 @@ TEST(Cost, BenchReport) {
   EXPECT_TRUE(j["tpot_ms"].is_null());
   EXPECT_TRUE(j["decode_gb_s"].is_null());
   EXPECT_TRUE(j["copy_gb_s"].is_null());
+  EXPECT_TRUE(j["copy_gb_s_after"].is_null());
   EXPECT_TRUE(j["prefill_gemm_ratio"].is_null());
   EXPECT_EQ(j["emulated"].get<bool>(), true);
 
@@ -451,5 +453,15 @@ TEST(Cost, BenchReport) {
   EXPECT_NE(summary.find("of D2D copy (3000 GB/s"), std::string::npos)
       << summary;
   EXPECT_EQ(summary.find("bench:"), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("after the run"), std::string::npos) << summary;
+  BenchFigures after = f;
+  after.copyGBsAfter = 2600;
+  EXPECT_NE(benchSummary(after).find("(3000 GB/s read+write, 2600 after the "
+                                     "run)"),
+            std::string::npos)
+      << benchSummary(after);
+  EXPECT_DOUBLE_EQ(nlohmann::json::parse(benchJson(after))["copy_gb_s_after"]
+                       .get<double>(),
+                   2600);
   EXPECT_NE(benchSummary(none).find("n/a"), std::string::npos);
 }
