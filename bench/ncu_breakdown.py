@@ -520,6 +520,8 @@ def profile(args, metrics, name, skip=None, count=None):
         ncu_cmd(args, metrics, log, skip, count), args.timeout,
         os.path.join(args.out, f"{name}.log"))
     csv_text = read_text(log) if os.path.exists(log) else ""
+    if '"ID",' not in csv_text:  # a report printed with the binary's output
+        csv_text = text
     if rc != 0 or timed_out:
         print(f"ncu_breakdown: warning: ncu ({name}) exited with {rc}"
               f"{' after the timeout' if timed_out else ''}; parsing what it "
