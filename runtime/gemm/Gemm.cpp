@@ -9,7 +9,10 @@
 
 #include "runtime/gemm/Gemm.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -97,6 +100,24 @@ std::string describe(const MatmulNT &p) {
   return buf;
 }
 
+/// FP8 GEMMs with fast accumulation: LLMC_FP8_FAST_ACCUM=1 (off until a
+/// device run has timed it and checked the kernel tests' tolerances).
+bool fp8FastAccumulation() {
+  static const bool on = [] {
+    const char *v = std::getenv("LLMC_FP8_FAST_ACCUM");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  return on;
+}
+
+/// The row count whose heuristic answer a GEMM of m rows uses: m up to 16
+/// (decode batches), then m rounded up to 16 rows up to 128, to 64 up to
+/// 1024, to 256 beyond, so a handful of queries covers every size.
+int64_t heuristicRows(int64_t m) {
+  int64_t step = m <= 16 ? 1 : m <= 128 ? 16 : m <= 1024 ? 64 : 256;
+  return (m + step - 1) / step * step;
+}
+
 std::string statusError(const char *what, cublasStatus_t s, const MatmulNT &p) {
   return std::string("cuBLASLt ") + what + " failed (" +
          cublasLtGetStatusName(s) + ") for " + describe(p);
@@ -151,6 +172,19 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                                            &modeB, sizeof modeB),
             "set B_SCALE_MODE");
   }
+  if (p.inType == InType::E4M3 && fp8FastAccumulation()) {
+    // Hopper's FP8 tensor cores accumulate in a narrower register than
+    // fp32; without fast accumulation cuBLASLt promotes the partial sums
+    // into fp32 every few k blocks. The K=4096 projections of a 2048-token
+    // prefill ran at ~800 TFLOP/s, the K=14336 one at ~1170 (H100,
+    // 2026-12-06), so the promotion is a suspect; vLLM's and TensorRT-LLM's
+    // FP8 GEMMs run with fast accumulation.
+    int8_t fast = 1;
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+                                           &fast, sizeof fast),
+            "set FAST_ACCUM");
+  }
   // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
   // out^T is [n, m] (ld ldo).
   cudaDataType_t outType = p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
@@ -189,15 +223,66 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                                                  sizeof a.value),
             "set MIN_ALIGNMENT");
 
-  cublasLtMatmulHeuristicResult_t result{};
-  int found = 0;
-  LLMC_LT(cublasLtMatmulAlgoGetHeuristic(
-              lt, plan.desc, plan.layoutW, plan.layoutX, plan.layoutOut,
-              plan.layoutOut, pref, 1, &result, &found),
-          "AlgoGetHeuristic");
-  if (found == 0)
-    return "cuBLASLt has no algorithm for " + describe(p);
-  plan.algo = result.algo;
+  // The heuristic's answer for the bucket of p.m rows (heuristicRows),
+  // asked once per bucket and kept: a server's flat steps have a different
+  // row count nearly every step, and one heuristic query costs more than
+  // a decode step's GEMM. The bucket's algorithm is used where cuBLASLt
+  // confirms it for the exact shape (AlgoCheck), else the exact shape's.
+  Key bucketKey = key;
+  bucketKey.m = heuristicRows(p.m);
+  thread_local std::unordered_map<Key, cublasLtMatmulAlgo_t, KeyHash> algos;
+  auto fits = [&](const cublasLtMatmulAlgo_t &algo) {
+    cublasLtMatmulHeuristicResult_t check{};
+    return cublasLtMatmulAlgoCheck(lt, plan.desc, plan.layoutW, plan.layoutX,
+                                   plan.layoutOut, plan.layoutOut, &algo,
+                                   &check) == CUBLAS_STATUS_SUCCESS &&
+           check.workspaceSize <= workspaceBytes;
+  };
+  auto ask = [&](cublasLtMatrixLayout_t x, cublasLtMatrixLayout_t out,
+                 cublasLtMatmulAlgo_t &algo) -> std::string {
+    cublasLtMatmulHeuristicResult_t result{};
+    int found = 0;
+    LLMC_LT(cublasLtMatmulAlgoGetHeuristic(lt, plan.desc, plan.layoutW, x,
+                                           out, out, pref, 1, &result, &found),
+            "AlgoGetHeuristic");
+    if (found == 0)
+      return "cuBLASLt has no algorithm for " + describe(p);
+    algo = result.algo;
+    return "";
+  };
+  auto known = algos.find(bucketKey);
+  if (known != algos.end() && fits(known->second)) {
+    plan.algo = known->second;
+    return "";
+  }
+  if (known == algos.end() && bucketKey.m != p.m) {
+    cublasLtMatrixLayout_t x = nullptr, out = nullptr;
+    cublasLtMatmulAlgo_t algo{};
+    bool asked =
+        cublasLtMatrixLayoutCreate(&x, inType, uint64_t(p.k),
+                                   uint64_t(bucketKey.m),
+                                   std::max<int64_t>(p.lda, p.k)) ==
+            CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatrixLayoutCreate(&out, outType, uint64_t(p.n),
+                                   uint64_t(bucketKey.m), p.ldo) ==
+            CUBLAS_STATUS_SUCCESS &&
+        ask(x, out, algo).empty();
+    if (x)
+      cublasLtMatrixLayoutDestroy(x);
+    if (out)
+      cublasLtMatrixLayoutDestroy(out);
+    if (asked) {
+      algos.emplace(bucketKey, algo);
+      if (fits(algo)) {
+        plan.algo = algo;
+        return "";
+      }
+    }
+  }
+  if (std::string e = ask(plan.layoutX, plan.layoutOut, plan.algo); !e.empty())
+    return e;
+  if (bucketKey.m == p.m)
+    algos.emplace(bucketKey, plan.algo);
   return "";
 #undef LLMC_LT
 }

@@ -60,6 +60,7 @@
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
 #include "runtime/kernels/E4m3.cuh"
+#include "runtime/kernels/Kernels.h"
 #include "runtime/kernels/Launch.cuh"
 #include "runtime/kernels/Rope.cuh"
 #include "runtime/weights/Fp8.h"
@@ -1093,13 +1094,16 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.newK = static_cast<const bf16 *>(k.data);
   da.newV = static_cast<const bf16 *>(v.data);
   da.kvCols = k.cols;
-  // Cost rule: enough blocks for ~4 per SM, never more splits than 64-key
+  // Cost rule: enough blocks for ~4 per SM (the launch policy's
+  // decodeAttentionBlocksPerSm), never more splits than 64-key
   // tiles in the cache (or the window); on the device each row then uses
   // only the splits its actual context fills (whole tiles), so a short
   // context costs a few blocks and a merge over a few partials.
   int64_t span = p.window > 0 && p.window < c.maxSeq ? p.window : c.maxSeq;
   int64_t perSplit = s.batch * p.kvHeads;
-  int64_t splits = (4 * int64_t(smCount()) + perSplit - 1) / perSplit;
+  int64_t splits =
+      (int64_t(decodeAttentionBlocksPerSm()) * smCount() + perSplit - 1) /
+      perSplit;
   int64_t maxSplits = (span + kBC - 1) / kBC;
   splits = splits > maxSplits ? maxSplits : splits;
   splits = splits < 1 ? 1

@@ -92,15 +92,24 @@ struct LaunchPolicy {
   /// FP8 E4M3 weights with bf16 activations (W8A16) beyond the FP8 GEMV's
   /// rows, up to 128, on the Hopper decode GEMM (E4M3 widened in registers,
   /// one byte per weight read) instead of the staged path (codes widened to
-  /// bf16 in the workspace, then cuBLASLt: five bytes per weight). Off until
-  /// a device run has checked and timed it (docs/quantization.md);
+  /// bf16 in the workspace, then cuBLASLt: five bytes per weight). On since
+  /// the H100 run of 2026-12-06 (kernel tests pass; 1.3-2.4x faster than
+  /// the staged path at 16-128 rows, docs/quantization.md);
   /// LLMC_FP8_DECODE_GEMM=0/1 overrides it.
-  bool fp8DecodeGemm = false;
+  bool fp8DecodeGemm = true;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.
   bool pdl = true;
+  /// Decode attention's flash-decoding grid: enough splits of the cached
+  /// positions for this many blocks per SM (batch x kv heads x splits), at
+  /// most one split per 64-key tile. LLMC_DECODE_BLOCKS_PER_SM overrides
+  /// it (A/B measurements).
+  int decodeAttentionBlocksPerSm = 4;
 };
+/// The decode attention's blocks per SM now (LLMC_DECODE_BLOCKS_PER_SM if
+/// set to 1..64, else the launch policy's).
+int decodeAttentionBlocksPerSm();
 void setLaunchPolicy(const LaunchPolicy &p);
 LaunchPolicy launchPolicy();
 

@@ -146,6 +146,16 @@ int blocksFor(int64_t n) {
 void setLaunchPolicy(const LaunchPolicy &p) { gPolicy = p; }
 LaunchPolicy launchPolicy() { return gPolicy; }
 
+int decodeAttentionBlocksPerSm() {
+  static const int env = [] {
+    const char *v = std::getenv("LLMC_DECODE_BLOCKS_PER_SM");
+    int n = v && *v ? std::atoi(v) : 0;
+    return n >= 1 && n <= 64 ? n : 0;
+  }();
+  int n = env > 0 ? env : gPolicy.decodeAttentionBlocksPerSm;
+  return n < 1 ? 1 : n;
+}
+
 namespace cuda {
 
 bool pdlActive() {

@@ -390,4 +390,89 @@ void runBench(FakeRank &r) {
   benchFp8(r, copyGBs);
 }
 
+/// --only=attention --bench: the one-launch decode attention (rope, cache
+/// write, flash-decoding splits, last-block merge) of the 8B (head_dim 128)
+/// and ~1B (head_dim 64) shapes, 32 heads over 8 kv heads, at the batches
+/// and contexts of the decode matrix, under each blocks-per-SM value of the
+/// split rule (LaunchPolicy::decodeAttentionBlocksPerSm; the default 4
+/// marked *). GB/s counts the K and V bytes read once.
+void benchDecodeAttention(FakeRank &r) {
+  r.resetArena();
+  double copyMs = 0, copyGBs = copyRateGBs(r, &copyMs);
+  std::printf("\ndecode attention vs the split rule (CUDA graphs; %% of the "
+              "%.0f GB/s copy)\n%-34s",
+              copyGBs, "shape");
+  const int perSm[] = {2, 4, 8, 16, 32};
+  for (int b : perSm)
+    std::printf("  %6d/SM%s     ", b, b == 4 ? "*" : " ");
+  std::printf("\n");
+  const int heads = 32, kvHeads = 8;
+  rt::LaunchPolicy saved = rt::launchPolicy();
+  struct Case {
+    int hd;
+    int64_t batch, ctx, maxSeq;
+  } cases[] = {{128, 1, 136, 256},    {128, 8, 136, 256},
+               {128, 64, 136, 256},   {128, 128, 136, 256},
+               {128, 64, 1000, 2048}, {64, 1, 136, 256},
+               {64, 64, 136, 256},    {64, 128, 136, 256}};
+  for (const Case &c : cases) {
+    int64_t hd = c.hd;
+    size_t cacheElems = size_t(c.batch * kvHeads * c.maxSeq * hd);
+    DevBuf<uint16_t> kc = randomDevice(cacheElems, "k", 6, hd),
+                     vc = randomDevice(cacheElems, "v", 7, hd);
+    r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
+                                reinterpret_cast<rt::bf16 *>(vc.get()),
+                                c.batch, kvHeads, c.maxSeq, hd});
+    DevBuf<uint16_t> q = randomDevice(size_t(c.batch * heads * hd), "q", 8, hd),
+                     k = randomDevice(size_t(c.batch * kvHeads * hd), "kk", 9,
+                                      hd),
+                     out(size_t(c.batch * heads * hd));
+    DevBuf<int64_t> pos =
+        toDeviceRaw(std::vector<int64_t>(size_t(c.batch), c.ctx));
+    Step s;
+    s.batch = c.batch;
+    s.seq = 1;
+    s.positions = pos.get();
+    rt::AttentionParams p;
+    p.heads = heads;
+    p.kvHeads = kvHeads;
+    p.cacheSlot = 0;
+    rt::RopeParams rp;
+    rp.theta = 500000.f;
+    auto call = [&] {
+      r.resetArena();
+      if (hd == 128)
+        rt::ropeAttention<128, 4>(r, act(out, c.batch, heads * hd),
+                                  act(q, c.batch, heads * hd),
+                                  act(k, c.batch, kvHeads * hd),
+                                  act(k, c.batch, kvHeads * hd), s, rp, p,
+                                  true);
+      else
+        rt::ropeAttention<64, 4>(r, act(out, c.batch, heads * hd),
+                                 act(q, c.batch, heads * hd),
+                                 act(k, c.batch, kvHeads * hd),
+                                 act(k, c.batch, kvHeads * hd), s, rp, p,
+                                 true);
+    };
+    std::string name = "HD=" + std::to_string(hd) + " B=" +
+                       std::to_string(c.batch) + " ctx=" +
+                       std::to_string(c.ctx) + " max_seq=" +
+                       std::to_string(c.maxSeq);
+    std::printf("%-34s", name.c_str());
+    double bytes = 2.0 * 2.0 * c.batch * kvHeads * (c.ctx + 1) * hd;
+    for (int b : perSm) {
+      rt::LaunchPolicy lp = saved;
+      lp.decodeAttentionBlocksPerSm = b;
+      rt::setLaunchPolicy(lp);
+      double ms = timeGraphMs(r, call, 20);
+      std::printf("  %7.2f us %4.0f%%", ms * 1e3,
+                  100.0 * bytes / (ms * 1e-3) / 1e9 / copyGBs);
+    }
+    rt::setLaunchPolicy(saved);
+    std::printf("\n");
+    std::fflush(stdout);
+  }
+  r.resetArena();
+}
+
 } // namespace llmc::test

@@ -1343,6 +1343,7 @@ void runBench(FakeRank &r);
 void benchFp8(FakeRank &r, double copyGBs);
 void testDecodeGemm(FakeRank &r);
 void benchDecodeGemm(FakeRank &r);
+void benchDecodeAttention(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
   record(test, config, s, note);
@@ -1352,7 +1353,8 @@ void recordResult(const std::string &test, const std::string &config,
 int main(int argc, char **argv) {
   bool bench = false;
   std::string only; // --only=NAME: one test group (and, with --bench, only
-                    // its benchmark where it has one: fp8)
+                    // its benchmark where it has one: fp8, decodeGemm,
+                    // attention)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--bench")
@@ -1444,6 +1446,8 @@ int main(int argc, char **argv) {
         benchFp8(rank, 0.0);
       else if (only == "decodeGemm")
         benchDecodeGemm(rank);
+      else if (only == "attention")
+        benchDecodeAttention(rank);
       else
         runBench(rank);
     } catch (const std::exception &ex) {

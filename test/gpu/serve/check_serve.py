@@ -317,8 +317,9 @@ def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
 
 
 def budget_sweep(d, in_len, out_len, steady, budgets, extra):
-    """Concurrency 64 over `steady` requests for each step token budget
-    (--max-num-batched-tokens), against the static batch-64 decode of the
+    """Concurrency 64 over `steady` requests for each budget of the steps
+    that carry decode tokens (--decode-step-tokens; 0: the full
+    --max-num-batched-tokens), against the static batch-64 decode of the
     same binary in the same run; `extra` adds server flags."""
     binary = os.path.join(d, "big-tp1", "llm-model")
     f = bench_json(binary, 64, in_len, out_len)
@@ -326,20 +327,21 @@ def budget_sweep(d, in_len, out_len, steady, budgets, extra):
     print("static batch 64: tpot_ms %.2f decode %.0f tok/s" %
           (f["tpot_ms"], decode), flush=True)
     for b in budgets:
-        flags = (["--max-num-batched-tokens=%d" % b] if b else []) + extra
+        flags = ["--decode-step-tokens=%d" % b] + extra
         proc, base, _ = start_server([binary, "serve", "--weights=random"] +
                                      flags)
         try:
-            res = load(base, "budget %s" % (b or "default"), "--concurrency",
+            res = load(base, "budget %d" % b, "--concurrency",
                        64, "--num-prompts", steady, "--input-len", in_len,
                        "--output-len", out_len)
         finally:
             stop_server(proc)
         if res:
             r = res[-1]
-            print("budget %s %s: %.0f out tok/s = %.1f%% of static decode; "
+            print("decode-step-tokens %d %s: %.0f out tok/s = %.1f%% of "
+                  "static decode; "
                   "TTFT p50 %.1f ms, TPOT p50 %.2f ms, ITL p99 %.1f ms" % (
-                      b or "default", " ".join(extra),
+                      b, " ".join(extra),
                       r["output_tokens_per_s"],
                       100.0 * r["output_tokens_per_s"] / decode,
                       r.get("ttft_ms_p50") or 0, r.get("tpot_ms_p50") or 0,
@@ -365,7 +367,7 @@ def main():
                     help="requests of a longer concurrency-64 run (0: none)")
     ap.add_argument("--budgets", default="",
                     help="only a concurrency-64 sweep over these "
-                    "--max-num-batched-tokens values (0: the default)")
+                    "--decode-step-tokens values (0: the full budget)")
     ap.add_argument("--server-flags", default="",
                     help="extra flags of the sweep's servers")
     a = ap.parse_args()
