@@ -1094,7 +1094,7 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.newK = static_cast<const bf16 *>(k.data);
   da.newV = static_cast<const bf16 *>(v.data);
   da.kvCols = k.cols;
-  // Cost rule: enough blocks for ~4 per SM (the launch policy's
+  // Cost rule: enough blocks for ~2 per SM (the launch policy's
   // decodeAttentionBlocksPerSm), never more splits than 64-key
   // tiles in the cache (or the window); on the device each row then uses
   // only the splits its actual context fills (whole tiles), so a short

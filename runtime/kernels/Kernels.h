@@ -103,9 +103,13 @@ struct LaunchPolicy {
   bool pdl = true;
   /// Decode attention's flash-decoding grid: enough splits of the cached
   /// positions for this many blocks per SM (batch x kv heads x splits), at
-  /// most one split per 64-key tile. LLMC_DECODE_BLOCKS_PER_SM overrides
-  /// it (A/B measurements).
-  int decodeAttentionBlocksPerSm = 4;
+  /// most one split per 64-key tile. 2 since the H100 sweep of 2026-12-06
+  /// (`--only=attention --bench`): at batch 64 and a 136-token context one
+  /// split (no partials, no merge) took 23.5 us against 35.9 us for the two
+  /// splits of 4 per SM (8B step 7.35 vs 7.68 ms, ~1B 1.66 vs 1.77 ms);
+  /// equal at batch 1-8 and 128, 1.6% slower at batch 64 and 1,000 tokens.
+  /// LLMC_DECODE_BLOCKS_PER_SM overrides it (A/B measurements).
+  int decodeAttentionBlocksPerSm = 2;
 };
 /// The decode attention's blocks per SM now (LLMC_DECODE_BLOCKS_PER_SM if
 /// set to 1..64, else the launch policy's).

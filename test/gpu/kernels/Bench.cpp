@@ -394,7 +394,7 @@ void runBench(FakeRank &r) {
 /// write, flash-decoding splits, last-block merge) of the 8B (head_dim 128)
 /// and ~1B (head_dim 64) shapes, 32 heads over 8 kv heads, at the batches
 /// and contexts of the decode matrix, under each blocks-per-SM value of the
-/// split rule (LaunchPolicy::decodeAttentionBlocksPerSm; the default 4
+/// split rule (LaunchPolicy::decodeAttentionBlocksPerSm; the default 2
 /// marked *). GB/s counts the K and V bytes read once.
 void benchDecodeAttention(FakeRank &r) {
   r.resetArena();
@@ -404,7 +404,9 @@ void benchDecodeAttention(FakeRank &r) {
               copyGBs, "shape");
   const int perSm[] = {2, 4, 8, 16, 32};
   for (int b : perSm)
-    std::printf("  %6d/SM%s     ", b, b == 4 ? "*" : " ");
+    std::printf("  %6d/SM%s     ", b,
+                b == rt::LaunchPolicy().decodeAttentionBlocksPerSm ? "*"
+                                                                    : " ");
   std::printf("\n");
   const int heads = 32, kvHeads = 8;
   rt::LaunchPolicy saved = rt::launchPolicy();
