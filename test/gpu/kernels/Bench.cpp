@@ -108,6 +108,30 @@ double copyRateGBs(FakeRank &r, double *ms) {
   return 2.0 * bytes / (t * 1e-3) / 1e9;
 }
 
+/// A decode attention call's operands: a random bf16 cache of `maxSeq`
+/// positions in slot 0 of `r`, random q and this step's k (also used as v),
+/// the output, and a Step of `batch` rows at position `ctx`.
+struct DecodeBuffers {
+  DecodeBuffers(FakeRank &r, int64_t batch, int64_t ctx, int64_t maxSeq,
+                int64_t heads, int64_t kvHeads, int64_t hd)
+      : kc(randomDevice(size_t(batch * kvHeads * maxSeq * hd), "k", 6, hd)),
+        vc(randomDevice(size_t(batch * kvHeads * maxSeq * hd), "v", 7, hd)),
+        q(randomDevice(size_t(batch * heads * hd), "q", 8, hd)),
+        k(randomDevice(size_t(batch * kvHeads * hd), "kk", 9, hd)),
+        out(size_t(batch * heads * hd)),
+        pos(toDeviceRaw(std::vector<int64_t>(size_t(batch), ctx))) {
+    r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
+                                reinterpret_cast<rt::bf16 *>(vc.get()), batch,
+                                kvHeads, maxSeq, hd});
+    step.batch = batch;
+    step.seq = 1;
+    step.positions = pos.get();
+  }
+  DevBuf<uint16_t> kc, vc, q, k, out;
+  DevBuf<int64_t> pos;
+  Step step;
+};
+
 void runBench(FakeRank &r) {
   std::printf("\nbench (median of 7 batches; GB/s counts bytes that must "
               "move once)\n");
@@ -237,24 +261,10 @@ void runBench(FakeRank &r) {
   } decs[] = {{1, 192},   {8, 192},  {64, 160},   {1, 1024},
               {1, 4096},  {1, 8192}, {16, 2048}, {64, 1024}};
   for (Dec dcfg : decs) {
-    int64_t maxSeq = dcfg.ctx + 1;
-    size_t cacheElems = size_t(dcfg.batch * kvHeads * maxSeq * hd);
-    DevBuf<uint16_t> kc = randomDevice(cacheElems, "k", 6, hd),
-                     vc = randomDevice(cacheElems, "v", 7, hd);
-    r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
-                                reinterpret_cast<rt::bf16 *>(vc.get()),
-                                dcfg.batch, kvHeads, maxSeq, hd});
-    DevBuf<uint16_t> q = randomDevice(size_t(dcfg.batch * heads * hd), "q", 8,
-                                      hd),
-                     k = randomDevice(size_t(dcfg.batch * kvHeads * hd), "kk",
-                                      9, hd),
-                     out(size_t(dcfg.batch * heads * hd));
-    DevBuf<int64_t> pos =
-        toDeviceRaw(std::vector<int64_t>(size_t(dcfg.batch), dcfg.ctx));
-    Step s;
-    s.batch = dcfg.batch;
-    s.seq = 1;
-    s.positions = pos.get();
+    DecodeBuffers buf(r, dcfg.batch, dcfg.ctx, dcfg.ctx + 1, heads, kvHeads,
+                      hd);
+    DevBuf<uint16_t> &q = buf.q, &k = buf.k, &out = buf.out;
+    Step &s = buf.step;
     auto call = [&] {
       r.resetArena();
       rt::attention<128, 4>(r, act(out, dcfg.batch, heads * hd),
@@ -419,22 +429,9 @@ void benchDecodeAttention(FakeRank &r) {
                {64, 64, 136, 256},    {64, 128, 136, 256}};
   for (const Case &c : cases) {
     int64_t hd = c.hd;
-    size_t cacheElems = size_t(c.batch * kvHeads * c.maxSeq * hd);
-    DevBuf<uint16_t> kc = randomDevice(cacheElems, "k", 6, hd),
-                     vc = randomDevice(cacheElems, "v", 7, hd);
-    r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
-                                reinterpret_cast<rt::bf16 *>(vc.get()),
-                                c.batch, kvHeads, c.maxSeq, hd});
-    DevBuf<uint16_t> q = randomDevice(size_t(c.batch * heads * hd), "q", 8, hd),
-                     k = randomDevice(size_t(c.batch * kvHeads * hd), "kk", 9,
-                                      hd),
-                     out(size_t(c.batch * heads * hd));
-    DevBuf<int64_t> pos =
-        toDeviceRaw(std::vector<int64_t>(size_t(c.batch), c.ctx));
-    Step s;
-    s.batch = c.batch;
-    s.seq = 1;
-    s.positions = pos.get();
+    DecodeBuffers buf(r, c.batch, c.ctx, c.maxSeq, heads, kvHeads, hd);
+    DevBuf<uint16_t> &q = buf.q, &k = buf.k, &out = buf.out;
+    Step &s = buf.step;
     rt::AttentionParams p;
     p.heads = heads;
     p.kvHeads = kvHeads;
