@@ -16,6 +16,9 @@
 // * more rows: cuBLASLt; q|k|v and gate|up are one GEMM each when their
 //   weights are stored back to back (the runtime checks), which lifts the
 //   skinny k/v/q shapes to one wide GEMM.
+// * decode attention splits the context (flash-decoding) for 2 blocks per
+//   SM: at serving batches one split, since a short context split further
+//   only adds partial writes and a merge (H100 sweep).
 // * programmatic dependent launch for every kernel of the decode step on
 //   sm_90 and later (runtime/kernels/Launch.cuh): a kernel is scheduled
 //   while the previous one drains and waits for it on the device, and the
@@ -52,6 +55,13 @@ int archNumber(const std::string &arch) {
 /// L2 over HBM bandwidth of the GPUs llmc targets (Hopper and Ampere
 /// microbenchmarks put it near 2).
 constexpr double kL2OverHbm = 2.0;
+
+/// Decode attention blocks per SM (runtime/kernels/Attention.cuh's split
+/// rule). An H100 sweep (docs/performance.md, "The split rule, swept"): at
+/// batch 64 x 8 kv heads and a 136-token context one split (2 per SM) took
+/// 23.5 us against 35.9 us for 4 per SM; equal at batch 1-8 and 128, 1.6%
+/// slower at a 1,000-token context.
+constexpr int64_t kAttentionBlocksPerSm = 2;
 
 } // namespace
 
@@ -96,10 +106,19 @@ DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
                           target.arch)
                 .str());
   bool fused = m.kvCache.headDim > 0 && m.kvCache.headDim <= 256;
+  plan.decode.attentionBlocksPerSm = kAttentionBlocksPerSm;
   say(fused ? std::string("decode attention: one launch per layer (RoPE of "
                           "q and k, cache write, split-K over the context, "
                           "last-block merge)")
             : std::string("decode attention: no attention layers"));
+  if (fused) {
+    int64_t perSplit = std::max<int64_t>(1, m.kvCache.kvHeads);
+    say(llvm::formatv(
+        "decode attention splits: enough for {0} blocks per SM (batch x {1} "
+        "kv heads x splits), at most one per 64-key tile of the cache; a "
+        "short context split more only adds partials and a merge",
+        kAttentionBlocksPerSm, perSplit));
+  }
 
   // Per batch range: what one dense layer launches (norms and residual adds
   // are two fused add+norm kernels; attention one; o and down one each),

@@ -739,6 +739,7 @@ int runModelMain(int argc, char **argv) {
   LaunchPolicy policy;
   policy.streamMaxRows = int(m.decode.streamMaxRows);
   policy.pdl = m.decode.pdl;
+  policy.decodeAttentionBlocksPerSm = int(m.decode.attentionBlocksPerSm);
   setLaunchPolicy(policy);
 
   // Refusals that need no GPU.

@@ -431,6 +431,9 @@ Status readDecode(const Reader &r, const json &root, ManifestDecode &d) {
                    std::string("must be true or false, got ") +
                        typeName(*pdl));
   d.pdl = pdl->get<bool>();
+  if (it->contains("attention_blocks_per_sm"))
+    LLMC_TRY(r.integerField(*it, "decode", "attention_blocks_per_sm", 1, 64,
+                            d.attentionBlocksPerSm));
   return Status::ok();
 }
 
@@ -936,7 +939,8 @@ Expected<std::string> writeManifest(const Manifest &m) {
                       {"dtype", m.kvCache.dtype},
                       {"slots_per_stage", std::move(slots)}};
   root["decode"] = {{"stream_max_rows", m.decode.streamMaxRows},
-                    {"pdl", m.decode.pdl}};
+                    {"pdl", m.decode.pdl},
+                    {"attention_blocks_per_sm", m.decode.attentionBlocksPerSm}};
   ojson attention = ojson::array();
   for (const ManifestAttention &a : m.attention)
     attention.push_back({{"cache_slot", a.cacheSlot},

@@ -98,6 +98,9 @@ struct ManifestDecode {
   int64_t streamMaxRows = 16;
   /// Programmatic dependent launch between the streaming kernels (sm_90).
   bool pdl = true;
+  /// Decode attention: enough flash-decoding splits of the context for this
+  /// many blocks per SM (1..64; optional, manifests without it get 2).
+  int64_t attentionBlocksPerSm = 2;
 };
 
 /// "slice": rank with coordinate c along `axis` loads elements

@@ -330,6 +330,12 @@ TEST(Manifest, EveryFieldIsChecked) {
        {"decode.stream_max_rows", "[0, 32]"}},
       {[](json &j) { j["decode"] = {{"stream_max_rows", 8}, {"pdl", 1}}; },
        {"decode.pdl", "true or false"}},
+      {[](json &j) {
+         j["decode"] = {{"stream_max_rows", 8},
+                        {"pdl", true},
+                        {"attention_blocks_per_sm", 0}};
+       },
+       {"decode.attention_blocks_per_sm", "[1, 64]"}},
       {[](json &j) { j.erase("arena_bytes"); }, {"arena_bytes: missing"}},
       {[](json &j) { j["arena_bytes"] = -1; }, {"arena_bytes"}},
       {[](json &j) { j["arena_bytes_per_sequence"] = -1; },
@@ -409,6 +415,22 @@ TEST(Manifest, DecodePlanIsOptional) {
   ASSERT_TRUE(dp.ok());
   EXPECT_EQ(dp->decode.streamMaxRows, 8);
   EXPECT_FALSE(dp->decode.pdl);
+  // Written before the attention split rule was recorded: 2 blocks per SM.
+  EXPECT_EQ(m->decode.attentionBlocksPerSm, 2);
+  j = example();
+  j["decode"] = {{"stream_max_rows", 8}, {"pdl", true}};
+  m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->decode.attentionBlocksPerSm, 2);
+  j["decode"]["attention_blocks_per_sm"] = 5;
+  m = parseManifest(j.dump());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->decode.attentionBlocksPerSm, 5);
+  Expected<std::string> text = writeManifest(*m);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  Expected<Manifest> back = parseManifest(*text);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(back->decode.attentionBlocksPerSm, 5);
 }
 
 TEST(Manifest, UnknownKeysAreIgnored) {
