@@ -316,11 +316,13 @@ def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
               (prefix, ttft[True], ttft[False], ttft[False] / ttft[True]))
 
 
-def budget_sweep(d, in_len, out_len, steady, budgets, extra):
+def budget_sweep(d, in_len, out_len, steady, budgets, extra, warm=0):
     """Concurrency 64 over `steady` requests for each budget of the steps
     that carry decode tokens (--decode-step-tokens; 0: the full
     --max-num-batched-tokens), against the static batch-64 decode of the
-    same binary in the same run; `extra` adds server flags."""
+    same binary in the same run; `extra` adds server flags; `warm`
+    requests at concurrency 64 run first on each server, unmeasured (CUDA
+    graphs captured, GEMM plans made: a warm server's figures)."""
     binary = os.path.join(d, "big-tp1", "llm-model")
     f = bench_json(binary, 64, in_len, out_len)
     decode = 64 * 1000.0 / f["tpot_ms"]
@@ -331,6 +333,9 @@ def budget_sweep(d, in_len, out_len, steady, budgets, extra):
         proc, base, _ = start_server([binary, "serve", "--weights=random"] +
                                      flags)
         try:
+            if warm:
+                load(base, "warm-up", "--concurrency", 64, "--num-prompts",
+                     warm, "--input-len", in_len, "--output-len", out_len)
             res = load(base, "budget %d" % b, "--concurrency",
                        64, "--num-prompts", steady, "--input-len", in_len,
                        "--output-len", out_len)
@@ -338,10 +343,11 @@ def budget_sweep(d, in_len, out_len, steady, budgets, extra):
             stop_server(proc)
         if res:
             r = res[-1]
-            print("decode-step-tokens %d %s: %.0f out tok/s = %.1f%% of "
+            print("decode-step-tokens %d %s%s: %.0f out tok/s = %.1f%% of "
                   "static decode; "
                   "TTFT p50 %.1f ms, TPOT p50 %.2f ms, ITL p99 %.1f ms" % (
                       b, " ".join(extra),
+                      " (after %d warm-up requests)" % warm if warm else "",
                       r["output_tokens_per_s"],
                       100.0 * r["output_tokens_per_s"] / decode,
                       r.get("ttft_ms_p50") or 0, r.get("tpot_ms_p50") or 0,
@@ -370,11 +376,13 @@ def main():
                     "--decode-step-tokens values (0: the full budget)")
     ap.add_argument("--server-flags", default="",
                     help="extra flags of the sweep's servers")
+    ap.add_argument("--warm", type=int, default=0,
+                    help="unmeasured requests first on each sweep server")
     a = ap.parse_args()
     if a.budgets:
         budget_sweep(a.dir, a.input_len, a.output_len, a.steady or 256,
                      [int(b) for b in a.budgets.split(",")],
-                     a.server_flags.split())
+                     a.server_flags.split(), a.warm)
         return 0
     rng = random.Random(17)
     prompts = [[rng.randrange(3, 512) for _ in range(k)] for k in (5, 37, 100)]
