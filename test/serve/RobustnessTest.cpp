@@ -96,8 +96,9 @@ TEST(Robustness, MutatedStepPlansAreRefusedOrExact) {
     ASSERT_EQ(encodeStepPlan(*plan), bytes) << "iteration " << i;
     // Validation of whatever decoded never crashes and names the rule.
     Status st = validateStepPlan(*plan, facts);
-    if (!st)
+    if (!st) {
       ASSERT_FALSE(st.message().empty());
+    }
   }
   EXPECT_GT(refused, 1000);
   EXPECT_GT(accepted, 10); // some mutations keep a well-formed plan
