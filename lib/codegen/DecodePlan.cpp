@@ -111,14 +111,12 @@ DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
                           "q and k, cache write, split-K over the context, "
                           "last-block merge)")
             : std::string("decode attention: no attention layers"));
-  if (fused) {
-    int64_t perSplit = std::max<int64_t>(1, m.kvCache.kvHeads);
+  if (fused)
     say(llvm::formatv(
         "decode attention splits: enough for {0} blocks per SM (batch x {1} "
         "kv heads x splits), at most one per 64-key tile of the cache; a "
         "short context split more only adds partials and a merge",
-        kAttentionBlocksPerSm, perSplit));
-  }
+        kAttentionBlocksPerSm, m.kvCache.kvHeads));
 
   // Per batch range: what one dense layer launches (norms and residual adds
   // are two fused add+norm kernels; attention one; o and down one each),

@@ -9,10 +9,7 @@
 
 #include "runtime/gemm/Gemm.h"
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <unordered_map>
 
@@ -100,16 +97,6 @@ std::string describe(const MatmulNT &p) {
   return buf;
 }
 
-/// FP8 GEMMs with fast accumulation: LLMC_FP8_FAST_ACCUM=1 (off until a
-/// device run has timed it and checked the kernel tests' tolerances).
-bool fp8FastAccumulation() {
-  static const bool on = [] {
-    const char *v = std::getenv("LLMC_FP8_FAST_ACCUM");
-    return v && std::strcmp(v, "1") == 0;
-  }();
-  return on;
-}
-
 /// The row count whose heuristic answer a GEMM of m rows uses: m up to 16
 /// (decode batches), then m rounded up to 16 rows up to 128, to 64 up to
 /// 1024, to 256 beyond, so a handful of queries covers every size.
@@ -171,19 +158,6 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                                            CUBLASLT_MATMUL_DESC_B_SCALE_MODE,
                                            &modeB, sizeof modeB),
             "set B_SCALE_MODE");
-  }
-  if (p.inType == InType::E4M3 && fp8FastAccumulation()) {
-    // Hopper's FP8 tensor cores accumulate in a narrower register than
-    // fp32; without fast accumulation cuBLASLt promotes the partial sums
-    // into fp32 every few k blocks. The K=4096 projections of a 2048-token
-    // prefill ran at ~800 TFLOP/s, the K=14336 one at ~1170 (H100,
-    // 2026-12-06), so the promotion is a suspect; vLLM's and TensorRT-LLM's
-    // FP8 GEMMs run with fast accumulation.
-    int8_t fast = 1;
-    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
-                                           CUBLASLT_MATMUL_DESC_FAST_ACCUM,
-                                           &fast, sizeof fast),
-            "set FAST_ACCUM");
   }
   // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
   // out^T is [n, m] (ld ldo).
@@ -260,8 +234,7 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
     cublasLtMatmulAlgo_t algo{};
     bool asked =
         cublasLtMatrixLayoutCreate(&x, inType, uint64_t(p.k),
-                                   uint64_t(bucketKey.m),
-                                   std::max<int64_t>(p.lda, p.k)) ==
+                                   uint64_t(bucketKey.m), p.lda) ==
             CUBLAS_STATUS_SUCCESS &&
         cublasLtMatrixLayoutCreate(&out, outType, uint64_t(p.n),
                                    uint64_t(bucketKey.m), p.ldo) ==

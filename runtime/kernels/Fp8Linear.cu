@@ -325,14 +325,19 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                out.cols,  w.fp8,    w.scale,
                w.scaleCount};
   if (!in.rowScale &&
-      (gemvGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
-                 in.cols, in.cols, in.rows) ||
-       decodeGemmGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
-                       in.cols, in.cols, in.rows)))
+      fp8WeightGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
+                     in.cols, in.cols, in.rows))
     return;
   if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
     return;
   stagedProjection(r, op, out, in, w, bias, outF32);
+}
+
+bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
+                    int count, const bf16 *x, int64_t ldx, int64_t k,
+                    int64_t m) {
+  return gemvGroup(r, outF32, targets, count, x, ldx, k, m) ||
+         decodeGemmGroup(r, outF32, targets, count, x, ldx, k, m);
 }
 
 } // namespace cuda

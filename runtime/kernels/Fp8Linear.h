@@ -10,6 +10,7 @@
 #define LLMC_RUNTIME_KERNELS_FP8LINEAR_H
 
 #include "runtime/abi/Rank.h"
+#include "runtime/kernels/Gemv.h"
 
 #include <cstdint>
 
@@ -40,6 +41,14 @@ constexpr size_t kFp8LtWorkspace = size_t(8) << 20;
 ///   rounded once.
 void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                    const Weight *bias, bool outF32);
+
+/// FP8 weights (all `count` targets) with bf16 activations `x` [m, k]: the
+/// grouped W8A16 GEMV up to kFp8GemvMaxRows rows, else the Hopper decode
+/// GEMM (Gemv.h's decodeGemmGroup); false, launching nothing, where neither
+/// takes them.
+bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
+                    int count, const bf16 *x, int64_t ldx, int64_t k,
+                    int64_t m);
 
 } // namespace llmc::rt::cuda
 

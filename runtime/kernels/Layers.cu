@@ -541,12 +541,9 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
   // FP8 weights, bf16 input: one grouped GEMV or decode GEMM where it
   // applies; else (and W8A8) one FP8 projection each.
   if (fp8 && !in.rowScale &&
-      (gemvGroup(r, /*outF32=*/false, targets, n,
-                 static_cast<const bf16 *>(in.data), in.cols, in.cols,
-                 in.rows) ||
-       decodeGemmGroup(r, /*outF32=*/false, targets, n,
-                       static_cast<const bf16 *>(in.data), in.cols, in.cols,
-                       in.rows)))
+      fp8WeightGroup(r, /*outF32=*/false, targets, n,
+                     static_cast<const bf16 *>(in.data), in.cols, in.cols,
+                     in.rows))
     return;
   if (fp8) {
     for (int i = 0; i < n; ++i)

@@ -129,7 +129,8 @@ struct BenchFigures {
   double decodeFlops = 0, criticalDecodeFlops = 0;
   double copyGBs = 0;        ///< measured D2D copy, (read + write) / time
   /// The same copy measured again after the run (NaN when not); copyGBs is
-  /// the one before the weights load, on an idle, cool GPU.
+  /// the one before the weights load (after a long run the copy reads up
+  /// to 14% slower).
   double copyGBsAfter = 0;
   double gemmPeakTflops = 0; ///< cuBLASLt on the prefill's shapes, aggregate
   double gemmBestTflops = 0; ///< its best single shape
