@@ -2,6 +2,9 @@
 
 #include "runtime/serve/Engine.h"
 
+#include <cerrno>
+#include <cstring>
+
 namespace llmc::serve {
 
 Expected<std::unique_ptr<Engine>> Engine::create(ModelStep &model,
@@ -14,6 +17,14 @@ Expected<std::unique_ptr<Engine>> Engine::create(ModelStep &model,
         "--max-queued-requests is " +
         std::to_string(config.maxQueuedRequests) + "; it must be at least 1"));
   std::unique_ptr<Engine> e(new Engine(model, std::move(config)));
+  if (!e->config_.stepTrace.empty()) {
+    e->trace_.reset(std::fopen(e->config_.stepTrace.c_str(), "w"));
+    if (!e->trace_)
+      return R::fromError(Status::error("--step-trace: cannot open '" +
+                                        e->config_.stepTrace +
+                                        "' for writing: " +
+                                        std::strerror(errno)));
+  }
   e->publishStats();
   e->thread_ = std::thread([p = e.get()] { p->loop(); });
   return R(std::move(e));
@@ -148,6 +159,9 @@ void Engine::failAll(const std::string &error) {
 }
 
 void Engine::loop() {
+  // --step-trace: where the previous step's processing ended (the host's
+  // time between steps: scheduling, admissions, waiting for work).
+  Clock::time_point lastEnd = Clock::now();
   for (;;) {
     std::vector<std::pair<uint64_t, Active>> submitted;
     std::vector<uint64_t> cancelled;
@@ -258,7 +272,40 @@ void Engine::loop() {
       }
     }
     publishStats();
+    if (trace_)
+      traceStep(plan, lastEnd, start, now);
+    lastEnd = Clock::now();
   }
+}
+
+void Engine::traceStep(const StepPlan &plan, Clock::time_point previous,
+                       Clock::time_point start, Clock::time_point modelDone) {
+  int64_t decode = 0, chunks = 0, chunkTokens = 0;
+  for (const SequenceStep &s : plan.sequences) {
+    if (s.tokens.size() == 1) {
+      ++decode;
+    } else {
+      ++chunks;
+      chunkTokens += int64_t(s.tokens.size());
+    }
+  }
+  auto ms = [](Clock::duration d) {
+    return std::chrono::duration<double, std::milli>(d).count();
+  };
+  SchedulerStats st = scheduler_.stats();
+  std::fprintf(trace_.get(),
+               "{\"step\":%llu,\"t_ms\":%.3f,\"decode\":%lld,"
+               "\"chunks\":%lld,\"chunk_tokens\":%lld,\"running\":%lld,"
+               "\"waiting\":%lld,\"blocks_used\":%lld,\"host_ms\":%.3f,"
+               "\"model_ms\":%.3f,\"post_ms\":%.3f}\n",
+               (unsigned long long)plan.stepIndex, ms(start - epoch_),
+               (long long)decode, (long long)chunks, (long long)chunkTokens,
+               (long long)st.running, (long long)st.waiting,
+               (long long)st.blocksUsed, ms(start - previous),
+               ms(modelDone - start), ms(Clock::now() - modelDone));
+  // Whole lines for a reader following the file during the run (one
+  // write per step: microseconds against a step's milliseconds).
+  std::fflush(trace_.get());
 }
 
 } // namespace llmc::serve

@@ -22,6 +22,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -70,6 +71,9 @@ struct EngineConfig {
   /// Requests accepted but not running, beyond which submit() answers
   /// QueueFull (HTTP 429).
   int64_t maxQueuedRequests = 512;
+  /// Non-empty: one JSON line per step into this file (--step-trace): the
+  /// step's rows, the model's time and the host's time around it.
+  std::string stepTrace;
 };
 
 /// submit()'s answer.
@@ -136,6 +140,10 @@ private:
                      const std::string &error = "");
   void failAll(const std::string &error);
   void publishStats();
+  /// One --step-trace line: `previous` ended the last step's processing,
+  /// the model ran from `start` to `modelDone`.
+  void traceStep(const StepPlan &plan, Clock::time_point previous,
+                 Clock::time_point start, Clock::time_point modelDone);
 
   ModelStep &model_;
   EngineConfig config_;
@@ -157,6 +165,11 @@ private:
   mutable std::mutex metricsMu_;
   SchedulerStats stats_;
   EngineMetrics metrics_;
+
+  /// --step-trace (engine thread only once started).
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> trace_{nullptr,
+                                                          &std::fclose};
+  Clock::time_point epoch_ = Clock::now();
 
   std::thread thread_;
 };

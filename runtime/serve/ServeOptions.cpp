@@ -42,7 +42,11 @@ std::string serveUsage() {
          "  --drain-timeout=SECONDS       on SIGTERM, wait this long for "
          "running requests (default 60)\n"
          "  --http-threads=N              HTTP worker threads (default: "
-         "running + queued + 16)\n";
+         "running + queued + 16)\n"
+         "  --step-trace=FILE             write one JSON line per engine step "
+         "(rows,\n"
+         "                                model and host milliseconds) to "
+         "FILE\n";
 }
 
 namespace {
@@ -93,6 +97,7 @@ const FlagSpec kFlags[] = {
     {"max-queued-requests", Kind::Int, 1},
     {"drain-timeout", Kind::Double, 0},
     {"http-threads", Kind::Int, 1},
+    {"step-trace", Kind::String, 0},
 };
 
 } // namespace
@@ -190,6 +195,10 @@ Expected<ServeOptions> extractServeOptions(std::vector<std::string> &args) {
       o.drainTimeoutSeconds = d;
     } else if (name == "http-threads") {
       o.httpThreads = n;
+    } else if (name == "step-trace") {
+      if (value.empty())
+        return E::fromError(Status::error("--step-trace needs a file path"));
+      o.stepTrace = value;
     }
   }
   args = std::move(rest);
@@ -246,6 +255,7 @@ Expected<EngineConfig> engineConfigFor(const ServeOptions &o,
                            ? *o.decodeStepTokens
                            : std::min(kDefaultDecodeStepTokens, *tokens);
   c.maxQueuedRequests = o.maxQueuedRequests;
+  c.stepTrace = o.stepTrace;
   if (Status st = validateSchedulerConfig(s); !st)
     return E::fromError(st);
   return c;

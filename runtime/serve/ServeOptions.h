@@ -35,6 +35,7 @@ struct ServeOptions {
   /// HTTP worker threads (each open request holds one); 0: enough for
   /// every running and queued request plus a few.
   int64_t httpThreads = 0;
+  std::string stepTrace; ///< --step-trace: "" none
 };
 
 constexpr int64_t kDefaultMaxNumSeqs = 256;

@@ -275,3 +275,70 @@ TEST(Engine, RefusesABadConfig) {
   c.maxQueuedRequests = 0;
   EXPECT_FALSE(Engine::create(model, c));
 }
+
+TEST(Engine, StepTraceHasOneLinePerStepWithItsRows) {
+  FakeModelConfig mc;
+  mc.numBlocks = 256; // no preemption: each token is computed once
+  mc.maxModelLen = 64;
+  FakeModel model(mc);
+  std::string path = ::testing::TempDir() + "engine-step-trace.jsonl";
+  EngineConfig c = engineConfig(model, 4);
+  c.stepTrace = path;
+  int64_t promptTokens = 0, generated = 0;
+  {
+    auto engine = Engine::create(model, c);
+    ASSERT_TRUE(engine) << engine.status().message();
+    std::vector<std::shared_ptr<Record>> recs;
+    for (int i = 0; i < 6; ++i) {
+      auto rec = std::make_shared<Record>();
+      std::vector<int32_t> prompt(size_t(5 + 9 * i), 7 + i);
+      promptTokens += int64_t(prompt.size());
+      generated += 3 + i;
+      ASSERT_EQ((*engine)->submit(request(prompt, 3 + i, rec)).code,
+                SubmitResult::Code::Ok);
+      recs.push_back(rec);
+    }
+    ASSERT_TRUE((*engine)->waitIdle(30));
+    ASSERT_EQ((*engine)->stats().preemptions, 0);
+  } // the engine closes the trace
+  std::FILE *f = std::fopen(path.c_str(), "r");
+  ASSERT_NE(f, nullptr);
+  char line[512];
+  int64_t steps = 0, chunkTokens = 0, decode = 0, last = -1;
+  while (std::fgets(line, sizeof line, f)) {
+    long long step, d, ch, ct, run, wait, blocks;
+    double t, host, modelMs, post;
+    ASSERT_EQ(std::sscanf(line,
+                          "{\"step\":%lld,\"t_ms\":%lf,\"decode\":%lld,"
+                          "\"chunks\":%lld,\"chunk_tokens\":%lld,"
+                          "\"running\":%lld,\"waiting\":%lld,"
+                          "\"blocks_used\":%lld,\"host_ms\":%lf,"
+                          "\"model_ms\":%lf,\"post_ms\":%lf}",
+                          &step, &t, &d, &ch, &ct, &run, &wait, &blocks,
+                          &host, &modelMs, &post),
+              11)
+        << line;
+    EXPECT_GT(step, last) << line;
+    EXPECT_GE(host, 0.0);
+    EXPECT_GE(modelMs, 0.0);
+    EXPECT_LE(ct, c.scheduler.maxNumBatchedTokens);
+    last = step;
+    ++steps;
+    chunkTokens += ct;
+    decode += d;
+  }
+  std::fclose(f);
+  EXPECT_GT(steps, 0);
+  // Every prompt token went through a chunk or a one-token row, and every
+  // token after a request's first was a decode row.
+  EXPECT_EQ(chunkTokens + decode, promptTokens + generated - 6);
+  EXPECT_GE(decode, generated - 6);
+  std::remove(path.c_str());
+
+  c.stepTrace = ::testing::TempDir() + "no-such-dir/trace.jsonl";
+  auto bad = Engine::create(model, c);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("--step-trace: cannot open"),
+            std::string::npos)
+      << bad.status().message();
+}

@@ -56,6 +56,8 @@ TEST(ServeOptions, RefusalsNameTheFlag) {
   EXPECT_NE(error({"--max-num-seqs=0"}).find("at least 1"), std::string::npos);
   EXPECT_NE(error({"--api-key="}).find("--api-key is empty"),
             std::string::npos);
+  EXPECT_NE(error({"--step-trace="}).find("--step-trace needs a file path"),
+            std::string::npos);
   EXPECT_NE(error({"--host"}).find("--host needs a value"), std::string::npos);
   EXPECT_NE(error({"--no-enable-prefix-caching=1"}).find("takes no value"),
             std::string::npos);

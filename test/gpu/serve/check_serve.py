@@ -316,7 +316,31 @@ def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
               (prefix, ttft[True], ttft[False], ttft[False] / ttft[True]))
 
 
-def budget_sweep(d, in_len, out_len, steady, budgets, extra, warm=0):
+def trace_lines(path):
+    try:
+        with open(path) as f:
+            return sum(1 for _ in f)
+    except OSError:
+        return 0
+
+
+def trace_summary(path, skip):
+    """bench/step_trace.py over the lines of `path` after the first `skip`
+    (the warm-up's steps)."""
+    sys.path.insert(0, "bench")
+    import step_trace
+    with open(path) as f:
+        lines = f.readlines()[skip:]
+    part = path + ".measured"
+    with open(part, "w") as f:
+        f.writelines(lines)
+    out = step_trace.summarize(step_trace.load(part))
+    print(step_trace.render(out), flush=True)
+    return out
+
+
+def budget_sweep(d, in_len, out_len, steady, budgets, extra, warm=0,
+                 trace_dir=None, concurrency=64):
     """Concurrency 64 over `steady` requests for each budget of the steps
     that carry decode tokens (--decode-step-tokens; 0: the full
     --max-num-batched-tokens), against the static batch-64 decode of the
@@ -330,23 +354,34 @@ def budget_sweep(d, in_len, out_len, steady, budgets, extra, warm=0):
           (f["tpot_ms"], decode), flush=True)
     for b in budgets:
         flags = ["--decode-step-tokens=%d" % b] + extra
+        trace = None
+        if trace_dir:
+            os.makedirs(trace_dir, exist_ok=True)
+            trace = os.path.join(trace_dir, "budget-%d.jsonl" % b)
+            flags.append("--step-trace=" + trace)
         proc, base, _ = start_server([binary, "serve", "--weights=random"] +
                                      flags)
+        skip = 0
         try:
             if warm:
-                load(base, "warm-up", "--concurrency", 64, "--num-prompts",
-                     warm, "--input-len", in_len, "--output-len", out_len)
+                load(base, "warm-up", "--concurrency", concurrency,
+                     "--num-prompts", warm, "--input-len", in_len,
+                     "--output-len", out_len)
+            if trace:
+                skip = trace_lines(trace)
             res = load(base, "budget %d" % b, "--concurrency",
-                       64, "--num-prompts", steady, "--input-len", in_len,
-                       "--output-len", out_len)
+                       concurrency, "--num-prompts", steady, "--input-len",
+                       in_len, "--output-len", out_len)
         finally:
             stop_server(proc)
+        if trace:
+            trace_summary(trace, skip)
         if res:
             r = res[-1]
-            print("decode-step-tokens %d %s%s: %.0f out tok/s = %.1f%% of "
+            print("c=%d decode-step-tokens %d %s%s: %.0f out tok/s = %.1f%% of "
                   "static decode; "
                   "TTFT p50 %.1f ms, TPOT p50 %.2f ms, ITL p99 %.1f ms" % (
-                      b, " ".join(extra),
+                      concurrency, b, " ".join(extra),
                       " (after %d warm-up requests)" % warm if warm else "",
                       r["output_tokens_per_s"],
                       100.0 * r["output_tokens_per_s"] / decode,
@@ -378,11 +413,18 @@ def main():
                     help="extra flags of the sweep's servers")
     ap.add_argument("--warm", type=int, default=0,
                     help="unmeasured requests first on each sweep server")
+    ap.add_argument("--trace-dir", default="",
+                    help="sweep servers write --step-trace files here; "
+                    "each measured run's steps are summarized "
+                    "(bench/step_trace.py)")
+    ap.add_argument("--sweep-concurrency", type=int, default=64,
+                    help="the sweep's concurrency")
     a = ap.parse_args()
     if a.budgets:
         budget_sweep(a.dir, a.input_len, a.output_len, a.steady or 256,
                      [int(b) for b in a.budgets.split(",")],
-                     a.server_flags.split(), a.warm)
+                     a.server_flags.split(), a.warm, a.trace_dir or None,
+                     a.sweep_concurrency)
         return 0
     rng = random.Random(17)
     prompts = [[rng.randrange(3, 512) for _ in range(k)] for k in (5, 37, 100)]
