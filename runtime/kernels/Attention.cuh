@@ -237,8 +237,11 @@ struct KVAddr {
   __device__ __forceinline__ int64_t at(int b, int64_t j) const {
     if (!table)
       return int64_t(b) * batchStride + j * rowStride;
-    int64_t blk = table[int64_t(b) * tableStride + j / blockSize];
-    return blk * blockStride + (j % blockSize) * rowStride;
+    // Positions are below 2^31: 32-bit division (the 64-bit one is a
+    // long call on every cache address).
+    uint32_t jj = uint32_t(j), bs = uint32_t(blockSize);
+    int64_t blk = table[int64_t(b) * tableStride + jj / bs];
+    return blk * blockStride + int64_t(jj % bs) * rowStride;
   }
 };
 
@@ -621,38 +624,81 @@ __device__ void mergeSplits(const DecodeArgs &a, int b, int kvh, int active) {
   }
 }
 
+/// Pipeline depth of the decode kernel: how many 64-key K/V tile pairs
+/// are in flight, as many as fit ~110 KiB (3 at head_dim <= 128, 1 at
+/// 256) so two blocks share an SM. An FP8 cache widens its codes through
+/// registers (no asynchronous copy to overlap): one stage.
+template <int HD, bool Fp8> __host__ __device__ constexpr int decodeStages() {
+  constexpr int pair = 2 * kBC * (HD + 8) * 2;
+  constexpr int fit = 110 * 1024 / pair;
+  return Fp8 ? 1 : (fit < 1 ? 1 : (fit > 3 ? 3 : fit));
+}
+
+/// Waits until at most `pending` (0..2) committed copy groups are in flight.
+__device__ __forceinline__ void cpAsyncWaitPending(int pending) {
+  if (pending >= 2)
+    cpAsyncWait<2>();
+  else if (pending == 1)
+    cpAsyncWait<1>();
+  else
+    cpAsyncWait<0>();
+}
+
 template <int HD, bool Rope, bool Fp8>
 __global__ void __launch_bounds__(kThreads)
     decodeKernel(DecodeArgs a, InvFreq<HD> freqs) {
   constexpr int LD = HD + 8;
   constexpr int kWarps = kThreads / 32;
   constexpr int half = HD / 2;
-  // K and V tiles; the same bytes hold Q at the start and the warps'
-  // partial results at the end (decodeSmemBytes sizes it for both).
+  constexpr int S = decodeStages<HD, Fp8>();
+  // The query tile (16 rows), then S stages of K and V tiles; the same
+  // bytes hold the warps' partial results at the end (decodeSmemBytes
+  // sizes it for both).
   extern __shared__ uint4 attnSmem[];
-  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
+  bf16 *Qs = reinterpret_cast<bf16 *>(attnSmem);
+  bf16 *tileBase = Qs + 16 * LD;
   __shared__ float cosS[Rope ? half : 1], sinS[Rope ? half : 1];
-  __shared__ float kScS[Fp8 ? kBC : 1], vScS[Fp8 ? kBC : 1];
+  __shared__ float kScS[S][Fp8 ? kBC : 1], vScS[S][Fp8 ? kBC : 1];
   __shared__ bool lastBlock;
 
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
   pdlLaunchDependents();
-  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
 
+  // Before the wait (Launch.cuh) only what no kernel of this step writes:
+  // positions and block tables are copied from the host ahead of the step,
+  // and the cached keys and values of positions before qpos were written
+  // by earlier steps. So the plan, the rope table and the first tiles that
+  // end before qpos load while the previous kernel finishes.
   int64_t qpos = a.positions[b];
   SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
-  if (split >= plan.active)
+  if (split >= plan.active) {
+    pdlWait();
     return;
+  }
   int64_t s0 = plan.lo + split * plan.chunk;
   int64_t s1 = s0 + plan.chunk < plan.hi ? s0 + plan.chunk : plan.hi;
+  int tiles = s1 > s0 ? int((s1 - s0 + kBC - 1) / kBC) : 0;
+  HeadKV hkv = headKV<HD>(a, kvh, Fp8);
+  // Tile t (positions s0 + 64 t on) into stage t % S; bf16 commits one
+  // copy group per tile.
+  auto issue = [&](int t) {
+    int64_t j0 = s0 + int64_t(t) * kBC;
+    int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
+    bf16 *Ks = tileBase + (t % S) * 2 * kBC * LD;
+    loadKVTile<HD, LD, Fp8>(Ks, Ks + kBC * LD, kScS[t % S], vScS[t % S], hkv,
+                            a.kv, b, j0, n, tid);
+  };
+  int issued = 0;
+  while (issued < S && issued < tiles && s0 + int64_t(issued + 1) * kBC <= qpos)
+    issue(issued++);
 
   if constexpr (Rope) {
     rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
     __syncthreads();
   }
-  HeadKV hkv = headKV<HD>(a, kvh, Fp8);
+  pdlWait(); // q, k, v come from the previous kernel
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
@@ -711,6 +757,8 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads(); // the tile loads below read what was just written
   }
+  while (issued < S && issued < tiles)
+    issue(issued++);
 
   // Query rows: the group's heads (rotated for Rope); rows past the group
   // are zero.
@@ -725,8 +773,8 @@ __global__ void __launch_bounds__(kThreads)
         p2 = *reinterpret_cast<const uint4 *>(qb + row * HD + half + col);
         rope_detail::ropeRotate8(p1, p2, cosS, sinS, col);
       }
-      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = p1;
-      *reinterpret_cast<uint4 *>(&Ks[row * LD + half + col]) = p2;
+      *reinterpret_cast<uint4 *>(&Qs[row * LD + col]) = p1;
+      *reinterpret_cast<uint4 *>(&Qs[row * LD + half + col]) = p2;
     }
   } else {
     for (int c = tid; c < 16 * HD / 8; c += kThreads) {
@@ -734,25 +782,27 @@ __global__ void __launch_bounds__(kThreads)
       uint4 val = make_uint4(0, 0, 0, 0);
       if (row < a.group)
         val = *reinterpret_cast<const uint4 *>(qb + row * HD + col);
-      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = val;
+      *reinterpret_cast<uint4 *>(&Qs[row * LD + col]) = val;
     }
   }
   __syncthreads();
   uint32_t qf[HD / 16][4];
-  loadQ<HD, LD>(qf, Ks, 0, lane);
-  __syncthreads();
+  loadQ<HD, LD>(qf, Qs, 0, lane);
 
   RowState<HD> st;
   int kw = warp * 16; // this warp's 16 keys of each tile
 
-  for (int64_t j0 = s0; j0 < s1; j0 += kBC) {
+  for (int t = 0; t < tiles; ++t) {
+    int64_t j0 = s0 + int64_t(t) * kBC;
     int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
     // Consecutive positions of one head are contiguous in the cache (in a
     // block, when paged): runs of 64 (block size) * HD * 2 bytes, read
-    // coalesced.
-    loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
-    cpAsyncWait<0>();
+    // coalesced. Tile t's group is complete once at most the groups of
+    // the tiles after it are pending.
+    cpAsyncWaitPending(issued - t - 1);
     __syncthreads();
+    const bf16 *Ks = tileBase + (t % S) * 2 * kBC * LD, *Vs = Ks + kBC * LD;
+    const float *kSc = kScS[t % S], *vSc = vScS[t % S];
     if (kw < n) {
       float s[2][4];
       scores<HD, LD, 2>(s, qf, Ks, kw, lane);
@@ -762,16 +812,20 @@ __global__ void __launch_bounds__(kThreads)
         for (int e = 0; e < 4; ++e) {
           int key = kw + nt * 8 + 2 * tq + (e & 1);
           bool ok = key < n;
-          float sc = Fp8 ? a.scaleLog2 * kScS[key] : a.scaleLog2;
+          float sc = Fp8 ? a.scaleLog2 * kSc[key] : a.scaleLog2;
           s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
         }
       softmaxUpdate<HD, 2>(s, st);
       if constexpr (Fp8)
-        scaleByV<2>(s, vScS, kw, tq);
+        scaleByV<2>(s, vSc, kw, tq);
       accumulatePV<HD, LD>(st, s[0], s[1], Vs, kw, lane);
     }
-    __syncthreads();
+    __syncthreads(); // stage t % S is free for tile t + S
+    if (issued < tiles)
+      issue(issued++);
   }
+  if (tiles == 0)
+    __syncthreads(); // the merge below reuses the query tile's bytes
 
   // Merge the warps.
   float *Os = reinterpret_cast<float *>(attnSmem); // [warps][16][HD]
@@ -899,8 +953,9 @@ __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
 template <int HD> constexpr int prefillSmemBytes() {
   return 2 * kBC * (HD + 8) * 2;
 }
-template <int HD> constexpr int decodeSmemBytes() {
-  constexpr int tiles = 2 * kBC * (HD + 8) * 2;
+template <int HD, bool Fp8> constexpr int decodeSmemBytes() {
+  constexpr int tiles =
+      (16 + decodeStages<HD, Fp8>() * 2 * kBC) * (HD + 8) * 2;
   constexpr int merge = (kThreads / 32) * 16 * (HD + 2) * 4;
   return tiles > merge ? tiles : merge;
 }
@@ -1034,7 +1089,7 @@ template <int HD> CacheBase cacheBase(const CacheView &c, int64_t base) {
 template <int HD, bool Rope, bool Fp8>
 void launchDecodeKernel(Rank &r, dim3 grid, const DecodeArgs &da,
                         const InvFreq<HD> &f) {
-  constexpr int smem = decodeSmemBytes<HD>();
+  constexpr int smem = decodeSmemBytes<HD, Fp8>();
   static const bool once =
       (allowSmem(decodeKernel<HD, Rope, Fp8>, smem), true);
   (void)once;
