@@ -110,6 +110,35 @@ std::string statusError(const char *what, cublasStatus_t s, const MatmulNT &p) {
          cublasLtGetStatusName(s) + ") for " + describe(p);
 }
 
+/// The heuristic's preference for `key`: the workspace limit and the
+/// operands' alignments; "" on success (the caller destroys `pref`).
+std::string createPreference(size_t workspaceBytes, const Key &key,
+                             const MatmulNT &p,
+                             cublasLtMatmulPreference_t &pref) {
+  cublasStatus_t s;
+  if ((s = cublasLtMatmulPreferenceCreate(&pref)) != CUBLAS_STATUS_SUCCESS)
+    return statusError("PreferenceCreate", s, p);
+  uint64_t ws = workspaceBytes;
+  if ((s = cublasLtMatmulPreferenceSetAttribute(
+           pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws)) !=
+      CUBLAS_STATUS_SUCCESS)
+    return statusError("set MAX_WORKSPACE_BYTES", s, p);
+  // cuBLASLt's "A" is our weight, "B" our activation.
+  struct {
+    cublasLtMatmulPreferenceAttributes_t attr;
+    uint32_t value;
+  } aligns[] = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignB},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignA},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignOut},
+                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignOut}};
+  for (auto &a : aligns)
+    if ((s = cublasLtMatmulPreferenceSetAttribute(pref, a.attr, &a.value,
+                                                  sizeof a.value)) !=
+        CUBLAS_STATUS_SUCCESS)
+      return statusError("set MIN_ALIGNMENT", s, p);
+  return "";
+}
+
 // Builds the plan; "" on success.
 std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                       const MatmulNT &p, const Key &key, Plan &plan) {
@@ -175,27 +204,13 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
           "layout out");
 
   cublasLtMatmulPreference_t pref = nullptr;
-  LLMC_LT(cublasLtMatmulPreferenceCreate(&pref), "PreferenceCreate");
+  if (std::string e = createPreference(workspaceBytes, key, p, pref);
+      !e.empty())
+    return e;
   struct PrefGuard {
     cublasLtMatmulPreference_t p;
     ~PrefGuard() { cublasLtMatmulPreferenceDestroy(p); }
   } guard{pref};
-  uint64_t ws = workspaceBytes;
-  LLMC_LT(cublasLtMatmulPreferenceSetAttribute(
-              pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
-          "set MAX_WORKSPACE_BYTES");
-  // cuBLASLt's "A" is our weight, "B" our activation.
-  struct {
-    cublasLtMatmulPreferenceAttributes_t attr;
-    uint32_t value;
-  } aligns[] = {{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, key.alignB},
-                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, key.alignA},
-                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, key.alignOut},
-                {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, key.alignOut}};
-  for (auto &a : aligns)
-    LLMC_LT(cublasLtMatmulPreferenceSetAttribute(pref, a.attr, &a.value,
-                                                 sizeof a.value),
-            "set MIN_ALIGNMENT");
 
   // The heuristic's answer for the bucket of p.m rows (heuristicRows),
   // asked once per bucket and kept: a server's flat steps have a different
@@ -260,50 +275,27 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
 #undef LLMC_LT
 }
 
-} // namespace
+Key keyOf(cublasLtHandle_t lt, size_t workspaceBytes, const MatmulNT &p) {
+  return Key{lt,
+             p.m,
+             p.n,
+             p.k,
+             p.lda,
+             p.ldb,
+             p.ldo,
+             int(p.outType),
+             int(p.inType),
+             p.bias != nullptr,
+             !p.aScale ? 0 : p.bScalePerTensor ? 2 : 1,
+             alignmentOf(p.a),
+             alignmentOf(p.b),
+             alignmentOf(p.out),
+             p.bias ? alignmentOf(p.bias) : 256u,
+             workspaceBytes};
+}
 
-std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
-                     size_t workspaceBytes, const MatmulNT &p) {
-  if (p.m <= 0 || p.n <= 0 || p.k <= 0)
-    return "matmul with an empty dimension: " + describe(p);
-  if (p.lda < p.k || p.ldb < p.k || p.ldo < p.n)
-    return "matmul leading dimension smaller than the row: " + describe(p);
-  if (p.bias && p.outType != OutType::BF16)
-    return "matmul bias needs a bf16 output: " + describe(p);
-  if ((p.aScale != nullptr) != (p.bScale != nullptr) ||
-      (p.aScale && p.inType != InType::E4M3))
-    return "matmul scales need E4M3 inputs and both scales: " + describe(p);
-  if (p.inType == InType::E4M3 && !p.aScale &&
-      (p.bias || p.outType != OutType::F32))
-    return "an unscaled E4M3 matmul has an fp32 output and no bias: " +
-           describe(p);
-
-  Key key{lt,
-          p.m,
-          p.n,
-          p.k,
-          p.lda,
-          p.ldb,
-          p.ldo,
-          int(p.outType),
-          int(p.inType),
-          p.bias != nullptr,
-          !p.aScale ? 0 : p.bScalePerTensor ? 2 : 1,
-          alignmentOf(p.a),
-          alignmentOf(p.b),
-          alignmentOf(p.out),
-          p.bias ? alignmentOf(p.bias) : 256u,
-          workspaceBytes};
-  thread_local std::unordered_map<Key, std::unique_ptr<Plan>, KeyHash> cache;
-  auto it = cache.find(key);
-  if (it == cache.end()) {
-    auto plan = std::make_unique<Plan>();
-    plan->error = buildPlan(lt, workspaceBytes, p, key, *plan);
-    it = cache.emplace(key, std::move(plan)).first;
-  }
-  Plan &plan = *it->second;
-  if (!plan.error.empty())
-    return plan.error;
+/// The per-call pointers of `p` (bias, scales) into the plan's descriptor.
+std::string setPointers(Plan &plan, const MatmulNT &p) {
   cublasStatus_t s;
   if (p.bias && (s = cublasLtMatmulDescSetAttribute(
                      plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
@@ -317,6 +309,46 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
             plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
             sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
     return statusError("set SCALE_POINTER", s, p);
+  return "";
+}
+
+std::string checkMatmul(const MatmulNT &p) {
+  if (p.m <= 0 || p.n <= 0 || p.k <= 0)
+    return "matmul with an empty dimension: " + describe(p);
+  if (p.lda < p.k || p.ldb < p.k || p.ldo < p.n)
+    return "matmul leading dimension smaller than the row: " + describe(p);
+  if (p.bias && p.outType != OutType::BF16)
+    return "matmul bias needs a bf16 output: " + describe(p);
+  if ((p.aScale != nullptr) != (p.bScale != nullptr) ||
+      (p.aScale && p.inType != InType::E4M3))
+    return "matmul scales need E4M3 inputs and both scales: " + describe(p);
+  if (p.inType == InType::E4M3 && !p.aScale &&
+      (p.bias || p.outType != OutType::F32))
+    return "an unscaled E4M3 matmul has an fp32 output and no bias: " +
+           describe(p);
+  return "";
+}
+
+} // namespace
+
+std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
+                     size_t workspaceBytes, const MatmulNT &p) {
+  if (std::string e = checkMatmul(p); !e.empty())
+    return e;
+  Key key = keyOf(lt, workspaceBytes, p);
+  thread_local std::unordered_map<Key, std::unique_ptr<Plan>, KeyHash> cache;
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    auto plan = std::make_unique<Plan>();
+    plan->error = buildPlan(lt, workspaceBytes, p, key, *plan);
+    it = cache.emplace(key, std::move(plan)).first;
+  }
+  Plan &plan = *it->second;
+  if (!plan.error.empty())
+    return plan.error;
+  if (std::string e = setPointers(plan, p); !e.empty())
+    return e;
+  cublasStatus_t s;
   const float alpha = 1.f, beta = 0.f;
   s = cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
                      plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
@@ -325,6 +357,91 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
   if (s != CUBLAS_STATUS_SUCCESS)
     return statusError("Matmul", s, p);
   return "";
+}
+
+std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
+                                         cudaStream_t stream, void *workspace,
+                                         size_t workspaceBytes,
+                                         const MatmulNT &p, int count,
+                                         int reps, std::string &error) {
+  std::vector<AlgoTime> out;
+  if ((error = checkMatmul(p)).size())
+    return out;
+  Key key = keyOf(lt, workspaceBytes, p);
+  Plan plan;
+  if ((error = buildPlan(lt, workspaceBytes, p, key, plan)).size() ||
+      (error = setPointers(plan, p)).size())
+    return out;
+  cublasLtMatmulPreference_t pref = nullptr;
+  if ((error = createPreference(workspaceBytes, key, p, pref)).size())
+    return out;
+  std::vector<cublasLtMatmulHeuristicResult_t> found(size_t(count > 0 ? count : 1));
+  int n = 0;
+  cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(
+      lt, plan.desc, plan.layoutW, plan.layoutX, plan.layoutOut,
+      plan.layoutOut, pref, int(found.size()), found.data(), &n);
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (s != CUBLAS_STATUS_SUCCESS) {
+    error = statusError("AlgoGetHeuristic", s, p);
+    return out;
+  }
+  cudaEvent_t start = nullptr, stop = nullptr;
+  if (cudaEventCreate(&start) != cudaSuccess ||
+      cudaEventCreate(&stop) != cudaSuccess) {
+    error = "cudaEventCreate failed";
+    return out;
+  }
+  const float alpha = 1.f, beta = 0.f;
+  for (int i = 0; i < n; ++i) {
+    AlgoTime t;
+    t.rank = i;
+    t.workspace = found[size_t(i)].workspaceSize;
+    int id = -1, tile = -1, splitK = -1;
+    size_t written = 0;
+    const cublasLtMatmulAlgo_t *algo = &found[size_t(i)].algo;
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_ID, &id,
+                                         sizeof id, &written);
+    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_TILE_ID,
+                                         &tile, sizeof tile, &written);
+    cublasLtMatmulAlgoConfigGetAttribute(algo,
+                                         CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                         &splitK, sizeof splitK, &written);
+    t.algoId = id;
+    t.tileId = tile;
+    t.splitK = splitK;
+    auto launch = [&] {
+      return cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
+                            plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
+                            plan.layoutOut, algo, workspace, workspaceBytes,
+                            stream);
+    };
+    if (t.workspace > workspaceBytes) {
+      t.status = "needs more workspace";
+    } else if ((s = launch()) != CUBLAS_STATUS_SUCCESS ||
+               (s = launch()) != CUBLAS_STATUS_SUCCESS) {
+      t.status = cublasLtGetStatusName(s);
+    } else {
+      float best = 0.f;
+      for (int round = 0; round < 3; ++round) {
+        cudaEventRecord(start, stream);
+        for (int r = 0; r < reps; ++r)
+          launch();
+        cudaEventRecord(stop, stream);
+        cudaEventSynchronize(stop);
+        float ms = 0.f;
+        cudaEventElapsedTime(&ms, start, stop);
+        ms /= float(reps > 0 ? reps : 1);
+        best = round == 0 || ms < best ? ms : best;
+      }
+      t.ms = best;
+    }
+    out.push_back(t);
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  if (cudaError_t e = cudaGetLastError(); e != cudaSuccess)
+    error = std::string("timing the algorithms: ") + cudaGetErrorString(e);
+  return out;
 }
 
 } // namespace llmc::rt::gemm

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 struct __nv_bfloat16;
 
@@ -60,6 +61,26 @@ struct MatmulNT {
 /// status.
 std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
                      size_t workspaceBytes, const MatmulNT &p);
+
+/// One of cuBLASLt's heuristic answers for a shape, timed.
+struct AlgoTime {
+  int rank = 0;        ///< the heuristic's order; 0 is what matmulNT runs
+  int algoId = -1, tileId = -1, splitK = -1;
+  size_t workspace = 0;
+  float ms = 0.f;      ///< best of 3 rounds of `reps` launches; 0 if failed
+  std::string status;  ///< why it was not timed ("" when timed)
+};
+
+/// Asks cuBLASLt's heuristic for up to `count` algorithms for `p` (the
+/// descriptors and preference matmulNT uses) and times each on `stream`
+/// (synchronising: not for a captured stream). For benchmarks that ask how
+/// far the heuristic's first answer is from the best of its list.
+/// `error` says why nothing was timed.
+std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
+                                         cudaStream_t stream, void *workspace,
+                                         size_t workspaceBytes,
+                                         const MatmulNT &p, int count,
+                                         int reps, std::string &error);
 
 } // namespace llmc::rt::gemm
 

@@ -12,6 +12,8 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
+#include "runtime/gemm/Gemm.h"
+
 #include "runtime/kernels/Kernels.h"
 #include "runtime/weights/Fp8.h"
 
@@ -465,6 +467,83 @@ void benchFp8(FakeRank &r, double copyGBs) {
                   100.0 * bytes / t8 / 1e3 / copyGBs,
                   2.0 * double(m) * bytes / t8 / 1e6,
                   2.0 * double(m) * bytes / tb / 1e6);
+      r.resetArena();
+    }
+  }
+}
+
+/// --only=gemmAlgos --bench: cuBLASLt's heuristic list for the Llama-3-8B
+/// projections at 2048 rows (prefill) and 64 (batch-64 decode), bf16 and
+/// W8A8 (E4M3 with row x column scales, what the W8A8 prefill runs): the
+/// first answer (what matmulNT runs) against the fastest of the list.
+void benchGemmAlgos(FakeRank &r) {
+  Rng rng(31);
+  struct Shape {
+    const char *name;
+    int64_t n, k;
+  } shapes[] = {{"qkv", 6144, 4096},
+                {"o", 4096, 4096},
+                {"gate+up", 28672, 4096},
+                {"down", 4096, 14336}};
+  std::printf("\ncuBLASLt heuristic list, timed (Llama-3-8B projections; "
+              "TFLOP/s of the first answer and of the best)\n");
+  std::printf("%-8s %5s %-5s %5s %10s %8s %10s %8s %5s %s\n", "shape", "M",
+              "type", "algos", "first us", "TFLOP/s", "best us", "TFLOP/s",
+              "rank", "best (algo, tile, splitK)");
+  for (const Shape &s : shapes) {
+    Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
+    DevBuf<uint16_t> dwb =
+        toDevice(randomBf16(rng, size_t(s.n * s.k), 0.02f));
+    for (int64_t m : {64, 2048}) {
+      std::vector<float> x = randomBf16(rng, size_t(m * s.k));
+      std::vector<float> xs;
+      std::vector<uint8_t> xc;
+      quantizeRows(x, m, s.k, xs, xc);
+      DevBuf<uint16_t> dx = toDevice(x), out(size_t(m * s.n));
+      DevBuf<uint8_t> dxc = toDeviceRaw(xc);
+      DevBuf<float> dxs = toDeviceRaw(xs);
+      for (bool fp8 : {false, true}) {
+        rt::gemm::MatmulNT p;
+        p.m = m;
+        p.n = s.n;
+        p.k = s.k;
+        p.lda = p.ldb = s.k;
+        p.ldo = s.n;
+        p.out = out.get();
+        if (fp8) {
+          p.inType = rt::gemm::InType::E4M3;
+          p.a = dxc.get();
+          p.b = w8.dcodes.get();
+          p.aScale = dxs.get();
+          p.bScale = w8.dscales.get();
+        } else {
+          p.a = dx.get();
+          p.b = dwb.get();
+        }
+        std::string err;
+        std::vector<rt::gemm::AlgoTime> t = rt::gemm::timeHeuristicAlgos(
+            r.lt(), r.stream(), r.workspace(), r.workspaceBytes(), p, 16,
+            m >= 2048 ? 10 : 50, err);
+        if (!err.empty() || t.empty()) {
+          std::printf("%-8s %5lld %-5s: %s\n", s.name, (long long)m,
+                      fp8 ? "w8a8" : "bf16",
+                      err.empty() ? "no algorithm" : err.c_str());
+          continue;
+        }
+        const rt::gemm::AlgoTime *best = nullptr;
+        for (const rt::gemm::AlgoTime &a : t)
+          if (a.ms > 0 && (!best || a.ms < best->ms))
+            best = &a;
+        double flop = 2.0 * double(m) * double(s.n) * double(s.k);
+        auto tflops = [&](float ms) { return ms > 0 ? flop / ms / 1e9 : 0.0; };
+        std::printf("%-8s %5lld %-5s %5zu %10.1f %8.0f %10.1f %8.0f %5d "
+                    "(%d, %d, %d)\n",
+                    s.name, (long long)m, fp8 ? "w8a8" : "bf16", t.size(),
+                    1e3 * t[0].ms, tflops(t[0].ms),
+                    best ? 1e3 * best->ms : 0.0, best ? tflops(best->ms) : 0.0,
+                    best ? best->rank : -1, best ? best->algoId : -1,
+                    best ? best->tileId : -1, best ? best->splitK : -1);
+      }
       r.resetArena();
     }
   }

@@ -1344,6 +1344,7 @@ void benchFp8(FakeRank &r, double copyGBs);
 void testDecodeGemm(FakeRank &r);
 void benchDecodeGemm(FakeRank &r);
 void benchDecodeAttention(FakeRank &r);
+void benchGemmAlgos(FakeRank &r);
 void recordResult(const std::string &test, const std::string &config,
                   const Stats &s, const std::string &note) {
   record(test, config, s, note);
@@ -1448,6 +1449,8 @@ int main(int argc, char **argv) {
         benchDecodeGemm(rank);
       else if (only == "attention")
         benchDecodeAttention(rank);
+      else if (only == "gemmAlgos")
+        benchGemmAlgos(rank);
       else
         runBench(rank);
     } catch (const std::exception &ex) {
