@@ -8,7 +8,8 @@
 # time after it) and prints
 #  * one row per step class: decode-only, mixed (decode rows and prompt
 #    chunks), prefill-only: steps, mean rows, mean model ms, ms per row,
-#    share of the run's time;
+#    share of the run's time, and the mean host ms the model spent
+#    issuing launches (issue_ms: near model_ms means a host-bound step);
 #  * the host's share (scheduling, admissions, callbacks, idle waits);
 #  * the output tokens per second of the whole trace and of its steady
 #    window: steps whose decode rows are at least --full (default: 90% of
@@ -60,12 +61,14 @@ def summarize(steps, full=None):
     rows = {}
     for s in steps:
         r = rows.setdefault(kind(s), {"steps": 0, "rows": 0, "decode": 0,
-                                      "chunk_tokens": 0, "model_ms": 0.0})
+                                      "chunk_tokens": 0, "model_ms": 0.0,
+                                      "issue_ms": 0.0})
         r["steps"] += 1
         r["rows"] += s["decode"] + s["chunk_tokens"]
         r["decode"] += s["decode"]
         r["chunk_tokens"] += s["chunk_tokens"]
         r["model_ms"] += s["model_ms"]
+        r["issue_ms"] += s.get("issue_ms", 0.0)
     host = sum(s["host_ms"] + s["post_ms"] for s in steps)
     top = max(s["decode"] for s in steps)
     if full is None:
@@ -97,19 +100,20 @@ def summarize(steps, full=None):
 
 
 def render(out):
-    lines = ["%-13s %6s %9s %10s %10s %8s" %
+    lines = ["%-13s %6s %9s %10s %10s %8s %9s" %
              ("step class", "steps", "mean rows", "mean ms", "us/row",
-              "% time")]
+              "% time", "issue ms")]
     for name in ("decode-only", "mixed", "prefill-only"):
         r = out["classes"].get(name)
         if not r:
             continue
         mean_rows = r["rows"] / r["steps"]
         mean_ms = r["model_ms"] / r["steps"]
-        lines.append("%-13s %6d %9.1f %10.2f %10.1f %7.1f%%" % (
+        lines.append("%-13s %6d %9.1f %10.2f %10.1f %7.1f%% %9.2f" % (
             name, r["steps"], mean_rows, mean_ms,
             1000.0 * r["model_ms"] / r["rows"] if r["rows"] else 0.0,
-            100.0 * r["model_ms"] / out["total_ms"]))
+            100.0 * r["model_ms"] / out["total_ms"],
+            r["issue_ms"] / r["steps"]))
     lines.append("host (before + after steps): %.1f ms = %.1f%% of %.1f ms" %
                  (out["host_ms"], 100.0 * out["host_share"], out["total_ms"]))
     lines.append("decode tokens: %d over the trace = %.0f tok/s" %

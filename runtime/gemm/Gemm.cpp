@@ -369,8 +369,7 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
     return out;
   Key key = keyOf(lt, workspaceBytes, p);
   Plan plan;
-  if ((error = buildPlan(lt, workspaceBytes, p, key, plan)).size() ||
-      (error = setPointers(plan, p)).size())
+  if ((error = buildPlan(lt, workspaceBytes, p, key, plan)).size())
     return out;
   cublasLtMatmulPreference_t pref = nullptr;
   if ((error = createPreference(workspaceBytes, key, p, pref)).size())
@@ -385,6 +384,9 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
     error = statusError("AlgoGetHeuristic", s, p);
     return out;
   }
+  // The per-call pointers after the query, as matmulNT orders them.
+  if ((error = setPointers(plan, p)).size())
+    return out;
   cudaEvent_t start = nullptr, stop = nullptr;
   if (cudaEventCreate(&start) != cudaSuccess ||
       cudaEventCreate(&stop) != cudaSuccess) {

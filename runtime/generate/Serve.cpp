@@ -203,6 +203,8 @@ public:
       if (Status s = runCall(plan, call, sampled); !s)
         return Expected<StepResult>::fromError(s);
     StepResult result;
+    result.issueMs = issueMs_;
+    issueMs_ = 0.0;
     if (d_.rank() == 0)
       for (size_t i = 0; i < plan.sequences.size(); ++i)
         if (plan.sequences[i].sample)
@@ -316,6 +318,7 @@ private:
       llmc_forward(d_, s, static_cast<float *>(logits_.data()),
                    static_cast<int64_t *>(next_.data()));
     };
+    auto issueStart = std::chrono::steady_clock::now();
     if (graphed && seen_[call.batch]++ > 0) {
       // A later, larger eager call may have regrown a communication
       // scratch buffer the captured graphs point into: capture again.
@@ -335,6 +338,9 @@ private:
     } else {
       forward();
     }
+    issueMs_ += std::chrono::duration<double, std::milli>(
+                    std::chrono::steady_clock::now() - issueStart)
+                    .count();
 
     // Results: each replica's source hands its rows to rank 0.
     int rank = d_.rank();
@@ -446,6 +452,7 @@ private:
   char *hostIn_ = nullptr;
   std::map<int64_t, int64_t> seen_;             ///< decode calls per bucket
   std::map<int64_t, cudaGraphExec_t> graphs_;   ///< per bucket
+  double issueMs_ = 0.0; ///< this step's host time in forward()/replays
   std::vector<void *> graphScratch_; ///< scratchPointers() the graphs saw
 };
 

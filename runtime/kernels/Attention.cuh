@@ -69,6 +69,7 @@
 #include <cuda_fp8.h>
 
 #include <climits>
+#include <cstdlib>
 #include <cmath>
 #include <type_traits>
 
@@ -579,6 +580,8 @@ struct DecodeArgs {
   /// split that holds the query's position; nullptr when already written.
   const bf16 *newK, *newV;
   int64_t kvCols;
+  /// Load the first tiles before the PDL wait (decodePrefetch()).
+  bool prefetch;
 };
 
 /// The positions a decode query at `qpos` attends and how the grid's
@@ -624,13 +627,18 @@ __device__ void mergeSplits(const DecodeArgs &a, int b, int kvh, int active) {
   }
 }
 
+/// Shared-memory bytes the decode kernel's K/V stages may take: small, so
+/// a batch's blocks stay resident together and a PDL-launched neighbour
+/// (the next layer's weight-streaming GEMV) still fits beside them.
+constexpr int kDecodeStageBudget = 40 * 1024;
+
 /// Pipeline depth of the decode kernel: how many 64-key K/V tile pairs
-/// are in flight, as many as fit ~110 KiB (3 at head_dim <= 128, 1 at
-/// 256) so two blocks share an SM. An FP8 cache widens its codes through
-/// registers (no asynchronous copy to overlap): one stage.
+/// are in flight within kDecodeStageBudget (1 at head_dim 128 and 256, 2
+/// at 64), at most 3. An FP8 cache widens its codes through registers (no
+/// asynchronous copy to overlap): one stage.
 template <int HD, bool Fp8> __host__ __device__ constexpr int decodeStages() {
   constexpr int pair = 2 * kBC * (HD + 8) * 2;
-  constexpr int fit = 110 * 1024 / pair;
+  constexpr int fit = kDecodeStageBudget / pair;
   return Fp8 ? 1 : (fit < 1 ? 1 : (fit > 3 ? 3 : fit));
 }
 
@@ -691,7 +699,8 @@ __global__ void __launch_bounds__(kThreads)
                             a.kv, b, j0, n, tid);
   };
   int issued = 0;
-  while (issued < S && issued < tiles && s0 + int64_t(issued + 1) * kBC <= qpos)
+  while (a.prefetch && issued < S && issued < tiles &&
+         s0 + int64_t(issued + 1) * kBC <= qpos)
     issue(issued++);
 
   if constexpr (Rope) {
@@ -968,6 +977,16 @@ template <class Kernel> void allowSmem(Kernel kernel, int bytes) {
                          bytes);
 }
 
+/// Whether the decode kernel loads its first K/V tiles before the PDL wait
+/// (LLMC_DECODE_PREFETCH=0 turns it off, for A/B runs).
+inline bool decodePrefetch() {
+  static const bool on = [] {
+    const char *v = std::getenv("LLMC_DECODE_PREFETCH");
+    return !(v && v[0] == '0' && v[1] == '\0');
+  }();
+  return on;
+}
+
 /// This rank's range of gDecodeCounters for `need` counters, or nullptr
 /// when the ranks of this process would not fit.
 inline unsigned *decodeCounters(Rank &r, int64_t need) {
@@ -1149,6 +1168,7 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.newK = static_cast<const bf16 *>(k.data);
   da.newV = static_cast<const bf16 *>(v.data);
   da.kvCols = k.cols;
+  da.prefetch = decodePrefetch();
   // Cost rule: enough blocks for ~2 per SM (the launch policy's
   // decodeAttentionBlocksPerSm), never more splits than 64-key
   // tiles in the cache (or the window); on the device each row then uses

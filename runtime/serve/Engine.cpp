@@ -224,6 +224,7 @@ void Engine::loop() {
     }
     Expected<StepResult> result = model_.step(plan);
     Clock::time_point now = Clock::now();
+    double issueMs = result ? result->issueMs : 0.0;
     {
       std::lock_guard<std::mutex> lock(metricsMu_);
       metrics_.stepSeconds += std::chrono::duration<double>(now - start).count();
@@ -273,13 +274,14 @@ void Engine::loop() {
     }
     publishStats();
     if (trace_)
-      traceStep(plan, lastEnd, start, now);
+      traceStep(plan, lastEnd, start, now, issueMs);
     lastEnd = Clock::now();
   }
 }
 
 void Engine::traceStep(const StepPlan &plan, Clock::time_point previous,
-                       Clock::time_point start, Clock::time_point modelDone) {
+                       Clock::time_point start, Clock::time_point modelDone,
+                       double issueMs) {
   int64_t decode = 0, chunks = 0, chunkTokens = 0;
   for (const SequenceStep &s : plan.sequences) {
     if (s.tokens.size() == 1) {
@@ -297,12 +299,12 @@ void Engine::traceStep(const StepPlan &plan, Clock::time_point previous,
                "{\"step\":%llu,\"t_ms\":%.3f,\"decode\":%lld,"
                "\"chunks\":%lld,\"chunk_tokens\":%lld,\"running\":%lld,"
                "\"waiting\":%lld,\"blocks_used\":%lld,\"host_ms\":%.3f,"
-               "\"model_ms\":%.3f,\"post_ms\":%.3f}\n",
+               "\"model_ms\":%.3f,\"issue_ms\":%.3f,\"post_ms\":%.3f}\n",
                (unsigned long long)plan.stepIndex, ms(start - epoch_),
                (long long)decode, (long long)chunks, (long long)chunkTokens,
                (long long)st.running, (long long)st.waiting,
                (long long)st.blocksUsed, ms(start - previous),
-               ms(modelDone - start), ms(Clock::now() - modelDone));
+               ms(modelDone - start), issueMs, ms(Clock::now() - modelDone));
   // Whole lines for a reader following the file during the run (one
   // write per step: microseconds against a step's milliseconds).
   std::fflush(trace_.get());

@@ -143,7 +143,8 @@ private:
   /// One --step-trace line: `previous` ended the last step's processing,
   /// the model ran from `start` to `modelDone`.
   void traceStep(const StepPlan &plan, Clock::time_point previous,
-                 Clock::time_point start, Clock::time_point modelDone);
+                 Clock::time_point start, Clock::time_point modelDone,
+                 double issueMs);
 
   ModelStep &model_;
   EngineConfig config_;

@@ -117,6 +117,11 @@ struct SampledToken {
 /// in plan order.
 struct StepResult {
   std::vector<SampledToken> sampled;
+  /// Host milliseconds the model spent issuing its forward calls (kernel
+  /// launches, graph replays) on rank 0, where it measures them; 0: not
+  /// measured. With the step's time it tells a host-bound step (--step-
+  /// trace's issue_ms) from a GPU-bound one. Not compared.
+  double issueMs = 0.0;
   bool operator==(const StepResult &o) const { return sampled == o.sampled; }
 };
 

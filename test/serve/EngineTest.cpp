@@ -307,16 +307,17 @@ TEST(Engine, StepTraceHasOneLinePerStepWithItsRows) {
   int64_t steps = 0, chunkTokens = 0, decode = 0, last = -1;
   while (std::fgets(line, sizeof line, f)) {
     long long step, d, ch, ct, run, wait, blocks;
-    double t, host, modelMs, post;
+    double t, host, modelMs, issue, post;
     ASSERT_EQ(std::sscanf(line,
                           "{\"step\":%lld,\"t_ms\":%lf,\"decode\":%lld,"
                           "\"chunks\":%lld,\"chunk_tokens\":%lld,"
                           "\"running\":%lld,\"waiting\":%lld,"
                           "\"blocks_used\":%lld,\"host_ms\":%lf,"
-                          "\"model_ms\":%lf,\"post_ms\":%lf}",
+                          "\"model_ms\":%lf,\"issue_ms\":%lf,"
+                          "\"post_ms\":%lf}",
                           &step, &t, &d, &ch, &ct, &run, &wait, &blocks,
-                          &host, &modelMs, &post),
-              11)
+                          &host, &modelMs, &issue, &post),
+              12)
         << line;
     EXPECT_GT(step, last) << line;
     EXPECT_GE(host, 0.0);

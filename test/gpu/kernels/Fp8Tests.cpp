@@ -502,7 +502,12 @@ void benchGemmAlgos(FakeRank &r) {
       DevBuf<uint16_t> dx = toDevice(x), out(size_t(m * s.n));
       DevBuf<uint8_t> dxc = toDeviceRaw(xc);
       DevBuf<float> dxs = toDeviceRaw(xs);
-      for (bool fp8 : {false, true}) {
+      DevBuf<float> out32(size_t(m * s.n));
+      // 0: bf16; 1: W8A8 with row x column scales in the GEMM; 2: E4M3
+      // unscaled into fp32 (the staged W8A8 path's GEMM).
+      for (int type : {0, 1, 2}) {
+        bool fp8 = type > 0;
+        const char *typeName = type == 0 ? "bf16" : type == 1 ? "w8a8" : "e4m3f";
         rt::gemm::MatmulNT p;
         p.m = m;
         p.n = s.n;
@@ -514,8 +519,13 @@ void benchGemmAlgos(FakeRank &r) {
           p.inType = rt::gemm::InType::E4M3;
           p.a = dxc.get();
           p.b = w8.dcodes.get();
-          p.aScale = dxs.get();
-          p.bScale = w8.dscales.get();
+          if (type == 1) {
+            p.aScale = dxs.get();
+            p.bScale = w8.dscales.get();
+          } else {
+            p.out = out32.get();
+            p.outType = rt::gemm::OutType::F32;
+          }
         } else {
           p.a = dx.get();
           p.b = dwb.get();
@@ -526,7 +536,7 @@ void benchGemmAlgos(FakeRank &r) {
             m >= 2048 ? 10 : 50, err);
         if (!err.empty() || t.empty()) {
           std::printf("%-8s %5lld %-5s: %s\n", s.name, (long long)m,
-                      fp8 ? "w8a8" : "bf16",
+                      typeName,
                       err.empty() ? "no algorithm" : err.c_str());
           continue;
         }
@@ -538,7 +548,7 @@ void benchGemmAlgos(FakeRank &r) {
         auto tflops = [&](float ms) { return ms > 0 ? flop / ms / 1e9 : 0.0; };
         std::printf("%-8s %5lld %-5s %5zu %10.1f %8.0f %10.1f %8.0f %5d "
                     "(%d, %d, %d)\n",
-                    s.name, (long long)m, fp8 ? "w8a8" : "bf16", t.size(),
+                    s.name, (long long)m, typeName, t.size(),
                     1e3 * t[0].ms, tflops(t[0].ms),
                     best ? 1e3 * best->ms : 0.0, best ? tflops(best->ms) : 0.0,
                     best ? best->rank : -1, best ? best->algoId : -1,
