@@ -473,9 +473,10 @@ void benchFp8(FakeRank &r, double copyGBs) {
 }
 
 /// --only=gemmAlgos --bench: cuBLASLt's heuristic list for the Llama-3-8B
-/// projections at 2048 rows (prefill) and 64 (batch-64 decode), bf16 and
-/// W8A8 (E4M3 with row x column scales, what the W8A8 prefill runs): the
-/// first answer (what matmulNT runs) against the fastest of the list.
+/// projections at 2048 rows (prefill), 320 and 512 (a server's mixed
+/// steps) and 64 (batch-64 decode); bf16, W8A8 (E4M3 with row x column
+/// scales in the GEMM) and E4M3 into fp32 (the staged W8A8 path): the first
+/// answer (what matmulNT runs) against the fastest of the list.
 void benchGemmAlgos(FakeRank &r) {
   Rng rng(31);
   struct Shape {
@@ -494,7 +495,7 @@ void benchGemmAlgos(FakeRank &r) {
     Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
     DevBuf<uint16_t> dwb =
         toDevice(randomBf16(rng, size_t(s.n * s.k), 0.02f));
-    for (int64_t m : {64, 2048}) {
+    for (int64_t m : {64, 320, 512, 2048}) {
       std::vector<float> x = randomBf16(rng, size_t(m * s.k));
       std::vector<float> xs;
       std::vector<uint8_t> xc;
