@@ -69,7 +69,6 @@
 #include <cuda_fp8.h>
 
 #include <climits>
-#include <cstdlib>
 #include <cmath>
 #include <type_traits>
 
@@ -580,8 +579,6 @@ struct DecodeArgs {
   /// split that holds the query's position; nullptr when already written.
   const bf16 *newK, *newV;
   int64_t kvCols;
-  /// Load the first tiles before the PDL wait (decodePrefetch()).
-  bool prefetch;
 };
 
 /// The positions a decode query at `qpos` attends and how the grid's
@@ -627,87 +624,49 @@ __device__ void mergeSplits(const DecodeArgs &a, int b, int kvh, int active) {
   }
 }
 
-/// Shared-memory bytes the decode kernel's K/V stages may take: small, so
-/// a batch's blocks stay resident together and a PDL-launched neighbour
-/// (the next layer's weight-streaming GEMV) still fits beside them.
-constexpr int kDecodeStageBudget = 40 * 1024;
-
-/// Pipeline depth of the decode kernel: how many 64-key K/V tile pairs
-/// are in flight within kDecodeStageBudget (1 at head_dim 128 and 256, 2
-/// at 64), at most 3. An FP8 cache widens its codes through registers (no
-/// asynchronous copy to overlap): one stage.
-template <int HD, bool Fp8> __host__ __device__ constexpr int decodeStages() {
-  constexpr int pair = 2 * kBC * (HD + 8) * 2;
-  constexpr int fit = kDecodeStageBudget / pair;
-  return Fp8 ? 1 : (fit < 1 ? 1 : (fit > 3 ? 3 : fit));
-}
-
-/// Waits until at most `pending` (0..2) committed copy groups are in flight.
-__device__ __forceinline__ void cpAsyncWaitPending(int pending) {
-  if (pending >= 2)
-    cpAsyncWait<2>();
-  else if (pending == 1)
-    cpAsyncWait<1>();
-  else
-    cpAsyncWait<0>();
-}
-
 template <int HD, bool Rope, bool Fp8>
 __global__ void __launch_bounds__(kThreads)
     decodeKernel(DecodeArgs a, InvFreq<HD> freqs) {
   constexpr int LD = HD + 8;
   constexpr int kWarps = kThreads / 32;
   constexpr int half = HD / 2;
-  constexpr int S = decodeStages<HD, Fp8>();
-  // The query tile (16 rows), then S stages of K and V tiles; the same
-  // bytes hold the warps' partial results at the end (decodeSmemBytes
-  // sizes it for both).
+  // The query tile (16 rows), then one K and one V tile; the same bytes
+  // hold the warps' partial results at the end (decodeSmemBytes sizes it
+  // for both). Small on purpose: a batch's blocks stay resident together
+  // and a PDL-launched neighbour still fits beside them (three tile stages,
+  // 109 KiB, measured slower end to end on an H100).
   extern __shared__ uint4 attnSmem[];
   bf16 *Qs = reinterpret_cast<bf16 *>(attnSmem);
-  bf16 *tileBase = Qs + 16 * LD;
+  bf16 *Ks = Qs + 16 * LD, *Vs = Ks + kBC * LD;
   __shared__ float cosS[Rope ? half : 1], sinS[Rope ? half : 1];
-  __shared__ float kScS[S][Fp8 ? kBC : 1], vScS[S][Fp8 ? kBC : 1];
+  __shared__ float kScS[Fp8 ? kBC : 1], vScS[Fp8 ? kBC : 1];
   __shared__ bool lastBlock;
 
   int split = blockIdx.x, kvh = blockIdx.y, b = blockIdx.z;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
   pdlLaunchDependents();
+  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
 
-  // Before the wait (Launch.cuh) only what no kernel of this step writes:
-  // positions and block tables are copied from the host ahead of the step,
-  // and the cached keys and values of positions before qpos were written
-  // by earlier steps. So the plan, the rope table and the first tiles that
-  // end before qpos load while the previous kernel finishes.
   int64_t qpos = a.positions[b];
   SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
-  if (split >= plan.active) {
-    pdlWait();
+  if (split >= plan.active)
     return;
-  }
   int64_t s0 = plan.lo + split * plan.chunk;
   int64_t s1 = s0 + plan.chunk < plan.hi ? s0 + plan.chunk : plan.hi;
   int tiles = s1 > s0 ? int((s1 - s0 + kBC - 1) / kBC) : 0;
   HeadKV hkv = headKV<HD>(a, kvh, Fp8);
-  // Tile t (positions s0 + 64 t on) into stage t % S; bf16 commits one
-  // copy group per tile.
+  // Tile t: positions s0 + 64 t on (bf16: one committed copy group).
   auto issue = [&](int t) {
     int64_t j0 = s0 + int64_t(t) * kBC;
     int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
-    bf16 *Ks = tileBase + (t % S) * 2 * kBC * LD;
-    loadKVTile<HD, LD, Fp8>(Ks, Ks + kBC * LD, kScS[t % S], vScS[t % S], hkv,
-                            a.kv, b, j0, n, tid);
+    loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
   };
-  int issued = 0;
-  while (a.prefetch && issued < S && issued < tiles &&
-         s0 + int64_t(issued + 1) * kBC <= qpos)
-    issue(issued++);
 
   if constexpr (Rope) {
     rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
     __syncthreads();
   }
-  pdlWait(); // q, k, v come from the previous kernel
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
@@ -766,8 +725,9 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads(); // the tile loads below read what was just written
   }
-  while (issued < S && issued < tiles)
-    issue(issued++);
+  // The first tile's loads run while the query is read and rotated.
+  if (tiles > 0)
+    issue(0);
 
   // Query rows: the group's heads (rotated for Rope); rows past the group
   // are zero.
@@ -806,12 +766,9 @@ __global__ void __launch_bounds__(kThreads)
     int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
     // Consecutive positions of one head are contiguous in the cache (in a
     // block, when paged): runs of 64 (block size) * HD * 2 bytes, read
-    // coalesced. Tile t's group is complete once at most the groups of
-    // the tiles after it are pending.
-    cpAsyncWaitPending(issued - t - 1);
+    // coalesced.
+    cpAsyncWait<0>();
     __syncthreads();
-    const bf16 *Ks = tileBase + (t % S) * 2 * kBC * LD, *Vs = Ks + kBC * LD;
-    const float *kSc = kScS[t % S], *vSc = vScS[t % S];
     if (kw < n) {
       float s[2][4];
       scores<HD, LD, 2>(s, qf, Ks, kw, lane);
@@ -821,17 +778,17 @@ __global__ void __launch_bounds__(kThreads)
         for (int e = 0; e < 4; ++e) {
           int key = kw + nt * 8 + 2 * tq + (e & 1);
           bool ok = key < n;
-          float sc = Fp8 ? a.scaleLog2 * kSc[key] : a.scaleLog2;
+          float sc = Fp8 ? a.scaleLog2 * kScS[key] : a.scaleLog2;
           s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
         }
       softmaxUpdate<HD, 2>(s, st);
       if constexpr (Fp8)
-        scaleByV<2>(s, vSc, kw, tq);
+        scaleByV<2>(s, vScS, kw, tq);
       accumulatePV<HD, LD>(st, s[0], s[1], Vs, kw, lane);
     }
-    __syncthreads(); // stage t % S is free for tile t + S
-    if (issued < tiles)
-      issue(issued++);
+    __syncthreads(); // the tile's bytes are free for the next
+    if (t + 1 < tiles)
+      issue(t + 1);
   }
   if (tiles == 0)
     __syncthreads(); // the merge below reuses the query tile's bytes
@@ -962,9 +919,8 @@ __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
 template <int HD> constexpr int prefillSmemBytes() {
   return 2 * kBC * (HD + 8) * 2;
 }
-template <int HD, bool Fp8> constexpr int decodeSmemBytes() {
-  constexpr int tiles =
-      (16 + decodeStages<HD, Fp8>() * 2 * kBC) * (HD + 8) * 2;
+template <int HD> constexpr int decodeSmemBytes() {
+  constexpr int tiles = (16 + 2 * kBC) * (HD + 8) * 2;
   constexpr int merge = (kThreads / 32) * 16 * (HD + 2) * 4;
   return tiles > merge ? tiles : merge;
 }
@@ -975,16 +931,6 @@ template <class Kernel> void allowSmem(Kernel kernel, int bytes) {
   if (bytes > 48 * 1024)
     cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                          bytes);
-}
-
-/// Whether the decode kernel loads its first K/V tiles before the PDL wait
-/// (LLMC_DECODE_PREFETCH=0 turns it off, for A/B runs).
-inline bool decodePrefetch() {
-  static const bool on = [] {
-    const char *v = std::getenv("LLMC_DECODE_PREFETCH");
-    return !(v && v[0] == '0' && v[1] == '\0');
-  }();
-  return on;
 }
 
 /// This rank's range of gDecodeCounters for `need` counters, or nullptr
@@ -1108,7 +1054,7 @@ template <int HD> CacheBase cacheBase(const CacheView &c, int64_t base) {
 template <int HD, bool Rope, bool Fp8>
 void launchDecodeKernel(Rank &r, dim3 grid, const DecodeArgs &da,
                         const InvFreq<HD> &f) {
-  constexpr int smem = decodeSmemBytes<HD, Fp8>();
+  constexpr int smem = decodeSmemBytes<HD>();
   static const bool once =
       (allowSmem(decodeKernel<HD, Rope, Fp8>, smem), true);
   (void)once;
@@ -1168,7 +1114,6 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.newK = static_cast<const bf16 *>(k.data);
   da.newV = static_cast<const bf16 *>(v.data);
   da.kvCols = k.cols;
-  da.prefetch = decodePrefetch();
   // Cost rule: enough blocks for ~2 per SM (the launch policy's
   // decodeAttentionBlocksPerSm), never more splits than 64-key
   // tiles in the cache (or the window); on the device each row then uses
