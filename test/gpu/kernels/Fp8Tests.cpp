@@ -346,6 +346,16 @@ void testFp8(FakeRank &r) {
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
 
 /// With copyGBs <= 0, measures the device-to-device copy rate first.
+/// The Llama-3-8B projections (N, K) the FP8 benches time.
+struct Shape8b {
+  const char *name;
+  int64_t n, k;
+};
+constexpr Shape8b kShapes8b[] = {{"qkv", 6144, 4096},
+                                 {"o", 4096, 4096},
+                                 {"gate+up", 28672, 4096},
+                                 {"down", 4096, 14336}};
+
 void benchFp8(FakeRank &r, double copyGBs) {
   Rng rng(29);
   if (copyGBs <= 0) {
@@ -355,13 +365,6 @@ void benchFp8(FakeRank &r, double copyGBs) {
                 copyGBs);
   }
   benchFp8DecodeGemm(r, copyGBs);
-  struct Shape {
-    const char *name;
-    int64_t n, k;
-  } shapes[] = {{"qkv", 6144, 4096},
-                {"o", 4096, 4096},
-                {"gate+up", 28672, 4096},
-                {"down", 4096, 14336}};
   // The decode step's grouped launches (what a model runs): q|k|v in one
   // launch and gate|up with the SwiGLU in another, bf16 vs FP8 weights.
   std::printf("\nGrouped decode projections (Llama-3-8B shapes, CUDA "
@@ -422,7 +425,7 @@ void benchFp8(FakeRank &r, double copyGBs) {
   std::printf("\nFP8 vs bf16 projections (Llama-3-8B shapes, same run)\n");
   std::printf("%-8s %6s %12s %12s %8s %10s\n", "shape", "M", "bf16 us",
               "fp8 us", "ratio", "% copy");
-  for (const Shape &s : shapes) {
+  for (const Shape8b &s : kShapes8b) {
     Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
     std::vector<float> wb = randomBf16(rng, size_t(s.n * s.k), 0.02f);
     DevBuf<uint16_t> dwb = toDevice(wb);
@@ -479,19 +482,12 @@ void benchFp8(FakeRank &r, double copyGBs) {
 /// answer (what matmulNT runs) against the fastest of the list.
 void benchGemmAlgos(FakeRank &r) {
   Rng rng(31);
-  struct Shape {
-    const char *name;
-    int64_t n, k;
-  } shapes[] = {{"qkv", 6144, 4096},
-                {"o", 4096, 4096},
-                {"gate+up", 28672, 4096},
-                {"down", 4096, 14336}};
   std::printf("\ncuBLASLt heuristic list, timed (Llama-3-8B projections; "
               "TFLOP/s of the first answer and of the best)\n");
   std::printf("%-8s %5s %-5s %5s %10s %8s %10s %8s %5s %s\n", "shape", "M",
               "type", "algos", "first us", "TFLOP/s", "best us", "TFLOP/s",
               "rank", "best (algo, tile, splitK)");
-  for (const Shape &s : shapes) {
+  for (const Shape8b &s : kShapes8b) {
     Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
     DevBuf<uint16_t> dwb =
         toDevice(randomBf16(rng, size_t(s.n * s.k), 0.02f));
