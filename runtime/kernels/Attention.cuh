@@ -646,12 +646,18 @@ __global__ void __launch_bounds__(kThreads)
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
   pdlLaunchDependents();
-  pdlWait(); // Launch.cuh: q, k, v come from the previous kernel
 
+  // Before the wait (Launch.cuh) only what no kernel of this step writes:
+  // positions and block tables are copied from the host ahead of the step,
+  // and the cached keys and values of positions before qpos were written
+  // by earlier steps. So the plan, the rope table and a first tile that
+  // ends before qpos load while the previous kernel finishes.
   int64_t qpos = a.positions[b];
   SplitPlan plan = splitPlan(qpos, a.window, a.maxSeq, a.splits);
-  if (split >= plan.active)
+  if (split >= plan.active) {
+    pdlWait();
     return;
+  }
   int64_t s0 = plan.lo + split * plan.chunk;
   int64_t s1 = s0 + plan.chunk < plan.hi ? s0 + plan.chunk : plan.hi;
   int tiles = s1 > s0 ? int((s1 - s0 + kBC - 1) / kBC) : 0;
@@ -662,11 +668,15 @@ __global__ void __launch_bounds__(kThreads)
     int n = s1 - j0 < kBC ? int(s1 - j0) : kBC;
     loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
   };
+  bool first = tiles > 0 && s0 + kBC <= qpos;
+  if (first)
+    issue(0);
 
   if constexpr (Rope) {
     rope_detail::ropeTable<HD>(cosS, sinS, qpos, freqs);
     __syncthreads();
   }
+  pdlWait(); // q, k, v come from the previous kernel
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
@@ -725,8 +735,9 @@ __global__ void __launch_bounds__(kThreads)
     }
     __syncthreads(); // the tile loads below read what was just written
   }
-  // The first tile's loads run while the query is read and rotated.
-  if (tiles > 0)
+  // Otherwise the first tile's loads run while the query is read and
+  // rotated.
+  if (tiles > 0 && !first)
     issue(0);
 
   // Query rows: the group's heads (rotated for Rope); rows past the group

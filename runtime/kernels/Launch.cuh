@@ -11,9 +11,12 @@
 //
 // The contract of a kernel launched this way (all of them follow it):
 // * before pdlWait() it touches only memory no kernel of the step writes
-//   (weights, norm weights): the weight-streaming GEMVs issue their first
-//   weight loads there, so the next layer's weights stream while the
-//   previous kernel finishes;
+//   (weights, norm weights, the step's positions and block tables, which
+//   are copied from the host ahead of it, and the KV cache at positions
+//   before each row's own, written by earlier steps): the weight-streaming
+//   GEMVs issue their first weight loads there, and decode attention its
+//   plan, RoPE table and first K/V tile, so they stream while the previous
+//   kernel finishes;
 // * every thread calls pdlWait() before it reads anything a previous kernel
 //   wrote and before its first global write (write-after-read: the previous
 //   kernel may still be reading), and before any early exit, so the grid
