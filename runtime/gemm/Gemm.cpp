@@ -111,18 +111,24 @@ std::string statusError(const char *what, cublasStatus_t s, const MatmulNT &p) {
 }
 
 /// The heuristic's preference for `key`: the workspace limit and the
-/// operands' alignments; "" on success (the caller destroys `pref`).
+/// operands' alignments; "" on success (the caller destroys `pref`; on
+/// failure it is destroyed here).
 std::string createPreference(size_t workspaceBytes, const Key &key,
                              const MatmulNT &p,
                              cublasLtMatmulPreference_t &pref) {
   cublasStatus_t s;
   if ((s = cublasLtMatmulPreferenceCreate(&pref)) != CUBLAS_STATUS_SUCCESS)
     return statusError("PreferenceCreate", s, p);
+  auto fail = [&](const char *what) {
+    cublasLtMatmulPreferenceDestroy(pref);
+    pref = nullptr;
+    return statusError(what, s, p);
+  };
   uint64_t ws = workspaceBytes;
   if ((s = cublasLtMatmulPreferenceSetAttribute(
            pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws)) !=
       CUBLAS_STATUS_SUCCESS)
-    return statusError("set MAX_WORKSPACE_BYTES", s, p);
+    return fail("set MAX_WORKSPACE_BYTES");
   // cuBLASLt's "A" is our weight, "B" our activation.
   struct {
     cublasLtMatmulPreferenceAttributes_t attr;
@@ -135,7 +141,7 @@ std::string createPreference(size_t workspaceBytes, const Key &key,
     if ((s = cublasLtMatmulPreferenceSetAttribute(pref, a.attr, &a.value,
                                                   sizeof a.value)) !=
         CUBLAS_STATUS_SUCCESS)
-      return statusError("set MIN_ALIGNMENT", s, p);
+      return fail("set MIN_ALIGNMENT");
   return "";
 }
 
@@ -374,7 +380,8 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
   cublasLtMatmulPreference_t pref = nullptr;
   if ((error = createPreference(workspaceBytes, key, p, pref)).size())
     return out;
-  std::vector<cublasLtMatmulHeuristicResult_t> found(size_t(count > 0 ? count : 1));
+  std::vector<cublasLtMatmulHeuristicResult_t> found(
+      size_t(count > 0 ? count : 1));
   int n = 0;
   cublasStatus_t s = cublasLtMatmulAlgoGetHeuristic(
       lt, plan.desc, plan.layoutW, plan.layoutX, plan.layoutOut,
