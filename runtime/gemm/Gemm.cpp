@@ -145,13 +145,22 @@ std::string createPreference(size_t workspaceBytes, const Key &key,
   return "";
 }
 
-// Builds the plan; "" on success.
-std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
-                      const MatmulNT &p, const Key &key, Plan &plan) {
-  cublasStatus_t s;
 #define LLMC_LT(call, what)                                                    \
   if ((s = (call)) != CUBLAS_STATUS_SUCCESS)                                   \
     return statusError(what, s, p);
+
+/// cuBLASLt's element types of p's inputs and output.
+cudaDataType_t inTypeOf(const MatmulNT &p) {
+  return p.inType == InType::E4M3 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+}
+cudaDataType_t outTypeOf(const MatmulNT &p) {
+  return p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
+}
+
+/// The plan's descriptor (transposes, epilogue, scale modes) and layouts
+/// for p; "" on success.
+std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
+  cublasStatus_t s;
   LLMC_LT(cublasLtMatmulDescCreate(&plan.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F),
           "MatmulDescCreate");
   cublasOperation_t transW = CUBLAS_OP_T, transX = CUBLAS_OP_N;
@@ -196,9 +205,7 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
   }
   // Column-major views: W^T is [k, n] (ld ldb), in^T is [k, m] (ld lda),
   // out^T is [n, m] (ld ldo).
-  cudaDataType_t outType = p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
-  cudaDataType_t inType =
-      p.inType == InType::E4M3 ? CUDA_R_8F_E4M3 : CUDA_R_16BF;
+  cudaDataType_t outType = outTypeOf(p), inType = inTypeOf(p);
   LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutW, inType, uint64_t(p.k),
                                      uint64_t(p.n), p.ldb),
           "layout W");
@@ -208,7 +215,16 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
   LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutOut, outType, uint64_t(p.n),
                                      uint64_t(p.m), p.ldo),
           "layout out");
+  return "";
+}
 
+// Builds the plan: descriptors, then the algorithm; "" on success.
+std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
+                      const MatmulNT &p, const Key &key, Plan &plan) {
+  if (std::string e = buildDescriptors(p, plan); !e.empty())
+    return e;
+  cublasStatus_t s;
+  cudaDataType_t outType = outTypeOf(p), inType = inTypeOf(p);
   cublasLtMatmulPreference_t pref = nullptr;
   if (std::string e = createPreference(workspaceBytes, key, p, pref);
       !e.empty())
@@ -278,8 +294,8 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
   if (bucketKey.m == p.m)
     algos.emplace(bucketKey, plan.algo);
   return "";
-#undef LLMC_LT
 }
+#undef LLMC_LT
 
 Key keyOf(cublasLtHandle_t lt, size_t workspaceBytes, const MatmulNT &p) {
   return Key{lt,
@@ -354,12 +370,11 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
     return plan.error;
   if (std::string e = setPointers(plan, p); !e.empty())
     return e;
-  cublasStatus_t s;
   const float alpha = 1.f, beta = 0.f;
-  s = cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
-                     plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
-                     plan.layoutOut, &plan.algo, workspace, workspaceBytes,
-                     stream);
+  cublasStatus_t s = cublasLtMatmul(
+      lt, plan.desc, &alpha, p.b, plan.layoutW, p.a, plan.layoutX, &beta,
+      p.out, plan.layoutOut, p.out, plan.layoutOut, &plan.algo, workspace,
+      workspaceBytes, stream);
   if (s != CUBLAS_STATUS_SUCCESS)
     return statusError("Matmul", s, p);
   return "";
@@ -375,7 +390,7 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
     return out;
   Key key = keyOf(lt, workspaceBytes, p);
   Plan plan;
-  if ((error = buildPlan(lt, workspaceBytes, p, key, plan)).size())
+  if ((error = buildDescriptors(p, plan)).size())
     return out;
   cublasLtMatmulPreference_t pref = nullptr;
   if ((error = createPreference(workspaceBytes, key, p, pref)).size())
@@ -397,6 +412,8 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
   cudaEvent_t start = nullptr, stop = nullptr;
   if (cudaEventCreate(&start) != cudaSuccess ||
       cudaEventCreate(&stop) != cudaSuccess) {
+    if (start)
+      cudaEventDestroy(start);
     error = "cudaEventCreate failed";
     return out;
   }
