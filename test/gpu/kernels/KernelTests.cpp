@@ -1355,7 +1355,7 @@ int main(int argc, char **argv) {
   bool bench = false;
   std::string only; // --only=NAME: one test group (and, with --bench, only
                     // its benchmark where it has one: fp8, decodeGemm,
-                    // attention)
+                    // attention; gemmAlgos is a benchmark alone)
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--bench")
@@ -1406,6 +1406,21 @@ int main(int argc, char **argv) {
       {"fp8", [&] { testFp8(rank); }},
       {"decodeGemm", [&] { testDecodeGemm(rank); }},
   };
+  // --only names a test group, or (with --bench) gemmAlgos, a benchmark
+  // without tests; anything else would run nothing and pass.
+  bool known = only.empty() || (bench && only == "gemmAlgos");
+  std::string groups;
+  for (const auto &t : tests) {
+    known = known || only == t.first;
+    groups += groups.empty() ? t.first : std::string(", ") + t.first;
+  }
+  if (!known) {
+    std::fprintf(stderr,
+                 "llmc-gpu-kernel-tests: --only=%s names no test group "
+                 "(groups: %s; with --bench also gemmAlgos)\n",
+                 only.c_str(), groups.c_str());
+    return 2;
+  }
   for (auto &[name, fn] : tests) {
     if (!only.empty() && only != name)
       continue;
