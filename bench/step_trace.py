@@ -28,24 +28,29 @@ import json
 import sys
 
 
-def load(path):
+def parse(lines, name):
+    """The steps of a trace's JSON lines; `name` labels errors."""
     steps = []
-    with open(path) as f:
-        for n, line in enumerate(f, 1):
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                steps.append(json.loads(line))
-            except ValueError as e:
-                raise SystemExit("%s:%d: not a JSON line (%s)" % (path, n, e))
+    for n, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            steps.append(json.loads(line))
+        except ValueError as e:
+            raise SystemExit("%s:%d: not a JSON line (%s)" % (name, n, e))
     for s in steps:
         for key in ("decode", "chunks", "chunk_tokens", "host_ms", "model_ms",
                     "post_ms", "t_ms"):
             if key not in s:
                 raise SystemExit("%s: a step has no '%s' (is this a "
-                                 "--step-trace file?)" % (path, key))
+                                 "--step-trace file?)" % (name, key))
     return steps
+
+
+def load(path):
+    with open(path) as f:
+        return parse(f, path)
 
 
 def kind(s):

@@ -327,26 +327,26 @@ def trace_lines(path):
 def trace_summary(path, skip):
     """bench/step_trace.py over the lines of `path` after the first `skip`
     (the warm-up's steps)."""
-    sys.path.insert(0, "bench")
+    if "bench" not in sys.path:
+        sys.path.insert(0, "bench")
     import step_trace
     with open(path) as f:
         lines = f.readlines()[skip:]
-    part = path + ".measured"
-    with open(part, "w") as f:
-        f.writelines(lines)
-    out = step_trace.summarize(step_trace.load(part))
+    out = step_trace.summarize(step_trace.parse(lines, path))
     print(step_trace.render(out), flush=True)
     return out
 
 
 def budget_sweep(d, in_len, out_len, steady, budgets, extra, warm=0,
                  trace_dir=None, concurrency=64):
-    """Concurrency 64 over `steady` requests for each budget of the steps
-    that carry decode tokens (--decode-step-tokens; 0: the full
+    """`concurrency` (64) over `steady` requests for each budget of the
+    steps that carry decode tokens (--decode-step-tokens; 0: the full
     --max-num-batched-tokens), against the static batch-64 decode of the
     same binary in the same run; `extra` adds server flags; `warm`
-    requests at concurrency 64 run first on each server, unmeasured (CUDA
-    graphs captured, GEMM plans made: a warm server's figures)."""
+    requests run first on each server, unmeasured (CUDA graphs captured,
+    GEMM plans made: a warm server's figures); with `trace_dir` each server
+    writes a --step-trace there and the measured requests' steps are
+    summarized."""
     binary = os.path.join(d, "big-tp1", "llm-model")
     f = bench_json(binary, 64, in_len, out_len)
     decode = 64 * 1000.0 / f["tpot_ms"]
