@@ -623,8 +623,9 @@ void runRank(Run &run, int rank, Report *report) {
 /// the ranks' memory is free): measures this GPU's copy bandwidth (again:
 /// `copyBeforeGBs`, measured before the weights loaded, is the reference
 /// when there is one) and cuBLASLt rate on the model's prefill GEMM shapes
-/// (runtime/generate/Bench.h), then prints the run's figures `f` (runtime/model/Cost.h) against them as
-/// a summary and one `bench-json: {...}` line.
+/// (runtime/generate/Bench.h), then prints the run's figures `f`
+/// (runtime/model/Cost.h) against them as a summary and one
+/// `bench-json: {...}` line.
 void printBenchReference(const RunCost &cost, BenchFigures f,
                          double copyBeforeGBs) {
   std::fflush(stdout);
