@@ -9,8 +9,13 @@
 
 #include "runtime/gemm/Gemm.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace llmc::rt::gemm {
@@ -218,8 +223,120 @@ std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
   return "";
 }
 
+/// The per-call pointers of `p` (bias, scales) into the plan's descriptor.
+std::string setPointers(Plan &plan, const MatmulNT &p) {
+  cublasStatus_t s;
+  if (p.bias && (s = cublasLtMatmulDescSetAttribute(
+                     plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
+                     sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
+    return statusError("set BIAS_POINTER", s, p);
+  if (p.aScale &&
+      ((s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.bScale,
+            sizeof p.bScale)) != CUBLAS_STATUS_SUCCESS ||
+       (s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
+            sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
+    return statusError("set SCALE_POINTER", s, p);
+  return "";
+}
+
+/// The algorithm's identity as the tuning table records it.
+void algoIdentity(const cublasLtMatmulAlgo_t &algo, int &id, int &tile,
+                  int &splitK) {
+  size_t written = 0;
+  id = tile = splitK = -1;
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_ID, &id,
+                                       sizeof id, &written);
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_TILE_ID,
+                                       &tile, sizeof tile, &written);
+  cublasLtMatmulAlgoConfigGetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                       &splitK, sizeof splitK, &written);
+}
+
+/// Milliseconds per launch of `algo` on p (best of 3 rounds of `reps`
+/// after 2 untimed launches), or 0 with `status` set. Synchronises.
+float timeAlgo(cublasLtHandle_t lt, const Plan &plan, const MatmulNT &p,
+               const cublasLtMatmulAlgo_t &algo, void *workspace,
+               size_t workspaceBytes, cudaStream_t stream, int reps,
+               std::string &status) {
+  cudaEvent_t start = nullptr, stop = nullptr;
+  if (cudaEventCreate(&start) != cudaSuccess ||
+      cudaEventCreate(&stop) != cudaSuccess) {
+    if (start)
+      cudaEventDestroy(start);
+    status = "cudaEventCreate failed";
+    return 0.f;
+  }
+  const float alpha = 1.f, beta = 0.f;
+  auto launch = [&] {
+    return cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
+                          plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
+                          plan.layoutOut, &algo, workspace, workspaceBytes,
+                          stream);
+  };
+  float best = 0.f;
+  cublasStatus_t s;
+  if ((s = launch()) != CUBLAS_STATUS_SUCCESS ||
+      (s = launch()) != CUBLAS_STATUS_SUCCESS) {
+    status = cublasLtGetStatusName(s);
+  } else {
+    for (int round = 0; round < 3; ++round) {
+      cudaEventRecord(start, stream);
+      for (int r = 0; r < reps; ++r)
+        launch();
+      cudaEventRecord(stop, stream);
+      cudaEventSynchronize(stop);
+      float ms = 0.f;
+      cudaEventElapsedTime(&ms, start, stop);
+      ms /= float(reps > 0 ? reps : 1);
+      best = round == 0 || ms < best ? ms : best;
+    }
+  }
+  cudaEventDestroy(start);
+  cudaEventDestroy(stop);
+  return best;
+}
+
+/// The tuning table (setTuning, loadTuning): one entry per shape bucket,
+/// shared by every thread (emulated ranks tune a bucket once).
+struct Tuning {
+  std::mutex mutex;
+  bool tune = false;
+  std::map<std::string, TuningEntry> entries;
+};
+Tuning &tuning() {
+  static Tuning t;
+  return t;
+}
+
+/// The table's name of a bucket: everything of the key but the handle.
+std::string shapeName(const Key &k) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf,
+                "%s>%s m%lld n%lld k%lld lda%lld ldb%lld ldo%lld%s%s "
+                "align%u/%u/%u/%u ws%zu",
+                k.inType == int(InType::E4M3) ? "e4m3" : "bf16",
+                k.outType == int(OutType::F32) ? "f32" : "bf16",
+                (long long)k.m, (long long)k.n, (long long)k.k,
+                (long long)k.lda, (long long)k.ldb, (long long)k.ldo,
+                k.bias ? " bias" : "",
+                k.scales == 1   ? " scales"
+                : k.scales == 2 ? " scales-per-tensor"
+                                : "",
+                k.alignA, k.alignB, k.alignOut, k.alignBias, k.workspace);
+  return buf;
+}
+
+/// Answers of a tuned GEMM's heuristic list timed against its first.
+constexpr int kTuneAnswers = 8;
+/// A later answer replaces the first only when this much faster (timing
+/// noise must not flip the choice between runs).
+constexpr float kTuneMinGain = 0.015f;
+
 // Builds the plan: descriptors, then the algorithm; "" on success.
-std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
+std::string buildPlan(cublasLtHandle_t lt, cudaStream_t stream,
+                      void *workspace, size_t workspaceBytes,
                       const MatmulNT &p, const Key &key, Plan &plan) {
   if (std::string e = buildDescriptors(p, plan); !e.empty())
     return e;
@@ -249,42 +366,126 @@ std::string buildPlan(cublasLtHandle_t lt, size_t workspaceBytes,
                                    &check) == CUBLAS_STATUS_SUCCESS &&
            check.workspaceSize <= workspaceBytes;
   };
-  auto ask = [&](cublasLtMatrixLayout_t x, cublasLtMatrixLayout_t out,
-                 cublasLtMatmulAlgo_t &algo) -> std::string {
-    cublasLtMatmulHeuristicResult_t result{};
+  // Up to `count` answers of the heuristic for layouts x, out.
+  auto askList = [&](cublasLtMatrixLayout_t x, cublasLtMatrixLayout_t out,
+                     int count,
+                     std::vector<cublasLtMatmulAlgo_t> &list) -> std::string {
+    std::vector<cublasLtMatmulHeuristicResult_t> results(
+        static_cast<size_t>(count));
     int found = 0;
     LLMC_LT(cublasLtMatmulAlgoGetHeuristic(lt, plan.desc, plan.layoutW, x,
-                                           out, out, pref, 1, &result, &found),
+                                           out, out, pref, count,
+                                           results.data(), &found),
             "AlgoGetHeuristic");
     if (found == 0)
       return "cuBLASLt has no algorithm for " + describe(p);
-    algo = result.algo;
+    list.clear();
+    for (int i = 0; i < found; ++i)
+      list.push_back(results[size_t(i)].algo);
     return "";
   };
+  auto ask = [&](cublasLtMatrixLayout_t x, cublasLtMatrixLayout_t out,
+                 cublasLtMatmulAlgo_t &algo) -> std::string {
+    std::vector<cublasLtMatmulAlgo_t> list;
+    if (std::string e = askList(x, out, 1, list); !e.empty())
+      return e;
+    algo = list[0];
+    return "";
+  };
+  // The bucket's answers (its own row count's layouts when that differs).
+  auto askBucket = [&](int count, std::vector<cublasLtMatmulAlgo_t> &list) {
+    if (bucketKey.m == p.m)
+      return askList(plan.layoutX, plan.layoutOut, count, list);
+    cublasLtMatrixLayout_t x = nullptr, out = nullptr;
+    std::string e = "cuBLASLt layout for the row bucket";
+    if (cublasLtMatrixLayoutCreate(&x, inType, uint64_t(p.k),
+                                   uint64_t(bucketKey.m), p.lda) ==
+            CUBLAS_STATUS_SUCCESS &&
+        cublasLtMatrixLayoutCreate(&out, outType, uint64_t(p.n),
+                                   uint64_t(bucketKey.m), p.ldo) ==
+            CUBLAS_STATUS_SUCCESS)
+      e = askList(x, out, count, list);
+    if (x)
+      cublasLtMatrixLayoutDestroy(x);
+    if (out)
+      cublasLtMatrixLayoutDestroy(out);
+    return e;
+  };
+
+  // A tuned choice (setTuning, loadTuning): answer `rank` of the bucket's
+  // list where it is still the recorded algorithm and fits this shape.
+  // With tuning on and no entry, time the bucket's answers on this call's
+  // operands (not while the stream is being captured) and record the
+  // fastest.
+  {
+    Tuning &t = tuning();
+    std::lock_guard<std::mutex> lock(t.mutex);
+    std::string name = shapeName(bucketKey);
+    auto entry = t.entries.find(name);
+    if (entry != t.entries.end()) {
+      const TuningEntry &e = entry->second;
+      std::vector<cublasLtMatmulAlgo_t> list;
+      if (askBucket(e.rank + 1, list).empty() && int(list.size()) > e.rank) {
+        int id, tile, splitK;
+        algoIdentity(list[size_t(e.rank)], id, tile, splitK);
+        if (id == e.algoId && tile == e.tileId && splitK == e.splitK &&
+            fits(list[size_t(e.rank)])) {
+          plan.algo = list[size_t(e.rank)];
+          return "";
+        }
+      }
+    } else if (t.tune) {
+      cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+      std::vector<cublasLtMatmulAlgo_t> list;
+      if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess &&
+          capture == cudaStreamCaptureStatusNone &&
+          askBucket(kTuneAnswers, list).empty() && fits(list[0])) {
+        if (std::string e = setPointers(plan, p); !e.empty())
+          return e;
+        int reps = p.m * p.n * p.k >= (int64_t(1) << 34) ? 10 : 30;
+        std::string status;
+        float first = timeAlgo(lt, plan, p, list[0], workspace,
+                               workspaceBytes, stream, reps, status);
+        int bestRank = 0;
+        float best = first;
+        for (int i = 1; first > 0.f && i < int(list.size()); ++i) {
+          if (!fits(list[size_t(i)]))
+            continue;
+          std::string st;
+          float ms = timeAlgo(lt, plan, p, list[size_t(i)], workspace,
+                              workspaceBytes, stream, reps, st);
+          if (ms > 0.f && ms < best)
+            best = ms, bestRank = i;
+        }
+        cudaGetLastError();
+        if (first > 0.f) {
+          if (best > first * (1.f - kTuneMinGain))
+            bestRank = 0, best = first;
+          TuningEntry e;
+          e.shape = name;
+          e.rank = bestRank;
+          algoIdentity(list[size_t(bestRank)], e.algoId, e.tileId, e.splitK);
+          e.firstUs = 1e3f * first;
+          e.bestUs = 1e3f * best;
+          t.entries[name] = e;
+          plan.algo = list[size_t(bestRank)];
+          return "";
+        }
+      }
+    }
+  }
+
   auto known = algos.find(bucketKey);
   if (known != algos.end() && fits(known->second)) {
     plan.algo = known->second;
     return "";
   }
   if (known == algos.end() && bucketKey.m != p.m) {
-    cublasLtMatrixLayout_t x = nullptr, out = nullptr;
-    cublasLtMatmulAlgo_t algo{};
-    bool asked =
-        cublasLtMatrixLayoutCreate(&x, inType, uint64_t(p.k),
-                                   uint64_t(bucketKey.m), p.lda) ==
-            CUBLAS_STATUS_SUCCESS &&
-        cublasLtMatrixLayoutCreate(&out, outType, uint64_t(p.n),
-                                   uint64_t(bucketKey.m), p.ldo) ==
-            CUBLAS_STATUS_SUCCESS &&
-        ask(x, out, algo).empty();
-    if (x)
-      cublasLtMatrixLayoutDestroy(x);
-    if (out)
-      cublasLtMatrixLayoutDestroy(out);
-    if (asked) {
-      algos.emplace(bucketKey, algo);
-      if (fits(algo)) {
-        plan.algo = algo;
+    std::vector<cublasLtMatmulAlgo_t> list;
+    if (askBucket(1, list).empty()) {
+      algos.emplace(bucketKey, list[0]);
+      if (fits(list[0])) {
+        plan.algo = list[0];
         return "";
       }
     }
@@ -316,24 +517,6 @@ Key keyOf(cublasLtHandle_t lt, size_t workspaceBytes, const MatmulNT &p) {
              workspaceBytes};
 }
 
-/// The per-call pointers of `p` (bias, scales) into the plan's descriptor.
-std::string setPointers(Plan &plan, const MatmulNT &p) {
-  cublasStatus_t s;
-  if (p.bias && (s = cublasLtMatmulDescSetAttribute(
-                     plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
-                     sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
-    return statusError("set BIAS_POINTER", s, p);
-  if (p.aScale &&
-      ((s = cublasLtMatmulDescSetAttribute(
-            plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.bScale,
-            sizeof p.bScale)) != CUBLAS_STATUS_SUCCESS ||
-       (s = cublasLtMatmulDescSetAttribute(
-            plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
-            sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
-    return statusError("set SCALE_POINTER", s, p);
-  return "";
-}
-
 std::string checkMatmul(const MatmulNT &p) {
   if (p.m <= 0 || p.n <= 0 || p.k <= 0)
     return "matmul with an empty dimension: " + describe(p);
@@ -362,7 +545,8 @@ std::string matmulNT(cublasLtHandle_t lt, cudaStream_t stream, void *workspace,
   auto it = cache.find(key);
   if (it == cache.end()) {
     auto plan = std::make_unique<Plan>();
-    plan->error = buildPlan(lt, workspaceBytes, p, key, *plan);
+    plan->error = buildPlan(lt, stream, workspace, workspaceBytes, p, key,
+                            *plan);
     it = cache.emplace(key, std::move(plan)).first;
   }
   Plan &plan = *it->second;
@@ -409,64 +593,114 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
   // The per-call pointers after the query, as matmulNT orders them.
   if ((error = setPointers(plan, p)).size())
     return out;
-  cudaEvent_t start = nullptr, stop = nullptr;
-  if (cudaEventCreate(&start) != cudaSuccess ||
-      cudaEventCreate(&stop) != cudaSuccess) {
-    if (start)
-      cudaEventDestroy(start);
-    error = "cudaEventCreate failed";
-    return out;
-  }
-  const float alpha = 1.f, beta = 0.f;
   for (int i = 0; i < n; ++i) {
     AlgoTime t;
     t.rank = i;
     t.workspace = found[size_t(i)].workspaceSize;
-    int id = -1, tile = -1, splitK = -1;
-    size_t written = 0;
-    const cublasLtMatmulAlgo_t *algo = &found[size_t(i)].algo;
-    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_ID, &id,
-                                         sizeof id, &written);
-    cublasLtMatmulAlgoConfigGetAttribute(algo, CUBLASLT_ALGO_CONFIG_TILE_ID,
-                                         &tile, sizeof tile, &written);
-    cublasLtMatmulAlgoConfigGetAttribute(algo,
-                                         CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
-                                         &splitK, sizeof splitK, &written);
-    t.algoId = id;
-    t.tileId = tile;
-    t.splitK = splitK;
-    auto launch = [&] {
-      return cublasLtMatmul(lt, plan.desc, &alpha, p.b, plan.layoutW, p.a,
-                            plan.layoutX, &beta, p.out, plan.layoutOut, p.out,
-                            plan.layoutOut, algo, workspace, workspaceBytes,
-                            stream);
-    };
-    if (t.workspace > workspaceBytes) {
+    algoIdentity(found[size_t(i)].algo, t.algoId, t.tileId, t.splitK);
+    if (t.workspace > workspaceBytes)
       t.status = "needs more workspace";
-    } else if ((s = launch()) != CUBLAS_STATUS_SUCCESS ||
-               (s = launch()) != CUBLAS_STATUS_SUCCESS) {
-      t.status = cublasLtGetStatusName(s);
-    } else {
-      float best = 0.f;
-      for (int round = 0; round < 3; ++round) {
-        cudaEventRecord(start, stream);
-        for (int r = 0; r < reps; ++r)
-          launch();
-        cudaEventRecord(stop, stream);
-        cudaEventSynchronize(stop);
-        float ms = 0.f;
-        cudaEventElapsedTime(&ms, start, stop);
-        ms /= float(reps > 0 ? reps : 1);
-        best = round == 0 || ms < best ? ms : best;
-      }
-      t.ms = best;
-    }
+    else
+      t.ms = timeAlgo(lt, plan, p, found[size_t(i)].algo, workspace,
+                      workspaceBytes, stream, reps, t.status);
     out.push_back(t);
   }
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
   if (cudaError_t e = cudaGetLastError(); e != cudaSuccess)
     error = std::string("timing the algorithms: ") + cudaGetErrorString(e);
+  return out;
+}
+
+void setTuning(bool tune) {
+  Tuning &t = tuning();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  t.tune = tune;
+}
+
+namespace {
+/// The device and cuBLASLt a table was tuned on: answers' ranks and
+/// identities are theirs.
+std::string tuningOrigin() {
+  int dev = 0;
+  cudaDeviceProp prop{};
+  std::string name = "unknown device";
+  if (cudaGetDevice(&dev) == cudaSuccess &&
+      cudaGetDeviceProperties(&prop, dev) == cudaSuccess)
+    name = prop.name;
+  return name + ", cuBLASLt " + std::to_string(cublasLtGetVersion());
+}
+} // namespace
+
+std::string loadTuning(const std::string &path) {
+  std::ifstream in(path);
+  if (!in)
+    return "cannot read the GEMM tuning table '" + path + "'";
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception &e) {
+    return "GEMM tuning table '" + path + "' is not JSON: " + e.what();
+  }
+  if (!j.is_object() || !j.contains("origin") || !j["origin"].is_string() ||
+      !j.contains("entries") || !j["entries"].is_array())
+    return "GEMM tuning table '" + path +
+           "' needs an \"origin\" string and an \"entries\" array";
+  std::string origin = j["origin"], here = tuningOrigin();
+  if (origin != here)
+    return "GEMM tuning table '" + path + "' was tuned on " + origin +
+           ", this is " + here + "; tune again with --tune-gemms";
+  std::map<std::string, TuningEntry> entries;
+  for (size_t i = 0; i < j["entries"].size(); ++i) {
+    const nlohmann::json &e = j["entries"][i];
+    TuningEntry t;
+    try {
+      t.shape = e.at("shape").get<std::string>();
+      t.rank = e.at("rank").get<int>();
+      t.algoId = e.at("algo").get<int>();
+      t.tileId = e.at("tile").get<int>();
+      t.splitK = e.at("split_k").get<int>();
+      t.firstUs = e.value("first_us", 0.f);
+      t.bestUs = e.value("best_us", 0.f);
+    } catch (const std::exception &ex) {
+      return "GEMM tuning table '" + path + "': entry " + std::to_string(i) +
+             " needs shape, rank, algo, tile and split_k (" + ex.what() + ")";
+    }
+    if (t.rank < 0 || t.rank >= kTuneAnswers)
+      return "GEMM tuning table '" + path + "': entry " + std::to_string(i) +
+             " has rank " + std::to_string(t.rank) + ", outside [0, " +
+             std::to_string(kTuneAnswers) + ")";
+    entries[t.shape] = t;
+  }
+  Tuning &t = tuning();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  for (auto &[name, e] : entries)
+    t.entries[name] = e;
+  return "";
+}
+
+std::string saveTuning(const std::string &path) {
+  nlohmann::json j;
+  j["origin"] = tuningOrigin();
+  j["entries"] = nlohmann::json::array();
+  for (const TuningEntry &e : tuningEntries())
+    j["entries"].push_back({{"shape", e.shape},
+                            {"rank", e.rank},
+                            {"algo", e.algoId},
+                            {"tile", e.tileId},
+                            {"split_k", e.splitK},
+                            {"first_us", e.firstUs},
+                            {"best_us", e.bestUs}});
+  std::ofstream out(path);
+  if (!(out << j.dump(1) << "\n"))
+    return "cannot write the GEMM tuning table '" + path + "'";
+  return "";
+}
+
+std::vector<TuningEntry> tuningEntries() {
+  Tuning &t = tuning();
+  std::lock_guard<std::mutex> lock(t.mutex);
+  std::vector<TuningEntry> out;
+  for (auto &[name, e] : t.entries)
+    out.push_back(e);
   return out;
 }
 

@@ -82,6 +82,31 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
                                          const MatmulNT &p, int count,
                                          int reps, std::string &error);
 
+/// One shape bucket's choice among cuBLASLt's heuristic answers.
+struct TuningEntry {
+  std::string shape; ///< the bucket: types, rows, sizes, alignments, workspace
+  int rank = 0;      ///< index in the heuristic's list (0: its first answer)
+  int algoId = -1, tileId = -1, splitK = -1; ///< that answer's identity
+  float firstUs = 0.f, bestUs = 0.f; ///< the first answer's and the choice's
+};
+
+/// Per-shape tuning of matmulNT's algorithm (llm-model --tune-gemms,
+/// --gemm-tuning=FILE). Off by default: the heuristic's first answer, as
+/// always. On: the first plan of each row bucket built on a stream that is
+/// not capturing times the bucket's first 8 answers on the call's own
+/// operands (synchronising, once per bucket) and keeps the fastest where it
+/// beats the first by 1.5%. Entries of the table (tuned or loaded) are used
+/// whether or not tuning is on; one whose answer is no longer the recorded
+/// algorithm is ignored. The table is shared by every thread.
+void setTuning(bool tune);
+/// Adds the entries of a table saveTuning wrote; "" or why not (unreadable,
+/// malformed, or tuned on another GPU or cuBLASLt).
+std::string loadTuning(const std::string &path);
+/// Writes the table (the GPU and cuBLASLt version, every entry) as JSON.
+std::string saveTuning(const std::string &path);
+/// The table's entries, by shape.
+std::vector<TuningEntry> tuningEntries();
+
 } // namespace llmc::rt::gemm
 
 #endif // LLMC_RUNTIME_GEMM_GEMM_H

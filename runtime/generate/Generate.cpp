@@ -30,6 +30,7 @@
 #include "runtime/comm/NcclCommunicator.h"
 #include "runtime/generate/Bench.h"
 #include "runtime/generate/RunContext.h"
+#include "runtime/gemm/Gemm.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/launch/Environment.h"
 #include "runtime/model/Cost.h"
@@ -685,6 +686,43 @@ void printReport(const Run &run, const Report &report) {
 
 } // namespace
 
+/// --gemm-tuning=FILE (read where it exists; without --tune-gemms it must)
+/// and --tune-gemms, on the selected GPU before any GEMM.
+void applyGemmTuning(const ModelOptions &o) {
+  if (!o.gemmTuning.empty()) {
+    if (std::ifstream(o.gemmTuning).good()) {
+      if (std::string e = gemm::loadTuning(o.gemmTuning); !e.empty())
+        fatal("--gemm-tuning: " + e);
+    } else if (!o.tuneGemms) {
+      fatal("--gemm-tuning=" + o.gemmTuning +
+            ": no such file (--tune-gemms --gemm-tuning=FILE writes one)");
+    }
+  }
+  gemm::setTuning(o.tuneGemms);
+}
+
+/// After a run with --tune-gemms: a line on the table and, with
+/// --gemm-tuning=FILE, the table written there; `rc` or 1 if that fails.
+int saveGemmTuning(const ModelOptions &o, int rc) {
+  if (!o.tuneGemms)
+    return rc;
+  std::vector<gemm::TuningEntry> entries = gemm::tuningEntries();
+  int changed = 0;
+  for (const gemm::TuningEntry &e : entries)
+    changed += e.rank != 0;
+  std::fprintf(stderr,
+               "%s: GEMM tuning: %zu shapes, %d run another answer than "
+               "cuBLASLt's first\n",
+               kProgram, entries.size(), changed);
+  if (o.gemmTuning.empty())
+    return rc;
+  if (std::string e = gemm::saveTuning(o.gemmTuning); !e.empty()) {
+    std::fprintf(stderr, "%s: error: %s\n", kProgram, e.c_str());
+    return rc ? rc : 1;
+  }
+  return rc;
+}
+
 int runModelMain(int argc, char **argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   // `serve`: the serve flags (runtime/serve/ServeOptions.h) come out first,
@@ -824,6 +862,7 @@ int runModelMain(int argc, char **argv) {
                    kProgram, m.target.arch.c_str(), m.target.name.c_str(),
                    run.device, prop.name, prop.major, prop.minor);
   }
+  applyGemmTuning(run.options);
   if (run.options.bench && (run.emulate || run.launch.rank == 0)) {
     cudaStream_t stream = nullptr;
     if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) ==
@@ -875,10 +914,10 @@ int runModelMain(int argc, char **argv) {
   run.threadsPerRank = int(std::max<size_t>(1, hw / myRanks.size()));
 #ifdef LLMC_WITH_SERVE
   if (serveOptions)
-    return runServe(run, myRanks, *serveOptions);
+    return saveGemmTuning(run.options, runServe(run, myRanks, *serveOptions));
 #endif
   if (run.options.textMode())
-    return runText(run, myRanks);
+    return saveGemmTuning(run.options, runText(run, myRanks));
 
   Report report;
   if (run.emulate) {
@@ -901,7 +940,7 @@ int runModelMain(int argc, char **argv) {
   }
   if (run.emulate || run.launch.rank == 0)
     printReport(run, report);
-  return 0;
+  return saveGemmTuning(run.options, 0);
 }
 
 } // namespace llmc::rt

@@ -80,6 +80,10 @@ struct SplitArgs {
 };
 
 __global__ void splitColumnsKernel(SplitArgs a) {
+  // Launched with PDL (Launch.cuh): the next kernel (the attention) reads
+  // its plan and first cached tile while this one copies.
+  pdlLaunchDependents();
+  pdlWait();
   int64_t row = blockIdx.y;
   const uint4 *src =
       reinterpret_cast<const uint4 *>(a.scratch + row * a.total);
@@ -101,6 +105,8 @@ __global__ void splitColumnsKernel(SplitArgs a) {
 /// ([rows, 2n]), Hugging Face's roundings (act(gate) is a bf16 tensor).
 __global__ void swigluHalvesKernel(bf16 *out, const bf16 *scratch, int64_t n,
                                    int64_t rows) {
+  pdlLaunchDependents();
+  pdlWait();
   int64_t per = n / 8;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
        i < rows * per; i += int64_t(gridDim.x) * blockDim.x) {
@@ -273,8 +279,8 @@ bool siblingsOneGemm(Rank &r, const char *op, int n, const Act *outs, Act in,
   a.scratch = static_cast<const bf16 *>(scratch.data);
   a.total = total;
   dim3 grid(unsigned((total / 8 + 255) / 256), unsigned(in.rows));
-  splitColumnsKernel<<<grid, 256, 0, r.stream()>>>(a);
-  checkLaunch(r, "sibling projections (split)");
+  launchPdl(r, "sibling projections (split)", splitColumnsKernel, grid,
+            dim3(256), 0, a);
   return true;
 }
 
@@ -289,10 +295,10 @@ bool swigluOneGemm(Rank &r, Act out, Act in, Weight gate, Weight up,
       !aligned16(scratch.data) || !aligned16(out.data))
     return false;
   gemmInto(r, "linearSwiglu", scratch.data, 2 * n, in, gate.data, 2 * n);
-  swigluHalvesKernel<<<blocksFor(in.rows * n / 8), 256, 0, r.stream()>>>(
-      static_cast<bf16 *>(out.data), static_cast<const bf16 *>(scratch.data),
-      n, in.rows);
-  checkLaunch(r, "linearSwiglu (SwiGLU of the gate|up GEMM)");
+  launchPdl(r, "linearSwiglu (SwiGLU of the gate|up GEMM)",
+            swigluHalvesKernel, dim3(unsigned(blocksFor(in.rows * n / 8))),
+            dim3(256), 0, static_cast<bf16 *>(out.data),
+            static_cast<const bf16 *>(scratch.data), n, in.rows);
   return true;
 }
 

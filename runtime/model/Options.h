@@ -43,6 +43,11 @@ struct ModelOptions {
   /// Decode steps replay a captured CUDA graph where the plan allows it.
   bool cudaGraphs = true;
   std::string manifest;    ///< "" = manifest.json next to the executable
+  /// --tune-gemms: time cuBLASLt's answers per GEMM shape (gemm::setTuning).
+  bool tuneGemms = false;
+  /// --gemm-tuning=FILE: a table of GEMM choices to use ("" none); with
+  /// tuneGemms the run's table is written back to it.
+  std::string gemmTuning;
   bool help = false;
   /// `llm-model serve ...`: the OpenAI server (runtime/generate/Serve.cpp)
   /// instead of one generation; its serve flags are taken out before

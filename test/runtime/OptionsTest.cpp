@@ -55,6 +55,14 @@ TEST(Options, Parses) {
   EXPECT_EQ(o->dumpLogits, "out.npy");
   EXPECT_TRUE(o->bench);
   EXPECT_EQ(o->manifest, "m.json");
+  EXPECT_FALSE(o->tuneGemms);
+  EXPECT_EQ(o->gemmTuning, "");
+
+  o = parseModelOptions({"--weights=random", "--prompt=9", "--tune-gemms",
+                         "--gemm-tuning", "h100.json"});
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->tuneGemms);
+  EXPECT_EQ(o->gemmTuning, "h100.json");
 
   o = parseModelOptions({"--weights", "/ckpt", "--prompt=9"});
   ASSERT_TRUE(o.ok());
@@ -91,6 +99,12 @@ TEST(Options, Refusals) {
   EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
                                     "--bench=yes"}),
                        "takes no value"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--tune-gemms=1"}),
+                       "--tune-gemms takes no value"));
+  EXPECT_TRUE(contains(optionError({"--weights=random", "--prompt=1",
+                                    "--gemm-tuning="}),
+                       "--gemm-tuning needs a file name"));
   EXPECT_TRUE(contains(optionError({"--weights"}), "needs a value"));
   EXPECT_TRUE(contains(optionError({"stray"}), "unexpected argument"));
   EXPECT_TRUE(contains(

@@ -12,6 +12,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
+#include "runtime/gemm/Gemm.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/weights/Fp8.h"
 #include "runtime/weights/RandomWeights.h"
@@ -291,6 +292,75 @@ void testLinear() {
                (long long)k),
            compare(fromDevice(out), refLinear(x, w, &bias, m, n, k), 2e-3,
                    1.0 / 128));
+  }
+  // Tuned GEMMs (gemm::setTuning, llm-model --tune-gemms): shapes of the
+  // 8B's decode and mixed steps, each tuned on its first eager call (a
+  // table entry per row bucket) and right; a second call with the same
+  // tuned plan bit-identical; a shape first met under capture is not timed
+  // (no entry) and still right.
+  {
+    rt::gemm::setTuning(true);
+    size_t before = rt::gemm::tuningEntries().size();
+    struct Cfg {
+      int64_t m, n, k;
+    } tuned[] = {{64, 4096, 4096}, {320, 1536, 4096}, {257, 520, 264}};
+    for (Cfg c : tuned) {
+      std::vector<float> x = randomBf16(rng, size_t(c.m * c.k));
+      std::vector<float> w =
+          randomBf16(rng, size_t(c.n * c.k), float(1.0 / std::sqrt(c.k)));
+      DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w);
+      DevBuf<uint16_t> out(size_t(c.m * c.n));
+      out.poison();
+      rt::linear(*R, act(out, c.m, c.n), act(dx, c.m, c.k),
+                 weightOf(dw, c.n, c.k), nullptr);
+      sync();
+      std::vector<float> first = fromDevice(out);
+      out.poison();
+      rt::linear(*R, act(out, c.m, c.n), act(dx, c.m, c.k),
+                 weightOf(dw, c.n, c.k), nullptr);
+      sync();
+      std::string cfg = fmt("M=%lld N=%lld K=%lld", (long long)c.m,
+                            (long long)c.n, (long long)c.k);
+      record("linear (tuned)", cfg,
+             compare(first, refLinear(x, w, nullptr, c.m, c.n, c.k), 2e-3,
+                     1.0 / 128));
+      recordBool("linear (tuned) again", cfg, fromDevice(out) == first,
+                 "second call bit-identical");
+    }
+    size_t tunedCount = rt::gemm::tuningEntries().size();
+    recordBool("linear (tuned) table", "3 shapes", tunedCount == before + 3,
+               fmt("%zu new entries", tunedCount - before));
+    {
+      int64_t m = 96, n = 768, k = 512;
+      std::vector<float> x = randomBf16(rng, size_t(m * k));
+      std::vector<float> w = randomBf16(rng, size_t(n * k), 0.04f);
+      DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w), out(size_t(m * n));
+      out.poison();
+      cudaGraph_t graph = nullptr;
+      cudaGraphExec_t exec = nullptr;
+      bool ok = cudaStreamBeginCapture(R->stream(),
+                                       cudaStreamCaptureModeThreadLocal) ==
+                cudaSuccess;
+      rt::linear(*R, act(out, m, n), act(dx, m, k), weightOf(dw, n, k),
+                 nullptr);
+      ok = cudaStreamEndCapture(R->stream(), &graph) == cudaSuccess && ok;
+      ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+      ok = ok && cudaGraphLaunch(exec, R->stream()) == cudaSuccess;
+      sync();
+      if (exec)
+        cudaGraphExecDestroy(exec);
+      if (graph)
+        cudaGraphDestroy(graph);
+      cudaGetLastError();
+      recordBool("linear (tuned) in a capture", "M=96 N=768 K=512",
+                 ok && rt::gemm::tuningEntries().size() == tunedCount,
+                 ok ? "captured, not timed" : "capture failed");
+      if (ok)
+        record("linear (tuned) in a capture", "M=96 N=768 K=512 values",
+               compare(fromDevice(out), refLinear(x, w, nullptr, m, n, k),
+                       2e-3, 1.0 / 128));
+    }
+    rt::gemm::setTuning(false);
   }
   // Two chained streaming GEMMs (8 rows: the second reads the first's
   // output) captured in a graph, where they are launched with programmatic
