@@ -18,7 +18,9 @@
 #   python3 bench/matrix.py table OUT1/results.jsonl OUT2/results.jsonl ...
 #
 # Jobs: SHAPE/ours runs our decode binary at every batch (prompt 128, 32
-# generated tokens) and the prefill binary for TTFT at 128 and 2048 tokens;
+# generated tokens) and the prefill binary for TTFT at 128 and 2048 tokens,
+# with --tune-gemms (cuBLASLt's answers timed per GEMM shape in the untimed
+# warm-up; --no-tune-gemms for the heuristic's first answers);
 # SHAPE/torch-bB runs torch.compile at batch B (each batch is its own
 # compile: ~40-50 s of warm-up, the reason for one job per batch);
 # SHAPE/torch-ttft runs the uncompiled prefills (SDPA flash attention and
@@ -115,11 +117,14 @@ def run(args):
     def record(shape, impl, metric, batch, prompt, rc, data):
         row = {"shape": shape, "impl": impl, "metric": metric, "batch": batch,
                "prompt_len": prompt, "rc": rc, **(data or {})}
+        if impl == "ours":
+            row["tune_gemms"] = bool(tune)
         results.write(json.dumps(row) + "\n")
         results.flush()
         print(f"matrix.py: {shape} {impl} {metric} b{batch} p{prompt}: rc={rc} "
               f"tpot={row.get('tpot_ms')} ttft={row.get('ttft_ms')}", flush=True)
 
+    tune = [] if args.no_tune_gemms else ["--tune-gemms"]
     for job in [j for j in args.jobs.split(",") if j]:
         shape, _, what = job.partition("/")
         if shape not in SHAPES:
@@ -133,15 +138,15 @@ def run(args):
                     continue
                 rc, data = run_one([os.path.join(d, "decode", "llm-model"), "--weights=random",
                                     "--bench", f"--batch={b}", f"--prompt-len={PROMPT}",
-                                    f"--gen-len={GEN}"], min(120, left()), log)
+                                    f"--gen-len={GEN}", *tune], min(120, left()), log)
                 record(shape, "ours", "decode", b, PROMPT, rc, data)
             for p in TTFT_PROMPTS:
                 if left() < 30:
                     record(shape, "ours", "ttft", 1, p, "skipped", None)
                     continue
                 rc, data = run_one([os.path.join(d, "prefill", "llm-model"), "--weights=random",
-                                    "--bench", "--batch=1", f"--prompt-len={p}", "--gen-len=2"],
-                                   min(120, left()), log)
+                                    "--bench", "--batch=1", f"--prompt-len={p}", "--gen-len=2",
+                                    *tune], min(120, left()), log)
                 record(shape, "ours", "ttft", 1, p, rc, data)
         elif what.startswith("torch-b"):
             b = int(what[len("torch-b"):])
@@ -224,6 +229,8 @@ def main():
     r.add_argument("--out", required=True)
     r.add_argument("--jobs", required=True)
     r.add_argument("--budget", type=float, default=540.0, help="seconds for all jobs")
+    r.add_argument("--no-tune-gemms", action="store_true",
+                   help="run ours with cuBLASLt's first heuristic answers (no --tune-gemms)")
     t = sub.add_parser("table")
     t.add_argument("results", nargs="+")
     args = ap.parse_args()

@@ -12,7 +12,15 @@
 //   llmc targets, the kernel stays bound by the weight stream while that
 //   traffic is at most one HBM-equivalent: M <= 16. It needs every
 //   projection's K to be a multiple of 32; otherwise R = 0 and cuBLASLt
-//   takes every batch above two.
+//   takes every batch above two. And only for layers of at most
+//   kStreamMaxLayerBytes of projection weights per rank: what the kernel
+//   wins is fixed per launch (PDL hides each launch gap and tail, ~12 us a
+//   layer), what it loses against cuBLASLt grows with the bytes (~11% lower
+//   efficiency at 8-16 rows). H100, tuned cuBLASLt against it at batch 8:
+//   ~1B (122 MB a layer) 1.39 vs 1.21 ms, the kernel ahead; 8B (436 MB)
+//   6.24 vs 6.38 ms and 12B (545 MB) 9.31 vs 9.92 ms, cuBLASLt ahead (at
+//   16 rows 6.41 vs 6.68 and 9.45 vs 9.90). Break-even ~12 us / 11% of a
+//   layer's read time: ~330 MB at 3 TB/s.
 // * more rows: cuBLASLt; q|k|v and gate|up are one GEMM each when their
 //   weights are stored back to back (the runtime checks), which lifts the
 //   skinny k/v/q shapes to one wide GEMM.
@@ -56,6 +64,11 @@ int archNumber(const std::string &arch) {
 /// microbenchmarks put it near 2).
 constexpr double kL2OverHbm = 2.0;
 
+/// Most projection weight bytes per rank in one layer for which the
+/// streaming tensor-core GEMM beats cuBLASLt at 3-16 rows (the rules
+/// above).
+constexpr double kStreamMaxLayerBytes = 320e6;
+
 /// Decode attention blocks per SM (runtime/kernels/Attention.cuh's split
 /// rule). An H100 sweep (docs/performance.md, "The split rule, swept"): at
 /// batch 64 x 8 kv heads and a 136-token context one split (2 per SM) took
@@ -78,6 +91,15 @@ DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
     if (w.shape.size() == 2 && w.shape[1] % 32 != 0)
       badK = w.shape[1];
   int64_t rows = int64_t(8 * kL2OverHbm); // activation/weight L2 traffic <= 1
+  // Projection bytes of one layer on one rank (local shapes; each weight
+  // is listed once, so pipeline stages need no special case).
+  double projectionBytes = 0;
+  for (size_t i = 0; i < m.weights.size(); ++i)
+    if (m.weights[i].role == rt::WeightRole::Projection &&
+        m.weights[i].shape.size() == 2)
+      projectionBytes += double(m.weightBytes(i));
+  double layerBytes =
+      m.attention.empty() ? 0.0 : projectionBytes / double(m.attention.size());
   if (arch < 80) {
     plan.decode.streamMaxRows = 0;
     say(llvm::formatv("streaming tensor-core GEMM: off ({0} has no bf16 "
@@ -88,6 +110,14 @@ DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
     say(llvm::formatv("streaming tensor-core GEMM: off (a projection has K = "
                       "{0}, not a multiple of 32)",
                       badK));
+  } else if (layerBytes > kStreamMaxLayerBytes) {
+    plan.decode.streamMaxRows = 0;
+    say(llvm::formatv("streaming tensor-core GEMM: off (a layer's "
+                      "projections read {0} MB per rank, above {1} MB: "
+                      "cuBLASLt's efficiency outweighs the launch gaps the "
+                      "kernel hides)",
+                      int64_t(layerBytes / 1e6),
+                      int64_t(kStreamMaxLayerBytes / 1e6)));
   } else {
     plan.decode.streamMaxRows = rows;
     say(llvm::formatv(

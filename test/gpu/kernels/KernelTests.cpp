@@ -70,6 +70,27 @@ void sync() {
   cudaCheck(cudaStreamSynchronize(R->stream()), "stream sync");
 }
 
+/// Captures `work` on R's stream as a CUDA graph, replays it once and
+/// waits; false if any step failed (the graph is destroyed either way).
+bool captureAndReplay(const std::function<void()> &work) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  bool ok = cudaStreamBeginCapture(R->stream(),
+                                   cudaStreamCaptureModeThreadLocal) ==
+            cudaSuccess;
+  work();
+  ok = cudaStreamEndCapture(R->stream(), &graph) == cudaSuccess && ok;
+  ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
+  ok = ok && cudaGraphLaunch(exec, R->stream()) == cudaSuccess;
+  sync();
+  if (exec)
+    cudaGraphExecDestroy(exec);
+  if (graph)
+    cudaGraphDestroy(graph);
+  cudaGetLastError();
+  return ok;
+}
+
 struct StepBuf {
   DevBuf<int64_t> ids, positions;
   Step step;
@@ -336,22 +357,10 @@ void testLinear() {
       std::vector<float> w = randomBf16(rng, size_t(n * k), 0.04f);
       DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w), out(size_t(m * n));
       out.poison();
-      cudaGraph_t graph = nullptr;
-      cudaGraphExec_t exec = nullptr;
-      bool ok = cudaStreamBeginCapture(R->stream(),
-                                       cudaStreamCaptureModeThreadLocal) ==
-                cudaSuccess;
-      rt::linear(*R, act(out, m, n), act(dx, m, k), weightOf(dw, n, k),
-                 nullptr);
-      ok = cudaStreamEndCapture(R->stream(), &graph) == cudaSuccess && ok;
-      ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-      ok = ok && cudaGraphLaunch(exec, R->stream()) == cudaSuccess;
-      sync();
-      if (exec)
-        cudaGraphExecDestroy(exec);
-      if (graph)
-        cudaGraphDestroy(graph);
-      cudaGetLastError();
+      bool ok = captureAndReplay([&] {
+        rt::linear(*R, act(out, m, n), act(dx, m, k), weightOf(dw, n, k),
+                   nullptr);
+      });
       recordBool("linear (tuned) in a capture", "M=96 N=768 K=512",
                  ok && rt::gemm::tuningEntries().size() == tunedCount,
                  ok ? "captured, not timed" : "capture failed");
@@ -380,22 +389,8 @@ void testLinear() {
     std::vector<float> eager = fromDevice(y);
     y.poison();
     h.poison();
-    cudaGraph_t graph = nullptr;
-    cudaGraphExec_t exec = nullptr;
-    bool ok = cudaStreamBeginCapture(R->stream(),
-                                     cudaStreamCaptureModeThreadLocal) ==
-              cudaSuccess;
-    chain();
-    ok = cudaStreamEndCapture(R->stream(), &graph) == cudaSuccess && ok;
-    ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-    ok = ok && cudaGraphLaunch(exec, R->stream()) == cudaSuccess;
-    sync();
+    bool ok = captureAndReplay(chain);
     bool same = ok && fromDevice(y) == eager;
-    if (exec)
-      cudaGraphExecDestroy(exec);
-    if (graph)
-      cudaGraphDestroy(graph);
-    cudaGetLastError();
     recordBool("linear (stream) in a graph", "M=8 two chained, PDL", same,
                same ? "replay bit-identical to eager"
                     : (ok ? "replay DIFFERS from eager" : "capture failed"));
