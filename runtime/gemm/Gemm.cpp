@@ -18,6 +18,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include <unistd.h>
+
 namespace llmc::rt::gemm {
 
 namespace {
@@ -689,9 +691,20 @@ std::string saveTuning(const std::string &path) {
                             {"split_k", e.splitK},
                             {"first_us", e.firstUs},
                             {"best_us", e.bestUs}});
-  std::ofstream out(path);
-  if (!(out << j.dump(1) << "\n"))
+  // Written beside the target and renamed over it: ranks of several
+  // processes saving one file never leave a torn table.
+  std::string tmp = path + ".tmp" + std::to_string(uint64_t(getpid()));
+  {
+    std::ofstream out(tmp);
+    if (!(out << j.dump(1) << "\n")) {
+      std::remove(tmp.c_str());
+      return "cannot write the GEMM tuning table '" + path + "'";
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
     return "cannot write the GEMM tuning table '" + path + "'";
+  }
   return "";
 }
 

@@ -102,7 +102,9 @@ void setTuning(bool tune);
 /// Adds the entries of a table saveTuning wrote; "" or why not (unreadable,
 /// malformed, or tuned on another GPU or cuBLASLt).
 std::string loadTuning(const std::string &path);
-/// Writes the table (the GPU and cuBLASLt version, every entry) as JSON.
+/// Writes the table (the GPU and cuBLASLt version, every entry) as JSON,
+/// through a temporary file renamed over `path` (several processes may
+/// save the same file).
 std::string saveTuning(const std::string &path);
 /// The table's entries, by shape.
 std::vector<TuningEntry> tuningEntries();

@@ -80,6 +80,9 @@ TEST(GemmTuning, RoundTrip) {
 
 TEST(GemmTuning, Refusals) {
   std::string path = tempPath("bad");
+  EXPECT_TRUE(contains(gemm::saveTuning("/nonexistent-dir/t.json"),
+                       "cannot write the GEMM tuning table "
+                       "'/nonexistent-dir/t.json'"));
   EXPECT_TRUE(contains(gemm::loadTuning(path + ".missing"),
                        "cannot read the GEMM tuning table"));
   write(path, "{not json");
