@@ -92,6 +92,81 @@ __global__ void scaleOutKernel(Out *out, int64_t ldo, const float *acc,
   }
 }
 
+/// scaleOutKernel's arithmetic, four columns per thread access and a row
+/// per grid row (no division per element): acc rows 16-byte aligned (lda a
+/// multiple of 4), out's row starts at col0 aligned for 4 elements (ldo and
+/// col0 multiples of 4). Columns past the last multiple of 4 one by one.
+/// The same roundings as scaleOutKernel (rowScale null: times 1, exact).
+template <class Out>
+__global__ void scaleOutVecKernel(Out *out, int64_t ldo, const float *acc,
+                                  int64_t lda, const float *rowScale,
+                                  const float *scale, bool perChannel,
+                                  const bf16 *bias, int64_t col0,
+                                  int64_t rows, int64_t cols) {
+  int64_t quads = cols / 4;
+  int64_t stride = int64_t(gridDim.x) * blockDim.x;
+  auto one = [&](float v, float rs, int64_t n) {
+    v *= rs;
+    v *= scale[perChannel ? n : 0];
+    if (bias)
+      v += toF(bias[n]);
+    return v;
+  };
+  for (int64_t m = blockIdx.y; m < rows; m += gridDim.y) {
+    const float *a = acc + m * lda;
+    float rs = rowScale ? rowScale[m] : 1.f;
+    Out *o = out + m * ldo + col0;
+    for (int64_t q = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+         q < quads; q += stride) {
+      float4 v = reinterpret_cast<const float4 *>(a)[q];
+      int64_t n = col0 + 4 * q;
+      float e0 = one(v.x, rs, n), e1 = one(v.y, rs, n + 1),
+            e2 = one(v.z, rs, n + 2), e3 = one(v.w, rs, n + 3);
+      if constexpr (std::is_same_v<Out, float>) {
+        reinterpret_cast<float4 *>(o)[q] = make_float4(e0, e1, e2, e3);
+      } else {
+        reinterpret_cast<uint2 *>(o)[q] =
+            make_uint2(packBf16x2(e0, e1), packBf16x2(e2, e3));
+      }
+    }
+    for (int64_t j = 4 * quads + blockIdx.x * int64_t(blockDim.x) +
+                     threadIdx.x;
+         j < cols; j += stride) {
+      float v = one(a[j], rs, col0 + j);
+      if constexpr (std::is_same_v<Out, float>)
+        o[j] = v;
+      else
+        o[j] = toB(v);
+    }
+  }
+}
+
+int gridFor(int64_t n);
+
+/// out[:, col0 + j] = the scaled products of one staged column block: the
+/// vector kernel where the alignments allow, else the scalar one.
+template <class Out>
+void launchScaleOut(Rank &r, Out *out, int64_t ldo, const float *acc,
+                    int64_t lda, const float *rowScale, const float *scale,
+                    bool perChannel, const bf16 *bias, int64_t col0,
+                    int64_t rows, int64_t cols) {
+  bool vec = lda % 4 == 0 && ldo % 4 == 0 && col0 % 4 == 0 &&
+             isAligned(acc, 16) && isAligned(out, 4 * sizeof(Out));
+  if (vec) {
+    int64_t quads = std::max<int64_t>(1, cols / 4);
+    unsigned x = unsigned(std::min<int64_t>((quads + kThreads - 1) / kThreads,
+                                            int64_t(smCount()) * 4));
+    unsigned y = unsigned(std::min<int64_t>(rows, 65535));
+    scaleOutVecKernel<Out><<<dim3(x, y), kThreads, 0, r.stream()>>>(
+        out, ldo, acc, lda, rowScale, scale, perChannel, bias, col0, rows,
+        cols);
+  } else {
+    scaleOutKernel<Out><<<gridFor(rows * cols), kThreads, 0, r.stream()>>>(
+        out, ldo, acc, lda, rowScale, scale, perChannel, bias, col0, rows,
+        cols);
+  }
+}
+
 /// One warp per row: s = max(absmax / 448, kFp8MinScale).
 __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
                                  int64_t cols, bool vec) {
@@ -251,13 +326,13 @@ void stagedProjection(Rank &r, const char *op, Act out, Act in, Weight w,
     }
     runLt(r, op, p);
     if (outF32)
-      scaleOutKernel<float><<<gridFor(m * cols), kThreads, 0, r.stream()>>>(
-          static_cast<float *>(out.data), out.cols, acc, ld, in.rowScale,
-          w.scale, perChannel, b, n0, m, cols);
+      launchScaleOut<float>(r, static_cast<float *>(out.data), out.cols, acc,
+                            ld, in.rowScale, w.scale, perChannel, b, n0, m,
+                            cols);
     else
-      scaleOutKernel<bf16><<<gridFor(m * cols), kThreads, 0, r.stream()>>>(
-          static_cast<bf16 *>(out.data), out.cols, acc, ld, in.rowScale,
-          w.scale, perChannel, b, n0, m, cols);
+      launchScaleOut<bf16>(r, static_cast<bf16 *>(out.data), out.cols, acc,
+                           ld, in.rowScale, w.scale, perChannel, b, n0, m,
+                           cols);
     checkLaunch(r, "FP8 projection scales");
   }
 }
