@@ -25,8 +25,9 @@ namespace llmc::rt::gemm {
 
 enum class OutType { BF16, F32 };
 /// Element type of both inputs: bf16, or FP8 E4M3 codes (Hopper tensor
-/// cores; without scales an fp32 output without bias, the scales applied by
-/// the caller).
+/// cores; without scales no bias, the scales applied by the caller: the
+/// staged W8A8 path takes fp32 products, a bf16 output is one rounding
+/// more).
 enum class InType { BF16, E4M3 };
 
 /// out[m, n] = a[m, k] * b[n, k]^T (+ bias[n]); all row-major with leading
