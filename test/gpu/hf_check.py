@@ -116,6 +116,38 @@ def forced_reference(ckpt, prompts, tokens, dtype):
     return logits
 
 
+def router_margins(ckpt, prompts, tokens):
+    """For a MoE model, transformers in fp32 teacher-forced: per prompt, per
+    position, the smallest margin over layers between the router's k-th and
+    (k+1)-th logit (a small one is a top-k choice bf16 rounding can flip).
+    None for dense models or where transformers gives no router logits
+    (reported, never a failure)."""
+    try:
+        model = load(ckpt, torch.float32)
+        k = getattr(model.config, "num_experts_per_tok", None)
+        if not k:
+            del model
+            return None
+        out = []
+        with torch.no_grad():
+            for prompt, toks in zip(prompts, tokens):
+                seq = list(prompt) + list(toks[:-1])
+                routers = model(torch.tensor([seq], device="cuda"),
+                                output_router_logits=True).router_logits
+                low = None
+                for layer in routers:
+                    top = torch.sort(layer.float().reshape(-1, layer.shape[-1]),
+                                     dim=-1, descending=True).values
+                    gap = (top[:, k - 1] - top[:, k]).cpu().numpy()
+                    low = gap if low is None else np.minimum(low, gap)
+                out.append(low)
+        del model
+        return out
+    except Exception as e:  # a diagnostic only
+        print(f"  router margins unavailable: {e}", flush=True)
+        return None
+
+
 def run_plan(plan_dir, ckpt, prompts, steps, work, tag, extra=()):
     manifest = json.load(open(os.path.join(plan_dir, "manifest.json")))
     ranks = int(np.prod(manifest["plan"]["shape"])) if manifest["plan"]["shape"] else 1
@@ -210,6 +242,9 @@ def main():
         # can be held to). Free-running greedy tokens are reported as well.
         ref_tokens, ref_logits = reference(ckpt, prompts, args.tokens)
         hf16 = forced_reference(ckpt, prompts, ref_tokens, torch.bfloat16)
+        # MoE: where a plan's step is off, the fp32 router's top-k margins
+        # up to its position go into the note (diagnosis only).
+        margins = router_margins(ckpt, prompts, ref_tokens)
         # Steps where transformers' own bf16 run is off by more than the
         # tolerance are discontinuities of the model, not of a bf16 kernel:
         # a MoE router whose top-k flips between two experts under bf16
@@ -288,6 +323,17 @@ def main():
                     notes.append(f"prompt {b} step {i}: argmax {tf_tokens[b][i]} vs "
                                  f"{ref_tokens[b][i]}, fp32 gap "
                                  f"{(r.max() - r[tf_tokens[b][i]]) / np.abs(r).max():.1e}")
+                if margins is not None:
+                    per = step_rel(tf_logits[b], ref_logits[b])
+                    for i in comparable[b]:
+                        if per[i] <= args.tolerance:
+                            continue
+                        pos = len(prompts[b]) - 1 + i
+                        upto = margins[b][:pos + 1]
+                        q = int(np.argmin(upto))
+                        notes.append(f"prompt {b} step {i}: rel diff {per[i]:.2e}; "
+                                     f"fp32 router top-k margin {margins[b][pos]:.1e} "
+                                     f"here, smallest {upto[q]:.1e} at position {q}")
                 first = next((i for i, (x, y) in enumerate(zip(free_tokens[b],
                                                               ref_tokens[b]))
                               if x != y), None)
