@@ -67,6 +67,27 @@ __global__ void dequantKernel(bf16 *out, const uint8_t *codes, int64_t row0,
   }
 }
 
+/// One staged output before its rounding: (acc * rs) * scale[n] (+ bias[n]),
+/// rs the row's input scale or 1 (W8A16; times 1 is exact).
+__device__ __forceinline__ float scaledProduct(float v, float rs,
+                                               const float *scale,
+                                               bool perChannel,
+                                               const bf16 *bias, int64_t n) {
+  v *= rs;
+  v *= scale[perChannel ? n : 0];
+  if (bias)
+    v += toF(bias[n]);
+  return v;
+}
+
+/// v rounded once to the output's type.
+template <class Out> __device__ __forceinline__ Out toOut(float v) {
+  if constexpr (std::is_same_v<Out, float>)
+    return v;
+  else
+    return toB(v);
+}
+
 /// out[m, col0 + j] = (acc[m, j] * rowScale[m]) * scale[col0 + j] (+ bias),
 /// acc [rows, cols] fp32 with leading dim `lda`; rowScale null: 1 (W8A16).
 template <class Out>
@@ -79,24 +100,17 @@ __global__ void scaleOutKernel(Out *out, int64_t ldo, const float *acc,
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
     int64_t m = i / cols, j = i % cols, n = col0 + j;
-    float v = acc[m * lda + j];
-    if (rowScale)
-      v *= rowScale[m];
-    v *= scale[perChannel ? n : 0];
-    if (bias)
-      v += toF(bias[n]);
-    if constexpr (std::is_same_v<Out, float>)
-      out[m * ldo + n] = v;
-    else
-      out[m * ldo + n] = toB(v);
+    out[m * ldo + n] = toOut<Out>(
+        scaledProduct(acc[m * lda + j], rowScale ? rowScale[m] : 1.f, scale,
+                      perChannel, bias, n));
   }
 }
 
-/// scaleOutKernel's arithmetic, four columns per thread access and a row
-/// per grid row (no division per element): acc rows 16-byte aligned (lda a
-/// multiple of 4), out's row starts at col0 aligned for 4 elements (ldo and
-/// col0 multiples of 4). Columns past the last multiple of 4 one by one.
-/// The same roundings as scaleOutKernel (rowScale null: times 1, exact).
+/// scaleOutKernel's arithmetic (scaledProduct), four columns per thread
+/// access and a row per grid row (no division per element): acc rows
+/// 16-byte aligned (lda a multiple of 4), out's row starts at col0 aligned
+/// for 4 elements (ldo and col0 multiples of 4). Columns past the last
+/// multiple of 4 one by one.
 template <class Out>
 __global__ void scaleOutVecKernel(Out *out, int64_t ldo, const float *acc,
                                   int64_t lda, const float *rowScale,
@@ -106,11 +120,7 @@ __global__ void scaleOutVecKernel(Out *out, int64_t ldo, const float *acc,
   int64_t quads = cols / 4;
   int64_t stride = int64_t(gridDim.x) * blockDim.x;
   auto one = [&](float v, float rs, int64_t n) {
-    v *= rs;
-    v *= scale[perChannel ? n : 0];
-    if (bias)
-      v += toF(bias[n]);
-    return v;
+    return scaledProduct(v, rs, scale, perChannel, bias, n);
   };
   for (int64_t m = blockIdx.y; m < rows; m += gridDim.y) {
     const float *a = acc + m * lda;
@@ -132,11 +142,7 @@ __global__ void scaleOutVecKernel(Out *out, int64_t ldo, const float *acc,
     for (int64_t j = 4 * quads + blockIdx.x * int64_t(blockDim.x) +
                      threadIdx.x;
          j < cols; j += stride) {
-      float v = one(a[j], rs, col0 + j);
-      if constexpr (std::is_same_v<Out, float>)
-        o[j] = v;
-      else
-        o[j] = toB(v);
+      o[j] = toOut<Out>(one(a[j], rs, col0 + j));
     }
   }
 }

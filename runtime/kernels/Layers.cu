@@ -323,6 +323,12 @@ __global__ void argmaxKernel(int64_t *out, const float *logits, int64_t vocab) {
   // One block reads a whole row (513 KB at 128256 ids): 16-byte loads, kU
   // of them in flight per thread, or it is latency-bound (~50 us a row on
   // an H100 with one 4-byte load in flight per thread).
+  auto see4 = [&](float4 v, int64_t q) { // ids 4q .. 4q + 3
+    see(v.x, 4 * q);
+    see(v.y, 4 * q + 1);
+    see(v.z, 4 * q + 2);
+    see(v.w, 4 * q + 3);
+  };
   constexpr int kU = 8;
   const int64_t stride = blockDim.x;
   int64_t n4 = (reinterpret_cast<uintptr_t>(row) & 15) == 0 ? vocab / 4 : 0;
@@ -334,21 +340,11 @@ __global__ void argmaxKernel(int64_t *out, const float *logits, int64_t vocab) {
     for (int u = 0; u < kU; ++u)
       v[u] = row4[j + u * stride];
 #pragma unroll
-    for (int u = 0; u < kU; ++u) {
-      int64_t i = 4 * (j + u * stride);
-      see(v[u].x, i);
-      see(v[u].y, i + 1);
-      see(v[u].z, i + 2);
-      see(v[u].w, i + 3);
-    }
+    for (int u = 0; u < kU; ++u)
+      see4(v[u], j + u * stride);
   }
-  for (; j < n4; j += stride) {
-    float4 v = row4[j];
-    see(v.x, 4 * j);
-    see(v.y, 4 * j + 1);
-    see(v.z, 4 * j + 2);
-    see(v.w, 4 * j + 3);
-  }
+  for (; j < n4; j += stride)
+    see4(row4[j], j);
   for (int64_t i = 4 * n4 + threadIdx.x; i < vocab; i += stride)
     see(row[i], i);
 #pragma unroll

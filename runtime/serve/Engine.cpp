@@ -107,11 +107,12 @@ std::string Engine::metricsText() const {
   return renderPrometheus(model_.facts().name, stats_, metrics_);
 }
 
-void Engine::publishStats() {
+SchedulerStats Engine::publishStats() {
   SchedulerStats s = scheduler_.stats();
   running_ = s.running;
   std::lock_guard<std::mutex> lock(metricsMu_);
   stats_ = s;
+  return s;
 }
 
 void Engine::finishRequest(uint64_t id, FinishReason reason,
@@ -272,16 +273,16 @@ void Engine::loop() {
         finishRequest(u.seqId, FinishReason::Stop);
       }
     }
-    publishStats();
+    SchedulerStats published = publishStats();
     if (trace_)
-      traceStep(plan, lastEnd, start, now, issueMs);
+      traceStep(plan, published, lastEnd, start, now, issueMs);
     lastEnd = Clock::now();
   }
 }
 
-void Engine::traceStep(const StepPlan &plan, Clock::time_point previous,
-                       Clock::time_point start, Clock::time_point modelDone,
-                       double issueMs) {
+void Engine::traceStep(const StepPlan &plan, const SchedulerStats &st,
+                       Clock::time_point previous, Clock::time_point start,
+                       Clock::time_point modelDone, double issueMs) {
   int64_t decode = 0, chunks = 0, chunkTokens = 0;
   for (const SequenceStep &s : plan.sequences) {
     if (s.tokens.size() == 1) {
@@ -294,7 +295,6 @@ void Engine::traceStep(const StepPlan &plan, Clock::time_point previous,
   auto ms = [](Clock::duration d) {
     return std::chrono::duration<double, std::milli>(d).count();
   };
-  SchedulerStats st = scheduler_.stats();
   std::fprintf(trace_.get(),
                "{\"step\":%llu,\"t_ms\":%.3f,\"decode\":%lld,"
                "\"chunks\":%lld,\"chunk_tokens\":%lld,\"running\":%lld,"

@@ -139,12 +139,13 @@ private:
   void finishRequest(uint64_t id, FinishReason reason,
                      const std::string &error = "");
   void failAll(const std::string &error);
-  void publishStats();
-  /// One --step-trace line: `previous` ended the last step's processing,
-  /// the model ran from `start` to `modelDone`.
-  void traceStep(const StepPlan &plan, Clock::time_point previous,
-                 Clock::time_point start, Clock::time_point modelDone,
-                 double issueMs);
+  /// Copies the scheduler's stats for stats() and /metrics; returns them.
+  SchedulerStats publishStats();
+  /// One --step-trace line: `st` the stats after the step, `previous` ended
+  /// the last step's processing, the model ran from `start` to `modelDone`.
+  void traceStep(const StepPlan &plan, const SchedulerStats &st,
+                 Clock::time_point previous, Clock::time_point start,
+                 Clock::time_point modelDone, double issueMs);
 
   ModelStep &model_;
   EngineConfig config_;

@@ -345,7 +345,6 @@ void testFp8(FakeRank &r) {
 /// graph.
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
 
-/// With copyGBs <= 0, measures the device-to-device copy rate first.
 /// The Llama-3-8B projections (N, K) the FP8 benches time.
 struct Shape8b {
   const char *name;
@@ -356,6 +355,7 @@ constexpr Shape8b kShapes8b[] = {{"qkv", 6144, 4096},
                                  {"gate+up", 28672, 4096},
                                  {"down", 4096, 14336}};
 
+/// With copyGBs <= 0, measures the device-to-device copy rate first.
 void benchFp8(FakeRank &r, double copyGBs) {
   Rng rng(29);
   if (copyGBs <= 0) {
