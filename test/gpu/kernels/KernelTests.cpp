@@ -70,27 +70,6 @@ void sync() {
   cudaCheck(cudaStreamSynchronize(R->stream()), "stream sync");
 }
 
-/// Captures `work` on R's stream as a CUDA graph, replays it once and
-/// waits; false if any step failed (the graph is destroyed either way).
-bool captureAndReplay(const std::function<void()> &work) {
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  bool ok = cudaStreamBeginCapture(R->stream(),
-                                   cudaStreamCaptureModeThreadLocal) ==
-            cudaSuccess;
-  work();
-  ok = cudaStreamEndCapture(R->stream(), &graph) == cudaSuccess && ok;
-  ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-  ok = ok && cudaGraphLaunch(exec, R->stream()) == cudaSuccess;
-  sync();
-  if (exec)
-    cudaGraphExecDestroy(exec);
-  if (graph)
-    cudaGraphDestroy(graph);
-  cudaGetLastError();
-  return ok;
-}
-
 struct StepBuf {
   DevBuf<int64_t> ids, positions;
   Step step;
@@ -357,9 +336,10 @@ void testLinear() {
       std::vector<float> w = randomBf16(rng, size_t(n * k), 0.04f);
       DevBuf<uint16_t> dx = toDevice(x), dw = toDevice(w), out(size_t(m * n));
       out.poison();
-      bool ok = captureAndReplay([&] {
+      bool ok = captureAndReplay(*R, [&] {
         rt::linear(*R, act(out, m, n), act(dx, m, k), weightOf(dw, n, k),
                    nullptr);
+        return true;
       });
       recordBool("linear (tuned) in a capture", "M=96 N=768 K=512",
                  ok && rt::gemm::tuningEntries().size() == tunedCount,
@@ -389,7 +369,10 @@ void testLinear() {
     std::vector<float> eager = fromDevice(y);
     y.poison();
     h.poison();
-    bool ok = captureAndReplay(chain);
+    bool ok = captureAndReplay(*R, [&] {
+      chain();
+      return true;
+    });
     bool same = ok && fromDevice(y) == eager;
     recordBool("linear (stream) in a graph", "M=8 two chained, PDL", same,
                same ? "replay bit-identical to eager"

@@ -143,6 +143,25 @@ std::string captureGraph(FakeRank &r, Body &&body, cudaGraph_t &graph,
   return err;
 }
 
+/// Captures `run` (false where it did not apply) with captureGraph,
+/// replays the graph once and waits; false if the capture, `run` or the
+/// replay failed (the graph is destroyed either way).
+inline bool captureAndReplay(FakeRank &r, const std::function<bool()> &run) {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  bool applied = false;
+  std::string err = captureGraph(r, [&] { applied = run(); }, graph, exec);
+  bool ok = err.empty() && applied &&
+            cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
+  sync(r);
+  if (exec)
+    cudaGraphExecDestroy(exec);
+  if (graph)
+    cudaGraphDestroy(graph);
+  cudaGetLastError();
+  return ok;
+}
+
 inline float roundBf16(float x) { return rt::bf16ToFloat(rt::floatToBf16(x)); }
 
 /// Random bf16 values (returned as the floats they hold).
@@ -271,22 +290,8 @@ void checkEagerAndReplay(FakeRank &r, const std::string &test,
   sync(r);
   Results again = results();
   poison();
-  cudaGraph_t graph = nullptr;
-  cudaGraphExec_t exec = nullptr;
-  ok = ok && cudaStreamBeginCapture(r.stream(),
-                                    cudaStreamCaptureModeThreadLocal) ==
-                 cudaSuccess;
-  ok = ok && run();
-  ok = cudaStreamEndCapture(r.stream(), &graph) == cudaSuccess && ok;
-  ok = ok && cudaGraphInstantiate(&exec, graph, 0) == cudaSuccess;
-  ok = ok && cudaGraphLaunch(exec, r.stream()) == cudaSuccess;
-  sync(r);
+  ok = ok && captureAndReplay(r, run);
   Results replay = results();
-  if (exec)
-    cudaGraphExecDestroy(exec);
-  if (graph)
-    cudaGraphDestroy(graph);
-  cudaGetLastError();
   Stats st;
   st.count = 1;
   st.bad = !(ok && first == again && first == replay);
