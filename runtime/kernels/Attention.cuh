@@ -14,9 +14,14 @@
 // layout of one k16 step).
 //
 // Prefill: a block is 64 query rows of one head (4 warps x 16) streaming
-// 64-key K/V tiles through shared memory. Keys come either from this call's
-// k/v (no cache) or from the cache after this call's keys were written
-// there, so chunked prefill and prompts after a prefix work the same way.
+// 64-key K/V tiles through shared memory, two tile buffers up to head_dim
+// 128 (the next tile's asynchronous copies in flight during this one's
+// MMAs), the causal mask skipped for tiles every row of a warp sees whole,
+// and the grid ordered heads-fastest from the last row tile down, so the
+// blocks with the most keys start first instead of forming the tail. Keys
+// come either from this call's k/v (no cache) or from the cache after this
+// call's keys were written there, so chunked prefill and prompts after a
+// prefix work the same way.
 //
 // Decode (one query per sequence, with a cache): a warp's 16 rows are the
 // query heads sharing one kv head, so each K/V byte is read once per group,
@@ -415,16 +420,30 @@ __device__ __forceinline__ HeadKV headKV(const Args &a, int kvh, bool fp8) {
   return h;
 }
 
+/// K/V tile buffers of the prefill kernel: two (the next tile's loads in
+/// flight while this one's MMAs run) up to head_dim 128; one above, where
+/// two would halve the blocks an SM holds.
+template <int HD> constexpr int kPrefillStages = HD <= 128 ? 2 : 1;
+
+/// At most 170 registers up to head_dim 128, so three blocks share an SM
+/// (12 warps; the H100 runs of 2026-12-06: 8B 2048-token prefill attention
+/// equal to 2 blocks of 226 registers, the ~1B's 5% faster).
 template <int HD, bool Fp8>
-__global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
-  constexpr int LD = HD + 8;
+__global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
+    prefillKernel(PrefillArgs a) {
+  constexpr int LD = HD + 8, Stages = kPrefillStages<HD>;
   extern __shared__ uint4 attnSmem[];
-  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem), *Vs = Ks + kBC * LD;
-  __shared__ int64_t kposS[kBC];
-  __shared__ float kScS[Fp8 ? kBC : 1], vScS[Fp8 ? kBC : 1];
+  // Stage i: K at Ks + i * 2 * kBC * LD, V right after it.
+  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem);
+  __shared__ int64_t kposS[Stages][kBC];
+  __shared__ float kScS[Stages][Fp8 ? kBC : 1], vScS[Stages][Fp8 ? kBC : 1];
   __shared__ int64_t qRange[2][kThreads / 32];
 
-  int b = blockIdx.z + a.seqBase, h = blockIdx.y, t0 = blockIdx.x * kBR;
+  // Grid (heads, row tiles, sequences), the last row tiles (the most keys
+  // under the causal mask) first, so the longest blocks do not form the
+  // tail of the launch.
+  int b = blockIdx.z + a.seqBase, h = blockIdx.x,
+      t0 = (gridDim.y - 1 - blockIdx.y) * kBR;
   int kvh = h / a.group;
   int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   int g = lane >> 2, tq = lane & 3;
@@ -484,41 +503,85 @@ __global__ void __launch_bounds__(kThreads) prefillKernel(PrefillArgs a) {
   HeadKV hkv = headKV<HD>(a, kvh, Fp8);
   RowState<HD> st;
 
-  for (int64_t j0 = jBegin; j0 < jEnd; j0 += kBC) {
+  // The first tile at or after j that some row's window still reaches (no
+  // cache: keys are this call's rows, positions increasing).
+  auto firstLive = [&](int64_t j) {
+    if (!a.cache && a.window > 0)
+      for (; j < jEnd; j += kBC) {
+        int n = jEnd - j < kBC ? int(jEnd - j) : kBC;
+        if (pos[j + n - 1] > bmin - a.window)
+          break;
+      }
+    return j;
+  };
+  auto issue = [&](int64_t j0, int stage) {
     int n = jEnd - j0 < kBC ? int(jEnd - j0) : kBC;
-    if (!a.cache && a.window > 0 && pos[j0 + n - 1] <= bmin - a.window)
-      continue; // the whole tile fell out of every row's window
-    loadKVTile<HD, LD, Fp8>(Ks, Vs, kScS, vScS, hkv, a.kv, b, j0, n, tid);
+    bf16 *K = Ks + stage * 2 * kBC * LD;
+    loadKVTile<HD, LD, Fp8>(K, K + kBC * LD, kScS[stage], vScS[stage], hkv,
+                            a.kv, b, j0, n, tid);
     for (int c = tid; c < kBC; c += kThreads)
-      kposS[c] = c < n ? (a.cache ? j0 + c : pos[j0 + c]) : LLONG_MAX;
-    cpAsyncWait<0>();
-    __syncthreads();
+      kposS[stage][c] = c < n ? (a.cache ? j0 + c : pos[j0 + c]) : LLONG_MAX;
+  };
 
-    int64_t tileMin = kposS[0], tileMax = kposS[n - 1];
+  int64_t j0 = firstLive(jBegin);
+  int stage = 0;
+  if (j0 < jEnd)
+    issue(j0, 0);
+  while (j0 < jEnd) {
+    int64_t next = firstLive(j0 + kBC);
+    int n = jEnd - j0 < kBC ? int(jEnd - j0) : kBC;
+    cpAsyncWait<0>();
+    __syncthreads(); // tile j0 landed; every warp is done with the other one
+    if constexpr (Stages == 2)
+      if (next < jEnd)
+        issue(next, stage ^ 1);
+    const bf16 *K = Ks + stage * 2 * kBC * LD, *V = K + kBC * LD;
+    const int64_t *kpos = kposS[stage];
+    int64_t tileMin = kpos[0], tileMax = kpos[n - 1];
     bool skip = wmax < 0 || tileMin > wmax ||
                 (a.window > 0 && tileMax <= wmin - a.window);
+    // Every key visible to every row of this warp: no mask to apply (rows
+    // past the sequence are not stored). Not above head_dim 128, where the
+    // second path's registers would spill.
+    bool full = Stages == 2 && !Fp8 && n == kBC && tileMax <= wmin &&
+                (a.window <= 0 || tileMin > wmax - a.window);
     if (!skip) {
       float s[kBC / 8][4];
-      scores<HD, LD, kBC / 8>(s, qf, Ks, 0, lane);
+      scores<HD, LD, kBC / 8>(s, qf, K, 0, lane);
+      if (full) {
 #pragma unroll
-      for (int nt = 0; nt < kBC / 8; ++nt)
+        for (int nt = 0; nt < kBC / 8; ++nt)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          int key = nt * 8 + 2 * tq + (e & 1);
-          int64_t kp = kposS[key];
-          int64_t q = qp[e >> 1];
-          bool ok = kp <= q && (a.window <= 0 || kp > q - a.window);
-          float sc = Fp8 ? a.scaleLog2 * kScS[key] : a.scaleLog2;
-          s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
-        }
+          for (int e = 0; e < 4; ++e)
+            s[nt][e] *= a.scaleLog2;
+      } else {
+#pragma unroll
+        for (int nt = 0; nt < kBC / 8; ++nt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            int key = nt * 8 + 2 * tq + (e & 1);
+            int64_t kp = kpos[key];
+            int64_t q = qp[e >> 1];
+            bool ok = kp <= q && (a.window <= 0 || kp > q - a.window);
+            float sc = Fp8 ? a.scaleLog2 * kScS[stage][key] : a.scaleLog2;
+            s[nt][e] = ok ? s[nt][e] * sc : -INFINITY;
+          }
+      }
       softmaxUpdate<HD, kBC / 8>(s, st);
       if constexpr (Fp8)
-        scaleByV<kBC / 8>(s, vScS, 0, tq);
+        scaleByV<kBC / 8>(s, vScS[stage], 0, tq);
 #pragma unroll
       for (int kk = 0; kk < kBC / 16; ++kk)
-        accumulatePV<HD, LD>(st, s[2 * kk], s[2 * kk + 1], Vs, kk * 16, lane);
+        accumulatePV<HD, LD>(st, s[2 * kk], s[2 * kk + 1], V, kk * 16, lane);
     }
-    __syncthreads();
+    if constexpr (Stages == 1) {
+      __syncthreads(); // every warp is done with the one buffer
+      if (next < jEnd)
+        issue(next, 0);
+    } else {
+      stage ^= 1;
+    }
+    j0 = next;
   }
 
 #pragma unroll
@@ -928,7 +991,7 @@ __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
 //===----------------------------------------------------------------------===//
 
 template <int HD> constexpr int prefillSmemBytes() {
-  return 2 * kBC * (HD + 8) * 2;
+  return kPrefillStages<HD> * 2 * kBC * (HD + 8) * 2;
 }
 template <int HD> constexpr int decodeSmemBytes() {
   constexpr int tiles = (16 + 2 * kBC) * (HD + 8) * 2;
@@ -1198,7 +1261,7 @@ PrefillArgs prefillArgs(Act out, Act q, const Step &s,
 template <int HD>
 void launchPrefill(Rank &r, const PrefillArgs &pa, int64_t longest,
                    int heads, int64_t sequences, const char *what) {
-  dim3 grid(unsigned((longest + kBR - 1) / kBR), unsigned(heads),
+  dim3 grid(unsigned(heads), unsigned((longest + kBR - 1) / kBR),
             unsigned(sequences));
   if (!pa.cache)
     launchPrefillKernel<HD, false>(r, grid, pa);

@@ -207,6 +207,7 @@ def main():
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
           f"{torch.cuda.get_device_name(0)}", flush=True)
     rng = np.random.default_rng(7)
+    os.makedirs(args.out, exist_ok=True)
     work = "/tmp/hf_check"
     os.makedirs(work, exist_ok=True)
     rows, ok, detail = [], True, {}

@@ -132,6 +132,62 @@ struct DecodeBuffers {
   Step step;
 };
 
+/// Causal prefill attention of one sequence, 32 heads over 8 kv heads, at
+/// head_dim 128 (Llama-3-8B) and 64 (~1B): keys from this call's k/v, and
+/// (the compiled model's prefill) written into the cache first and read
+/// from it. TFLOP/s counts half the S x S scores, QK^T and PV.
+void benchPrefillAttention(FakeRank &r) {
+  const int heads = 32, kvHeads = 8;
+  rt::AttentionParams p;
+  p.heads = heads;
+  p.kvHeads = kvHeads;
+  p.cacheSlot = 0;
+  for (int hd : {128, 64})
+    for (int64_t seq : {512, 2048})
+      for (bool cache : {false, true}) {
+        r.resetArena();
+        int64_t tokens = seq;
+        DevBuf<uint16_t> q = randomDevice(size_t(tokens * heads * hd), "q", 1,
+                                          hd),
+                         k = randomDevice(size_t(tokens * kvHeads * hd), "k",
+                                          2, hd),
+                         v = randomDevice(size_t(tokens * kvHeads * hd), "v",
+                                          3, hd),
+                         out(size_t(tokens * heads * hd)),
+                         kc(size_t(cache ? tokens * kvHeads * hd : 1)),
+                         vc(size_t(cache ? tokens * kvHeads * hd : 1));
+        if (cache)
+          r.setCache(0, rt::CacheView{reinterpret_cast<rt::bf16 *>(kc.get()),
+                                      reinterpret_cast<rt::bf16 *>(vc.get()),
+                                      1, kvHeads, seq, hd});
+        std::vector<int64_t> pv(static_cast<size_t>(tokens));
+        for (int64_t i = 0; i < tokens; ++i)
+          pv[size_t(i)] = i;
+        DevBuf<int64_t> pos = toDeviceRaw(pv);
+        Step s;
+        s.batch = 1;
+        s.seq = seq;
+        s.positions = pos.get();
+        auto call = [&] {
+          rt::Act o = act(out, tokens, heads * hd), qa = act(q, tokens, heads * hd),
+                  ka = act(k, tokens, kvHeads * hd),
+                  va = act(v, tokens, kvHeads * hd);
+          if (hd == 128)
+            rt::attention<128, 4>(r, o, qa, ka, va, s, p, cache);
+          else
+            rt::attention<64, 4>(r, o, qa, ka, va, s, p, cache);
+        };
+        double ms = timeMs(r, call, 10);
+        double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
+        std::printf("%-44s %9.4f ms  %7.1f TFLOP/s\n",
+                    (std::string("prefill attention S=") + std::to_string(seq) +
+                     " 32/8x" + std::to_string(hd) +
+                     (cache ? " causal, cache" : " causal"))
+                        .c_str(),
+                    ms, flops / (ms * 1e-3) / 1e12);
+      }
+}
+
 void runBench(FakeRank &r) {
   std::printf("\nbench (median of 7 batches; GB/s counts bytes that must "
               "move once)\n");
@@ -309,39 +365,7 @@ void runBench(FakeRank &r) {
                 100.0 * bytes / (ms * 1e-3) / 1e9 / copyGBs, gms,
                 100.0 * bytes / (gms * 1e-3) / 1e9 / copyGBs);
   }
-  for (int64_t seq : {512, 2048}) {
-    int64_t tokens = seq;
-    DevBuf<uint16_t> q = randomDevice(size_t(tokens * heads * hd), "q", 1, hd),
-                     k = randomDevice(size_t(tokens * kvHeads * hd), "k", 2,
-                                      hd),
-                     v = randomDevice(size_t(tokens * kvHeads * hd), "v", 3,
-                                      hd),
-                     out(size_t(tokens * heads * hd));
-    std::vector<int64_t> pv(static_cast<size_t>(tokens));
-    for (int64_t i = 0; i < tokens; ++i)
-      pv[size_t(i)] = i;
-    DevBuf<int64_t> pos = toDeviceRaw(pv);
-    Step s;
-    s.batch = 1;
-    s.seq = seq;
-    s.positions = pos.get();
-    double ms = timeMs(
-        r,
-        [&] {
-          rt::attention<128, 4>(r, act(out, tokens, heads * hd),
-                                act(q, tokens, heads * hd),
-                                act(k, tokens, kvHeads * hd),
-                                act(v, tokens, kvHeads * hd), s, p, false);
-        },
-        10);
-    // Causal: half of the S x S score matrix, QK^T and PV.
-    double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
-    std::printf("%-44s %9.4f ms  %7.1f TFLOP/s\n",
-                (std::string("prefill attention S=") + std::to_string(seq) +
-                 " 32/8x128 causal")
-                    .c_str(),
-                ms, flops / (ms * 1e-3) / 1e12);
-  }
+  benchPrefillAttention(r);
 
   // MoE (Mixtral-shaped): 8 experts, top-2, H=4096, I=14336.
   {
@@ -400,7 +424,8 @@ void runBench(FakeRank &r) {
   benchFp8(r, copyGBs);
 }
 
-/// --only=attention --bench: the one-launch decode attention (rope, cache
+/// --only=attention --bench: the prefill attention (benchPrefillAttention)
+/// and the one-launch decode attention (rope, cache
 /// write, flash-decoding splits, last-block merge) of the 8B (head_dim 128)
 /// and ~1B (head_dim 64) shapes, 32 heads over 8 kv heads, at the batches
 /// and contexts of the decode matrix, under each blocks-per-SM value of the
@@ -471,6 +496,9 @@ void benchDecodeAttention(FakeRank &r) {
     std::printf("\n");
     std::fflush(stdout);
   }
+  r.resetArena();
+  std::printf("\n");
+  benchPrefillAttention(r);
   r.resetArena();
 }
 
