@@ -227,6 +227,14 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
       hasValue = true;
       return Status::ok();
     };
+    // A value that names a file: present and not empty.
+    auto takeFileName = [&]() -> Status {
+      if (Status s = takeValue(); !s)
+        return s;
+      if (value.empty())
+        return Status::error("--" + name + " needs a file name");
+      return Status::ok();
+    };
     auto noValue = [&]() -> Status {
       if (hasValue)
         return Status::error("--" + name + " takes no value");
@@ -315,10 +323,8 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
         return E::fromError(s);
       o.emulateRanks = true;
     } else if (name == "dump-logits") {
-      if (Status s = takeValue(); !s)
+      if (Status s = takeFileName(); !s)
         return E::fromError(s);
-      if (value.empty())
-        return E::fromError(Status::error("--dump-logits needs a file name"));
       o.dumpLogits = value;
     } else if (name == "force-tokens") {
       if (Status s = takeValue(); !s)
@@ -340,16 +346,12 @@ Expected<ModelOptions> parseModelOptions(const std::vector<std::string> &args) {
         return E::fromError(s);
       o.tuneGemms = true;
     } else if (name == "gemm-tuning") {
-      if (Status s = takeValue(); !s)
+      if (Status s = takeFileName(); !s)
         return E::fromError(s);
-      if (value.empty())
-        return E::fromError(Status::error("--gemm-tuning needs a file name"));
       o.gemmTuning = value;
     } else if (name == "manifest") {
-      if (Status s = takeValue(); !s)
+      if (Status s = takeFileName(); !s)
         return E::fromError(s);
-      if (value.empty())
-        return E::fromError(Status::error("--manifest needs a file name"));
       o.manifest = value;
     } else {
       return E::fromError(
