@@ -69,22 +69,6 @@ bool streamApplies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
          isAligned(x, 16);
 }
 
-/// Experiment switch LLMC_STREAM_MIN_BALANCE=F (default 0, off): the
-/// streaming kernel takes a launch of `tiles` 16-row blocks only where
-/// tiles / (ceil(tiles / SMs) * SMs) >= F, i.e. the busiest SM's share of
-/// the weight rows is not far above the average; else cuBLASLt.
-bool streamBalanced(int64_t tiles) {
-  static const double minBalance = [] {
-    const char *v = std::getenv("LLMC_STREAM_MIN_BALANCE");
-    return v ? std::atof(v) : 0.0;
-  }();
-  if (minBalance <= 0.0)
-    return true;
-  int64_t sms = smCount();
-  int64_t perSm = (tiles + sms - 1) / sms;
-  return double(tiles) / double(perSm * sms) >= minBalance;
-}
-
 /// out[m, n] of row `row` of segment outputs laid side by side in `scratch`
 /// [rows, total]: q|k|v back into their own buffers.
 struct SplitArgs {
@@ -217,7 +201,7 @@ bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
     a.firstTile[i] = int(tiles);
     tiles += (t.n + 15) / 16;
   }
-  if (tiles > int64_t(1) << 30 || !streamBalanced(tiles))
+  if (tiles > int64_t(1) << 30)
     return false;
   a.count = count;
   a.tiles = int(tiles);
@@ -239,7 +223,6 @@ bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
   if (decodeGemmSwiglu(r, out, ldo, x, ldx, gate, up, n, k, m))
     return true;
   if (!streamApplies(x, ldx, k, m) || n < 1 || n > int64_t(1) << 30 ||
-      !streamBalanced((n + 15) / 16) ||
       !isAligned(gate, 16) || !isAligned(up, 16))
     return false;
   StreamArgs a{};
