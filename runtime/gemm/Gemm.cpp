@@ -336,6 +336,40 @@ constexpr int kTuneAnswers = 8;
 /// noise must not flip the choice between runs).
 constexpr float kTuneMinGain = 0.015f;
 
+/// Times the heuristic's answers `list` (those `usable`; the first is) on
+/// p's operands and fills `e` (rank, identity, first and best times) with
+/// the fastest, the first unless another is kTuneMinGain ahead. False when
+/// the first answer did not run.
+bool timeAnswers(cublasLtHandle_t lt, const Plan &plan, const MatmulNT &p,
+                 const std::vector<cublasLtMatmulAlgo_t> &list,
+                 const std::vector<bool> &usable, void *workspace,
+                 size_t workspaceBytes, cudaStream_t stream, TuningEntry &e) {
+  int reps = p.m * p.n * p.k >= (int64_t(1) << 34) ? 10 : 30;
+  std::string status;
+  float first = timeAlgo(lt, plan, p, list[0], workspace, workspaceBytes,
+                         stream, reps, status);
+  int bestRank = 0;
+  float best = first;
+  for (int i = 1; first > 0.f && i < int(list.size()); ++i) {
+    if (!usable[size_t(i)])
+      continue;
+    float ms = timeAlgo(lt, plan, p, list[size_t(i)], workspace,
+                        workspaceBytes, stream, reps, status);
+    if (ms > 0.f && ms < best)
+      best = ms, bestRank = i;
+  }
+  cudaGetLastError();
+  if (first <= 0.f)
+    return false;
+  if (best > first * (1.f - kTuneMinGain))
+    bestRank = 0, best = first;
+  e.rank = bestRank;
+  algoIdentity(list[size_t(bestRank)], e.algoId, e.tileId, e.splitK);
+  e.firstUs = 1e3f * first;
+  e.bestUs = 1e3f * best;
+  return true;
+}
+
 // Builds the plan: descriptors, then the algorithm; "" on success.
 std::string buildPlan(cublasLtHandle_t lt, cudaStream_t stream,
                       void *workspace, size_t workspaceBytes,
@@ -444,33 +478,15 @@ std::string buildPlan(cublasLtHandle_t lt, cudaStream_t stream,
           askBucket(kTuneAnswers, list).empty() && fits(list[0])) {
         if (std::string e = setPointers(plan, p); !e.empty())
           return e;
-        int reps = p.m * p.n * p.k >= (int64_t(1) << 34) ? 10 : 30;
-        std::string status;
-        float first = timeAlgo(lt, plan, p, list[0], workspace,
-                               workspaceBytes, stream, reps, status);
-        int bestRank = 0;
-        float best = first;
-        for (int i = 1; first > 0.f && i < int(list.size()); ++i) {
-          if (!fits(list[size_t(i)]))
-            continue;
-          std::string st;
-          float ms = timeAlgo(lt, plan, p, list[size_t(i)], workspace,
-                              workspaceBytes, stream, reps, st);
-          if (ms > 0.f && ms < best)
-            best = ms, bestRank = i;
-        }
-        cudaGetLastError();
-        if (first > 0.f) {
-          if (best > first * (1.f - kTuneMinGain))
-            bestRank = 0, best = first;
-          TuningEntry e;
+        std::vector<bool> usable(list.size(), true); // the first fits
+        for (size_t i = 1; i < list.size(); ++i)
+          usable[i] = fits(list[i]);
+        TuningEntry e;
+        if (timeAnswers(lt, plan, p, list, usable, workspace, workspaceBytes,
+                        stream, e)) {
           e.shape = name;
-          e.rank = bestRank;
-          algoIdentity(list[size_t(bestRank)], e.algoId, e.tileId, e.splitK);
-          e.firstUs = 1e3f * first;
-          e.bestUs = 1e3f * best;
           t.entries[name] = e;
-          plan.algo = list[size_t(bestRank)];
+          plan.algo = list[size_t(e.rank)];
           return "";
         }
       }
