@@ -78,7 +78,8 @@ def build(args):
             t0 = time.time()
             target = os.path.join(d, kind)
             subprocess.run([f"{bin_dir}/llm-compile", mlir, "--shard=tp1",
-                            f"--target={args.target}", *flags, "-o", target], check=True)
+                            f"--target={args.target}", *flags, *args.compile_args.split(),
+                            "-o", target], check=True)
             shutil.rmtree(os.path.join(target, "src"), ignore_errors=True)
             print(f"matrix.py: {s}/{kind} built in {time.time() - t0:.0f} s", flush=True)
         os.remove(mlir)
@@ -222,6 +223,8 @@ def main():
     b.add_argument("--shapes", default=",".join(SHAPES))
     b.add_argument("--bin", default="build/bin")
     b.add_argument("--target", default="h100")
+    b.add_argument("--compile-args", default="",
+                   help="more llm-compile flags, e.g. --qkv-views=false for an A/B")
     j = sub.add_parser("jobs")
     j.add_argument("--shapes", default=",".join(SHAPES))
     r = sub.add_parser("run")

@@ -177,9 +177,10 @@ DecodePlan llmc::planDecode(const rt::Manifest &m, const Target &target) {
     next = plan.decode.streamMaxRows + 1;
   }
   range(next, -1,
-        "cuBLASLt: q|k|v one GEMM + split, gate|up one GEMM + SwiGLU, o, "
-        "down (back-to-back weights; else one GEMM each)",
-        9);
+        "cuBLASLt: q|k|v one GEMM into column views, gate|up one GEMM + "
+        "SwiGLU, o, down (back-to-back weights; q|k|v with biases: one GEMM "
+        "+ split; else one GEMM each)",
+        8);
   return plan;
 }
 

@@ -279,6 +279,7 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   LowerToEmitCOptions lowerOptions;
   lowerOptions.target = target->arch;
   lowerOptions.tpReduce = options.tpReduce;
+  lowerOptions.qkvViews = options.qkvViews;
   lower.addPass(createLowerToEmitC(lowerOptions));
   if (failed(lower.run(module)))
     return make_error<DiagnosedError>();

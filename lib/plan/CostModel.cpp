@@ -148,10 +148,10 @@ PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
   return terms;
 }
 
-int64_t siblingLaunches(int64_t siblings, double rows) {
+int64_t siblingLaunches(int64_t siblings, double rows, bool intoViews) {
   if (siblings < 2)
     return siblings;
-  if (rows <= kGroupedLaunchMaxRows)
+  if (rows <= kGroupedLaunchMaxRows || intoViews)
     return 1;
   return rows <= kOneGemmMaxRows ? 2 : siblings;
 }
@@ -554,7 +554,23 @@ int64_t Analyzer::launches(Operation *op, const Phase &phase) const {
     // A group launches once, at its first member.
     if (group.size() < 2 || group.front() != linear)
       return group.size() < 2 ? 1 : 0;
-    return cost::siblingLaunches(group.size(), rows);
+    // bf16 q|k|v that only attention reads (through its ropes) are written
+    // by one GEMM as column views of one buffer.
+    auto attentionOnly = [](Value v) {
+      return llvm::all_of(v.getUsers(), [](Operation *user) {
+        auto rope = dyn_cast<llm::RopeOp>(user);
+        return isa<llm::AttentionOp>(user) ||
+               (rope && llvm::all_of(rope->getUsers(), [](Operation *u) {
+                  return isa<llm::AttentionOp>(u);
+                }));
+      });
+    };
+    bool intoViews = llvm::all_of(group, [&](llm::LinearOp l) {
+      auto w = dyn_cast<RankedTensorType>(l.getWeight().getType());
+      return w && w.getElementType().isBF16() && !l.getResult().use_empty() &&
+             attentionOnly(l.getResult());
+    });
+    return cost::siblingLaunches(group.size(), rows, intoViews);
   }
   return 1;
 }

@@ -44,6 +44,14 @@ void BufferPool::transfer(Value from, Value to) {
   moved.insert(from);
 }
 
+void BufferPool::share(Value owner, const BufferKey &key,
+                       ArrayRef<Value> views) {
+  keys[owner] = key;
+  for (Value view : views)
+    ownerOf[view] = owner;
+  liveViews[owner] = static_cast<int64_t>(views.size());
+}
+
 std::optional<BufferKey> BufferPool::keyOf(Value buffer) const {
   auto it = keys.find(buffer);
   if (it == keys.end())
@@ -60,6 +68,11 @@ void BufferPool::release(Operation *op, ArrayRef<Value> values) {
     if (!buffer)
       continue;
     moved.insert(v); // released once
+    if (Value owner = ownerOf.lookup(buffer)) {
+      if (--liveViews[owner] == 0)
+        free[keys[owner]].push_back(owner);
+      continue;
+    }
     if (auto key = keyOf(buffer))
       free[*key].push_back(buffer);
   }

@@ -6,8 +6,9 @@
 // llm-lower-to-emitc reuses buffers: within one straight-line block of
 // generated code (the forward body, or a pipeline stage), a value's buffer
 // returns to a pool after the value's last use and the next value of the
-// same shape class takes it. This file holds that bookkeeping; it builds no
-// IR.
+// same shape class takes it. Column views of one buffer (q, k and v
+// written by one GEMM) return it once the last of them dies. This file
+// holds that bookkeeping; it builds no IR.
 //
 //===----------------------------------------------------------------------===//
 
@@ -98,6 +99,11 @@ public:
   void recycle(mlir::Value buffer, const BufferKey &key);
   /// `to` takes over the buffer of `from` (ops that run in place).
   void transfer(mlir::Value from, mlir::Value to);
+  /// `views` (buffers assigned to values, without a class) are column
+  /// views of `owner` (class `key`): the owner returns to the pool when the
+  /// values of all of them have died.
+  void share(mlir::Value owner, const BufferKey &key,
+             llvm::ArrayRef<mlir::Value> views);
   /// The buffer holding `value`, or null.
   mlir::Value bufferOf(mlir::Value value) const { return buffers.lookup(value); }
   std::optional<BufferKey> keyOf(mlir::Value buffer) const;
@@ -112,6 +118,9 @@ private:
   llvm::DenseMap<mlir::Value, BufferKey> keys;
   llvm::DenseSet<mlir::Value> moved;
   std::map<BufferKey, llvm::SmallVector<mlir::Value>> free;
+  /// View buffer -> its owner; owner -> views whose values are still live.
+  llvm::DenseMap<mlir::Value, mlir::Value> ownerOf;
+  llvm::DenseMap<mlir::Value, int64_t> liveViews;
 };
 
 } // namespace llmc::lowering

@@ -142,10 +142,13 @@ class Lowering {
 public:
   /// `fp32Reduce`: lower a row-parallel linear and its all-reduce to one
   /// linearAllReduce (fp32 partial sums); otherwise linear + allReduce on
-  /// bf16 partials.
-  Lowering(ModuleOp module, GridInfo grid, StringRef target, bool fp32Reduce)
+  /// bf16 partials. `qkvViews`: q|k|v read only by attention are column
+  /// views of one buffer (lowerLinearSiblings).
+  Lowering(ModuleOp module, GridInfo grid, StringRef target, bool fp32Reduce,
+           bool qkvViews)
       : module(module), ctx(module.getContext()), types(ctx), b(ctx),
-        grid(std::move(grid)), target(target), fp32Reduce(fp32Reduce) {}
+        grid(std::move(grid)), target(target), fp32Reduce(fp32Reduce),
+        qkvViews(qkvViews) {}
 
   /// Builds the emitc module in place of the per-rank program.
   LogicalResult run();
@@ -294,6 +297,7 @@ private:
   GridInfo grid;
   std::string target;
   bool fp32Reduce;
+  bool qkvViews;
 
   emitc::FuncOp function;
   Value rank;

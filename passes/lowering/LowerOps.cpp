@@ -481,6 +481,28 @@ static llm::LinearOp plainSingleUseLinear(Value v) {
   return l;
 }
 
+/// Whether a linear's result may be a column view of one q|k|v buffer
+/// (runtime/abi/Ops.h `columns`): bf16 weight, no bias, and read only by
+/// attention, directly or through a rope (in place) that only attention
+/// reads. Those runtime calls take row strides; others take dense rows.
+static bool viewsOk(llm::LinearOp l) {
+  auto weight = dyn_cast<RankedTensorType>(l.getWeight().getType());
+  if (l.getBias() || !weight || !weight.getElementType().isBF16() ||
+      l.getResult().use_empty())
+    return false;
+  auto attentionOnly = [](Value v) {
+    return llvm::all_of(v.getUsers(), [](Operation *user) {
+      return isa<llm::AttentionOp>(user);
+    });
+  };
+  return llvm::all_of(l.getResult().getUsers(), [&](Operation *user) {
+    if (isa<llm::AttentionOp>(user))
+      return true;
+    auto rope = dyn_cast<llm::RopeOp>(user);
+    return rope && attentionOnly(rope.getResult());
+  });
+}
+
 FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
                                               ComputeScope &scope) {
   Value input = op.getInput();
@@ -545,7 +567,8 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   if (failed(in))
     return failure();
   SmallVector<Arg, 12> outs, ws, biases;
-  // Scratch [rows, sum of N] for one GEMM over back-to-back weights.
+  // [rows, sum of N]: the buffer of q|k|v's column views, or the scratch
+  // one GEMM over back-to-back weights writes before a split.
   FailureOr<BufferKey> all = keyFor(group.front().getResult(), scope, op);
   if (failed(all))
     return failure();
@@ -553,13 +576,36 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   for (llm::LinearOp l : group)
     all->cols +=
         cast<RankedTensorType>(l.getResult().getType()).getShape().back();
+  bool views = qkvViews && llvm::all_of(group, viewsOk);
+  Value owner;
+  if (views) {
+    owner = scope.pool.take(*all);
+    if (!owner)
+      owner = allocate(*all, scope);
+  }
+  SmallVector<Value, 3> viewBuffers;
+  int64_t first = 0;
   for (llm::LinearOp l : group) {
     FailureOr<Value> w = weight(l.getWeight(), l);
     FailureOr<Arg> bias = biasArg(l.getBias(), l);
-    FailureOr<Value> out = result(l.getResult(), scope, l);
-    if (failed(w) || failed(bias) || failed(out))
+    if (failed(w) || failed(bias))
       return failure();
-    outs.push_back(*out);
+    int64_t cols =
+        cast<RankedTensorType>(l.getResult().getType()).getShape().back();
+    Value out;
+    if (views) {
+      out = call("llmc::rt::columns", types.act,
+                 {rank, owner, i64(first), i64(cols)});
+      scope.pool.assign(canonical(l.getResult()), out, std::nullopt);
+      viewBuffers.push_back(out);
+    } else {
+      FailureOr<Value> buffer = result(l.getResult(), scope, l);
+      if (failed(buffer))
+        return failure();
+      out = *buffer;
+    }
+    first += cols;
+    outs.push_back(out);
     ws.push_back(*w);
     biases.push_back(*bias);
   }
@@ -568,7 +614,12 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   args.push_back(*in);
   args.append(ws);
   args.append(biases);
-  args.push_back(callScratch(*all, 1, scope)[0]);
+  if (views) {
+    scope.pool.share(owner, *all, viewBuffers);
+    args.push_back(Arg(opaque("llmc::rt::Act{}")));
+  } else {
+    args.push_back(callScratch(*all, 1, scope)[0]);
+  }
   callVoid(group.size() == 3 ? "llmc::rt::linear3" : "llmc::rt::linear2",
            args);
   for (llm::LinearOp l : group)

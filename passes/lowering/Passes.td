@@ -48,6 +48,11 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
       rounding to bf16, as the unsharded linear rounds. `tp-reduce=bf16`
       keeps `linear` + `allReduce` on bf16 partials (half the bytes on the
       wire, two more roundings).
+    * q, k and v projected from one input, bf16 without bias and read only
+      by attention (through its ropes), are column views
+      (`llmc::rt::columns`) of one `[tokens, q|k|v]` buffer: beyond the
+      decode kernels' rows one GEMM writes them in place, no split.
+      `qkv-views=false` gives each its own buffer.
 
     Ops it cannot lower (`llm.sample`, `dist.ring_attention`: sequence
     parallelism) are errors naming the op.
@@ -83,6 +88,11 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
            "(linearAllReduce: fp32 partials, one rounding to bf16, as the "
            "unsharded linear) or bf16 (linear + allReduce of bf16 "
            "partials: half the bytes on the wire)">,
+    Option<"qkvViews", "qkv-views", "bool", /*default=*/"true",
+           "Sibling projections read only by attention (q, k, v: bf16, no "
+           "bias) are column views of one buffer one GEMM writes "
+           "(llmc::rt::columns); false: separate buffers, the GEMM into "
+           "scratch and a split kernel (for comparison)">,
   ];
   let dependentDialects = ["::mlir::emitc::EmitCDialect"];
 }

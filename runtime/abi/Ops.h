@@ -41,7 +41,20 @@ struct Act {
   int64_t rows = 0;
   int64_t cols = 0;
   const float *rowScale = nullptr; ///< FP8 activations only
+  /// Elements from one row to the next; 0: `cols` (a dense buffer). A
+  /// column view (`columns`) of a wider buffer has its owner's row length:
+  /// q, k and v written side by side by one GEMM. Only the ops that say so
+  /// take views (linear2/3 outputs, rope, attention, ropeAttention); the
+  /// others refuse them.
+  int64_t ld = 0;
 };
+
+/// Row stride of `a` in elements.
+inline int64_t rowStride(const Act &a) { return a.ld ? a.ld : a.cols; }
+
+/// Columns [first, first + cols) of the bf16 activation `owner`, a view
+/// sharing its rows (no copy); a range outside `owner` is an error.
+Act columns(Rank &r, Act owner, int64_t first, int64_t cols);
 
 /// A weight as this rank holds it; `offset` is where its block starts in the
 /// full tensor along the sliced dim (vocab-parallel embeddings need it).
@@ -145,8 +158,11 @@ void linear(Rank &r, Act out, Act in, Weight w, const Weight *bias);
 /// Sibling projections of one input (q, k and v; gate and up without an
 /// activation): out_i = in W_i^T (+ bias_i). One launch for every weight
 /// at decode batch sizes (a grouped GEMV or streaming tensor-core GEMM);
-/// beyond, one GEMM over weights stored back to back into `scratch` [rows,
-/// sum of the outputs' cols] and a split, else one GEMM each.
+/// beyond, one GEMM over weights stored back to back: straight into the
+/// outputs when they are adjacent column views of one buffer (`columns`,
+/// `scratch` then unused and may be empty), else into `scratch` [rows, sum
+/// of the outputs' cols] and a split; else one GEMM each. Outputs may be
+/// column views.
 void linear2(Rank &r, Act out0, Act out1, Act in, Weight w0, Weight w1,
              const Weight *b0, const Weight *b1, Act scratch);
 void linear3(Rank &r, Act out0, Act out1, Act out2, Act in, Weight w0,

@@ -638,10 +638,11 @@ struct DecodeArgs {
   /// Counters of this rank's rows (see gDecodeCounters); nullptr: a
   /// separate merge kernel runs instead.
   unsigned *counters;
-  /// This step's k/v rows [batch, kvCols], written into the cache by the
+  /// This step's k/v rows [batch, .. ] (row stride kvStride), written into
+  /// the cache by the
   /// split that holds the query's position; nullptr when already written.
   const bf16 *newK, *newV;
-  int64_t kvCols;
+  int64_t kvStride;
 };
 
 /// The positions a decode query at `qpos` attends and how the grid's
@@ -743,8 +744,8 @@ __global__ void __launch_bounds__(kThreads)
   // This step's key and value go into the cache before any block reads
   // position qpos; only the last active split reads it, and it writes it.
   if (a.newK && split == plan.active - 1 && qpos >= 0 && qpos < a.maxSeq) {
-    const bf16 *kr = a.newK + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
-    const bf16 *vr = a.newV + int64_t(b) * a.kvCols + int64_t(kvh) * HD;
+    const bf16 *kr = a.newK + int64_t(b) * a.kvStride + int64_t(kvh) * HD;
+    const bf16 *vr = a.newV + int64_t(b) * a.kvStride + int64_t(kvh) * HD;
     int64_t at = a.kv.at(b, qpos);
     if constexpr (Fp8) {
       // Warp 0 quantizes the (rotated) key and the value, one head vector
@@ -944,7 +945,8 @@ template <int HD> __global__ void decodeMergeKernel(DecodeArgs a) {
 //===----------------------------------------------------------------------===//
 
 __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
-                                 const bf16 *v, int64_t kvCols, int headDim,
+                                 const bf16 *v, int64_t kvCols,
+                                 int64_t kvStride, int headDim,
                                  const int64_t *positions, int64_t seq,
                                  int64_t kvHeadStride, KVAddr kv,
                                  int64_t maxSeq, const int32_t *tokenSeq) {
@@ -958,9 +960,9 @@ __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
     int64_t h = i * 8 / headDim, d = i * 8 % headDim;
     int64_t dst = at + h * kvHeadStride + d;
     *reinterpret_cast<uint4 *>(kc + dst) =
-        reinterpret_cast<const uint4 *>(k + t * kvCols)[i];
+        reinterpret_cast<const uint4 *>(k + t * kvStride)[i];
     *reinterpret_cast<uint4 *>(vc + dst) =
-        reinterpret_cast<const uint4 *>(v + t * kvCols)[i];
+        reinterpret_cast<const uint4 *>(v + t * kvStride)[i];
   }
 }
 
@@ -969,7 +971,8 @@ __global__ void cacheWriteKernel(bf16 *kc, bf16 *vc, const bf16 *k,
 template <int HD>
 __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
                                     float *vs, const bf16 *k, const bf16 *v,
-                                    int64_t kvCols, const int64_t *positions,
+                                    int64_t kvCols, int64_t kvStride,
+                                    const int64_t *positions,
                                     int64_t seq, int64_t kvHeadStride,
                                     KVAddr kv, int64_t maxSeq,
                                     const int32_t *tokenSeq) {
@@ -981,8 +984,8 @@ __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
   int lane = threadIdx.x & 31;
   for (int64_t h = threadIdx.x >> 5; h < kvCols / HD; h += blockDim.x >> 5) {
     int64_t dst = at + h * kvHeadStride;
-    storeFp8Head<HD>(kc + dst, ks + dst / HD, k + t * kvCols + h * HD, lane);
-    storeFp8Head<HD>(vc + dst, vs + dst / HD, v + t * kvCols + h * HD, lane);
+    storeFp8Head<HD>(kc + dst, ks + dst / HD, k + t * kvStride + h * HD, lane);
+    storeFp8Head<HD>(vc + dst, vs + dst / HD, v + t * kvStride + h * HD, lane);
   }
 }
 
@@ -1052,6 +1055,15 @@ void checkAttention(Rank &r, const char *op, Act out, Act q, Act k, Act v,
   if (!aligned16(q.data) || !aligned16(k.data) || !aligned16(v.data) ||
       !aligned16(out.data))
     failf(r, op, "q, k, v and out must be 16-byte aligned");
+  // q, k and v may be column views of one buffer (Ops.h `columns`): rows
+  // of 16-byte multiples, k and v with one stride.
+  if (rowStride(q) % 8 != 0 || rowStride(k) % 8 != 0 ||
+      rowStride(out) % 8 != 0 || rowStride(k) != rowStride(v))
+    failf(r, op,
+          "row strides q %lld, k %lld, v %lld, out %lld: each a multiple of "
+          "8 elements, k's equal to v's",
+          (long long)rowStride(q), (long long)rowStride(k),
+          (long long)rowStride(v), (long long)rowStride(out));
 }
 
 /// The cache view of p.cacheSlot for this call's rows, checked.
@@ -1169,9 +1181,9 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   KVAddr kv = cacheAddr<HD>(c, s, base, headStride);
   DecodeArgs da;
   da.q = static_cast<const bf16 *>(q.data);
-  da.qStride = q.cols;
+  da.qStride = rowStride(q);
   da.out = static_cast<bf16 *>(out.data);
-  da.oStride = out.cols;
+  da.oStride = rowStride(out);
   CacheBase cb = cacheBase<HD>(c, base);
   da.k = cb.k;
   da.v = cb.v;
@@ -1187,7 +1199,7 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
   da.maxSeq = c.maxSeq;
   da.newK = static_cast<const bf16 *>(k.data);
   da.newV = static_cast<const bf16 *>(v.data);
-  da.kvCols = k.cols;
+  da.kvStride = rowStride(k);
   // Cost rule: enough blocks for ~2 per SM (the launch policy's
   // decodeAttentionBlocksPerSm), never more splits than 64-key
   // tiles in the cache (or the window); on the device each row then uses
@@ -1246,9 +1258,9 @@ PrefillArgs prefillArgs(Act out, Act q, const Step &s,
   float scale = p.scale > 0.f ? p.scale : float(1.0 / std::sqrt(double(HD)));
   PrefillArgs pa;
   pa.q = static_cast<const bf16 *>(q.data);
-  pa.qStride = q.cols;
+  pa.qStride = rowStride(q);
   pa.out = static_cast<bf16 *>(out.data);
-  pa.oStride = out.cols;
+  pa.oStride = rowStride(out);
   pa.positions = s.positions;
   pa.seq = int(s.seq);
   pa.group = group;
@@ -1299,12 +1311,13 @@ void launchCacheWrite(Rank &r, const char *op, bool fp8, const CacheBase &cb,
     if constexpr (decltype(isFp8)::value)
       cacheWriteFp8Kernel<HD><<<tokens, 128, 0, r.stream()>>>(
           static_cast<uint8_t *>(cb.k), static_cast<uint8_t *>(cb.v),
-          cb.kScale, cb.vScale, kn, vn, k.cols, positions, seq, headStride,
-          kv, maxSeq, tokenSeq);
+          cb.kScale, cb.vScale, kn, vn, k.cols, rowStride(k), positions, seq,
+          headStride, kv, maxSeq, tokenSeq);
     else
       cacheWriteKernel<<<tokens, 128, 0, r.stream()>>>(
           static_cast<bf16 *>(cb.k), static_cast<bf16 *>(cb.v), kn, vn,
-          k.cols, HD, positions, seq, headStride, kv, maxSeq, tokenSeq);
+          k.cols, rowStride(k), HD, positions, seq, headStride, kv, maxSeq,
+          tokenSeq);
   });
 }
 
@@ -1387,8 +1400,8 @@ void attentionImpl(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
     pa.kScale = pa.vScale = nullptr;
     pa.fp8 = false;
     pa.kvHeadStride = HD;
-    pa.kv.rowStride = k.cols;
-    pa.kv.batchStride = s.seq * k.cols;
+    pa.kv.rowStride = rowStride(k);
+    pa.kv.batchStride = s.seq * rowStride(k);
     pa.cache = false;
     pa.maxSeq = 0;
   }

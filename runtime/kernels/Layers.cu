@@ -384,7 +384,18 @@ __global__ void argmaxKernel(int64_t *out, const float *logits, int64_t vocab) {
 // Shape checks
 //===----------------------------------------------------------------------===//
 
+/// The ops that take no column view (Act::ld) refuse one here.
+void requireDense(Rank &r, const char *op, Act a) {
+  if (rowStride(a) != a.cols)
+    failf(r, op,
+          "an operand is a column view ([.., %lld] of rows of %lld); this op "
+          "takes dense activations only",
+          (long long)a.cols, (long long)rowStride(a));
+}
+
 void requireSameShape(Rank &r, const char *op, Act a, Act b) {
+  requireDense(r, op, a);
+  requireDense(r, op, b);
   if (a.rows != b.rows || a.cols != b.cols)
     failf(r, op, "operand shapes differ: [%lld, %lld] vs [%lld, %lld]",
           (long long)a.rows, (long long)a.cols, (long long)b.rows,
@@ -405,6 +416,19 @@ void runMatmul(Rank &r, const char *op, const gemm::MatmulNT &p) {
 //===----------------------------------------------------------------------===//
 // Ops.h layers
 //===----------------------------------------------------------------------===//
+
+Act columns(Rank &r, Act owner, int64_t first, int64_t cols) {
+  if (owner.rowScale || first < 0 || cols < 1 || first + cols > owner.cols)
+    failf(r, "columns",
+          "columns [%lld, %lld) are not a range of a bf16 activation of "
+          "%lld columns",
+          (long long)first, (long long)(first + cols), (long long)owner.cols);
+  Act view = owner;
+  view.data = static_cast<bf16 *>(owner.data) + first;
+  view.cols = cols;
+  view.ld = rowStride(owner);
+  return view;
+}
 
 void embedding(Rank &r, Act out, const Step &s, Weight table,
                bool vocabParallel) {
@@ -470,18 +494,22 @@ static void projection(Rank &r, const char *op, const char *outName, Act out,
   if (bias && vectorLength(*bias) != w.rows)
     failf(r, op, "bias has %lld elements for %lld outputs",
           (long long)vectorLength(*bias), (long long)w.rows);
+  requireDense(r, op, in);
   if (w.fp8 || in.rowScale) {
+    requireDense(r, op, out);
     fp8Projection(r, op, out, in, w, bias, outF32);
     return;
   }
   if (in.rows == 0)
     return;
-  if (gemv(r, out.data, outF32, out.cols, static_cast<const bf16 *>(in.data),
+  // `out` may be a column view (linear2/3's outputs).
+  int64_t ldo = rowStride(out);
+  if (gemv(r, out.data, outF32, ldo, static_cast<const bf16 *>(in.data),
            in.cols, w.data, w.rows, w.cols, bias ? bias->data : nullptr,
            in.rows))
     return;
   GemvTarget target{w.data, out.data, bias ? bias->data : nullptr, w.rows,
-                    out.cols};
+                    ldo};
   if (streamGemmGroup(r, outF32, &target, 1,
                       static_cast<const bf16 *>(in.data), in.cols, in.cols,
                       in.rows))
@@ -496,7 +524,7 @@ static void projection(Rank &r, const char *op, const char *outName, Act out,
   p.b = w.data;
   p.ldb = w.cols;
   p.out = out.data;
-  p.ldo = out.cols;
+  p.ldo = ldo;
   p.outType = outF32 ? gemm::OutType::F32 : gemm::OutType::BF16;
   p.bias = bias ? bias->data : nullptr;
   runMatmul(r, op, p);
@@ -543,6 +571,7 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
                     const Weight *ws, const Weight *const *biases,
                     Act scratch) {
   GemvTarget targets[kGemvMaxTargets];
+  requireDense(r, op, in);
   for (int i = 0; i < n; ++i) {
     const Act &out = outs[i];
     const Weight &w = ws[i];
@@ -557,7 +586,7 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
             (long long)vectorLength(*biases[i]), (long long)w.rows);
     targets[i] = GemvTarget{w.data,          out.data,
                             biases[i] ? biases[i]->data : nullptr,
-                            w.rows,          out.cols,
+                            w.rows,          rowStride(out),
                             w.fp8,           w.scale,
                             w.scaleCount};
   }

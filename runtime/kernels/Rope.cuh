@@ -161,13 +161,14 @@ void rope(Rank &r, Act x, const Step &s, const RopeParams &p, int heads) {
           "seq %lld",
           (long long)x.rows, (long long)x.cols, heads, HeadDim,
           (long long)s.batch, (long long)s.seq);
-  if (x.cols % 8 != 0 || !aligned16(x.data))
-    failf(r, "rope", "rows must be 16-byte aligned (cols %lld)",
-          (long long)x.cols);
+  // x may be a column view (Ops.h `columns`): its row stride counts.
+  if (rowStride(x) % 8 != 0 || !aligned16(x.data))
+    failf(r, "rope", "rows must be 16-byte aligned (row stride %lld)",
+          (long long)rowStride(x));
   if (x.rows == 0)
     return;
   rope_detail::ropeKernel<HeadDim><<<x.rows, 128, 0, r.stream()>>>(
-      static_cast<bf16 *>(x.data), x.cols, s.positions, heads,
+      static_cast<bf16 *>(x.data), rowStride(x), s.positions, heads,
       rope_detail::cachedInverseFrequencies<HeadDim>(p));
   cuda::checkLaunch(r, "rope");
 }

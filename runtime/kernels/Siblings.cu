@@ -12,9 +12,11 @@
 // * more rows: cuBLASLt, but sibling weights that lie back to back in the
 //   rank's weight storage (q, k, v and gate, up of Hugging Face checkpoints
 //   do: the manifest keeps their order and sizes are multiples of 256
-//   bytes) are ONE GEMM with N = the sum of their rows, into the caller's
-//   scratch; one small kernel then splits q|k|v into their buffers, or
-//   computes the SwiGLU from the gate|up halves of each row. At M = 64 on
+//   bytes) are ONE GEMM with N = the sum of their rows: straight into q, k
+//   and v when the generated code made them column views of one buffer
+//   (Ops.h `columns`), else into the caller's scratch, which one small
+//   kernel then splits into their buffers; gate|up's SwiGLU is computed
+//   from the two halves of each row. At M = 64 on
 //   the 8B shape that replaces three skinny GEMMs (k and v at a third of
 //   copy bandwidth) and their split-K reductions by one wide one.
 //
@@ -248,25 +250,48 @@ static bool backToBack(const Weight *ws, int n) {
   return true;
 }
 
+/// Whether outs[0..n) are adjacent column views of one buffer of `total`
+/// columns, in order: one GEMM writes them all.
+static bool adjacentViews(const Act *outs, int n, int64_t total) {
+  const bf16 *base = static_cast<const bf16 *>(outs[0].data);
+  int64_t first = 0;
+  for (int i = 0; i < n; ++i) {
+    if (rowStride(outs[i]) != total ||
+        static_cast<const bf16 *>(outs[i].data) != base + first)
+      return false;
+    first += outs[i].cols;
+  }
+  return first == total;
+}
+
 bool siblingsOneGemm(Rank &r, const char *op, int n, const Act *outs, Act in,
                      const Weight *ws, const Weight *const *biases,
                      Act scratch) {
-  // Decode-sized rows only: for a prefill the split's extra pass over
-  // [rows, sum of N] costs more than the GEMMs it merges save (H200,
-  // 8B, 8192 rows: TTFT 173.6 vs 163.9 ms with it on every row count).
-  if (in.rows > kOneGemmMaxRows)
-    return false;
   int64_t total = 0;
+  bool views = false;
   for (int i = 0; i < n; ++i) {
     // A bias would be added after the GEMM's rounding: one rounding more
     // than cuBLASLt's epilogue; such siblings take a GEMM each.
     if (biases[i] || ws[i].rows % 8 != 0 || !aligned16(outs[i].data))
       return false;
     total += ws[i].rows;
+    views = views || rowStride(outs[i]) != outs[i].cols;
   }
-  if (n < 2 || n > kStreamMaxSegs || !backToBack(ws, n) || !scratch.data ||
-      scratch.rows != in.rows || scratch.cols != total ||
-      !aligned16(scratch.data))
+  if (n < 2 || n > kStreamMaxSegs || !backToBack(ws, n))
+    return false;
+  // Outputs side by side in one buffer: the GEMM writes them, no split, at
+  // any row count.
+  if (views) {
+    if (!adjacentViews(outs, n, total))
+      return false;
+    gemmInto(r, op, outs[0].data, total, in, ws[0].data, total);
+    return true;
+  }
+  // Decode-sized rows only: for a prefill the split's extra pass over
+  // [rows, sum of N] costs more than the GEMMs it merges save (H200,
+  // 8B, 8192 rows: TTFT 173.6 vs 163.9 ms with it on every row count).
+  if (in.rows > kOneGemmMaxRows || !scratch.data || scratch.rows != in.rows ||
+      scratch.cols != total || !aligned16(scratch.data))
     return false;
   gemmInto(r, op, scratch.data, total, in, ws[0].data, total);
   SplitArgs a{};

@@ -233,24 +233,27 @@ TEST(CostFormulas, LaunchTermScalesWithLaunchesAndHowTheyAreLaunched) {
 TEST(CostFormulas, SiblingLinearsLaunchAsTheBinaryGroupsThem) {
   // q|k|v: one launch up to 16 rows (GEMV, streaming tensor-core GEMM),
   // GEMM + split up to 512, one GEMM each beyond.
-  EXPECT_EQ(cost::siblingLaunches(3, 1), 1);
-  EXPECT_EQ(cost::siblingLaunches(3, 16), 1);
-  EXPECT_EQ(cost::siblingLaunches(3, 17), 2);
-  EXPECT_EQ(cost::siblingLaunches(3, 512), 2);
-  EXPECT_EQ(cost::siblingLaunches(3, 513), 3);
-  EXPECT_EQ(cost::siblingLaunches(1, 4096), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 1, false), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 16, false), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 17, false), 2);
+  EXPECT_EQ(cost::siblingLaunches(3, 512, false), 2);
+  EXPECT_EQ(cost::siblingLaunches(3, 513, false), 3);
+  EXPECT_EQ(cost::siblingLaunches(1, 4096, false), 1);
+  // q|k|v into column views of one buffer: one GEMM, no split, any rows.
+  EXPECT_EQ(cost::siblingLaunches(3, 17, true), 1);
+  EXPECT_EQ(cost::siblingLaunches(3, 4096, true), 1);
 }
 
 TEST(CostModel, DecodeLaunchesAreTheBinarys) {
   // `llm-compile --explain` of the ~1B Llama shape: 118 kernels per decode
-  // step at batch 1-16 (7 per layer), 150 beyond (9: q|k|v and gate|up
-  // split after their GEMMs); a prefill launches rope and the cache write
-  // on their own.
+  // step at batch 1-16 (7 per layer), 134 beyond (8: q|k|v one GEMM into
+  // column views, gate|up's SwiGLU after its GEMM); a prefill launches rope
+  // and the cache write on their own.
   Model model("llama-3.2-1b");
   CostReport small = model.cost("", workload(16, 128, 32), 1);
   CostReport large = model.cost("", workload(32, 128, 32), 1);
   EXPECT_EQ(small.kernels, 118);
-  EXPECT_EQ(large.kernels, 150);
+  EXPECT_EQ(large.kernels, 134);
   EXPECT_EQ(small.decodeWork.launches, 118);
   EXPECT_FALSE(small.decodeWork.eager);
   EXPECT_TRUE(small.prefillWork.eager);

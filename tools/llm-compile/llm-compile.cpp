@@ -77,6 +77,13 @@ static cl::opt<std::string> tpReduce(
              "(bf16 partials: half the bytes on the wire, two more "
              "roundings)"),
     cl::init("fp32"), cl::value_desc("fp32|bf16"), cl::cat(category));
+static cl::opt<bool> qkvViews(
+    "qkv-views",
+    cl::desc("Write q, k and v (bf16, no bias, read only by attention) as "
+             "column views of one buffer with one GEMM (default); "
+             "--qkv-views=false: their own buffers, the GEMM into scratch "
+             "and a split kernel"),
+    cl::init(true), cl::cat(category));
 static cl::opt<bool> explain(
     "explain",
     cl::desc("Print the decode kernel plan (which kernels each batch size "
@@ -187,6 +194,7 @@ int main(int argc, char **argv) {
   options.maxSeq = maxSeq;
   options.maxTokensPerStep = maxTokensPerStep;
   options.tpReduce = tpReduce;
+  options.qkvViews = qkvViews;
   options.build = !noBuild;
   options.nvcc = nvcc;
   if (explain)

@@ -59,6 +59,9 @@ struct CompileOptions {
   /// linear) or "bf16" (linear + allReduce of bf16 partials: half the
   /// bytes on the wire).
   std::string tpReduce = "fp32";
+  /// q|k|v as column views of one buffer one GEMM writes (false: their own
+  /// buffers and a split kernel; llm-lower-to-emitc's qkv-views).
+  bool qkvViews = true;
   /// Run nvcc (false: sources and manifest only).
   bool build = true;
   /// nvcc to use; empty: the one found at configure time, else

@@ -239,10 +239,12 @@ PhaseTerms phaseTerms(const HardwareSpec &hardware, int64_t elementBytes,
 /// kGroupedLaunchMaxRows (the weight-streaming GEMV and tensor-core GEMM
 /// with the SwiGLU in the epilogue; lib/codegen/DecodePlan.cpp), one
 /// cuBLASLt GEMM and a split or SwiGLU kernel up to kOneGemmMaxRows
-/// (runtime/kernels/Siblings.cu), one GEMM each beyond.
+/// (runtime/kernels/Siblings.cu), one GEMM each beyond. `intoViews`: the
+/// outputs are column views of one buffer (q|k|v read only by attention,
+/// passes/lowering/LowerOps.cpp), one GEMM at any row count.
 constexpr int64_t kGroupedLaunchMaxRows = 16;
 constexpr int64_t kOneGemmMaxRows = 512;
-int64_t siblingLaunches(int64_t siblings, double rows);
+int64_t siblingLaunches(int64_t siblings, double rows, bool intoViews);
 } // namespace cost
 
 /// What one pipeline stage's ranks hold and do (the whole model when there

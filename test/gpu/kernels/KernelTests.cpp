@@ -431,6 +431,36 @@ void testLinear() {
                                k),
                      2e-3, 1.0 / 128));
     }
+    // The same outputs as adjacent column views of one [m, q|k|v] buffer
+    // (the generated code's q|k|v, Ops.h `columns`): one GEMM straight into
+    // them where the weights lie back to back, the kernels' row strides
+    // below; the values equal the dense outputs' bit for bit.
+    {
+      int64_t total = ns[0] + ns[1] + ns[2];
+      DevBuf<uint16_t> all(size_t(m * total));
+      all.poison();
+      rt::Act owner = act(all, m, total);
+      rt::linear3(*R, rt::columns(*R, owner, 0, ns[0]),
+                  rt::columns(*R, owner, ns[0], ns[1]),
+                  rt::columns(*R, owner, ns[0] + ns[1], ns[2]), act(dx, m, k),
+                  part(0), part(1), part(2), c.bias ? &b0 : nullptr, nullptr,
+                  c.bias ? &b2 : nullptr, rt::Act{});
+      sync();
+      std::vector<float> got = fromDevice(all), want;
+      std::vector<float> dense[] = {fromDevice(out[0]), fromDevice(out[1]),
+                                    fromDevice(out[2])};
+      for (int64_t row = 0; row < m; ++row)
+        for (int i = 0; i < 3; ++i)
+          want.insert(want.end(), dense[i].begin() + row * ns[i],
+                      dense[i].begin() + (row + 1) * ns[i]);
+      bool same = got.size() == want.size();
+      for (size_t i = 0; same && i < got.size(); ++i)
+        same = got[i] == want[i];
+      recordBool("linear3 into views",
+                 fmt("M=%lld K=%lld%s", (long long)m, (long long)k,
+                     c.bias ? " +bias" : ""),
+                 same, same ? "bit-identical to dense outputs" : "DIFFERS");
+    }
     // gate and up: back to back (weights 0 and a second of its shape), or
     // apart (c.bias: the up weight in its own buffer).
     std::vector<float> wu = randomBf16(rng, size_t(ns[0] * k),
@@ -970,6 +1000,16 @@ void attentionWithCache(Rng &rng, const AttnCfg &c, int64_t promptLen,
                    : "cache rows bit-exact vs mirror");
 }
 
+/// Llama 3.1's RoPE (theta 500000, frequency scaling by 8 from 8192).
+rt::RopeParams llama31Rope() {
+  rt::RopeParams rp;
+  rp.theta = 500000.f;
+  rp.kind = rt::RopeKind::Llama3;
+  rp.factor = 8.f;
+  rp.originalMaxPosition = 8192;
+  return rp;
+}
+
 /// The one-launch decode of ropeAttention (RoPE of q and k, cache write,
 /// splits merged by the last block) against rope + attention run
 /// separately on a twin cache: outputs and caches must agree bit for bit
@@ -983,11 +1023,7 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
   CacheFixture fa(c, batch, maxSeq, slotA), fb(c, batch, maxSeq, slotB);
   int group = c.heads / c.kvHeads;
   int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
-  rt::RopeParams rp;
-  rp.theta = 500000.f;
-  rp.kind = rt::RopeKind::Llama3;
-  rp.factor = 8.f;
-  rp.originalMaxPosition = 8192;
+  rt::RopeParams rp = llama31Rope();
   rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
   // The prompt, identical in both caches (no RoPE needed: the cached keys
   // are whatever they are; only this step's are rotated).
@@ -1046,6 +1082,79 @@ void ropeAttentionDecode(Rng &rng, const AttnCfg &c, int64_t batch,
              fmt("fused vs rope+attention: output %s (max diff %.3g), cache "
                  "%s",
                  same ? "bit-identical" : "DIFFERS", worst,
+                 cacheSame ? "bit-identical" : "DIFFERS"));
+}
+
+/// q, k and v as column views of one [tokens, q|k|v] buffer (what the
+/// generated code passes when one GEMM writes them, Ops.h `columns`)
+/// against separate dense buffers holding the same values, on twin caches:
+/// a prefill through ropeAttention (rope on the views in place, cache
+/// write with the row stride, prefill kernel), a fused ropeAttention decode
+/// step, a plain attention decode step, and a cache-less prefill. Outputs
+/// and caches must agree bit for bit.
+void viewsTwin(Rng &rng, const AttnCfg &c, int64_t batch, int64_t prompt,
+               int64_t maxSeq) {
+  int slotA = 8, slotB = 9;
+  CacheFixture fa(c, batch, maxSeq, slotA), fb(c, batch, maxSeq, slotB);
+  int group = c.heads / c.kvHeads;
+  int64_t qc = int64_t(c.heads) * c.hd, kc = int64_t(c.kvHeads) * c.hd;
+  int64_t total = qc + 2 * kc;
+  rt::RopeParams rp = llama31Rope();
+  rt::AttentionParams pa = attnParams(c, slotA), pb = attnParams(c, slotB);
+  bool same = true;
+  int calls = 0;
+  // kind 0: ropeAttention, 1: attention with cache, 2: attention without.
+  auto twin = [&](int64_t seq, const std::vector<int64_t> &pos, int kind) {
+    int64_t tokens = batch * seq;
+    std::vector<float> q = randomBf16(rng, size_t(tokens * qc), 2.f),
+                       k = randomBf16(rng, size_t(tokens * kc), 2.f),
+                       v = randomBf16(rng, size_t(tokens * kc));
+    std::vector<float> packed;
+    for (int64_t t = 0; t < tokens; ++t) {
+      packed.insert(packed.end(), q.begin() + t * qc, q.begin() + (t + 1) * qc);
+      packed.insert(packed.end(), k.begin() + t * kc, k.begin() + (t + 1) * kc);
+      packed.insert(packed.end(), v.begin() + t * kc, v.begin() + (t + 1) * kc);
+    }
+    StepBuf sb = makeStep(batch, seq, {}, pos);
+    DevBuf<uint16_t> dq = toDevice(q), dk = toDevice(k), dv = toDevice(v),
+                     dp = toDevice(packed), oa(size_t(tokens * qc)),
+                     ob(size_t(tokens * qc));
+    oa.poison();
+    ob.poison();
+    rt::Act all = act(dp, tokens, total);
+    rt::Act vq = rt::columns(*R, all, 0, qc), vk = rt::columns(*R, all, qc, kc),
+            vv = rt::columns(*R, all, qc + kc, kc);
+    if (kind == 0) {
+      ropeAttnFor(c.hd, group)(*R, act(oa, tokens, qc), act(dq, tokens, qc),
+                               act(dk, tokens, kc), act(dv, tokens, kc),
+                               sb.step, rp, pa, true);
+      ropeAttnFor(c.hd, group)(*R, act(ob, tokens, qc), vq, vk, vv, sb.step,
+                               rp, pb, true);
+    } else {
+      attnFor(c.hd, group)(*R, act(oa, tokens, qc), act(dq, tokens, qc),
+                           act(dk, tokens, kc), act(dv, tokens, kc), sb.step,
+                           pa, kind == 1);
+      attnFor(c.hd, group)(*R, act(ob, tokens, qc), vq, vk, vv, sb.step, pb,
+                           kind == 1);
+    }
+    sync();
+    ++calls;
+    std::vector<float> a = fromDevice(oa), b = fromDevice(ob);
+    for (size_t i = 0; i < a.size(); ++i)
+      same = same && (a[i] == b[i] || (std::isnan(a[i]) && std::isnan(b[i])));
+  };
+  twin(prompt, range(batch, 0, prompt), 0);
+  twin(1, range(batch, prompt, 1), 0);
+  twin(1, range(batch, prompt + 1, 1), 1);
+  twin(prompt, range(batch, 0, prompt), 2);
+  bool cacheSame = fa.bufs.bytes() == fb.bufs.bytes();
+  recordBool("attention on q|k|v views",
+             attnName(c) + fmt(" B=%lld S=%lld", (long long)batch,
+                               (long long)prompt),
+             same && cacheSame && calls == 4,
+             fmt("views vs dense buffers over prefill, fused decode, decode, "
+                 "no-cache prefill: outputs %s, cache %s",
+                 same ? "bit-identical" : "DIFFER",
                  cacheSame ? "bit-identical" : "DIFFERS"));
 }
 
@@ -1342,6 +1451,10 @@ void testAttention() {
   flatAttentionTwin(rng, {128, 32, 8, 0}, 16);
   flatAttentionTwin(rng, {64, 8, 2, 0}, 32);
   flatAttentionTwin(rng, {128, 32, 8, 0, true}, 16); // FP8 cache
+  viewsTwin(rng, {128, 32, 8, 0}, 2, 70, 256);
+  viewsTwin(rng, {64, 32, 8, 0}, 64, 9, 64);
+  viewsTwin(rng, {128, 8, 2, 0, true}, 3, 40, 128); // FP8 cache
+  viewsTwin(rng, {80, 10, 2, 16}, 2, 50, 128);
   if (quickMode)
     return;
   // Long context: many decode splits; with and without a window.
