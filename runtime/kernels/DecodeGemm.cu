@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
+#include <mutex>
 
 namespace llmc::rt::cuda {
 
@@ -120,19 +121,27 @@ int stagesFor(int most) {
 }
 
 /// Split-K factor of `tiles` weight tiles over kBlocks k blocks (stages):
-/// the fewest splits that minimise the k blocks of the busiest SM (tiles x
-/// splits blocks spread evenly), each split keeping 4 k blocks or more so
-/// the pipeline fills; a split costs about one k block (the cluster
-/// reduction).
-int chooseSplits(int64_t tiles, int64_t kBlocks) {
+/// the fewest splits that minimise the k blocks of the busiest SM, each
+/// split keeping 4 k blocks or more so the pipeline fills; a split costs
+/// about one k block (the cluster reduction). `resident[s]` is how many
+/// clusters of s blocks the GPU runs at once (cudaOccupancyMaxActiveClusters:
+/// clusters are placed within one GPC, so fewer of the larger ones fit than
+/// SMs / s; 0: none, -1: unknown, taken as SMs / s); the tiles beyond run
+/// in later waves.
+int chooseSplits(int64_t tiles, int64_t kBlocks, const int (&resident)[9]) {
   const int64_t sms = smCount();
   int best = 1;
   int64_t bestCost = -1;
   for (int s = 1; s <= 8; ++s) {
     if (s > 1 && kBlocks / s < 4)
       break;
-    int64_t perSm = (tiles * s + sms - 1) / sms;
-    int64_t cost = perSm * ((kBlocks + s - 1) / s) + (s > 1 ? 1 : 0);
+    if (resident[s] == 0)
+      continue; // a cluster of s blocks does not fit
+    int64_t slots = resident[s] > 0 ? resident[s] : sms / s;
+    if (slots < 1)
+      continue;
+    int64_t waves = (tiles + slots - 1) / slots;
+    int64_t cost = waves * ((kBlocks + s - 1) / s) + (s > 1 ? 1 : 0);
     if (bestCost < 0 || cost < bestCost) {
       bestCost = cost;
       best = s;
@@ -167,19 +176,46 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
                       : -1;
   if (raised[dev].load() < 0)
     return false;
-  a.splits = chooseSplits(tiles, a.kBlocks);
   a.stages = stagesFor(decodeStages<W, BN>());
   const int smem = decodeSmemBytes<W, BN>(a.stages);
   cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(unsigned(tiles * a.splits));
   cfg.blockDim = dim3(128 * WG);
   cfg.dynamicSmemBytes = smem;
   cfg.stream = r.stream();
   cudaLaunchAttribute attr[2];
   attr[0].id = cudaLaunchAttributeClusterDimension;
-  attr[0].val.clusterDim.x = unsigned(a.splits);
   attr[0].val.clusterDim.y = 1;
   attr[0].val.clusterDim.z = 1;
+  // Clusters of each size that fit at once (0: none, -1: unknown), asked
+  // once per device and ring depth (a host query that runs nothing, so
+  // graph capture is fine; ranks may be threads of one process).
+  static std::mutex fitMutex;
+  static int resident[kMaxDevices][2][9] = {};
+  static bool asked[kMaxDevices][2] = {};
+  int fit[9];
+  {
+    std::lock_guard<std::mutex> lock(fitMutex);
+    const int d = a.stages == decodeStages<W, BN>() ? 0 : 1;
+    if (!asked[dev][d]) {
+      for (int s = 1; s <= 8; ++s) {
+        cfg.gridDim = dim3(unsigned(s));
+        attr[0].val.clusterDim.x = unsigned(s);
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+        int n = 0;
+        if (cudaOccupancyMaxActiveClusters(&n, kernel, &cfg) != cudaSuccess) {
+          cudaGetLastError();
+          n = -1;
+        }
+        resident[dev][d][s] = n;
+      }
+      asked[dev][d] = true;
+    }
+    std::memcpy(fit, resident[dev][d], sizeof fit);
+  }
+  a.splits = chooseSplits(tiles, a.kBlocks, fit);
+  cfg.gridDim = dim3(unsigned(tiles * a.splits));
+  attr[0].val.clusterDim.x = unsigned(a.splits);
   attr[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
   attr[1].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
