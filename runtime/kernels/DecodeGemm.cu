@@ -285,6 +285,11 @@ const void *weightOf(const GemvTarget &t, bool &ok) {
 
 } // namespace
 
+bool decodeGemmTakes(bool fp8, const bf16 *x, int64_t ldx, int64_t k,
+                     int64_t m) {
+  return applies(fp8, x, ldx, k, m);
+}
+
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m) {

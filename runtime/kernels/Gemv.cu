@@ -36,6 +36,7 @@
 #include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Fp8Linear.h"
 #include "runtime/kernels/Gemv.h"
+#include "runtime/kernels/Kernels.h"
 #include "runtime/kernels/Launch.cuh"
 
 #include <cstdlib>
@@ -322,6 +323,17 @@ bool gemvEnabled() {
   return enabled;
 }
 
+/// Most rows FP8 weights take the GEMV for: LLMC_FP8_GEMV_ROWS (1-8) if
+/// set, else the launch policy's.
+int64_t fp8GemvRows() {
+  static const int env = [] {
+    const char *v = std::getenv("LLMC_FP8_GEMV_ROWS");
+    int n = v && *v ? std::atoi(v) : 0;
+    return n >= 1 && n <= int(kFp8GemvMaxRows) ? n : 0;
+  }();
+  return env > 0 ? env : launchPolicy().fp8GemvMaxRows;
+}
+
 /// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx)
 /// and `targets` (all bf16 or all FP8 with scales), filling `a`.
 bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
@@ -332,6 +344,10 @@ bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
   bool fp8 = targets[0].fp8 != nullptr;
   int64_t per = fp8 ? E4m3Weights::kPer : Bf16Weights::kPer;
   if (m > (fp8 ? kFp8GemvMaxRows : kGemvMaxRows) || k < per || k % per != 0)
+    return false;
+  // FP8 beyond the policy's GEMV rows: the Hopper decode GEMM, where it
+  // runs (else the GEMV still beats the staged path up to its 8 rows).
+  if (fp8 && m > fp8GemvRows() && decodeGemmTakes(true, x, ldx, k, m))
     return false;
   int64_t blocks = 0;
   for (int i = 0; i < count; ++i) {

@@ -87,6 +87,10 @@ bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m);
+/// Whether decodeGemmGroup / decodeGemmSwiglu take x [m, k] (leading dim
+/// ldx) with bf16 or (fp8) E4M3 weights on this device.
+bool decodeGemmTakes(bool fp8, const bf16 *x, int64_t ldx, int64_t k,
+                     int64_t m);
 /// gemvSwiglu's job for the same rows; streamGemmSwiglu tries it first.
 bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
                       int64_t ldx, const bf16 *gate, const bf16 *up, int64_t n,

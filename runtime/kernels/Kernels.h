@@ -97,6 +97,11 @@ struct LaunchPolicy {
   /// the staged path at 16-128 rows, docs/quantization.md);
   /// LLMC_FP8_DECODE_GEMM=0/1 overrides it.
   bool fp8DecodeGemm = true;
+  /// FP8 weights take the GEMV up to this many rows (at most
+  /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
+  /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost
+  /// stays the weight stream. LLMC_FP8_GEMV_ROWS overrides it (A/B).
+  int fp8GemvMaxRows = 8;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.
