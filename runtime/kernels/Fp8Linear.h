@@ -43,8 +43,9 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                    const Weight *bias, bool outF32);
 
 /// FP8 weights (all `count` targets) with bf16 activations `x` [m, k]: the
-/// grouped W8A16 GEMV up to kFp8GemvMaxRows rows, else the Hopper decode
-/// GEMM (Gemv.h's decodeGemmGroup); false, launching nothing, where neither
+/// grouped W8A16 GEMV up to kFp8GemvMaxRows rows (LaunchPolicy::
+/// fp8GemvMaxRows where the decode GEMM runs), else the Hopper decode GEMM
+/// (Gemv.h's decodeGemmGroup); false, launching nothing, where neither
 /// takes them.
 bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
                     int count, const bf16 *x, int64_t ldx, int64_t k,

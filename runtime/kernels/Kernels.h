@@ -100,8 +100,11 @@ struct LaunchPolicy {
   /// FP8 weights take the GEMV up to this many rows (at most
   /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
   /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost
-  /// stays the weight stream. LLMC_FP8_GEMV_ROWS overrides it (A/B).
-  int fp8GemvMaxRows = 8;
+  /// stays the weight stream. 4 since the H100 A/B of 2026-12-06 (TPOT, the
+  /// GEMV's cap 8 against 1): 8B batch 2 5.76 vs 6.88 ms, batch 4 6.67 vs
+  /// 6.91, batch 8 12.63 vs 6.98; ~1B batch 4 1.60 vs 1.39, batch 8 2.62
+  /// vs 1.43 (so the ~1B would take 2). LLMC_FP8_GEMV_ROWS overrides it.
+  int fp8GemvMaxRows = 4;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.
