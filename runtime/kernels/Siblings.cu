@@ -16,9 +16,9 @@
 //   and v when the generated code made them column views of one buffer
 //   (Ops.h `columns`), else into the caller's scratch, which one small
 //   kernel then splits into their buffers; gate|up's SwiGLU is computed
-//   from the two halves of each row. At M = 64 on
-//   the 8B shape that replaces three skinny GEMMs (k and v at a third of
-//   copy bandwidth) and their split-K reductions by one wide one.
+//   from the two halves of each row. At M = 64 on the 8B shape that
+//   replaces three skinny GEMMs (k and v at a third of copy bandwidth) and
+//   their split-K reductions by one wide one.
 //
 //===----------------------------------------------------------------------===//
 
