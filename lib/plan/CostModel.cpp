@@ -17,6 +17,7 @@
 
 #include "llmc/Dialect/Dist/DistDialect.h"
 #include "llmc/Dialect/Llm/LlmDialect.h"
+#include "llmc/Passes/ColumnViews.h"
 #include "llmc/Passes/Grid.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
@@ -556,21 +557,8 @@ int64_t Analyzer::launches(Operation *op, const Phase &phase) const {
       return group.size() < 2 ? 1 : 0;
     // bf16 q|k|v that only attention reads (through its ropes) are written
     // by one GEMM as column views of one buffer.
-    auto attentionOnly = [](Value v) {
-      return llvm::all_of(v.getUsers(), [](Operation *user) {
-        auto rope = dyn_cast<llm::RopeOp>(user);
-        return isa<llm::AttentionOp>(user) ||
-               (rope && llvm::all_of(rope->getUsers(), [](Operation *u) {
-                  return isa<llm::AttentionOp>(u);
-                }));
-      });
-    };
-    bool intoViews = llvm::all_of(group, [&](llm::LinearOp l) {
-      auto w = dyn_cast<RankedTensorType>(l.getWeight().getType());
-      return w && w.getElementType().isBF16() && !l.getResult().use_empty() &&
-             attentionOnly(l.getResult());
-    });
-    return cost::siblingLaunches(group.size(), rows, intoViews);
+    return cost::siblingLaunches(group.size(), rows,
+                                 llvm::all_of(group, writesColumnView));
   }
   return 1;
 }

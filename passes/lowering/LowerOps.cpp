@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "llmc/Passes/ColumnViews.h"
 #include "llmc/Passes/Lowering.h"
 #include "passes/lowering/EmitCLowering.h"
 
@@ -481,28 +482,6 @@ static llm::LinearOp plainSingleUseLinear(Value v) {
   return l;
 }
 
-/// Whether a linear's result may be a column view of one q|k|v buffer
-/// (runtime/abi/Ops.h `columns`): bf16 weight, no bias, and read only by
-/// attention, directly or through a rope (in place) that only attention
-/// reads. Those runtime calls take row strides; others take dense rows.
-static bool viewsOk(llm::LinearOp l) {
-  auto weight = dyn_cast<RankedTensorType>(l.getWeight().getType());
-  if (l.getBias() || !weight || !weight.getElementType().isBF16() ||
-      l.getResult().use_empty())
-    return false;
-  auto attentionOnly = [](Value v) {
-    return llvm::all_of(v.getUsers(), [](Operation *user) {
-      return isa<llm::AttentionOp>(user);
-    });
-  };
-  return llvm::all_of(l.getResult().getUsers(), [&](Operation *user) {
-    if (isa<llm::AttentionOp>(user))
-      return true;
-    auto rope = dyn_cast<llm::RopeOp>(user);
-    return rope && attentionOnly(rope.getResult());
-  });
-}
-
 FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
                                               ComputeScope &scope) {
   Value input = op.getInput();
@@ -576,7 +555,7 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
   for (llm::LinearOp l : group)
     all->cols +=
         cast<RankedTensorType>(l.getResult().getType()).getShape().back();
-  bool views = qkvViews && llvm::all_of(group, viewsOk);
+  bool views = qkvViews && llvm::all_of(group, writesColumnView);
   Value owner;
   if (views) {
     owner = scope.pool.take(*all);

@@ -638,9 +638,9 @@ struct DecodeArgs {
   /// Counters of this rank's rows (see gDecodeCounters); nullptr: a
   /// separate merge kernel runs instead.
   unsigned *counters;
-  /// This step's k/v rows [batch, .. ] (row stride kvStride), written into
-  /// the cache by the
-  /// split that holds the query's position; nullptr when already written.
+  /// This step's k/v rows [batch, ..] (row stride kvStride), written into
+  /// the cache by the split that holds the query's position; nullptr when
+  /// already written.
   const bf16 *newK, *newV;
   int64_t kvStride;
 };

@@ -187,16 +187,16 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   attr[0].val.clusterDim.y = 1;
   attr[0].val.clusterDim.z = 1;
   // Clusters of each size that fit at once (0: none, -1: unknown), asked
-  // once per device and ring depth (a host query that runs nothing, so
+  // once per device for this instance (its ring depth, hence its shared
+  // memory, is fixed for the process; a host query that runs nothing, so
   // graph capture is fine; ranks may be threads of one process).
   static std::mutex fitMutex;
-  static int resident[kMaxDevices][2][9] = {};
-  static bool asked[kMaxDevices][2] = {};
+  static int resident[kMaxDevices][9] = {};
+  static bool asked[kMaxDevices] = {};
   int fit[9];
   {
     std::lock_guard<std::mutex> lock(fitMutex);
-    const int d = a.stages == decodeStages<W, BN>() ? 0 : 1;
-    if (!asked[dev][d]) {
+    if (!asked[dev]) {
       for (int s = 1; s <= 8; ++s) {
         cfg.gridDim = dim3(unsigned(s));
         attr[0].val.clusterDim.x = unsigned(s);
@@ -207,11 +207,11 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
           cudaGetLastError();
           n = -1;
         }
-        resident[dev][d][s] = n;
+        resident[dev][s] = n;
       }
-      asked[dev][d] = true;
+      asked[dev] = true;
     }
-    std::memcpy(fit, resident[dev][d], sizeof fit);
+    std::memcpy(fit, resident[dev], sizeof fit);
   }
   a.splits = chooseSplits(tiles, a.kBlocks, fit);
   cfg.gridDim = dim3(unsigned(tiles * a.splits));
