@@ -509,6 +509,28 @@ void testErrorsAndGraphs(FakeRank &r) {
     rt::attention<64, 4>(r, act(c, 1, 256), act(a, 1, 256), act(b, 1, 64),
                          act(b, 1, 64), s, p, true);
   });
+  // Column views (Ops.h `columns`): a range outside the owner, an op that
+  // takes dense rows only, and k and v of different strides are refused.
+  expectFailure("Rank::fail", "columns out of range",
+                "columns [48, 80) are not a range", [&] {
+                  rt::columns(r, act(a, 4, 64), 48, 32);
+                });
+  expectFailure("Rank::fail", "rmsNorm of a column view",
+                "this op takes dense activations only", [&] {
+                  rt::rmsNorm(r, act(c, 4, 32),
+                              rt::columns(r, act(a, 4, 64), 0, 32),
+                              weightOf(b, 1, 32), 1e-5f);
+                });
+  expectFailure("Rank::fail", "attention k/v strides differ",
+                "k's equal to v's", [&] {
+                  rt::AttentionParams p;
+                  p.heads = 4;
+                  p.kvHeads = 1;
+                  rt::Act kv = act(b, 1, 128);
+                  rt::attention<64, 4>(r, act(c, 1, 256), act(a, 1, 256),
+                                       rt::columns(r, kv, 0, 64),
+                                       act(b, 1, 64), s, p, false);
+                });
   expectFailure("Rank::fail", "router top_k > experts", "top_k 9 of 8 experts", [&] {
     DevBuf<float> w(9);
     rt::moeRouter(r, actOf(w, 1, 9), actOf(w, 1, 9), act(a, 1, 64),
