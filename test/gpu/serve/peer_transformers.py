@@ -12,6 +12,10 @@ and tokenizers, which that machine has; nothing is downloaded):
 
 1. `transformers serve --help` must exist and offer --continuous-batching;
    if not (an older transformers), it prints why and exits 0.
+   `transformers serve` also needs FastAPI and Uvicorn (transformers[serving]);
+   where they are missing (the GPU machine of this project has none and
+   cannot install them), it says so and runs the server's engine instead:
+   step 4.
 2. It writes the checkpoint: LlamaForCausalLM of that config with random
    bf16 weights (made on the GPU), and a word-level tokenizer of the same
    vocabulary (bench/serve_load.py's text prompts are words of that
@@ -24,10 +28,23 @@ and tokenizers, which that machine has; nothing is downloaded):
    /v1/completions and no ignore_eos: requests are chat completions and
    may end early at the (random) EOS, which the table's output tokens show.
 
+4. Engine fallback (or --engine): the same checkpoint, in process, through
+   `model.generate_batch`, the ContinuousBatchingManager behind `transformers
+   serve --continuous-batching` (paged KV cache, its CUDA graphs), no HTTP.
+   Each level runs waves of `c` requests of random token ids (exactly
+   --input-len; EOS disabled, so exactly --output-len tokens each) after an
+   untimed warm-up wave on a persistent manager; printed per level: output
+   tokens/s over the waves' wall time, TTFT and TPOT p50/p99 from the
+   engine's per-token timestamps. A wave is a burst of `c` clients that
+   all start together, not a closed loop, so at c >= 8 it is a little
+   kinder to TTFT p99 and harder on throughput than serve_load.py's
+   clients are.
+
 Everything is bounded by --budget seconds (default 540, inside one 600 s
 device call); exit 1 only when the server exists but fails.
 """
 import argparse
+import importlib.util
 import json
 import os
 import shutil
@@ -108,6 +125,87 @@ def post(url, body, timeout):
         return r.read()
 
 
+def percentile(values, q):
+    s = sorted(values)
+    if not s:
+        return float("nan")
+    k = (len(s) - 1) * q / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def run_engine(a, levels, deadline):
+    """Step 4: `transformers serve --continuous-batching`'s engine in
+    process (generate_batch on a persistent ContinuousBatchingManager).
+    Returns 0, or 1 when the engine fails."""
+    import random
+    import torch
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    model = AutoModelForCausalLM.from_pretrained(
+        a.dir, dtype=torch.bfloat16, device_map="cuda",
+        **({"attn_implementation": a.attn_implementation}
+           if a.attn_implementation else {}))
+    vocab = model.config.vocab_size
+    # eos_token_id None: the engine disables EOS (-1); every request then
+    # makes exactly max_new_tokens, as serve_load.py's ignore_eos does.
+    gc = GenerationConfig(max_new_tokens=a.output_len, do_sample=False,
+                          eos_token_id=None, pad_token_id=0)
+    rng = random.Random(0)
+
+    def prompts(n):
+        return [[rng.randrange(3, vocab) for _ in range(a.input_len)]
+                for _ in range(n)]
+
+    def wave(inputs):
+        t0 = time.perf_counter()
+        out = model.generate_batch(inputs=inputs, generation_config=gc,
+                                   record_timestamps=True, progress_bar=False,
+                                   persistent_manager=True)
+        return time.perf_counter() - t0, list(out.values())
+
+    t0 = time.time()
+    dt, outs = wave(prompts(max(levels)))
+    say("engine warm-up wave of %d requests (CUDA graphs, model %s) took "
+        "%.0f s; attention %s" % (max(levels), type(model).__name__,
+                                  time.time() - t0,
+                                  model.config._attn_implementation))
+    rows = []
+    for c in levels:
+        if deadline - time.time() < 30:
+            say("budget spent before concurrency %d" % c)
+            break
+        waves = a.num_prompts // c if a.num_prompts else 2
+        wall, toks, ttft, tpot, failed = 0.0, 0, [], [], 0
+        for _ in range(max(1, waves)):
+            dt, outs = wave(prompts(c))
+            wall += dt
+            for o in outs:
+                n = len(o.generated_tokens)
+                toks += n
+                if o.error or n == 0:
+                    failed += 1
+                    continue
+                ts = o.timestamps or []
+                if ts:
+                    ttft.append(ts[0] - o.created_time)
+                if len(ts) > 1:
+                    tpot.append((ts[-1] - ts[0]) / (len(ts) - 1))
+        row = {"workload": "transformers CB engine, concurrency %d" % c,
+               "requests": max(1, waves) * c, "failed": failed,
+               "output_tokens": toks, "duration_s": round(wall, 3),
+               "output_tok_s": round(toks / wall, 1),
+               "ttft_p50_ms": round(1e3 * percentile(ttft, 50), 1),
+               "ttft_p99_ms": round(1e3 * percentile(ttft, 99), 1),
+               "tpot_p50_ms": round(1e3 * percentile(tpot, 50), 2),
+               "tpot_p99_ms": round(1e3 * percentile(tpot, 99), 2)}
+        rows.append(row)
+        print("peer-json: " + json.dumps(row), flush=True)
+    model.destroy_cached_continuous_batching_manager()
+    return 0 if rows and all(r["failed"] == 0 for r in rows) else 1
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
@@ -123,6 +221,9 @@ def main():
                                          "llama-3-8b.json"))
     ap.add_argument("--attn-implementation", default="",
                     help="passed to transformers serve when given")
+    ap.add_argument("--engine", action="store_true",
+                    help="run the engine in process (step 4) without "
+                         "trying the server")
     a = ap.parse_args()
     deadline = time.time() + a.budget
 
@@ -154,6 +255,20 @@ def main():
     if not os.path.exists(os.path.join(a.dir, "config.json")):
         os.makedirs(a.dir, exist_ok=True)
         write_checkpoint(a.dir, a.config)
+    levels = [int(x) for x in a.concurrency.split(",") if x]
+    missing = [m for m in ("fastapi", "uvicorn")
+               if importlib.util.find_spec(m) is None]
+    if missing or a.engine:
+        if missing:
+            say("`transformers serve` cannot start here: it needs %s "
+                "(pip install transformers[serving]) and this machine has "
+                "no package index; running its continuous-batching engine "
+                "in process instead" % " and ".join(missing))
+        try:
+            return run_engine(a, levels, deadline)
+        except Exception as e:  # report, do not hide, an engine failure
+            say("engine failed: %r" % e)
+            return 1
     port = port_free()
     flags = ["serve", "--continuous-batching", "--host", "127.0.0.1",
              "--port", str(port)]
@@ -181,7 +296,7 @@ def main():
               "messages": [{"role": "user", "content": "time person year"}]},
              timeout=max(30, deadline - time.time()))
         say("warm-up request (model load) took %.0f s" % (time.time() - t0))
-        for c in [int(x) for x in a.concurrency.split(",") if x]:
+        for c in levels:
             left = deadline - time.time()
             if left < 30:
                 say("budget spent before concurrency %d" % c)
@@ -203,11 +318,12 @@ def main():
         say("failed: %s" % e)
         status = 1
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
         log.close()
         with open(os.path.join(a.dir, "serve.log")) as f:
             tail = f.read()[-2000:]
