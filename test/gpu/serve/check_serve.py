@@ -224,11 +224,19 @@ def bench_json(binary, batch, prompt_len, gen_len):
     return json.loads(line[0][len("bench-json:"):])
 
 
+LOAD_RUNS = [0]
+
+
 def load(base, what, *args):
-    """One bench/serve_load.py run; returns its JSON result lines."""
+    """One bench/serve_load.py run; returns its JSON result lines. Each run
+    has its own --seed: serve_load.py's prompts are a function of the seed,
+    so runs sharing one would find the earlier runs' prompts in the prefix
+    cache (a concurrency-64 run of 64 requests then prefills nothing)."""
+    LOAD_RUNS[0] += 1
     r = subprocess.run([sys.executable, "bench/serve_load.py", "--base-url",
                         base, "--vocab-low", "10", "--vocab-high", "120000",
-                        "--warmup", "1"] + [str(a) for a in args],
+                        "--warmup", "1", "--seed", str(LOAD_RUNS[0])]
+                       + [str(a) for a in args],
                        capture_output=True, text=True, timeout=900)
     print(r.stdout[-3000:], r.stderr[-1500:], flush=True)
     check(r.returncode == 0, "serve_load.py " + what)
