@@ -211,12 +211,14 @@ def flipped_reference(model, prompt, toks, flips):
 
 
 def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
-                   ours_logits, tolerance, most=3):
+                   ours_logits, tolerance, most=4):
     """A plan's prompt that is off from the fp32 reference from step
-    `first_off` on, in a MoE model: the router near-ties at or before that
-    position (fp32 margin <= tolerance x the router's max |logit| there,
-    the `most` smallest) are decided the other way in the fp32 model, one
-    at a time and all together; if the plan's logits match one such model
+    `first_off` on, in a MoE model: the router near-ties (fp32 margin <=
+    tolerance x the router's max |logit| there) at that step's position,
+    then those before it, smallest margin first, `most` in all, are
+    decided the other way in the fp32 model, one at a time and all
+    together (a flip in the last layer changes its own position only, so
+    the step's own ties come first); if the plan's logits match one such model
     within the tolerance at every step (argmax included, near-ties aside),
     the prompt passes against it. Returns (rel, flips, margins) of the best
     match that passes, else None. No step is left out: the plan is held to
@@ -224,10 +226,10 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
     the tolerance cannot tell apart."""
     gaps, scales = stats
     upto = len(prompt) - 1 + first_off
-    ties = [(float(gaps[l][p] / scales[l][p]), l, p)
-            for l in range(gaps.shape[0]) for p in range(upto + 1)
-            if gaps[l][p] <= tolerance * scales[l][p]]
-    ties = sorted(ties)[:most]
+    ties = sorted(((p != upto, float(gaps[l][p] / scales[l][p]), l, p)
+                   for l in range(gaps.shape[0]) for p in range(upto + 1)
+                   if gaps[l][p] <= tolerance * scales[l][p]))
+    ties = [(m, l, p) for _, m, l, p in ties[:most]]
     tries = [[t] for t in ties] + ([ties] if len(ties) > 1 else [])
     best = None
     for tie in tries:
