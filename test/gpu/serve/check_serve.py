@@ -250,6 +250,32 @@ def load(base, what, *args):
     return out
 
 
+def prefix_hits(base):
+    """The server's llmc:prefix_cache_hits_total (prompt tokens found in
+    the prefix cache), or None if /metrics does not say."""
+    try:
+        text = urllib.request.urlopen(base + "/metrics",
+                                      timeout=30).read().decode()
+    except OSError:
+        return None
+    m = re.search(r"^llmc:prefix_cache_hits_total(?:\{[^}]*\})? (\S+)$", text,
+                  re.M)
+    return float(m.group(1)) if m else None
+
+
+def random_load(base, what, *args):
+    """A throughput run of random prompts: `load`, checked to have found
+    nothing in the prefix cache (a hit would mean repeated prompts, whose
+    prefill the run then skips and whose tokens/s it overstates)."""
+    before = prefix_hits(base)
+    res = load(base, what, *args)
+    after = prefix_hits(base)
+    if before is not None and after is not None:
+        check(after == before, "%s: no prompt token from the prefix cache "
+              "(%d found)" % (what, after - before))
+    return res
+
+
 def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
     binary = os.path.join(d, "big-tp1", "llm-model")
     print("== Llama-3-8B shape, tp1, random weights", flush=True)
@@ -271,15 +297,18 @@ def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
             if caching:
                 for c in levels:
                     num = max(4, 2 * c) if c < 64 else c
-                    res = load(base, "concurrency %d" % c, "--concurrency", c,
-                               "--num-prompts", num, "--input-len", in_len,
-                               "--output-len", out_len)
+                    res = random_load(base, "concurrency %d" % c,
+                                      "--concurrency", c, "--num-prompts", num,
+                                      "--input-len", in_len,
+                                      "--output-len", out_len)
                     if res:
                         served[c] = res[-1]
                 if steady:
-                    res = load(base, "concurrency 64, %d requests" % steady,
-                               "--concurrency", 64, "--num-prompts", steady,
-                               "--input-len", in_len, "--output-len", out_len)
+                    res = random_load(base,
+                                      "concurrency 64, %d requests" % steady,
+                                      "--concurrency", 64, "--num-prompts",
+                                      steady, "--input-len", in_len,
+                                      "--output-len", out_len)
                     if res:
                         served["steady"] = res[-1]
             # Shared-prefix workload: a common system prompt of `prefix`
