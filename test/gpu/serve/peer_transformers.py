@@ -125,16 +125,6 @@ def post(url, body, timeout):
         return r.read()
 
 
-def percentile(values, q):
-    s = sorted(values)
-    if not s:
-        return float("nan")
-    k = (len(s) - 1) * q / 100.0
-    lo = int(k)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def run_engine(a, levels, deadline):
     """Step 4: `transformers serve --continuous-batching`'s engine in
     process (generate_batch on a persistent ContinuousBatchingManager).
@@ -142,6 +132,8 @@ def run_engine(a, levels, deadline):
     import random
     import torch
     from transformers import AutoModelForCausalLM, GenerationConfig
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    from serve_load import percentile
 
     model = AutoModelForCausalLM.from_pretrained(
         a.dir, dtype=torch.bfloat16, device_map="cuda",
@@ -171,12 +163,16 @@ def run_engine(a, levels, deadline):
         "%.0f s; attention %s" % (max(levels), type(model).__name__,
                                   time.time() - t0,
                                   model.config._attn_implementation))
-    rows = []
+    # The warm-up wave has the most requests (and the graph captures): no
+    # level's wave takes longer, so it bounds what a level needs.
+    rows, longest = [], dt
     for c in levels:
-        if deadline - time.time() < 30:
-            say("budget spent before concurrency %d" % c)
-            break
         waves = a.num_prompts // c if a.num_prompts else 2
+        need = max(1, waves) * longest
+        if deadline - time.time() < max(30, need):
+            say("budget left (%.0f s) too short for concurrency %d (about "
+                "%.0f s)" % (deadline - time.time(), c, need))
+            break
         wall, toks, ttft, tpot, failed = 0.0, 0, [], [], 0
         for _ in range(max(1, waves)):
             dt, outs = wave(prompts(c))
@@ -201,6 +197,7 @@ def run_engine(a, levels, deadline):
                "tpot_p50_ms": round(1e3 * percentile(tpot, 50), 2),
                "tpot_p99_ms": round(1e3 * percentile(tpot, 99), 2)}
         rows.append(row)
+        longest = max(longest, wall / max(1, waves))
         print("peer-json: " + json.dumps(row), flush=True)
     model.destroy_cached_continuous_batching_manager()
     return 0 if rows and all(r["failed"] == 0 for r in rows) else 1
