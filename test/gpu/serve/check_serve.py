@@ -276,7 +276,8 @@ def random_load(base, what, *args):
     return res
 
 
-def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
+def big_bench(d, in_len, out_len, levels, steady, prefix, static=True,
+              rates=()):
     binary = os.path.join(d, "big-tp1", "llm-model")
     print("== Llama-3-8B shape, tp1, random weights", flush=True)
     stat = {}
@@ -311,6 +312,13 @@ def big_bench(d, in_len, out_len, levels, steady, prefix, static=True):
                                       "--output-len", out_len)
                     if res:
                         served["steady"] = res[-1]
+                for rate in rates:
+                    # Poisson arrivals (issue 17 item 6), up to 256 in
+                    # flight: latency at a load below and near capacity.
+                    random_load(base, "Poisson %g requests/s" % rate,
+                                "--request-rate", rate, "--max-concurrency",
+                                256, "--num-prompts", max(64, int(8 * rate)),
+                                "--input-len", in_len, "--output-len", out_len)
             # Shared-prefix workload: a common system prompt of `prefix`
             # tokens (issue 17: 1,000; the binary's context is 2048).
             res = load(base, "shared prefix, caching %s" % caching,
@@ -441,6 +449,9 @@ def main():
                     help="shared-prefix tokens (prompt = prefix + 24)")
     ap.add_argument("--no-static", action="store_true",
                     help="skip the static --bench baselines")
+    ap.add_argument("--rates", default="8,32",
+                    help="Poisson arrival rates (requests/s) run after the "
+                    "concurrency levels on the 8B server ('' for none)")
     ap.add_argument("--steady", type=int, default=256,
                     help="requests of a longer concurrency-64 run (0: none)")
     ap.add_argument("--budgets", default="",
@@ -476,7 +487,8 @@ def main():
         try:
             big_bench(a.dir, a.input_len, a.output_len,
                       [int(c) for c in a.concurrency.split(",") if c],
-                      a.steady, a.prefix, not a.no_static)
+                      a.steady, a.prefix, not a.no_static,
+                      [float(r) for r in a.rates.split(",") if r])
         except Exception as e:
             check(False, "big: %s" % e)
     print("%d failed check(s)" % len(FAILS))
