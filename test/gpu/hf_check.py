@@ -231,7 +231,7 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
                    if gaps[l][p] <= tolerance * scales[l][p]))
     ties = [(m, l, p) for _, m, l, p in ties[:most]]
     tries = [[t] for t in ties] + ([ties] if len(ties) > 1 else [])
-    best = None
+    best, tried = None, []
     for tie in tries:
         alt = flipped_reference(model, prompt, toks,
                                 [(l, p) for _, l, p in tie])
@@ -242,8 +242,14 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
         alt_tokens = [int(x) for x in alt.argmax(axis=1)]
         rel, _, hard = compare(ours_tokens, ours_logits, alt_tokens, alt,
                                tolerance)
+        flips = [(l, p) for _, l, p in tie]
+        tried.append(f"{flips}: rel {rel:.2e}, {len(hard)} hard")
         if rel <= tolerance and not hard and (best is None or rel < best[0]):
-            best = (rel, [(l, p) for _, l, p in tie], [m for m, _, _ in tie])
+            best = (rel, flips, [m for m, _, _ in tie])
+    if best is None:
+        print("  routing alternatives tried (layer, position): " +
+              ("; ".join(tried) or f"none (no tie up to position {upto})"),
+              flush=True)
     return best
 
 
