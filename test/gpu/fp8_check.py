@@ -50,7 +50,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hf_check import compare, greedy, load, make_checkpoint, run_plan  # noqa: E402
+from hf_check import (compare, forced_logits, greedy, load,  # noqa: E402
+                      make_checkpoint, run_plan)
 
 QUANTIZED = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
              "down_proj")
@@ -138,13 +139,7 @@ class Fp8KV:
 
 
 def forced(model, prompts, tokens):
-    logits = []
-    with torch.no_grad():
-        for prompt, toks in zip(prompts, tokens):
-            seq = list(prompt) + list(toks[:-1])
-            out = model(torch.tensor([seq], device="cuda")).logits[0]
-            logits.append(out[len(prompt) - 1:].float().cpu().numpy())
-    return logits
+    return [forced_logits(model, p, t) for p, t in zip(prompts, tokens)]
 
 
 def worst(ours_tokens, ours_logits, ref_tokens, ref_logits, tol):

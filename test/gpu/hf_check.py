@@ -108,16 +108,19 @@ def reference(ckpt, prompts, steps):
     return result
 
 
-def forced_reference(ckpt, prompts, tokens, dtype):
-    """Teacher forcing: the logits of every step given the fp32 prefix, from
-    one forward pass over prompt + tokens[:-1]."""
-    model = load(ckpt, dtype)
-    logits = []
+def forced_logits(model, prompt, toks):
+    """Teacher forcing: `model`'s logits of every step of one prompt given
+    the reference's tokens, from one forward pass over prompt + toks[:-1]."""
+    seq = list(prompt) + list(toks[:-1])
     with torch.no_grad():
-        for prompt, toks in zip(prompts, tokens):
-            seq = list(prompt) + list(toks[:-1])
-            out = model(torch.tensor([seq], device="cuda")).logits[0]
-            logits.append(out[len(prompt) - 1:].float().cpu().numpy())
+        out = model(torch.tensor([seq], device="cuda")).logits[0]
+    return out[len(prompt) - 1:].float().cpu().numpy()
+
+
+def forced_reference(ckpt, prompts, tokens, dtype):
+    """forced_logits of every prompt, the checkpoint loaded in `dtype`."""
+    model = load(ckpt, dtype)
+    logits = [forced_logits(model, p, t) for p, t in zip(prompts, tokens)]
     del model
     return logits
 
@@ -202,12 +205,9 @@ class RouterFlips:
 def flipped_reference(model, prompt, toks, flips):
     """Teacher-forced fp32 logits of one prompt with `flips` applied, or
     None when the model's routers were not seen (see RouterFlips)."""
-    seq = list(prompt) + list(toks[:-1])
-    with torch.no_grad(), RouterFlips(model.config, flips) as rf:
-        out = model(torch.tensor([seq], device="cuda")).logits[0]
-    if rf.calls != model.config.num_hidden_layers:
-        return None
-    return out[len(prompt) - 1:].float().cpu().numpy()
+    with RouterFlips(model.config, flips) as rf:
+        logits = forced_logits(model, prompt, toks)
+    return logits if rf.calls == model.config.num_hidden_layers else None
 
 
 def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
@@ -233,8 +233,8 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
     tries = [[t] for t in ties] + ([ties] if len(ties) > 1 else [])
     best, tried = None, []
     for tie in tries:
-        alt = flipped_reference(model, prompt, toks,
-                                [(l, p) for _, l, p in tie])
+        flips = [(l, p) for _, l, p in tie]
+        alt = flipped_reference(model, prompt, toks, flips)
         if alt is None:
             print("  router flips unavailable: the model's router top-k "
                   "was not seen", flush=True)
@@ -242,7 +242,6 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
         alt_tokens = [int(x) for x in alt.argmax(axis=1)]
         rel, _, hard = compare(ours_tokens, ours_logits, alt_tokens, alt,
                                tolerance)
-        flips = [(l, p) for _, l, p in tie]
         tried.append(f"{flips}: rel {rel:.2e}, {len(hard)} hard")
         if rel <= tolerance and not hard and (best is None or rel < best[0]):
             best = (rel, flips, [m for m, _, _ in tie])

@@ -250,29 +250,17 @@ def load(base, what, *args):
     return out
 
 
-def prefix_hits(base):
-    """The server's llmc:prefix_cache_hits_total (prompt tokens found in
-    the prefix cache), or None if /metrics does not say."""
-    try:
-        text = urllib.request.urlopen(base + "/metrics",
-                                      timeout=30).read().decode()
-    except OSError:
-        return None
-    m = re.search(r"^llmc:prefix_cache_hits_total(?:\{[^}]*\})? (\S+)$", text,
-                  re.M)
-    return float(m.group(1)) if m else None
-
-
 def random_load(base, what, *args):
     """A throughput run of random prompts: `load`, checked to have found
-    nothing in the prefix cache (a hit would mean repeated prompts, whose
-    prefill the run then skips and whose tokens/s it overstates)."""
-    before = prefix_hits(base)
+    nothing in the prefix cache (serve_load.py's `prefix_hit_tokens` of
+    each measured run; a hit would mean repeated prompts, whose prefill the
+    run then skips and whose tokens/s it overstates)."""
     res = load(base, what, *args)
-    after = prefix_hits(base)
-    if before is not None and after is not None:
-        check(after == before, "%s: no prompt token from the prefix cache "
-              "(%d found)" % (what, after - before))
+    for row in res:
+        hits = row.get("prefix_hit_tokens")
+        if hits is not None:
+            check(hits == 0, "%s (%s): no prompt token from the prefix cache "
+                  "(%d found)" % (what, row.get("mode"), hits))
     return res
 
 
