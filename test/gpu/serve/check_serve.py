@@ -41,6 +41,10 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "bench"))
+from serve_load import parse_list  # noqa: E402
+
 FAILS = []
 
 
@@ -437,7 +441,7 @@ def main():
                     help="shared-prefix tokens (prompt = prefix + 24)")
     ap.add_argument("--no-static", action="store_true",
                     help="skip the static --bench baselines")
-    ap.add_argument("--rates", default="8,32",
+    ap.add_argument("--rates", type=parse_list(float), default="8,32",
                     help="Poisson arrival rates (requests/s) run after the "
                     "concurrency levels on the 8B server ('' for none)")
     ap.add_argument("--steady", type=int, default=256,
@@ -476,7 +480,7 @@ def main():
             big_bench(a.dir, a.input_len, a.output_len,
                       [int(c) for c in a.concurrency.split(",") if c],
                       a.steady, a.prefix, not a.no_static,
-                      [float(r) for r in a.rates.split(",") if r])
+                      a.rates)
         except Exception as e:
             check(False, "big: %s" % e)
     print("%d failed check(s)" % len(FAILS))
