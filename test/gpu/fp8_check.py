@@ -29,9 +29,10 @@
 # "bf16", fp8kv-* against "deqkv", bf16kv-* against "bf16kv", teacher-forced on the reference's greedy tokens: max rel diff of
 # logits (max |ours - ref| / max |ref|) <= tolerance, and every argmax equal
 # unless the two choices are within the tolerance (hf_check.py's rule).
-# Diagnostics (reported): each reference model run with its activations
-# rounded to bf16 after every linear, norm, activation, attention, MLP and
-# layer (transformers' bf16 dataflow, exact weights), against its fp32 run
+# Diagnostics (reported): each reference model (the FP8-KV ones included)
+# run with its activations rounded to bf16 after every linear, norm,
+# activation, attention, MLP and layer, and before o_proj and down_proj,
+# with bf16 RoPE'd q/k/v (a bf16 dataflow, exact weights), against its fp32 run
 # (the "bf16-activation floor" a bf16-dataflow binary of that model starts
 # from) and against each binary.
 # Quantization error (reported): every binary, and "deq" itself, against
@@ -71,16 +72,21 @@ def fp8_round_trip(w):
 
 
 def bf16_activations(model):
-    """Forward hooks rounding the outputs of every linear but lm_head, norm,
-    activation, attention, MLP and decoder layer to bf16 (kept in fp32):
-    transformers' bf16 dataflow with the model's exact weights. Returns the
-    hook handles (remove them to restore fp32)."""
+    """Forward hooks rounding to bf16 (kept in fp32) the outputs of every
+    linear but lm_head, norm, activation, attention, MLP and decoder layer,
+    and the inputs of o_proj (the attention's output) and down_proj (the
+    SwiGLU product), which a bf16 binary also holds in bf16: transformers'
+    bf16 dataflow with the model's exact weights. Returns the hook handles
+    (remove them to restore fp32)."""
     def hook(_module, _inputs, out):
         if isinstance(out, torch.Tensor):
             return out.to(torch.bfloat16).float()
         if isinstance(out, tuple) and out and isinstance(out[0], torch.Tensor):
             return (out[0].to(torch.bfloat16).float(),) + tuple(out[1:])
         return None
+
+    def pre_hook(_module, args):
+        return (args[0].to(torch.bfloat16).float(),) + tuple(args[1:])
     handles = []
     for name, module in model.named_modules():
         kind = type(module).__name__
@@ -90,15 +96,22 @@ def bf16_activations(model):
                 or kind.endswith(("RMSNorm", "Attention", "MLP",
                                   "DecoderLayer"))):
             handles.append(module.register_forward_hook(hook))
+        if name.endswith(("o_proj", "down_proj")):
+            handles.append(module.register_forward_pre_hook(pre_hook))
     return handles
 
 
 def floor(model, prompts, ref, tol):
     """The bf16-activation floor of `model`: its teacher-forced logits with
-    bf16_activations against its own fp32 run `ref` (tokens, logits)."""
+    bf16_activations and bf16 RoPE'd queries and keys (as the binaries'
+    attention reads them) against its own fp32 run `ref` (tokens, logits).
+    Inside an Fp8KV context, the keys and values are rounded to bf16 first
+    and then go through the FP8 round trip, the binaries' order."""
     handles = bf16_activations(model)
     try:
-        lg = forced(model, prompts, ref[0])
+        with AttentionInputs(model, lambda *qkv: tuple(
+                x.to(torch.bfloat16).to(x.dtype) for x in qkv)):
+            lg = forced(model, prompts, ref[0])
     finally:
         for h in handles:
             h.remove()
@@ -116,26 +129,33 @@ def kv_round_trip(x):
     return ((xf / scale).to(torch.float8_e4m3fn).float() * scale).to(x.dtype)
 
 
-class Fp8KV:
+class AttentionInputs:
     """While active, `model`'s eager attention (looked up by name at every
-    call) reads its RoPE'd keys and values through kv_round_trip, as an FP8
-    cache stores them; the current tokens' own keys included."""
+    call) gets its RoPE'd (query, key, value) through `fn`, then whatever
+    an enclosing AttentionInputs does: contexts nest, inner first."""
 
-    def __init__(self, model):
+    def __init__(self, model, fn):
         self.module = sys.modules[type(model.model.layers[0].self_attn).__module__]
-        self.eager = self.module.eager_attention_forward
+        self.fn = fn
 
     def __enter__(self):
-        eager = self.eager
+        self.eager = eager = self.module.eager_attention_forward
+        fn = self.fn
 
-        def fp8_kv(module, query, key, value, *args, **kwargs):
-            return eager(module, query, kv_round_trip(key),
-                         kv_round_trip(value), *args, **kwargs)
-        self.module.eager_attention_forward = fp8_kv
+        def wrapped(module, query, key, value, *args, **kwargs):
+            return eager(module, *fn(query, key, value), *args, **kwargs)
+        self.module.eager_attention_forward = wrapped
         return self
 
     def __exit__(self, *exc):
         self.module.eager_attention_forward = self.eager
+
+
+def Fp8KV(model):
+    """The FP8 KV cache's view: keys and values, the current tokens' own
+    included, through kv_round_trip, as the cache stores them."""
+    return AttentionInputs(model, lambda q, k, v: (q, kv_round_trip(k),
+                                                   kv_round_trip(v)))
 
 
 def forced(model, prompts, tokens):
@@ -189,6 +209,8 @@ def main():
         if kv_bins:
             with fp8_kv:
                 refs["bf16kv"] = greedy(model, prompts, args.tokens)
+                floors["bf16kv"] = floor(model, prompts, refs["bf16kv"],
+                                         args.tolerance)
                 exact.append(("transformers fp32, FP8 KV cache", "bf16",
                               forced(model, prompts, refs["bf16"][0]),
                               "the KV cache quantization error alone"))
@@ -198,6 +220,21 @@ def main():
                     p.copy_(fp8_round_trip(p.data))
         refs["deq"] = greedy(model, prompts, args.tokens)
         floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
+        # The quantization itself, in exact arithmetic: deq vs bf16.
+        exact.insert(0, ("transformers fp32, FP8 round-trip weights", "bf16",
+                         forced(model, prompts, refs["bf16"][0]),
+                         "the weight quantization error alone"))
+        if kv_bins:
+            with fp8_kv:
+                refs["deqkv"] = greedy(model, prompts, args.tokens)
+                floors["deqkv"] = floor(model, prompts, refs["deqkv"],
+                                        args.tolerance)
+                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
+                              "deq", forced(model, prompts, refs["deq"][0]),
+                              "the KV cache quantization error on FP8 weights"))
+                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
+                              "bf16", forced(model, prompts, refs["bf16"][0]),
+                              "weights and KV cache quantization error"))
         # How far bf16 activations alone take each model from its fp32 run:
         # the floor a bf16-activation binary of that model starts from.
         emulated = {name: lg for name, (_, lg) in floors.items()}
@@ -208,19 +245,6 @@ def main():
                          "the bf16-activation floor of this model"))
             print(f"{model_name}: bf16-activation floor vs {ref_name} "
                   f"max_rel_diff={rel:.3e} argmax={agree}/{total}", flush=True)
-        # The quantization itself, in exact arithmetic: deq vs bf16.
-        exact.insert(0, ("transformers fp32, FP8 round-trip weights", "bf16",
-                         forced(model, prompts, refs["bf16"][0]),
-                         "the weight quantization error alone"))
-        if kv_bins:
-            with fp8_kv:
-                refs["deqkv"] = greedy(model, prompts, args.tokens)
-                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
-                              "deq", forced(model, prompts, refs["deq"][0]),
-                              "the KV cache quantization error on FP8 weights"))
-                exact.append(("transformers fp32, FP8 weights + FP8 KV cache",
-                              "bf16", forced(model, prompts, refs["bf16"][0]),
-                              "weights and KV cache quantization error"))
         del model
         torch.cuda.empty_cache()
         for what, ref_name, logits, note in exact:
@@ -270,10 +294,7 @@ def main():
                 print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
                       f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
                 # Against the same model with bf16-rounded activations: how
-                # much of the distance is the bf16 dataflow itself (the
-                # floors have no FP8-KV variant).
-                if ref_name not in emulated:
-                    continue
+                # much of the distance is the bf16 dataflow itself.
                 erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
                                                 emulated[ref_name],
                                                 args.tolerance)
