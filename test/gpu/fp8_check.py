@@ -75,8 +75,9 @@ def bf16_activations(model):
     """Forward hooks rounding to bf16 (kept in fp32) the outputs of every
     linear but lm_head, norm, activation, attention, MLP and decoder layer,
     and the inputs of o_proj (the attention's output) and down_proj (the
-    SwiGLU product), which a bf16 binary also holds in bf16: transformers'
-    bf16 dataflow with the model's exact weights. Returns the hook handles
+    SwiGLU product) and the residual stream after attention, which a bf16
+    binary also holds in bf16: transformers' bf16 dataflow with the model's
+    exact weights. Returns the hook handles
     (remove them to restore fp32)."""
     def hook(_module, _inputs, out):
         if isinstance(out, torch.Tensor):
@@ -98,6 +99,28 @@ def bf16_activations(model):
             handles.append(module.register_forward_hook(hook))
         if name.endswith(("o_proj", "down_proj")):
             handles.append(module.register_forward_pre_hook(pre_hook))
+    # The residual stream after attention: transformers adds the attention
+    # output to the layer's input in fp32 and keeps it; a bf16 binary keeps
+    # bf16(input + attention). The attention's hook returns that sum less
+    # the input (exact in fp32 for two bf16 values of similar size), so the
+    # layer's own add gives the bf16 sum.
+    inputs = {}
+
+    def layer_input(module, args, kwargs):
+        inputs[id(module)] = (args[0] if args else kwargs["hidden_states"])
+
+    def fold(layer):
+        def hook(_module, _inputs, out):
+            r = inputs[id(layer)]
+            o = out[0] if isinstance(out, tuple) else out
+            o = (r + o).to(torch.bfloat16).float() - r
+            return (o,) + tuple(out[1:]) if isinstance(out, tuple) else o
+        return hook
+    for name, module in model.named_modules():
+        if type(module).__name__.endswith("DecoderLayer"):
+            handles.append(module.register_forward_pre_hook(
+                layer_input, with_kwargs=True))
+            handles.append(module.self_attn.register_forward_hook(fold(module)))
     return handles
 
 
