@@ -9,7 +9,8 @@
 // of ReferenceModelStep: every rank of the (sharded) plan runs in process
 // on the CPU in fp32, its KV cache addressed through the scheduler's block
 // tables, and tokens are sampled with the per-request seed exactly as the
-// GPU samples them. The server listens before the model is loaded
+// GPU samples them. The flags, the input file and the tokenizer folder are
+// checked first; then the server listens before the model is loaded
 // (/health answers 503 until then), prints "llmc serve: listening on
 // http://HOST:PORT" and "llmc serve: ready", and drains on SIGTERM.
 //
@@ -110,11 +111,17 @@ struct Loaded {
   std::string name;
 };
 
-/// Parses, quantizes and shards the module, loads the tokenizer and builds
-/// the model step and the engine; the message names what failed.
-Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
-  auto loaded = std::make_unique<Loaded>();
-  // The request llm-run's own options would give.
+/// What the flags say before anything is loaded: checked before the
+/// server binds its port, so a wrong flag, a missing input file or a
+/// missing tokenizer is the command's one error line, without a
+/// "listening on" line before it.
+struct Inputs {
+  llmc::ShardRequest request;
+  llmc::ref::WeightSource weights;
+  std::string textDir;
+};
+
+Expected<Inputs> checkInputs() {
   llmc::ShardRequest request;
   request.gpus = gpus;
   request.microbatches = microbatches;
@@ -131,6 +138,32 @@ Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
       return parsed.takeError();
     request.spec = *parsed;
   }
+  if (input != "-" && !sys::fs::is_regular_file(input.getValue()))
+    return createStringError(inconvertibleErrorCode(),
+                             "cannot open input file '" + input +
+                                 "': no such file");
+  Expected<llmc::ref::WeightSource> weights =
+      llmc::ref::WeightSource::parse(weightsSpec);
+  if (!weights)
+    return weights.takeError();
+  std::string textDir = tokenizerDir;
+  if (textDir.empty() && sys::fs::is_directory(weightsSpec.getValue()))
+    textDir = weightsSpec;
+  if (textDir.empty())
+    return createStringError(inconvertibleErrorCode(),
+                             "--tokenizer=DIR is required with "
+                             "--weights=" +
+                                 weightsSpec +
+                                 " (the server turns text into tokens)");
+  return Inputs{request, *weights, textDir};
+}
+
+/// Parses, quantizes and shards the module, loads the tokenizer and builds
+/// the model step and the engine; the message names what failed.
+Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options,
+                                       const Inputs &inputs) {
+  auto loaded = std::make_unique<Loaded>();
+  const llmc::ShardRequest &request = inputs.request;
 
   mlir::DialectRegistry registry;
   registry.insert<llmc::llm::LlmDialect, llmc::dist::DistDialect,
@@ -189,21 +222,8 @@ Expected<std::unique_ptr<Loaded>> load(const serve::ServeOptions &options) {
   }
   mlir::ModuleOp module = *loaded->module;
 
-  Expected<llmc::ref::WeightSource> weights =
-      llmc::ref::WeightSource::parse(weightsSpec);
-  if (!weights)
-    return weights.takeError();
-  loaded->weights = std::make_unique<llmc::ref::WeightSource>(*weights);
-
-  std::string textDir = tokenizerDir;
-  if (textDir.empty() && sys::fs::is_directory(weightsSpec.getValue()))
-    textDir = weightsSpec;
-  if (textDir.empty())
-    return createStringError(inconvertibleErrorCode(),
-                             "--tokenizer=DIR is required with "
-                             "--weights=" +
-                                 weightsSpec +
-                                 " (the server turns text into tokens)");
+  loaded->weights = std::make_unique<llmc::ref::WeightSource>(inputs.weights);
+  const std::string &textDir = inputs.textDir;
   rt::Expected<std::unique_ptr<serve::TokenizerCodec>> codec =
       serve::TokenizerCodec::fromDirectory(textDir);
   if (!codec)
@@ -298,6 +318,9 @@ int llmc::runServe(int argc, char **argv) {
     return fail("--microbatches must be >= 1, got " + Twine(microbatches));
   if (numKvBlocks < 0)
     return fail("--num-kv-blocks must be >= 1, got " + Twine(numKvBlocks));
+  Expected<Inputs> inputs = checkInputs();
+  if (!inputs)
+    return fail(toString(inputs.takeError()));
 
   // The server listens before loading, so its worker count cannot wait
   // for the engine's limits: the defaults' count, or --http-threads.
@@ -309,7 +332,7 @@ int llmc::runServe(int argc, char **argv) {
   return serve::serveMain(
       "llm-run serve", *options, serve::httpThreadsFor(*options, defaults),
       [&](const std::function<bool()> &) -> rt::Expected<serve::LoadedServer> {
-        Expected<std::unique_ptr<Loaded>> l = load(*options);
+        Expected<std::unique_ptr<Loaded>> l = load(*options, *inputs);
         if (!l)
           return rt::Expected<serve::LoadedServer>::fromError(
               rt::Status::error(toString(l.takeError())));
