@@ -42,10 +42,13 @@
 # activations, which no transformers model has); "deqkv" against "deq" and
 # "bf16kv" against "bf16" (the KV cache's quantization error alone), and
 # every *kv binary also against its reference without the FP8 KV cache.
-# A markdown table goes to OUT/fp8-table.md; exit 1 if an accuracy row fails.
+# A markdown table goes to OUT/fp8-table.md and each binary's per-step max
+# rel diff (per prompt) to OUT/fp8-per-step.json; exit 1 if an accuracy
+# row fails.
 #
 # ===----------------------------------------------------------------------=== #
 import argparse
+import json
 import os
 import sys
 
@@ -54,7 +57,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hf_check import (compare, forced_logits, greedy, load,  # noqa: E402
-                      make_checkpoint, run_plan)
+                      make_checkpoint, run_plan, step_rel)
 
 QUANTIZED = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj",
              "down_proj")
@@ -223,11 +226,11 @@ def main():
     work = "/tmp/fp8_check"
     os.makedirs(work, exist_ok=True)
     rows, ok = [], True
+    per_step = {}  # "model plan vs ref" -> per prompt, each step's rel diff
     for model_name in sorted(os.listdir(args.bins)):
         model_dir = os.path.join(args.bins, model_name)
         if not os.path.isfile(os.path.join(model_dir, "config.json")):
             continue
-        import json
         vocab = json.load(open(os.path.join(model_dir, "config.json")))["vocab_size"]
         ckpt = os.path.join(work, model_name + "-ckpt")
         make_checkpoint(model_dir, ckpt)
@@ -316,6 +319,9 @@ def main():
                     continue
                 rel, agree, total, hard = worst(tokens, logits, ref_tokens,
                                                 ref_logits, args.tolerance)
+                per_step[f"{model_name} {plan} vs {ref_name}"] = [
+                    [round(float(x), 5) for x in step_rel(logits[b], ref_logits[b])]
+                    for b in range(len(ref_tokens))]
                 verdict = "-"
                 if gated:
                     good = rel <= args.tolerance and hard == 0
@@ -343,6 +349,8 @@ def main():
              "|---|---|---|---|---|---|---|"]
     table += ["| " + " | ".join(r) + " |" for r in rows]
     open(os.path.join(args.out, "fp8-table.md"), "w").write("\n".join(table) + "\n")
+    json.dump(per_step, open(os.path.join(args.out, "fp8-per-step.json"), "w"),
+              indent=0)
     print("\n".join(table))
     sys.exit(0 if ok else 1)
 
