@@ -138,7 +138,9 @@ Expected<Inputs> checkInputs() {
       return parsed.takeError();
     request.spec = *parsed;
   }
-  if (input != "-" && !sys::fs::is_regular_file(input.getValue()))
+  // Only a missing file here; any other read error comes from the load,
+  // with the reader's own message.
+  if (input != "-" && !sys::fs::exists(input.getValue()))
     return createStringError(inconvertibleErrorCode(),
                              "cannot open input file '" + input +
                                  "': no such file");

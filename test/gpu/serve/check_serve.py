@@ -30,6 +30,7 @@ context is 2048) with and without prefix caching, and their TTFT ratio. Exit sta
 check. Only the Python standard library is used.
 """
 import argparse
+import itertools
 import json
 import os
 import random
@@ -228,7 +229,7 @@ def bench_json(binary, batch, prompt_len, gen_len):
     return json.loads(line[0][len("bench-json:"):])
 
 
-LOAD_RUNS = [0]
+LOAD_SEEDS = itertools.count(1)
 
 
 def load(base, what, *args):
@@ -236,10 +237,9 @@ def load(base, what, *args):
     has its own --seed: serve_load.py's prompts are a function of the seed,
     so runs sharing one would find the earlier runs' prompts in the prefix
     cache (a concurrency-64 run of 64 requests then prefills nothing)."""
-    LOAD_RUNS[0] += 1
     r = subprocess.run([sys.executable, "bench/serve_load.py", "--base-url",
                         base, "--vocab-low", "10", "--vocab-high", "120000",
-                        "--warmup", "1", "--seed", str(LOAD_RUNS[0])]
+                        "--warmup", "1", "--seed", str(next(LOAD_SEEDS))]
                        + [str(a) for a in args],
                        capture_output=True, text=True, timeout=900)
     print(r.stdout[-3000:], r.stderr[-1500:], flush=True)
