@@ -39,6 +39,7 @@
 #include "runtime/kernels/Kernels.h"
 #include "runtime/kernels/Launch.cuh"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <type_traits>
@@ -145,78 +146,80 @@ __device__ __forceinline__ float scaled(const GemvTarget &t, int64_t row,
     return s;
 }
 
-template <class W, int M, int RB, class Out, bool Swiglu>
-__device__ __forceinline__ void gemvBody(const GemvArgs &a) {
-  constexpr int R = Swiglu ? 2 * RB : RB; // weight rows a block reads
-  constexpr int P = W::kPer;
-  __shared__ float partial[kGemvWarps][R * M];
+/// Weight rows a block reads for a tile of RB output rows.
+__host__ __device__ constexpr int tileRowsOf(bool swiglu, int rb) {
+  return swiglu ? 2 * rb : rb;
+}
+
+/// The target of tile `tile` of a launch: the last whose first tile is
+/// <= `tile` (with Swiglu, target 0 with target 1's rows beside it).
+template <bool Swiglu>
+__device__ __forceinline__ int segOf(const GemvArgs &a, unsigned tile) {
   int seg = 0;
 #pragma unroll
   for (int i = 1; i < kGemvMaxTargets; ++i)
-    if (!Swiglu && i < a.count && blockIdx.x >= a.firstBlock[i])
+    if (!Swiglu && i < a.count && tile >= a.firstBlock[i])
       seg = i;
+  return seg;
+}
+
+/// The R weight rows of the tile of target `seg` from output row `row0`:
+/// rows past N (the last tile) read row N-1 again and are not written.
+template <class W, int RB, int R, bool Swiglu>
+__device__ __forceinline__ void
+tileRows(const uint4 *(&wrow)[R], const GemvArgs &a, int seg, int64_t row0) {
   const GemvTarget &t = a.t[seg];
-  const int64_t n = t.n, k = a.k, chunks = k / P;
-  const int64_t row0 = int64_t(blockIdx.x - a.firstBlock[seg]) * RB;
-  // Rows past N (the last block) read row N-1 again and are not written.
-  const uint4 *wrow[R];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    int64_t row = row0 + (r % RB) < n ? row0 + (r % RB) : n - 1;
-    wrow[r] = W::row(Swiglu && r >= RB ? a.t[1] : t, row, k);
+    int64_t row = row0 + (r % RB) < t.n ? row0 + (r % RB) : t.n - 1;
+    wrow[r] = W::row(Swiglu && r >= RB ? a.t[1] : t, row, a.k);
   }
-  float acc[R][M];
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m)
-      acc[r][m] = 0.f;
+}
 
-  // The first chunks (for K <= 4096 all of the block's weights) are
-  // loaded before the wait: under programmatic dependent launch they
-  // stream while the kernel that writes x finishes.
-  uint4 wv[kUnroll][R];
-  loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, threadIdx.x, chunks);
-  pdlLaunchDependents();
-  pdlWait();
-  for (int64_t c0 = threadIdx.x; c0 < chunks;
-       c0 += int64_t(kGemvThreads) * kUnroll) {
-    if (c0 != threadIdx.x)
-      loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, c0, chunks);
+/// acc[r][m] += chunk c of weight row r times chunk c of activation row m.
+template <class W, int M, int R>
+__device__ __forceinline__ void accumulate(float (&acc)[R][M],
+                                           const uint4 (&wv)[R],
+                                           const GemvArgs &a, int64_t c) {
+  constexpr int P = W::kPer;
+  if constexpr (M == 1 || std::is_same_v<W, Bf16Weights>) {
+    // Activations outer (bf16: the widening is one bit shift).
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      int64_t c = c0 + int64_t(u) * kGemvThreads;
-      if (c >= chunks)
-        break;
-      if constexpr (M == 1 || std::is_same_v<W, Bf16Weights>) {
-        // Activations outer (bf16: the widening is one bit shift).
+    for (int m = 0; m < M; ++m) {
+      uint4 xv[P / 8];
+      loadX<W>(xv, a.x, a.ldx, m, c);
 #pragma unroll
-        for (int m = 0; m < M; ++m) {
-          uint4 xv[P / 8];
-          loadX<W>(xv, a.x, a.ldx, m, c);
+      for (int r = 0; r < R; ++r)
+        acc[r][m] += W::dot(wv[r], xv);
+    }
+  } else {
+    // FP8 codes for several rows of x: each chunk widened once.
 #pragma unroll
-          for (int r = 0; r < R; ++r)
-            acc[r][m] += W::dot(wv[u][r], xv);
-        }
-      } else {
-        // FP8 codes for several rows of x: each chunk widened once.
+    for (int r = 0; r < R; ++r) {
+      float wf[P];
+      unpack16(wv[r], wf);
 #pragma unroll
-        for (int r = 0; r < R; ++r) {
-          float wf[P];
-          unpack16(wv[u][r], wf);
-#pragma unroll
-          for (int m = 0; m < M; ++m) {
-            if (M > 2 && m >= a.m) // M 4 and 8 serve 3..8 rows
-              break;
-            uint4 xv[P / 8];
-            loadX<W>(xv, a.x, a.ldx, m, c);
-            acc[r][m] += W::dotWide(wf, xv);
-          }
-        }
+      for (int m = 0; m < M; ++m) {
+        if (M > 2 && m >= a.m) // M 4 and 8 serve 3..8 rows
+          break;
+        uint4 xv[P / 8];
+        loadX<W>(xv, a.x, a.ldx, m, c);
+        acc[r][m] += W::dotWide(wf, xv);
       }
     }
   }
+}
 
+/// The tile's per-thread sums reduced over the block in a fixed order
+/// (warps through `partial`, then warp by warp), scaled, the bias or the
+/// SwiGLU applied, rounded once and written. Every thread calls it (it
+/// holds a __syncthreads).
+template <class W, int M, int RB, class Out, bool Swiglu,
+          int R = tileRowsOf(Swiglu, RB)>
+__device__ __forceinline__ void
+finishTile(const GemvArgs &a, int seg, int64_t row0, const float (&acc)[R][M],
+           float (&partial)[kGemvWarps][R * M]) {
+  const GemvTarget &t = a.t[seg];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 #pragma unroll
   for (int r = 0; r < R; ++r)
@@ -230,7 +233,7 @@ __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
   if (threadIdx.x < RB * M) {
     int r = threadIdx.x / M, m = threadIdx.x % M;
     int64_t row = row0 + r;
-    if (row < n && (M <= 2 || m < a.m)) {
+    if (row < t.n && (M <= 2 || m < a.m)) {
       float s = 0.f;
 #pragma unroll
       for (int i = 0; i < kGemvWarps; ++i)
@@ -258,6 +261,134 @@ __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
   }
 }
 
+/// One tile per block: RB output rows over the whole of K.
+template <class W, int M, int RB, class Out, bool Swiglu>
+__device__ __forceinline__ void gemvBody(const GemvArgs &a) {
+  constexpr int R = tileRowsOf(Swiglu, RB);
+  __shared__ float partial[kGemvWarps][R * M];
+  const int seg = segOf<Swiglu>(a, blockIdx.x);
+  const int64_t chunks = a.k / W::kPer;
+  const int64_t row0 = int64_t(blockIdx.x - a.firstBlock[seg]) * RB;
+  const uint4 *wrow[R];
+  tileRows<W, RB, R, Swiglu>(wrow, a, seg, row0);
+  float acc[R][M];
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+      acc[r][m] = 0.f;
+
+  // The first chunks (for K <= 4096 all of the block's weights) are
+  // loaded before the wait: under programmatic dependent launch they
+  // stream while the kernel that writes x finishes.
+  uint4 wv[kUnroll][R];
+  loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, threadIdx.x, chunks);
+  pdlLaunchDependents();
+  pdlWait();
+  for (int64_t c0 = threadIdx.x; c0 < chunks;
+       c0 += int64_t(kGemvThreads) * kUnroll) {
+    if (c0 != threadIdx.x)
+      loadChunks<kUnroll, R, kGemvThreads>(wv, wrow, c0, chunks);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      int64_t c = c0 + int64_t(u) * kGemvThreads;
+      if (c >= chunks)
+        break;
+      accumulate<W, M, R>(acc, wv[u], a, c);
+    }
+  }
+  finishTile<W, M, RB, Out, Swiglu>(a, seg, row0, acc, partial);
+}
+
+/// Persistent and pipelined (FP8 codes, 1-2 rows): each of the grid's
+/// blocks (as many as are resident at once) takes tiles blockIdx.x,
+/// blockIdx.x + gridDim.x, ...; a tile's K is walked in steps of one
+/// 16-byte chunk per thread and row, and the next step's weights (of the
+/// same tile or of the block's next one) are in flight in a second set of
+/// registers while a step is computed and while a tile is reduced and
+/// written; the first two steps load before the PDL wait. One tile per block
+/// instead leaves HBM idle between a wave of blocks and the next (each FP8 tile
+/// is only RB x K bytes: for K = 4096 one load per thread and row). The sums
+/// are gemvBody's, in the same order (the same chunks per thread, the same
+/// reduction), so the outputs are bit-identical to it.
+template <class W, int M, int RB, class Out, bool Swiglu>
+__global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
+    gemvPipelinedKernel(GemvArgs a, unsigned tiles) {
+  constexpr int R = tileRowsOf(Swiglu, RB);
+  // Two, alternating by tile: a tile's partials are written while the
+  // threads finishing the previous tile may still read theirs.
+  __shared__ float partial[2][kGemvWarps][R * M];
+  const int64_t chunks = a.k / W::kPer;
+  const int steps = int((chunks + kGemvThreads - 1) / kGemvThreads);
+  const int mine =
+      blockIdx.x < tiles ? int((tiles - 1 - blockIdx.x) / gridDim.x) + 1 : 0;
+  const int items = mine * steps; // (tile, step) pairs, tile-major
+  int lt = 0, ls = 0;             // the next pair to load
+  auto load = [&](uint4(&buf)[R]) {
+    unsigned tile = blockIdx.x + unsigned(lt) * gridDim.x;
+    int seg = segOf<Swiglu>(a, tile);
+    const uint4 *wrow[R];
+    tileRows<W, RB, R, Swiglu>(wrow, a, seg,
+                               int64_t(tile - a.firstBlock[seg]) * RB);
+    int64_t c = int64_t(ls) * kGemvThreads + threadIdx.x;
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+      buf[r] = c < chunks ? __ldcs(wrow[r] + c) : make_uint4(0, 0, 0, 0);
+    if (++ls == steps) {
+      ls = 0;
+      ++lt;
+    }
+  };
+  float acc[R][M];
+  auto clear = [&] {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+      for (int m = 0; m < M; ++m)
+        acc[r][m] = 0.f;
+  };
+  clear();
+  int ct = 0, cs = 0, parity = 0; // the pair being computed
+  auto compute = [&](const uint4(&buf)[R]) {
+    int64_t c = int64_t(cs) * kGemvThreads + threadIdx.x;
+    if (c < chunks)
+      accumulate<W, M, R>(acc, buf, a, c);
+    if (++cs == steps) {
+      unsigned tile = blockIdx.x + unsigned(ct) * gridDim.x;
+      int seg = segOf<Swiglu>(a, tile);
+      finishTile<W, M, RB, Out, Swiglu>(
+          a, seg, int64_t(tile - a.firstBlock[seg]) * RB, acc, partial[parity]);
+      clear();
+      parity ^= 1;
+      cs = 0;
+      ++ct;
+    }
+  };
+  // Two register sets, used alternately (static indices: no local
+  // memory). Both are loaded before the wait: under programmatic dependent
+  // launch the first two steps of every block (for K = 4096 two tiles,
+  // about 17 MB over an H100's resident blocks) stream while the kernel
+  // before (a norm, the attention) finishes. Then each set is refilled
+  // with the step two ahead as soon as it has been used.
+  uint4 b0[R], b1[R];
+  if (items > 0)
+    load(b0);
+  if (items > 1)
+    load(b1);
+  pdlLaunchDependents();
+  pdlWait();
+  for (int i = 0; i < items; i += 2) {
+    compute(b0);
+    if (i + 2 < items)
+      load(b0);
+    if (i + 1 >= items)
+      break;
+    compute(b1);
+    if (i + 3 < items)
+      load(b1);
+  }
+}
+
 /// bf16 weights: registers as the compiler likes (tuned so).
 template <class W, int M, int RB, class Out, bool Swiglu>
 __global__ void __launch_bounds__(kGemvThreads) gemvKernel(GemvArgs a) {
@@ -272,6 +403,18 @@ __global__ void __launch_bounds__(kGemvThreads, M <= 2 ? 4 : 2)
   gemvBody<W, M, RB, Out, Swiglu>(a);
 }
 
+/// Whether FP8 weights at 1-2 rows take gemvPipelinedKernel:
+/// LLMC_FP8_GEMV_PIPE (0 or 1) if set, else the launch policy's.
+bool fp8GemvPipelined() {
+  static const int env = [] {
+    const char *v = std::getenv("LLMC_FP8_GEMV_PIPE");
+    if (v && std::strcmp(v, "1") == 0)
+      return 1;
+    return v && std::strcmp(v, "0") == 0 ? 0 : -1;
+  }();
+  return env >= 0 ? env == 1 : launchPolicy().fp8GemvPipelined;
+}
+
 template <class W, int M, class Out, bool Swiglu>
 void launchGemv(Rank &r, GemvArgs &a) {
   // Weight rows per block: four while the accumulators stay few, fewer for
@@ -284,6 +427,23 @@ void launchGemv(Rank &r, GemvArgs &a) {
   }
   if (Swiglu)
     blocks = unsigned((a.t[0].n + RB - 1) / RB);
+  if constexpr (std::is_same_v<W, E4m3Weights> && M <= 2) {
+    if (fp8GemvPipelined()) {
+      auto *kernel = gemvPipelinedKernel<W, M, RB, Out, Swiglu>;
+      static const int perSm = [kernel] {
+        int n = 0;
+        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                &n, kernel, kGemvThreads, 0) != cudaSuccess)
+          n = 1;
+        return n > 0 ? n : 1;
+      }();
+      unsigned grid =
+          unsigned(std::min<int64_t>(blocks, int64_t(perSm) * smCount()));
+      launchPdl(r, "gemv", kernel, dim3(grid), dim3(kGemvThreads), 0, a,
+                blocks);
+      return;
+    }
+  }
   if constexpr (std::is_same_v<W, E4m3Weights>)
     launchPdl(r, "gemv", gemvKernelCapped<W, M, RB, Out, Swiglu>, dim3(blocks),
               dim3(kGemvThreads), 0, a);

@@ -105,6 +105,12 @@ struct LaunchPolicy {
   /// 6.91, batch 8 12.63 vs 6.98; ~1B batch 4 1.60 vs 1.39, batch 8 2.62
   /// vs 1.43 (so the ~1B would take 2). LLMC_FP8_GEMV_ROWS overrides it.
   int fp8GemvMaxRows = 4;
+  /// FP8 weights at 1-2 rows: the GEMV as a persistent grid (as many
+  /// blocks as are resident) whose blocks loop over their tiles with the
+  /// next tile's weights in flight while one is reduced and written,
+  /// instead of one block per tile (Gemv.cu). LLMC_FP8_GEMV_PIPE=0/1
+  /// overrides it.
+  bool fp8GemvPipelined = true;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.

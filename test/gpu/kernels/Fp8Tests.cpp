@@ -277,6 +277,132 @@ void testProjections(FakeRank &r) {
   }
 }
 
+/// The FP8 GEMV at 1-2 rows as a persistent, pipelined grid against one
+/// block per tile (LaunchPolicy::fp8GemvPipelined): the same sums in the
+/// same order, so bit-identical outputs, on shapes with many tiles per
+/// resident block, K not a multiple of the block's 4096-code step, a last
+/// tile of fewer rows, grouped targets and the SwiGLU pair; and the
+/// pipelined one against double-precision dot products.
+void testPipelinedGemv(FakeRank &r) {
+  Rng rng(37);
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  rt::LaunchPolicy off = saved, on = saved;
+  off.fp8GemvPipelined = false;
+  on.fp8GemvPipelined = true;
+  // Runs `f` with each policy and compares what `get` downloads.
+  auto both = [&](const std::string &name, const std::string &config,
+                  const std::function<void()> &f,
+                  const std::function<std::vector<float>()> &get) {
+    rt::setLaunchPolicy(off);
+    f();
+    sync(r);
+    std::vector<float> want = get();
+    rt::setLaunchPolicy(on);
+    f();
+    sync(r);
+    std::vector<float> got = get();
+    recordResult(name, config, bitExact(got, want),
+                 "pipelined vs one block a tile, bit-exact");
+    return got;
+  };
+  struct Cfg {
+    int64_t m, n, k;
+    bool bias, perChannel, f32;
+  } cfgs[] = {
+      {1, 4102, 4112, true, true, false},   // 1026 tiles, 2 steps
+      {2, 3001, 14336, false, false, true}, // 4 steps, fp32 out
+      {1, 1024, 14336, false, true, false}, // fewer tiles than blocks
+      {2, 4096, 4096, true, true, false},
+  };
+  for (Cfg c : cfgs) {
+    Fp8Weight w = randomFp8(rng, c.n, c.k, c.perChannel);
+    std::vector<float> x = randomBf16(rng, size_t(c.m * c.k));
+    std::vector<float> bias = randomBf16(rng, size_t(c.n), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), db = toDevice(bias),
+                     out(size_t(c.m * c.n));
+    DevBuf<float> o32(size_t(c.m * c.n));
+    Weight bw = weightOf(db, 1, c.n);
+    std::string config =
+        fmt("M=%lld N=%lld K=%lld%s%s%s", (long long)c.m, (long long)c.n,
+            (long long)c.k, c.perChannel ? "" : " per-tensor",
+            c.bias ? " +bias" : "", c.f32 ? " fp32 out" : "");
+    std::vector<float> got = both(
+        "fp8 GEMV pipelined", config,
+        [&] {
+          out.poison();
+          o32.poison();
+          if (c.f32)
+            rt::linearF32(r, actOf(o32, c.m, c.n), act(dx, c.m, c.k),
+                          w.weight());
+          else
+            rt::linear(r, act(out, c.m, c.n), act(dx, c.m, c.k), w.weight(),
+                       c.bias ? &bw : nullptr);
+        },
+        [&] { return c.f32 ? o32.download() : fromDevice(out); });
+    // Every 7th output against double-precision sums.
+    std::vector<double> ref;
+    std::vector<float> gotSampled;
+    for (int64_t i = 0; i < c.m; ++i)
+      for (int64_t o = 0; o < c.n; o += 7) {
+        double acc = 0;
+        for (int64_t j = 0; j < c.k; ++j)
+          acc += double(x[size_t(i * c.k + j)]) * w.value(o, j);
+        ref.push_back(acc + (c.bias ? bias[size_t(o)] : 0.0));
+        gotSampled.push_back(got[size_t(i * c.n + o)]);
+      }
+    recordResult("fp8 GEMV pipelined vs host", config,
+                 c.f32 ? compare(gotSampled, ref, 1e-5, 1e-5)
+                       : compare(gotSampled, ref, 2e-3, 1.0 / 256));
+    r.resetArena();
+  }
+  // q|k|v in one launch (three targets' tiles in one persistent grid) and
+  // gate|up with the SwiGLU, at 1 and 2 rows.
+  for (int64_t m : {1, 2}) {
+    const int64_t k = 2064, ns[3] = {2048, 520, 512}, ni = 3000;
+    Fp8Weight ws[3] = {randomFp8(rng, ns[0], k, true),
+                       randomFp8(rng, ns[1], k, false),
+                       randomFp8(rng, ns[2], k, true)};
+    Fp8Weight g = randomFp8(rng, ni, k, true), u = randomFp8(rng, ni, k, true);
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<float> bq = randomBf16(rng, size_t(ns[0]), 0.1f);
+    DevBuf<uint16_t> dx = toDevice(x), dbq = toDevice(bq);
+    DevBuf<uint16_t> outs[3] = {DevBuf<uint16_t>(size_t(m * ns[0])),
+                                DevBuf<uint16_t>(size_t(m * ns[1])),
+                                DevBuf<uint16_t>(size_t(m * ns[2]))};
+    DevBuf<uint16_t> scratch(size_t(m * 2 * ni)), oi(size_t(m * ni));
+    Weight wbq = weightOf(dbq, 1, ns[0]);
+    std::string config = fmt("M=%lld K=%lld", (long long)m, (long long)k);
+    both(
+        "fp8 GEMV pipelined q|k|v", config + " N=2048+520+512",
+        [&] {
+          for (auto &o : outs)
+            o.poison();
+          rt::linear3(r, act(outs[0], m, ns[0]), act(outs[1], m, ns[1]),
+                      act(outs[2], m, ns[2]), act(dx, m, k), ws[0].weight(),
+                      ws[1].weight(), ws[2].weight(), &wbq, nullptr, nullptr,
+                      act(scratch, m, ns[0] + ns[1] + ns[2]));
+        },
+        [&] {
+          std::vector<float> all;
+          for (auto &o : outs) {
+            std::vector<float> v = fromDevice(o);
+            all.insert(all.end(), v.begin(), v.end());
+          }
+          return all;
+        });
+    both(
+        "fp8 GEMV pipelined SwiGLU", config + " N=3000",
+        [&] {
+          oi.poison();
+          rt::linearSwiglu(r, act(oi, m, ni), act(dx, m, k), g.weight(),
+                           u.weight(), act(scratch, m, 2 * ni));
+        },
+        [&] { return fromDevice(oi); });
+    r.resetArena();
+  }
+  rt::setLaunchPolicy(saved);
+}
+
 void testQuantization(FakeRank &r) {
   Rng rng(23);
   for (auto [m, k] : {std::pair<int64_t, int64_t>{1, 4096}, {7, 264},
@@ -337,6 +463,7 @@ void testQuantization(FakeRank &r) {
 
 void testFp8(FakeRank &r) {
   testProjections(r);
+  testPipelinedGemv(r);
   testQuantization(r);
   testFp8DecodeGemm(r);
 }
@@ -420,6 +547,40 @@ void benchFp8(FakeRank &r, double copyGBs) {
       }
       r.resetArena();
     }
+  }
+
+  // The FP8 GEMV as one block a tile against the persistent, pipelined
+  // grid (LaunchPolicy::fp8GemvPipelined), each Llama-3-8B projection.
+  std::printf("\nFP8 GEMV: one block a tile vs pipelined (Llama-3-8B "
+              "shapes, CUDA graphs; %% copy: FP8 weight bytes / time)\n");
+  std::printf("%-8s %3s %10s %8s %10s %8s %7s\n", "shape", "M", "tile us",
+              "% copy", "pipe us", "% copy", "ratio");
+  {
+    const rt::LaunchPolicy saved = rt::launchPolicy();
+    rt::LaunchPolicy off = saved, on = saved;
+    off.fp8GemvPipelined = false;
+    on.fp8GemvPipelined = true;
+    for (const Shape8b &s : kShapes8b) {
+      Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
+      for (int64_t m : {1, 2}) {
+        DevBuf<uint16_t> dx = toDevice(randomBf16(rng, size_t(m * s.k))),
+                         out(size_t(m * s.n));
+        auto f = [&] {
+          rt::linear(r, act(out, m, s.n), act(dx, m, s.k), w8.weight(),
+                     nullptr);
+        };
+        rt::setLaunchPolicy(off);
+        double t0 = 1e3 * timeGraphMs(r, f, 50);
+        rt::setLaunchPolicy(on);
+        double t1 = 1e3 * timeGraphMs(r, f, 50);
+        double bytes = double(s.n) * s.k;
+        std::printf("%-8s %3lld %10.1f %7.1f%% %10.1f %7.1f%% %6.2fx\n", s.name,
+                    (long long)m, t0, 100.0 * bytes / t0 / 1e3 / copyGBs, t1,
+                    100.0 * bytes / t1 / 1e3 / copyGBs, t0 / t1);
+      }
+      r.resetArena();
+    }
+    rt::setLaunchPolicy(saved);
   }
 
   std::printf("\nFP8 vs bf16 projections (Llama-3-8B shapes, same run)\n");
