@@ -8,6 +8,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 namespace llmc::rt::cuda {
 
@@ -26,6 +27,13 @@ void failf(Rank &r, const char *op, const char *fmt, ...) {
   va_end(args);
   r.fail(std::string(op) + ": " + buf);
   std::abort(); // not reached: Rank::fail does not return
+}
+
+int envOnOff(const char *name) {
+  const char *v = std::getenv(name);
+  if (v && std::strcmp(v, "1") == 0)
+    return 1;
+  return v && std::strcmp(v, "0") == 0 ? 0 : -1;
 }
 
 int smCount() {

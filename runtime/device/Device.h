@@ -35,6 +35,10 @@ template <class T> T *scratch(Rank &r, int64_t n) {
 /// size split-K grids.
 int smCount();
 
+/// An A/B switch of the environment: 1 if variable `name` is "1", 0 if it
+/// is "0", else -1 (unset or anything else: the launch policy decides).
+int envOnOff(const char *name);
+
 /// Whether `p` is aligned to `bytes` (a power of two).
 inline bool isAligned(const void *p, uintptr_t bytes) {
   return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;

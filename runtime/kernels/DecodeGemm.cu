@@ -101,12 +101,7 @@ int64_t minRows() {
 /// Whether FP8 weights take the kernel: LLMC_FP8_DECODE_GEMM (0 or 1) if
 /// set, else the launch policy's fp8DecodeGemm.
 bool fp8Enabled() {
-  static const int env = [] {
-    const char *e = std::getenv("LLMC_FP8_DECODE_GEMM");
-    if (e && std::strcmp(e, "1") == 0)
-      return 1;
-    return e && std::strcmp(e, "0") == 0 ? 0 : -1;
-  }();
+  static const int env = envOnOff("LLMC_FP8_DECODE_GEMM");
   return env >= 0 ? env == 1 : launchPolicy().fp8DecodeGemm;
 }
 

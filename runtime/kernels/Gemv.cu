@@ -406,12 +406,7 @@ __global__ void __launch_bounds__(kGemvThreads, M <= 2 ? 4 : 2)
 /// Whether FP8 weights at 1-2 rows take gemvPipelinedKernel:
 /// LLMC_FP8_GEMV_PIPE (0 or 1) if set, else the launch policy's.
 bool fp8GemvPipelined() {
-  static const int env = [] {
-    const char *v = std::getenv("LLMC_FP8_GEMV_PIPE");
-    if (v && std::strcmp(v, "1") == 0)
-      return 1;
-    return v && std::strcmp(v, "0") == 0 ? 0 : -1;
-  }();
+  static const int env = envOnOff("LLMC_FP8_GEMV_PIPE");
   return env >= 0 ? env == 1 : launchPolicy().fp8GemvPipelined;
 }
 
