@@ -306,11 +306,11 @@ __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
 /// 16-byte chunk per thread and row, and the next step's weights (of the
 /// same tile or of the block's next one) are in flight in a second set of
 /// registers while a step is computed and while a tile is reduced and
-/// written; the first two steps load before the PDL wait. One tile per block
-/// instead leaves HBM idle between a wave of blocks and the next (each FP8 tile
-/// is only RB x K bytes: for K = 4096 one load per thread and row). The sums
-/// are gemvBody's, in the same order (the same chunks per thread, the same
-/// reduction), so the outputs are bit-identical to it.
+/// written. One tile per block instead leaves HBM idle between a wave of
+/// blocks and the next (each FP8 tile is only RB x K bytes: for K = 4096
+/// one load per thread and row). The sums are gemvBody's, in the same
+/// order (the same chunks per thread, the same reduction), so the outputs
+/// are bit-identical to it.
 template <class W, int M, int RB, class Out, bool Swiglu>
 __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
     gemvPipelinedKernel(GemvArgs a, unsigned tiles) {
@@ -365,27 +365,24 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
     }
   };
   // Two register sets, used alternately (static indices: no local
-  // memory). Both are loaded before the wait: under programmatic dependent
-  // launch the first two steps of every block (for K = 4096 two tiles,
-  // about 17 MB over an H100's resident blocks) stream while the kernel
-  // before (a norm, the attention) finishes. Then each set is refilled
-  // with the step two ahead as soon as it has been used.
+  // memory): the next step's loads are issued before a step is computed.
+  // Only the first step loads before the PDL wait: loading two there
+  // (twice the bytes streaming while a norm or the attention runs) was 2%
+  // slower end to end on an H200 (docs/quantization.md, "Ninth session").
   uint4 b0[R], b1[R];
   if (items > 0)
     load(b0);
-  if (items > 1)
-    load(b1);
   pdlLaunchDependents();
   pdlWait();
   for (int i = 0; i < items; i += 2) {
+    if (i + 1 < items)
+      load(b1);
     compute(b0);
-    if (i + 2 < items)
-      load(b0);
     if (i + 1 >= items)
       break;
+    if (i + 2 < items)
+      load(b0);
     compute(b1);
-    if (i + 3 < items)
-      load(b1);
   }
 }
 

@@ -108,8 +108,10 @@ struct LaunchPolicy {
   /// FP8 weights at 1-2 rows: the GEMV as a persistent grid (as many
   /// blocks as are resident) whose blocks loop over their tiles with the
   /// next tile's weights in flight while one is reduced and written,
-  /// instead of one block per tile (Gemv.cu). LLMC_FP8_GEMV_PIPE=0/1
-  /// overrides it.
+  /// instead of one block per tile (Gemv.cu). Bit-identical to it; on
+  /// since the H100 run of 2026-12-06 (8B batch 1 3.448 -> 3.351 ms, the
+  /// 2-row projections 1.3-1.7x; H200 batch 2 5.02 -> 3.42 ms).
+  /// LLMC_FP8_GEMV_PIPE=0/1 overrides it.
   bool fp8GemvPipelined = true;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
