@@ -275,6 +275,12 @@ def main():
         # How far bf16 activations alone take each model from its fp32 run:
         # the floor a bf16-activation binary of that model starts from.
         emulated = {name: lg for name, (_, lg) in floors.items()}
+        # Each floor's per-step distance beside the binaries' (is a
+        # binary's worst position where its bf16 dataflow is worst too?).
+        for name, lg in emulated.items():
+            per_step[f"{model_name} floor vs {name}"] = [
+                [round(float(x), 5) for x in step_rel(lg[b], refs[name][1][b])]
+                for b in range(len(lg))]
         for ref_name, ((rel, agree, total, _), _) in floors.items():
             rows.append((model_name,
                          "transformers fp32 with bf16-rounded activations",
