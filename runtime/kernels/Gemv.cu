@@ -151,27 +151,42 @@ __host__ __device__ constexpr int tileRowsOf(bool swiglu, int rb) {
   return swiglu ? 2 * rb : rb;
 }
 
-/// The target of tile `tile` of a launch: the last whose first tile is
-/// <= `tile` (with Swiglu, target 0 with target 1's rows beside it).
-template <bool Swiglu>
-__device__ __forceinline__ int segOf(const GemvArgs &a, unsigned tile) {
+/// Tile `tile` of a launch: its target `seg`, the last whose first tile
+/// is <= `tile` (with Swiglu, target 0 with target 1's rows beside it), and
+/// its first output row of that target.
+struct Tile {
+  int seg;
+  int64_t row0;
+};
+template <int RB, bool Swiglu>
+__device__ __forceinline__ Tile tileOf(const GemvArgs &a, unsigned tile) {
   int seg = 0;
 #pragma unroll
   for (int i = 1; i < kGemvMaxTargets; ++i)
     if (!Swiglu && i < a.count && tile >= a.firstBlock[i])
       seg = i;
-  return seg;
+  return {seg, int64_t(tile - a.firstBlock[seg]) * RB};
 }
 
-/// The R weight rows of the tile of target `seg` from output row `row0`:
-/// rows past N (the last tile) read row N-1 again and are not written.
+/// Zeroes a tile's per-thread sums.
+template <int R, int M>
+__device__ __forceinline__ void zero(float (&acc)[R][M]) {
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int m = 0; m < M; ++m)
+      acc[r][m] = 0.f;
+}
+
+/// The R weight rows of tile `tl`: rows past N (the last tile) read row
+/// N-1 again and are not written.
 template <class W, int RB, int R, bool Swiglu>
-__device__ __forceinline__ void
-tileRows(const uint4 *(&wrow)[R], const GemvArgs &a, int seg, int64_t row0) {
-  const GemvTarget &t = a.t[seg];
+__device__ __forceinline__ void tileRows(const uint4 *(&wrow)[R],
+                                         const GemvArgs &a, Tile tl) {
+  const GemvTarget &t = a.t[tl.seg];
 #pragma unroll
   for (int r = 0; r < R; ++r) {
-    int64_t row = row0 + (r % RB) < t.n ? row0 + (r % RB) : t.n - 1;
+    int64_t row = tl.row0 + (r % RB) < t.n ? tl.row0 + (r % RB) : t.n - 1;
     wrow[r] = W::row(Swiglu && r >= RB ? a.t[1] : t, row, a.k);
   }
 }
@@ -217,9 +232,9 @@ __device__ __forceinline__ void accumulate(float (&acc)[R][M],
 template <class W, int M, int RB, class Out, bool Swiglu,
           int R = tileRowsOf(Swiglu, RB)>
 __device__ __forceinline__ void
-finishTile(const GemvArgs &a, int seg, int64_t row0, const float (&acc)[R][M],
+finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
            float (&partial)[kGemvWarps][R * M]) {
-  const GemvTarget &t = a.t[seg];
+  const GemvTarget &t = a.t[tl.seg];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 #pragma unroll
   for (int r = 0; r < R; ++r)
@@ -232,7 +247,7 @@ finishTile(const GemvArgs &a, int seg, int64_t row0, const float (&acc)[R][M],
   __syncthreads();
   if (threadIdx.x < RB * M) {
     int r = threadIdx.x / M, m = threadIdx.x % M;
-    int64_t row = row0 + r;
+    int64_t row = tl.row0 + r;
     if (row < t.n && (M <= 2 || m < a.m)) {
       float s = 0.f;
 #pragma unroll
@@ -266,17 +281,12 @@ template <class W, int M, int RB, class Out, bool Swiglu>
 __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
   constexpr int R = tileRowsOf(Swiglu, RB);
   __shared__ float partial[kGemvWarps][R * M];
-  const int seg = segOf<Swiglu>(a, blockIdx.x);
+  const Tile tl = tileOf<RB, Swiglu>(a, blockIdx.x);
   const int64_t chunks = a.k / W::kPer;
-  const int64_t row0 = int64_t(blockIdx.x - a.firstBlock[seg]) * RB;
   const uint4 *wrow[R];
-  tileRows<W, RB, R, Swiglu>(wrow, a, seg, row0);
+  tileRows<W, RB, R, Swiglu>(wrow, a, tl);
   float acc[R][M];
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int m = 0; m < M; ++m)
-      acc[r][m] = 0.f;
+  zero(acc);
 
   // The first chunks (for K <= 4096 all of the block's weights) are
   // loaded before the wait: under programmatic dependent launch they
@@ -297,7 +307,7 @@ __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
       accumulate<W, M, R>(acc, wv[u], a, c);
     }
   }
-  finishTile<W, M, RB, Out, Swiglu>(a, seg, row0, acc, partial);
+  finishTile<W, M, RB, Out, Swiglu>(a, tl, acc, partial);
 }
 
 /// Persistent and pipelined (FP8 codes, 1-2 rows): each of the grid's
@@ -325,11 +335,9 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
   const int items = mine * steps; // (tile, step) pairs, tile-major
   int lt = 0, ls = 0;             // the next pair to load
   auto load = [&](uint4(&buf)[R]) {
-    unsigned tile = blockIdx.x + unsigned(lt) * gridDim.x;
-    int seg = segOf<Swiglu>(a, tile);
     const uint4 *wrow[R];
-    tileRows<W, RB, R, Swiglu>(wrow, a, seg,
-                               int64_t(tile - a.firstBlock[seg]) * RB);
+    tileRows<W, RB, R, Swiglu>(
+        wrow, a, tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(lt) * gridDim.x));
     int64_t c = int64_t(ls) * kGemvThreads + threadIdx.x;
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -340,25 +348,17 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
     }
   };
   float acc[R][M];
-  auto clear = [&] {
-#pragma unroll
-    for (int r = 0; r < R; ++r)
-#pragma unroll
-      for (int m = 0; m < M; ++m)
-        acc[r][m] = 0.f;
-  };
-  clear();
+  zero(acc);
   int ct = 0, cs = 0, parity = 0; // the pair being computed
   auto compute = [&](const uint4(&buf)[R]) {
     int64_t c = int64_t(cs) * kGemvThreads + threadIdx.x;
     if (c < chunks)
       accumulate<W, M, R>(acc, buf, a, c);
     if (++cs == steps) {
-      unsigned tile = blockIdx.x + unsigned(ct) * gridDim.x;
-      int seg = segOf<Swiglu>(a, tile);
       finishTile<W, M, RB, Out, Swiglu>(
-          a, seg, int64_t(tile - a.firstBlock[seg]) * RB, acc, partial[parity]);
-      clear();
+          a, tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(ct) * gridDim.x), acc,
+          partial[parity]);
+      zero(acc);
       parity ^= 1;
       cs = 0;
       ++ct;

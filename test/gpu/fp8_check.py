@@ -196,6 +196,12 @@ def forced(model, prompts, tokens):
     return [forced_logits(model, p, t) for p, t in zip(prompts, tokens)]
 
 
+def steps_per_prompt(logits, ref_logits):
+    """Each prompt's per-step max rel diff (step_rel), for fp8-per-step.json."""
+    return [[round(float(x), 5) for x in step_rel(lg, ref)]
+            for lg, ref in zip(logits, ref_logits)]
+
+
 def worst(ours_tokens, ours_logits, ref_tokens, ref_logits, tol):
     rel, agree, hard, total = 0.0, 0, 0, 0
     for b in range(len(ref_tokens)):
@@ -278,9 +284,8 @@ def main():
         # Each floor's per-step distance beside the binaries' (is a
         # binary's worst position where its bf16 dataflow is worst too?).
         for name, lg in emulated.items():
-            per_step[f"{model_name} floor vs {name}"] = [
-                [round(float(x), 5) for x in step_rel(lg[b], refs[name][1][b])]
-                for b in range(len(lg))]
+            per_step[f"{model_name} floor vs {name}"] = steps_per_prompt(
+                lg, refs[name][1])
         for ref_name, ((rel, agree, total, _), _) in floors.items():
             rows.append((model_name,
                          "transformers fp32 with bf16-rounded activations",
@@ -325,9 +330,8 @@ def main():
                     continue
                 rel, agree, total, hard = worst(tokens, logits, ref_tokens,
                                                 ref_logits, args.tolerance)
-                per_step[f"{model_name} {plan} vs {ref_name}"] = [
-                    [round(float(x), 5) for x in step_rel(logits[b], ref_logits[b])]
-                    for b in range(len(ref_tokens))]
+                per_step[f"{model_name} {plan} vs {ref_name}"] = \
+                    steps_per_prompt(logits, ref_logits)
                 verdict = "-"
                 if gated:
                     good = rel <= args.tolerance and hard == 0

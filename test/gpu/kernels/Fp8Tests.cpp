@@ -278,6 +278,13 @@ void testProjections(FakeRank &r) {
   }
 }
 
+/// Sets LaunchPolicy::fp8GemvPipelined, the rest of the policy as it is.
+void setFp8GemvPipelined(bool on) {
+  rt::LaunchPolicy p = rt::launchPolicy();
+  p.fp8GemvPipelined = on;
+  rt::setLaunchPolicy(p);
+}
+
 /// The FP8 GEMV at 1-2 rows as a persistent, pipelined grid against one
 /// block per tile (LaunchPolicy::fp8GemvPipelined): the same sums in the
 /// same order, so bit-identical outputs, on shapes with many tiles per
@@ -287,18 +294,15 @@ void testProjections(FakeRank &r) {
 void testPipelinedGemv(FakeRank &r) {
   Rng rng(37);
   const rt::LaunchPolicy saved = rt::launchPolicy();
-  rt::LaunchPolicy off = saved, on = saved;
-  off.fp8GemvPipelined = false;
-  on.fp8GemvPipelined = true;
   // Runs `f` with each policy and compares what `get` downloads.
   auto both = [&](const std::string &name, const std::string &config,
                   const std::function<void()> &f,
                   const std::function<std::vector<float>()> &get) {
-    rt::setLaunchPolicy(off);
+    setFp8GemvPipelined(false);
     f();
     sync(r);
     std::vector<float> want = get();
-    rt::setLaunchPolicy(on);
+    setFp8GemvPipelined(true);
     f();
     sync(r);
     std::vector<float> got = get();
@@ -561,9 +565,6 @@ void benchFp8(FakeRank &r, double copyGBs) {
               "% copy", "pipe us", "% copy", "ratio");
   {
     const rt::LaunchPolicy saved = rt::launchPolicy();
-    rt::LaunchPolicy off = saved, on = saved;
-    off.fp8GemvPipelined = false;
-    on.fp8GemvPipelined = true;
     for (const Shape8b &s : kShapes8b) {
       Fp8Weight w8 = randomFp8(rng, s.n, s.k, true);
       const double bytes = double(s.n) * s.k;
@@ -584,9 +585,9 @@ void benchFp8(FakeRank &r, double copyGBs) {
           w.fp8 = codes[size_t(i++ % copies)].get();
           rt::linear(r, act(out, m, s.n), act(dx, m, s.k), w, nullptr);
         };
-        rt::setLaunchPolicy(off);
+        setFp8GemvPipelined(false);
         double t0 = 1e3 * timeGraphMs(r, f, 4 * copies);
-        rt::setLaunchPolicy(on);
+        setFp8GemvPipelined(true);
         double t1 = 1e3 * timeGraphMs(r, f, 4 * copies);
         std::printf("%-8s %3lld %10.1f %7.1f%% %10.1f %7.1f%% %6.2fx\n",
                     s.name, (long long)m, t0,
