@@ -36,7 +36,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 namespace llmc::rt {
@@ -352,10 +351,7 @@ bool scaledGemm(Rank &r, Act out, Act in, Weight w, const Weight *bias,
                 bool outF32) {
   // LLMC_FP8_SCALED_GEMM=0 stages every W8A8 projection (A/B measurements,
   // or a cuBLASLt whose scaled GEMMs misbehave).
-  static const bool enabled = [] {
-    const char *v = std::getenv("LLMC_FP8_SCALED_GEMM");
-    return !(v && std::strcmp(v, "0") == 0);
-  }();
+  static const bool enabled = envOnOff("LLMC_FP8_SCALED_GEMM") != 0;
   if (!enabled || (bias && outF32))
     return false;
   gemm::MatmulNT p;

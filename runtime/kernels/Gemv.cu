@@ -41,7 +41,6 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 namespace llmc::rt::cuda {
@@ -468,10 +467,7 @@ template <class Out, bool Swiglu> void dispatchGemv(Rank &r, GemvArgs &a) {
 }
 
 bool gemvEnabled() {
-  static const bool enabled = [] {
-    const char *v = std::getenv("LLMC_GEMV");
-    return !(v && std::strcmp(v, "0") == 0);
-  }();
+  static const bool enabled = envOnOff("LLMC_GEMV") != 0;
   return enabled;
 }
 

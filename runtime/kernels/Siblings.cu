@@ -22,13 +22,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/device/Device.h"
 #include "runtime/gemm/Gemm.h"
 #include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/kernels/StreamGemm.cuh"
 
 #include <cstdlib>
-#include <cstring>
 
 namespace llmc::rt {
 
@@ -62,10 +62,7 @@ void dispatchStream(Rank &r, const StreamArgs &a) {
 
 /// Whether the streaming kernel takes activations x [m, k] (ld ldx).
 bool streamApplies(const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
-  static const bool enabled = [] {
-    const char *v = std::getenv("LLMC_STREAM_GEMM");
-    return !(v && std::strcmp(v, "0") == 0);
-  }();
+  static const bool enabled = envOnOff("LLMC_STREAM_GEMM") != 0;
   return enabled && m > kGemvMaxRows && m <= gPolicy.streamMaxRows &&
          m <= kStreamMaxRows && k >= 32 && k % 32 == 0 && ldx % 8 == 0 &&
          isAligned(x, 16);
@@ -167,10 +164,7 @@ int decodeAttentionBlocksPerSm() {
 namespace cuda {
 
 bool pdlActive() {
-  static const bool disabled = [] {
-    const char *v = std::getenv("LLMC_PDL");
-    return v && std::strcmp(v, "0") == 0;
-  }();
+  static const bool disabled = envOnOff("LLMC_PDL") == 0;
   if (disabled || !gPolicy.pdl)
     return false;
   // Programmatic dependent launch needs sm_90; asked once per device.
