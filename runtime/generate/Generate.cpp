@@ -779,6 +779,8 @@ int runModelMain(int argc, char **argv) {
   policy.streamMaxRows = int(m.decode.streamMaxRows);
   policy.pdl = m.decode.pdl;
   policy.decodeAttentionBlocksPerSm = int(m.decode.attentionBlocksPerSm);
+  // Emulated ranks share one GPU and run their steps concurrently.
+  policy.ranksPerGpu = run.emulate ? int(m.plan.numRanks()) : 1;
   setLaunchPolicy(policy);
 
   // Refusals that need no GPU.

@@ -365,9 +365,11 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
   };
   // Two register sets, used alternately (static indices: no local
   // memory): the next step's loads are issued before a step is computed.
-  // Only the first step loads before the PDL wait: loading two there
-  // (twice the bytes streaming while a norm or the attention runs) was 2%
-  // slower end to end on an H200 (docs/quantization.md, "Ninth session").
+  // Only the first step loads before the PDL wait: two there (twice the
+  // bytes streaming while a norm or the attention runs) was 2% slower end
+  // to end on an H200 ("Ninth session"), and two only where a block has at
+  // most two steps 1% slower at tp1 on an H100, no faster at tp2
+  // ("Eleventh session", docs/quantization.md).
   uint4 b0[R], b1[R];
   if (items > 0)
     load(b0);
@@ -428,8 +430,11 @@ void launchGemv(Rank &r, GemvArgs &a) {
           n = 1;
         return n > 0 ? n : 1;
       }();
-      unsigned grid =
-          unsigned(std::min<int64_t>(blocks, int64_t(perSm) * smCount()));
+      static const bool share = envOnOff("LLMC_FP8_GEMV_SHARE") != 0;
+      int64_t resident = int64_t(perSm) * smCount();
+      if (share && launchPolicy().ranksPerGpu > 1)
+        resident = std::max<int64_t>(1, resident / launchPolicy().ranksPerGpu);
+      unsigned grid = unsigned(std::min<int64_t>(blocks, resident));
       launchPdl(r, "gemv", kernel, dim3(grid), dim3(kGemvThreads), 0, a,
                 blocks);
       return;

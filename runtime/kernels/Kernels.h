@@ -113,6 +113,13 @@ struct LaunchPolicy {
   /// 2-row projections 1.3-1.7x; H200 batch 2 5.02 -> 3.42 ms).
   /// LLMC_FP8_GEMV_PIPE=0/1 overrides it.
   bool fp8GemvPipelined = true;
+  /// Ranks of this process that run at once on one GPU (emulated ranks:
+  /// every rank of the plan; their steps are parallel branches of one
+  /// graph). The pipelined FP8 GEMV's persistent grid takes this share of
+  /// the resident blocks, so that the ranks' concurrent launches are all
+  /// resident instead of one waiting for the other's blocks;
+  /// LLMC_FP8_GEMV_SHARE=0 ignores it (A/B measurements).
+  int ranksPerGpu = 1;
   /// Launch every decode-step kernel with programmatic dependent launch
   /// (sm_90, Launch.cuh): each waits for the previous kernel on the
   /// device, and the GEMVs' weight loads start before that kernel ends.

@@ -278,19 +278,23 @@ void testProjections(FakeRank &r) {
   }
 }
 
-/// Sets LaunchPolicy::fp8GemvPipelined, the rest of the policy as it is.
-void setFp8GemvPipelined(bool on) {
+/// Sets LaunchPolicy::fp8GemvPipelined (and ranksPerGpu), the rest of the
+/// policy as it is.
+void setFp8GemvPipelined(bool on, int ranksPerGpu = 1) {
   rt::LaunchPolicy p = rt::launchPolicy();
   p.fp8GemvPipelined = on;
+  p.ranksPerGpu = ranksPerGpu;
   rt::setLaunchPolicy(p);
 }
 
 /// The FP8 GEMV at 1-2 rows as a persistent, pipelined grid against one
-/// block per tile (LaunchPolicy::fp8GemvPipelined): the same sums in the
-/// same order, so bit-identical outputs, on shapes with many tiles per
-/// resident block, K not a multiple of the block's 4096-code step, a last
-/// tile of fewer rows, grouped targets and the SwiGLU pair; and the
-/// pipelined one against double-precision dot products.
+/// block per tile (LaunchPolicy::fp8GemvPipelined), its grid all resident
+/// blocks or a third of them (LaunchPolicy::ranksPerGpu, emulated ranks):
+/// the same sums in the same order, so bit-identical outputs, on shapes
+/// with many tiles per resident block, K not a multiple of the block's
+/// 4096-code step, a last tile of fewer rows, grouped targets and the
+/// SwiGLU pair; and the pipelined one against double-precision dot
+/// products.
 void testPipelinedGemv(FakeRank &r) {
   Rng rng(37);
   const rt::LaunchPolicy saved = rt::launchPolicy();
@@ -301,13 +305,16 @@ void testPipelinedGemv(FakeRank &r) {
     setFp8GemvPipelined(false);
     f();
     sync(r);
-    std::vector<float> want = get();
-    setFp8GemvPipelined(true);
-    f();
-    sync(r);
-    std::vector<float> got = get();
-    recordResult(name, config, bitExact(got, want),
-                 "pipelined vs one block a tile, bit-exact");
+    std::vector<float> want = get(), got;
+    for (int share : {3, 1}) {
+      setFp8GemvPipelined(true, share);
+      f();
+      sync(r);
+      got = get();
+      recordResult(name, config + (share > 1 ? " grid/3" : ""),
+                   bitExact(got, want),
+                   "pipelined vs one block a tile, bit-exact");
+    }
     return got;
   };
   struct Cfg {
