@@ -22,7 +22,11 @@
 # the binaries' names, fp8-dg and fp8-staged run CARRY/fp8 with
 # LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
 # staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16
-# fp8-staged fp8-dg").
+# fp8-staged fp8-dg"). torch and torch-fp8 are the peers of the same run:
+# bench/torch_decode.py (static KV cache, decode under torch.compile) on
+# the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
+# per-channel weight and per-token activation scales); after the table, our
+# FP8 binaries against torch-fp8.
 # ===----------------------------------------------------------------------=== #
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -34,9 +38,24 @@ declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
                  [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
 for w in $only; do
-  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 fp8-dg fp8-staged w8a8 fp8-tp2}; do
+  for q in ${FP8_BENCH_QUANTS:-bf16 fp8 fp8-dg fp8-staged w8a8 fp8-tp2 torch torch-fp8}; do
     vars=()
     case $q in
+      torch | torch-fp8)
+        flags=()
+        [[ $q == torch-fp8 ]] && flags=(--fp8)
+        # shellcheck disable=SC2086
+        line=$(timeout 300 python3 bench/torch_decode.py "${flags[@]}" \
+                 --config=test/models/real/llama-3-8b.json ${work[$w]} \
+                 --warmup=3 --reps=1 2>&1 | grep '^bench-json: ' | tail -1)
+        if [[ -z $line ]]; then
+          echo "{\"work\": \"$w\", \"quant\": \"$q\", \"error\": true}" >>"$results"
+          echo "fp8 bench: $w $q failed" >&2
+        else
+          echo "{\"work\": \"$w\", \"quant\": \"$q\", \"r\": ${line#bench-json: }}" >>"$results"
+          echo "fp8 bench: $w $q ${line#bench-json: }"
+        fi
+        continue ;;
       fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
       fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
       *) bin="$carry/$q/llm-model" ;;
@@ -66,7 +85,8 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "fp8", "fp8-staged", "fp8-dg", "w8a8", "fp8-tp2"):
+    for q in ("bf16", "fp8", "fp8-staged", "fp8-dg", "w8a8", "fp8-tp2", "torch",
+              "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]
@@ -80,6 +100,15 @@ for w in ("b1", "b64", "prefill"):
             f"{100 * r.get('decode_bw_ratio', float('nan')):.1f}% | "
             f"{r.get('copy_gb_s', float('nan')):.0f} | "
             f"{r.get('prefill_tflops', float('nan')):.0f} | {ratio} |")
+# Our FP8 binaries against the torch FP8 peer (>1: ours faster).
+for w in ("b1", "b64", "prefill"):
+    peer = by.get((w, "torch-fp8"))
+    if not peer:
+        continue
+    key = "ttft_ms" if w == "prefill" else "tpot_ms"
+    vs = [f"{q} {peer[key] / by[(w, q)][key]:.2f}x"
+          for q in ("fp8", "fp8-dg", "w8a8") if by.get((w, q))]
+    lines.append(f"\n{w}: ours vs torch-fp8 ({key}): " + ", ".join(vs))
 table = "\n".join(lines)
 print(table)
 if sys.argv[2]:

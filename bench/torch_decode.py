@@ -7,7 +7,7 @@
 # compiled with torch.compile(mode="reduce-overhead", fullgraph=True), i.e.
 # replayed as a CUDA graph. Runs on a GPU machine:
 #
-#   torch_decode.py --config=DIR/config.json --batch=1 --prompt-len=128 --gen-len=128 [--eager]
+#   torch_decode.py --config=DIR/config.json --batch=1 --prompt-len=128 --gen-len=128 [--eager] [--fp8]
 #
 # Prints one line `bench-json: {...}` (keys as llm-model's bench-json where
 # they mean the same: ttft_ms, tpot_ms, tokens_per_s, batch, prompt_len,
@@ -39,6 +39,15 @@
 #     position), SDPA of the group's query heads against their kv head's
 #     cache ([B, kv_heads, group, D] queries: no repeat of the cache) under the
 #     mask `arange(max_seq) <= pos`, greedy argmax on the device.
+#
+# --fp8: the torch FP8 peer of issue 19 (vLLM's `--quantization fp8` scheme
+# in plain PyTorch): the q|k|v, o, gate|up and down weights held as E4M3
+# codes with one fp32 scale per output channel (absmax / 448, as
+# llm-compile's --quantize=fp8), every such projection W8A8 through
+# torch._scaled_mm with row-wise scales (the activations quantized per
+# token and dynamically: absmax / 448, E4M3 by round-to-nearest-even), bf16
+# out; embeddings, norms and lm_head stay bf16. The weights stream one byte
+# each; the step is otherwise the bf16 one.
 #
 # CUDA-graph care (reduce-overhead): the caches, cos/sin tables and the
 # position index are module buffers and marked static
@@ -135,6 +144,58 @@ def apply_rope(x, cos, sin):
     return x * cos + rotate_half(x) * sin
 
 
+E4M3 = torch.float8_e4m3fn
+E4M3_MAX = 448.0
+
+
+class Fp8Linear(torch.nn.Module):
+    """A bf16 weight [N, K] as E4M3 codes and one fp32 scale per output
+    channel; forward quantizes the activations per row (token) and runs
+    torch._scaled_mm with row-wise scales into bf16."""
+
+    pad16 = None  # whether _scaled_mm needs rows in multiples of 16 (probed)
+
+    def __init__(self, w):
+        super().__init__()
+        wf = w.float()
+        scale = (wf.abs().amax(dim=1, keepdim=True) / E4M3_MAX).clamp(min=1.0 / 229376.0)
+        self.codes = torch.nn.Parameter((wf / scale).clamp(-E4M3_MAX, E4M3_MAX).to(E4M3),
+                                        requires_grad=False)
+        self.scale = torch.nn.Parameter(scale.t().contiguous(), requires_grad=False)  # [1, N]
+        if Fp8Linear.pad16 is None:
+            Fp8Linear.pad16 = not self._rows_ok(w.device)
+
+    @staticmethod
+    def _rows_ok(device):
+        a = torch.ones(1, 32, device=device).to(E4M3)
+        b = torch.ones(32, 32, device=device).to(E4M3)
+        try:
+            torch._scaled_mm(a, b.t(), scale_a=torch.ones(1, 1, device=device),
+                             scale_b=torch.ones(1, 32, device=device),
+                             out_dtype=torch.bfloat16)
+            return True
+        except RuntimeError:
+            return False
+
+    def forward(self, x):
+        shape = x.shape
+        x2 = x.reshape(-1, shape[-1])
+        m = x2.shape[0]
+        if Fp8Linear.pad16 and m % 16:
+            x2 = F.pad(x2, (0, 0, 0, 16 - m % 16))
+        xf = x2.float()
+        sx = (xf.abs().amax(dim=1, keepdim=True) / E4M3_MAX).clamp(min=1e-12)
+        xq = (xf / sx).clamp(-E4M3_MAX, E4M3_MAX).to(E4M3)
+        out = torch._scaled_mm(xq, self.codes.t(), scale_a=sx, scale_b=self.scale,
+                               out_dtype=torch.bfloat16)
+        return out[:m].reshape(*shape[:-1], out.shape[-1])
+
+
+def project(x, w):
+    """x W^T for a bf16 weight tensor or an Fp8Linear."""
+    return w(x) if isinstance(w, Fp8Linear) else F.linear(x, w)
+
+
 def sdpa_gqa(q, k, v, causal):
     """q [B, nh, T, D], k/v [B, nkv, T, D]."""
     try:
@@ -146,10 +207,12 @@ def sdpa_gqa(q, k, v, causal):
 
 
 class Layer(torch.nn.Module):
-    def __init__(self, wqkv, wo, w13, w2, ln1, ln2, cache_shape):
+    def __init__(self, wqkv, wo, w13, w2, ln1, ln2, cache_shape, fp8=False):
         super().__init__()
-        for name, t in (("wqkv", wqkv), ("wo", wo), ("w13", w13), ("w2", w2),
-                        ("ln1", ln1), ("ln2", ln2)):
+        for name, t in (("wqkv", wqkv), ("wo", wo), ("w13", w13), ("w2", w2)):
+            setattr(self, name, Fp8Linear(t) if fp8 else
+                    torch.nn.Parameter(t, requires_grad=False))
+        for name, t in (("ln1", ln1), ("ln2", ln2)):
             setattr(self, name, torch.nn.Parameter(t, requires_grad=False))
         # This layer's slice of the static cache: [batch, kv_heads, max_seq, D].
         self.register_buffer("k_cache", torch.zeros(cache_shape, device=wo.device, dtype=wo.dtype))
@@ -157,7 +220,8 @@ class Layer(torch.nn.Module):
 
 
 class Llama(torch.nn.Module):
-    def __init__(self, cfg, batch, max_seq, device, dtype=torch.bfloat16, seed=0):
+    def __init__(self, cfg, batch, max_seq, device, dtype=torch.bfloat16, seed=0,
+                 fp8=False):
         super().__init__()
         H = cfg["hidden_size"]
         I = cfg["intermediate_size"]
@@ -182,7 +246,7 @@ class Llama(torch.nn.Module):
         self.embed = torch.nn.Parameter(rand(V, H), requires_grad=False)
         self.layers = torch.nn.ModuleList(
             Layer(rand((nh + 2 * nkv) * D, H), rand(H, nh * D), rand(2 * I, H),
-                  rand(H, I), ones(H), ones(H), cache_shape) for _ in range(self.L))
+                  rand(H, I), ones(H), ones(H), cache_shape, fp8) for _ in range(self.L))
         self.norm = torch.nn.Parameter(ones(H), requires_grad=False)
         self.tied = bool(cfg.get("tie_word_embeddings", False))
         if not self.tied:
@@ -214,7 +278,7 @@ class Llama(torch.nn.Module):
 
     def qkv(self, layer, h, cos, sin):
         B, T, _ = h.shape
-        qkv = F.linear(h, layer.wqkv)
+        qkv = project(h, layer.wqkv)
         q, k, v = qkv.split([self.q_size, self.kv_size, self.kv_size], dim=-1)
         q = apply_rope(q.view(B, T, self.nh, self.D), cos, sin)
         k = apply_rope(k.view(B, T, self.nkv, self.D), cos, sin)
@@ -222,8 +286,8 @@ class Llama(torch.nn.Module):
 
     def mlp(self, layer, x):
         h = rms_norm(x, layer.ln2, self.eps)
-        gate, up = F.linear(h, layer.w13).chunk(2, dim=-1)
-        return x + F.linear(F.silu(gate) * up, layer.w2)
+        gate, up = project(h, layer.w13).chunk(2, dim=-1)
+        return x + project(F.silu(gate) * up, layer.w2)
 
     @torch.no_grad()
     def prefill(self, tokens):
@@ -238,7 +302,7 @@ class Llama(torch.nn.Module):
             layer.k_cache[:, :, :T].copy_(k)
             layer.v_cache[:, :, :T].copy_(v)
             o = sdpa_gqa(q.transpose(1, 2), k, v, causal=True)  # [B, nh, T, D]
-            x = x + F.linear(o.transpose(1, 2).reshape(B, T, self.q_size), layer.wo)
+            x = x + project(o.transpose(1, 2).reshape(B, T, self.q_size), layer.wo)
             x = self.mlp(layer, x)
         return self.head(x[:, -1])
 
@@ -259,7 +323,7 @@ class Llama(torch.nn.Module):
             # query block per kv head, the cache read once per group.
             qg = q.reshape(B, self.nkv, self.group, self.D)
             o = F.scaled_dot_product_attention(qg, kc, vc, attn_mask=mask)
-            x = x + F.linear(o.reshape(B, 1, self.q_size), layer.wo)
+            x = x + project(o.reshape(B, 1, self.q_size), layer.wo)
             x = self.mlp(layer, x)
         return self.head(x[:, 0])
 
@@ -274,6 +338,9 @@ def main():
     ap.add_argument("--max-seq", type=int, default=0,
                     help="static cache positions (default: prompt + gen rounded up to 128)")
     ap.add_argument("--eager", action="store_true", help="no torch.compile (plain eager decode)")
+    ap.add_argument("--fp8", action="store_true",
+                    help="FP8 E4M3 projections (per-channel weight scales, per-token "
+                         "dynamic activation scales) through torch._scaled_mm")
     ap.add_argument("--warmup", type=int, default=8,
                     help="decode steps before timing (compilation and CUDA-graph recording)")
     ap.add_argument("--reps", type=int, default=3, help="timed prefills (TTFT = median)")
@@ -292,9 +359,12 @@ def main():
     torch.manual_seed(args.seed)
 
     t0 = time.time()
-    model = Llama(cfg, B, max_seq, dev, seed=args.seed).eval()
+    model = Llama(cfg, B, max_seq, dev, seed=args.seed, fp8=args.fp8).eval()
     torch.cuda.synchronize()
     params = sum(p.numel() for p in model.parameters())
+    # Bytes a decode step streams: FP8 codes one byte each (their scales
+    # and the bf16 tensors two).
+    fp8_codes = sum(p.numel() for p in model.parameters() if p.dtype == E4M3)
     log(f"{params / 1e9:.2f} B parameters, cache {model.L} x 2 x "
         f"{tuple(model.layers[0].k_cache.shape)}, "
         f"init {time.time() - t0:.1f} s")
@@ -363,9 +433,9 @@ def main():
         pass
     # bytes of the weights one decode step streams (the embedding is looked
     # up by row; tied embeddings are read whole as the lm_head)
-    weight_bytes = (params - (0 if model.tied else model.embed.numel())) * 2
+    weight_bytes = (params - (0 if model.tied else model.embed.numel())) * 2 - fp8_codes
     result = {
-        "impl": "torch-eager" if args.eager else "torch-compile",
+        "impl": ("torch-eager" if args.eager else "torch-compile") + ("-fp8" if args.fp8 else ""),
         "ttft_ms": round(ttft, 4),
         "tpot_ms": round(tpot, 4),
         "tpot_p50_ms": round(statistics.median(per_step), 4),
