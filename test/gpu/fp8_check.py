@@ -82,13 +82,15 @@ def fp8_round_trip(w):
     return codes.float() * scale
 
 
-def bf16_activations(model):
+def bf16_activations(model, residual_fp32=False):
     """Forward hooks rounding to bf16 (kept in fp32) the outputs of every
     linear but lm_head, norm, activation, attention, MLP and decoder layer,
     and the inputs of o_proj (the attention's output) and down_proj (the
     SwiGLU product) and the residual stream after attention, which a bf16
     binary also holds in bf16: transformers' bf16 dataflow with the model's
-    exact weights. Returns the hook handles
+    exact weights. With residual_fp32 the residual stream (the decoder
+    layers' outputs and the sum after attention) stays fp32: what an engine
+    that keeps it in fp32 would start from. Returns the hook handles
     (remove them to restore fp32)."""
     def hook(_module, _inputs, out):
         if isinstance(out, torch.Tensor):
@@ -105,8 +107,8 @@ def bf16_activations(model):
         if name.endswith("lm_head"):
             continue
         if (isinstance(module, torch.nn.Linear) or name.endswith("act_fn")
-                or kind.endswith(("RMSNorm", "Attention", "MLP",
-                                  "DecoderLayer"))):
+                or kind.endswith(("RMSNorm", "Attention", "MLP"))
+                or (kind.endswith("DecoderLayer") and not residual_fp32)):
             handles.append(module.register_forward_hook(hook))
         if name.endswith(("o_proj", "down_proj")):
             handles.append(module.register_forward_pre_hook(pre_hook))
@@ -128,20 +130,20 @@ def bf16_activations(model):
             return (o,) + tuple(out[1:]) if isinstance(out, tuple) else o
         return hook
     for name, module in model.named_modules():
-        if type(module).__name__.endswith("DecoderLayer"):
+        if type(module).__name__.endswith("DecoderLayer") and not residual_fp32:
             handles.append(module.register_forward_pre_hook(
                 layer_input, with_kwargs=True))
             handles.append(module.self_attn.register_forward_hook(fold(module)))
     return handles
 
 
-def floor(model, prompts, ref, tol):
+def floor(model, prompts, ref, tol, residual_fp32=False):
     """The bf16-activation floor of `model`: its teacher-forced logits with
     bf16_activations and bf16 RoPE'd queries and keys (as the binaries'
     attention reads them) against its own fp32 run `ref` (tokens, logits).
     Inside an Fp8KV context, the keys and values are rounded to bf16 first
     and then go through the FP8 round trip, the binaries' order."""
-    handles = bf16_activations(model)
+    handles = bf16_activations(model, residual_fp32)
     try:
         with AttentionInputs(model, lambda *qkv: tuple(
                 x.to(torch.bfloat16).to(x.dtype) for x in qkv)):
@@ -249,6 +251,8 @@ def main():
         exact = []  # (what, reference, forced logits of `what`)
         refs = {"bf16": greedy(model, prompts, args.tokens)}
         floors = {"bf16": floor(model, prompts, refs["bf16"], args.tolerance)}
+        floor_r32_bf16 = floor(model, prompts, refs["bf16"], args.tolerance,
+                               True)
         if kv_bins:
             with fp8_kv:
                 refs["bf16kv"] = greedy(model, prompts, args.tokens)
@@ -263,6 +267,21 @@ def main():
                     p.copy_(fp8_round_trip(p.data))
         refs["deq"] = greedy(model, prompts, args.tokens)
         floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
+        # The same dataflow with an fp32 residual stream: how much of each
+        # floor the bf16 residual is (reported, no binary runs it).
+        for name, ((rel, agree, total, _), lg) in (
+                ("bf16", floor_r32_bf16),
+                ("deq", floor(model, prompts, refs["deq"], args.tolerance,
+                              True))):
+            per_step[f"{model_name} floor fp32-residual vs {name}"] = \
+                steps_per_prompt(lg, refs[name][1])
+            rows.append((model_name, "transformers fp32 with bf16-rounded "
+                         "activations, fp32 residual stream", name,
+                         f"{rel:.2e}", f"{agree}/{total}", "-",
+                         "how much of the floor the bf16 residual is"))
+            print(f"{model_name}: bf16-activation floor, fp32 residual, vs "
+                  f"{name} max_rel_diff={rel:.3e} argmax={agree}/{total}",
+                  flush=True)
         # The quantization itself, in exact arithmetic: deq vs bf16.
         exact.insert(0, ("transformers fp32, FP8 round-trip weights", "bf16",
                          forced(model, prompts, refs["bf16"][0]),
