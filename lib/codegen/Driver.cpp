@@ -280,6 +280,7 @@ Error llmc::compileModel(ModuleOp module, const CompileOptions &options) {
   lowerOptions.target = target->arch;
   lowerOptions.tpReduce = options.tpReduce;
   lowerOptions.qkvViews = options.qkvViews;
+  lowerOptions.residual = options.residual;
   lower.addPass(createLowerToEmitC(lowerOptions));
   if (failed(lower.run(module)))
     return make_error<DiagnosedError>();

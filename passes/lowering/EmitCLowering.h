@@ -144,11 +144,12 @@ public:
   /// linearAllReduce (fp32 partial sums); otherwise linear + allReduce on
   /// bf16 partials. `qkvViews`: q|k|v read only by attention are column
   /// views of one buffer (lowerLinearSiblings).
+  /// `residualF32`: the residual stream in fp32 buffers (findWideResidual).
   Lowering(ModuleOp module, GridInfo grid, StringRef target, bool fp32Reduce,
-           bool qkvViews)
+           bool qkvViews, bool residualF32)
       : module(module), ctx(module.getContext()), types(ctx), b(ctx),
         grid(std::move(grid)), target(target), fp32Reduce(fp32Reduce),
-        qkvViews(qkvViews) {}
+        qkvViews(qkvViews), residualF32(residualF32) {}
 
   /// Builds the emitc module in place of the per-rank program.
   LogicalResult run();
@@ -258,6 +259,17 @@ private:
 
   // --- ops -------------------------------------------------------------------
   LogicalResult lowerAdd(llm::AddOp op, ComputeScope &scope);
+  /// The first rms_norm of `op`'s sum after it (to fuse into the add).
+  llm::RMSNormOp laterNorm(llm::AddOp op, ComputeScope &scope);
+  /// An add of the fp32 residual stream (its result in `wide`).
+  LogicalResult lowerWideAdd(llm::AddOp op, ComputeScope &scope);
+  /// With residualF32: fills `wide` with the residual stream's sums (the
+  /// adds chained from the embedding, through last_token) and `streamRoots`
+  /// with where it starts (the embedding, after its vocab-parallel
+  /// all-reduce); leaves both empty where the plan has pipeline stages or
+  /// another op reads a sum (they then stay bf16).
+  void findWideResidual(func::FuncOp forward);
+  bool isWide(Value v) const { return wide.contains(canonical(v)); }
   /// The sum all-reduce over one grid axis that is the only use of `op`'s
   /// result, when the pair lowers to linearAllReduce; null otherwise.
   shard::AllReduceOp reductionOf(llm::LinearOp op) const;
@@ -298,6 +310,10 @@ private:
   std::string target;
   bool fp32Reduce;
   bool qkvViews;
+  bool residualF32;
+  /// Canonical values held in fp32 buffers, and the bf16 values the fp32
+  /// stream starts from (findWideResidual).
+  DenseSet<Value> wide, streamRoots;
 
   emitc::FuncOp function;
   Value rank;

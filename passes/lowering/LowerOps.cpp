@@ -91,6 +91,8 @@ FailureOr<BufferKey> Lowering::keyFor(Value v, ComputeScope &scope,
            << elem << " of '" << user->getName()
            << "' is not supported by the runtime (bf16, f32, f8E4M3FN, "
               "integer ids)";
+  if (isWide(v))
+    key.elem = Elem::F32; // the fp32 residual stream
   ArrayRef<int64_t> shape = type.getShape();
   if (type.getRank() == 3 && shape[0] == 1 && ShapedType::isDynamic(shape[1])) {
     key.rows = Rows::Routed;
@@ -207,7 +209,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         FailureOr<Value> out = result(n.getResult(), scope, op);
         if (failed(in) || failed(w) || failed(out))
           return failure();
-        callVoid("llmc::rt::rmsNorm",
+        callVoid(isWide(n.getInput()) ? "llmc::rt::rmsNormF32"
+                                      : "llmc::rt::rmsNorm",
                  {rank, *out, *in, *w,
                   b.getF32FloatAttr(n.getEpsAttr().getValueAsDouble())});
         return success();
@@ -307,7 +310,9 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         FailureOr<Value> out = result(l.getResult(), scope, op);
         if (failed(in) || failed(out))
           return failure();
-        callVoid("llmc::rt::lastToken", {rank, *out, *in, step});
+        callVoid(isWide(l.getInput()) ? "llmc::rt::lastTokenF32"
+                                      : "llmc::rt::lastToken",
+                 {rank, *out, *in, step});
         return success();
       })
       .Case([&](llm::LMHeadOp h) -> LogicalResult {
@@ -410,17 +415,109 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
       });
 }
 
+llm::RMSNormOp Lowering::laterNorm(llm::AddOp op, ComputeScope &scope) {
+  int64_t here = scope.pool.positionOf(op);
+  for (llm::RMSNormOp n : scope.norms.lookup(canonical(op.getResult())))
+    if (scope.pool.positionOf(n) > here)
+      return n;
+  return {};
+}
+
+void Lowering::findWideResidual(func::FuncOp forward) {
+  if (!residualF32)
+    return;
+  auto stream = [&](Value v) {
+    v = canonical(v);
+    return wide.contains(v) || streamRoots.contains(v);
+  };
+  bool staged = false;
+  forward.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    if (auto e = dyn_cast<llm::EmbeddingOp>(op)) {
+      streamRoots.insert(canonical(e.getResult()));
+    } else if (auto ar = dyn_cast<shard::AllReduceOp>(op)) {
+      // A vocab-parallel embedding's sum over the ranks.
+      if (streamRoots.contains(canonical(ar.getInput())))
+        streamRoots.insert(canonical(ar.getResult()));
+    } else if (auto a = dyn_cast<llm::AddOp>(op)) {
+      // One operand the stream, the other a sublayer's output.
+      if (stream(a.getLhs()) != stream(a.getRhs()))
+        wide.insert(canonical(a.getResult()));
+    } else if (auto l = dyn_cast<llm::LastTokenOp>(op)) {
+      if (isWide(l.getInput()))
+        wide.insert(canonical(l.getResult()));
+    } else if (isa<dist::StageOp, dist::TransferOp, dist::PipelineOp>(op)) {
+      staged = true;
+    }
+  });
+  // Every reader of an fp32 sum must take fp32: adds continuing the
+  // stream, norms, last_token, and the yields that only alias.
+  Operation *reader = nullptr;
+  forward.walk([&](Operation *op) {
+    if (reader || isa<llm::RMSNormOp, llm::LastTokenOp, llm::YieldOp,
+                      dist::YieldOp, func::ReturnOp, llm::DecoderLayerOp>(op))
+      return;
+    if (auto a = dyn_cast<llm::AddOp>(op); a && isWide(a.getResult()))
+      return;
+    for (Value v : op->getOperands())
+      if (isWide(v))
+        reader = op;
+  });
+  if (staged || reader || wide.empty()) {
+    InFlightDiagnostic w = forward.emitWarning(
+        "llm-lower-to-emitc: residual=fp32 is not applied; the residual "
+        "stream stays bf16: ");
+    if (staged)
+      w << "plans with pipeline stages do not carry an fp32 stream yet";
+    else if (reader)
+      w << "'" << reader->getName() << "' reads a residual sum";
+    else
+      w << "no add continues the embedding's output";
+    wide.clear();
+    streamRoots.clear();
+  }
+}
+
+LogicalResult Lowering::lowerWideAdd(llm::AddOp op, ComputeScope &scope) {
+  // `from`: the stream operand (fp32, or the bf16 value it starts from).
+  Value from = op.getLhs(), delta = op.getRhs();
+  if (!isWide(from) && !streamRoots.contains(canonical(from)))
+    std::swap(from, delta);
+  bool fromF32 = isWide(from);
+  llm::RMSNormOp norm = laterNorm(op, scope);
+  // In place where the fp32 stream dies here; otherwise a new fp32 buffer.
+  bool inPlaceSum = fromF32 && scope.pool.diesAt(canonical(from), op);
+  FailureOr<Value> f = act(from, scope, op);
+  FailureOr<Value> d = act(delta, scope, op);
+  if (failed(f) || failed(d))
+    return failure();
+  Value res = *f;
+  if (!inPlaceSum) {
+    FailureOr<Value> r = result(op.getResult(), scope, op);
+    if (failed(r))
+      return failure();
+    res = *r;
+  }
+  if (norm) {
+    FailureOr<Value> w = weight(norm.getWeight(), norm);
+    FailureOr<Value> out = result(norm.getResult(), scope, norm);
+    if (failed(w) || failed(out))
+      return failure();
+    callVoid("llmc::rt::addRmsNormF32",
+             {rank, *out, res, *f, boolean(fromF32), *d, *w,
+              b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble())});
+    scope.fused.insert(norm);
+  } else {
+    callVoid("llmc::rt::addF32", {rank, res, *f, boolean(fromF32), *d});
+  }
+  return inPlaceSum ? inPlace(from, op.getResult(), scope, op) : success();
+}
+
 LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
+  if (isWide(op.getResult()))
+    return lowerWideAdd(op, scope);
   // Fuse with the first later rms_norm of the sum when one operand (the
   // residual stream) dies here: the runtime adds in place and normalises.
-  Value sum = canonical(op.getResult());
-  int64_t here = scope.pool.positionOf(op);
-  llm::RMSNormOp norm;
-  for (llm::RMSNormOp n : scope.norms.lookup(sum))
-    if (scope.pool.positionOf(n) > here) {
-      norm = n;
-      break;
-    }
+  llm::RMSNormOp norm = laterNorm(op, scope);
   Value residual, delta;
   if (norm) {
     if (scope.pool.diesAt(canonical(op.getLhs()), op))

@@ -34,6 +34,10 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
       `llmc::rt::rope<head_dim>`;
     * an `llm.add` whose result feeds a later `llm.rms_norm` and whose
       residual operand dies there becomes one `llmc::rt::addRmsNorm`;
+      with `residual=fp32` the residual stream (the adds chained from the
+      embedding) lives in fp32 buffers: `addRmsNormF32` / `addF32` /
+      `rmsNormF32` / `lastTokenF32`, the first add reading the bf16
+      embedding;
     * `dist.stage s` becomes `if (coord(pp) == s) { ... }` (`emitc.if`),
       `dist.transfer` a `send` / `recv` pair, `dist.pipeline` with M > 1
       micro-batches an `emitc.for` over chunks of the batch with their own
@@ -88,6 +92,12 @@ def LowerToEmitC : Pass<"llm-lower-to-emitc", "::mlir::ModuleOp"> {
            "(linearAllReduce: fp32 partials, one rounding to bf16, as the "
            "unsharded linear) or bf16 (linear + allReduce of bf16 "
            "partials: half the bytes on the wire)">,
+    Option<"residual", "residual", "std::string", /*default=*/"\"bf16\"",
+           "Precision of the residual stream: bf16 (rounded at every add, "
+           "as transformers in bf16) or fp32 (the stream's adds write fp32 "
+           "buffers: addRmsNormF32, addF32, rmsNormF32, lastTokenF32; plans "
+           "with pipeline stages, or a stream value read by other ops, keep "
+           "bf16)">,
     Option<"qkvViews", "qkv-views", "bool", /*default=*/"true",
            "Sibling projections read only by attention (q, k, v: bf16, no "
            "bias) are column views of one buffer one GEMM writes "

@@ -150,6 +150,18 @@ void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps);
 /// residual += delta, then out = rmsnorm(residual) * w.
 void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                 float eps);
+/// The residual stream in fp32 (llm-lower-to-emitc residual=fp32): the
+/// sums are kept unrounded. `residual` is fp32 [rows, cols]; `from` the
+/// stream's previous value: `residual` itself (in place) or another Act,
+/// fp32 when `fromF32`, else bf16 (where the stream starts: the embedding).
+/// residual = from + delta (bf16), then out = rmsnorm(residual) * w in
+/// bf16, rounded as rmsNorm rounds.
+void addRmsNormF32(Rank &r, Act out, Act residual, Act from, bool fromF32,
+                   Act delta, Weight w, float eps);
+/// residual (fp32) = from + delta, unrounded (the stream's last add).
+void addF32(Rank &r, Act residual, Act from, bool fromF32, Act delta);
+/// out (bf16) = rmsnorm(in) * w of an fp32 `in`.
+void rmsNormF32(Rank &r, Act out, Act in, Weight w, float eps);
 /// out = in W^T (+ bias): bf16 inputs, fp32 accumulation (cuBLASLt). Every
 /// projection below also takes FP8 weights (W8A16: y = bf16((sum x * code)
 /// * scale + bias)) and FP8 inputs with FP8 weights (W8A8: y = bf16((sum
@@ -216,6 +228,8 @@ void sharedExpert(Rank &r, Act out, Act in, Weight gate, Weight up,
                   Weight down, Weight expertGate);
 /// The last token of each sequence: [batch*seq, H] -> [batch, H].
 void lastToken(Rank &r, Act out, Act in, const Step &s);
+/// lastToken of fp32 rows (the fp32 residual stream).
+void lastTokenF32(Rank &r, Act out, Act in, const Step &s);
 /// fp32 logits [batch, vocab block] = in W^T.
 void lmHead(Rank &r, Act logits, Act in, Weight w);
 /// Greedy next token per row (lowest index on ties); device int64 [rows].

@@ -456,6 +456,101 @@ void embedding(Rank &r, Act out, const Step &s, Weight table,
   checkLaunch(r, "embedding");
 }
 
+namespace {
+
+//===----------------------------------------------------------------------===//
+// The fp32 residual stream (llm-lower-to-emitc residual=fp32)
+//===----------------------------------------------------------------------===//
+
+/// Values per thread the register path holds: rows up to 16 x 1024.
+constexpr int kWideVals = 16;
+
+/// One block a row: v = from (+ delta), unrounded; with Add, written to
+/// res; with Norm, out = bf16(w * bf16(v * rsqrt(mean(v^2) + eps))), the
+/// rounding of rmsNorm. Regs: each thread keeps its kWideVals values (and
+/// reads the norm weight before the PDL wait); otherwise two passes, the
+/// second re-reading what the thread itself wrote (rows past 16K).
+template <bool Add, bool FromF32, bool Norm, bool Regs>
+__global__ void residualF32Kernel(bf16 *out, float *res, const void *from,
+                                  const bf16 *delta, const bf16 *w,
+                                  int64_t cols, float eps) {
+  __shared__ float red[32];
+  const int64_t row = blockIdx.x, base = row * cols;
+  float wv[Regs ? kWideVals : 1];
+  if constexpr (Regs && Norm) {
+#pragma unroll
+    for (int j = 0; j < kWideVals; ++j) {
+      int64_t i = threadIdx.x + int64_t(j) * blockDim.x;
+      wv[j] = i < cols ? toF(w[i]) : 0.f;
+    }
+  }
+  pdlLaunchDependents();
+  pdlWait();
+  auto load = [&](int64_t i) {
+    float v = FromF32 ? static_cast<const float *>(from)[base + i]
+                      : toF(static_cast<const bf16 *>(from)[base + i]);
+    if constexpr (Add) {
+      v += toF(delta[base + i]);
+      res[base + i] = v;
+    }
+    return v;
+  };
+  float ss = 0.f;
+  float v[Regs ? kWideVals : 1];
+  if constexpr (Regs) {
+#pragma unroll
+    for (int j = 0; j < kWideVals; ++j) {
+      int64_t i = threadIdx.x + int64_t(j) * blockDim.x;
+      v[j] = i < cols ? load(i) : 0.f;
+      ss += v[j] * v[j];
+    }
+  } else {
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+      float x = load(i);
+      ss += x * x;
+    }
+  }
+  if constexpr (Norm) {
+    ss = blockSum(ss, red);
+    const float inv = rsqrtf(ss / float(cols) + eps);
+    if constexpr (Regs) {
+#pragma unroll
+      for (int j = 0; j < kWideVals; ++j) {
+        int64_t i = threadIdx.x + int64_t(j) * blockDim.x;
+        if (i < cols)
+          out[base + i] = toB(wv[j] * roundB(v[j] * inv));
+      }
+    } else {
+      const float *src =
+          Add ? res + base : static_cast<const float *>(from) + base;
+      for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        out[base + i] = toB(toF(w[i]) * roundB(src[i] * inv));
+    }
+  }
+}
+
+template <bool Add, bool FromF32, bool Norm>
+void launchResidualF32(Rank &r, const char *name, bf16 *out, float *res,
+                       const void *from, const bf16 *delta, const bf16 *w,
+                       int64_t rows, int64_t cols, float eps) {
+  if (rows == 0)
+    return;
+  if (cols <= int64_t(kWideVals) * 1024) {
+    int64_t threads = (cols + kWideVals - 1) / kWideVals;
+    threads = std::max<int64_t>(128, (threads + 31) / 32 * 32);
+    launchPdl(r, name, residualF32Kernel<Add, FromF32, Norm, true>,
+              dim3(unsigned(rows)), dim3(unsigned(threads)), 0, out, res,
+              from, delta, w, cols, eps);
+  } else {
+    launchPdl(r, name, residualF32Kernel<Add, FromF32, Norm, false>,
+              dim3(unsigned(rows)), dim3(1024u), 0, out, res, from, delta, w,
+              cols, eps);
+  }
+  checkLaunch(r, name);
+}
+
+} // namespace
+
 void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps) {
   requireSameShape(r, "rmsNorm", out, in);
   if (vectorLength(w) != in.cols)
@@ -477,6 +572,53 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                       static_cast<bf16 *>(residual.data),
                       static_cast<const bf16 *>(delta.data), w.data,
                       residual.rows, residual.cols, eps);
+}
+
+void addRmsNormF32(Rank &r, Act out, Act residual, Act from, bool fromF32,
+                   Act delta, Weight w, float eps) {
+  requireSameShape(r, "addRmsNormF32", out, residual);
+  requireSameShape(r, "addRmsNormF32", residual, from);
+  requireSameShape(r, "addRmsNormF32", residual, delta);
+  if (vectorLength(w) != residual.cols)
+    failf(r, "addRmsNormF32", "weight has %lld elements for rows of %lld",
+          (long long)vectorLength(w), (long long)residual.cols);
+  auto *o = static_cast<bf16 *>(out.data);
+  auto *res = static_cast<float *>(residual.data);
+  auto *d = static_cast<const bf16 *>(delta.data);
+  if (fromF32)
+    launchResidualF32<true, true, true>(r, "addRmsNormF32", o, res, from.data,
+                                        d, w.data, residual.rows,
+                                        residual.cols, eps);
+  else
+    launchResidualF32<true, false, true>(r, "addRmsNormF32", o, res,
+                                         from.data, d, w.data, residual.rows,
+                                         residual.cols, eps);
+}
+
+void addF32(Rank &r, Act residual, Act from, bool fromF32, Act delta) {
+  requireSameShape(r, "addF32", residual, from);
+  requireSameShape(r, "addF32", residual, delta);
+  auto *res = static_cast<float *>(residual.data);
+  auto *d = static_cast<const bf16 *>(delta.data);
+  if (fromF32)
+    launchResidualF32<true, true, false>(r, "addF32", nullptr, res, from.data,
+                                         d, nullptr, residual.rows,
+                                         residual.cols, 0.f);
+  else
+    launchResidualF32<true, false, false>(r, "addF32", nullptr, res,
+                                          from.data, d, nullptr,
+                                          residual.rows, residual.cols, 0.f);
+}
+
+void rmsNormF32(Rank &r, Act out, Act in, Weight w, float eps) {
+  requireSameShape(r, "rmsNormF32", out, in);
+  if (vectorLength(w) != in.cols)
+    failf(r, "rmsNormF32", "weight has %lld elements for rows of %lld",
+          (long long)vectorLength(w), (long long)in.cols);
+  launchResidualF32<false, true, true>(r, "rmsNormF32",
+                                       static_cast<bf16 *>(out.data), nullptr,
+                                       in.data, nullptr, w.data, in.rows,
+                                       in.cols, eps);
 }
 
 /// out = in W^T (+ bias) for `op`, bf16 or fp32 `out` (called `outName` in
@@ -716,6 +858,14 @@ void lastToken(Rank &r, Act out, Act in, const Step &s) {
               dim3(unsigned(128)), 0, o, i, in.cols, s.seq, s.seq - 1,
               s.queryStart);
   checkLaunch(r, "lastToken");
+}
+
+void lastTokenF32(Rank &r, Act out, Act in, const Step &s) {
+  // The rows' bytes as bf16 pairs: lastToken's copy of twice the columns.
+  Act o = out, i = in;
+  o.cols *= 2;
+  i.cols *= 2;
+  lastToken(r, o, i, s);
 }
 
 void lmHead(Rank &r, Act logits, Act in, Weight w) {

@@ -15,6 +15,9 @@
 #     OUT/bench/fp8-tp2/: FP8 weights under tp2 (batch 1) (FP8_BENCH=0
 #     skips them)
 #   OUT/llmc-gpu-kernel-tests: the kernel tests (FP8 cases included)
+# FP8_RESIDUAL_F32=1 also builds every accuracy binary with
+# --residual=fp32 (OUT/acc/<model>/<quant>-<plan>-r32, which fp8_check.py
+# checks as <quant>) and the 8B tp1 bench binaries as OUT/bench/<q>-r32.
 # FP8_NVCC=PATH is passed to llm-compile as --nvcc. On the GPU machine, from
 # the repository root:
 #   tar xJf .device-carry/fp8.tar.xz -C .device-carry
@@ -49,6 +52,11 @@ for model in ${FP8_MODELS:-small-llama3}; do
                  fp8kv:fp8,kv-fp8 w8a8kv:w8a8-fp8,kv-fp8}; do
       compile "$out/acc/$model/model.mlir" "$out/acc/$model/${quant%%:*}-$plan" \
         "$plan" "${quant#*:}" --max-batch=8 --max-seq=256
+      if [[ ${FP8_RESIDUAL_F32:-0} == 1 ]]; then
+        compile "$out/acc/$model/model.mlir" \
+          "$out/acc/$model/${quant%%:*}-$plan-r32" "$plan" "${quant#*:}" \
+          --max-batch=8 --max-seq=256 --residual=fp32
+      fi
     done
   done
 done
@@ -58,6 +66,13 @@ if [[ ${FP8_BENCH:-1} != 0 ]]; then
     compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}" tp1 "${quant#*:}" \
       --max-batch=64 --max-seq=2560 --max-tokens-per-step=16384
   done
+  if [[ ${FP8_RESIDUAL_F32:-0} == 1 ]]; then
+    for quant in bf16:none fp8:fp8; do
+      compile "$out/bench/model.mlir" "$out/bench/${quant%%:*}-r32" tp1 \
+        "${quant#*:}" --max-batch=64 --max-seq=2560 \
+        --max-tokens-per-step=16384 --residual=fp32
+    done
+  fi
   # FP8 weights under tp2 (both ranks emulated on one GPU; decode batch 1).
   compile "$out/bench/model.mlir" "$out/bench/fp8-tp2" tp2 fp8 \
     --max-batch=1 --max-seq=2560

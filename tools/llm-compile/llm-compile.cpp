@@ -84,6 +84,13 @@ static cl::opt<bool> qkvViews(
              "--qkv-views=false: their own buffers, the GEMM into scratch "
              "and a split kernel"),
     cl::init(true), cl::cat(category));
+static cl::opt<std::string> residual(
+    "residual",
+    cl::desc("Precision of the residual stream (the sums between decoder "
+             "sublayers): bf16 (default: rounded at every add, as "
+             "transformers in bf16) or fp32 (unrounded; the norms read the "
+             "fp32 sums; plans without pipeline stages)"),
+    cl::init("bf16"), cl::value_desc("bf16|fp32"), cl::cat(category));
 static cl::opt<bool> explain(
     "explain",
     cl::desc("Print the decode kernel plan (which kernels each batch size "
@@ -154,6 +161,8 @@ int main(int argc, char **argv) {
   }
   if (tpReduce != "fp32" && tpReduce != "bf16")
     return fail("--tp-reduce must be fp32 or bf16, not '" + tpReduce + "'");
+  if (residual != "fp32" && residual != "bf16")
+    return fail("--residual must be fp32 or bf16, not '" + residual + "'");
   // Absent limits are 0 (defaults); given ones must be real sizes. The caps
   // keep the products that size the KV cache and the arena inside 64 bits;
   // what fits a GPU is checked once the plan is known.
@@ -195,6 +204,7 @@ int main(int argc, char **argv) {
   options.maxTokensPerStep = maxTokensPerStep;
   options.tpReduce = tpReduce;
   options.qkvViews = qkvViews;
+  options.residual = residual;
   options.build = !noBuild;
   options.nvcc = nvcc;
   if (explain)

@@ -62,6 +62,9 @@ struct CompileOptions {
   /// q|k|v as column views of one buffer one GEMM writes (false: their own
   /// buffers and a split kernel; llm-lower-to-emitc's qkv-views).
   bool qkvViews = true;
+  /// The residual stream's precision: "bf16" (as transformers in bf16) or
+  /// "fp32" (unrounded sums; llm-lower-to-emitc's residual).
+  std::string residual = "bf16";
   /// Run nvcc (false: sources and manifest only).
   bool build = true;
   /// nvcc to use; empty: the one found at configure time, else

@@ -182,6 +182,77 @@ void testRmsNorm() {
            "bit-exact bf16(x+d)");
     record("addRmsNorm out", cfg,
            compare(fromDevice(out), ref(sum), 1e-3, 1.0 / 128));
+
+    // The fp32 residual stream (residual=fp32): the stream starts from the
+    // bf16 x (a new fp32 buffer), then adds d in place twice, unrounded;
+    // addF32 and rmsNormF32 end it; lastTokenF32 copies fp32 rows.
+    DevBuf<uint16_t> dx0 = toDevice(x);
+    DevBuf<float> res(n), res2(n);
+    res.poison();
+    out.poison();
+    rt::Act resAct = actOf(res, c.rows, c.cols);
+    rt::addRmsNormF32(*R, act(out, c.rows, c.cols), resAct,
+                      act(dx0, c.rows, c.cols), false, act(dd, c.rows, c.cols),
+                      weightOf(dw, 1, c.cols), eps);
+    sync();
+    std::vector<float> wide(n);
+    std::vector<double> wideRef(n);
+    for (size_t i = 0; i < n; ++i) {
+      wide[i] = x[i] + d[i]; // exact in fp32 for two bf16 values
+      wideRef[i] = wide[i];
+    }
+    record("addRmsNormF32 from bf16, residual", cfg,
+           compare(res.download(), wideRef, 0, 0), "exact fp32 x+d");
+    record("addRmsNormF32 from bf16, out", cfg,
+           compare(fromDevice(out), ref(wide), 1e-3, 1.0 / 128));
+    out.poison();
+    rt::addRmsNormF32(*R, act(out, c.rows, c.cols), resAct, resAct, true,
+                      act(dd, c.rows, c.cols), weightOf(dw, 1, c.cols), eps);
+    sync();
+    for (size_t i = 0; i < n; ++i) {
+      wide[i] = wide[i] + d[i]; // fp32 adds, as the kernel
+      wideRef[i] = wide[i];
+    }
+    record("addRmsNormF32 in place, residual", cfg,
+           compare(res.download(), wideRef, 0, 0), "fp32 (x+d)+d");
+    record("addRmsNormF32 in place, out", cfg,
+           compare(fromDevice(out), ref(wide), 1e-3, 1.0 / 128));
+    res2.poison();
+    rt::addF32(*R, actOf(res2, c.rows, c.cols), resAct, true,
+               act(dd, c.rows, c.cols));
+    sync();
+    std::vector<float> wide2(n);
+    for (size_t i = 0; i < n; ++i) {
+      wide2[i] = wide[i] + d[i];
+      wideRef[i] = wide2[i];
+    }
+    record("addF32", cfg, compare(res2.download(), wideRef, 0, 0),
+           "fp32 sum, not in place");
+    out.poison();
+    rt::rmsNormF32(*R, act(out, c.rows, c.cols), actOf(res2, c.rows, c.cols),
+                   weightOf(dw, 1, c.cols), eps);
+    sync();
+    record("rmsNormF32", cfg,
+           compare(fromDevice(out), ref(wide2), 1e-3, 1.0 / 128));
+    if (c.rows > 1) {
+      // Two sequences of rows / 2 tokens (odd rows: the last one unused).
+      int64_t seq = c.rows / 2;
+      rt::Step st{};
+      st.batch = 2;
+      st.seq = seq;
+      DevBuf<float> last(size_t(2 * c.cols));
+      last.poison();
+      rt::lastTokenF32(*R, actOf(last, 2, c.cols), actOf(res2, 2 * seq, c.cols),
+                       st);
+      sync();
+      std::vector<double> want(size_t(2 * c.cols));
+      for (int64_t b = 0; b < 2; ++b)
+        for (int64_t i = 0; i < c.cols; ++i)
+          want[size_t(b * c.cols + i)] =
+              wide2[size_t(((b + 1) * seq - 1) * c.cols + i)];
+      record("lastTokenF32", cfg, compare(last.download(), want, 0, 0),
+             "each sequence's last fp32 row");
+    }
   }
 }
 
