@@ -26,7 +26,9 @@
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
 # per-channel weight and per-token activation scales); after the table, our
-# FP8 binaries against torch-fp8.
+# FP8 binaries against torch-fp8. bf16-r32 and fp8-r32 (CARRY/<q>-r32, from
+# FP8_RESIDUAL_F32=1 bash test/gpu/build-fp8.sh: --residual=fp32) are run
+# when named in FP8_BENCH_QUANTS.
 # ===----------------------------------------------------------------------=== #
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
@@ -85,8 +87,8 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "fp8", "fp8-staged", "fp8-dg", "w8a8", "fp8-tp2", "torch",
-              "torch-fp8"):
+    for q in ("bf16", "bf16-r32", "fp8", "fp8-r32", "fp8-staged", "fp8-dg",
+              "w8a8", "fp8-tp2", "torch", "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]
