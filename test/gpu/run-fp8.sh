@@ -6,6 +6,8 @@
 #                 projection bench: single shapes and the grouped q|k|v and
 #                 gate|up+SwiGLU decode launches)
 #   kernels-fp8kv.txt  llmc-gpu-kernel-tests --only=fp8kv (the FP8 KV cache)
+#   kernels-rmsnorm.txt  --only=rmsNorm (the norms, and the fp32 residual
+#                 stream's kernels of --residual=fp32)
 #   accuracy.txt, fp8-table.md   test/gpu/fp8_check.py (with each model's
 #                 bf16-activation floor)
 #   bench-<workload>.txt, bench-<workload>/fp8-bench.md   bench/fp8.sh
@@ -42,6 +44,11 @@ if grep -E "^fp8 linear W8A8.*FAIL" "$out/kernels.txt" >/dev/null; then
   export LLMC_FP8_SCALED_GEMM=0
   echo "a W8A8 kernel case failed: LLMC_FP8_SCALED_GEMM=0 below" | tee -a "$out/env.txt"
 fi
+# The fp32 residual stream's kernels (--residual=fp32), seconds.
+timeout 60 "$d/llmc-gpu-kernel-tests" --only=rmsNorm >"$out/kernels-rmsnorm.txt" 2>&1
+echo "rmsNorm kernel tests: exit $? at $((SECONDS - start)) s" |
+  tee -a "$out/kernels-rmsnorm.txt"
+grep -E "FAIL|cases,|exception" "$out/kernels-rmsnorm.txt" | head -20
 timeout 60 "$d/llmc-gpu-kernel-tests" --only=fp8kv >"$out/kernels-fp8kv.txt" 2>&1
 echo "FP8 KV cache kernel tests: exit $? at $((SECONDS - start)) s" |
   tee -a "$out/kernels-fp8kv.txt"
