@@ -463,7 +463,8 @@ void Lowering::findWideResidual(func::FuncOp forward) {
         reader = op;
   });
   if (staged || reader || wide.empty()) {
-    InFlightDiagnostic w = forward.emitWarning(
+    Operation *at = reader && !staged ? reader : forward.getOperation();
+    InFlightDiagnostic w = at->emitWarning(
         "llm-lower-to-emitc: residual=fp32 is not applied; the residual "
         "stream stays bf16: ");
     if (staged)
