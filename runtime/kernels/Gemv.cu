@@ -432,8 +432,9 @@ void launchGemv(Rank &r, GemvArgs &a) {
       }();
       static const bool share = envOnOff("LLMC_FP8_GEMV_SHARE") != 0;
       int64_t resident = int64_t(perSm) * smCount();
-      if (share && launchPolicy().ranksPerGpu > 1)
-        resident = std::max<int64_t>(1, resident / launchPolicy().ranksPerGpu);
+      const int sharing = launchPolicy().ranksPerGpu;
+      if (share && sharing > 1)
+        resident = std::max<int64_t>(1, resident / sharing);
       unsigned grid = unsigned(std::min<int64_t>(blocks, resident));
       launchPdl(r, "gemv", kernel, dim3(grid), dim3(kGemvThreads), 0, a,
                 blocks);

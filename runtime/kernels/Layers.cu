@@ -551,11 +551,17 @@ void launchResidualF32(Rank &r, const char *name, bf16 *out, float *res,
 
 } // namespace
 
+/// A norm's weight must have one element per column of its rows.
+static void requireNormWeight(Rank &r, const char *op, const Weight &w,
+                              int64_t cols) {
+  if (vectorLength(w) != cols)
+    failf(r, op, "weight has %lld elements for rows of %lld",
+          (long long)vectorLength(w), (long long)cols);
+}
+
 void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps) {
   requireSameShape(r, "rmsNorm", out, in);
-  if (vectorLength(w) != in.cols)
-    failf(r, "rmsNorm", "weight has %lld elements for rows of %lld",
-          (long long)vectorLength(w), (long long)in.cols);
+  requireNormWeight(r, "rmsNorm", w, in.cols);
   launchRmsNorm<false>(r, static_cast<bf16 *>(out.data),
                        static_cast<bf16 *>(in.data), nullptr, w.data, in.rows,
                        in.cols, eps);
@@ -565,56 +571,47 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                 float eps) {
   requireSameShape(r, "addRmsNorm", out, residual);
   requireSameShape(r, "addRmsNorm", residual, delta);
-  if (vectorLength(w) != residual.cols)
-    failf(r, "addRmsNorm", "weight has %lld elements for rows of %lld",
-          (long long)vectorLength(w), (long long)residual.cols);
+  requireNormWeight(r, "addRmsNorm", w, residual.cols);
   launchRmsNorm<true>(r, static_cast<bf16 *>(out.data),
                       static_cast<bf16 *>(residual.data),
                       static_cast<const bf16 *>(delta.data), w.data,
                       residual.rows, residual.cols, eps);
 }
 
+/// residual (fp32) = from (fp32 when `fromF32`, else bf16) + delta, and
+/// with Norm out = its rmsNorm: the two fp32-stream adds.
+template <bool Norm>
+static void streamAdd(Rank &r, const char *op, bf16 *out, Act residual,
+                      Act from, bool fromF32, Act delta, const bf16 *w,
+                      float eps) {
+  requireSameShape(r, op, residual, from);
+  requireSameShape(r, op, residual, delta);
+  auto *res = static_cast<float *>(residual.data);
+  auto *d = static_cast<const bf16 *>(delta.data);
+  if (fromF32)
+    launchResidualF32<true, true, Norm>(r, op, out, res, from.data, d, w,
+                                        residual.rows, residual.cols, eps);
+  else
+    launchResidualF32<true, false, Norm>(r, op, out, res, from.data, d, w,
+                                         residual.rows, residual.cols, eps);
+}
+
 void addRmsNormF32(Rank &r, Act out, Act residual, Act from, bool fromF32,
                    Act delta, Weight w, float eps) {
   requireSameShape(r, "addRmsNormF32", out, residual);
-  requireSameShape(r, "addRmsNormF32", residual, from);
-  requireSameShape(r, "addRmsNormF32", residual, delta);
-  if (vectorLength(w) != residual.cols)
-    failf(r, "addRmsNormF32", "weight has %lld elements for rows of %lld",
-          (long long)vectorLength(w), (long long)residual.cols);
-  auto *o = static_cast<bf16 *>(out.data);
-  auto *res = static_cast<float *>(residual.data);
-  auto *d = static_cast<const bf16 *>(delta.data);
-  if (fromF32)
-    launchResidualF32<true, true, true>(r, "addRmsNormF32", o, res, from.data,
-                                        d, w.data, residual.rows,
-                                        residual.cols, eps);
-  else
-    launchResidualF32<true, false, true>(r, "addRmsNormF32", o, res,
-                                         from.data, d, w.data, residual.rows,
-                                         residual.cols, eps);
+  requireNormWeight(r, "addRmsNormF32", w, residual.cols);
+  streamAdd<true>(r, "addRmsNormF32", static_cast<bf16 *>(out.data), residual,
+                  from, fromF32, delta, w.data, eps);
 }
 
 void addF32(Rank &r, Act residual, Act from, bool fromF32, Act delta) {
-  requireSameShape(r, "addF32", residual, from);
-  requireSameShape(r, "addF32", residual, delta);
-  auto *res = static_cast<float *>(residual.data);
-  auto *d = static_cast<const bf16 *>(delta.data);
-  if (fromF32)
-    launchResidualF32<true, true, false>(r, "addF32", nullptr, res, from.data,
-                                         d, nullptr, residual.rows,
-                                         residual.cols, 0.f);
-  else
-    launchResidualF32<true, false, false>(r, "addF32", nullptr, res,
-                                          from.data, d, nullptr,
-                                          residual.rows, residual.cols, 0.f);
+  streamAdd<false>(r, "addF32", nullptr, residual, from, fromF32, delta,
+                   nullptr, 0.f);
 }
 
 void rmsNormF32(Rank &r, Act out, Act in, Weight w, float eps) {
   requireSameShape(r, "rmsNormF32", out, in);
-  if (vectorLength(w) != in.cols)
-    failf(r, "rmsNormF32", "weight has %lld elements for rows of %lld",
-          (long long)vectorLength(w), (long long)in.cols);
+  requireNormWeight(r, "rmsNormF32", w, in.cols);
   launchResidualF32<false, true, true>(r, "rmsNormF32",
                                        static_cast<bf16 *>(out.data), nullptr,
                                        in.data, nullptr, w.data, in.rows,

@@ -195,26 +195,25 @@ void testRmsNorm() {
                       act(dx0, c.rows, c.cols), false, act(dd, c.rows, c.cols),
                       weightOf(dw, 1, c.cols), eps);
     sync();
+    // Host fp32 sums, as doubles for compare.
+    auto exact = [](const std::vector<float> &v) {
+      return std::vector<double>(v.begin(), v.end());
+    };
     std::vector<float> wide(n);
-    std::vector<double> wideRef(n);
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i)
       wide[i] = x[i] + d[i]; // exact in fp32 for two bf16 values
-      wideRef[i] = wide[i];
-    }
     record("addRmsNormF32 from bf16, residual", cfg,
-           compare(res.download(), wideRef, 0, 0), "exact fp32 x+d");
+           compare(res.download(), exact(wide), 0, 0), "exact fp32 x+d");
     record("addRmsNormF32 from bf16, out", cfg,
            compare(fromDevice(out), ref(wide), 1e-3, 1.0 / 128));
     out.poison();
     rt::addRmsNormF32(*R, act(out, c.rows, c.cols), resAct, resAct, true,
                       act(dd, c.rows, c.cols), weightOf(dw, 1, c.cols), eps);
     sync();
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i)
       wide[i] = wide[i] + d[i]; // fp32 adds, as the kernel
-      wideRef[i] = wide[i];
-    }
     record("addRmsNormF32 in place, residual", cfg,
-           compare(res.download(), wideRef, 0, 0), "fp32 (x+d)+d");
+           compare(res.download(), exact(wide), 0, 0), "fp32 (x+d)+d");
     record("addRmsNormF32 in place, out", cfg,
            compare(fromDevice(out), ref(wide), 1e-3, 1.0 / 128));
     res2.poison();
@@ -222,11 +221,9 @@ void testRmsNorm() {
                act(dd, c.rows, c.cols));
     sync();
     std::vector<float> wide2(n);
-    for (size_t i = 0; i < n; ++i) {
+    for (size_t i = 0; i < n; ++i)
       wide2[i] = wide[i] + d[i];
-      wideRef[i] = wide2[i];
-    }
-    record("addF32", cfg, compare(res2.download(), wideRef, 0, 0),
+    record("addF32", cfg, compare(res2.download(), exact(wide2), 0, 0),
            "fp32 sum, not in place");
     out.poison();
     rt::rmsNormF32(*R, act(out, c.rows, c.cols), actOf(res2, c.rows, c.cols),
