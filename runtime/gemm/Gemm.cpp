@@ -164,6 +164,24 @@ cudaDataType_t outTypeOf(const MatmulNT &p) {
   return p.outType == OutType::F32 ? CUDA_R_32F : CUDA_R_16BF;
 }
 
+/// The per-call pointers of `p` (bias, scales) into the plan's descriptor.
+std::string setPointers(Plan &plan, const MatmulNT &p) {
+  cublasStatus_t s;
+  if (p.bias && (s = cublasLtMatmulDescSetAttribute(
+                     plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
+                     sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
+    return statusError("set BIAS_POINTER", s, p);
+  if (p.aScale &&
+      ((s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.bScale,
+            sizeof p.bScale)) != CUBLAS_STATUS_SUCCESS ||
+       (s = cublasLtMatmulDescSetAttribute(
+            plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
+            sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
+    return statusError("set SCALE_POINTER", s, p);
+  return "";
+}
+
 /// The plan's descriptor (transposes, epilogue, scale modes) and layouts
 /// for p; "" on success.
 std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
@@ -187,11 +205,6 @@ std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
                                            CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                                            &biasType, sizeof biasType),
             "set BIAS_DATA_TYPE");
-    // The pointer itself changes per call; set before each matmul.
-    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
-                                           CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                           &p.bias, sizeof p.bias),
-            "set BIAS_POINTER");
   }
   if (p.aScale) {
     // cuBLASLt's A is our b (the weight, n scales or one), its B our a (the
@@ -222,25 +235,10 @@ std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
   LLMC_LT(cublasLtMatrixLayoutCreate(&plan.layoutOut, outType, uint64_t(p.n),
                                      uint64_t(p.m), p.ldo),
           "layout out");
-  return "";
-}
-
-/// The per-call pointers of `p` (bias, scales) into the plan's descriptor.
-std::string setPointers(Plan &plan, const MatmulNT &p) {
-  cublasStatus_t s;
-  if (p.bias && (s = cublasLtMatmulDescSetAttribute(
-                     plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &p.bias,
-                     sizeof p.bias)) != CUBLAS_STATUS_SUCCESS)
-    return statusError("set BIAS_POINTER", s, p);
-  if (p.aScale &&
-      ((s = cublasLtMatmulDescSetAttribute(
-            plan.desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &p.bScale,
-            sizeof p.bScale)) != CUBLAS_STATUS_SUCCESS ||
-       (s = cublasLtMatmulDescSetAttribute(
-            plan.desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &p.aScale,
-            sizeof p.aScale)) != CUBLAS_STATUS_SUCCESS))
-    return statusError("set SCALE_POINTER", s, p);
-  return "";
+  // The descriptor is complete before any heuristic query: this call's bias
+  // and scale pointers (the outer-vector scale modes were refused when
+  // queried with null scale pointers); later calls set theirs.
+  return setPointers(plan, p);
 }
 
 /// The algorithm's identity as the tuning table records it.
@@ -476,8 +474,6 @@ std::string buildPlan(cublasLtHandle_t lt, cudaStream_t stream,
       if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess &&
           capture == cudaStreamCaptureStatusNone &&
           askBucket(kTuneAnswers, list).empty() && fits(list[0])) {
-        if (std::string e = setPointers(plan, p); !e.empty())
-          return e;
         std::vector<bool> usable(list.size(), true); // the first fits
         for (size_t i = 1; i < list.size(); ++i)
           usable[i] = fits(list[i]);
@@ -606,9 +602,6 @@ std::vector<AlgoTime> timeHeuristicAlgos(cublasLtHandle_t lt,
     error = statusError("AlgoGetHeuristic", s, p);
     return out;
   }
-  // The per-call pointers after the query, as matmulNT orders them.
-  if ((error = setPointers(plan, p)).size())
-    return out;
   for (int i = 0; i < n; ++i) {
     AlgoTime t;
     t.rank = i;
