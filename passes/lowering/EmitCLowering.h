@@ -344,6 +344,11 @@ private:
       tableSymbols;
 };
 
+/// The llm.quantize that consumes `t`'s input with `t`'s own scales and is
+/// the first reader of those scales, or null: the pair lowers to one
+/// `quantizeTokens` call (under tp a max all-reduce of the scales sits
+/// between them, and nothing is fused).
+llm::QuantizeOp fusedQuantize(llm::TokenScaleOp t);
 
 } // namespace llmc::lowering
 

@@ -34,6 +34,25 @@ SmallVector<Value> Lowering::canonicalOperands(Operation *op) const {
   return values;
 }
 
+llm::QuantizeOp lowering::fusedQuantize(llm::TokenScaleOp t) {
+  // The quantize of t's own input with t's scales (not a max-all-reduced
+  // copy of them), after which alone the scales are read.
+  llm::QuantizeOp fused;
+  for (Operation *user : t.getResult().getUsers()) {
+    auto q = dyn_cast<llm::QuantizeOp>(user);
+    if (q && q.getScale() == t.getResult() && q.getInput() == t.getInput() &&
+        q->getBlock() == t->getBlock() && !fused)
+      fused = q;
+  }
+  if (!fused)
+    return {};
+  for (Operation *user : t.getResult().getUsers())
+    if (user != fused.getOperation() &&
+        (user->getBlock() != t->getBlock() || user->isBeforeInBlock(fused)))
+      return {};
+  return fused;
+}
+
 FailureOr<Value> Lowering::act(Value v, ComputeScope &scope, Operation *user) {
   // An FP8 activation: its codes' buffer with the per-row scales attached.
   if (Value scaled = scope.fp8Inputs.lookup(canonical(v)))
@@ -353,7 +372,10 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         FailureOr<Value> out = result(t.getResult(), scope, op);
         if (failed(in) || failed(out))
           return failure();
-        callVoid("llmc::rt::tokenScale", {rank, *out, *in});
+        // Quantized right away with its own scales: the quantize writes
+        // both (quantizeTokens).
+        if (!fusedQuantize(t))
+          callVoid("llmc::rt::tokenScale", {rank, *out, *in});
         return success();
       })
       .Case([&](llm::QuantizeOp q) -> LogicalResult {
@@ -362,7 +384,11 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         FailureOr<Value> out = result(q.getResult(), scope, op);
         if (failed(in) || failed(s) || failed(out))
           return failure();
-        callVoid("llmc::rt::quantize", {rank, *out, *in, *s});
+        auto t = q.getScale().getDefiningOp<llm::TokenScaleOp>();
+        if (t && fusedQuantize(t) == q)
+          callVoid("llmc::rt::quantizeTokens", {rank, *out, *s, *in});
+        else
+          callVoid("llmc::rt::quantize", {rank, *out, *in, *s});
         // The linears read codes and scales as one Act; the scale value
         // stays live while they do (it is their input_scale operand).
         scope.fp8Inputs[canonical(q.getResult())] =

@@ -192,6 +192,10 @@ void tokenScale(Rank &r, Act scale, Act in);
 /// llm.quantize: out (E4M3 codes) = floatToE4M3(in / scale[row]), a true
 /// division, round to nearest even, saturating.
 void quantize(Rank &r, Act out, Act in, Act scale);
+/// tokenScale then quantize of the same input in one pass (the lowering's
+/// fusion of the pair): scale and codes bit for bit as the two calls give
+/// them; a block per row holds the row in registers, so `in` is read once.
+void quantizeTokens(Rank &r, Act out, Act scale, Act in);
 /// The FP8 activation `codes` with its per-row scales (a view; no copy).
 Act fp8Input(Act codes, Act scale);
 void biasAdd(Rank &r, Act inout, Weight bias);

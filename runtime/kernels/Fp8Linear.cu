@@ -172,6 +172,9 @@ void launchScaleOut(Rank &r, Out *out, int64_t ldo, const float *acc,
   }
 }
 
+/// Threads of quantizeTokensKernel's block (one row).
+constexpr int kQuantThreads = 256;
+
 /// One warp per row: s = max(absmax / 448, kFp8MinScale).
 __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
                                  int64_t cols, bool vec) {
@@ -224,6 +227,57 @@ __global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
       reinterpret_cast<uint2 *>(codes)[i] = make_uint2(lo, hi);
     } else {
       codes[e] = toE4M3(toF(in[e]), s);
+    }
+  }
+}
+
+/// tokenScale + quantize of one row per block: the row's 16-byte chunks
+/// in registers (Regs a thread), the block's absmax, then the codes from
+/// the registers. Same scale formula and conversion as the two kernels.
+template <int Regs>
+__global__ void __launch_bounds__(kQuantThreads)
+    quantizeTokensKernel(uint8_t *codes, float *scale, const bf16 *in,
+                         int64_t cols) {
+  __shared__ float red[32];
+  int64_t row = blockIdx.x, chunks = cols / 8;
+  const uint4 *x = reinterpret_cast<const uint4 *>(in + row * cols);
+  uint4 v[Regs];
+  float a = 0.f;
+#pragma unroll
+  for (int i = 0; i < Regs; ++i) {
+    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
+    v[i] = c < chunks ? x[c] : make_uint4(0, 0, 0, 0);
+    float f[8];
+    unpack8(v[i], f);
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      a = fmaxf(a, fabsf(f[j]));
+  }
+  // Block max: the warps' maxima through shared memory.
+  a = warpMax(a);
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0)
+    red[warp] = a;
+  __syncthreads();
+  a = lane < kQuantThreads / 32 ? red[lane] : 0.f;
+  a = warpMax(a);
+  float s = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
+  if (threadIdx.x == 0)
+    scale[row] = s;
+  uint2 *out = reinterpret_cast<uint2 *>(codes + row * cols);
+#pragma unroll
+  for (int i = 0; i < Regs; ++i) {
+    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
+    if (c < chunks) {
+      float f[8];
+      unpack8(v[i], f);
+      uint32_t lo = 0, hi = 0;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        lo |= uint32_t(toE4M3(f[j], s)) << (8 * j);
+        hi |= uint32_t(toE4M3(f[4 + j], s)) << (8 * j);
+      }
+      out[c] = make_uint2(lo, hi);
     }
   }
 }
@@ -455,6 +509,40 @@ void quantize(Rank &r, Act out, Act in, Act scale) {
                                  static_cast<const float *>(scale.data),
                                  in.rows, in.cols, vec);
   checkLaunch(r, "quantize");
+}
+
+void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
+  if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
+      scale.cols != 1)
+    failf(r, "quantizeTokens",
+          "[%lld, %lld] does not give codes [%lld, %lld] and scales "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)out.rows,
+          (long long)out.cols, (long long)scale.rows, (long long)scale.cols);
+  if (in.rows == 0)
+    return;
+  // Rows up to 16384 wide, 16-byte aligned, fit the registers; others take
+  // the two passes.
+  int64_t perThread = (in.cols / 8 + kQuantThreads - 1) / kQuantThreads;
+  bool vec = in.cols % 8 == 0 && isAligned(in.data, 16) &&
+             isAligned(out.data, 8) && perThread <= 8;
+  if (!vec) {
+    tokenScale(r, scale, in);
+    quantize(r, out, in, scale);
+    return;
+  }
+  auto launch = [&](auto kernel) {
+    kernel<<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
+        static_cast<uint8_t *>(out.data), static_cast<float *>(scale.data),
+        static_cast<const bf16 *>(in.data), in.cols);
+  };
+  if (perThread <= 2)
+    launch(quantizeTokensKernel<2>);
+  else if (perThread <= 4)
+    launch(quantizeTokensKernel<4>);
+  else
+    launch(quantizeTokensKernel<8>);
+  checkLaunch(r, "quantizeTokens");
 }
 
 Act fp8Input(Act codes, Act scale) {

@@ -417,8 +417,11 @@ void testPipelinedGemv(FakeRank &r) {
 
 void testQuantization(FakeRank &r) {
   Rng rng(23);
+  // quantizeTokens keeps rows of up to 16384 in registers (2, 4 or 8
+  // chunks a thread); 16392 and 100 take its two-pass fallback.
   for (auto [m, k] : {std::pair<int64_t, int64_t>{1, 4096}, {7, 264},
-                      {33, 100}, {300, 1024}}) {
+                      {33, 100}, {300, 1024}, {5, 14336}, {3, 6144},
+                      {2, 16384}, {3, 16392}}) {
     std::vector<float> x = randomBf16(rng, size_t(m * k), 3.f);
     // Edge rows: all zero (the floor scale), a huge value (saturation
     // of nothing: the absmax maps to 448), a NaN (ignored by the absmax).
@@ -446,6 +449,18 @@ void testQuantization(FakeRank &r) {
         wantF(codes.begin(), codes.end());
     recordResult("quantize", config, bitExact(gotF, wantF),
                  "codes bit-exact vs Fp8.h");
+    // The fused pair: the same scales and codes in one call.
+    DevBuf<float> ds2(static_cast<size_t>(m));
+    DevBuf<uint8_t> dc2(size_t(m * k));
+    ds2.poison();
+    rt::quantizeTokens(r, actOf(dc2, m, k), actOf(ds2, m, 1), act(dx, m, k));
+    sync(r);
+    std::vector<uint8_t> got2 = dc2.download();
+    std::vector<float> got2F(got2.begin(), got2.end());
+    recordResult("quantizeTokens scales", config,
+                 bitExact(ds2.download(), scales), "bit-exact vs Fp8.h");
+    recordResult("quantizeTokens codes", config, bitExact(got2F, wantF),
+                 "bit-exact vs Fp8.h");
   }
   // maxOfBlocks: the local half of allReduceMax.
   std::vector<float> blocks = randomBf16(rng, 3 * 1000);
