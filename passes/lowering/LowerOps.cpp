@@ -368,6 +368,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         return success();
       })
       .Case([&](llm::TokenScaleOp t) -> LogicalResult {
+        if (scope.folded.contains(op)) // by linearSwigluQuantize
+          return success();
         FailureOr<Value> in = act(t.getInput(), scope, op);
         FailureOr<Value> out = result(t.getResult(), scope, op);
         if (failed(in) || failed(out))
@@ -379,6 +381,8 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
         return success();
       })
       .Case([&](llm::QuantizeOp q) -> LogicalResult {
+        if (scope.folded.contains(op)) // by linearSwigluQuantize
+          return success();
         FailureOr<Value> in = act(q.getInput(), scope, op);
         FailureOr<Value> s = act(q.getScale(), scope, op);
         FailureOr<Value> out = result(q.getResult(), scope, op);
@@ -598,6 +602,27 @@ FailureOr<Arg> Lowering::biasArg(Value bias, Operation *op) {
   return Arg(addressOf(var));
 }
 
+/// For a SwiGLU of FP8 (W8A8) gate and up projections of `input`: the
+/// token_scale and quantize that are its result's only readers, the pair
+/// fused (fusedQuantize); else nulls.
+static std::pair<llm::TokenScaleOp, llm::QuantizeOp>
+quantizedSwiglu(llm::SwiGLUOp swiglu, Value input) {
+  if (!input.getDefiningOp<llm::QuantizeOp>())
+    return {};
+  Value h = swiglu.getResult();
+  llm::TokenScaleOp ts;
+  for (Operation *user : h.getUsers())
+    if (auto t = dyn_cast<llm::TokenScaleOp>(user))
+      ts = t;
+  llm::QuantizeOp q = ts ? fusedQuantize(ts) : llm::QuantizeOp();
+  if (!q || q.getInput() != h)
+    return {};
+  for (Operation *user : h.getUsers())
+    if (user != ts.getOperation() && user != q.getOperation())
+      return {};
+  return {ts, q};
+}
+
 /// The linear producing `v` when it has no bias and `v` has no other use.
 static llm::LinearOp plainSingleUseLinear(Value v) {
   auto l = v.getDefiningOp<llm::LinearOp>();
@@ -628,18 +653,34 @@ FailureOr<bool> Lowering::lowerLinearSiblings(llm::LinearOp op,
         FailureOr<BufferKey> key = keyFor(swiglu.getResult(), scope, swiglu);
         if (failed(key))
           return failure();
-        FailureOr<Value> out = result(swiglu.getResult(), scope, swiglu, *key);
-        if (failed(out))
-          return failure();
         // Scratch [rows, 2N] for the GEMM path (large batches): this call
         // only.
         BufferKey pair = *key;
         pair.cols *= 2;
+        scope.folded.insert(gate == op ? up : gate);
+        scope.folded.insert(swiglu);
+        // W8A8: the product's only readers quantize it for the down
+        // projection; one call makes its codes and scales.
+        if (auto [ts, q] = quantizedSwiglu(swiglu, input); q) {
+          FailureOr<Value> scale = result(ts.getResult(), scope, ts);
+          FailureOr<Value> codes = result(q.getResult(), scope, q);
+          if (failed(scale) || failed(codes))
+            return failure();
+          SmallVector<Value, 2> scratch = callScratch(pair, 1, scope);
+          callVoid("llmc::rt::linearSwigluQuantize",
+                   {rank, *codes, *scale, *in, *wg, *wu, scratch[0]});
+          scope.fp8Inputs[canonical(q.getResult())] =
+              call("llmc::rt::fp8Input", types.act, {*codes, *scale});
+          scope.folded.insert(ts);
+          scope.folded.insert(q);
+          return true;
+        }
+        FailureOr<Value> out = result(swiglu.getResult(), scope, swiglu, *key);
+        if (failed(out))
+          return failure();
         SmallVector<Value, 2> scratch = callScratch(pair, 1, scope);
         callVoid("llmc::rt::linearSwiglu",
                  {rank, *out, *in, *wg, *wu, scratch[0]});
-        scope.folded.insert(gate == op ? up : gate);
-        scope.folded.insert(swiglu);
         return true;
       }
     }

@@ -196,6 +196,13 @@ void quantize(Rank &r, Act out, Act in, Act scale);
 /// fusion of the pair): scale and codes bit for bit as the two calls give
 /// them; a block per row holds the row in registers, so `in` is read once.
 void quantizeTokens(Rank &r, Act out, Act scale, Act in);
+/// linearSwiglu of an FP8 input (W8A8) followed by tokenScale + quantize
+/// of its result (the down projection's input), the lowering's fusion: the
+/// gate and up GEMMs into `scratch` [rows, 2N], then the SwiGLU, its
+/// per-token scales and codes in one pass; the bf16 product is never
+/// stored. Scales and codes as the unfused calls give them.
+void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
+                          Weight up, Act scratch);
 /// The FP8 activation `codes` with its per-row scales (a view; no copy).
 Act fp8Input(Act codes, Act scale);
 void biasAdd(Rank &r, Act inout, Weight bias);

@@ -231,29 +231,26 @@ __global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
   }
 }
 
-/// tokenScale + quantize of one row per block: the row's 16-byte chunks
-/// in registers (Regs a thread), the block's absmax, then the codes from
-/// the registers. Same scale formula and conversion as the two kernels.
+/// The second half of tokenScale + quantize for one row per block, the
+/// row's 16-byte chunks already in registers (Regs a thread, zeros past
+/// the row): the block's absmax, the scale, then the codes from the
+/// registers. Same formula and conversion as tokenScaleKernel and
+/// quantizeKernel.
 template <int Regs>
-__global__ void __launch_bounds__(kQuantThreads)
-    quantizeTokensKernel(uint8_t *codes, float *scale, const bf16 *in,
-                         int64_t cols) {
-  __shared__ float red[32];
-  int64_t row = blockIdx.x, chunks = cols / 8;
-  const uint4 *x = reinterpret_cast<const uint4 *>(in + row * cols);
-  uint4 v[Regs];
+__device__ __forceinline__ void quantizeRowInRegs(const uint4 (&v)[Regs],
+                                                  uint8_t *codes, float *scale,
+                                                  int64_t row, int64_t cols) {
+  __shared__ float red[kQuantThreads / 32];
+  int64_t chunks = cols / 8;
   float a = 0.f;
 #pragma unroll
   for (int i = 0; i < Regs; ++i) {
-    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
-    v[i] = c < chunks ? x[c] : make_uint4(0, 0, 0, 0);
     float f[8];
     unpack8(v[i], f);
 #pragma unroll
     for (int j = 0; j < 8; ++j)
       a = fmaxf(a, fabsf(f[j]));
   }
-  // Block max: the warps' maxima through shared memory.
   a = warpMax(a);
   int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   if (lane == 0)
@@ -280,6 +277,50 @@ __global__ void __launch_bounds__(kQuantThreads)
       out[c] = make_uint2(lo, hi);
     }
   }
+}
+
+/// tokenScale + quantize of one row per block, the row read once.
+template <int Regs>
+__global__ void __launch_bounds__(kQuantThreads)
+    quantizeTokensKernel(uint8_t *codes, float *scale, const bf16 *in,
+                         int64_t cols) {
+  int64_t row = blockIdx.x, chunks = cols / 8;
+  const uint4 *x = reinterpret_cast<const uint4 *>(in + row * cols);
+  uint4 v[Regs];
+#pragma unroll
+  for (int i = 0; i < Regs; ++i) {
+    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
+    v[i] = c < chunks ? x[c] : make_uint4(0, 0, 0, 0);
+  }
+  quantizeRowInRegs<Regs>(v, codes, scale, row, cols);
+}
+
+/// swiglu (Layers.cu's roundings: bf16(bf16(silu(g)) * u)) then tokenScale
+/// + quantize of its row, one row per block: the bf16 product never
+/// leaves the registers.
+template <int Regs>
+__global__ void __launch_bounds__(kQuantThreads)
+    swigluQuantizeKernel(uint8_t *codes, float *scale, const bf16 *gate,
+                         const bf16 *up, int64_t cols) {
+  int64_t row = blockIdx.x, chunks = cols / 8;
+  const uint4 *g = reinterpret_cast<const uint4 *>(gate + row * cols);
+  const uint4 *u = reinterpret_cast<const uint4 *>(up + row * cols);
+  uint4 v[Regs];
+#pragma unroll
+  for (int i = 0; i < Regs; ++i) {
+    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
+    v[i] = make_uint4(0, 0, 0, 0);
+    if (c < chunks) {
+      float x[8], y[8];
+      unpack8(g[c], x);
+      unpack8(u[c], y);
+#pragma unroll
+      for (int e = 0; e < 8; ++e)
+        x[e] = roundB(silu(x[e])) * y[e];
+      v[i] = pack8(x);
+    }
+  }
+  quantizeRowInRegs<Regs>(v, codes, scale, row, cols);
 }
 
 __global__ void maxOfBlocksKernel(float *out, const float *blocks,
@@ -511,6 +552,36 @@ void quantize(Rank &r, Act out, Act in, Act scale) {
   checkLaunch(r, "quantize");
 }
 
+namespace {
+/// Chunks of 8 a thread for one row of `cols` in kQuantThreads threads;
+/// the kernels hold up to 8 (16384 columns).
+int64_t quantChunksPerThread(int64_t cols) {
+  return (cols / 8 + kQuantThreads - 1) / kQuantThreads;
+}
+
+/// Launches kernel<2>, <4> or <8> (the fewest that hold a row), one block
+/// a row.
+template <template <int> class K, typename... Args>
+void launchRowQuant(Rank &r, int64_t rows, int64_t cols, Args... args) {
+  int64_t per = quantChunksPerThread(cols);
+  auto launch = [&](auto kernel) {
+    kernel<<<unsigned(rows), kQuantThreads, 0, r.stream()>>>(args..., cols);
+  };
+  if (per <= 2)
+    launch(K<2>::kernel);
+  else if (per <= 4)
+    launch(K<4>::kernel);
+  else
+    launch(K<8>::kernel);
+}
+template <int Regs> struct QuantizeTokensK {
+  static constexpr auto kernel = quantizeTokensKernel<Regs>;
+};
+template <int Regs> struct SwigluQuantizeK {
+  static constexpr auto kernel = swigluQuantizeKernel<Regs>;
+};
+} // namespace
+
 void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
   if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
       scale.cols != 1)
@@ -523,26 +594,59 @@ void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
     return;
   // Rows up to 16384 wide, 16-byte aligned, fit the registers; others take
   // the two passes.
-  int64_t perThread = (in.cols / 8 + kQuantThreads - 1) / kQuantThreads;
-  bool vec = in.cols % 8 == 0 && isAligned(in.data, 16) &&
-             isAligned(out.data, 8) && perThread <= 8;
-  if (!vec) {
+  if (in.cols % 8 != 0 || !isAligned(in.data, 16) ||
+      !isAligned(out.data, 8) || quantChunksPerThread(in.cols) > 8) {
     tokenScale(r, scale, in);
     quantize(r, out, in, scale);
     return;
   }
-  auto launch = [&](auto kernel) {
-    kernel<<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
-        static_cast<uint8_t *>(out.data), static_cast<float *>(scale.data),
-        static_cast<const bf16 *>(in.data), in.cols);
-  };
-  if (perThread <= 2)
-    launch(quantizeTokensKernel<2>);
-  else if (perThread <= 4)
-    launch(quantizeTokensKernel<4>);
-  else
-    launch(quantizeTokensKernel<8>);
+  launchRowQuant<QuantizeTokensK>(r, in.rows, in.cols,
+                                  static_cast<uint8_t *>(out.data),
+                                  static_cast<float *>(scale.data),
+                                  static_cast<const bf16 *>(in.data));
   checkLaunch(r, "quantizeTokens");
+}
+
+void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
+                          Weight up, Act scratch) {
+  int64_t n = gate.rows;
+  if (gate.rows != up.rows || gate.cols != up.cols || gate.cols != in.cols ||
+      codes.rows != in.rows || codes.cols != n || scale.rows != in.rows ||
+      scale.cols != 1 || scratch.rows != in.rows || scratch.cols != 2 * n)
+    failf(r, "linearSwigluQuantize",
+          "[%lld, %lld] x gate [%lld, %lld]^T and up [%lld, %lld]^T do not "
+          "give codes [%lld, %lld] and scales [%lld, %lld] through scratch "
+          "[%lld, %lld]",
+          (long long)in.rows, (long long)in.cols, (long long)gate.rows,
+          (long long)gate.cols, (long long)up.rows, (long long)up.cols,
+          (long long)codes.rows, (long long)codes.cols, (long long)scale.rows,
+          (long long)scale.cols, (long long)scratch.rows,
+          (long long)scratch.cols);
+  if (!in.rowScale)
+    failf(r, "linearSwigluQuantize",
+          "the input [%lld, %lld] is not FP8 (W8A8 only)", (long long)in.rows,
+          (long long)in.cols);
+  if (in.rows == 0)
+    return;
+  // The gate and up GEMMs into the scratch's halves, as linearSwiglu's W8A8
+  // path, then the SwiGLU and its quantization in one pass (or, for rows
+  // the kernel does not hold, the SwiGLU in place and quantizeTokens).
+  Act gateS{scratch.data, in.rows, n};
+  Act upS{static_cast<bf16 *>(scratch.data) + in.rows * n, in.rows, n};
+  linear(r, gateS, in, gate, nullptr);
+  linear(r, upS, in, up, nullptr);
+  if (n % 8 != 0 || !isAligned(scratch.data, 16) ||
+      !isAligned(codes.data, 8) || quantChunksPerThread(n) > 8) {
+    swiglu(r, gateS, gateS, upS);
+    quantizeTokens(r, codes, scale, gateS);
+    return;
+  }
+  launchRowQuant<SwigluQuantizeK>(r, in.rows, n,
+                                  static_cast<uint8_t *>(codes.data),
+                                  static_cast<float *>(scale.data),
+                                  static_cast<const bf16 *>(gateS.data),
+                                  static_cast<const bf16 *>(upS.data));
+  checkLaunch(r, "linearSwigluQuantize");
 }
 
 Act fp8Input(Act codes, Act scale) {

@@ -278,6 +278,58 @@ void testProjections(FakeRank &r) {
   }
 }
 
+/// linearSwigluQuantize (the W8A8 SwiGLU and the down projection's input
+/// quantization, one pass) against the calls it replaces on the same GPU:
+/// linearSwiglu, tokenScale, quantize. Same GEMMs, so scales and codes
+/// bit for bit; 16392 columns take its two-pass fallback.
+void testSwigluQuantize(FakeRank &r) {
+  Rng rng(37);
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{1, 1024}, {5, 14336},
+                      {64, 2048}, {300, 6144}, {3, 16392}}) {
+    int64_t k = 256;
+    Fp8Weight g = randomFp8(rng, n, k, true), u = randomFp8(rng, n, k, true);
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<float> xs;
+    std::vector<uint8_t> xc;
+    quantizeRows(x, m, k, xs, xc);
+    DevBuf<uint8_t> dxc = toDeviceRaw(xc);
+    DevBuf<float> dxs = toDeviceRaw(xs);
+    Act in8 = rt::fp8Input(actOf(dxc, m, k), actOf(dxs, m, 1));
+    DevBuf<uint16_t> h(size_t(m * n)), scratch(size_t(2 * m * n));
+    DevBuf<float> s1{static_cast<size_t>(m)}, s2{static_cast<size_t>(m)};
+    DevBuf<uint8_t> c1(size_t(m * n)), c2(size_t(m * n));
+    s1.poison();
+    s2.poison();
+    rt::linearSwiglu(r, act(h, m, n), in8, g.weight(), u.weight(),
+                     act(scratch, m, 2 * n));
+    rt::tokenScale(r, actOf(s1, m, 1), act(h, m, n));
+    rt::quantize(r, actOf(c1, m, n), act(h, m, n), actOf(s1, m, 1));
+    rt::linearSwigluQuantize(r, actOf(c2, m, n), actOf(s2, m, 1), in8,
+                             g.weight(), u.weight(), act(scratch, m, 2 * n));
+    sync(r);
+    std::string config = fmt("M=%lld N=%lld K=%lld", (long long)m,
+                             (long long)n, (long long)k);
+    std::vector<uint8_t> want = c1.download(), got = c2.download();
+    recordResult("linearSwigluQuantize scales", config,
+                 bitExact(s2.download(), s1.download()),
+                 "bit-exact vs linearSwiglu + tokenScale + quantize");
+    recordResult("linearSwigluQuantize codes", config,
+                 bitExact(std::vector<float>(got.begin(), got.end()),
+                          std::vector<float>(want.begin(), want.end())),
+                 "bit-exact vs linearSwiglu + tokenScale + quantize");
+    r.resetArena();
+  }
+  DevBuf<uint8_t> c(64);
+  DevBuf<float> s(8);
+  DevBuf<uint16_t> x(64), scratch(256);
+  Fp8Weight g = randomFp8(rng, 16, 16, true);
+  expectFailure("linearSwigluQuantize", "refused", "not FP8", [&] {
+    rt::linearSwigluQuantize(r, actOf(c, 4, 16), actOf(s, 4, 1),
+                             act(x, 4, 16), g.weight(), g.weight(),
+                             act(scratch, 4, 32));
+  });
+}
+
 /// Sets LaunchPolicy::fp8GemvPipelined (and ranksPerGpu), the rest of the
 /// policy as it is.
 void setFp8GemvPipelined(bool on, int ranksPerGpu = 1) {
@@ -492,6 +544,7 @@ void testFp8(FakeRank &r) {
   testProjections(r);
   testPipelinedGemv(r);
   testQuantization(r);
+  testSwigluQuantize(r);
   testFp8DecodeGemm(r);
 }
 
