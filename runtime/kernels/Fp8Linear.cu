@@ -532,14 +532,22 @@ void tokenScale(Rank &r, Act scale, Act in) {
   checkLaunch(r, "tokenScale");
 }
 
-void quantize(Rank &r, Act out, Act in, Act scale) {
+namespace {
+/// The codes `out` and per-row scales `scale` of `in`: [rows, cols] and
+/// [rows, 1].
+void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale) {
   if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
       scale.cols != 1)
-    failf(r, "quantize",
+    failf(r, op,
           "[%lld, %lld] with scales [%lld, %lld] does not give codes "
           "[%lld, %lld]",
           (long long)in.rows, (long long)in.cols, (long long)scale.rows,
           (long long)scale.cols, (long long)out.rows, (long long)out.cols);
+}
+} // namespace
+
+void quantize(Rank &r, Act out, Act in, Act scale) {
+  requireQuantShapes(r, "quantize", out, in, scale);
   if (in.rows == 0)
     return;
   bool vec = in.cols % 8 == 0 && isAligned(in.data, 16) &&
@@ -583,13 +591,7 @@ template <int Regs> struct SwigluQuantizeK {
 } // namespace
 
 void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
-  if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
-      scale.cols != 1)
-    failf(r, "quantizeTokens",
-          "[%lld, %lld] does not give codes [%lld, %lld] and scales "
-          "[%lld, %lld]",
-          (long long)in.rows, (long long)in.cols, (long long)out.rows,
-          (long long)out.cols, (long long)scale.rows, (long long)scale.cols);
+  requireQuantShapes(r, "quantizeTokens", out, in, scale);
   if (in.rows == 0)
     return;
   // Rows up to 16384 wide, 16-byte aligned, fit the registers; others take
