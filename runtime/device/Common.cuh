@@ -103,6 +103,24 @@ __device__ __forceinline__ float blockSum(float v, float *scratch) {
 /// silu in fp32, as PyTorch computes it for bf16 tensors.
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 
+/// Hugging Face's SwiGLU of one gate and up value (each bf16-valued):
+/// act(gate) is a bf16 tensor before the product; the caller rounds the
+/// product to bf16.
+__device__ __forceinline__ float swigluOf(float gate, float up) {
+  return roundB(silu(gate)) * up;
+}
+
+/// swigluOf of eight bf16 gates and ups (16-byte chunks), rounded to bf16.
+__device__ __forceinline__ uint4 swiglu8(uint4 gate, uint4 up) {
+  float x[8], y[8];
+  unpack8(gate, x);
+  unpack8(up, y);
+#pragma unroll
+  for (int e = 0; e < 8; ++e)
+    x[e] = swigluOf(x[e], y[e]);
+  return pack8(x);
+}
+
 inline bool aligned16(const void *p) {
   return (reinterpret_cast<uintptr_t>(p) & 15u) == 0;
 }

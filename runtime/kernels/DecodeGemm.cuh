@@ -309,7 +309,7 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
     if constexpr (Swiglu) {
       // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
       // bf16 tensor, the product rounded once more.
-      *out = toB(roundB(silu(roundB(v0))) * roundB(v1));
+      *out = toB(swigluOf(roundB(v0), roundB(v1)));
     } else {
       if (seg.bias)
         v0 += toF(seg.bias[col]);

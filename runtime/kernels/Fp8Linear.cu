@@ -309,16 +309,7 @@ __global__ void __launch_bounds__(kQuantThreads)
 #pragma unroll
   for (int i = 0; i < Regs; ++i) {
     int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
-    v[i] = make_uint4(0, 0, 0, 0);
-    if (c < chunks) {
-      float x[8], y[8];
-      unpack8(g[c], x);
-      unpack8(u[c], y);
-#pragma unroll
-      for (int e = 0; e < 8; ++e)
-        x[e] = roundB(silu(x[e])) * y[e];
-      v[i] = pack8(x);
-    }
+    v[i] = c < chunks ? swiglu8(g[c], u[c]) : make_uint4(0, 0, 0, 0);
   }
   quantizeRowInRegs<Regs>(v, codes, scale, row, cols);
 }
@@ -544,6 +535,31 @@ void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale) {
           (long long)in.rows, (long long)in.cols, (long long)scale.rows,
           (long long)scale.cols, (long long)out.rows, (long long)out.cols);
 }
+
+/// Chunks of 8 a thread for one row of `cols` in kQuantThreads threads;
+/// the kernels hold up to 8 (16384 columns).
+int64_t quantChunksPerThread(int64_t cols) {
+  return (cols / 8 + kQuantThreads - 1) / kQuantThreads;
+}
+
+/// Whether the one-pass kernels take rows of `cols` from `in` (bf16) to
+/// `codes`: 16-byte chunks, aligned, at most 8 a thread (16384 columns).
+bool rowsFitRegs(int64_t cols, const void *in, const void *codes) {
+  return cols % 8 == 0 && isAligned(in, 16) && isAligned(codes, 8) &&
+         quantChunksPerThread(cols) <= 8;
+}
+
+/// Calls f with std::integral_constant<int, 2, 4 or 8>: the fewest 16-byte
+/// chunks a thread that hold a row of `cols` (the kernels' Regs).
+template <typename F> void withQuantRegs(int64_t cols, F f) {
+  int64_t per = quantChunksPerThread(cols);
+  if (per <= 2)
+    f(std::integral_constant<int, 2>());
+  else if (per <= 4)
+    f(std::integral_constant<int, 4>());
+  else
+    f(std::integral_constant<int, 8>());
+}
 } // namespace
 
 void quantize(Rank &r, Act out, Act in, Act scale) {
@@ -560,52 +576,22 @@ void quantize(Rank &r, Act out, Act in, Act scale) {
   checkLaunch(r, "quantize");
 }
 
-namespace {
-/// Chunks of 8 a thread for one row of `cols` in kQuantThreads threads;
-/// the kernels hold up to 8 (16384 columns).
-int64_t quantChunksPerThread(int64_t cols) {
-  return (cols / 8 + kQuantThreads - 1) / kQuantThreads;
-}
-
-/// Launches kernel<2>, <4> or <8> (the fewest that hold a row), one block
-/// a row.
-template <template <int> class K, typename... Args>
-void launchRowQuant(Rank &r, int64_t rows, int64_t cols, Args... args) {
-  int64_t per = quantChunksPerThread(cols);
-  auto launch = [&](auto kernel) {
-    kernel<<<unsigned(rows), kQuantThreads, 0, r.stream()>>>(args..., cols);
-  };
-  if (per <= 2)
-    launch(K<2>::kernel);
-  else if (per <= 4)
-    launch(K<4>::kernel);
-  else
-    launch(K<8>::kernel);
-}
-template <int Regs> struct QuantizeTokensK {
-  static constexpr auto kernel = quantizeTokensKernel<Regs>;
-};
-template <int Regs> struct SwigluQuantizeK {
-  static constexpr auto kernel = swigluQuantizeKernel<Regs>;
-};
-} // namespace
-
 void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
   requireQuantShapes(r, "quantizeTokens", out, in, scale);
   if (in.rows == 0)
     return;
-  // Rows up to 16384 wide, 16-byte aligned, fit the registers; others take
-  // the two passes.
-  if (in.cols % 8 != 0 || !isAligned(in.data, 16) ||
-      !isAligned(out.data, 8) || quantChunksPerThread(in.cols) > 8) {
+  // Rows the registers do not hold take the two passes.
+  if (!rowsFitRegs(in.cols, in.data, out.data)) {
     tokenScale(r, scale, in);
     quantize(r, out, in, scale);
     return;
   }
-  launchRowQuant<QuantizeTokensK>(r, in.rows, in.cols,
-                                  static_cast<uint8_t *>(out.data),
-                                  static_cast<float *>(scale.data),
-                                  static_cast<const bf16 *>(in.data));
+  withQuantRegs(in.cols, [&](auto regs) {
+    quantizeTokensKernel<decltype(regs)::value>
+        <<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
+            static_cast<uint8_t *>(out.data), static_cast<float *>(scale.data),
+            static_cast<const bf16 *>(in.data), in.cols);
+  });
   checkLaunch(r, "quantizeTokens");
 }
 
@@ -637,17 +623,19 @@ void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
   Act upS{static_cast<bf16 *>(scratch.data) + in.rows * n, in.rows, n};
   linear(r, gateS, in, gate, nullptr);
   linear(r, upS, in, up, nullptr);
-  if (n % 8 != 0 || !isAligned(scratch.data, 16) ||
-      !isAligned(codes.data, 8) || quantChunksPerThread(n) > 8) {
+  if (!rowsFitRegs(n, scratch.data, codes.data)) {
     swiglu(r, gateS, gateS, upS);
     quantizeTokens(r, codes, scale, gateS);
     return;
   }
-  launchRowQuant<SwigluQuantizeK>(r, in.rows, n,
-                                  static_cast<uint8_t *>(codes.data),
-                                  static_cast<float *>(scale.data),
-                                  static_cast<const bf16 *>(gateS.data),
-                                  static_cast<const bf16 *>(upS.data));
+  withQuantRegs(n, [&](auto regs) {
+    swigluQuantizeKernel<decltype(regs)::value>
+        <<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
+            static_cast<uint8_t *>(codes.data),
+            static_cast<float *>(scale.data),
+            static_cast<const bf16 *>(gateS.data),
+            static_cast<const bf16 *>(upS.data), n);
+  });
   checkLaunch(r, "linearSwigluQuantize");
 }
 

@@ -262,7 +262,7 @@ finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
         for (int i = 0; i < kGemvWarps; ++i)
           up += partial[i][RB * M + threadIdx.x];
         up = scaled<W>(a.t[1], row, up);
-        *out = toB(roundB(silu(roundB(s))) * roundB(up));
+        *out = toB(swigluOf(roundB(s), roundB(up)));
       } else {
         if (t.bias)
           s += toF(t.bias[row]);

@@ -222,8 +222,8 @@ enum class Binary { Add, Swiglu };
 template <Binary Op> __device__ __forceinline__ float apply(float a, float b) {
   if constexpr (Op == Binary::Add)
     return a + b;
-  else // Hugging Face: act(gate) is a bf16 tensor before the product.
-    return roundB(silu(a)) * b;
+  else
+    return swigluOf(a, b);
 }
 
 template <Binary Op>

@@ -112,13 +112,7 @@ __global__ void swigluHalvesKernel(bf16 *out, const bf16 *scratch, int64_t n,
     int64_t row = i / per, c = i % per;
     const uint4 *g = reinterpret_cast<const uint4 *>(scratch + row * 2 * n);
     const uint4 *u = reinterpret_cast<const uint4 *>(scratch + row * 2 * n + n);
-    float x[8], y[8];
-    unpack8(g[c], x);
-    unpack8(u[c], y);
-#pragma unroll
-    for (int e = 0; e < 8; ++e)
-      x[e] = roundB(silu(x[e])) * y[e];
-    reinterpret_cast<uint4 *>(out + row * n)[c] = pack8(x);
+    reinterpret_cast<uint4 *>(out + row * n)[c] = swiglu8(g[c], u[c]);
   }
 }
 

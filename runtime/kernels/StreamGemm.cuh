@@ -191,8 +191,8 @@ __global__ void __launch_bounds__(WARPS * 32)
       if constexpr (Swiglu) {
         // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
         // bf16 tensor, the product rounded once more.
-        *out = toB(roundB(silu(roundB(acc[0][nt][e]))) *
-                   roundB(acc[W - 1][nt][e]));
+        *out = toB(swigluOf(roundB(acc[0][nt][e]),
+                            roundB(acc[W - 1][nt][e])));
       } else {
         float v = acc[0][nt][e];
         if (sg.bias)
