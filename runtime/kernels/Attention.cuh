@@ -200,25 +200,30 @@ accumulatePV(RowState<HD> &st, const float (&p0)[4], const float (&p1)[4],
 }
 
 /// Scores of this warp's 16 query rows against keys [key0, key0 + 8 NT) of
-/// the K tile.
+/// the K tile. One ldmatrix.x4 gives the B fragments of two n8 tiles at one
+/// k16 step (matrices: keys nt and nt + 1, head columns low and high 8),
+/// a quarter of the shared-memory load instructions of 32-bit loads.
 template <int HD, int LD, int NT>
 __device__ __forceinline__ void scores(float (&s)[NT][4],
                                        const uint32_t (&qf)[HD / 16][4],
                                        const bf16 *Ks, int key0, int lane) {
-  int g = lane >> 2, tq = lane & 3;
+  static_assert(NT % 2 == 0, "n8 tiles are loaded in pairs");
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
+  for (int nt = 0; nt < NT; ++nt)
     s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-    // Rows padded by 8 elements: the 8 rows x 4 words of a B fragment land
-    // in 32 distinct banks.
-    const bf16 *kr = Ks + (key0 + nt * 8 + g) * LD + 2 * tq;
+  // Rows padded by 8 elements: the 8 rows of 16 bytes of each matrix land
+  // in distinct bank groups.
+  const bf16 *kr =
+      Ks + (key0 + (lane >> 4) * 8 + (lane & 7)) * LD + ((lane >> 3) & 1) * 8;
+#pragma unroll
+  for (int nt = 0; nt < NT; nt += 2)
 #pragma unroll
     for (int kc = 0; kc < HD / 16; ++kc) {
-      uint32_t b0 = *reinterpret_cast<const uint32_t *>(kr + kc * 16);
-      uint32_t b1 = *reinterpret_cast<const uint32_t *>(kr + kc * 16 + 8);
-      mma16816(s[nt], qf[kc], b0, b1);
+      uint32_t b[4];
+      ldmatrixX4(b, kr + nt * 8 * LD + kc * 16);
+      mma16816(s[nt], qf[kc], b[0], b[1]);
+      mma16816(s[nt + 1], qf[kc], b[2], b[3]);
     }
-  }
 }
 
 /// Loads 16 query rows (row i of the warp at smem row rowBase + i) as A
