@@ -261,6 +261,13 @@ private:
   LogicalResult lowerAdd(llm::AddOp op, ComputeScope &scope);
   /// The first rms_norm of `op`'s sum after it (to fuse into the add).
   llm::RMSNormOp laterNorm(llm::AddOp op, ComputeScope &scope);
+  /// W8A8: `norm`, whose only readers are the fused token_scale `ts` and
+  /// quantize `q`, as one rmsNormQuantize (operands: rank, input, weight)
+  /// or addRmsNormQuantize (rank, residual, delta, weight) call writing
+  /// q's codes and ts's scales; both are then folded.
+  LogicalResult quantizedNorm(llm::RMSNormOp norm, llm::TokenScaleOp ts,
+                              llm::QuantizeOp q, SmallVector<Arg, 6> operands,
+                              ComputeScope &scope);
   /// An add of the fp32 residual stream (its result in `wide`).
   LogicalResult lowerWideAdd(llm::AddOp op, ComputeScope &scope);
   /// With residualF32: fills `wide` with the residual stream's sums (the
@@ -349,6 +356,11 @@ private:
 /// `quantizeTokens` call (under tp a max all-reduce of the scales sits
 /// between them, and nothing is fused).
 llm::QuantizeOp fusedQuantize(llm::TokenScaleOp t);
+
+/// The token_scale and quantize (a fusedQuantize pair, in h's block) that
+/// are the only readers of `h`, or nulls: h's producer can write the codes
+/// and scales itself (linearSwigluQuantize, rmsNormQuantize).
+std::pair<llm::TokenScaleOp, llm::QuantizeOp> quantizedOnly(Value h);
 
 } // namespace llmc::lowering
 

@@ -53,6 +53,21 @@ llm::QuantizeOp lowering::fusedQuantize(llm::TokenScaleOp t) {
   return fused;
 }
 
+std::pair<llm::TokenScaleOp, llm::QuantizeOp>
+lowering::quantizedOnly(Value h) {
+  llm::TokenScaleOp ts;
+  for (Operation *user : h.getUsers())
+    if (auto t = dyn_cast<llm::TokenScaleOp>(user))
+      ts = t;
+  llm::QuantizeOp q = ts ? fusedQuantize(ts) : llm::QuantizeOp();
+  if (!q || q.getInput() != h || ts->getBlock() != h.getParentBlock())
+    return {};
+  for (Operation *user : h.getUsers())
+    if (user != ts.getOperation() && user != q.getOperation())
+      return {};
+  return {ts, q};
+}
+
 FailureOr<Value> Lowering::act(Value v, ComputeScope &scope, Operation *user) {
   // An FP8 activation: its codes' buffer with the per-row scales attached.
   if (Value scaled = scope.fp8Inputs.lookup(canonical(v)))
@@ -223,6 +238,14 @@ LogicalResult Lowering::emitOp(Operation *op, ComputeScope &scope) {
       .Case([&](llm::RMSNormOp n) -> LogicalResult {
         if (scope.fused.contains(op))
           return success();
+        if (!isWide(n.getInput()))
+          if (auto [ts, q] = quantizedOnly(n.getResult()); q) {
+            FailureOr<Value> in = act(n.getInput(), scope, op);
+            FailureOr<Value> w = weight(n.getWeight(), op);
+            if (failed(in) || failed(w))
+              return failure();
+            return quantizedNorm(n, ts, q, {rank, *in, *w}, scope);
+          }
         FailureOr<Value> in = act(n.getInput(), scope, op);
         FailureOr<Value> w = weight(n.getWeight(), op);
         FailureOr<Value> out = result(n.getResult(), scope, op);
@@ -568,14 +591,44 @@ LogicalResult Lowering::lowerAdd(llm::AddOp op, ComputeScope &scope) {
   FailureOr<Value> res = act(residual, scope, op);
   FailureOr<Value> del = act(delta, scope, op);
   FailureOr<Value> w = weight(norm.getWeight(), norm);
+  if (failed(res) || failed(del) || failed(w))
+    return failure();
+  scope.fused.insert(norm);
+  // W8A8: the norm's only readers quantize it; one call writes the codes.
+  if (auto [ts, q] = quantizedOnly(norm.getResult()); q) {
+    if (failed(quantizedNorm(norm, ts, q, {rank, *res, *del, *w}, scope)))
+      return failure();
+    return inPlace(residual, op.getResult(), scope, op);
+  }
   FailureOr<Value> out = result(norm.getResult(), scope, norm);
-  if (failed(res) || failed(del) || failed(w) || failed(out))
+  if (failed(out))
     return failure();
   callVoid("llmc::rt::addRmsNorm",
            {rank, *out, *res, *del, *w,
             b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble())});
-  scope.fused.insert(norm);
   return inPlace(residual, op.getResult(), scope, op);
+}
+
+LogicalResult Lowering::quantizedNorm(llm::RMSNormOp norm,
+                                      llm::TokenScaleOp ts, llm::QuantizeOp q,
+                                      SmallVector<Arg, 6> operands,
+                                      ComputeScope &scope) {
+  // operands: rank, then the norm's input (with an add: residual, delta)
+  // and weight; the call's codes and scales go after the rank.
+  FailureOr<Value> scale = result(ts.getResult(), scope, ts);
+  FailureOr<Value> codes = result(q.getResult(), scope, q);
+  if (failed(scale) || failed(codes))
+    return failure();
+  bool add = operands.size() == 4;
+  operands.insert(operands.begin() + 1, {Arg(*codes), Arg(*scale)});
+  operands.push_back(b.getF32FloatAttr(norm.getEpsAttr().getValueAsDouble()));
+  callVoid(add ? "llmc::rt::addRmsNormQuantize" : "llmc::rt::rmsNormQuantize",
+           operands);
+  scope.fp8Inputs[canonical(q.getResult())] =
+      call("llmc::rt::fp8Input", types.act, {*codes, *scale});
+  scope.folded.insert(ts);
+  scope.folded.insert(q);
+  return success();
 }
 
 SmallVector<Value, 2> Lowering::callScratch(const BufferKey &key, int count,
@@ -609,18 +662,7 @@ static std::pair<llm::TokenScaleOp, llm::QuantizeOp>
 quantizedSwiglu(llm::SwiGLUOp swiglu, Value input) {
   if (!input.getDefiningOp<llm::QuantizeOp>())
     return {};
-  Value h = swiglu.getResult();
-  llm::TokenScaleOp ts;
-  for (Operation *user : h.getUsers())
-    if (auto t = dyn_cast<llm::TokenScaleOp>(user))
-      ts = t;
-  llm::QuantizeOp q = ts ? fusedQuantize(ts) : llm::QuantizeOp();
-  if (!q || q.getInput() != h)
-    return {};
-  for (Operation *user : h.getUsers())
-    if (user != ts.getOperation() && user != q.getOperation())
-      return {};
-  return {ts, q};
+  return quantizedOnly(swiglu.getResult());
 }
 
 /// The linear producing `v` when it has no bias and `v` has no other use.

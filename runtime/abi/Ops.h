@@ -150,6 +150,14 @@ void rmsNorm(Rank &r, Act out, Act in, Weight w, float eps);
 /// residual += delta, then out = rmsnorm(residual) * w.
 void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                 float eps);
+/// rmsNorm and addRmsNorm whose output only W8A8 linears read (the
+/// lowering's fusion of the norm with tokenScale + quantize): the normalised
+/// row's E4M3 codes [rows, cols] and per-token scales [rows, 1], bit for
+/// bit as quantizeTokens of the bf16 output gives them, without writing it.
+void rmsNormQuantize(Rank &r, Act codes, Act scale, Act in, Weight w,
+                     float eps);
+void addRmsNormQuantize(Rank &r, Act codes, Act scale, Act residual,
+                        Act delta, Weight w, float eps);
 /// The residual stream in fp32 (llm-lower-to-emitc residual=fp32): the
 /// sums are kept unrounded. `residual` is fp32 [rows, cols]; `from` the
 /// stream's previous value: `residual` itself (in place) or another Act,

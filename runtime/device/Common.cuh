@@ -100,6 +100,20 @@ __device__ __forceinline__ float blockSum(float v, float *scratch) {
   return warpSum(v);
 }
 
+/// Maximum over the block (fmaxf: NaNs ignored); every thread gets the
+/// result. As blockSum: `scratch` holds 32 floats, all threads call.
+__device__ __forceinline__ float blockMax(float v, float *scratch) {
+  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  int warps = (blockDim.x + 31) >> 5;
+  v = warpMax(v);
+  __syncthreads();
+  if (lane == 0)
+    scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : -INFINITY;
+  return warpMax(v);
+}
+
 /// silu in fp32, as PyTorch computes it for bf16 tensors.
 __device__ __forceinline__ float silu(float x) { return x / (1.f + expf(-x)); }
 

@@ -1,7 +1,7 @@
 //===- Wgmma.cuh - Hopper wgmma, TMA and mbarrier PTX wrappers -*- CUDA -*-===//
 //
-// sm_90a only: the warpgroup matrix instruction (wgmma.mma_async, bf16 in,
-// fp32 accumulators; B read from shared memory through a matrix
+// sm_90a only: the warpgroup matrix instruction (wgmma.mma_async, bf16 or
+// E4M3 in, fp32 accumulators; B read from shared memory through a matrix
 // descriptor, A too or from registers), the bulk tensor copy engine
 // (cp.async.bulk.tensor, 2-D, into shared memory with the 128-byte swizzle,
 // completing on an mbarrier) and
@@ -111,6 +111,11 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const void *map,
 /// 16 * warp + lane / 4 and + 8, k (lane % 4) * 2 + {0, 1} and + 8, two
 /// bf16 per register, lower k in the low half); the caller issues
 /// wgmma.fence after writing them, and keeps them until the wgmma retires.
+/// runE4m3: d += A (64 x 32) * B (32 x N), both E4M3 codes in shared memory
+/// (K-major, the same descriptors: a k32 slice of a 128-byte row is 32
+/// bytes, as a k16 slice of bf16 is); the tensor cores' fp32 sums of FP8
+/// products keep fewer mantissa bits than fp32 over long runs, so callers
+/// add a few slices' sums into their own fp32 accumulators.
 template <int N> struct Wgmma;
 #define LLMC_WGMMA_SHAPE(N, DREGS, DOPS, SS, RS)                              \
   template <> struct Wgmma<N> {                                               \
@@ -128,6 +133,13 @@ template <int N> struct Wgmma;
                    "k16.f32.bf16.bf16 {" DREGS "}, " RS ", 1, 1, 1, 0;\n"     \
                    : DOPS(0)                                                  \
                    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));     \
+    }                                                                         \
+    static __device__ __forceinline__ void runE4m3(float *d, uint64_t a,      \
+                                                   uint64_t b) {              \
+      asm volatile("wgmma.mma_async.sync.aligned.m64n" #N                     \
+                   "k32.f32.e4m3.e4m3 {" DREGS "}, " SS ", 1, 1, 1;\n"        \
+                   : DOPS(0)                                                  \
+                   : "l"(a), "l"(b));                                         \
     }                                                                         \
   }
 LLMC_WGMMA_SHAPE(8,

@@ -6,7 +6,10 @@
 // split-K factor, and the launch (a cluster per tile, programmatic
 // dependent launch as the other streaming kernels). bf16 weights from
 // LaunchPolicy::decodeGemmMinRows rows; FP8 E4M3 weights (W8A16) where
-// LaunchPolicy::fp8DecodeGemm (or LLMC_FP8_DECODE_GEMM) turns them on.
+// LaunchPolicy::fp8DecodeGemm (or LLMC_FP8_DECODE_GEMM) turns them on;
+// W8A8 (E4M3 weights and x with per-row scales) at 1..128 rows where
+// LaunchPolicy::w8a8DecodeGemm (or LLMC_W8A8_DECODE_GEMM) says so, else
+// cuBLASLt's E4M3 GEMM takes them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -105,6 +108,13 @@ bool fp8Enabled() {
   return env >= 0 ? env == 1 : launchPolicy().fp8DecodeGemm;
 }
 
+/// Whether W8A8 projections take the kernel: LLMC_W8A8_DECODE_GEMM (0 or 1)
+/// if set, else the launch policy's w8a8DecodeGemm.
+bool a8Enabled() {
+  static const int env = envOnOff("LLMC_W8A8_DECODE_GEMM");
+  return env >= 0 ? env == 1 : launchPolicy().w8a8DecodeGemm;
+}
+
 /// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
 /// that; A/B measurements of the pipeline depth).
 int stagesFor(int most) {
@@ -147,13 +157,13 @@ int chooseSplits(int64_t tiles, int64_t kBlocks, const int (&resident)[9]) {
 
 template <class W, int BN, class Out, bool Swiglu>
 bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
-              const bf16 *x, int64_t ldx, int64_t k, DecodeGemmArgs a) {
+              const void *x, int64_t ldx, int64_t k, DecodeGemmArgs a) {
   constexpr int WG = decodeWarpgroups<BN>();
   a.rowStep = (Swiglu ? 64 : 128) * WG;
   a.kBlocks = int((k + W::kBk - 1) / W::kBk);
   const int64_t tiles = (a.n + a.rowStep - 1) / a.rowStep;
   CUtensorMap xm;
-  if (!encodeMap(xm, x, /*fp8=*/false, a.m, k, ldx, BN))
+  if (!encodeMap(xm, x, /*fp8=*/W::kA8, a.m, k, ldx, BN))
     return false;
   auto kernel = decodeGemmKernel<W, BN, Out, Swiglu>;
   constexpr int smemMax = decodeSmemBytes<W, BN>(decodeStages<W, BN>());
@@ -233,7 +243,7 @@ bool launchBn(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
 
 template <class W, class Out, bool Swiglu>
 bool launchW(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
-             const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+             const void *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   static_assert(kDecodeMaxRows == 128, "instantiate every batch tile");
   if (a.m <= 8)
     return launchBn<W, 8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
@@ -246,23 +256,31 @@ bool launchW(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
   return launchBn<W, 128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }
 
+/// a.xScale set: W8A8 (fp8 weights and x); else bf16 x with bf16 or (fp8)
+/// E4M3 weights.
 template <class Out, bool Swiglu>
 bool launch(Rank &r, bool fp8, const CUtensorMap &w0, const CUtensorMap &w1,
-            const bf16 *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+            const void *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
+  if (a.xScale)
+    return launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   return fp8 ? launchW<DecodeE4m3, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
              : launchW<DecodeBf16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }
 
-/// Shared conditions on x [m, k] (ld ldx) for bf16 or (fp8) E4M3 weights:
-/// the copy engine needs 16-byte row strides.
-bool applies(bool fp8, const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+/// Shared conditions on x [m, k] (ld ldx) for bf16 or (fp8) E4M3 weights,
+/// bf16 x or (a8, with fp8) E4M3 x: the copy engine needs 16-byte row
+/// strides.
+bool applies(bool fp8, bool a8, const void *x, int64_t ldx, int64_t k,
+             int64_t m) {
   int dev = 0;
-  const int64_t least = fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1)
-                            : minRows();
-  return m >= least && m <= kDecodeMaxRows && k >= (fp8 ? 16 : 8) &&
-         k % (fp8 ? 16 : 8) == 0 && k < (int64_t(1) << 31) && ldx % 8 == 0 &&
-         isAligned(x, 16) && cudaGetDevice(&dev) == cudaSuccess &&
-         isSm90(dev);
+  const int64_t least =
+      a8 ? (a8Enabled() ? 1 : kDecodeMaxRows + 1)
+         : fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1) : minRows();
+  const int64_t ldAlign = a8 ? 16 : 8; // elements
+  return (!a8 || fp8) && m >= least && m <= kDecodeMaxRows &&
+         k >= (fp8 ? 16 : 8) && k % (fp8 ? 16 : 8) == 0 &&
+         k < (int64_t(1) << 31) && ldx % ldAlign == 0 && isAligned(x, 16) &&
+         cudaGetDevice(&dev) == cudaSuccess && isSm90(dev);
 }
 
 /// The weight of target `t` (its bf16 elements or E4M3 codes); `ok` says
@@ -282,16 +300,16 @@ const void *weightOf(const GemvTarget &t, bool &ok) {
 
 bool decodeGemmTakes(bool fp8, const bf16 *x, int64_t ldx, int64_t k,
                      int64_t m) {
-  return applies(fp8, x, ldx, k, m);
+  return applies(fp8, false, x, ldx, k, m);
 }
 
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
-                     int count, const bf16 *x, int64_t ldx, int64_t k,
-                     int64_t m) {
+                     int count, const void *x, int64_t ldx, int64_t k,
+                     int64_t m, const float *xScale) {
   if (count < 1 || count > kDecodeMaxSegs)
     return false;
   const bool fp8 = targets[0].fp8 != nullptr;
-  if (!applies(fp8, x, ldx, k, m))
+  if (!applies(fp8, xScale != nullptr, x, ldx, k, m))
     return false;
   // One map over weights that lie back to back (q|k|v as the runtime
   // stores them); otherwise a launch per weight.
@@ -307,7 +325,7 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
   }
   if (!contiguous && count > 1) {
     for (int i = 0; i < count; ++i)
-      if (!decodeGemmGroup(r, outF32, targets + i, 1, x, ldx, k, m))
+      if (!decodeGemmGroup(r, outF32, targets + i, 1, x, ldx, k, m, xScale))
         return false; // the caller recomputes every output: harmless
     return true;
   }
@@ -332,6 +350,7 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
   a.count = count;
   a.n = int(rows);
   a.m = int(m);
+  a.xScale = xScale;
   ok = outF32 ? launch<float, false>(r, fp8, w, w, x, ldx, k, a)
               : launch<bf16, false>(r, fp8, w, w, x, ldx, k, a);
   if (ok)
@@ -339,15 +358,16 @@ bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
   return ok;
 }
 
-bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const void *x,
                       int64_t ldx, GemvTarget gate, GemvTarget up, int64_t k,
-                      int64_t m) {
+                      int64_t m, const float *xScale) {
   const bool fp8 = gate.fp8 != nullptr;
   bool okGate = false, okUp = false;
   const void *g = weightOf(gate, okGate), *u = weightOf(up, okUp);
   const int64_t n = gate.n;
   if ((up.fp8 != nullptr) != fp8 || up.n != n || !okGate || !okUp ||
-      !applies(fp8, x, ldx, k, m) || n < 1 || n >= (int64_t(1) << 30))
+      !applies(fp8, xScale != nullptr, x, ldx, k, m) || n < 1 ||
+      n >= (int64_t(1) << 30))
     return false;
   CUtensorMap gm, um;
   if (!encodeMap(gm, g, fp8, n, k, k, 64) ||
@@ -362,6 +382,7 @@ bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
   a.count = 1;
   a.n = int(n);
   a.m = int(m);
+  a.xScale = xScale;
   if (!launch<bf16, true>(r, fp8, gm, um, x, ldx, k, a))
     return false;
   checkLaunch(r, "decode gemm (gate, up, SwiGLU)");

@@ -39,6 +39,15 @@
 // rounding: (sum_k x code) * scale + b, as the GEMV and the staged path.
 // The weight is read once at one byte per element.
 //
+// W8A8 (E4M3 weights and E4M3 activations with per-row scales, DecodeA8):
+// x is codes too, one 128-byte box per stage, and wgmma multiplies the two
+// straight from shared memory (m64nNk32 e4m3 x e4m3): no widening. Each
+// stage's four k32 products go to fresh accumulators that are then added
+// into the fp32 sums (the tensor cores' FP8 sums keep fewer mantissa bits
+// than fp32: the per-128 promotion cuBLASLt's exact mode and DeepSeek-V3
+// use), so a stage is consumed whole before its refill. The epilogue is
+// the staged path's: (sum * xScale[m]) * scale[n] (+ bias), one rounding.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef LLMC_RUNTIME_KERNELS_DECODEGEMM_CUH
@@ -66,12 +75,18 @@ constexpr int kDecodeRowBytes = 128;
 
 /// bf16 weights: 64 k per stage, A read by wgmma from shared memory.
 struct DecodeBf16 {
-  static constexpr bool kFp8 = false;
+  static constexpr bool kFp8 = false, kA8 = false;
   static constexpr int kBk = 64;
 };
 /// FP8 E4M3 codes: 128 k per stage, A widened into registers.
 struct DecodeE4m3 {
-  static constexpr bool kFp8 = true;
+  static constexpr bool kFp8 = true, kA8 = false;
+  static constexpr int kBk = 128;
+};
+/// W8A8: E4M3 weights and E4M3 x (per-row scales), 128 k per stage, both
+/// read by wgmma from shared memory.
+struct DecodeA8 {
+  static constexpr bool kFp8 = true, kA8 = true;
   static constexpr int kBk = 128;
 };
 
@@ -96,6 +111,8 @@ struct DecodeGemmArgs {
   int kBlocks, splits;
   /// Stages of the ring in use (2..decodeStages<W, BN>()).
   int stages;
+  /// W8A8: the per-row scales of x (m of them).
+  const float *xScale = nullptr;
   /// Weight rows per tile: m64 tile t of tile i starts at row i * rowStep +
   /// 64 * t (consecutive rows of one map), or with SwiGLU at i * rowStep +
   /// 64 * (t / 2) of the gate (t even) or up (t odd) map.
@@ -112,7 +129,8 @@ template <int BN> __host__ __device__ constexpr int decodeWarpgroups() {
 }
 template <class W, int BN>
 __host__ __device__ constexpr int decodeStageBytes() {
-  return 2 * decodeWarpgroups<BN>() * 64 * kDecodeRowBytes + BN * W::kBk * 2;
+  return 2 * decodeWarpgroups<BN>() * 64 * kDecodeRowBytes +
+         BN * W::kBk * (W::kA8 ? 1 : 2);
 }
 /// Pipeline depth: about 192 KB of stages (one block per SM). The weight
 /// stream needs ~25 GB/s per SM against a few µs of loaded memory latency
@@ -165,7 +183,8 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   constexpr int kMaxStages = decodeStages<W, BN>();
   constexpr int kBk = W::kBk;
   constexpr int kW = 64 * kDecodeRowBytes; // bytes of one m64 weight tile
-  constexpr int kX = BN * 64 * 2;          // bytes of one 64-wide box of x
+  constexpr int kX = BN * kDecodeRowBytes; // bytes of one 128-byte box of x
+  constexpr int kXBoxK = W::kA8 ? 128 : 64; // k of one box of x
   constexpr int kStage = decodeStageBytes<W, BN>();
   constexpr int NR = BN / 2; // accumulators per m64 tile per thread
   const int ST = a.stages;
@@ -200,9 +219,9 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   };
   auto loadX = [&](int s, int kb) {
 #pragma unroll
-    for (int h = 0; h < kBk / 64; ++h)
-      tmaLoad2d(base + s * kStage + T * kW + h * kX, &xm, kb * kBk + 64 * h,
-                0, smemAddr(&full[s]));
+    for (int h = 0; h < kBk / kXBoxK; ++h)
+      tmaLoad2d(base + s * kStage + T * kW + h * kX, &xm,
+                kb * kBk + kXBoxK * h, 0, smemAddr(&full[s]));
   };
   // Weights do not depend on the previous kernel: they stream before the
   // wait; x (its output) after it.
@@ -228,36 +247,68 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
     const int s = i % ST;
     mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
     const uint32_t st = base + s * kStage;
-    if constexpr (!W::kFp8)
+    if constexpr (W::kA8) {
+      float part[2][NR];
+#pragma unroll
+      for (int w = 0; w < 2; ++w)
+#pragma unroll
+        for (int j = 0; j < NR; ++j)
+          part[w][j] = 0.f;
       wgmmaFence();
 #pragma unroll
-    for (int kk = 0; kk < kBk / 16; ++kk) {
-      // k16 slice kk: 32 bytes into a 128-byte row of its box of x.
-      uint64_t bx = wgmmaDesc(st + T * kW + (kk >> 2) * kX + (kk & 3) * 32);
-      if constexpr (W::kFp8) {
-        uint32_t a0[4], a1[4];
-        const uint8_t *tiles = smem + s * kStage + (2 * wg) * kW;
-        decodeFp8Fragment(a0, tiles, 16 * warp + (lane >> 2), lane, kk);
-        decodeFp8Fragment(a1, tiles + kW, 16 * warp + (lane >> 2), lane, kk);
-        // The fragments were written by ordinary instructions.
-        wgmmaFence();
-        Wgmma<BN>::runRs(acc[0], a0, bx);
-        Wgmma<BN>::runRs(acc[1], a1, bx);
-      } else {
-        Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
-        Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
-                       bx);
+      for (int kk = 0; kk < kBk / 32; ++kk) {
+        // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
+        uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+        Wgmma<BN>::runE4m3(part[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
+                           bx);
+        Wgmma<BN>::runE4m3(part[1],
+                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
       }
-    }
-    wgmmaCommit();
-    // The previous step's wgmma (not this one's) has read its stage: refill
-    // that one, so the tensor cores and the copy engine overlap.
-    wgmmaWait<1>();
-    __syncthreads();
-    const int prev = i - 1;
-    if (tid == 0 && prev >= 0 && prev + ST < nk) {
-      loadW(prev % ST, kb0 + prev + ST);
-      loadX(prev % ST, kb0 + prev + ST);
+      wgmmaCommit();
+      wgmmaWait<0>();
+#pragma unroll
+      for (int w = 0; w < 2; ++w)
+#pragma unroll
+        for (int j = 0; j < NR; ++j)
+          acc[w][j] += part[w][j];
+      // Every warpgroup is done with stage s: refill it.
+      __syncthreads();
+      if (tid == 0 && i + ST < nk) {
+        loadW(s, kb0 + i + ST);
+        loadX(s, kb0 + i + ST);
+      }
+    } else {
+      if constexpr (!W::kFp8)
+        wgmmaFence();
+#pragma unroll
+      for (int kk = 0; kk < kBk / 16; ++kk) {
+        // k16 slice kk: 32 bytes into a 128-byte row of its box of x.
+        uint64_t bx = wgmmaDesc(st + T * kW + (kk >> 2) * kX + (kk & 3) * 32);
+        if constexpr (W::kFp8) {
+          uint32_t a0[4], a1[4];
+          const uint8_t *tiles = smem + s * kStage + (2 * wg) * kW;
+          decodeFp8Fragment(a0, tiles, 16 * warp + (lane >> 2), lane, kk);
+          decodeFp8Fragment(a1, tiles + kW, 16 * warp + (lane >> 2), lane, kk);
+          // The fragments were written by ordinary instructions.
+          wgmmaFence();
+          Wgmma<BN>::runRs(acc[0], a0, bx);
+          Wgmma<BN>::runRs(acc[1], a1, bx);
+        } else {
+          Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+          Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
+                         bx);
+        }
+      }
+      wgmmaCommit();
+      // The previous step's wgmma (not this one's) has read its stage: refill
+      // that one, so the tensor cores and the copy engine overlap.
+      wgmmaWait<1>();
+      __syncthreads();
+      const int prev = i - 1;
+      if (tid == 0 && prev >= 0 && prev + ST < nk) {
+        loadW(prev % ST, kb0 + prev + ST);
+        loadX(prev % ST, kb0 + prev + ST);
+      }
     }
   }
   wgmmaWait<0>();
@@ -300,6 +351,12 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
         sg = i;
     const DecodeSeg &seg = a.s[sg];
     const int col = row - seg.first;
+    if constexpr (W::kA8) {
+      // The staged path's order: (sum * xScale) * scale.
+      v0 *= a.xScale[m];
+      if constexpr (Swiglu)
+        v1 *= a.xScale[m];
+    }
     if constexpr (W::kFp8) {
       v0 *= seg.scale[seg.scalePerRow ? col : 0];
       if constexpr (Swiglu)

@@ -201,11 +201,6 @@ __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
     scale[row] = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
 }
 
-__device__ __forceinline__ uint8_t toE4M3(float x, float s) {
-  return static_cast<uint8_t>(
-      __nv_cvt_float_to_fp8(__fdiv_rn(x, s), __NV_SATFINITE, __NV_E4M3));
-}
-
 /// codes = E4M3(x / scale[row]); 8 elements per thread access when `vec`.
 __global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
                                const float *scale, int64_t rows, int64_t cols,
@@ -218,63 +213,9 @@ __global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
     if (vec) {
       float f[8];
       unpack8(reinterpret_cast<const uint4 *>(in)[i], f);
-      uint32_t lo = 0, hi = 0;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        lo |= uint32_t(toE4M3(f[j], s)) << (8 * j);
-        hi |= uint32_t(toE4M3(f[4 + j], s)) << (8 * j);
-      }
-      reinterpret_cast<uint2 *>(codes)[i] = make_uint2(lo, hi);
+      reinterpret_cast<uint2 *>(codes)[i] = toE4M3x8(f, s);
     } else {
       codes[e] = toE4M3(toF(in[e]), s);
-    }
-  }
-}
-
-/// The second half of tokenScale + quantize for one row per block, the
-/// row's 16-byte chunks already in registers (Regs a thread, zeros past
-/// the row): the block's absmax, the scale, then the codes from the
-/// registers. Same formula and conversion as tokenScaleKernel and
-/// quantizeKernel.
-template <int Regs>
-__device__ __forceinline__ void quantizeRowInRegs(const uint4 (&v)[Regs],
-                                                  uint8_t *codes, float *scale,
-                                                  int64_t row, int64_t cols) {
-  __shared__ float red[kQuantThreads / 32];
-  int64_t chunks = cols / 8;
-  float a = 0.f;
-#pragma unroll
-  for (int i = 0; i < Regs; ++i) {
-    float f[8];
-    unpack8(v[i], f);
-#pragma unroll
-    for (int j = 0; j < 8; ++j)
-      a = fmaxf(a, fabsf(f[j]));
-  }
-  a = warpMax(a);
-  int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  if (lane == 0)
-    red[warp] = a;
-  __syncthreads();
-  a = lane < kQuantThreads / 32 ? red[lane] : 0.f;
-  a = warpMax(a);
-  float s = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
-  if (threadIdx.x == 0)
-    scale[row] = s;
-  uint2 *out = reinterpret_cast<uint2 *>(codes + row * cols);
-#pragma unroll
-  for (int i = 0; i < Regs; ++i) {
-    int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
-    if (c < chunks) {
-      float f[8];
-      unpack8(v[i], f);
-      uint32_t lo = 0, hi = 0;
-#pragma unroll
-      for (int j = 0; j < 4; ++j) {
-        lo |= uint32_t(toE4M3(f[j], s)) << (8 * j);
-        hi |= uint32_t(toE4M3(f[4 + j], s)) << (8 * j);
-      }
-      out[c] = make_uint2(lo, hi);
     }
   }
 }
@@ -292,7 +233,8 @@ __global__ void __launch_bounds__(kQuantThreads)
     int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
     v[i] = c < chunks ? x[c] : make_uint4(0, 0, 0, 0);
   }
-  quantizeRowInRegs<Regs>(v, codes, scale, row, cols);
+  __shared__ float red[32];
+  quantizeRowChunks(v, codes + row * cols, scale + row, chunks, red);
 }
 
 /// swiglu (Layers.cu's roundings: bf16(bf16(silu(g)) * u)) then tokenScale
@@ -311,7 +253,8 @@ __global__ void __launch_bounds__(kQuantThreads)
     int64_t c = threadIdx.x + int64_t(i) * kQuantThreads;
     v[i] = c < chunks ? swiglu8(g[c], u[c]) : make_uint4(0, 0, 0, 0);
   }
-  quantizeRowInRegs<Regs>(v, codes, scale, row, cols);
+  __shared__ float red[32];
+  quantizeRowChunks(v, codes + row * cols, scale + row, chunks, red);
 }
 
 __global__ void maxOfBlocksKernel(float *out, const float *blocks,
@@ -491,6 +434,10 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
       fp8WeightGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
                      in.cols, in.cols, in.rows))
     return;
+  // W8A8 at decode batches: the weight-streaming e4m3 wgmma kernel.
+  if (in.rowScale && decodeGemmGroup(r, outF32, &t, 1, in.data, in.cols,
+                                     in.cols, in.rows, in.rowScale))
+    return;
   if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
     return;
   stagedProjection(r, op, out, in, w, bias, outF32);
@@ -523,10 +470,8 @@ void tokenScale(Rank &r, Act scale, Act in) {
   checkLaunch(r, "tokenScale");
 }
 
-namespace {
-/// The codes `out` and per-row scales `scale` of `in`: [rows, cols] and
-/// [rows, 1].
-void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale) {
+void cuda::requireQuantShapes(Rank &r, const char *op, Act out, Act in,
+                              Act scale) {
   if (out.rows != in.rows || out.cols != in.cols || scale.rows != in.rows ||
       scale.cols != 1)
     failf(r, op,
@@ -535,6 +480,8 @@ void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale) {
           (long long)in.rows, (long long)in.cols, (long long)scale.rows,
           (long long)scale.cols, (long long)out.rows, (long long)out.cols);
 }
+
+namespace {
 
 /// Chunks of 8 a thread for one row of `cols` in kQuantThreads threads;
 /// the kernels hold up to 8 (16384 columns).
@@ -621,6 +568,17 @@ void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
   // the kernel does not hold, the SwiGLU in place and quantizeTokens).
   Act gateS{scratch.data, in.rows, n};
   Act upS{static_cast<bf16 *>(scratch.data) + in.rows * n, in.rows, n};
+  // Decode batches: the SwiGLU from the decode GEMM, then its codes.
+  const GemvTarget gateT{nullptr,  nullptr,    nullptr,        n, 0,
+                         gate.fp8, gate.scale, gate.scaleCount};
+  const GemvTarget upT{nullptr, nullptr,  nullptr,      n, 0,
+                       up.fp8,  up.scale, up.scaleCount};
+  if (gate.fp8 && up.fp8 &&
+      decodeGemmSwiglu(r, static_cast<bf16 *>(gateS.data), n, in.data,
+                       in.cols, gateT, upT, in.cols, in.rows, in.rowScale)) {
+    quantizeTokens(r, codes, scale, gateS);
+    return;
+  }
   linear(r, gateS, in, gate, nullptr);
   linear(r, upS, in, up, nullptr);
   if (!rowsFitRegs(n, scratch.data, codes.data)) {

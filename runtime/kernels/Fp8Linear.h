@@ -51,6 +51,10 @@ bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
                     int count, const bf16 *x, int64_t ldx, int64_t k,
                     int64_t m);
 
+/// Fails `op` unless `out` (E4M3 codes) is [rows, cols] of `in` and
+/// `scale` its per-row scales [rows, 1].
+void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale);
+
 } // namespace llmc::rt::cuda
 
 #endif // LLMC_RUNTIME_KERNELS_FP8LINEAR_H

@@ -84,9 +84,12 @@ bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
 /// clusters); false, launching nothing, elsewhere.
 /// streamGemmGroup tries it first. FP8 targets (all or none) take it for
 /// m <= 128 where LaunchPolicy::fp8DecodeGemm is on (k a multiple of 16).
+/// With xScale (W8A8, FP8 targets): x is E4M3 codes with one scale per row
+/// (xScale[m]), out = (sum code_x code_w) * xScale * scale (+ bias) on
+/// e4m3 wgmma, at 1..128 rows where LaunchPolicy::w8a8DecodeGemm is on.
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
-                     int count, const bf16 *x, int64_t ldx, int64_t k,
-                     int64_t m);
+                     int count, const void *x, int64_t ldx, int64_t k,
+                     int64_t m, const float *xScale = nullptr);
 /// Whether decodeGemmGroup / decodeGemmSwiglu take x [m, k] (leading dim
 /// ldx) with bf16 or (fp8) E4M3 weights on this device.
 bool decodeGemmTakes(bool fp8, const bf16 *x, int64_t ldx, int64_t k,
@@ -98,9 +101,9 @@ bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
 /// The same for two bf16 or two FP8 targets of n rows (their `out`, `ldo`
 /// and `bias` are ignored): FP8 gate and up are each scaled before their
 /// bf16 rounding, as gemvSwiglu's.
-bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
+bool decodeGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const void *x,
                       int64_t ldx, GemvTarget gate, GemvTarget up, int64_t k,
-                      int64_t m);
+                      int64_t m, const float *xScale = nullptr);
 
 /// Sibling projections without biases whose weights lie back to back: one
 /// cuBLASLt GEMM into `scratch` [rows, sum of N] and one kernel splitting

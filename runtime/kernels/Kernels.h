@@ -97,6 +97,11 @@ struct LaunchPolicy {
   /// the staged path at 16-128 rows, docs/quantization.md);
   /// LLMC_FP8_DECODE_GEMM=0/1 overrides it.
   bool fp8DecodeGemm = true;
+  /// W8A8 projections (E4M3 weights and activations) at 1-128 rows on the
+  /// decode GEMM's e4m3 x e4m3 wgmma instantiation (one byte per weight
+  /// read, nothing widened) instead of cuBLASLt's E4M3 GEMM;
+  /// LLMC_W8A8_DECODE_GEMM=0/1 overrides it.
+  bool w8a8DecodeGemm = true;
   /// FP8 weights take the GEMV up to this many rows (at most
   /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
   /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost

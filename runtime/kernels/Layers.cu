@@ -15,6 +15,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/gemm/Gemm.h"
+#include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Fp8Linear.h"
 #include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Kernels.h"
@@ -104,9 +105,12 @@ __global__ void rowCopyKernel(bf16 *out, const bf16 *in, int64_t cols,
 // rows of up to 1024 * 4 * 8 = 32768 elements.
 constexpr int kNormVecs = 4;
 
-template <bool Add>
+/// Quant: no bf16 output; the normalised row (bf16 values) is quantized
+/// per token as tokenScale + quantize would: E4M3 codes and its scale.
+template <bool Add, bool Quant>
 __global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
-                                 const bf16 *w, int cols, float eps) {
+                                 const bf16 *w, int cols, float eps,
+                                 uint8_t *codes, float *scale) {
   __shared__ float red[32];
   int n8 = cols / 8;
   int64_t row = blockIdx.x;
@@ -150,10 +154,12 @@ __global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
   }
   ss = blockSum(ss, red);
   float inv = rsqrtf(ss / float(cols) + eps);
-  uint4 *orow = reinterpret_cast<uint4 *>(out + row * cols);
+  uint4 *orow = Quant ? nullptr : reinterpret_cast<uint4 *>(out + row * cols);
+  uint4 ov[kNormVecs];
 #pragma unroll
   for (int j = 0; j < kNormVecs; ++j) {
     int i = threadIdx.x + j * blockDim.x;
+    ov[j] = make_uint4(0, 0, 0, 0);
     if (i < n8) {
       float wf[8], o[8];
       unpack8(wv[j], wf);
@@ -161,14 +167,19 @@ __global__ void rmsNormVecKernel(bf16 *out, bf16 *x, const bf16 *delta,
 #pragma unroll
       for (int e = 0; e < 8; ++e)
         o[e] = wf[e] * roundB(v[j][e] * inv);
-      orow[i] = pack8(o);
+      ov[j] = pack8(o);
+      if constexpr (!Quant)
+        orow[i] = ov[j];
     }
   }
+  if constexpr (Quant)
+    quantizeRowChunks(ov, codes + row * cols, scale + row, n8, red);
 }
 
-template <bool Add>
+template <bool Add, bool Quant>
 __global__ void rmsNormScalarKernel(bf16 *out, bf16 *x, const bf16 *delta,
-                                    const bf16 *w, int64_t cols, float eps) {
+                                    const bf16 *w, int64_t cols, float eps,
+                                    uint8_t *codes, float *scale) {
   pdlLaunchDependents();
   pdlWait();
   __shared__ float red[32];
@@ -186,17 +197,35 @@ __global__ void rmsNormScalarKernel(bf16 *out, bf16 *x, const bf16 *delta,
   ss = blockSum(ss, red);
   float inv = rsqrtf(ss / float(cols) + eps);
   // Each thread re-reads only elements it wrote itself.
-  for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
-    out[row * cols + i] = toB(toF(w[i]) * roundB(toF(xr[i]) * inv));
+  auto normed = [&](int64_t i) {
+    return roundB(toF(w[i]) * roundB(toF(xr[i]) * inv));
+  };
+  if constexpr (!Quant) {
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+      out[row * cols + i] = toB(normed(i));
+  } else {
+    float a = 0.f;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+      a = fmaxf(a, fabsf(normed(i)));
+    float s = fmaxf(__fdiv_rn(blockMax(a, red), kE4M3Max), kFp8MinScale);
+    if (threadIdx.x == 0)
+      scale[row] = s;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+      codes[row * cols + i] = toE4M3(normed(i), s);
+  }
 }
 
-template <bool Add>
+/// out = rmsNorm(x (+= delta)), or with Quant its E4M3 codes and per-token
+/// scales instead of out.
+template <bool Add, bool Quant = false>
 void launchRmsNorm(Rank &r, bf16 *out, bf16 *x, const bf16 *delta,
-                   const bf16 *w, int64_t rows, int64_t cols, float eps) {
+                   const bf16 *w, int64_t rows, int64_t cols, float eps,
+                   uint8_t *codes = nullptr, float *scale = nullptr) {
   if (rows == 0)
     return;
   int64_t n8 = cols / 8;
-  if (vecOk(cols, {out, x, delta, w}) && n8 <= 1024 * kNormVecs) {
+  if (vecOk(cols, {out, x, delta, w}) && (!Quant || isAligned(codes, 8)) &&
+      n8 <= 1024 * kNormVecs) {
     // About two vectors per thread: enough loads in flight per thread
     // without a 1024-thread reduction for mid-sized rows.
     int threads = int((n8 + 1) / 2);
@@ -204,13 +233,16 @@ void launchRmsNorm(Rank &r, bf16 *out, bf16 *x, const bf16 *delta,
     threads = threads < 32 ? 32 : (threads > 1024 ? 1024 : threads);
     if ((n8 + threads - 1) / threads > kNormVecs)
       threads = 1024;
-    launchPdl(r, "rmsNorm", rmsNormVecKernel<Add>, dim3(unsigned(rows)),
-              dim3(unsigned(threads)), 0, out, x, delta, w, int(cols), eps);
+    launchPdl(r, "rmsNorm", rmsNormVecKernel<Add, Quant>,
+              dim3(unsigned(rows)), dim3(unsigned(threads)), 0, out, x, delta,
+              w, int(cols), eps, codes, scale);
   } else {
-    launchPdl(r, "rmsNorm", rmsNormScalarKernel<Add>, dim3(unsigned(rows)),
-              dim3(unsigned(256)), 0, out, x, delta, w, cols, eps);
+    launchPdl(r, "rmsNorm", rmsNormScalarKernel<Add, Quant>,
+              dim3(unsigned(rows)), dim3(unsigned(256)), 0, out, x, delta, w,
+              cols, eps, codes, scale);
   }
-  checkLaunch(r, Add ? "addRmsNorm" : "rmsNorm");
+  checkLaunch(r, Quant ? (Add ? "addRmsNormQuantize" : "rmsNormQuantize")
+                       : (Add ? "addRmsNorm" : "rmsNorm"));
 }
 
 //===----------------------------------------------------------------------===//
@@ -578,6 +610,28 @@ void addRmsNorm(Rank &r, Act out, Act residual, Act delta, Weight w,
                       residual.rows, residual.cols, eps);
 }
 
+void rmsNormQuantize(Rank &r, Act codes, Act scale, Act in, Weight w,
+                     float eps) {
+  cuda::requireQuantShapes(r, "rmsNormQuantize", codes, in, scale);
+  requireNormWeight(r, "rmsNormQuantize", w, in.cols);
+  launchRmsNorm<false, true>(r, nullptr, static_cast<bf16 *>(in.data),
+                             nullptr, w.data, in.rows, in.cols, eps,
+                             static_cast<uint8_t *>(codes.data),
+                             static_cast<float *>(scale.data));
+}
+
+void addRmsNormQuantize(Rank &r, Act codes, Act scale, Act residual,
+                        Act delta, Weight w, float eps) {
+  cuda::requireQuantShapes(r, "addRmsNormQuantize", codes, residual, scale);
+  requireSameShape(r, "addRmsNormQuantize", residual, delta);
+  requireNormWeight(r, "addRmsNormQuantize", w, residual.cols);
+  launchRmsNorm<true, true>(r, nullptr, static_cast<bf16 *>(residual.data),
+                            static_cast<const bf16 *>(delta.data), w.data,
+                            residual.rows, residual.cols, eps,
+                            static_cast<uint8_t *>(codes.data),
+                            static_cast<float *>(scale.data));
+}
+
 /// residual (fp32) = from (fp32 when `fromF32`, else bf16) + delta, and
 /// with Norm out = its rmsNorm: the two fp32-stream adds.
 template <bool Norm>
@@ -741,6 +795,11 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
                      static_cast<const bf16 *>(in.data), in.cols, in.cols,
                      in.rows))
     return;
+  // W8A8: one grouped decode GEMM (e4m3 wgmma) where it applies.
+  if (fp8 && in.rowScale &&
+      decodeGemmGroup(r, /*outF32=*/false, targets, n, in.data, in.cols,
+                      in.cols, in.rows, in.rowScale))
+    return;
   if (fp8) {
     for (int i = 0; i < n; ++i)
       linear(r, outs[i], in, ws[i], biases[i]);
@@ -800,10 +859,11 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
   if (!in.rowScale &&
       gemvSwiglu(r, o, out.cols, x, in.cols, gateT, upT, in.cols, in.rows))
     return;
-  // FP8 gate and up (bf16 ones reach it through streamGemmSwiglu).
-  if (fp8 && !in.rowScale &&
-      decodeGemmSwiglu(r, o, out.cols, x, in.cols, gateT, upT, in.cols,
-                       in.rows))
+  // FP8 gate and up (bf16 ones reach it through streamGemmSwiglu); W8A8
+  // with the input's row scales.
+  if (fp8 && gate.fp8 && up.fp8 &&
+      decodeGemmSwiglu(r, o, out.cols, in.data, in.cols, gateT, upT, in.cols,
+                       in.rows, in.rowScale))
     return;
   if (!fp8 && streamGemmSwiglu(r, o, out.cols, x, in.cols, gate.data,
                                up.data, gate.rows, in.cols, in.rows))

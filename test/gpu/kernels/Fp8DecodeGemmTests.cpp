@@ -40,6 +40,9 @@ extern bool quickMode;
 double timeGraphMs(FakeRank &r, const std::function<void()> &f, int reps);
 DevBuf<uint16_t> randomDevice(size_t n, const char *name, uint64_t seed,
                               int64_t fanIn); // Bench.cpp
+void quantizeRows(const std::vector<float> &x, int64_t m, int64_t k,
+                  std::vector<float> &scales,
+                  std::vector<uint8_t> &codes); // Fp8Tests.cpp
 
 namespace {
 
@@ -198,28 +201,32 @@ struct Outputs {
   }
 };
 
-/// The decode GEMM itself on `o`; false where it did not apply.
-bool runKernel(FakeRank &r, const Fp8Operands &w, Outputs &o,
-               const DevBuf<uint16_t> &x, int64_t m, bool withBias) {
+/// The decode GEMM itself on `o` for x (bf16, or W8A8's E4M3 codes with
+/// per-row scales xScale); false where it did not apply.
+bool runKernel(FakeRank &r, const Fp8Operands &w, Outputs &o, const void *x,
+               int64_t m, bool withBias, const float *xScale = nullptr) {
   const Shape &s = w.s;
-  auto *xp = reinterpret_cast<const rt::bf16 *>(x.get());
   if (s.kind == Kind::Swiglu)
     return rt::cuda::decodeGemmSwiglu(
-        r, static_cast<rt::bf16 *>(o.ptr(0)), s.n[0], xp, s.k,
-        w.target(0, nullptr, false), w.target(1, nullptr, false), s.k, m);
+        r, static_cast<rt::bf16 *>(o.ptr(0)), s.n[0], x, s.k,
+        w.target(0, nullptr, false), w.target(1, nullptr, false), s.k, m,
+        xScale);
   rt::cuda::GemvTarget t[3];
   for (int i = 0; i < s.count; ++i)
     t[i] = w.target(i, o.ptr(i), withBias);
-  return rt::cuda::decodeGemmGroup(r, s.f32, t, s.count, xp, s.k, s.k, m);
+  return rt::cuda::decodeGemmGroup(r, s.f32, t, s.count, x, s.k, s.k, m,
+                                   xScale);
+}
+bool runKernel(FakeRank &r, const Fp8Operands &w, Outputs &o,
+               const DevBuf<uint16_t> &x, int64_t m, bool withBias) {
+  return runKernel(r, w, o, x.get(), m, withBias);
 }
 
 /// The runtime's entry points on `o` (staged, or the kernel when the
-/// policy turns it on).
-void runRuntime(FakeRank &r, const Fp8Operands &w, Outputs &o,
-                const DevBuf<uint16_t> &x, int64_t m, bool withBias,
-                DevBuf<uint16_t> &scratch) {
+/// policy turns it on) for the input `in` (bf16 or FP8).
+void runRuntime(FakeRank &r, const Fp8Operands &w, Outputs &o, Act in,
+                int64_t m, bool withBias, DevBuf<uint16_t> &scratch) {
   const Shape &s = w.s;
-  Act in = act(x, m, s.k);
   if (s.kind == Kind::Swiglu) {
     rt::linearSwiglu(r, actOf(o.b[0], m, s.n[0]), in, w.weight(0),
                      w.weight(1), act(scratch, m, 2 * s.n[0]));
@@ -241,6 +248,12 @@ void runRuntime(FakeRank &r, const Fp8Operands &w, Outputs &o,
       rt::linear(r, act(o.b[size_t(i)], m, s.n[i]), in, w.weight(i),
                  withBias ? &b : nullptr);
   }
+}
+
+void runRuntime(FakeRank &r, const Fp8Operands &w, Outputs &o,
+                const DevBuf<uint16_t> &x, int64_t m, bool withBias,
+                DevBuf<uint16_t> &scratch) {
+  runRuntime(r, w, o, act(x, m, w.s.k), m, withBias, scratch);
 }
 
 /// Sampled outputs against host dot products over the exact values.
@@ -287,6 +300,111 @@ void setFp8DecodeGemm(bool on) {
   rt::LaunchPolicy p = rt::launchPolicy();
   p.fp8DecodeGemm = on;
   rt::setLaunchPolicy(p);
+}
+
+void setW8a8DecodeGemm(bool on) {
+  rt::LaunchPolicy p = rt::launchPolicy();
+  p.w8a8DecodeGemm = on;
+  rt::setLaunchPolicy(p);
+}
+
+/// W8A8: x quantized per row on the host (its E4M3 codes and scales).
+struct Fp8Rows {
+  std::vector<float> scales, values; ///< values: code * scale, as floats
+  DevBuf<uint8_t> codes;
+  DevBuf<float> dscales;
+  Fp8Rows(Rng &rng, int64_t m, int64_t k) {
+    std::vector<float> x = randomBf16(rng, size_t(m * k));
+    std::vector<uint8_t> c;
+    quantizeRows(x, m, k, scales, c);
+    values.resize(c.size());
+    for (size_t i = 0; i < c.size(); ++i)
+      values[i] = float(double(rt::e4m3ToFloat(c[i])) * scales[i / size_t(k)]);
+    codes = toDeviceRaw(c);
+    dscales = toDeviceRaw(scales);
+  }
+  Act act(int64_t m, int64_t k) const {
+    return rt::fp8Input(actOf(codes, m, k), actOf(dscales, m, 1));
+  }
+};
+
+/// The W8A8 instantiation (E4M3 x E4M3 on wgmma, LaunchPolicy::
+/// w8a8DecodeGemm) at 1..128 rows on every shape: every output against
+/// the runtime with the kernel off (cuBLASLt's E4M3 GEMM, or the staged
+/// path), sampled ones against double-precision products of the exact
+/// values; the runtime with it on must run it (bit-identical); a split-K
+/// shape eager and replayed bit for bit.
+void testW8a8DecodeGemm(FakeRank &r) {
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  std::vector<int64_t> ms = {1, 5, 16, 64, 128};
+  if (quickMode)
+    ms = {1, 64};
+  Rng rng(47);
+  for (const Shape &s : kShapes) {
+    for (bool perChannel : {true, false}) {
+      Fp8Operands w(s, rng, perChannel);
+      for (size_t mi = 0; mi < ms.size(); ++mi) {
+        const int64_t m = ms[mi];
+        bool withBias = !s.f32 && s.kind == Kind::Group &&
+                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
+        Fp8Rows x(rng, m, s.k);
+        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
+        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
+                              s.name, (long long)m, (long long)s.rows(),
+                              (long long)s.k,
+                              perChannel ? "" : " per-tensor",
+                              withBias ? " +bias" : "");
+        Outputs got(s, m), other(s, m), viaRuntime(s, m);
+        setW8a8DecodeGemm(true);
+        bool taken = runKernel(r, w, got, x.codes.get(), m, withBias,
+                               x.dscales.get());
+        sync(r);
+        if (!taken) {
+          rt::setLaunchPolicy(saved);
+          Stats none;
+          none.bad = 1;
+          recordResult("w8a8 decodeGemm", cfg, none, "did not apply");
+          continue;
+        }
+        runRuntime(r, w, viaRuntime, x.act(m, s.k), m, withBias, scratch);
+        setW8a8DecodeGemm(false);
+        runRuntime(r, w, other, x.act(m, s.k), m, withBias, scratch);
+        sync(r);
+        rt::setLaunchPolicy(saved);
+        std::vector<std::vector<float>> g = got.results();
+        Stats st = againstStaged(s, g, other.results());
+        Stats host = hostSamples(w, x.values, m, withBias, g, rng);
+        recordResult("w8a8 decodeGemm", cfg, st,
+                     host.ok() ? "vs cuBLASLt/staged; host samples agree"
+                               : fmt("HOST SAMPLES DIFFER (max %.3g)",
+                                     host.maxAbs));
+        if (!host.ok())
+          recordResult("w8a8 decodeGemm host", cfg, host, "");
+        Stats d;
+        d.count = 1;
+        d.bad = viaRuntime.results() != g;
+        recordResult("w8a8 decodeGemm dispatch", cfg, d,
+                     d.bad ? "the runtime's output differs: not the kernel"
+                           : "the runtime runs the kernel");
+        r.resetArena();
+      }
+    }
+  }
+  {
+    const Shape &s = kShapes[3];
+    Fp8Operands w(s, rng, true);
+    Fp8Rows x(rng, 64, s.k);
+    Outputs o(s, 64);
+    setW8a8DecodeGemm(true);
+    checkEagerAndReplay<std::vector<std::vector<float>>>(
+        r, "w8a8 decodeGemm bit-identity", "8b down M=64 split-K",
+        [&] {
+          return runKernel(r, w, o, x.codes.get(), 64, false,
+                           x.dscales.get());
+        },
+        [&] { o.poison(); }, [&] { return o.results(); });
+    rt::setLaunchPolicy(saved);
+  }
 }
 
 } // namespace
@@ -366,6 +484,7 @@ void testFp8DecodeGemm(FakeRank &r) {
         [&] { o.poison(); }, [&] { return o.results(); });
     rt::setLaunchPolicy(saved);
   }
+  testW8a8DecodeGemm(r);
 }
 
 void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
@@ -398,6 +517,7 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
     for (int i = 0; i < copies16; ++i)
       w16.push_back(randomDevice(size_t(rows * s.k), s.name, uint64_t(i), s.k));
     DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(128 * s.k)));
+    Fp8Rows x8(rng, 128, s.k);
     DevBuf<uint16_t> scratch(size_t(128 * rows)), whole(size_t(128 * rows));
     Outputs o(s, 128);
     auto *xp = reinterpret_cast<const rt::bf16 *>(x.get());
@@ -479,6 +599,29 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
                   pct(tk, fp8Bytes), ts, gbs(ts, fp8Bytes), pct(ts, fp8Bytes),
                   td, gbs(td, 2 * fp8Bytes), pct(td, 2 * fp8Bytes), tl,
                   gbs(tl, 2 * fp8Bytes), pct(tl, 2 * fp8Bytes));
+      // W8A8: the e4m3 x e4m3 kernel against cuBLASLt's E4M3 GEMM (the
+      // runtime with the kernel off).
+      setW8a8DecodeGemm(true);
+      double ta = time(
+          [&] {
+            if (!runKernel(r, w8[size_t(i++ % copies8)], o, x8.codes.get(), m,
+                           false, x8.dscales.get()))
+              throw RankFailure("the w8a8 decode gemm did not apply");
+          },
+          copies8);
+      setW8a8DecodeGemm(false);
+      double tc = time(
+          [&] {
+            runRuntime(r, w8[size_t(i++ % copies8)], o, x8.act(m, s.k), m,
+                       false, scratch);
+          },
+          copies8);
+      rt::setLaunchPolicy(saved);
+      std::printf("%-12s %4lld w8a8: decode gemm %9.2f us %7.0f GB/s %5.1f%%, "
+                  "cuBLASLt %9.2f us %7.0f GB/s %5.1f%% (%.2fx)\n",
+                  name.c_str(), (long long)m, ta, gbs(ta, fp8Bytes),
+                  pct(ta, fp8Bytes), tc, gbs(tc, fp8Bytes), pct(tc, fp8Bytes),
+                  tc / ta);
       std::fflush(stdout);
       r.resetArena();
     }

@@ -85,7 +85,9 @@ Fp8Weight randomFp8(Rng &rng, int64_t n, int64_t k, bool perChannel) {
   return w;
 }
 
-/// Host token scales and codes of bf16 rows.
+} // namespace
+
+/// Host token scales and codes of bf16 rows (Fp8DecodeGemmTests.cpp too).
 void quantizeRows(const std::vector<float> &x, int64_t m, int64_t k,
                   std::vector<float> &scales, std::vector<uint8_t> &codes) {
   scales.resize(size_t(m));
@@ -97,6 +99,8 @@ void quantizeRows(const std::vector<float> &x, int64_t m, int64_t k,
                      &codes[size_t(i * k)]);
   }
 }
+
+namespace {
 
 Stats bitExact(const std::vector<float> &got, const std::vector<float> &want) {
   Stats s;
@@ -330,6 +334,67 @@ void testSwigluQuantize(FakeRank &r) {
   });
 }
 
+/// rmsNormQuantize and addRmsNormQuantize against rmsNorm / addRmsNorm then
+/// quantizeTokens of the bf16 output: scales, codes and the residual bit
+/// for bit, on rows of the vector path (4096, 8192, 264, 2048 rows of the
+/// 8B's 4096) and the scalar one (100 columns, 40000 > the vector path's
+/// 32768).
+void testNormQuantize(FakeRank &r) {
+  Rng rng(41);
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{1, 4096}, {5, 8192},
+                      {3, 100}, {2, 40000}, {7, 264}, {2048, 4096}}) {
+    size_t count = size_t(m * n);
+    std::vector<float> x = randomBf16(rng, count, 2.f);
+    std::vector<float> d = randomBf16(rng, count, 1.f);
+    std::vector<float> w = randomBf16(rng, size_t(n), 0.1f, 1.f);
+    DevBuf<uint16_t> dw = toDevice(w), dd = toDevice(d), normed(count);
+    std::string config = fmt("[%lld, %lld]", (long long)m, (long long)n);
+    for (bool add : {false, true}) {
+      DevBuf<uint16_t> x1 = toDevice(x), x2 = toDevice(x);
+      DevBuf<float> s1{static_cast<size_t>(m)}, s2{static_cast<size_t>(m)};
+      DevBuf<uint8_t> c1(count), c2(count);
+      s1.poison();
+      s2.poison();
+      if (add) {
+        rt::addRmsNorm(r, act(normed, m, n), act(x1, m, n), act(dd, m, n),
+                       weightOf(dw, 1, n), 1e-5f);
+        rt::addRmsNormQuantize(r, actOf(c2, m, n), actOf(s2, m, 1),
+                               act(x2, m, n), act(dd, m, n),
+                               weightOf(dw, 1, n), 1e-5f);
+      } else {
+        rt::rmsNorm(r, act(normed, m, n), act(x1, m, n), weightOf(dw, 1, n),
+                    1e-5f);
+        rt::rmsNormQuantize(r, actOf(c2, m, n), actOf(s2, m, 1),
+                            act(x2, m, n), weightOf(dw, 1, n), 1e-5f);
+      }
+      rt::quantizeTokens(r, actOf(c1, m, n), actOf(s1, m, 1),
+                         act(normed, m, n));
+      sync(r);
+      const char *name = add ? "addRmsNormQuantize" : "rmsNormQuantize";
+      const char *how = add ? "bit-exact vs addRmsNorm + quantizeTokens"
+                            : "bit-exact vs rmsNorm + quantizeTokens";
+      std::vector<uint8_t> want = c1.download(), got = c2.download();
+      recordResult(std::string(name) + " scales", config,
+                   bitExact(s2.download(), s1.download()), how);
+      recordResult(std::string(name) + " codes", config,
+                   bitExact(std::vector<float>(got.begin(), got.end()),
+                            std::vector<float>(want.begin(), want.end())),
+                   how);
+      if (add)
+        recordResult("addRmsNormQuantize residual", config,
+                     bitExact(fromDevice(x2), fromDevice(x1)), how);
+    }
+    r.resetArena();
+  }
+  DevBuf<uint8_t> c(64);
+  DevBuf<float> s(8);
+  DevBuf<uint16_t> x(64), w(16);
+  expectFailure("rmsNormQuantize", "refused", "does not give codes", [&] {
+    rt::rmsNormQuantize(r, actOf(c, 2, 16), actOf(s, 4, 1), act(x, 4, 16),
+                        weightOf(w, 1, 16), 1e-5f);
+  });
+}
+
 /// Sets LaunchPolicy::fp8GemvPipelined (and ranksPerGpu), the rest of the
 /// policy as it is.
 void setFp8GemvPipelined(bool on, int ranksPerGpu = 1) {
@@ -545,6 +610,7 @@ void testFp8(FakeRank &r) {
   testPipelinedGemv(r);
   testQuantization(r);
   testSwigluQuantize(r);
+  testNormQuantize(r);
   testFp8DecodeGemm(r);
 }
 
