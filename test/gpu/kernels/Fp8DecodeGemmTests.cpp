@@ -296,58 +296,75 @@ Stats againstStaged(const Shape &s, const std::vector<std::vector<float>> &got,
   return all;
 }
 
-void setFp8DecodeGemm(bool on) {
+/// Turns the W8A16 (a8 false) or the W8A8 instantiation on or off.
+void setDecodeGemm(bool a8, bool on) {
   rt::LaunchPolicy p = rt::launchPolicy();
-  p.fp8DecodeGemm = on;
+  (a8 ? p.w8a8DecodeGemm : p.fp8DecodeGemm) = on;
   rt::setLaunchPolicy(p);
 }
 
-void setW8a8DecodeGemm(bool on) {
-  rt::LaunchPolicy p = rt::launchPolicy();
-  p.w8a8DecodeGemm = on;
-  rt::setLaunchPolicy(p);
-}
-
-/// W8A8: x quantized per row on the host (its E4M3 codes and scales).
-struct Fp8Rows {
-  std::vector<float> scales, values; ///< values: code * scale, as floats
+/// x [m, k]: bf16 rows, or (a8) the E4M3 codes and per-row scales of
+/// random rows quantized on the host; `values` holds the exact values the
+/// outputs are sums of (for a8, code * scale).
+struct Input {
+  bool a8;
+  std::vector<float> values, scales;
+  DevBuf<uint16_t> bf;
   DevBuf<uint8_t> codes;
   DevBuf<float> dscales;
-  Fp8Rows(Rng &rng, int64_t m, int64_t k) {
-    std::vector<float> x = randomBf16(rng, size_t(m * k));
+  int64_t m, k;
+  Input(Rng &rng, int64_t m, int64_t k, bool a8)
+      : a8(a8), values(randomBf16(rng, size_t(m * k))), m(m), k(k) {
+    if (!a8) {
+      bf = toDevice(values);
+      return;
+    }
     std::vector<uint8_t> c;
-    quantizeRows(x, m, k, scales, c);
-    values.resize(c.size());
+    quantizeRows(values, m, k, scales, c);
     for (size_t i = 0; i < c.size(); ++i)
       values[i] = float(double(rt::e4m3ToFloat(c[i])) * scales[i / size_t(k)]);
     codes = toDeviceRaw(c);
     dscales = toDeviceRaw(scales);
   }
-  Act act(int64_t m, int64_t k) const {
-    return rt::fp8Input(actOf(codes, m, k), actOf(dscales, m, 1));
+  const void *data() const {
+    return a8 ? static_cast<const void *>(codes.get()) : bf.get();
   }
+  const float *xScale() const { return a8 ? dscales.get() : nullptr; }
+  /// The first `rows` rows as the runtime's input.
+  Act rows(int64_t rows) const {
+    return a8 ? rt::fp8Input(actOf(codes, rows, k), actOf(dscales, rows, 1))
+              : test::act(bf, rows, k);
+  }
+  Act act() const { return rows(m); }
 };
 
-/// The W8A8 instantiation (E4M3 x E4M3 on wgmma, LaunchPolicy::
-/// w8a8DecodeGemm) at 1..128 rows on every shape: every output against
-/// the runtime with the kernel off (cuBLASLt's E4M3 GEMM, or the staged
-/// path), sampled ones against double-precision products of the exact
-/// values; the runtime with it on must run it (bit-identical); a split-K
-/// shape eager and replayed bit for bit.
-void testW8a8DecodeGemm(FakeRank &r) {
+/// One instantiation forced on: W8A16 (E4M3 weights widened in registers)
+/// at 9..128 rows, or W8A8 (a8: E4M3 x E4M3 on wgmma) at 1..128 rows, on
+/// every shape, per-channel and per-tensor scales, biases on every other
+/// row count. Every output against the runtime with the instantiation off
+/// (the staged path; for W8A8 cuBLASLt's E4M3 GEMM), sampled ones against
+/// double-precision products of the exact values; the runtime with it on
+/// must run it (bit-identical); a split-K shape eager and replayed bit for
+/// bit.
+void checkDecodeGemm(FakeRank &r, bool a8) {
+  const char *name = a8 ? "w8a8 decodeGemm" : "fp8 decodeGemm";
   const rt::LaunchPolicy saved = rt::launchPolicy();
-  std::vector<int64_t> ms = {1, 5, 16, 64, 128};
+  std::vector<int64_t> ms = a8 ? std::vector<int64_t>{1, 5, 16, 64, 128}
+                               : std::vector<int64_t>{9, 16, 33, 64, 128};
   if (quickMode)
-    ms = {1, 64};
-  Rng rng(47);
+    ms = {a8 ? 1 : 9, 64};
+  Rng rng(a8 ? 47 : 41);
   for (const Shape &s : kShapes) {
     for (bool perChannel : {true, false}) {
       Fp8Operands w(s, rng, perChannel);
       for (size_t mi = 0; mi < ms.size(); ++mi) {
         const int64_t m = ms[mi];
+        // Biases on every other row count, the other ones for per-tensor
+        // scales, so that every row count (--quick's included) runs with
+        // and without biases (bf16 out only: linearF32 has none).
         bool withBias = !s.f32 && s.kind == Kind::Group &&
                         (mi + (perChannel ? 0 : 1)) % 2 == 0;
-        Fp8Rows x(rng, m, s.k);
+        Input x(rng, m, s.k, a8);
         DevBuf<uint16_t> scratch(size_t(m * s.rows()));
         std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
                               s.name, (long long)m, (long long)s.rows(),
@@ -355,115 +372,35 @@ void testW8a8DecodeGemm(FakeRank &r) {
                               perChannel ? "" : " per-tensor",
                               withBias ? " +bias" : "");
         Outputs got(s, m), other(s, m), viaRuntime(s, m);
-        setW8a8DecodeGemm(true);
-        bool taken = runKernel(r, w, got, x.codes.get(), m, withBias,
-                               x.dscales.get());
+        setDecodeGemm(a8, true);
+        bool taken = runKernel(r, w, got, x.data(), m, withBias, x.xScale());
         sync(r);
         if (!taken) {
           rt::setLaunchPolicy(saved);
           Stats none;
           none.bad = 1;
-          recordResult("w8a8 decodeGemm", cfg, none, "did not apply");
+          recordResult(name, cfg, none, "did not apply");
           continue;
         }
-        runRuntime(r, w, viaRuntime, x.act(m, s.k), m, withBias, scratch);
-        setW8a8DecodeGemm(false);
-        runRuntime(r, w, other, x.act(m, s.k), m, withBias, scratch);
+        runRuntime(r, w, viaRuntime, x.act(), m, withBias, scratch);
+        setDecodeGemm(a8, false);
+        runRuntime(r, w, other, x.act(), m, withBias, scratch);
         sync(r);
         rt::setLaunchPolicy(saved);
         std::vector<std::vector<float>> g = got.results();
         Stats st = againstStaged(s, g, other.results());
         Stats host = hostSamples(w, x.values, m, withBias, g, rng);
-        recordResult("w8a8 decodeGemm", cfg, st,
-                     host.ok() ? "vs cuBLASLt/staged; host samples agree"
+        recordResult(name, cfg, st,
+                     host.ok() ? (a8 ? "vs cuBLASLt; host samples agree"
+                                     : "vs staged; host samples agree")
                                : fmt("HOST SAMPLES DIFFER (max %.3g)",
                                      host.maxAbs));
         if (!host.ok())
-          recordResult("w8a8 decodeGemm host", cfg, host, "");
+          recordResult(std::string(name) + " host", cfg, host, "");
         Stats d;
         d.count = 1;
         d.bad = viaRuntime.results() != g;
-        recordResult("w8a8 decodeGemm dispatch", cfg, d,
-                     d.bad ? "the runtime's output differs: not the kernel"
-                           : "the runtime runs the kernel");
-        r.resetArena();
-      }
-    }
-  }
-  {
-    const Shape &s = kShapes[3];
-    Fp8Operands w(s, rng, true);
-    Fp8Rows x(rng, 64, s.k);
-    Outputs o(s, 64);
-    setW8a8DecodeGemm(true);
-    checkEagerAndReplay<std::vector<std::vector<float>>>(
-        r, "w8a8 decodeGemm bit-identity", "8b down M=64 split-K",
-        [&] {
-          return runKernel(r, w, o, x.codes.get(), 64, false,
-                           x.dscales.get());
-        },
-        [&] { o.poison(); }, [&] { return o.results(); });
-    rt::setLaunchPolicy(saved);
-  }
-}
-
-} // namespace
-
-void testFp8DecodeGemm(FakeRank &r) {
-  if (!hopperOrSkip("fp8 decodeGemm"))
-    return;
-  const rt::LaunchPolicy saved = rt::launchPolicy();
-  std::vector<int64_t> ms = {9, 16, 33, 64, 128};
-  if (quickMode)
-    ms = {9, 64};
-  Rng rng(41);
-  for (const Shape &s : kShapes) {
-    for (bool perChannel : {true, false}) {
-      Fp8Operands w(s, rng, perChannel);
-      for (size_t mi = 0; mi < ms.size(); ++mi) {
-        const int64_t m = ms[mi];
-        // Biases on every other row count, the other ones for per-tensor
-        // scales, so that every row count (--quick's 9 and 64 included)
-        // runs with and without biases (bf16 out only: linearF32 has none).
-        bool withBias = !s.f32 && s.kind == Kind::Group &&
-                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
-        std::vector<float> xh = randomBf16(rng, size_t(m * s.k));
-        DevBuf<uint16_t> x = toDevice(xh);
-        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
-        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
-                              s.name, (long long)m, (long long)s.rows(),
-                              (long long)s.k,
-                              perChannel ? "" : " per-tensor",
-                              withBias ? " +bias" : "");
-        Outputs got(s, m), staged(s, m), viaRuntime(s, m);
-        setFp8DecodeGemm(true);
-        bool taken = runKernel(r, w, got, x, m, withBias);
-        sync(r);
-        if (!taken) {
-          rt::setLaunchPolicy(saved);
-          Stats none;
-          none.bad = 1;
-          recordResult("fp8 decodeGemm", cfg, none, "did not apply");
-          continue;
-        }
-        runRuntime(r, w, viaRuntime, x, m, withBias, scratch);
-        setFp8DecodeGemm(false);
-        runRuntime(r, w, staged, x, m, withBias, scratch);
-        sync(r);
-        rt::setLaunchPolicy(saved);
-        std::vector<std::vector<float>> g = got.results();
-        Stats st = againstStaged(s, g, staged.results());
-        Stats host = hostSamples(w, xh, m, withBias, g, rng);
-        recordResult("fp8 decodeGemm", cfg, st,
-                     host.ok() ? "vs staged; host samples agree"
-                               : fmt("HOST SAMPLES DIFFER (max %.3g)",
-                                     host.maxAbs));
-        if (!host.ok())
-          recordResult("fp8 decodeGemm host", cfg, host, "");
-        Stats d;
-        d.count = 1;
-        d.bad = viaRuntime.results() != g;
-        recordResult("fp8 decodeGemm dispatch", cfg, d,
+        recordResult(std::string(name) + " dispatch", cfg, d,
                      d.bad ? "the runtime's output differs: not the kernel"
                            : "the runtime runs the kernel");
         r.resetArena();
@@ -475,16 +412,24 @@ void testFp8DecodeGemm(FakeRank &r) {
   {
     const Shape &s = kShapes[3];
     Fp8Operands w(s, rng, true);
-    DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(64 * s.k)));
+    Input x(rng, 64, s.k, a8);
     Outputs o(s, 64);
-    setFp8DecodeGemm(true);
+    setDecodeGemm(a8, true);
     checkEagerAndReplay<std::vector<std::vector<float>>>(
-        r, "fp8 decodeGemm bit-identity", "8b down M=64 split-K",
-        [&] { return runKernel(r, w, o, x, 64, false); },
+        r, std::string(name) + " bit-identity", "8b down M=64 split-K",
+        [&] { return runKernel(r, w, o, x.data(), 64, false, x.xScale()); },
         [&] { o.poison(); }, [&] { return o.results(); });
     rt::setLaunchPolicy(saved);
   }
-  testW8a8DecodeGemm(r);
+}
+
+} // namespace
+
+void testFp8DecodeGemm(FakeRank &r) {
+  if (!hopperOrSkip("fp8 decodeGemm"))
+    return;
+  checkDecodeGemm(r, false);
+  checkDecodeGemm(r, true);
 }
 
 void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
@@ -517,7 +462,7 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
     for (int i = 0; i < copies16; ++i)
       w16.push_back(randomDevice(size_t(rows * s.k), s.name, uint64_t(i), s.k));
     DevBuf<uint16_t> x = toDevice(randomBf16(rng, size_t(128 * s.k)));
-    Fp8Rows x8(rng, 128, s.k);
+    Input x8(rng, 128, s.k, true);
     DevBuf<uint16_t> scratch(size_t(128 * rows)), whole(size_t(128 * rows));
     Outputs o(s, 128);
     auto *xp = reinterpret_cast<const rt::bf16 *>(x.get());
@@ -526,14 +471,14 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
       auto time = [&](const std::function<void()> &f, int copies) {
         return 1e3 * timeGraphMs(r, f, 4 * copies);
       };
-      setFp8DecodeGemm(true);
+      setDecodeGemm(false, true);
       double tk = time(
           [&] {
             if (!runKernel(r, w8[size_t(i++ % copies8)], o, x, m, false))
               throw RankFailure("the fp8 decode gemm did not apply");
           },
           copies8);
-      setFp8DecodeGemm(false);
+      setDecodeGemm(false, false);
       double ts = time(
           [&] {
             runRuntime(r, w8[size_t(i++ % copies8)], o, x, m, false, scratch);
@@ -601,18 +546,18 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
                   gbs(tl, 2 * fp8Bytes), pct(tl, 2 * fp8Bytes));
       // W8A8: the e4m3 x e4m3 kernel against cuBLASLt's E4M3 GEMM (the
       // runtime with the kernel off).
-      setW8a8DecodeGemm(true);
+      setDecodeGemm(true, true);
       double ta = time(
           [&] {
-            if (!runKernel(r, w8[size_t(i++ % copies8)], o, x8.codes.get(), m,
-                           false, x8.dscales.get()))
+            if (!runKernel(r, w8[size_t(i++ % copies8)], o, x8.data(), m,
+                           false, x8.xScale()))
               throw RankFailure("the w8a8 decode gemm did not apply");
           },
           copies8);
-      setW8a8DecodeGemm(false);
+      setDecodeGemm(true, false);
       double tc = time(
           [&] {
-            runRuntime(r, w8[size_t(i++ % copies8)], o, x8.act(m, s.k), m,
+            runRuntime(r, w8[size_t(i++ % copies8)], o, x8.rows(m), m,
                        false, scratch);
           },
           copies8);
