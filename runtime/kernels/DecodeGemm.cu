@@ -7,9 +7,9 @@
 // dependent launch as the other streaming kernels). bf16 weights from
 // LaunchPolicy::decodeGemmMinRows rows; FP8 E4M3 weights (W8A16) where
 // LaunchPolicy::fp8DecodeGemm (or LLMC_FP8_DECODE_GEMM) turns them on;
-// W8A8 (E4M3 weights and x with per-row scales) at 1..128 rows where
-// LaunchPolicy::w8a8DecodeGemm (or LLMC_W8A8_DECODE_GEMM) says so, else
-// cuBLASLt's E4M3 GEMM takes them.
+// W8A8 (E4M3 weights and x with per-row scales) from 1 row up to
+// LaunchPolicy::w8a8DecodeGemmMaxRows (or LLMC_W8A8_DECODE_GEMM=N), beyond
+// on cuBLASLt's E4M3 GEMM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,7 @@
 
 #include <cudaTypedefs.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <atomic>
@@ -108,11 +109,17 @@ bool fp8Enabled() {
   return env >= 0 ? env == 1 : launchPolicy().fp8DecodeGemm;
 }
 
-/// Whether W8A8 projections take the kernel: LLMC_W8A8_DECODE_GEMM (0 or 1)
-/// if set, else the launch policy's w8a8DecodeGemm.
-bool a8Enabled() {
-  static const int env = envOnOff("LLMC_W8A8_DECODE_GEMM");
-  return env >= 0 ? env == 1 : launchPolicy().w8a8DecodeGemm;
+/// Most rows of a W8A8 projection the kernel takes (0: none):
+/// LLMC_W8A8_DECODE_GEMM=N if set, else the launch policy's
+/// w8a8DecodeGemmMaxRows.
+int64_t a8MaxRows() {
+  static const int64_t env = [] {
+    const char *e = std::getenv("LLMC_W8A8_DECODE_GEMM");
+    char *end = nullptr;
+    long n = e && *e ? std::strtol(e, &end, 10) : -1;
+    return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
+  }();
+  return env >= 0 ? env : int64_t(launchPolicy().w8a8DecodeGemmMaxRows);
 }
 
 /// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
@@ -274,10 +281,11 @@ bool applies(bool fp8, bool a8, const void *x, int64_t ldx, int64_t k,
              int64_t m) {
   int dev = 0;
   const int64_t least =
-      a8 ? (a8Enabled() ? 1 : kDecodeMaxRows + 1)
-         : fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1) : minRows();
+      a8 ? 1 : fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1) : minRows();
+  const int64_t most = a8 ? std::min<int64_t>(a8MaxRows(), kDecodeMaxRows)
+                          : kDecodeMaxRows;
   const int64_t ldAlign = a8 ? 16 : 8; // elements
-  return (!a8 || fp8) && m >= least && m <= kDecodeMaxRows &&
+  return (!a8 || fp8) && m >= least && m <= most &&
          k >= (fp8 ? 16 : 8) && k % (fp8 ? 16 : 8) == 0 &&
          k < (int64_t(1) << 31) && ldx % ldAlign == 0 && isAligned(x, 16) &&
          cudaGetDevice(&dev) == cudaSuccess && isSm90(dev);

@@ -86,7 +86,7 @@ bool streamGemmSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x,
 /// m <= 128 where LaunchPolicy::fp8DecodeGemm is on (k a multiple of 16).
 /// With xScale (W8A8, FP8 targets): x is E4M3 codes with one scale per row
 /// (xScale[m]), out = (sum code_x code_w) * xScale * scale (+ bias) on
-/// e4m3 wgmma, at 1..128 rows where LaunchPolicy::w8a8DecodeGemm is on.
+/// e4m3 wgmma, up to LaunchPolicy::w8a8DecodeGemmMaxRows rows.
 bool decodeGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,
                      int count, const void *x, int64_t ldx, int64_t k,
                      int64_t m, const float *xScale = nullptr);

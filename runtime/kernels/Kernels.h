@@ -97,11 +97,15 @@ struct LaunchPolicy {
   /// the staged path at 16-128 rows, docs/quantization.md);
   /// LLMC_FP8_DECODE_GEMM=0/1 overrides it.
   bool fp8DecodeGemm = true;
-  /// W8A8 projections (E4M3 weights and activations) at 1-128 rows on the
-  /// decode GEMM's e4m3 x e4m3 wgmma instantiation (one byte per weight
-  /// read, nothing widened) instead of cuBLASLt's E4M3 GEMM;
-  /// LLMC_W8A8_DECODE_GEMM=0/1 overrides it.
-  bool w8a8DecodeGemm = true;
+  /// W8A8 projections (E4M3 weights and activations) of 1 to this many
+  /// rows (at most 128; 0: none) on the decode GEMM's e4m3 x e4m3 wgmma
+  /// instantiation (one byte per weight read, nothing widened), more rows
+  /// on cuBLASLt's E4M3 GEMM. 64 since the H100 run of 2026-12-07 (8B
+  /// projections, per layer against cuBLASLt: 7 us faster at 16 rows, 22
+  /// at 64, 31 slower at 128; batch 64 TPOT 6.333 vs 6.721 ms,
+  /// docs/quantization.md "Thirteenth session"). LLMC_W8A8_DECODE_GEMM=N
+  /// overrides it.
+  int w8a8DecodeGemmMaxRows = 64;
   /// FP8 weights take the GEMV up to this many rows (at most
   /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
   /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost

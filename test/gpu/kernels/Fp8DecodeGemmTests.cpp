@@ -296,10 +296,14 @@ Stats againstStaged(const Shape &s, const std::vector<std::vector<float>> &got,
   return all;
 }
 
-/// Turns the W8A16 (a8 false) or the W8A8 instantiation on or off.
+/// Turns the W8A16 (a8 false) or the W8A8 instantiation on (W8A8: up to
+/// 128 rows) or off.
 void setDecodeGemm(bool a8, bool on) {
   rt::LaunchPolicy p = rt::launchPolicy();
-  (a8 ? p.w8a8DecodeGemm : p.fp8DecodeGemm) = on;
+  if (a8)
+    p.w8a8DecodeGemmMaxRows = on ? 128 : 0;
+  else
+    p.fp8DecodeGemm = on;
   rt::setLaunchPolicy(p);
 }
 
