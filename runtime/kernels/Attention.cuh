@@ -282,7 +282,7 @@ __device__ __forceinline__ float fp8HeadScale(float laneAbsmax) {
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1)
     laneAbsmax = fmaxf(laneAbsmax, __shfl_xor_sync(0xffffffffu, laneAbsmax, o));
-  return fmaxf(__fdiv_rn(laneAbsmax, 448.f), kFp8MinScale);
+  return e4m3Scale(laneAbsmax);
 }
 
 /// floatToE4M3(x / s) of eight bf16, low byte first.

@@ -237,23 +237,13 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // This warpgroup's m64 tiles: 2 * wg and 2 * wg + 1 (with SwiGLU: gate
   // and up of the same 64 rows).
   const int warp = (tid >> 5) & 3, lane = tid & 31;
-  float acc[2][NR];
-#pragma unroll
-  for (int w = 0; w < 2; ++w)
-#pragma unroll
-    for (int j = 0; j < NR; ++j)
-      acc[w][j] = 0.f;
+  float acc[2][NR] = {};
   for (int i = 0; i < nk; ++i) {
     const int s = i % ST;
     mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
     const uint32_t st = base + s * kStage;
     if constexpr (W::kA8) {
-      float part[2][NR];
-#pragma unroll
-      for (int w = 0; w < 2; ++w)
-#pragma unroll
-        for (int j = 0; j < NR; ++j)
-          part[w][j] = 0.f;
+      float part[2][NR] = {};
       wgmmaFence();
 #pragma unroll
       for (int kk = 0; kk < kBk / 32; ++kk) {

@@ -53,6 +53,13 @@ __device__ __forceinline__ void unpack16(uint4 w, float f[16]) {
   }
 }
 
+/// The scale of values whose largest magnitude is `absmax`:
+/// max(absmax / 448, kFp8MinScale), a true division (Fp8.h's
+/// fp8ScaleForAbsmax).
+__device__ __forceinline__ float e4m3Scale(float absmax) {
+  return fmaxf(__fdiv_rn(absmax, kE4M3Max), kFp8MinScale);
+}
+
 /// E4M3(x / s), saturating to +-448 (Fp8.h's floatToE4M3 of x / s).
 __device__ __forceinline__ uint8_t toE4M3(float x, float s) {
   return static_cast<uint8_t>(
@@ -88,8 +95,7 @@ __device__ __forceinline__ void quantizeRowChunks(const uint4 (&v)[N],
     for (int j = 0; j < 8; ++j)
       a = fmaxf(a, fabsf(f[j]));
   }
-  a = blockMax(a, red);
-  float s = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
+  float s = e4m3Scale(blockMax(a, red));
   if (threadIdx.x == 0)
     *scale = s;
 #pragma unroll

@@ -198,7 +198,7 @@ __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
   }
   a = warpMax(a);
   if (lane == 0)
-    scale[row] = fmaxf(__fdiv_rn(a, kE4M3Max), kFp8MinScale);
+    scale[row] = e4m3Scale(a);
 }
 
 /// codes = E4M3(x / scale[row]); 8 elements per thread access when `vec`.
@@ -569,13 +569,10 @@ void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
   Act gateS{scratch.data, in.rows, n};
   Act upS{static_cast<bf16 *>(scratch.data) + in.rows * n, in.rows, n};
   // Decode batches: the SwiGLU from the decode GEMM, then its codes.
-  const GemvTarget gateT{nullptr,  nullptr,    nullptr,        n, 0,
-                         gate.fp8, gate.scale, gate.scaleCount};
-  const GemvTarget upT{nullptr, nullptr,  nullptr,      n, 0,
-                       up.fp8,  up.scale, up.scaleCount};
   if (gate.fp8 && up.fp8 &&
       decodeGemmSwiglu(r, static_cast<bf16 *>(gateS.data), n, in.data,
-                       in.cols, gateT, upT, in.cols, in.rows, in.rowScale)) {
+                       in.cols, weightTarget(gate), weightTarget(up), in.cols,
+                       in.rows, in.rowScale)) {
     quantizeTokens(r, codes, scale, gateS);
     return;
   }

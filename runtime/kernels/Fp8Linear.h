@@ -51,6 +51,13 @@ bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
                     int count, const bf16 *x, int64_t ldx, int64_t k,
                     int64_t m);
 
+/// `w` as a GEMV / decode GEMM target with no output or bias of its own
+/// (a SwiGLU's gate or up).
+inline GemvTarget weightTarget(const Weight &w) {
+  return GemvTarget{w.data, nullptr, nullptr,      w.rows, 0,
+                    w.fp8,  w.scale, w.scaleCount};
+}
+
 /// Fails `op` unless `out` (E4M3 codes) is [rows, cols] of `in` and
 /// `scale` its per-row scales [rows, 1].
 void requireQuantShapes(Rank &r, const char *op, Act out, Act in, Act scale);

@@ -207,7 +207,7 @@ __global__ void rmsNormScalarKernel(bf16 *out, bf16 *x, const bf16 *delta,
     float a = 0.f;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
       a = fmaxf(a, fabsf(normed(i)));
-    float s = fmaxf(__fdiv_rn(blockMax(a, red), kE4M3Max), kFp8MinScale);
+    float s = e4m3Scale(blockMax(a, red));
     if (threadIdx.x == 0)
       scale[row] = s;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
@@ -850,10 +850,7 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
   if (in.rows == 0)
     return;
   bool fp8 = gate.fp8 || up.fp8 || in.rowScale;
-  const GemvTarget gateT{gate.data, nullptr,  nullptr,       gate.rows, 0,
-                         gate.fp8,  gate.scale, gate.scaleCount};
-  const GemvTarget upT{up.data, nullptr,  nullptr,     up.rows, 0,
-                       up.fp8,  up.scale, up.scaleCount};
+  const GemvTarget gateT = weightTarget(gate), upT = weightTarget(up);
   auto *o = static_cast<bf16 *>(out.data);
   const auto *x = static_cast<const bf16 *>(in.data);
   if (!in.rowScale &&
