@@ -22,7 +22,8 @@
 # the binaries' names, fp8-dg and fp8-staged run CARRY/fp8 with
 # LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
 # staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16
-# fp8-staged fp8-dg"). torch and torch-fp8 are the peers of the same run:
+# fp8-staged fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0
+# (W8A8 at 1-4 rows on the e4m3 decode GEMM instead of the GEMV). torch and torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
 # per-channel weight and per-token activation scales); after the table, our
@@ -60,6 +61,7 @@ for w in $only; do
         continue ;;
       fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
       fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
+      w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
       *) bin="$carry/$q/llm-model" ;;
     esac
     [[ -x $bin ]] || continue
@@ -88,7 +90,7 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
     for q in ("bf16", "bf16-r32", "fp8", "fp8-r32", "fp8-staged", "fp8-dg",
-              "w8a8", "fp8-tp2", "torch", "torch-fp8"):
+              "w8a8", "w8a8-dg", "fp8-tp2", "torch", "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]

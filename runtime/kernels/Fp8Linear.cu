@@ -7,7 +7,12 @@
 // fp8DecodeGemm is on, the Hopper decode GEMM's E4M3 instantiation
 // (DecodeGemm.cuh) does the same on wgmma, also one byte per weight.
 //
-// More rows (and every W8A8 projection) borrow the cuBLASLt workspace
+// W8A8 projections (E4M3 activation codes with per-row scales) of up to
+// LaunchPolicy::w8a8GemvMaxRows rows take the same GEMV with both codes
+// widened, up to w8a8DecodeGemmMaxRows the decode GEMM's e4m3 x e4m3
+// instantiation, more rows cuBLASLt's E4M3 GEMM.
+//
+// More rows (and every other W8A8 projection) borrow the cuBLASLt workspace
 // beyond its first kFp8LtWorkspace bytes, a block of output columns at a
 // time: cuBLASLt writes fp32 products there — W8A8 with E4M3 x E4M3 from the
 // codes, W8A16 from the block's codes widened exactly to bf16 (the block
@@ -20,6 +25,9 @@
 // absmax with fmaxf (NaNs ignored), __fdiv_rn(absmax, 448), the floor
 // kFp8MinScale, and codes __nv_cvt_float_to_fp8(__fdiv_rn(x, s),
 // __NV_SATFINITE, __NV_E4M3) — a true division, not a product with 1/s.
+// Their kernels launch with programmatic dependent launch (Launch.cuh), as
+// the norms do, so the GEMV after a quantization streams its first weights
+// while it runs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +38,7 @@
 #include "runtime/kernels/Fp8Linear.h"
 #include "runtime/kernels/Gemv.h"
 #include "runtime/kernels/Kernels.h"
+#include "runtime/kernels/Launch.cuh"
 #include "runtime/weights/Fp8.h"
 
 #include <cuda_fp8.h>
@@ -178,6 +187,8 @@ constexpr int kQuantThreads = 256;
 /// One warp per row: s = max(absmax / 448, kFp8MinScale).
 __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
                                  int64_t cols, bool vec) {
+  pdlLaunchDependents();
+  pdlWait();
   int64_t row = int64_t(blockIdx.x) * kWarps + (threadIdx.x >> 5);
   int lane = threadIdx.x & 31;
   if (row >= rows)
@@ -205,6 +216,8 @@ __global__ void tokenScaleKernel(float *scale, const bf16 *in, int64_t rows,
 __global__ void quantizeKernel(uint8_t *codes, const bf16 *in,
                                const float *scale, int64_t rows, int64_t cols,
                                bool vec) {
+  pdlLaunchDependents();
+  pdlWait();
   int64_t per = vec ? 8 : 1, total = rows * cols / per;
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < total;
        i += int64_t(gridDim.x) * blockDim.x) {
@@ -225,6 +238,8 @@ template <int Regs>
 __global__ void __launch_bounds__(kQuantThreads)
     quantizeTokensKernel(uint8_t *codes, float *scale, const bf16 *in,
                          int64_t cols) {
+  pdlLaunchDependents();
+  pdlWait();
   int64_t row = blockIdx.x, chunks = cols / 8;
   const uint4 *x = reinterpret_cast<const uint4 *>(in + row * cols);
   uint4 v[Regs];
@@ -244,6 +259,8 @@ template <int Regs>
 __global__ void __launch_bounds__(kQuantThreads)
     swigluQuantizeKernel(uint8_t *codes, float *scale, const bf16 *gate,
                          const bf16 *up, int64_t cols) {
+  pdlLaunchDependents();
+  pdlWait();
   int64_t row = blockIdx.x, chunks = cols / 8;
   const uint4 *g = reinterpret_cast<const uint4 *>(gate + row * cols);
   const uint4 *u = reinterpret_cast<const uint4 *>(up + row * cols);
@@ -434,9 +451,12 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
       fp8WeightGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
                      in.cols, in.cols, in.rows))
     return;
-  // W8A8 at decode batches: the weight-streaming e4m3 wgmma kernel.
-  if (in.rowScale && decodeGemmGroup(r, outF32, &t, 1, in.data, in.cols,
-                                     in.cols, in.rows, in.rowScale))
+  // W8A8 at decode batches: the GEMV on both codes (a few rows), else the
+  // weight-streaming e4m3 wgmma kernel.
+  if (in.rowScale && (gemvGroup(r, outF32, &t, 1, in.data, in.cols, in.cols,
+                                in.rows, in.rowScale) ||
+                      decodeGemmGroup(r, outF32, &t, 1, in.data, in.cols,
+                                      in.cols, in.rows, in.rowScale)))
     return;
   if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
     return;
@@ -463,10 +483,10 @@ void tokenScale(Rank &r, Act scale, Act in) {
   if (in.rows == 0)
     return;
   bool vec = in.cols % 8 == 0 && isAligned(in.data, 16);
-  tokenScaleKernel<<<unsigned((in.rows + kWarps - 1) / kWarps), kThreads, 0,
-                     r.stream()>>>(static_cast<float *>(scale.data),
-                                   static_cast<const bf16 *>(in.data), in.rows,
-                                   in.cols, vec);
+  launchPdl(r, "tokenScale", tokenScaleKernel,
+            dim3(unsigned((in.rows + kWarps - 1) / kWarps)), dim3(kThreads),
+            0, static_cast<float *>(scale.data),
+            static_cast<const bf16 *>(in.data), in.rows, in.cols, vec);
   checkLaunch(r, "tokenScale");
 }
 
@@ -515,11 +535,11 @@ void quantize(Rank &r, Act out, Act in, Act scale) {
     return;
   bool vec = in.cols % 8 == 0 && isAligned(in.data, 16) &&
              isAligned(out.data, 8);
-  quantizeKernel<<<gridFor(in.rows * in.cols / (vec ? 8 : 1)), kThreads, 0,
-                   r.stream()>>>(static_cast<uint8_t *>(out.data),
-                                 static_cast<const bf16 *>(in.data),
-                                 static_cast<const float *>(scale.data),
-                                 in.rows, in.cols, vec);
+  launchPdl(r, "quantize", quantizeKernel,
+            dim3(unsigned(gridFor(in.rows * in.cols / (vec ? 8 : 1)))),
+            dim3(kThreads), 0, static_cast<uint8_t *>(out.data),
+            static_cast<const bf16 *>(in.data),
+            static_cast<const float *>(scale.data), in.rows, in.cols, vec);
   checkLaunch(r, "quantize");
 }
 
@@ -534,10 +554,11 @@ void quantizeTokens(Rank &r, Act out, Act scale, Act in) {
     return;
   }
   withQuantRegs(in.cols, [&](auto regs) {
-    quantizeTokensKernel<decltype(regs)::value>
-        <<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
-            static_cast<uint8_t *>(out.data), static_cast<float *>(scale.data),
-            static_cast<const bf16 *>(in.data), in.cols);
+    launchPdl(r, "quantizeTokens", quantizeTokensKernel<decltype(regs)::value>,
+              dim3(unsigned(in.rows)), dim3(kQuantThreads), 0,
+              static_cast<uint8_t *>(out.data),
+              static_cast<float *>(scale.data),
+              static_cast<const bf16 *>(in.data), in.cols);
   });
   checkLaunch(r, "quantizeTokens");
 }
@@ -568,11 +589,14 @@ void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
   // the kernel does not hold, the SwiGLU in place and quantizeTokens).
   Act gateS{scratch.data, in.rows, n};
   Act upS{static_cast<bf16 *>(scratch.data) + in.rows * n, in.rows, n};
-  // Decode batches: the SwiGLU from the decode GEMM, then its codes.
+  // Decode batches: the SwiGLU from the GEMV or the decode GEMM, then its
+  // codes.
+  auto *g = static_cast<bf16 *>(gateS.data);
   if (gate.fp8 && up.fp8 &&
-      decodeGemmSwiglu(r, static_cast<bf16 *>(gateS.data), n, in.data,
-                       in.cols, weightTarget(gate), weightTarget(up), in.cols,
-                       in.rows, in.rowScale)) {
+      (gemvSwiglu(r, g, n, in.data, in.cols, weightTarget(gate),
+                  weightTarget(up), in.cols, in.rows, in.rowScale) ||
+       decodeGemmSwiglu(r, g, n, in.data, in.cols, weightTarget(gate),
+                        weightTarget(up), in.cols, in.rows, in.rowScale))) {
     quantizeTokens(r, codes, scale, gateS);
     return;
   }
@@ -584,12 +608,13 @@ void linearSwigluQuantize(Rank &r, Act codes, Act scale, Act in, Weight gate,
     return;
   }
   withQuantRegs(n, [&](auto regs) {
-    swigluQuantizeKernel<decltype(regs)::value>
-        <<<unsigned(in.rows), kQuantThreads, 0, r.stream()>>>(
-            static_cast<uint8_t *>(codes.data),
-            static_cast<float *>(scale.data),
-            static_cast<const bf16 *>(gateS.data),
-            static_cast<const bf16 *>(upS.data), n);
+    launchPdl(r, "linearSwigluQuantize",
+              swigluQuantizeKernel<decltype(regs)::value>,
+              dim3(unsigned(in.rows)), dim3(kQuantThreads), 0,
+              static_cast<uint8_t *>(codes.data),
+              static_cast<float *>(scale.data),
+              static_cast<const bf16 *>(gateS.data),
+              static_cast<const bf16 *>(upS.data), n);
   });
   checkLaunch(r, "linearSwigluQuantize");
 }

@@ -51,12 +51,16 @@ constexpr int kGemvThreads = 256;
 constexpr int kGemvWarps = kGemvThreads / 32;
 constexpr int kUnroll = 2;
 
-/// The weight element types: elements per 16-byte chunk (kPer), the row
-/// base, and the chunk's dot product with the kPer bf16 activations `x`
-/// (kPer / 8 raw 16-byte chunks): fp32 products of exactly widened values
-/// summed in element order from 0.
+/// The operand types: weight elements per 16-byte chunk (kPer), the
+/// activation element (XElem) and how many 16-byte chunks of activations
+/// one weight chunk meets (kXVec), the row base, and the chunk's dot
+/// product with the kPer activations `x`: fp32 products of exactly widened
+/// values summed in element order from 0.
 struct Bf16Weights {
   static constexpr int kPer = 8;
+  static constexpr bool kFp8 = false;
+  using XElem = bf16;
+  static constexpr int kXVec = kPer * int(sizeof(XElem)) / 16;
   __device__ static const uint4 *row(const GemvTarget &t, int64_t row,
                                      int64_t k) {
     return reinterpret_cast<const uint4 *>(t.w + row * k);
@@ -75,6 +79,9 @@ struct Bf16Weights {
 
 struct E4m3Weights {
   static constexpr int kPer = 16;
+  static constexpr bool kFp8 = true;
+  using XElem = bf16;
+  static constexpr int kXVec = kPer * int(sizeof(XElem)) / 16;
   __device__ static const uint4 *row(const GemvTarget &t, int64_t row,
                                      int64_t k) {
     return reinterpret_cast<const uint4 *>(t.fp8 + row * k);
@@ -111,14 +118,49 @@ struct E4m3Weights {
   }
 };
 
-/// The raw bf16 activations of chunk c of row m: W::kPer / 8 accesses.
-template <class W>
-__device__ __forceinline__ void loadX(uint4 xv[W::kPer / 8], const bf16 *x,
-                                      int64_t ldx, int m, int64_t c) {
-  const uint4 *p =
-      reinterpret_cast<const uint4 *>(x + m * ldx) + c * (W::kPer / 8);
+/// W8A8: E4M3 weight codes with E4M3 activation codes (one per-row scale
+/// each, GemvArgs::xScale): 16 of each per chunk, both widened exactly;
+/// the product of two E4M3 values is exact in fp32, so the sums are those
+/// of the e4m3 tensor-core paths up to their order.
+struct E4m3A8 : E4m3Weights {
+  using XElem = uint8_t;
+  static constexpr int kXVec = kPer * int(sizeof(XElem)) / 16;
+  __device__ static float dot(uint4 w, const uint4 x[1]) {
+    uint32_t words[4] = {w.x, w.y, w.z, w.w};
+    uint32_t xw[4] = {x[0].x, x[0].y, x[0].z, x[0].w};
+    float s = 0.f;
 #pragma unroll
-  for (int h = 0; h < W::kPer / 8; ++h)
+    for (int i = 0; i < 4; ++i) {
+      float2 lo = e4m3x2ToFloat2(words[i]), xlo = e4m3x2ToFloat2(xw[i]);
+      float2 hi = e4m3x2ToFloat2(words[i] >> 16),
+             xhi = e4m3x2ToFloat2(xw[i] >> 16);
+      s = fmaf(lo.x, xlo.x, s);
+      s = fmaf(lo.y, xlo.y, s);
+      s = fmaf(hi.x, xhi.x, s);
+      s = fmaf(hi.y, xhi.y, s);
+    }
+    return s;
+  }
+  __device__ static float dotWide(const float wf[16], const uint4 x[1]) {
+    float xf[16];
+    unpack16(x[0], xf);
+    float s = 0.f;
+#pragma unroll
+    for (int i = 0; i < 16; ++i)
+      s = fmaf(wf[i], xf[i], s);
+    return s;
+  }
+};
+
+/// The raw activations of chunk c of row m: W::kXVec 16-byte accesses.
+template <class W>
+__device__ __forceinline__ void loadX(uint4 xv[W::kXVec], const void *x,
+                                      int64_t ldx, int m, int64_t c) {
+  const uint4 *p = reinterpret_cast<const uint4 *>(
+                       static_cast<const typename W::XElem *>(x) + m * ldx) +
+                   c * W::kXVec;
+#pragma unroll
+  for (int h = 0; h < W::kXVec; ++h)
     xv[h] = __ldg(p + h);
 }
 
@@ -130,16 +172,20 @@ struct GemvArgs {
   GemvTarget t[kGemvMaxTargets];
   unsigned firstBlock[kGemvMaxTargets];
   int count;
-  const bf16 *x;
+  const void *x;     ///< bf16 rows, or E4M3 codes (E4m3A8)
+  const float *xScale; ///< E4m3A8: one scale per row of x
   int64_t ldx, k;
   int m; ///< rows of x present (<= the kernel's M)
 };
 
-/// (sum) * the target's scale at `row` (FP8 codes), else the sum.
+/// (sum) * the target's scale at `row` (FP8 codes; W8A8:
+/// (sum * xScale[m]) * scale), else the sum.
 template <class W>
-__device__ __forceinline__ float scaled(const GemvTarget &t, int64_t row,
-                                        float s) {
-  if constexpr (std::is_same_v<W, E4m3Weights>)
+__device__ __forceinline__ float scaled(const GemvArgs &a, const GemvTarget &t,
+                                        int64_t row, int m, float s) {
+  if constexpr (std::is_same_v<W, E4m3A8>)
+    s *= a.xScale[m];
+  if constexpr (W::kFp8)
     return s * t.scale[t.scaleCount > 1 ? row : 0];
   else
     return s;
@@ -200,7 +246,7 @@ __device__ __forceinline__ void accumulate(float (&acc)[R][M],
     // Activations outer (bf16: the widening is one bit shift).
 #pragma unroll
     for (int m = 0; m < M; ++m) {
-      uint4 xv[P / 8];
+      uint4 xv[W::kXVec];
       loadX<W>(xv, a.x, a.ldx, m, c);
 #pragma unroll
       for (int r = 0; r < R; ++r)
@@ -216,7 +262,7 @@ __device__ __forceinline__ void accumulate(float (&acc)[R][M],
       for (int m = 0; m < M; ++m) {
         if (M > 2 && m >= a.m) // M 4 and 8 serve 3..8 rows
           break;
-        uint4 xv[P / 8];
+        uint4 xv[W::kXVec];
         loadX<W>(xv, a.x, a.ldx, m, c);
         acc[r][m] += W::dotWide(wf, xv);
       }
@@ -252,7 +298,7 @@ finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
 #pragma unroll
       for (int i = 0; i < kGemvWarps; ++i)
         s += partial[i][threadIdx.x];
-      s = scaled<W>(t, row, s);
+      s = scaled<W>(a, t, row, m, s);
       Out *out = static_cast<Out *>(t.out) + m * t.ldo + row;
       if constexpr (Swiglu) {
         // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
@@ -261,7 +307,7 @@ finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
 #pragma unroll
         for (int i = 0; i < kGemvWarps; ++i)
           up += partial[i][RB * M + threadIdx.x];
-        up = scaled<W>(a.t[1], row, up);
+        up = scaled<W>(a, a.t[1], row, m, up);
         *out = toB(swigluOf(roundB(s), roundB(up)));
       } else {
         if (t.bias)
@@ -420,7 +466,7 @@ void launchGemv(Rank &r, GemvArgs &a) {
   }
   if (Swiglu)
     blocks = unsigned((a.t[0].n + RB - 1) / RB);
-  if constexpr (std::is_same_v<W, E4m3Weights> && M <= 2) {
+  if constexpr (W::kFp8 && M <= 2) {
     if (fp8GemvPipelined()) {
       auto *kernel = gemvPipelinedKernel<W, M, RB, Out, Swiglu>;
       static const int perSm = [kernel] {
@@ -441,7 +487,7 @@ void launchGemv(Rank &r, GemvArgs &a) {
       return;
     }
   }
-  if constexpr (std::is_same_v<W, E4m3Weights>)
+  if constexpr (W::kFp8)
     launchPdl(r, "gemv", gemvKernelCapped<W, M, RB, Out, Swiglu>, dim3(blocks),
               dim3(kGemvThreads), 0, a);
   else
@@ -457,7 +503,7 @@ void dispatchGemv(Rank &r, GemvArgs &a) {
     launchGemv<W, 1, Out, Swiglu>(r, a);
   else if (a.m == 2)
     launchGemv<W, 2, Out, Swiglu>(r, a);
-  else if constexpr (std::is_same_v<W, E4m3Weights>) {
+  else if constexpr (W::kFp8) {
     if (a.m <= 4)
       launchGemv<W, 4, Out, Swiglu>(r, a);
     else
@@ -466,7 +512,9 @@ void dispatchGemv(Rank &r, GemvArgs &a) {
 }
 
 template <class Out, bool Swiglu> void dispatchGemv(Rank &r, GemvArgs &a) {
-  if (a.t[0].fp8)
+  if (a.xScale)
+    dispatchGemv<E4m3A8, Out, Swiglu>(r, a);
+  else if (a.t[0].fp8)
     dispatchGemv<E4m3Weights, Out, Swiglu>(r, a);
   else
     dispatchGemv<Bf16Weights, Out, Swiglu>(r, a);
@@ -488,20 +536,41 @@ int64_t fp8GemvRows() {
   return env > 0 ? env : launchPolicy().fp8GemvMaxRows;
 }
 
-/// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx)
-/// and `targets` (all bf16 or all FP8 with scales), filling `a`.
+/// Most rows W8A8 projections take the GEMV for: LLMC_W8A8_GEMV_ROWS
+/// (0-8, 0: none) if set, else the launch policy's.
+int64_t w8a8GemvRows() {
+  static const int env = [] {
+    const char *v = std::getenv("LLMC_W8A8_GEMV_ROWS");
+    char *end = nullptr;
+    long n = v && *v ? std::strtol(v, &end, 10) : -1;
+    return v && *v && !*end && n >= 0 && n <= long(kFp8GemvMaxRows) ? int(n)
+                                                                     : -1;
+  }();
+  return env >= 0 ? env : launchPolicy().w8a8GemvMaxRows;
+}
+
+/// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx:
+/// bf16, or with xScale E4M3 codes with one scale per row) and `targets`
+/// (all bf16 or all FP8 with scales; FP8 with xScale), filling `a`.
 bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
-             const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+             const void *x, int64_t ldx, int64_t k, int64_t m,
+             const float *xScale) {
   if (!gemvEnabled() || count < 1 || count > kGemvMaxTargets || m < 1 ||
-      !isAligned(x, 16) || ldx % 8 != 0)
+      !isAligned(x, 16) || ldx % (xScale ? 16 : 8) != 0)
     return false;
   bool fp8 = targets[0].fp8 != nullptr;
+  if (xScale && !fp8)
+    return false;
   int64_t per = fp8 ? E4m3Weights::kPer : Bf16Weights::kPer;
   if (m > (fp8 ? kFp8GemvMaxRows : kGemvMaxRows) || k < per || k % per != 0)
     return false;
-  // FP8 beyond the policy's GEMV rows: the Hopper decode GEMM, where it
-  // runs (else the GEMV still beats the staged path up to its 8 rows).
-  if (fp8 && m > fp8GemvRows() && decodeGemmTakes(true, x, ldx, k, m))
+  // W8A8 beyond the policy's GEMV rows: the e4m3 decode GEMM or cuBLASLt.
+  // FP8 weights beyond theirs: the Hopper decode GEMM, where it runs (else
+  // the GEMV still beats the staged path up to its 8 rows).
+  if (xScale ? m > w8a8GemvRows()
+             : fp8 && m > fp8GemvRows() &&
+                   decodeGemmTakes(true, static_cast<const bf16 *>(x), ldx,
+                                   k, m))
     return false;
   int64_t blocks = 0;
   for (int i = 0; i < count; ++i) {
@@ -519,6 +588,7 @@ bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
     return false;
   a.count = count;
   a.x = x;
+  a.xScale = xScale;
   a.ldx = ldx;
   a.k = k;
   a.m = int(m);
@@ -528,9 +598,10 @@ bool prepare(GemvArgs &a, const GemvTarget *targets, int count,
 } // namespace
 
 bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
-               const bf16 *x, int64_t ldx, int64_t k, int64_t m) {
+               const void *x, int64_t ldx, int64_t k, int64_t m,
+               const float *xScale) {
   GemvArgs a{};
-  if (!prepare(a, targets, count, x, ldx, k, m))
+  if (!prepare(a, targets, count, x, ldx, k, m, xScale))
     return false;
   if (outF32)
     dispatchGemv<float, false>(r, a);
@@ -547,14 +618,15 @@ bool gemv(Rank &r, void *out, bool outF32, int64_t ldo, const bf16 *x,
   return gemvGroup(r, outF32, &t, 1, x, ldx, k, m);
 }
 
-bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
-                GemvTarget gate, GemvTarget up, int64_t k, int64_t m) {
+bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const void *x, int64_t ldx,
+                GemvTarget gate, GemvTarget up, int64_t k, int64_t m,
+                const float *xScale) {
   gate.out = up.out = out;
   gate.ldo = up.ldo = ldo;
   gate.bias = up.bias = nullptr;
   GemvTarget targets[] = {gate, up};
   GemvArgs a{};
-  if (gate.n != up.n || !prepare(a, targets, 2, x, ldx, k, m))
+  if (gate.n != up.n || !prepare(a, targets, 2, x, ldx, k, m, xScale))
     return false;
   dispatchGemv<bf16, true>(r, a);
   checkLaunch(r, "gemv (gate, up, SwiGLU)");

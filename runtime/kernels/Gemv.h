@@ -49,9 +49,12 @@ constexpr int kGemvMaxTargets = 4;
 
 /// Sibling projections of one input (q, k and v) in ONE launch, all bf16
 /// or all FP8 targets; false (nothing launched) where the GEMV does not
-/// apply.
+/// apply. x is bf16, or with xScale (W8A8, FP8 targets, up to
+/// LaunchPolicy::w8a8GemvMaxRows rows) E4M3 codes with one scale per row:
+/// out = ((sum_k code_x code_w) * xScale[m]) * scale (+ bias).
 bool gemvGroup(Rank &r, bool outF32, const GemvTarget *targets, int count,
-               const bf16 *x, int64_t ldx, int64_t k, int64_t m);
+               const void *x, int64_t ldx, int64_t k, int64_t m,
+               const float *xScale = nullptr);
 
 /// out = silu(x gate^T) * (x up^T) with Hugging Face's bf16 roundings, the
 /// two GEMVs and the SwiGLU in one launch; false where it does not apply.
@@ -60,9 +63,10 @@ bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
                 int64_t m);
 /// The same for two bf16 or two FP8 targets of n rows (their `out`, `ldo`
 /// and `bias` are ignored): FP8 gate and up are each scaled before their
-/// bf16 rounding.
-bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const bf16 *x, int64_t ldx,
-                GemvTarget gate, GemvTarget up, int64_t k, int64_t m);
+/// bf16 rounding; with xScale, x is E4M3 codes as for gemvGroup.
+bool gemvSwiglu(Rank &r, bf16 *out, int64_t ldo, const void *x, int64_t ldx,
+                GemvTarget gate, GemvTarget up, int64_t k, int64_t m,
+                const float *xScale = nullptr);
 
 /// Most rows the weight-streaming tensor-core kernel (StreamGemm.cuh) is
 /// built for; LaunchPolicy::streamMaxRows picks the limit in use.

@@ -114,6 +114,14 @@ struct LaunchPolicy {
   /// 6.91, batch 8 12.63 vs 6.98; ~1B batch 4 1.60 vs 1.39, batch 8 2.62
   /// vs 1.43 (so the ~1B would take 2). LLMC_FP8_GEMV_ROWS overrides it.
   int fp8GemvMaxRows = 4;
+  /// W8A8 projections (E4M3 activation codes with per-row scales) take
+  /// the same GEMV, both operands widened exactly, up to this many rows
+  /// (at most kFp8GemvMaxRows; 0: none), the e4m3 decode GEMM or cuBLASLt
+  /// beyond. 2 since the H100 A/B of 2026-12-07 (8B W8A8 TPOT, GEMV vs
+  /// decode GEMM: batch 1 3.759 vs 5.714 ms, batch 2 4.202 vs 5.844,
+  /// batch 4 6.528 vs 5.847: at 4 rows the GEMV's FMAs bind).
+  /// LLMC_W8A8_GEMV_ROWS overrides it.
+  int w8a8GemvMaxRows = 2;
   /// FP8 weights at 1-2 rows: the GEMV as a persistent grid (as many
   /// blocks as are resident) whose blocks loop over their tiles with the
   /// next tile's weights in flight while one is reduced and written,

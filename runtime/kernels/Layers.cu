@@ -795,10 +795,13 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
                      static_cast<const bf16 *>(in.data), in.cols, in.cols,
                      in.rows))
     return;
-  // W8A8: one grouped decode GEMM (e4m3 wgmma) where it applies.
+  // W8A8: one grouped GEMV on both codes (a few rows) or decode GEMM
+  // (e4m3 wgmma) where it applies.
   if (fp8 && in.rowScale &&
-      decodeGemmGroup(r, /*outF32=*/false, targets, n, in.data, in.cols,
-                      in.cols, in.rows, in.rowScale))
+      (gemvGroup(r, /*outF32=*/false, targets, n, in.data, in.cols, in.cols,
+                 in.rows, in.rowScale) ||
+       decodeGemmGroup(r, /*outF32=*/false, targets, n, in.data, in.cols,
+                       in.cols, in.rows, in.rowScale)))
     return;
   if (fp8) {
     for (int i = 0; i < n; ++i)
@@ -853,8 +856,8 @@ void linearSwiglu(Rank &r, Act out, Act in, Weight gate, Weight up,
   const GemvTarget gateT = weightTarget(gate), upT = weightTarget(up);
   auto *o = static_cast<bf16 *>(out.data);
   const auto *x = static_cast<const bf16 *>(in.data);
-  if (!in.rowScale &&
-      gemvSwiglu(r, o, out.cols, x, in.cols, gateT, upT, in.cols, in.rows))
+  if (gemvSwiglu(r, o, out.cols, in.data, in.cols, gateT, upT, in.cols,
+                 in.rows, in.rowScale))
     return;
   // FP8 gate and up (bf16 ones reach it through streamGemmSwiglu); W8A8
   // with the input's row scales.
