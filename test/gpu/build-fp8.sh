@@ -8,7 +8,9 @@
 #     w8a8, and with the FP8 KV cache bf16kv, fp8kv, w8a8kv, or the
 #     NAME:QUANTIZE list FP8_QUANTS; plans FP8_PLANS, default tp1 tp2;
 #     models FP8_MODELS, default small-llama3; add small-qwen2 for q/k/v
-#     biases)
+#     biases, real/llama-3-8b for issue 19's Llama-3-8B-shaped check: a
+#     name with a slash is test/models/NAME.json, its acc directory the
+#     base name)
 #   OUT/bench/{bf16,fp8,w8a8}/: the Llama-3-8B shape, tp1, for bench/fp8.sh
 #     (which also runs fp8/ with LLMC_FP8_DECODE_GEMM=1 and =0: the FP8
 #     decode GEMM against the staged path at batch 64);
@@ -43,9 +45,12 @@ run_one() {
 }
 export -f run_one
 export bin FP8_NVCC
-for model in ${FP8_MODELS:-small-llama3}; do
+for spec in ${FP8_MODELS:-small-llama3}; do
+  model=$(basename "$spec")
+  json="test/models/small/$spec.json"
+  [[ $spec == */* ]] && json="test/models/$spec.json"
   mkdir -p "$out/acc/$model"
-  cp "test/models/small/$model.json" "$out/acc/$model/config.json"
+  cp "$json" "$out/acc/$model/config.json"
   "$bin/llm-import" "$out/acc/$model/config.json" -o "$out/acc/$model/model.mlir"
   for plan in ${FP8_PLANS:-tp1 tp2}; do
     for quant in ${FP8_QUANTS:-bf16:none fp8:fp8 w8a8:w8a8-fp8 bf16kv:kv-fp8 \
