@@ -260,96 +260,79 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // and up of the same 64 rows).
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   float acc[2][NR] = {};
-  if constexpr (W::kOverlap) {
-    static_assert(W::kA8 && BN <= 64, "two sets of stage sums fit to BN 64");
-    // Stage i's products into p (zeroed), committed as one group.
-    auto issue = [&](float(&p)[2][NR], int i) {
-      const int s = i % ST;
-      mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
-      const uint32_t st = base + s * kStage;
-#pragma unroll
-      for (int w = 0; w < 2; ++w)
-#pragma unroll
-        for (int j = 0; j < NR; ++j)
-          p[w][j] = 0.f;
-      wgmmaFence();
-#pragma unroll
-      for (int kk = 0; kk < kBk / 32; ++kk) {
-        uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-        Wgmma<BN>::runE4m3(p[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
-                           bx);
-        Wgmma<BN>::runE4m3(p[1],
-                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
-      }
-      wgmmaCommit();
-    };
-    // Stage i's group has retired: its sums into acc, its slot refilled
-    // once every warpgroup is past it.
-    auto retire = [&](float(&p)[2][NR], int i) {
-      holdRegs(p);
-#pragma unroll
-      for (int w = 0; w < 2; ++w)
-#pragma unroll
-        for (int j = 0; j < NR; ++j)
-          acc[w][j] += p[w][j];
-      __syncthreads();
-      if (tid == 0 && i + ST < nk) {
-        loadW(i % ST, kb0 + i + ST);
-        loadX(i % ST, kb0 + i + ST);
-      }
-    };
-    float p0[2][NR], p1[2][NR];
-    if (nk > 0)
-      issue(p0, 0);
-    for (int i = 0; i < nk; i += 2) {
-      if (i + 1 < nk) {
-        issue(p1, i + 1);
-        wgmmaWait<1>();
-      } else {
-        wgmmaWait<0>();
-      }
-      retire(p0, i);
-      if (i + 1 >= nk)
-        break;
-      if (i + 2 < nk) {
-        issue(p0, i + 2);
-        wgmmaWait<1>();
-      } else {
-        wgmmaWait<0>();
-      }
-      retire(p1, i + 1);
-    }
-  }
-  for (int i = 0; i < (W::kOverlap ? 0 : nk); ++i) {
+  // W8A8: stage i's four k32 products of both tiles into p (zeroed),
+  // committed as one wgmma group; once it has retired, p is added into the
+  // fp32 sums and the stage's slot refilled (every warpgroup past it).
+  auto issueA8 = [&](float(&p)[2][NR], int i) {
     const int s = i % ST;
     mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
     const uint32_t st = base + s * kStage;
-    if constexpr (W::kA8) {
-      float part[2][NR] = {};
-      wgmmaFence();
 #pragma unroll
-      for (int kk = 0; kk < kBk / 32; ++kk) {
-        // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
-        uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-        Wgmma<BN>::runE4m3(part[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
-                           bx);
-        Wgmma<BN>::runE4m3(part[1],
-                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+    for (int w = 0; w < 2; ++w)
+#pragma unroll
+      for (int j = 0; j < NR; ++j)
+        p[w][j] = 0.f;
+    wgmmaFence();
+#pragma unroll
+    for (int kk = 0; kk < kBk / 32; ++kk) {
+      // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
+      uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+      Wgmma<BN>::runE4m3(p[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+      Wgmma<BN>::runE4m3(p[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
+                         bx);
+    }
+    wgmmaCommit();
+  };
+  auto retireA8 = [&](float(&p)[2][NR], int i) {
+    holdRegs(p);
+#pragma unroll
+    for (int w = 0; w < 2; ++w)
+#pragma unroll
+      for (int j = 0; j < NR; ++j)
+        acc[w][j] += p[w][j];
+    __syncthreads();
+    if (tid == 0 && i + ST < nk) {
+      loadW(i % ST, kb0 + i + ST);
+      loadX(i % ST, kb0 + i + ST);
+    }
+  };
+  if constexpr (W::kOverlap) {
+    static_assert(W::kA8 && BN <= 64, "two sets of stage sums fit to BN 64");
+    // Stage i + 1's group is in flight while stage i's retires.
+    float p0[2][NR], p1[2][NR];
+    if (nk > 0)
+      issueA8(p0, 0);
+    for (int i = 0; i < nk; i += 2) {
+      if (i + 1 < nk) {
+        issueA8(p1, i + 1);
+        wgmmaWait<1>();
+      } else {
+        wgmmaWait<0>();
       }
-      wgmmaCommit();
+      retireA8(p0, i);
+      if (i + 1 >= nk)
+        break;
+      if (i + 2 < nk) {
+        issueA8(p0, i + 2);
+        wgmmaWait<1>();
+      } else {
+        wgmmaWait<0>();
+      }
+      retireA8(p1, i + 1);
+    }
+  } else if constexpr (W::kA8) {
+    for (int i = 0; i < nk; ++i) {
+      float part[2][NR];
+      issueA8(part, i);
       wgmmaWait<0>();
-#pragma unroll
-      for (int w = 0; w < 2; ++w)
-#pragma unroll
-        for (int j = 0; j < NR; ++j)
-          acc[w][j] += part[w][j];
-      // Every warpgroup is done with stage s: refill it.
-      __syncthreads();
-      if (tid == 0 && i + ST < nk) {
-        loadW(s, kb0 + i + ST);
-        loadX(s, kb0 + i + ST);
-      }
-    } else {
+      retireA8(part, i);
+    }
+  } else {
+    // bf16 and W8A16: one accumulator set over all stages.
+    for (int i = 0; i < nk; ++i) {
+      const int s = i % ST;
+      mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
+      const uint32_t st = base + s * kStage;
       if constexpr (!W::kFp8)
         wgmmaFence();
 #pragma unroll

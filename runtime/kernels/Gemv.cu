@@ -110,10 +110,14 @@ struct E4m3Weights {
     float xf[16];
     unpack8(x[0], xf);
     unpack8(x[1], xf + 8);
+    return dot16(wf, xf);
+  }
+  /// sum_i a[i] b[i] in element order from 0.
+  __device__ static float dot16(const float a[16], const float b[16]) {
     float s = 0.f;
 #pragma unroll
     for (int i = 0; i < 16; ++i)
-      s = fmaf(wf[i], xf[i], s);
+      s = fmaf(a[i], b[i], s);
     return s;
   }
 };
@@ -144,11 +148,7 @@ struct E4m3A8 : E4m3Weights {
   __device__ static float dotWide(const float wf[16], const uint4 x[1]) {
     float xf[16];
     unpack16(x[0], xf);
-    float s = 0.f;
-#pragma unroll
-    for (int i = 0; i < 16; ++i)
-      s = fmaf(wf[i], xf[i], s);
-    return s;
+    return dot16(wf, xf);
   }
 };
 

@@ -360,6 +360,54 @@ struct Input {
   Act act() const { return rows(m); }
 };
 
+/// One row that passes when `same` (an output compared bit for bit).
+void recordBitIdentity(const std::string &test, const std::string &cfg,
+                       bool same, const char *ok, const char *bad) {
+  Stats st;
+  st.count = 1;
+  st.bad = !same;
+  recordResult(test, cfg, st, same ? ok : bad);
+}
+
+/// One case of a check: a shape's operands, its input of m rows, whether
+/// it has biases, its name and a scratch for the runtime's SwiGLU.
+struct Case {
+  const Shape &s;
+  const Fp8Operands &w;
+  const Input &x;
+  int64_t m;
+  bool withBias;
+  const std::string &cfg;
+  DevBuf<uint16_t> &scratch;
+};
+
+/// Calls f(Case) on every shape with per-channel and per-tensor scales at
+/// each row count of `ms`, inputs bf16 or (a8) E4M3 codes. Biases on every
+/// other row count, the other ones for per-tensor scales, so that every
+/// row count (--quick's included) runs with and without biases (bf16 out
+/// only: linearF32 has none).
+template <class F>
+void forEachCase(Rng &rng, const std::vector<int64_t> &ms, bool a8, F f) {
+  for (const Shape &s : kShapes) {
+    for (bool perChannel : {true, false}) {
+      Fp8Operands w(s, rng, perChannel);
+      for (size_t mi = 0; mi < ms.size(); ++mi) {
+        const int64_t m = ms[mi];
+        bool withBias = !s.f32 && s.kind == Kind::Group &&
+                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
+        Input x(rng, m, s.k, a8);
+        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
+        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
+                              s.name, (long long)m, (long long)s.rows(),
+                              (long long)s.k,
+                              perChannel ? "" : " per-tensor",
+                              withBias ? " +bias" : "");
+        f(Case{s, w, x, m, withBias, cfg, scratch});
+      }
+    }
+  }
+}
+
 /// The W8A8 GEMV itself (Gemv.cu, both codes widened) on `o`; false
 /// where it did not apply.
 bool runGemv(FakeRank &r, const Fp8Operands &w, Outputs &o, const Input &x,
@@ -400,71 +448,50 @@ void checkA8Gemv(FakeRank &r) {
   std::vector<int64_t> ms = quickMode ? std::vector<int64_t>{1, 4}
                                       : std::vector<int64_t>{1, 2, 3, 4, 8};
   Rng rng(53);
-  for (const Shape &s : kShapes) {
-    for (bool perChannel : {true, false}) {
-      Fp8Operands w(s, rng, perChannel);
-      for (size_t mi = 0; mi < ms.size(); ++mi) {
-        const int64_t m = ms[mi];
-        bool withBias = !s.f32 && s.kind == Kind::Group &&
-                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
-        Input x(rng, m, s.k, true);
-        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
-        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
-                              s.name, (long long)m, (long long)s.rows(),
-                              (long long)s.k,
-                              perChannel ? "" : " per-tensor",
-                              withBias ? " +bias" : "");
-        Outputs got(s, m), other(s, m), viaRuntime(s, m), oneBlock(s, m);
-        setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), true);
-        bool taken = runGemv(r, w, got, x, m, withBias);
-        sync(r);
-        if (!taken) {
-          rt::setLaunchPolicy(saved);
-          Stats none;
-          none.bad = 1;
-          recordResult(name, cfg, none, "did not apply");
-          continue;
-        }
-        runRuntime(r, w, viaRuntime, x.act(), m, withBias, scratch);
-        setA8Gemv(saved, 0, true);
-        runRuntime(r, w, other, x.act(), m, withBias, scratch);
-        if (m <= 2) {
-          setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), false);
-          runGemv(r, w, oneBlock, x, m, withBias);
-        }
-        sync(r);
-        rt::setLaunchPolicy(saved);
-        std::vector<std::vector<float>> g = got.results();
-        // The e4m3 wgmma sums each 128-k stage with fewer mantissa bits
-        // than fp32 (H100: fp32 outputs 2-3e-4 of the largest from the
-        // GEMV's, which the double-precision samples hold to 2e-5).
-        Stats st = againstStaged(s, g, other.results(), 1e-3);
-        Stats host = hostSamples(w, x.values, m, withBias, g, rng,
-                                 s.f32 ? 2e-5 : 2e-3);
-        recordResult(name, cfg, st,
-                     host.ok() ? "vs the decode GEMM; host samples agree"
-                               : fmt("HOST SAMPLES DIFFER (max %.3g)",
-                                     host.maxAbs));
-        if (!host.ok())
-          recordResult(std::string(name) + " host", cfg, host, "");
-        Stats d;
-        d.count = 1;
-        d.bad = viaRuntime.results() != g;
-        recordResult(std::string(name) + " dispatch", cfg, d,
-                     d.bad ? "the runtime's output differs: not the GEMV"
-                           : "the runtime runs the GEMV");
-        if (m <= 2) {
-          Stats b;
-          b.count = 1;
-          b.bad = oneBlock.results() != g;
-          recordResult(std::string(name) + " pipelined", cfg, b,
-                       b.bad ? "pipelined vs one block a tile DIFFER"
-                             : "pipelined vs one block a tile, bit-exact");
-        }
-        r.resetArena();
-      }
+  forEachCase(rng, ms, true, [&](const Case &c) {
+    const Shape &s = c.s;
+    const int64_t m = c.m;
+    Outputs got(s, m), other(s, m), viaRuntime(s, m), oneBlock(s, m);
+    setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), true);
+    bool taken = runGemv(r, c.w, got, c.x, m, c.withBias);
+    sync(r);
+    if (!taken) {
+      rt::setLaunchPolicy(saved);
+      recordBitIdentity(name, c.cfg, false, "", "did not apply");
+      return;
     }
-  }
+    runRuntime(r, c.w, viaRuntime, c.x.act(), m, c.withBias, c.scratch);
+    setA8Gemv(saved, 0, true);
+    runRuntime(r, c.w, other, c.x.act(), m, c.withBias, c.scratch);
+    if (m <= 2) {
+      setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), false);
+      runGemv(r, c.w, oneBlock, c.x, m, c.withBias);
+    }
+    sync(r);
+    rt::setLaunchPolicy(saved);
+    std::vector<std::vector<float>> g = got.results();
+    // The e4m3 wgmma sums each 128-k stage with fewer mantissa bits than
+    // fp32 (H100: fp32 outputs 2-3e-4 of the largest from the GEMV's,
+    // which the double-precision samples hold to 2e-5).
+    Stats st = againstStaged(s, g, other.results(), 1e-3);
+    Stats host = hostSamples(c.w, c.x.values, m, c.withBias, g, rng,
+                             s.f32 ? 2e-5 : 2e-3);
+    recordResult(name, c.cfg, st,
+                 host.ok() ? "vs the decode GEMM; host samples agree"
+                           : fmt("HOST SAMPLES DIFFER (max %.3g)",
+                                 host.maxAbs));
+    if (!host.ok())
+      recordResult(std::string(name) + " host", c.cfg, host, "");
+    recordBitIdentity(std::string(name) + " dispatch", c.cfg,
+                      viaRuntime.results() == g, "the runtime runs the GEMV",
+                      "the runtime's output differs: not the GEMV");
+    if (m <= 2)
+      recordBitIdentity(std::string(name) + " pipelined", c.cfg,
+                        oneBlock.results() == g,
+                        "pipelined vs one block a tile, bit-exact",
+                        "pipelined vs one block a tile DIFFER");
+    r.resetArena();
+  });
 }
 
 /// One instantiation forced on: W8A16 (E4M3 weights widened in registers)
@@ -483,75 +510,52 @@ void checkDecodeGemm(FakeRank &r, bool a8) {
   if (quickMode)
     ms = {a8 ? 1 : 9, 64};
   Rng rng(a8 ? 47 : 41);
-  for (const Shape &s : kShapes) {
-    for (bool perChannel : {true, false}) {
-      Fp8Operands w(s, rng, perChannel);
-      for (size_t mi = 0; mi < ms.size(); ++mi) {
-        const int64_t m = ms[mi];
-        // Biases on every other row count, the other ones for per-tensor
-        // scales, so that every row count (--quick's included) runs with
-        // and without biases (bf16 out only: linearF32 has none).
-        bool withBias = !s.f32 && s.kind == Kind::Group &&
-                        (mi + (perChannel ? 0 : 1)) % 2 == 0;
-        Input x(rng, m, s.k, a8);
-        DevBuf<uint16_t> scratch(size_t(m * s.rows()));
-        std::string cfg = fmt("%s %s M=%lld N=%lld K=%lld%s%s", s.model,
-                              s.name, (long long)m, (long long)s.rows(),
-                              (long long)s.k,
-                              perChannel ? "" : " per-tensor",
-                              withBias ? " +bias" : "");
-        Outputs got(s, m), other(s, m), viaRuntime(s, m), overlap(s, m);
-        setDecodeGemm(a8, true);
-        bool taken = runKernel(r, w, got, x.data(), m, withBias, x.xScale());
-        // W8A8 up to 64 rows: DecodeA8Overlap must give the same bits.
-        bool overlapTaken = false;
-        if (a8 && m <= 64) {
-          setA8Overlap(true);
-          overlapTaken =
-              runKernel(r, w, overlap, x.data(), m, withBias, x.xScale());
-          setA8Overlap(false);
-        }
-        sync(r);
-        if (!taken) {
-          rt::setLaunchPolicy(saved);
-          Stats none;
-          none.bad = 1;
-          recordResult(name, cfg, none, "did not apply");
-          continue;
-        }
-        runRuntime(r, w, viaRuntime, x.act(), m, withBias, scratch);
-        setDecodeGemm(a8, false);
-        runRuntime(r, w, other, x.act(), m, withBias, scratch);
-        sync(r);
-        rt::setLaunchPolicy(saved);
-        std::vector<std::vector<float>> g = got.results();
-        Stats st = againstStaged(s, g, other.results());
-        Stats host = hostSamples(w, x.values, m, withBias, g, rng);
-        recordResult(name, cfg, st,
-                     host.ok() ? (a8 ? "vs cuBLASLt; host samples agree"
-                                     : "vs staged; host samples agree")
-                               : fmt("HOST SAMPLES DIFFER (max %.3g)",
-                                     host.maxAbs));
-        if (!host.ok())
-          recordResult(std::string(name) + " host", cfg, host, "");
-        Stats d;
-        d.count = 1;
-        d.bad = viaRuntime.results() != g;
-        recordResult(std::string(name) + " dispatch", cfg, d,
-                     d.bad ? "the runtime's output differs: not the kernel"
-                           : "the runtime runs the kernel");
-        if (a8 && m <= 64) {
-          Stats o;
-          o.count = 1;
-          o.bad = !overlapTaken || overlap.results() != g;
-          recordResult(std::string(name) + " overlap", cfg, o,
-                       o.bad ? "two sets of stage sums DIFFER"
-                             : "two sets of stage sums, bit-identical");
-        }
-        r.resetArena();
-      }
+  forEachCase(rng, ms, a8, [&](const Case &c) {
+    const Shape &s = c.s;
+    const int64_t m = c.m;
+    const Input &x = c.x;
+    Outputs got(s, m), other(s, m), viaRuntime(s, m), overlap(s, m);
+    setDecodeGemm(a8, true);
+    bool taken = runKernel(r, c.w, got, x.data(), m, c.withBias, x.xScale());
+    // W8A8 up to 64 rows: DecodeA8Overlap must give the same bits.
+    bool overlapTaken = false;
+    if (a8 && m <= 64) {
+      setA8Overlap(true);
+      overlapTaken =
+          runKernel(r, c.w, overlap, x.data(), m, c.withBias, x.xScale());
+      setA8Overlap(false);
     }
-  }
+    sync(r);
+    if (!taken) {
+      rt::setLaunchPolicy(saved);
+      recordBitIdentity(name, c.cfg, false, "", "did not apply");
+      return;
+    }
+    runRuntime(r, c.w, viaRuntime, x.act(), m, c.withBias, c.scratch);
+    setDecodeGemm(a8, false);
+    runRuntime(r, c.w, other, x.act(), m, c.withBias, c.scratch);
+    sync(r);
+    rt::setLaunchPolicy(saved);
+    std::vector<std::vector<float>> g = got.results();
+    Stats st = againstStaged(s, g, other.results());
+    Stats host = hostSamples(c.w, x.values, m, c.withBias, g, rng);
+    recordResult(name, c.cfg, st,
+                 host.ok() ? (a8 ? "vs cuBLASLt; host samples agree"
+                                 : "vs staged; host samples agree")
+                           : fmt("HOST SAMPLES DIFFER (max %.3g)",
+                                 host.maxAbs));
+    if (!host.ok())
+      recordResult(std::string(name) + " host", c.cfg, host, "");
+    recordBitIdentity(std::string(name) + " dispatch", c.cfg,
+                      viaRuntime.results() == g, "the runtime runs the kernel",
+                      "the runtime's output differs: not the kernel");
+    if (a8 && m <= 64)
+      recordBitIdentity(std::string(name) + " overlap", c.cfg,
+                        overlapTaken && overlap.results() == g,
+                        "two sets of stage sums, bit-identical",
+                        "two sets of stage sums DIFFER");
+    r.resetArena();
+  });
   // Split-K (8B down at 64 rows: 16 tiles of 256 rows, 112 k blocks):
   // eager twice and a graph replay, bit for bit.
   {
