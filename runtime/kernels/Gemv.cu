@@ -12,7 +12,7 @@
 // the result rounded once to bf16 (fp32 for the lm head) — the rounding of
 // cuBLASLt's epilogue.
 //
-// One kernel template serves both weight element types; only the per-chunk
+// One kernel template serves every operand type; only the per-chunk
 // widening differs:
 //  * bf16 weights: 8 per chunk, up to kGemvMaxRows rows;
 //  * FP8 E4M3 codes (W8A16, docs/quantization.md): 16 per chunk, widened
@@ -24,6 +24,9 @@
 //    the 8B projections then run in whole waves) and, for one row, widen
 //    each code pair right before its two FMAs instead of staging the RB x
 //    16 widened codes.
+//  * W8A8 (E4m3A8): the same codes with E4M3 activation codes and one
+//    scale per activation row (LaunchPolicy::w8a8GemvMaxRows rows): both
+//    widened exactly, (sum_k code_x code_w) * xScale * scale + b.
 //
 // cuBLASLt's batch-1 kernels reach 72-94% of copy bandwidth depending on
 // the shape (docs/kernels.md); this kernel is used for small M unless
