@@ -447,16 +447,10 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
   GemvTarget t{nullptr, out.data, bias ? bias->data : nullptr, w.rows,
                out.cols,  w.fp8,    w.scale,
                w.scaleCount};
-  if (!in.rowScale &&
-      fp8WeightGroup(r, outF32, &t, 1, static_cast<const bf16 *>(in.data),
-                     in.cols, in.cols, in.rows))
-    return;
-  // W8A8 at decode batches: the GEMV on both codes (a few rows), else the
-  // weight-streaming e4m3 wgmma kernel.
-  if (in.rowScale && (gemvGroup(r, outF32, &t, 1, in.data, in.cols, in.cols,
-                                in.rows, in.rowScale) ||
-                      decodeGemmGroup(r, outF32, &t, 1, in.data, in.cols,
-                                      in.cols, in.rows, in.rowScale)))
+  // Decode batches (W8A16 and W8A8): the GEMV, else the weight-streaming
+  // wgmma kernel.
+  if (fp8WeightGroup(r, outF32, &t, 1, in.data, in.cols, in.cols, in.rows,
+                     in.rowScale))
     return;
   if (in.rowScale && scaledGemm(r, out, in, w, bias, outF32))
     return;
@@ -464,10 +458,10 @@ void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
 }
 
 bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
-                    int count, const bf16 *x, int64_t ldx, int64_t k,
-                    int64_t m) {
-  return gemvGroup(r, outF32, targets, count, x, ldx, k, m) ||
-         decodeGemmGroup(r, outF32, targets, count, x, ldx, k, m);
+                    int count, const void *x, int64_t ldx, int64_t k,
+                    int64_t m, const float *xScale) {
+  return gemvGroup(r, outF32, targets, count, x, ldx, k, m, xScale) ||
+         decodeGemmGroup(r, outF32, targets, count, x, ldx, k, m, xScale);
 }
 
 } // namespace cuda

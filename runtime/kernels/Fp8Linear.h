@@ -42,14 +42,15 @@ constexpr size_t kFp8LtWorkspace = size_t(8) << 20;
 void fp8Projection(Rank &r, const char *op, Act out, Act in, Weight w,
                    const Weight *bias, bool outF32);
 
-/// FP8 weights (all `count` targets) with bf16 activations `x` [m, k]: the
-/// grouped W8A16 GEMV up to kFp8GemvMaxRows rows (LaunchPolicy::
-/// fp8GemvMaxRows where the decode GEMM runs), else the Hopper decode GEMM
-/// (Gemv.h's decodeGemmGroup); false, launching nothing, where neither
-/// takes them.
+/// FP8 weights (all `count` targets) with activations `x` [m, k], bf16 or
+/// with xScale (W8A8) E4M3 codes with one scale per row: the grouped GEMV
+/// up to kFp8GemvMaxRows rows (LaunchPolicy::fp8GemvMaxRows /
+/// w8a8GemvMaxRows where the decode GEMM runs), else the Hopper decode
+/// GEMM (Gemv.h's decodeGemmGroup); false, launching nothing, where
+/// neither takes them.
 bool fp8WeightGroup(Rank &r, bool outF32, const GemvTarget *targets,
-                    int count, const bf16 *x, int64_t ldx, int64_t k,
-                    int64_t m);
+                    int count, const void *x, int64_t ldx, int64_t k,
+                    int64_t m, const float *xScale = nullptr);
 
 /// `w` as a GEMV / decode GEMM target with no output or bias of its own
 /// (a SwiGLU's gate or up).

@@ -89,11 +89,15 @@ struct E4m3Weights {
                                      int64_t k) {
     return reinterpret_cast<const uint4 *>(t.fp8 + row * k);
   }
-  /// Widens each code pair right before its FMAs (4 live floats, not 16).
   __device__ static float dot(uint4 w, const uint4 x[2]) {
     float xf[16];
     unpack8(x[0], xf);
     unpack8(x[1], xf + 8);
+    return dotCodes(w, xf);
+  }
+  /// The 16 codes of `w` against xf[16], each code pair widened right
+  /// before its FMAs (4 live floats, not 16).
+  __device__ static float dotCodes(uint4 w, const float xf[16]) {
     uint32_t words[4] = {w.x, w.y, w.z, w.w};
     float s = 0.f;
 #pragma unroll
@@ -133,20 +137,9 @@ struct E4m3A8 : E4m3Weights {
   using XElem = uint8_t;
   static constexpr int kXVec = kPer * int(sizeof(XElem)) / 16;
   __device__ static float dot(uint4 w, const uint4 x[1]) {
-    uint32_t words[4] = {w.x, w.y, w.z, w.w};
-    uint32_t xw[4] = {x[0].x, x[0].y, x[0].z, x[0].w};
-    float s = 0.f;
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      float2 lo = e4m3x2ToFloat2(words[i]), xlo = e4m3x2ToFloat2(xw[i]);
-      float2 hi = e4m3x2ToFloat2(words[i] >> 16),
-             xhi = e4m3x2ToFloat2(xw[i] >> 16);
-      s = fmaf(lo.x, xlo.x, s);
-      s = fmaf(lo.y, xlo.y, s);
-      s = fmaf(hi.x, xhi.x, s);
-      s = fmaf(hi.y, xhi.y, s);
-    }
-    return s;
+    float xf[16];
+    unpack16(x[0], xf);
+    return dotCodes(w, xf);
   }
   __device__ static float dotWide(const float wf[16], const uint4 x[1]) {
     float xf[16];

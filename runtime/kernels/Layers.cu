@@ -788,20 +788,10 @@ void linearSiblings(Rank &r, const char *op, int n, const Act *outs, Act in,
   bool fp8 = in.rowScale != nullptr;
   for (int i = 0; i < n; ++i)
     fp8 = fp8 || ws[i].fp8;
-  // FP8 weights, bf16 input: one grouped GEMV or decode GEMM where it
-  // applies; else (and W8A8) one FP8 projection each.
-  if (fp8 && !in.rowScale &&
-      fp8WeightGroup(r, /*outF32=*/false, targets, n,
-                     static_cast<const bf16 *>(in.data), in.cols, in.cols,
-                     in.rows))
-    return;
-  // W8A8: one grouped GEMV on both codes (a few rows) or decode GEMM
-  // (e4m3 wgmma) where it applies.
-  if (fp8 && in.rowScale &&
-      (gemvGroup(r, /*outF32=*/false, targets, n, in.data, in.cols, in.cols,
-                 in.rows, in.rowScale) ||
-       decodeGemmGroup(r, /*outF32=*/false, targets, n, in.data, in.cols,
-                       in.cols, in.rows, in.rowScale)))
+  // FP8 weights, bf16 or (W8A8) FP8 input: one grouped GEMV or decode
+  // GEMM where it applies; else one FP8 projection each.
+  if (fp8 && fp8WeightGroup(r, /*outF32=*/false, targets, n, in.data,
+                            in.cols, in.cols, in.rows, in.rowScale))
     return;
   if (fp8) {
     for (int i = 0; i < n; ++i)
