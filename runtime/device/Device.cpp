@@ -36,6 +36,13 @@ int envOnOff(const char *name) {
   return v && std::strcmp(v, "0") == 0 ? 0 : -1;
 }
 
+int64_t envRows(const char *name) {
+  const char *e = std::getenv(name);
+  char *end = nullptr;
+  long n = e && *e ? std::strtol(e, &end, 10) : -1;
+  return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
+}
+
 int smCount() {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> counts[kMaxDevices];

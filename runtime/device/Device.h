@@ -39,6 +39,10 @@ int smCount();
 /// is "0", else -1 (unset or anything else: the launch policy decides).
 int envOnOff(const char *name);
 
+/// A row count of the environment: variable `name` as a non-negative
+/// integer, or -1 where it is unset or not one (the policy decides).
+int64_t envRows(const char *name);
+
 /// Whether `p` is aligned to `bytes` (a power of two).
 inline bool isAligned(const void *p, uintptr_t bytes) {
   return (reinterpret_cast<uintptr_t>(p) & (bytes - 1)) == 0;

@@ -89,15 +89,6 @@ bool encodeMap(CUtensorMap &map, const void *p, bool fp8, int64_t rows,
             CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
 }
 
-/// The row count the environment variable `name` holds (a non-negative
-/// integer), or -1 where it is unset or not one.
-int64_t envRows(const char *name) {
-  const char *e = std::getenv(name);
-  char *end = nullptr;
-  long n = e && *e ? std::strtol(e, &end, 10) : -1;
-  return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
-}
-
 /// Fewest rows the kernel takes now: LLMC_DECODE_GEMM (0 off, N from N
 /// rows) if set, else the launch policy's.
 int64_t minRows() {

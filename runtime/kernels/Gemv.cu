@@ -535,14 +535,11 @@ int64_t fp8GemvRows() {
 /// Most rows W8A8 projections take the GEMV for: LLMC_W8A8_GEMV_ROWS
 /// (0-8, 0: none) if set, else the launch policy's.
 int64_t w8a8GemvRows() {
-  static const int env = [] {
-    const char *v = std::getenv("LLMC_W8A8_GEMV_ROWS");
-    char *end = nullptr;
-    long n = v && *v ? std::strtol(v, &end, 10) : -1;
-    return v && *v && !*end && n >= 0 && n <= long(kFp8GemvMaxRows) ? int(n)
-                                                                     : -1;
+  static const int64_t env = [] {
+    int64_t n = envRows("LLMC_W8A8_GEMV_ROWS");
+    return n <= kFp8GemvMaxRows ? n : int64_t(-1);
   }();
-  return env >= 0 ? env : launchPolicy().w8a8GemvMaxRows;
+  return env >= 0 ? env : int64_t(launchPolicy().w8a8GemvMaxRows);
 }
 
 /// Whether the GEMV applies to activations `x` [m, k] (leading dim ldx:
