@@ -23,9 +23,8 @@
 # LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
 # staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16
 # fp8-staged fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0
-# (W8A8 at 1-2 rows on the e4m3 decode GEMM instead of the GEMV) and
-# w8a8-ov with LLMC_W8A8_DG_OVERLAP=1 (the decode GEMM's two sets of stage
-# sums up to 64 rows: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="w8a8 w8a8-ov"). torch and torch-fp8 are the peers of the same run:
+# (W8A8 at 1-2 rows on the e4m3 decode GEMM instead of the GEMV). torch
+# and torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
 # per-channel weight and per-token activation scales); after the table, our
@@ -64,7 +63,6 @@ for w in $only; do
       fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
       fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
       w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
-      w8a8-ov) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_DG_OVERLAP=1) ;;
       *) bin="$carry/$q/llm-model" ;;
     esac
     [[ -x $bin ]] || continue
@@ -93,7 +91,7 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
 for w in ("b1", "b64", "prefill"):
     base = by.get((w, "bf16"))
     for q in ("bf16", "bf16-r32", "fp8", "fp8-r32", "fp8-staged", "fp8-dg",
-              "w8a8", "w8a8-dg", "w8a8-ov", "fp8-tp2", "torch", "torch-fp8"):
+              "w8a8", "w8a8-dg", "fp8-tp2", "torch", "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]

@@ -112,13 +112,6 @@ int64_t a8MaxRows() {
   return env >= 0 ? env : int64_t(launchPolicy().w8a8DecodeGemmMaxRows);
 }
 
-/// Whether W8A8 takes DecodeA8Overlap up to 64 rows:
-/// LLMC_W8A8_DG_OVERLAP (0 or 1) if set, else the launch policy's.
-bool a8Overlap() {
-  static const int env = envOnOff("LLMC_W8A8_DG_OVERLAP");
-  return env >= 0 ? env == 1 : launchPolicy().w8a8DecodeGemmOverlap;
-}
-
 /// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
 /// that; A/B measurements of the pipeline depth).
 int stagesFor(int most) {
@@ -249,10 +242,6 @@ template <class W, class Out, bool Swiglu>
 bool launchW(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
              const void *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   static_assert(kDecodeMaxRows == 128, "instantiate every batch tile");
-  if constexpr (W::kOverlap) {
-    if (a.m > 64)
-      return launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
-  }
   if (a.m <= 8)
     return launchBn<W, 8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 16)
@@ -261,9 +250,7 @@ bool launchW(Rank &r, const CUtensorMap &w0, const CUtensorMap &w1,
     return launchBn<W, 32, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   if (a.m <= 64)
     return launchBn<W, 64, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
-  if constexpr (!W::kOverlap)
-    return launchBn<W, 128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
-  return false;
+  return launchBn<W, 128, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }
 
 /// a.xScale set: W8A8 (fp8 weights and x); else bf16 x with bf16 or (fp8)
@@ -272,9 +259,7 @@ template <class Out, bool Swiglu>
 bool launch(Rank &r, bool fp8, const CUtensorMap &w0, const CUtensorMap &w1,
             const void *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   if (a.xScale)
-    return a8Overlap()
-               ? launchW<DecodeA8Overlap, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
-               : launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   return fp8 ? launchW<DecodeE4m3, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
              : launchW<DecodeBf16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }

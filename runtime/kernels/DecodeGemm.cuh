@@ -45,11 +45,11 @@
 // stage's four k32 products go to fresh accumulators that are then added
 // into the fp32 sums (the tensor cores' FP8 sums keep fewer mantissa bits
 // than fp32: the per-128 promotion cuBLASLt's exact mode and DeepSeek-V3
-// use), so a stage is consumed whole before its refill (DecodeA8Overlap,
-// up to 64 rows: two sets of stage sums, stage i+1's wgmma in flight while
-// stage i's are added; the same additions in the same order). The
-// epilogue is the staged path's: (sum * xScale[m]) * scale[n] (+ bias),
-// one rounding.
+// use), so a stage is consumed whole before its refill. (Two sets of stage
+// sums, stage i+1's wgmma in flight while stage i's are added, gave the
+// same bits and measured 2-26% slower: docs/quantization.md, "Fifteenth
+// session".) The epilogue is the staged path's: (sum * xScale[m]) *
+// scale[n] (+ bias), one rounding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,27 +78,19 @@ constexpr int kDecodeRowBytes = 128;
 
 /// bf16 weights: 64 k per stage, A read by wgmma from shared memory.
 struct DecodeBf16 {
-  static constexpr bool kFp8 = false, kA8 = false, kOverlap = false;
+  static constexpr bool kFp8 = false, kA8 = false;
   static constexpr int kBk = 64;
 };
 /// FP8 E4M3 codes: 128 k per stage, A widened into registers.
 struct DecodeE4m3 {
-  static constexpr bool kFp8 = true, kA8 = false, kOverlap = false;
+  static constexpr bool kFp8 = true, kA8 = false;
   static constexpr int kBk = 128;
 };
 /// W8A8: E4M3 weights and E4M3 x (per-row scales), 128 k per stage, both
 /// read by wgmma from shared memory.
 struct DecodeA8 {
-  static constexpr bool kFp8 = true, kA8 = true, kOverlap = false;
+  static constexpr bool kFp8 = true, kA8 = true;
   static constexpr int kBk = 128;
-};
-/// W8A8 with two sets of stage sums (up to 64 rows: BN <= 64): stage i+1's
-/// wgmma runs while stage i's sums are added and its slot refilled,
-/// instead of each stage waiting for its own products first. The sums are
-/// added in the same order, so the outputs are DecodeA8's bit for bit
-/// (LaunchPolicy::w8a8DecodeGemmOverlap).
-struct DecodeA8Overlap : DecodeA8 {
-  static constexpr bool kOverlap = true;
 };
 
 /// Keeps the compiler from moving reads of `p` (registers a wgmma wrote)
@@ -260,72 +252,39 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // and up of the same 64 rows).
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   float acc[2][NR] = {};
-  // W8A8: stage i's four k32 products of both tiles into p (zeroed),
-  // committed as one wgmma group; once it has retired, p is added into the
-  // fp32 sums and the stage's slot refilled (every warpgroup past it).
-  auto issueA8 = [&](float(&p)[2][NR], int i) {
-    const int s = i % ST;
-    mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
-    const uint32_t st = base + s * kStage;
-#pragma unroll
-    for (int w = 0; w < 2; ++w)
-#pragma unroll
-      for (int j = 0; j < NR; ++j)
-        p[w][j] = 0.f;
-    wgmmaFence();
-#pragma unroll
-    for (int kk = 0; kk < kBk / 32; ++kk) {
-      // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
-      uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-      Wgmma<BN>::runE4m3(p[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
-      Wgmma<BN>::runE4m3(p[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
-                         bx);
-    }
-    wgmmaCommit();
-  };
-  auto retireA8 = [&](float(&p)[2][NR], int i) {
-    holdRegs(p);
-#pragma unroll
-    for (int w = 0; w < 2; ++w)
-#pragma unroll
-      for (int j = 0; j < NR; ++j)
-        acc[w][j] += p[w][j];
-    __syncthreads();
-    if (tid == 0 && i + ST < nk) {
-      loadW(i % ST, kb0 + i + ST);
-      loadX(i % ST, kb0 + i + ST);
-    }
-  };
-  if constexpr (W::kOverlap) {
-    static_assert(W::kA8 && BN <= 64, "two sets of stage sums fit to BN 64");
-    // Stage i + 1's group is in flight while stage i's retires.
-    float p0[2][NR], p1[2][NR];
-    if (nk > 0)
-      issueA8(p0, 0);
-    for (int i = 0; i < nk; i += 2) {
-      if (i + 1 < nk) {
-        issueA8(p1, i + 1);
-        wgmmaWait<1>();
-      } else {
-        wgmmaWait<0>();
-      }
-      retireA8(p0, i);
-      if (i + 1 >= nk)
-        break;
-      if (i + 2 < nk) {
-        issueA8(p0, i + 2);
-        wgmmaWait<1>();
-      } else {
-        wgmmaWait<0>();
-      }
-      retireA8(p1, i + 1);
-    }
-  } else if constexpr (W::kA8) {
+  if constexpr (W::kA8) {
+    // W8A8: stage i's four k32 products of both tiles into `part` (zeroed),
+    // committed as one wgmma group; once it has retired, `part` is added
+    // into the fp32 sums and the stage's slot refilled (every warpgroup
+    // past it).
     for (int i = 0; i < nk; ++i) {
-      float part[2][NR];
-      issueA8(part, i);
+      const int s = i % ST;
+      mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
+      const uint32_t st = base + s * kStage;
+      float part[2][NR] = {};
+      wgmmaFence();
+#pragma unroll
+      for (int kk = 0; kk < kBk / 32; ++kk) {
+        // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
+        uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+        Wgmma<BN>::runE4m3(part[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
+                           bx);
+        Wgmma<BN>::runE4m3(part[1],
+                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+      }
+      wgmmaCommit();
       wgmmaWait<0>();
-      retireA8(part, i);
+      holdRegs(part);
+#pragma unroll
+      for (int w = 0; w < 2; ++w)
+#pragma unroll
+        for (int j = 0; j < NR; ++j)
+          acc[w][j] += part[w][j];
+      __syncthreads();
+      if (tid == 0 && i + ST < nk) {
+        loadW(s, kb0 + i + ST);
+        loadX(s, kb0 + i + ST);
+      }
     }
   } else {
     // bf16 and W8A16: one accumulator set over all stages.

@@ -106,12 +106,6 @@ struct LaunchPolicy {
   /// docs/quantization.md "Thirteenth session"). LLMC_W8A8_DECODE_GEMM=N
   /// overrides it.
   int w8a8DecodeGemmMaxRows = 64;
-  /// W8A8 on the decode GEMM up to 64 rows with two sets of stage sums, so
-  /// that each stage's e4m3 wgmma overlaps the previous stage's promotion
-  /// into fp32 and its slot's refill (DecodeA8Overlap, bit-identical
-  /// outputs). Off until a GPU run measures it (built 2026-12-07, not yet
-  /// run); LLMC_W8A8_DG_OVERLAP=0/1 overrides it.
-  bool w8a8DecodeGemmOverlap = false;
   /// FP8 weights take the GEMV up to this many rows (at most
   /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
   /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost

@@ -318,13 +318,6 @@ void setDecodeGemm(bool a8, bool on) {
   rt::setLaunchPolicy(p);
 }
 
-/// LaunchPolicy::w8a8DecodeGemmOverlap on or off, the rest as it is.
-void setA8Overlap(bool on) {
-  rt::LaunchPolicy p = rt::launchPolicy();
-  p.w8a8DecodeGemmOverlap = on;
-  rt::setLaunchPolicy(p);
-}
-
 /// x [m, k]: bf16 rows, or (a8) the E4M3 codes and per-row scales of
 /// random rows quantized on the host; `values` holds the exact values the
 /// outputs are sums of (for a8, code * scale).
@@ -514,17 +507,9 @@ void checkDecodeGemm(FakeRank &r, bool a8) {
     const Shape &s = c.s;
     const int64_t m = c.m;
     const Input &x = c.x;
-    Outputs got(s, m), other(s, m), viaRuntime(s, m), overlap(s, m);
+    Outputs got(s, m), other(s, m), viaRuntime(s, m);
     setDecodeGemm(a8, true);
     bool taken = runKernel(r, c.w, got, x.data(), m, c.withBias, x.xScale());
-    // W8A8 up to 64 rows: DecodeA8Overlap must give the same bits.
-    bool overlapTaken = false;
-    if (a8 && m <= 64) {
-      setA8Overlap(true);
-      overlapTaken =
-          runKernel(r, c.w, overlap, x.data(), m, c.withBias, x.xScale());
-      setA8Overlap(false);
-    }
     sync(r);
     if (!taken) {
       rt::setLaunchPolicy(saved);
@@ -549,11 +534,6 @@ void checkDecodeGemm(FakeRank &r, bool a8) {
     recordBitIdentity(std::string(name) + " dispatch", c.cfg,
                       viaRuntime.results() == g, "the runtime runs the kernel",
                       "the runtime's output differs: not the kernel");
-    if (a8 && m <= 64)
-      recordBitIdentity(std::string(name) + " overlap", c.cfg,
-                        overlapTaken && overlap.results() == g,
-                        "two sets of stage sums, bit-identical",
-                        "two sets of stage sums DIFFER");
     r.resetArena();
   });
   // Split-K (8B down at 64 rows: 16 tiles of 256 rows, 112 k blocks):
@@ -734,18 +714,6 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
               throw RankFailure("the w8a8 decode gemm did not apply");
           },
           copies8);
-      double tv = 0;
-      if (m <= 64) {
-        setA8Overlap(true);
-        tv = time(
-            [&] {
-              if (!runKernel(r, w8[size_t(i++ % copies8)], o, x8.data(), m,
-                             false, x8.xScale()))
-                throw RankFailure("the w8a8 decode gemm did not apply");
-            },
-            copies8);
-        setA8Overlap(false);
-      }
       setDecodeGemm(true, false);
       double tc = time(
           [&] {
@@ -755,11 +723,10 @@ void benchFp8DecodeGemm(FakeRank &r, double copyGBs) {
           copies8);
       rt::setLaunchPolicy(saved);
       std::printf("%-12s %4lld w8a8: decode gemm %9.2f us %7.0f GB/s %5.1f%%, "
-                  "overlap %9.2f us %5.1f%%, cuBLASLt %9.2f us %7.0f GB/s "
-                  "%5.1f%% (%.2fx)\n",
+                  "cuBLASLt %9.2f us %7.0f GB/s %5.1f%% (%.2fx)\n",
                   name.c_str(), (long long)m, ta, gbs(ta, fp8Bytes),
-                  pct(ta, fp8Bytes), tv, tv > 0 ? pct(tv, fp8Bytes) : 0.0, tc,
-                  gbs(tc, fp8Bytes), pct(tc, fp8Bytes), tc / ta);
+                  pct(ta, fp8Bytes), tc, gbs(tc, fp8Bytes), pct(tc, fp8Bytes),
+                  tc / ta);
       std::fflush(stdout);
       r.resetArena();
     }
