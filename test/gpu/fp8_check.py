@@ -42,6 +42,10 @@
 # activations, which no transformers model has); "deqkv" against "deq" and
 # "bf16kv" against "bf16" (the KV cache's quantization error alone), and
 # every *kv binary also against its reference without the FP8 KV cache.
+# Path variants (reported, never gated): --variant NAME:VAR=V[,VAR=V...]
+# (repeatable) runs every quantized binary once more with those runtime
+# variables (e.g. staged:LLMC_FP8_DECODE_GEMM=0, or gemv:LLMC_FP8_GEMV_ROWS=8:
+# which kernel family a distance comes from), as rows "<plan> [NAME]".
 # A markdown table goes to OUT/fp8-table.md and each binary's per-step max
 # rel diff (per prompt) to OUT/fp8-per-step.json; exit 1 if an accuracy
 # row fails.
@@ -227,7 +231,18 @@ def main():
     ap.add_argument("--tolerance", type=float, default=2e-2)
     ap.add_argument("--gated-only", action="store_true",
                     help="only the pass/fail comparisons (quicker)")
+    ap.add_argument("--variant", action="append", default=[],
+                    metavar="NAME:VAR=V[,VAR=V...]",
+                    help="also run every quantized binary with these "
+                    "runtime variables (reported, not gated)")
     args = ap.parse_args()
+    variants = [(None, None)]
+    for v in args.variant:
+        name, _, assigns = v.partition(":")
+        pairs = [a.partition("=") for a in assigns.split(",") if a]
+        if not name or not pairs or any(not k or not eq for k, eq, _ in pairs):
+            ap.error(f"--variant '{v}': expected NAME:VAR=V[,VAR=V...]")
+        variants.append((name, {**os.environ, **{k: val for k, _, val in pairs}}))
     os.makedirs(args.out, exist_ok=True)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}", flush=True)
     rng = np.random.default_rng(7)
@@ -333,46 +348,52 @@ def main():
                       "w8a8kv": ["bf16", "deqkv"]}[quant]
             if args.gated_only:
                 checks = [c for c in checks if (quant, c) in GATED]
-            for ref_name in checks:
-                ref_tokens, ref_logits = refs[ref_name]
-                force = "--force-tokens=" + ";".join(
-                    ",".join(map(str, t[:-1])) for t in ref_tokens)
-                tokens, logits, err = run_plan(
-                    plan_dir, ckpt, prompts, args.tokens, work,
-                    f"{model_name}-{plan}-{ref_name}", [force])
-                gated = (quant, ref_name) in GATED
-                if err:
-                    ok = False
-                    rows.append((model_name, plan, ref_name, "error", "-",
-                                 "FAIL", err))
-                    print(f"  {plan} vs {ref_name}: ERROR {err}", flush=True)
+            for variant, env in variants:
+                if variant and quant in ("bf16", "bf16kv"):
                     continue
-                rel, agree, total, hard = worst(tokens, logits, ref_tokens,
-                                                ref_logits, args.tolerance)
-                per_step[f"{model_name} {plan} vs {ref_name}"] = \
-                    steps_per_prompt(logits, ref_logits)
-                verdict = "-"
-                if gated:
-                    good = rel <= args.tolerance and hard == 0
-                    ok = ok and good
-                    verdict = "PASS" if good else "FAIL"
-                rows.append((model_name, plan, ref_name, f"{rel:.2e}",
-                             f"{agree}/{total}", verdict,
-                             f"{hard} argmax differences beyond near-ties"
-                             if hard else ""))
-                print(f"  {plan} vs {ref_name}: max_rel_diff={rel:.3e} "
-                      f"argmax={agree}/{total} hard={hard} {verdict}", flush=True)
-                # Against the same model with bf16-rounded activations: how
-                # much of the distance is the bf16 dataflow itself.
-                erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
-                                                emulated[ref_name],
-                                                args.tolerance)
-                rows.append((model_name, plan,
-                             ref_name + ", bf16-rounded activations",
-                             f"{erel:.2e}", f"{eagree}/{etotal}", "-", ""))
-                print(f"  {plan} vs {ref_name} with bf16 activations: "
-                      f"max_rel_diff={erel:.3e} argmax={eagree}/{etotal}",
-                      flush=True)
+                run = f"{plan} [{variant}]" if variant else plan
+                for ref_name in checks:
+                    ref_tokens, ref_logits = refs[ref_name]
+                    force = "--force-tokens=" + ";".join(
+                        ",".join(map(str, t[:-1])) for t in ref_tokens)
+                    tokens, logits, err = run_plan(
+                        plan_dir, ckpt, prompts, args.tokens, work,
+                        f"{model_name}-{plan}-{ref_name}-{variant or ''}",
+                        [force], env)
+                    gated = not variant and (quant, ref_name) in GATED
+                    if err:
+                        ok = False
+                        rows.append((model_name, run, ref_name, "error", "-",
+                                     "FAIL", err))
+                        print(f"  {run} vs {ref_name}: ERROR {err}", flush=True)
+                        continue
+                    rel, agree, total, hard = worst(tokens, logits, ref_tokens,
+                                                    ref_logits, args.tolerance)
+                    per_step[f"{model_name} {run} vs {ref_name}"] = \
+                        steps_per_prompt(logits, ref_logits)
+                    verdict = "-"
+                    if gated:
+                        good = rel <= args.tolerance and hard == 0
+                        ok = ok and good
+                        verdict = "PASS" if good else "FAIL"
+                    rows.append((model_name, run, ref_name, f"{rel:.2e}",
+                                 f"{agree}/{total}", verdict,
+                                 f"{hard} argmax differences beyond near-ties"
+                                 if hard else ""))
+                    print(f"  {run} vs {ref_name}: max_rel_diff={rel:.3e} "
+                          f"argmax={agree}/{total} hard={hard} {verdict}",
+                          flush=True)
+                    # Against the same model with bf16-rounded activations:
+                    # how much of the distance is the bf16 dataflow itself.
+                    erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
+                                                    emulated[ref_name],
+                                                    args.tolerance)
+                    rows.append((model_name, run,
+                                 ref_name + ", bf16-rounded activations",
+                                 f"{erel:.2e}", f"{eagree}/{etotal}", "-", ""))
+                    print(f"  {run} vs {ref_name} with bf16 activations: "
+                          f"max_rel_diff={erel:.3e} argmax={eagree}/{etotal}",
+                          flush=True)
     table = ["| model | run | reference (transformers fp32) | max rel diff of "
              "logits (teacher-forced) | argmax = reference | accuracy | note |",
              "|---|---|---|---|---|---|---|"]

@@ -252,7 +252,9 @@ def routing_excuse(model, prompt, toks, stats, first_off, ours_tokens,
     return best
 
 
-def run_plan(plan_dir, ckpt, prompts, steps, work, tag, extra=()):
+def run_plan(plan_dir, ckpt, prompts, steps, work, tag, extra=(), env=None):
+    """Runs plan_dir's llm-model on `prompts` (with `env`, the process's
+    environment when None): (tokens, per-prompt logits, error)."""
     manifest = json.load(open(os.path.join(plan_dir, "manifest.json")))
     ranks = int(np.prod(manifest["plan"]["shape"])) if manifest["plan"]["shape"] else 1
     dump = os.path.join(work, f"{tag}.npy")
@@ -261,7 +263,8 @@ def run_plan(plan_dir, ckpt, prompts, steps, work, tag, extra=()):
            f"--max-new-tokens={steps}", f"--dump-logits={dump}", *extra]
     if ranks > 1:
         cmd.append("--emulate-ranks")
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                          env=env)
     if proc.returncode != 0:
         return None, None, (proc.stderr or proc.stdout).strip()[-400:]
     tokens = [[int(t) for t in line.split()[1:]]
