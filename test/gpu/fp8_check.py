@@ -46,7 +46,8 @@
 # (repeatable) runs every quantized binary once more with those runtime
 # variables (e.g. staged:LLMC_FP8_DECODE_GEMM=0, or gemv:LLMC_FP8_GEMV_ROWS=8:
 # which kernel family a distance comes from), as rows "<plan> [NAME]".
-# A markdown table goes to OUT/fp8-table.md and each binary's per-step max
+# Every binary's and floor's row also gives its median step (the typical
+# distance beside the worst one). A markdown table goes to OUT/fp8-table.md and each binary's per-step max
 # rel diff (per prompt) to OUT/fp8-per-step.json; exit 1 if an accuracy
 # row fails.
 #
@@ -321,12 +322,17 @@ def main():
             per_step[f"{model_name} floor vs {name}"] = steps_per_prompt(
                 lg, refs[name][1])
         for ref_name, ((rel, agree, total, _), _) in floors.items():
+            median = float(np.median(
+                [x for p in per_step[f"{model_name} floor vs {ref_name}"]
+                 for x in p]))
             rows.append((model_name,
                          "transformers fp32 with bf16-rounded activations",
                          ref_name, f"{rel:.2e}", f"{agree}/{total}", "-",
-                         "the bf16-activation floor of this model"))
+                         "the bf16-activation floor of this model; median "
+                         f"step {median:.2e}"))
             print(f"{model_name}: bf16-activation floor vs {ref_name} "
-                  f"max_rel_diff={rel:.3e} argmax={agree}/{total}", flush=True)
+                  f"max_rel_diff={rel:.3e} median={median:.3e} "
+                  f"argmax={agree}/{total}", flush=True)
         del model
         torch.cuda.empty_cache()
         for what, ref_name, logits, note in exact:
@@ -369,8 +375,12 @@ def main():
                         continue
                     rel, agree, total, hard = worst(tokens, logits, ref_tokens,
                                                     ref_logits, args.tolerance)
-                    per_step[f"{model_name} {run} vs {ref_name}"] = \
-                        steps_per_prompt(logits, ref_logits)
+                    steps = steps_per_prompt(logits, ref_logits)
+                    per_step[f"{model_name} {run} vs {ref_name}"] = steps
+                    # The typical step beside the worst: a binary whose
+                    # median sits far above its floor's has an error of
+                    # its own, not one unlucky position.
+                    median = float(np.median([x for p in steps for x in p]))
                     verdict = "-"
                     if gated:
                         good = rel <= args.tolerance and hard == 0
@@ -378,11 +388,12 @@ def main():
                         verdict = "PASS" if good else "FAIL"
                     rows.append((model_name, run, ref_name, f"{rel:.2e}",
                                  f"{agree}/{total}", verdict,
-                                 f"{hard} argmax differences beyond near-ties"
-                                 if hard else ""))
+                                 f"median step {median:.2e}" +
+                                 (f"; {hard} argmax differences beyond "
+                                  "near-ties" if hard else "")))
                     print(f"  {run} vs {ref_name}: max_rel_diff={rel:.3e} "
-                          f"argmax={agree}/{total} hard={hard} {verdict}",
-                          flush=True)
+                          f"median={median:.3e} argmax={agree}/{total} "
+                          f"hard={hard} {verdict}", flush=True)
                     # Against the same model with bf16-rounded activations:
                     # how much of the distance is the bf16 dataflow itself.
                     erel, eagree, etotal, _ = worst(tokens, logits, ref_tokens,
