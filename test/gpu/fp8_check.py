@@ -47,9 +47,9 @@
 # variables (e.g. staged:LLMC_FP8_DECODE_GEMM=0, or gemv:LLMC_FP8_GEMV_ROWS=8:
 # which kernel family a distance comes from), as rows "<plan> [NAME]".
 # Every binary's and floor's row also gives its median step (the typical
-# distance beside the worst one). A markdown table goes to OUT/fp8-table.md and each binary's per-step max
-# rel diff (per prompt) to OUT/fp8-per-step.json; exit 1 if an accuracy
-# row fails.
+# distance beside the worst one). A markdown table goes to
+# OUT/fp8-table.md and each binary's per-step max rel diff (per prompt) to
+# OUT/fp8-per-step.json; exit 1 if an accuracy row fails.
 #
 # ===----------------------------------------------------------------------=== #
 import argparse
