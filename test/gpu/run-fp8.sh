@@ -21,7 +21,8 @@
 # FP8_BENCH="workload seconds binaries...; ..." (default: b1 with bf16, fp8,
 # w8a8, fp8-tp2; prefill with bf16, w8a8, fp8; b64 with bf16,
 # fp8-staged, fp8-dg, w8a8: fp8-dg / fp8-staged are the FP8 binary with
-# LLMC_FP8_DECODE_GEMM=1 / 0, bench/fp8.sh)
+# LLMC_FP8_DECODE_GEMM=1 / 0; b16 with bf16, fp8, w8a8, w8a8-lt: W8A8 on
+# cuBLASLt beyond the GEMV; bench/fp8.sh)
 # fit a tight device budget; FP8_ACC_FLAGS (e.g. --gated-only) goes to
 # fp8_check.py. If a W8A8 kernel case fails, the end-to-end runs stage
 # W8A8 (LLMC_FP8_SCALED_GEMM=0, the path of earlier measurements) and
@@ -58,7 +59,7 @@ timeout "$t_acc" python3 test/gpu/fp8_check.py "$d/acc" "$out" ${FP8_ACC_FLAGS:-
   >"$out/accuracy.txt" 2>&1
 echo "fp8_check: exit $? at $((SECONDS - start)) s" | tee -a "$out/accuracy.txt"
 grep -E "floor|max_rel_diff" "$out/accuracy.txt" | head -30
-IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 120 bf16 w8a8 fp8; b64 160 bf16 fp8-staged fp8-dg w8a8}"
+IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 120 bf16 w8a8 fp8; b64 160 bf16 fp8-staged fp8-dg w8a8; b16 100 bf16 fp8 w8a8 w8a8-lt}"
 for g in "${groups[@]}"; do
   # shellcheck disable=SC2086
   set -- $g
