@@ -16,12 +16,18 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 using namespace llmc::rt;
 
 namespace {
 
+/// A file of this process: ctest runs each test as its own process, in
+/// parallel, and two tests writing one path (the origin probe) read each
+/// other's half-renamed files.
 std::string tempPath(const char *name) {
-  return testing::TempDir() + "/llmc-gemm-tuning-" + name + ".json";
+  return testing::TempDir() + "/llmc-gemm-tuning-" +
+         std::to_string(getpid()) + "-" + name + ".json";
 }
 
 void write(const std::string &path, const std::string &text) {
