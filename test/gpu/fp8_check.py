@@ -55,6 +55,7 @@
 import argparse
 import json
 import os
+import re
 import sys
 
 import numpy as np
@@ -241,8 +242,11 @@ def main():
     for v in args.variant:
         name, _, assigns = v.partition(":")
         pairs = [a.partition("=") for a in assigns.split(",") if a]
-        if not name or not pairs or any(not k or not eq for k, eq, _ in pairs):
-            ap.error(f"--variant '{v}': expected NAME:VAR=V[,VAR=V...]")
+        if (not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or not pairs
+                or any(not k or not eq for k, eq, _ in pairs)):
+            ap.error(f"--variant '{v}': expected NAME:VAR=V[,VAR=V...], "
+                     "NAME of letters, digits, '_', '.' or '-' (it names "
+                     "the logits files)")
         variants.append((name, {**os.environ, **{k: val for k, _, val in pairs}}))
     os.makedirs(args.out, exist_ok=True)
     print(f"torch {torch.__version__}, {torch.cuda.get_device_name(0)}", flush=True)
