@@ -524,12 +524,11 @@ bool gemvEnabled() {
 /// Most rows FP8 weights take the GEMV for: LLMC_FP8_GEMV_ROWS (1-8) if
 /// set, else the launch policy's.
 int64_t fp8GemvRows() {
-  static const int env = [] {
-    const char *v = std::getenv("LLMC_FP8_GEMV_ROWS");
-    int n = v && *v ? std::atoi(v) : 0;
-    return n >= 1 && n <= int(kFp8GemvMaxRows) ? n : 0;
+  static const int64_t env = [] {
+    int64_t n = envRows("LLMC_FP8_GEMV_ROWS");
+    return n >= 1 && n <= kFp8GemvMaxRows ? n : int64_t(0);
   }();
-  return env > 0 ? env : launchPolicy().fp8GemvMaxRows;
+  return env > 0 ? env : int64_t(launchPolicy().fp8GemvMaxRows);
 }
 
 /// Most rows W8A8 projections take the GEMV for: LLMC_W8A8_GEMV_ROWS
