@@ -5,12 +5,12 @@
 //
 // Computed transposed, out^T = W x^T, so the wide operand (the weight) is
 // wgmma's M side and the batch its N side (BN = 8..128, rows past M
-// zero-filled by the copy engine). A block has one or two consumer
-// warpgroups, each owning two m64 weight tiles (128 or 256 weight rows per
-// block: decodeWarpgroups). Thread 0 feeds a ring of stages, each 128
-// bytes of every weight row of the tiles (64 k of bf16) and the same k of
-// x, by the bulk tensor copy engine (128-byte swizzle, completion on one
-// mbarrier per stage); a stage is refilled once
+// zero-filled by the copy engine). A block has two consumer warpgroups,
+// each owning two m64 weight tiles (256 weight rows per block, 128 of gate
+// and 128 of up with SwiGLU: decodeWarpgroups). Thread 0 feeds a ring of
+// stages, each 128 bytes of every weight row of the tiles (64 k of bf16)
+// and the same k of x, by the bulk tensor copy engine (128-byte swizzle,
+// completion on one mbarrier per stage); a stage is refilled once
 // the wgmma that read it has retired, while the next one runs. The weight
 // loads of the first stages are issued before griddepcontrol.wait: under
 // programmatic dependent launch the stream starts while the previous kernel
@@ -137,9 +137,15 @@ struct DecodeGemmArgs {
 /// weight tiles; x is re-read from L2 once per block, BN / (128 x groups)
 /// bytes per weight byte. H100, one group: at BN = 128 the weight and x
 /// bytes together capped near 3.5 TB/s (61% of copy bandwidth for the
-/// weight), so from BN = 32 two groups share each x tile.
+/// weight), so from BN = 32 two groups shared each x tile. Below 32 rows
+/// two groups as well since the H100 A/B of 2026-12-07 (8B, TPOT at batch
+/// 16: W8A16 7.509 -> 5.081 ms, W8A8 6.078 -> 4.644; batch 64 unchanged,
+/// 6.795 -> 6.714 and 6.355 -> 6.339): with one, the gate|up launch at 16
+/// rows was 224 tiles of 64 rows for 132 SMs, two waves; with two it is 112
+/// tiles, one wave. Batch tiles of 8 rows (batches 3-8) are covered by the
+/// kernel tests but were not timed end to end.
 template <int BN> __host__ __device__ constexpr int decodeWarpgroups() {
-  return BN >= 32 ? 2 : 1;
+  return 2;
 }
 template <class W, int BN>
 __host__ __device__ constexpr int decodeStageBytes() {
