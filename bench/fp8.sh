@@ -17,17 +17,17 @@
 # "% copy" is the bytes read per decode step (weights in their stored
 # dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
 # one table with the FP8/bf16 ratios (>1: faster) and writes it to
-# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset
-# of the workloads (b16, decode batch 16, only when named: the e4m3 decode
-# GEMM's 9-16-row tiles), FP8_BENCH_QUANTS="bf16 w8a8" of the binaries. Besides
-# the binaries' names, fp8-dg and fp8-staged run CARRY/fp8 with
-# LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
-# staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16
-# fp8-staged fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0
-# (W8A8 at 1-2 rows on the e4m3 decode GEMM instead of the GEMV) and
-# w8a8-lt with LLMC_W8A8_DECODE_GEMM=0 (every W8A8 projection beyond the
-# GEMV on cuBLASLt's E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and
-# b64). torch and torch-fp8 are the peers of the same run:
+# OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset of
+# the workloads (b8 and b16, decode batch 8 and 16, only when named: the e4m3
+# decode GEMM's 8- and 16-row tiles), FP8_BENCH_QUANTS="bf16 w8a8" of the
+# binaries. Besides the binaries' names, fp8-dg and fp8-staged run CARRY/fp8
+# with LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
+# staged path (batch 64: FP8_BENCH_ONLY=b64 FP8_BENCH_QUANTS="bf16 fp8-staged
+# fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0 (W8A8 at 1-2 rows
+# on the e4m3 decode GEMM instead of the GEMV) and w8a8-lt with
+# LLMC_W8A8_DECODE_GEMM=0 (every W8A8 projection beyond the GEMV on cuBLASLt's
+# E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64). torch and
+# torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
 # per-channel weight and per-token activation scales); after the table, our
@@ -42,6 +42,7 @@ out=${2:-}
 only=${FP8_BENCH_ONLY:-b1 b64 prefill}
 results=$(mktemp)
 declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
+                 [b8]="--batch=8 --prompt-len=128 --gen-len=16"
                  [b16]="--batch=16 --prompt-len=128 --gen-len=16"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
                  [prefill]="--batch=1 --prompt-len=2048 --gen-len=2")
@@ -93,7 +94,7 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {(r["work"], r["quant"]): r.get("r") for r in rows}
 lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
-for w in ("b1", "b16", "b64", "prefill"):
+for w in ("b1", "b8", "b16", "b64", "prefill"):
     base = by.get((w, "bf16"))
     for q in ("bf16", "bf16-r32", "fp8", "fp8-r32", "fp8-staged", "fp8-dg",
               "w8a8", "w8a8-dg", "w8a8-lt", "fp8-tp2", "torch", "torch-fp8"):
@@ -111,7 +112,7 @@ for w in ("b1", "b16", "b64", "prefill"):
             f"{r.get('copy_gb_s', float('nan')):.0f} | "
             f"{r.get('prefill_tflops', float('nan')):.0f} | {ratio} |")
 # Our FP8 binaries against the torch FP8 peer (>1: ours faster).
-for w in ("b1", "b16", "b64", "prefill"):
+for w in ("b1", "b8", "b16", "b64", "prefill"):
     peer = by.get((w, "torch-fp8"))
     if not peer:
         continue
