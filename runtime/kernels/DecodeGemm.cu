@@ -21,7 +21,6 @@
 #include <cudaTypedefs.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <atomic>
 #include <mutex>
@@ -115,11 +114,8 @@ int64_t a8MaxRows() {
 /// Ring stages: the instance's most, or LLMC_DECODE_GEMM_STAGES (2 up to
 /// that; A/B measurements of the pipeline depth).
 int stagesFor(int most) {
-  static const int env = [] {
-    const char *e = std::getenv("LLMC_DECODE_GEMM_STAGES");
-    return e && *e ? std::atoi(e) : 0;
-  }();
-  return env >= 2 && env < most ? env : most;
+  static const int64_t env = envRows("LLMC_DECODE_GEMM_STAGES");
+  return env >= 2 && env < most ? int(env) : most;
 }
 
 /// Split-K factor of `tiles` weight tiles over kBlocks k blocks (stages):

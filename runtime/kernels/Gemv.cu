@@ -43,7 +43,6 @@
 #include "runtime/kernels/Launch.cuh"
 
 #include <algorithm>
-#include <cstdlib>
 #include <type_traits>
 
 namespace llmc::rt::cuda {
