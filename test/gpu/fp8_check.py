@@ -42,6 +42,11 @@
 # activations, which no transformers model has); "deqkv" against "deq" and
 # "bf16kv" against "bf16" (the KV cache's quantization error alone), and
 # every *kv binary also against its reference without the FP8 KV cache.
+# --floor-probabilities (reported): the bf16 and deq floors once more with
+# the attention probabilities rounded to bf16 before the P x V product
+# and normalised by their fp32 sum, as the binaries' attention does
+# (RoundedProbabilities): whether that rounding, which the plain floor
+# leaves out, is what separates a binary from its floor.
 # Path variants (reported, never gated): --variant NAME:VAR=V[,VAR=V...]
 # (repeatable) runs every quantized binary once more with those runtime
 # variables (e.g. staged:LLMC_FP8_DECODE_GEMM=0, or gemv:LLMC_FP8_GEMV_ROWS=8:
@@ -200,6 +205,32 @@ def Fp8KV(model):
                                                    kv_round_trip(v)))
 
 
+class RoundedProbabilities:
+    """While active, softmax (which transformers' eager attention calls
+    as nn.functional.softmax) returns bf16(exp(x - max)) / sum(exp(x -
+    max)): the unnormalised probabilities rounded to bf16 as the binaries'
+    attention feeds them to its P x V tensor-core product, normalised in
+    fp32 by the unrounded sum. `calls` counts the softmaxes it replaced (0:
+    this transformers' attention does not call it, and the row says so)."""
+
+    def __enter__(self):
+        self.calls = 0
+        self.softmax = orig = torch.nn.functional.softmax
+
+        def rounded(x, dim=None, dtype=None, **_kw):
+            self.calls += 1
+            xf = x.float()
+            p = torch.exp(xf - xf.amax(dim=dim, keepdim=True))
+            out = p.to(torch.bfloat16).float() / p.sum(dim=dim, keepdim=True)
+            return out.to(dtype if dtype is not None else x.dtype)
+        torch.nn.functional.softmax = rounded
+        self.orig = orig
+        return self
+
+    def __exit__(self, *exc):
+        torch.nn.functional.softmax = self.orig
+
+
 def forced(model, prompts, tokens):
     return [forced_logits(model, p, t) for p, t in zip(prompts, tokens)]
 
@@ -233,6 +264,10 @@ def main():
     ap.add_argument("--tolerance", type=float, default=2e-2)
     ap.add_argument("--gated-only", action="store_true",
                     help="only the pass/fail comparisons (quicker)")
+    ap.add_argument("--floor-probabilities", action="store_true",
+                    help="also report each floor with the attention "
+                    "probabilities rounded to bf16 as the binaries round "
+                    "them (diagnostic)")
     ap.add_argument("--variant", action="append", default=[],
                     metavar="NAME:VAR=V[,VAR=V...]",
                     help="also run every quantized binary with these "
@@ -271,6 +306,14 @@ def main():
         exact = []  # (what, reference, forced logits of `what`)
         refs = {"bf16": greedy(model, prompts, args.tokens)}
         floors = {"bf16": floor(model, prompts, refs["bf16"], args.tolerance)}
+        prob_floors = {}  # the floors with bf16 attention probabilities
+
+        def prob_floor(name):
+            if args.floor_probabilities:
+                with RoundedProbabilities() as rp:
+                    f = floor(model, prompts, refs[name], args.tolerance)
+                prob_floors[name] = (f, rp.calls)
+        prob_floor("bf16")
         floor_r32_bf16 = floor(model, prompts, refs["bf16"], args.tolerance,
                                True)
         if kv_bins:
@@ -287,6 +330,7 @@ def main():
                     p.copy_(fp8_round_trip(p.data))
         refs["deq"] = greedy(model, prompts, args.tokens)
         floors["deq"] = floor(model, prompts, refs["deq"], args.tolerance)
+        prob_floor("deq")
         # The same dataflow with an fp32 residual stream: how much of each
         # floor the bf16 residual is (reported, no binary runs it).
         for name, ((rel, agree, total, _), lg) in (
@@ -337,6 +381,18 @@ def main():
             print(f"{model_name}: bf16-activation floor vs {ref_name} "
                   f"max_rel_diff={rel:.3e} median={median:.3e} "
                   f"argmax={agree}/{total}", flush=True)
+        for ref_name, (((rel, agree, total, _), lg), calls) in prob_floors.items():
+            steps = steps_per_prompt(lg, refs[ref_name][1])
+            per_step[f"{model_name} floor bf16-probabilities vs {ref_name}"] = steps
+            median = float(np.median([x for p in steps for x in p]))
+            rows.append((model_name, "transformers fp32 with bf16-rounded "
+                         "activations and attention probabilities", ref_name,
+                         f"{rel:.2e}", f"{agree}/{total}", "-",
+                         f"median step {median:.2e}" if calls else
+                         "not applied: the attention called no softmax"))
+            print(f"{model_name}: floor with bf16 probabilities vs {ref_name} "
+                  f"max_rel_diff={rel:.3e} median={median:.3e} "
+                  f"argmax={agree}/{total} softmax calls={calls}", flush=True)
         del model
         torch.cuda.empty_cache()
         for what, ref_name, logits, note in exact:
