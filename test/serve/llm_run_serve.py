@@ -129,6 +129,18 @@ class Server:
             time.sleep(0.05)
         raise RuntimeError("server not ready in 120 s")
 
+    def printed(self, text, timeout=30):
+        """Whether a stdout line containing `text` arrives within `timeout`
+        seconds. The server prints "ready" after /health turns 200 (the
+        engine is attached first), and the drain thread reads it later
+        still, so a check right after wait_ready races both."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if any(text in l for l in list(self.lines)):
+                return True
+            time.sleep(0.05)
+        return False
+
     def metric(self, name, label=""):
         """The sum of series `name` (those with `label` among their labels)."""
         _, text = self.request("GET", "/metrics")
@@ -240,7 +252,7 @@ def run_all(args, models, work):
     status, _ = base.request("GET", "/health")
     check(status in (200, 503), "/health answers while loading (%d)" % status)
     base.wait_ready()
-    check(any("ready" in l for l in base.lines), "prints ready")
+    check(base.printed("ready"), "prints ready")
 
     # Chat, whole and streamed (greedy: the same text).
     chat = {"messages": [{"role": "user", "content": "Hello, who are you?"}],
