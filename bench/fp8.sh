@@ -18,7 +18,7 @@
 # dtype, KV cache) over TPOT against the same run's copy bandwidth. Prints
 # one table with the FP8/bf16 ratios (>1: faster) and writes it to
 # OUT/fp8-bench.md when OUT is given. FP8_BENCH_ONLY="b1 b64" runs a subset of
-# the workloads (b8 and b16, decode batch 8 and 16, only when named: the e4m3
+# the workloads (b4, b8 and b16, decode batch 4, 8 and 16, only when named: the
 # decode GEMM's 8- and 16-row tiles), FP8_BENCH_QUANTS="bf16 w8a8" of the
 # binaries. Besides the binaries' names, fp8-dg and fp8-staged run CARRY/fp8
 # with LLMC_FP8_DECODE_GEMM=1 / =0: the FP8-weight decode GEMM against the
@@ -26,7 +26,9 @@
 # fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0 (W8A8 at 1-2 rows
 # on the e4m3 decode GEMM instead of the GEMV) and w8a8-lt with
 # LLMC_W8A8_DECODE_GEMM=0 (every W8A8 projection beyond the GEMV on cuBLASLt's
-# E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64). torch and
+# E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64); fp8-g2 runs
+# CARRY/fp8 with LLMC_FP8_GEMV_ROWS=2 (FP8 weights at 3-4 rows on the decode
+# GEMM instead of the GEMV: the A/B of that cap at b4). torch and
 # torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
@@ -42,6 +44,7 @@ out=${2:-}
 only=${FP8_BENCH_ONLY:-b1 b64 prefill}
 results=$(mktemp)
 declare -A work=([b1]="--batch=1 --prompt-len=128 --gen-len=32"
+                 [b4]="--batch=4 --prompt-len=128 --gen-len=16"
                  [b8]="--batch=8 --prompt-len=128 --gen-len=16"
                  [b16]="--batch=16 --prompt-len=128 --gen-len=16"
                  [b64]="--batch=64 --prompt-len=128 --gen-len=16"
@@ -67,6 +70,7 @@ for w in $only; do
         continue ;;
       fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
       fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
+      fp8-g2) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_GEMV_ROWS=2) ;;
       w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
       w8a8-lt) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_DECODE_GEMM=0) ;;
       *) bin="$carry/$q/llm-model" ;;
@@ -94,10 +98,11 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 by = {(r["work"], r["quant"]): r.get("r") for r in rows}
 lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
-for w in ("b1", "b8", "b16", "b64", "prefill"):
+for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "bf16-r32", "fp8", "fp8-r32", "fp8-staged", "fp8-dg",
-              "w8a8", "w8a8-dg", "w8a8-lt", "fp8-tp2", "torch", "torch-fp8"):
+    for q in ("bf16", "bf16-r32", "fp8", "fp8-g2", "fp8-r32", "fp8-staged",
+              "fp8-dg", "w8a8", "w8a8-dg", "w8a8-lt", "fp8-tp2", "torch",
+              "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]
@@ -112,7 +117,7 @@ for w in ("b1", "b8", "b16", "b64", "prefill"):
             f"{r.get('copy_gb_s', float('nan')):.0f} | "
             f"{r.get('prefill_tflops', float('nan')):.0f} | {ratio} |")
 # Our FP8 binaries against the torch FP8 peer (>1: ours faster).
-for w in ("b1", "b8", "b16", "b64", "prefill"):
+for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     peer = by.get((w, "torch-fp8"))
     if not peer:
         continue
