@@ -215,7 +215,7 @@ class RoundedProbabilities:
 
     def __enter__(self):
         self.calls = 0
-        self.softmax = orig = torch.nn.functional.softmax
+        self.orig = torch.nn.functional.softmax
 
         def rounded(x, dim=None, dtype=None, **_kw):
             self.calls += 1
@@ -224,7 +224,6 @@ class RoundedProbabilities:
             out = p.to(torch.bfloat16).float() / p.sum(dim=dim, keepdim=True)
             return out.to(dtype if dtype is not None else x.dtype)
         torch.nn.functional.softmax = rounded
-        self.orig = orig
         return self
 
     def __exit__(self, *exc):
@@ -239,6 +238,11 @@ def steps_per_prompt(logits, ref_logits):
     """Each prompt's per-step max rel diff (step_rel), for fp8-per-step.json."""
     return [[round(float(x), 5) for x in step_rel(lg, ref)]
             for lg, ref in zip(logits, ref_logits)]
+
+
+def median_step(steps):
+    """The median of steps_per_prompt's per-step distances, all prompts."""
+    return float(np.median([x for p in steps for x in p]))
 
 
 def worst(ours_tokens, ours_logits, ref_tokens, ref_logits, tol):
@@ -370,9 +374,7 @@ def main():
             per_step[f"{model_name} floor vs {name}"] = steps_per_prompt(
                 lg, refs[name][1])
         for ref_name, ((rel, agree, total, _), _) in floors.items():
-            median = float(np.median(
-                [x for p in per_step[f"{model_name} floor vs {ref_name}"]
-                 for x in p]))
+            median = median_step(per_step[f"{model_name} floor vs {ref_name}"])
             rows.append((model_name,
                          "transformers fp32 with bf16-rounded activations",
                          ref_name, f"{rel:.2e}", f"{agree}/{total}", "-",
@@ -384,7 +386,7 @@ def main():
         for ref_name, (((rel, agree, total, _), lg), calls) in prob_floors.items():
             steps = steps_per_prompt(lg, refs[ref_name][1])
             per_step[f"{model_name} floor bf16-probabilities vs {ref_name}"] = steps
-            median = float(np.median([x for p in steps for x in p]))
+            median = median_step(steps)
             rows.append((model_name, "transformers fp32 with bf16-rounded "
                          "activations and attention probabilities", ref_name,
                          f"{rel:.2e}", f"{agree}/{total}", "-",
@@ -440,7 +442,7 @@ def main():
                     # The typical step beside the worst: a binary whose
                     # median sits far above its floor's has an error of
                     # its own, not one unlucky position.
-                    median = float(np.median([x for p in steps for x in p]))
+                    median = median_step(steps)
                     verdict = "-"
                     if gated:
                         good = rel <= args.tolerance and hard == 0
