@@ -109,11 +109,14 @@ struct LaunchPolicy {
   /// FP8 weights take the GEMV up to this many rows (at most
   /// kFp8GemvMaxRows) and the Hopper decode GEMM beyond, where that runs:
   /// the GEMV's fp32 FMAs grow with the rows while the wgmma kernel's cost
-  /// stays the weight stream. 4 since the H100 A/B of 2026-12-06 (TPOT, the
-  /// GEMV's cap 8 against 1): 8B batch 2 5.76 vs 6.88 ms, batch 4 6.67 vs
-  /// 6.91, batch 8 12.63 vs 6.98; ~1B batch 4 1.60 vs 1.39, batch 8 2.62
-  /// vs 1.43 (so the ~1B would take 2). LLMC_FP8_GEMV_ROWS overrides it.
-  int fp8GemvMaxRows = 4;
+  /// stays the weight stream. 2 since the H100 A/B of 2026-12-07, once the
+  /// decode GEMM's 8-row tiles had two consumer warpgroups (8B TPOT, cap 4
+  /// against 2 in one call): batch 3 5.892 vs 4.600 ms, batch 4 6.639 /
+  /// 6.679 vs 4.639 / 4.605; batch 2 stays on the pipelined GEMV (3.42 ms
+  /// on an H200, where the decode GEMM's 8-row tile costs what it does at
+  /// 4 rows). Before, 4 (H100, 2026-12-06, one warpgroup: batch 4 6.67 vs
+  /// 6.91). LLMC_FP8_GEMV_ROWS overrides it.
+  int fp8GemvMaxRows = 2;
   /// W8A8 projections (E4M3 activation codes with per-row scales) take
   /// the same GEMV, both operands widened exactly, up to this many rows
   /// (at most kFp8GemvMaxRows; 0: none), the e4m3 decode GEMM or cuBLASLt
