@@ -51,6 +51,11 @@
 # (repeatable) runs every quantized binary once more with those runtime
 # variables (e.g. staged:LLMC_FP8_DECODE_GEMM=0, or gemv:LLMC_FP8_GEMV_ROWS=8:
 # which kernel family a distance comes from), as rows "<plan> [NAME]".
+# --save writes OUT/<model>-logits.npz (prompts, every reference's greedy
+# tokens and teacher-forced logits, every floor's and binary's logits) and
+# OUT/<model>-ckpt.tar (the checkpoint) for test/gpu/fp8_cpu_check.py,
+# which runs llm-run's CPU executor on them on the build machine: whether
+# the references here are the models llmc computes.
 # Every binary's and floor's row also gives its median step (the typical
 # distance beside the worst one). A markdown table goes to
 # OUT/fp8-table.md and each binary's per-step max rel diff (per prompt) to
@@ -62,6 +67,7 @@ import json
 import os
 import re
 import sys
+import tarfile
 
 import numpy as np
 import torch
@@ -85,10 +91,23 @@ MIN_SCALE = 1.0 / 229376.0  # runtime/weights/Fp8.h kFp8MinScale
 GATED = {("bf16", "bf16"), ("fp8", "deq")}
 
 
+def fp8_scale(absmax):
+    """max(absmax / 448, MIN_SCALE) for an fp32 tensor, the quotient
+    correctly rounded to fp32 as runtime/weights/Fp8.h divides. Not
+    `absmax / 448.0`: on CUDA torch divides by a Python number as a
+    multiplication by its fp32 reciprocal, one ulp off for some rows, and
+    since a bf16 weight over its row's bf16 absmax often lands exactly on
+    an E4M3 tie, that one ulp moves many codes a whole step (small-llama3:
+    1.4e-2 of the logits, more than the binaries' own distance; "Seventeenth
+    session", docs/quantization.md). The quotient in fp64 rounded to fp32 is
+    the fp32 quotient (53 >= 2 * 24 + 2 bits)."""
+    return torch.clamp((absmax.double() / 448.0).float(), min=MIN_SCALE)
+
+
 def fp8_round_trip(w):
     """code * scale of an fp32 copy of bf16 `w` [out, in], per output row."""
     w = w.float()
-    scale = torch.clamp(w.abs().amax(dim=1, keepdim=True) / 448.0, min=MIN_SCALE)
+    scale = fp8_scale(w.abs().amax(dim=1, keepdim=True))
     codes = (w / scale).to(torch.float8_e4m3fn)
     return codes.float() * scale
 
@@ -171,8 +190,7 @@ def kv_round_trip(x):
     head_dim]: each (token, kv head) vector's E4M3 round trip with its own
     scale max(absmax / 448, MIN_SCALE)."""
     xf = x.float()
-    scale = torch.clamp(xf.abs().amax(dim=-1, keepdim=True) / 448.0,
-                        min=MIN_SCALE)
+    scale = fp8_scale(xf.abs().amax(dim=-1, keepdim=True))
     return ((xf / scale).to(torch.float8_e4m3fn).float() * scale).to(x.dtype)
 
 
@@ -276,6 +294,11 @@ def main():
                     metavar="NAME:VAR=V[,VAR=V...]",
                     help="also run every quantized binary with these "
                     "runtime variables (reported, not gated)")
+    ap.add_argument("--save", action="store_true",
+                    help="also write OUT/<model>-logits.npz (prompts, every "
+                    "reference's tokens and logits, every floor's and "
+                    "binary's logits) and OUT/<model>-ckpt.tar (the "
+                    "checkpoint) for test/gpu/fp8_cpu_check.py")
     args = ap.parse_args()
     variants = [(None, None)]
     for v in args.variant:
@@ -397,6 +420,12 @@ def main():
                   f"argmax={agree}/{total} softmax calls={calls}", flush=True)
         del model
         torch.cuda.empty_cache()
+        saved = {"prompts": np.array(prompts)}
+        for name, (toks, lg) in refs.items():
+            saved[f"ref {name} tokens"] = np.array(toks)
+            saved[f"ref {name}"] = np.stack(lg)
+        for name, (_, lg) in floors.items():
+            saved[f"floor {name}"] = np.stack(lg)
         for what, ref_name, logits, note in exact:
             rel, agree, total, _ = worst(
                 [[int(x) for x in lg.argmax(axis=1)] for lg in logits],
@@ -439,6 +468,7 @@ def main():
                                                     ref_logits, args.tolerance)
                     steps = steps_per_prompt(logits, ref_logits)
                     per_step[f"{model_name} {run} vs {ref_name}"] = steps
+                    saved[f"run {run} vs {ref_name}"] = np.stack(logits)
                     # The typical step beside the worst: a binary whose
                     # median sits far above its floor's has an error of
                     # its own, not one unlucky position.
@@ -467,6 +497,13 @@ def main():
                     print(f"  {run} vs {ref_name} with bf16 activations: "
                           f"max_rel_diff={erel:.3e} argmax={eagree}/{etotal}",
                           flush=True)
+        if args.save:
+            np.savez_compressed(os.path.join(args.out,
+                                             f"{model_name}-logits.npz"),
+                                **saved)
+            with tarfile.open(os.path.join(args.out, f"{model_name}-ckpt.tar"),
+                              "w") as tar:
+                tar.add(ckpt, arcname=model_name + "-ckpt")
     table = ["| model | run | reference (transformers fp32) | max rel diff of "
              "logits (teacher-forced) | argmax = reference | accuracy | note |",
              "|---|---|---|---|---|---|---|"]

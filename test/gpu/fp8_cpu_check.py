@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+# ===- fp8_cpu_check.py - fp8_check.py's references vs llm-run's CPU executor -=== #
+#
+# Issue 19, item 6: are the transformers references of test/gpu/fp8_check.py
+# the models llmc computes? Runs on the BUILD machine (numpy, build/bin;
+# no GPU, no torch) over what `fp8_check.py BINS OUT --save` brought back:
+#
+#   fp8_cpu_check.py OUT MODEL [--bin build/bin] [--tolerance 1e-4]
+#
+# OUT/MODEL-ckpt.tar is the checkpoint the GPU run made, OUT/MODEL-logits.npz
+# its prompts, each reference's greedy tokens and teacher-forced logits, and
+# each binary's logits. For every reference of a model llmc runs (bf16: no
+# --quantize; deq: fp8; bf16kv: kv-fp8; deqkv: fp8,kv-fp8) this imports the
+# checkpoint, runs `llm-run --print-logits` (the CPU executor: fp32
+# activations, FP8 weights and cache entries rounded as the GPU rounds them
+# and dequantized in fp32) teacher-forced on the reference's tokens, and
+# prints the max rel diff of the logits (max |cpu - ref| / max |ref| per
+# prompt, as fp8_check.py); a reference farther than --tolerance from the
+# CPU executor is not the model the binaries compute (exit 1). Each
+# binary's logits are also reported against the CPU executor of its model.
+#
+# This is the check that found fp8_check.py's FP8 scales one ulp off
+# (docs/quantization.md, "Seventeenth session").
+# ===----------------------------------------------------------------------=== #
+import argparse
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import numpy as np
+
+QUANT = {"bf16": "none", "deq": "fp8", "bf16kv": "kv-fp8",
+         "deqkv": "fp8,kv-fp8"}
+
+
+def rel(ours, ref):
+    """fp8_check.py's distance: the worst prompt's max |ours - ref| over
+    max |ref| of that prompt (all steps)."""
+    return max(float(np.abs(o - r).max() / np.abs(r).max())
+               for o, r in zip(ours, ref))
+
+
+def cpu_logits(bin_dir, mlir, ckpt, quant, prompts, tokens):
+    """The CPU executor's teacher-forced logits [prompts, steps, vocab]:
+    step k from prompt + tokens[:k], every prompt of a step in one batch."""
+    steps = tokens.shape[1]
+    out = None
+    for k in range(steps):
+        seqs = [list(p) + list(t[:k]) for p, t in zip(prompts, tokens)]
+        cmd = [os.path.join(bin_dir, "llm-run"), mlir, f"--weights={ckpt}",
+               "--prompt=" + ";".join(",".join(map(str, s)) for s in seqs),
+               "--max-new-tokens=1", "--print-logits", f"--quantize={quant}"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"fp8_cpu_check: {' '.join(cmd[:4])} ...: "
+                     f"{proc.stderr.strip()[-400:]}")
+        for line in proc.stdout.splitlines():
+            if not line.startswith("logits step=0 prompt="):
+                continue
+            head, values = line.split(":", 1)
+            b = int(head.rsplit("=", 1)[1])
+            row = np.array([float(x) for x in values.split()])
+            if out is None:
+                out = np.zeros((len(prompts), steps, row.size))
+            out[b, k] = row
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out", help="fp8_check.py's OUT (run with --save)")
+    ap.add_argument("model", help="the model's folder name in BINS")
+    ap.add_argument("--bin", default=os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin"))
+    ap.add_argument("--tolerance", type=float, default=1e-4)
+    args = ap.parse_args()
+    saved = np.load(os.path.join(args.out, f"{args.model}-logits.npz"))
+    work = tempfile.mkdtemp(prefix="fp8_cpu_check.")
+    with tarfile.open(os.path.join(args.out, f"{args.model}-ckpt.tar")) as tar:
+        tar.extractall(work)
+    ckpt = os.path.join(work, f"{args.model}-ckpt")
+    mlir = os.path.join(work, "model.mlir")
+    subprocess.run([os.path.join(args.bin, "llm-import"), ckpt, "-o", mlir],
+                   check=True)
+    ok = True
+    for ref_name, quant in QUANT.items():
+        if f"ref {ref_name}" not in saved.files:
+            continue
+        ref = saved[f"ref {ref_name}"]
+        cpu = cpu_logits(args.bin, mlir, ckpt, quant, saved["prompts"],
+                         saved[f"ref {ref_name} tokens"])
+        d = rel(cpu, ref)
+        good = d <= args.tolerance
+        ok = ok and good
+        print(f"{args.model}: llm-run --quantize={quant} vs reference "
+              f"{ref_name}: max_rel_diff={d:.3e} "
+              f"{'same model' if good else 'DIFFERENT MODEL'}", flush=True)
+        for key in saved.files:
+            if key.startswith("run ") and key.endswith(f" vs {ref_name}"):
+                print(f"  {key[4:]}: binary vs llm-run "
+                      f"max_rel_diff={rel(saved[key], cpu):.3e}, vs the "
+                      f"reference {rel(saved[key], ref):.3e}", flush=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
