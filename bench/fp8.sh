@@ -26,9 +26,9 @@
 # fp8-dg"); w8a8-dg runs CARRY/w8a8 with LLMC_W8A8_GEMV_ROWS=0 (W8A8 at 1-2 rows
 # on the e4m3 decode GEMM instead of the GEMV) and w8a8-lt with
 # LLMC_W8A8_DECODE_GEMM=0 (every W8A8 projection beyond the GEMV on cuBLASLt's
-# E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64); fp8-g2 runs
-# CARRY/fp8 with LLMC_FP8_GEMV_ROWS=2 (FP8 weights at 3-4 rows on the decode
-# GEMM instead of the GEMV: the A/B of that cap at b4). torch and
+# E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64); fp8-g4 runs
+# CARRY/fp8 with LLMC_FP8_GEMV_ROWS=4 (FP8 weights at 3-4 rows on the GEMV
+# instead of the decode GEMM, the cap before 2026-12-07: its A/B at b4). torch and
 # torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
@@ -70,7 +70,7 @@ for w in $only; do
         continue ;;
       fp8-dg) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=1) ;;
       fp8-staged) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_DECODE_GEMM=0) ;;
-      fp8-g2) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_GEMV_ROWS=2) ;;
+      fp8-g4) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_GEMV_ROWS=4) ;;
       w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
       w8a8-lt) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_DECODE_GEMM=0) ;;
       *) bin="$carry/$q/llm-model" ;;
@@ -100,7 +100,7 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "bf16-r32", "fp8", "fp8-g2", "fp8-r32", "fp8-staged",
+    for q in ("bf16", "bf16-r32", "fp8", "fp8-g4", "fp8-r32", "fp8-staged",
               "fp8-dg", "w8a8", "w8a8-dg", "w8a8-lt", "fp8-tp2", "torch",
               "torch-fp8"):
         if (w, q) not in by:

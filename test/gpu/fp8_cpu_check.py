@@ -42,6 +42,29 @@ def rel(ours, ref):
                for o, r in zip(ours, ref))
 
 
+def median_step(ours, ref):
+    """The median over all steps of max |ours - ref| / max |ref| (the
+    prompt's scale): fp8_check.py's typical step."""
+    return float(np.median(np.concatenate([
+        np.abs(o - r).max(axis=1) / np.abs(r).max()
+        for o, r in zip(ours, ref)])))
+
+
+def argmax_differences(ours, ref, tolerance):
+    """Steps whose argmax differs from ref's, and of those the ones that
+    are not near-ties (hf_check.py's rule: the reference logit of our
+    choice more than tolerance * max |ref| below its best)."""
+    differ = hard = 0
+    for o, r in zip(ours, ref):
+        scale = np.abs(r).max()
+        for os_, rs in zip(o, r):
+            c = int(os_.argmax())
+            if c != int(rs.argmax()):
+                differ += 1
+                hard += int(rs.max() - rs[c] > tolerance * scale)
+    return differ, hard
+
+
 def cpu_logits(bin_dir, mlir, ckpt, quant, prompts, tokens):
     """The CPU executor's teacher-forced logits [prompts, steps, vocab]:
     step k from prompt + tokens[:k], every prompt of a step in one batch."""
@@ -74,7 +97,11 @@ def main():
     ap.add_argument("model", help="the model's folder name in BINS")
     ap.add_argument("--bin", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "build", "bin"))
-    ap.add_argument("--tolerance", type=float, default=1e-4)
+    ap.add_argument("--tolerance", type=float, default=1e-4,
+                    help="largest distance of a reference from llm-run")
+    ap.add_argument("--gate", type=float, default=2e-2,
+                    help="fp8_check.py's tolerance, for the binaries' rows "
+                    "against llm-run (reported)")
     args = ap.parse_args()
     saved = np.load(os.path.join(args.out, f"{args.model}-logits.npz"))
     work = tempfile.mkdtemp(prefix="fp8_cpu_check.")
@@ -99,8 +126,12 @@ def main():
               f"{'same model' if good else 'DIFFERENT MODEL'}", flush=True)
         for key in saved.files:
             if key.startswith("run ") and key.endswith(f" vs {ref_name}"):
+                differ, hard = argmax_differences(saved[key], cpu, args.gate)
+                steps = cpu.shape[0] * cpu.shape[1]
                 print(f"  {key[4:]}: binary vs llm-run "
-                      f"max_rel_diff={rel(saved[key], cpu):.3e}, vs the "
+                      f"max_rel_diff={rel(saved[key], cpu):.3e} "
+                      f"median={median_step(saved[key], cpu):.3e} "
+                      f"argmax={steps - differ}/{steps} hard={hard}; vs the "
                       f"reference {rel(saved[key], ref):.3e}", flush=True)
     sys.exit(0 if ok else 1)
 
