@@ -219,6 +219,26 @@ TEST(Fp8, ScaleRule) {
   EXPECT_EQ(floatToE4M3(-3.0f / s), 0xFE);
 }
 
+TEST(Fp8, ScaleIsTheCorrectlyRoundedQuotient) {
+  // A bf16 weight over its row's bf16 absmax, times 448 (7 * 2^6), often
+  // lands exactly on the midpoint of two E4M3 values (both significands
+  // have 8 bits), so the scale must be the correctly rounded absmax / 448:
+  // absmax * (1 / 448), one ulp larger here, moves such codes a whole
+  // step. (torch on CUDA divides by a Python number that way; a reference
+  // that did so was 1.5e-2 of the logits from the model llmc computes,
+  // docs/quantization.md, "Seventeenth session".)
+  const float absmax = 0.005126953125f, w = 0.00421142578125f; // both bf16
+  const float s = fp8ScaleForAbsmax(absmax);
+  const float reciprocal = absmax * (1.0f / 448.0f);
+  EXPECT_EQ(s, absmax / 448.0f);
+  EXPECT_NE(s, reciprocal);
+  EXPECT_EQ(w / s, 368.0f); // the midpoint of 352 and 384
+  uint8_t code = 0;
+  quantizeE4M3(&w, 1, s, &code);
+  EXPECT_EQ(e4m3ToFloat(code), 384.0f); // ties to even
+  EXPECT_EQ(e4m3ToFloat(floatToE4M3(w / reciprocal)), 352.0f);
+}
+
 //===----------------------------------------------------------------------===//
 // FP8 weight loading: slices agree with the whole tensor
 //===----------------------------------------------------------------------===//
