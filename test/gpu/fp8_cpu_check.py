@@ -31,38 +31,26 @@ import tempfile
 
 import numpy as np
 
+from logit_metrics import compare, step_rel
+
 QUANT = {"bf16": "none", "deq": "fp8", "bf16kv": "kv-fp8",
          "deqkv": "fp8,kv-fp8"}
 
 
-def rel(ours, ref):
-    """fp8_check.py's distance: the worst prompt's max |ours - ref| over
-    max |ref| of that prompt (all steps)."""
-    return max(float(np.abs(o - r).max() / np.abs(r).max())
-               for o, r in zip(ours, ref))
-
-
-def median_step(ours, ref):
-    """The median over all steps of max |ours - ref| / max |ref| (the
-    prompt's scale): fp8_check.py's typical step."""
-    return float(np.median(np.concatenate([
-        np.abs(o - r).max(axis=1) / np.abs(r).max()
-        for o, r in zip(ours, ref)])))
-
-
-def argmax_differences(ours, ref, tolerance):
-    """Steps whose argmax differs from ref's, and of those the ones that
-    are not near-ties (hf_check.py's rule: the reference logit of our
-    choice more than tolerance * max |ref| below its best)."""
-    differ = hard = 0
+def against(ours, ref, tolerance):
+    """fp8_check.py's row for logits `ours` against `ref` [prompts, steps,
+    vocab], with the argmax of each as its tokens (hf_check's compare):
+    (max rel diff, median step, argmax agreements, steps, differences
+    beyond near-ties)."""
+    worst, agree, hard, per = 0.0, 0, 0, []
     for o, r in zip(ours, ref):
-        scale = np.abs(r).max()
-        for os_, rs in zip(o, r):
-            c = int(os_.argmax())
-            if c != int(rs.argmax()):
-                differ += 1
-                hard += int(rs.max() - rs[c] > tolerance * scale)
-    return differ, hard
+        rel, differ, h = compare(list(o.argmax(axis=1)), o,
+                                 list(r.argmax(axis=1)), r, tolerance)
+        worst = max(worst, rel)
+        agree += len(r) - len(differ)
+        hard += len(h)
+        per.extend(step_rel(o, r))
+    return worst, float(np.median(per)), agree, len(per), hard
 
 
 def cpu_logits(bin_dir, mlir, ckpt, quant, prompts, tokens):
@@ -118,7 +106,7 @@ def main():
         ref = saved[f"ref {ref_name}"]
         cpu = cpu_logits(args.bin, mlir, ckpt, quant, saved["prompts"],
                          saved[f"ref {ref_name} tokens"])
-        d = rel(cpu, ref)
+        d = against(cpu, ref, args.gate)[0]
         good = d <= args.tolerance
         ok = ok and good
         print(f"{args.model}: llm-run --quantize={quant} vs reference "
@@ -126,13 +114,13 @@ def main():
               f"{'same model' if good else 'DIFFERENT MODEL'}", flush=True)
         for key in saved.files:
             if key.startswith("run ") and key.endswith(f" vs {ref_name}"):
-                differ, hard = argmax_differences(saved[key], cpu, args.gate)
-                steps = cpu.shape[0] * cpu.shape[1]
-                print(f"  {key[4:]}: binary vs llm-run "
-                      f"max_rel_diff={rel(saved[key], cpu):.3e} "
-                      f"median={median_step(saved[key], cpu):.3e} "
-                      f"argmax={steps - differ}/{steps} hard={hard}; vs the "
-                      f"reference {rel(saved[key], ref):.3e}", flush=True)
+                worst, median, agree, steps, hard = against(saved[key], cpu,
+                                                            args.gate)
+                print(f"  {key[4:]}: binary vs llm-run max_rel_diff="
+                      f"{worst:.3e} median={median:.3e} argmax={agree}/"
+                      f"{steps} hard={hard}; vs the reference "
+                      f"{against(saved[key], ref, args.gate)[0]:.3e}",
+                      flush=True)
     sys.exit(0 if ok else 1)
 
 

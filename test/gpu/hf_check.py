@@ -42,6 +42,8 @@ import sys
 import numpy as np
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM
+# near_tie is imported from here by text/generate_check.py.
+from logit_metrics import compare, near_tie, step_rel  # noqa: F401
 
 
 def tame_init(model, seed):
@@ -271,34 +273,6 @@ def run_plan(plan_dir, ckpt, prompts, steps, work, tag, extra=(), env=None):
               for line in proc.stdout.splitlines() if line.startswith("tokens:")]
     logits = np.load(dump)  # [steps, batch, vocab]
     return tokens, [logits[:, b, :] for b in range(logits.shape[1])], ""
-
-
-def near_tie(ref_step, chosen, tolerance):
-    """Whether the reference logit of `chosen` is within the logits tolerance
-    of the reference's best: a choice the tolerance cannot tell apart."""
-    return (ref_step.max() - ref_step[chosen]) <= tolerance * np.abs(ref_step).max()
-
-
-def compare(ours_tokens, ours_logits, ref_tokens, ref_logits, tolerance,
-            steps=None):
-    """Teacher-forced comparison of one prompt over `steps` (all if None):
-    (max rel diff, steps whose argmax differs from the reference, of those
-    the ones that are not near-ties)."""
-    if steps is None:
-        steps = list(range(len(ref_tokens)))
-    if not steps:
-        return 0.0, [], []
-    scale = np.abs(ref_logits).max()
-    rel = float(max(np.abs(ours_logits[i] - ref_logits[i]).max() for i in steps)
-                / scale)
-    differ = [i for i in steps if ours_tokens[i] != ref_tokens[i]]
-    hard = [i for i in differ if not near_tie(ref_logits[i], ours_tokens[i], tolerance)]
-    return rel, differ, hard
-
-
-def step_rel(logits, ref_logits):
-    """Per step: max |logits - ref| / max |ref| (the prompt's scale)."""
-    return np.abs(logits - ref_logits).max(axis=1) / np.abs(ref_logits).max()
 
 
 def main():

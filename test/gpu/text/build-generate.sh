@@ -17,7 +17,8 @@
 #   OUT/lib/         Debian's cpp-httplib/brotli/ICU/PCRE2 shared libraries the
 #                    binaries link (the GPU machine lacks some of them)
 #   OUT/*.py         generate_check.py, test/gpu/hf_check.py (its
-#                    checkpoint maker and near-tie rule),
+#                    checkpoint maker) and logit_metrics.py (the near-tie
+#                    rule hf_check.py imports),
 #                    test/gpu/serve/check_serve.py (its server start) and
 #                    bench/serve_load.py (its SSE reader)
 # The weights are made on the GPU machine (transformers, hf_check.py's
@@ -55,7 +56,8 @@ done
 # libLLVM (and z3, libxml2...), which the GPU machine lacks.
 python3 test/gpu/text/generate_check.py "$out" "$out" --write-llmc-ids
 cp test/gpu/text/generate_check.py test/gpu/hf_check.py \
-  test/gpu/serve/check_serve.py bench/serve_load.py "$out/"
+  test/gpu/logit_metrics.py test/gpu/serve/check_serve.py bench/serve_load.py \
+  "$out/"
 tar cJf "$final/payload.tar.xz" -C "$(dirname "$out")" text-gpu
 cat > "$final/run.sh" <<'RUN'
 #!/usr/bin/env bash
