@@ -21,6 +21,14 @@
 #
 # This is the check that found fp8_check.py's FP8 scales one ulp off
 # (docs/quantization.md, "Seventeenth session").
+#
+# Then the quantization error itself, model against model (reported, never
+# gated): llm-run's exact models — FP8 weights, W8A8, the FP8 KV cache,
+# and each weights mode with it — teacher-forced on the bf16 reference's
+# greedy tokens, each against the bf16-weights model and against the model
+# it adds one quantization to (W8A8 vs FP8 weights: the activations' FP8
+# alone; +kv vs without: the cache's alone). No bf16 dataflow enters these
+# figures: both sides are fp32 executions of llmc's programs.
 # ===----------------------------------------------------------------------=== #
 import argparse
 import os
@@ -79,6 +87,38 @@ def cpu_logits(bin_dir, mlir, ckpt, quant, prompts, tokens):
     return out
 
 
+# Each exact model's --quantize list, and the models it is compared with:
+# the bf16-weights one, then the one it adds a single quantization to.
+MODELS = {
+    "bf16": ("none", []),
+    "fp8": ("fp8", ["bf16"]),
+    "w8a8": ("w8a8-fp8", ["bf16", "fp8"]),
+    "bf16kv": ("kv-fp8", ["bf16"]),
+    "fp8kv": ("fp8,kv-fp8", ["bf16", "fp8"]),
+    "w8a8kv": ("w8a8-fp8,kv-fp8", ["bf16", "w8a8"]),
+}
+
+
+def quantization_error(args, mlir, ckpt, saved):
+    """Every quantized exact model against the bf16 one and against the
+    model it adds one quantization to, on the bf16 reference's tokens."""
+    tokens = saved["ref bf16 tokens"]
+    logits = {name: cpu_logits(args.bin, mlir, ckpt, quant, saved["prompts"],
+                               tokens)
+              for name, (quant, _) in MODELS.items()}
+    print(f"{args.model}: quantization error, llm-run's exact models "
+          f"teacher-forced on the bf16 reference's tokens "
+          f"({tokens.shape[0]} prompts x {tokens.shape[1]} steps):")
+    print("| model | against | max rel diff | median step | argmax |")
+    print("|---|---|---|---|---|")
+    for name, (quant, bases) in MODELS.items():
+        for base in bases:
+            worst, median, agree, steps, _ = against(logits[name],
+                                                     logits[base], args.gate)
+            print(f"| {name} (`{quant}`) | {base} | {worst:.3e} | "
+                  f"{median:.3e} | {agree}/{steps} |", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out", help="fp8_check.py's OUT (run with --save)")
@@ -121,6 +161,8 @@ def main():
                       f"{steps} hard={hard}; vs the reference "
                       f"{against(saved[key], ref, args.gate)[0]:.3e}",
                       flush=True)
+    if "ref bf16 tokens" in saved.files:
+        quantization_error(args, mlir, ckpt, saved)
     sys.exit(0 if ok else 1)
 
 
