@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ ninja-build python3 libmlir-22-dev mlir-22-tools llvm-22-dev
           llvm-22-tools nlohmann-json3-dev libzstd-dev libgtest-dev
           libcpp-httplib-dev
+          python3-numpy             # test/gpu/fp8_cpu_check_test.py
           libpcre2-dev libicu-dev   # runtime/text: split regexes, NFC
           clang-22 libclang-rt-22-dev)  # the last two: .ci/sanitizers.sh
 # node and npm fetch and run the reference tokenizers of test/text; a

@@ -29,6 +29,9 @@
 # it adds one quantization to (W8A8 vs FP8 weights: the activations' FP8
 # alone; +kv vs without: the cache's alone). No bf16 dataflow enters these
 # figures: both sides are fp32 executions of llmc's programs.
+#
+# test/gpu/fp8_cpu_check_test.py (ctest fp8-cpu-check-synthetic) runs this
+# script on data it writes itself, no GPU run needed.
 # ===----------------------------------------------------------------------=== #
 import argparse
 import os
@@ -131,8 +134,15 @@ def main():
                     help="fp8_check.py's tolerance, for the binaries' rows "
                     "against llm-run (reported)")
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="fp8_cpu_check.") as work:
+        ok = check(args, work)
+    sys.exit(0 if ok else 1)
+
+
+def check(args, work):
+    """The checks of main in the scratch folder `work`; whether every
+    reference is llmc's model."""
     saved = np.load(os.path.join(args.out, f"{args.model}-logits.npz"))
-    work = tempfile.mkdtemp(prefix="fp8_cpu_check.")
     with tarfile.open(os.path.join(args.out, f"{args.model}-ckpt.tar")) as tar:
         tar.extractall(work)
     ckpt = os.path.join(work, f"{args.model}-ckpt")
@@ -163,7 +173,7 @@ def main():
                       flush=True)
     if "ref bf16 tokens" in saved.files:
         quantization_error(args, mlir, ckpt, saved)
-    sys.exit(0 if ok else 1)
+    return ok
 
 
 if __name__ == "__main__":
