@@ -63,8 +63,11 @@ class Fp8CpuCheck(unittest.TestCase):
         cls.mlir = os.path.join(cls.dir, "m.mlir")
         subprocess.run([os.path.join(BIN, "llm-import"), ckpt, "-o",
                         cls.mlir], check=True)
-        cls.ckpt = ckpt
-        with tarfile.open(os.path.join(cls.dir, f"{MODEL}-ckpt.tar"),
+        # fp8_check.py --save's OUT: the checkpoint's tar here, each test's
+        # logits beside it.
+        cls.out = os.path.join(cls.dir, "out")
+        os.makedirs(cls.out)
+        with tarfile.open(os.path.join(cls.out, f"{MODEL}-ckpt.tar"),
                           "w") as tar:
             tar.add(ckpt, arcname=f"{MODEL}-ckpt")
         cls.logits = {
@@ -76,18 +79,10 @@ class Fp8CpuCheck(unittest.TestCase):
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def run_check(self, saved):
-        out = os.path.join(self.dir, "out")
-        os.makedirs(out, exist_ok=True)
-        np.savez(os.path.join(out, f"{MODEL}-logits.npz"), **saved)
-        os.replace(os.path.join(self.dir, f"{MODEL}-ckpt.tar"),
-                   os.path.join(out, f"{MODEL}-ckpt.tar"))
-        try:
-            return subprocess.run(
-                [sys.executable, SCRIPT, out, MODEL, f"--bin={BIN}"],
-                capture_output=True, text=True)
-        finally:
-            os.replace(os.path.join(out, f"{MODEL}-ckpt.tar"),
-                       os.path.join(self.dir, f"{MODEL}-ckpt.tar"))
+        np.savez(os.path.join(self.out, f"{MODEL}-logits.npz"), **saved)
+        return subprocess.run(
+            [sys.executable, SCRIPT, self.out, MODEL, f"--bin={BIN}"],
+            capture_output=True, text=True)
 
     def saved(self, deq):
         return {"prompts": PROMPTS,
