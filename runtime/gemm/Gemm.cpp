@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/gemm/Gemm.h"
+#include "runtime/device/Device.h"
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +183,16 @@ std::string setPointers(Plan &plan, const MatmulNT &p) {
   return "";
 }
 
+/// Whether E4M3 GEMMs accumulate in the tensor cores' own partial sums
+/// (CUBLASLT_MATMUL_DESC_FAST_ACCUM: fewer promotions to fp32 along K, as
+/// vLLM's CUTLASS FP8 kernels and torch's _scaled_mm(use_fast_accum=True)
+/// run them): LLMC_FP8_FAST_ACCUM=1; off by default (the promotion every
+/// few k-blocks is what the kernel tests' fp32 bounds assume).
+bool fastAccum() {
+  static const bool on = cuda::envOnOff("LLMC_FP8_FAST_ACCUM") == 1;
+  return on;
+}
+
 /// The plan's descriptor (transposes, epilogue, scale modes) and layouts
 /// for p; "" on success.
 std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
@@ -205,6 +216,13 @@ std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
                                            CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                                            &biasType, sizeof biasType),
             "set BIAS_DATA_TYPE");
+  }
+  if (p.inType == InType::E4M3 && fastAccum()) {
+    int8_t on = 1;
+    LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
+                                           CUBLASLT_MATMUL_DESC_FAST_ACCUM,
+                                           &on, sizeof on),
+            "set FAST_ACCUM");
   }
   if (p.aScale) {
     // cuBLASLt's A is our b (the weight, n scales or one), its B our a (the
