@@ -186,8 +186,8 @@ std::string setPointers(Plan &plan, const MatmulNT &p) {
 /// Whether E4M3 GEMMs accumulate in the tensor cores' own partial sums
 /// (CUBLASLT_MATMUL_DESC_FAST_ACCUM: fewer promotions to fp32 along K, as
 /// vLLM's CUTLASS FP8 kernels and torch's _scaled_mm(use_fast_accum=True)
-/// run them): LLMC_FP8_FAST_ACCUM=1; off by default (the promotion every
-/// few k-blocks is what the kernel tests' fp32 bounds assume).
+/// run them): LLMC_FP8_FAST_ACCUM=1; off by default until its speed and
+/// its kernel tests have run on a GPU.
 bool fastAccum() {
   static const bool on = cuda::envOnOff("LLMC_FP8_FAST_ACCUM") == 1;
   return on;
