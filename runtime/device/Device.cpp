@@ -43,6 +43,27 @@ int64_t envRows(const char *name) {
   return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
 }
 
+int computeCapability() {
+  constexpr int kMaxDevices = 64;
+  static std::atomic<int> ccs[kMaxDevices];
+  int dev = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
+    return -1;
+  int cc = ccs[dev].load(std::memory_order_relaxed);
+  if (cc == 0) {
+    int major = 0, minor = 0;
+    cc = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
+                                dev) == cudaSuccess &&
+                 cudaDeviceGetAttribute(&minor,
+                                        cudaDevAttrComputeCapabilityMinor,
+                                        dev) == cudaSuccess
+             ? major * 10 + minor
+             : -1;
+    ccs[dev].store(cc, std::memory_order_relaxed);
+  }
+  return cc;
+}
+
 int smCount() {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> counts[kMaxDevices];

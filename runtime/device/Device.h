@@ -35,6 +35,10 @@ template <class T> T *scratch(Rank &r, int64_t n) {
 /// size split-K grids.
 int smCount();
 
+/// Compute capability of the current device as major * 10 + minor (90:
+/// sm_90a code runs there), cached per device; -1 when it cannot be read.
+int computeCapability();
+
 /// An A/B switch of the environment: 1 if variable `name` is "1", 0 if it
 /// is "0", else -1 (unset or anything else: the launch policy decides).
 int envOnOff(const char *name);

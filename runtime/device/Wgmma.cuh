@@ -44,6 +44,28 @@ __device__ __forceinline__ uint64_t wgmmaDesc(uint32_t addr) {
   return d;
 }
 
+/// Descriptor of an MN-major bf16 tile (B of runRsT: K rows of 64
+/// contiguous N elements, 128 bytes each, written with the 128-byte
+/// swizzle; eight K rows form one 1024-byte atom), starting at `addr` (a
+/// k16 slice: tile + 2048 * i). Only N = 64 (one atom wide) is used, so the
+/// two strides are one atom each: PTX names the stride between atoms along
+/// K and along N with the two offsets, and with one atom along N only the
+/// K one is read.
+__device__ __forceinline__ uint64_t wgmmaDescMn(uint32_t addr) {
+  uint64_t d = (addr & 0x3FFFF) >> 4;
+  d |= uint64_t(1024 >> 4) << 16;
+  d |= uint64_t(1024 >> 4) << 32;
+  d |= uint64_t(1) << 62;
+  return d;
+}
+
+/// Orders this thread's generic-proxy writes of shared memory (st.shared,
+/// cp.async) before later reads by the async proxy (wgmma operands): each
+/// writing thread fences, then the block synchronises.
+__device__ __forceinline__ void fenceProxyAsync() {
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+}
+
 __device__ __forceinline__ void wgmmaFence() {
   asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory");
 }
@@ -53,6 +75,27 @@ __device__ __forceinline__ void wgmmaCommit() {
 /// Waits until at most N committed wgmma groups are pending.
 template <int N> __device__ __forceinline__ void wgmmaWait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
+}
+
+/// Pins registers a wgmma reads or writes at this point of the program:
+/// after a wgmma.wait_group, so reads of its accumulators are not moved
+/// above it; before a wgmma.fence, so writes of its operands (the A
+/// fragments, accumulators rescaled) are not moved below it.
+template <int R, int N>
+__device__ __forceinline__ void holdRegs(float (&p)[R][N]) {
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int j = 0; j < N; ++j)
+      asm volatile("" : "+f"(p[r][j])::"memory");
+}
+template <int R, int N>
+__device__ __forceinline__ void holdRegs(uint32_t (&p)[R][N]) {
+#pragma unroll
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int j = 0; j < N; ++j)
+      asm volatile("" : "+r"(p[r][j])::"memory");
 }
 
 __device__ __forceinline__ void mbarInit(uint32_t bar, uint32_t count) {
@@ -111,6 +154,7 @@ __device__ __forceinline__ void tmaLoad2d(uint32_t dst, const void *map,
 /// 16 * warp + lane / 4 and + 8, k (lane % 4) * 2 + {0, 1} and + 8, two
 /// bf16 per register, lower k in the low half); the caller issues
 /// wgmma.fence after writing them, and keeps them until the wgmma retires.
+/// runRsT: runRs with B N-major (transposed: wgmmaDescMn's layout).
 /// runE4m3: d += A (64 x 32) * B (32 x N), both E4M3 codes in shared memory
 /// (K-major, the same descriptors: a k32 slice of a 128-byte row is 32
 /// bytes, as a k16 slice of bf16 is); the tensor cores' fp32 sums of FP8
@@ -131,6 +175,14 @@ template <int N> struct Wgmma;
                                                  uint64_t b) {                \
       asm volatile("wgmma.mma_async.sync.aligned.m64n" #N                     \
                    "k16.f32.bf16.bf16 {" DREGS "}, " RS ", 1, 1, 1, 0;\n"     \
+                   : DOPS(0)                                                  \
+                   : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));     \
+    }                                                                         \
+    static __device__ __forceinline__ void runRsT(float *d,                   \
+                                                  const uint32_t *a,          \
+                                                  uint64_t b) {               \
+      asm volatile("wgmma.mma_async.sync.aligned.m64n" #N                     \
+                   "k16.f32.bf16.bf16 {" DREGS "}, " RS ", 1, 1, 1, 1;\n"     \
                    : DOPS(0)                                                  \
                    : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b));     \
     }                                                                         \

@@ -21,7 +21,12 @@
 // blocks with the most keys start first instead of forming the tail. Keys
 // come either from this call's k/v (no cache) or from the cache after this
 // call's keys were written there, so chunked prefill and prompts after a
-// prefix work the same way.
+// prefix work the same way. On sm_90a at head_dim 64 and 128 a second
+// instantiation (LaunchPolicy::wgmmaPrefill, off by default until measured)
+// does the block's two products on wgmma instead: Q and the K/V tiles as
+// swizzled operand tiles in shared memory, S = Q K^T from both, O += P V
+// with P from the score registers and V read N-major; the m16n8 fragments,
+// masks and softmax are the same code.
 //
 // Decode (one query per sequence, with a cache): a warp's 16 rows are the
 // query heads sharing one kv head, so each K/V byte is read once per group,
@@ -64,6 +69,7 @@
 
 #include "runtime/device/Common.cuh"
 #include "runtime/device/Mma.cuh"
+#include "runtime/device/Wgmma.cuh"
 #include "runtime/kernels/E4m3.cuh"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/kernels/Launch.cuh"
@@ -322,11 +328,27 @@ struct HeadKV {
   const float *kScale, *vScale;
 };
 
+/// Element offset of (row, col) of a 64-row wgmma operand tile (col a
+/// multiple of 8): 64-column halves of 64 rows x 128 bytes, one after the
+/// other, 16-byte chunk c of a row at chunk c ^ (row % 8) (the 128-byte
+/// swizzle of Wgmma.cuh; the tile 1024-byte aligned).
+__device__ __forceinline__ int swizzledAt(int row, int col) {
+  return (col >> 6) * (64 * 64) + row * 64 +
+         ((((col & 63) >> 3) ^ (row & 7)) << 3);
+}
+
+/// Where element (row, col) of a tile goes: rows LD elements apart, or
+/// (Sw) swizzledAt.
+template <int LD, bool Sw>
+__device__ __forceinline__ int tileAt(int row, int col) {
+  return Sw ? swizzledAt(row, col) : row * LD + col;
+}
+
 /// Issues the loads of a 64-key K and V tile: rows [0, n) are positions
-/// j0 + row, later rows zero; rows LD elements apart. bf16: asynchronous
+/// j0 + row, later rows zero; at tileAt<LD, Sw>. bf16: asynchronous
 /// copies, committed (the caller waits). Fp8: the codes widened to bf16,
 /// and each row's scales in kS / vS (zero past n).
-template <int HD, int LD, bool Fp8>
+template <int HD, int LD, bool Fp8, bool Sw = false>
 __device__ __forceinline__ void loadKVTile(bf16 *Ks, bf16 *Vs, float *kS,
                                            float *vS, const HeadKV &h,
                                            const KVAddr &kv, int b, int64_t j0,
@@ -338,8 +360,8 @@ __device__ __forceinline__ void loadKVTile(bf16 *Ks, bf16 *Vs, float *kS,
       int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
       bool valid = row < n;
       int64_t off = kv.at(b, j0 + (valid ? row : 0)) + col;
-      cpAsync16(&Ks[row * LD + col], k + off, valid);
-      cpAsync16(&Vs[row * LD + col], v + off, valid);
+      cpAsync16(&Ks[tileAt<LD, Sw>(row, col)], k + off, valid);
+      cpAsync16(&Vs[tileAt<LD, Sw>(row, col)], v + off, valid);
     }
     cpAsyncCommit();
   } else {
@@ -353,8 +375,8 @@ __device__ __forceinline__ void loadKVTile(bf16 *Ks, bf16 *Vs, float *kS,
         kk = e4m3x8ToBf16x8(*reinterpret_cast<const uint2 *>(k + off));
         vv = e4m3x8ToBf16x8(*reinterpret_cast<const uint2 *>(v + off));
       }
-      *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = kk;
-      *reinterpret_cast<uint4 *>(&Vs[row * LD + col]) = vv;
+      *reinterpret_cast<uint4 *>(&Ks[tileAt<LD, Sw>(row, col)]) = kk;
+      *reinterpret_cast<uint4 *>(&Vs[tileAt<LD, Sw>(row, col)]) = vv;
     }
     for (int c = tid; c < kBC; c += kThreads) {
       float ks = 0.f, vs = 0.f;
@@ -430,16 +452,105 @@ __device__ __forceinline__ HeadKV headKV(const Args &a, int kvh, bool fp8) {
 /// two would halve the blocks an SM holds.
 template <int HD> constexpr int kPrefillStages = HD <= 128 ? 2 : 1;
 
-/// At most 170 registers up to head_dim 128, so three blocks share an SM
+/// Head dims the wgmma prefill kernel (below) has: whole 64-column halves,
+/// two of its stages per block.
+template <int HD> constexpr bool kWgmmaPrefillHD = HD == 64 || HD == 128;
+
+/// Blocks of 128 threads per SM the prefill kernel is built for. mma.sync:
+/// at most 170 registers up to head_dim 128, so three blocks share an SM
 /// (12 warps; the H100 runs of 2026-12-06: 8B 2048-token prefill attention
-/// equal to 2 blocks of 226 registers, the ~1B's 5% faster).
-template <int HD, bool Fp8>
-__global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
+/// equal to 2 blocks of 226 registers, the ~1B's 5% faster). wgmma: its
+/// 81 KiB of tiles at head_dim 128 fit two blocks an SM, 41 KiB at 64
+/// three of the register budget.
+template <int HD, bool Wg> constexpr int prefillMinBlocks() {
+  return Wg ? (HD <= 64 ? 3 : 2) : (HD <= 128 ? 3 : 1);
+}
+
+/// wgmma prefill: S (64 query rows x 64 keys, fp32) = Q K^T, both operands
+/// swizzled tiles in shared memory at `q` and `k` (shared addresses). The
+/// accumulators are the m16n8 C fragments the mma.sync path has: warp w's
+/// rows 16 w + lane / 4 and + 8, n8 tile nt in s[nt].
+template <int HD>
+__device__ __forceinline__ void wgmmaScores(float (&s)[kBC / 8][4],
+                                            uint32_t q, uint32_t k) {
+#if LLMC_HAS_WGMMA
+#pragma unroll
+  for (int nt = 0; nt < kBC / 8; ++nt)
+    s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+  holdRegs(s);
+  wgmmaFence();
+#pragma unroll
+  for (int kc = 0; kc < HD / 16; ++kc) {
+    // k16 slice kc: half kc / 4 (64 columns, 8 KiB), 32 bytes per slice.
+    uint32_t off = (kc >> 2) * 8192 + (kc & 3) * 32;
+    Wgmma<kBC>::run(&s[0][0], wgmmaDesc(q + off), wgmmaDesc(k + off));
+  }
+  wgmmaCommit();
+  wgmmaWait<0>();
+  holdRegs(s);
+#endif
+}
+
+/// wgmma prefill: o += P V for the tile's 64 keys, P the probabilities in
+/// `p` (as bf16 A fragments from registers, two n8 tiles per k16 step, as
+/// accumulatePV packs them) and V the swizzled tile at `v` read N-major:
+/// one m64n64 product per 64 columns of o and 16 keys.
+template <int HD>
+__device__ __forceinline__ void wgmmaPV(RowState<HD> &st,
+                                        const float (&p)[kBC / 8][4],
+                                        uint32_t v) {
+#if LLMC_HAS_WGMMA
+  uint32_t pa[kBC / 16][4];
+#pragma unroll
+  for (int kk = 0; kk < kBC / 16; ++kk) {
+    pa[kk][0] = packBf16x2(p[2 * kk][0], p[2 * kk][1]);
+    pa[kk][1] = packBf16x2(p[2 * kk][2], p[2 * kk][3]);
+    pa[kk][2] = packBf16x2(p[2 * kk + 1][0], p[2 * kk + 1][1]);
+    pa[kk][3] = packBf16x2(p[2 * kk + 1][2], p[2 * kk + 1][3]);
+  }
+  holdRegs(pa);
+  holdRegs(st.o);
+  wgmmaFence();
+#pragma unroll
+  for (int kk = 0; kk < kBC / 16; ++kk)
+#pragma unroll
+    for (int h = 0; h < HD / 64; ++h)
+      Wgmma<64>::runRsT(&st.o[8 * h][0], pa[kk],
+                        wgmmaDescMn(v + h * 8192 + kk * 2048));
+  wgmmaCommit();
+  wgmmaWait<0>();
+  holdRegs(st.o);
+  holdRegs(pa);
+#endif
+}
+
+/// Wg (sm_90a, kWgmmaPrefillHD, launchPrefillKernel decides): the two
+/// products on wgmma, one warpgroup a block. Q and the K/V tiles are
+/// swizzled operand tiles (swizzledAt), 1024-byte aligned: Q, then stage i's
+/// K and V. The same 64 rows per block, positions, masks, windows, cache
+/// and online softmax as mma.sync; only whether a tile is skipped is
+/// decided per block (a warpgroup's instructions are collective), and a
+/// warp whose rows see none of a tile masks all of it.
+template <int HD, bool Fp8, bool Wg = false>
+__global__ void __launch_bounds__(kThreads, prefillMinBlocks<HD, Wg>())
     prefillKernel(PrefillArgs a) {
   constexpr int LD = HD + 8, Stages = kPrefillStages<HD>;
+  static_assert(!Wg || kWgmmaPrefillHD<HD>, "no wgmma prefill at this HD");
+#if !LLMC_HAS_WGMMA
+  if constexpr (Wg) {
+    __trap(); // launched only on sm_90a code (launchPrefillKernel)
+    return;
+  }
+#endif
   extern __shared__ uint4 attnSmem[];
-  // Stage i: K at Ks + i * 2 * kBC * LD, V right after it.
-  bf16 *Ks = reinterpret_cast<bf16 *>(attnSmem);
+  constexpr int kTileElems = kBC * HD; // a swizzled tile (Wg)
+  uint8_t *wgBase = reinterpret_cast<uint8_t *>(
+      (reinterpret_cast<uintptr_t>(attnSmem) + 1023) & ~uintptr_t(1023));
+  // Stage i: K at Ks + i * 2 * kBC * LD (Wg: i * 2 * kTileElems), V right
+  // after it; Wg: Q before them.
+  bf16 *Qs = reinterpret_cast<bf16 *>(wgBase);
+  bf16 *Ks = Wg ? Qs + kBR * HD : reinterpret_cast<bf16 *>(attnSmem);
+  constexpr int kStageElems = Wg ? 2 * kTileElems : 2 * kBC * LD;
   __shared__ int64_t kposS[Stages][kBC];
   __shared__ float kScS[Stages][Fp8 ? kBC : 1], vScS[Stages][Fp8 ? kBC : 1];
   __shared__ int64_t qRange[2][kThreads / 32];
@@ -458,7 +569,8 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
     return; // a varlen grid covers the longest sequence
   const int64_t *pos = a.positions + row0;
 
-  // Q tile through the K buffer into registers.
+  // Q tile: mma.sync through the K buffer into registers; wgmma into its
+  // own operand tile.
   for (int c = tid; c < kBR * HD / 8; c += kThreads) {
     int row = c / (HD / 8), col = (c % (HD / 8)) * 8;
     int t = t0 + row;
@@ -466,11 +578,15 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
     if (t < len)
       val = *reinterpret_cast<const uint4 *>(
           a.q + (row0 + t) * a.qStride + int64_t(h) * HD + col);
-    *reinterpret_cast<uint4 *>(&Ks[row * LD + col]) = val;
+    *reinterpret_cast<uint4 *>(Wg ? &Qs[swizzledAt(row, col)]
+                                  : &Ks[row * LD + col]) = val;
   }
+  if constexpr (Wg)
+    fenceProxyAsync();
   __syncthreads();
   uint32_t qf[HD / 16][4];
-  loadQ<HD, LD>(qf, Ks, warp * 16, lane);
+  if constexpr (!Wg)
+    loadQ<HD, LD>(qf, Ks, warp * 16, lane);
 
   int r0 = t0 + warp * 16 + g, r1 = r0 + 8;
   // Rows past the sequence get position -1: no key is visible to them.
@@ -521,9 +637,9 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
   };
   auto issue = [&](int64_t j0, int stage) {
     int n = jEnd - j0 < kBC ? int(jEnd - j0) : kBC;
-    bf16 *K = Ks + stage * 2 * kBC * LD;
-    loadKVTile<HD, LD, Fp8>(K, K + kBC * LD, kScS[stage], vScS[stage], hkv,
-                            a.kv, b, j0, n, tid);
+    bf16 *K = Ks + stage * kStageElems;
+    loadKVTile<HD, LD, Fp8, Wg>(K, K + kStageElems / 2, kScS[stage],
+                                vScS[stage], hkv, a.kv, b, j0, n, tid);
     for (int c = tid; c < kBC; c += kThreads)
       kposS[stage][c] = c < n ? (a.cache ? j0 + c : pos[j0 + c]) : LLONG_MAX;
   };
@@ -536,15 +652,20 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
     int64_t next = firstLive(j0 + kBC);
     int n = jEnd - j0 < kBC ? int(jEnd - j0) : kBC;
     cpAsyncWait<0>();
+    if constexpr (Wg)
+      fenceProxyAsync(); // the tile's writes, before wgmma reads them
     __syncthreads(); // tile j0 landed; every warp is done with the other one
     if constexpr (Stages == 2)
       if (next < jEnd)
         issue(next, stage ^ 1);
-    const bf16 *K = Ks + stage * 2 * kBC * LD, *V = K + kBC * LD;
+    const bf16 *K = Ks + stage * kStageElems, *V = K + kStageElems / 2;
     const int64_t *kpos = kposS[stage];
     int64_t tileMin = kpos[0], tileMax = kpos[n - 1];
-    bool skip = wmax < 0 || tileMin > wmax ||
-                (a.window > 0 && tileMax <= wmin - a.window);
+    // wgmma: the block's rows (the same for every warp); mma.sync: the
+    // warp's.
+    int64_t lo = Wg ? bmin : wmin, hi = Wg ? bmax : wmax;
+    bool skip = hi < 0 || tileMin > hi ||
+                (a.window > 0 && tileMax <= lo - a.window);
     // Every key visible to every row of this warp: no mask to apply (rows
     // past the sequence are not stored). Not above head_dim 128, where the
     // second path's registers would spill.
@@ -552,7 +673,10 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
                 (a.window <= 0 || tileMin > wmax - a.window);
     if (!skip) {
       float s[kBC / 8][4];
-      scores<HD, LD, kBC / 8>(s, qf, K, 0, lane);
+      if constexpr (Wg)
+        wgmmaScores<HD>(s, smemAddr(Qs), smemAddr(K));
+      else
+        scores<HD, LD, kBC / 8>(s, qf, K, 0, lane);
       if (full) {
 #pragma unroll
         for (int nt = 0; nt < kBC / 8; ++nt)
@@ -575,9 +699,13 @@ __global__ void __launch_bounds__(kThreads, HD <= 128 ? 3 : 1)
       softmaxUpdate<HD, kBC / 8>(s, st);
       if constexpr (Fp8)
         scaleByV<kBC / 8>(s, vScS[stage], 0, tq);
+      if constexpr (Wg)
+        wgmmaPV<HD>(st, s, smemAddr(V));
+      else
 #pragma unroll
-      for (int kk = 0; kk < kBC / 16; ++kk)
-        accumulatePV<HD, LD>(st, s[2 * kk], s[2 * kk + 1], V, kk * 16, lane);
+        for (int kk = 0; kk < kBC / 16; ++kk)
+          accumulatePV<HD, LD>(st, s[2 * kk], s[2 * kk + 1], V, kk * 16,
+                               lane);
     }
     if constexpr (Stages == 1) {
       __syncthreads(); // every warp is done with the one buffer
@@ -998,7 +1126,11 @@ __global__ void cacheWriteFp8Kernel(uint8_t *kc, uint8_t *vc, float *ks,
 // Host side
 //===----------------------------------------------------------------------===//
 
-template <int HD> constexpr int prefillSmemBytes() {
+/// mma.sync: the stages' padded K/V tiles. wgmma: Q and two stages of
+/// swizzled K/V tiles, plus the 1024-byte alignment.
+template <int HD, bool Wg = false> constexpr int prefillSmemBytes() {
+  if constexpr (Wg)
+    return (kBR * HD + 2 * 2 * kBC * HD) * 2 + 1024;
   return kPrefillStages<HD> * 2 * kBC * (HD + 8) * 2;
 }
 template <int HD> constexpr int decodeSmemBytes() {
@@ -1250,6 +1382,15 @@ void launchDecode(Rank &r, Act out, Act q, Act k, Act v, const Step &s,
 
 template <int HD, bool Fp8>
 void launchPrefillKernel(Rank &r, dim3 grid, const PrefillArgs &pa) {
+  if constexpr (kWgmmaPrefillHD<HD>)
+    if (wgmmaPrefill()) {
+      constexpr int smem = prefillSmemBytes<HD, true>();
+      static const bool once =
+          (allowSmem(prefillKernel<HD, Fp8, true>, smem), true);
+      (void)once;
+      prefillKernel<HD, Fp8, true><<<grid, kThreads, smem, r.stream()>>>(pa);
+      return;
+    }
   constexpr int smem = prefillSmemBytes<HD>();
   static const bool once = (allowSmem(prefillKernel<HD, Fp8>, smem), true);
   (void)once;

@@ -29,26 +29,6 @@ namespace llmc::rt::cuda {
 
 namespace {
 
-/// Whether device `dev` runs the sm_90a code (compute capability 9.0
-/// exactly: sm_90a machine code runs nowhere else).
-bool isSm90(int dev) {
-  constexpr int kMaxDevices = 64;
-  static int cc[kMaxDevices] = {};
-  if (dev < 0 || dev >= kMaxDevices)
-    return false;
-  if (cc[dev] == 0) {
-    int major = 0, minor = 0;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
-                               dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor,
-                               dev) != cudaSuccess)
-      cc[dev] = -1;
-    else
-      cc[dev] = major * 10 + minor;
-  }
-  return cc[dev] == 90;
-}
-
 PFN_cuTensorMapEncodeTiled_v12000 encodeFn() {
   static PFN_cuTensorMapEncodeTiled_v12000 fn = [] {
     void *p = nullptr;
@@ -265,7 +245,6 @@ bool launch(Rank &r, bool fp8, const CUtensorMap &w0, const CUtensorMap &w1,
 /// strides.
 bool applies(bool fp8, bool a8, const void *x, int64_t ldx, int64_t k,
              int64_t m) {
-  int dev = 0;
   const int64_t least =
       a8 ? 1 : fp8 ? (fp8Enabled() ? 1 : kDecodeMaxRows + 1) : minRows();
   const int64_t most = a8 ? std::min<int64_t>(a8MaxRows(), kDecodeMaxRows)
@@ -274,7 +253,7 @@ bool applies(bool fp8, bool a8, const void *x, int64_t ldx, int64_t k,
   return (!a8 || fp8) && m >= least && m <= most &&
          k >= (fp8 ? 16 : 8) && k % (fp8 ? 16 : 8) == 0 &&
          k < (int64_t(1) << 31) && ldx % ldAlign == 0 && isAligned(x, 16) &&
-         cudaGetDevice(&dev) == cudaSuccess && isSm90(dev);
+         computeCapability() == 90; // sm_90a code runs nowhere else
 }
 
 /// The weight of target `t` (its bf16 elements or E4M3 codes); `ok` says

@@ -93,17 +93,6 @@ struct DecodeA8 {
   static constexpr int kBk = 128;
 };
 
-/// Keeps the compiler from moving reads of `p` (registers a wgmma wrote)
-/// above the wgmma.wait_group that retires them.
-template <int R, int N>
-__device__ __forceinline__ void holdRegs(float (&p)[R][N]) {
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int j = 0; j < N; ++j)
-      asm volatile("" : "+f"(p[r][j])::"memory");
-}
-
 /// One output of a launch: weight rows [first, first + n) of the map.
 struct DecodeSeg {
   void *out;

@@ -153,10 +153,19 @@ struct LaunchPolicy {
   /// equal at batch 1-8 and 128, 1.6% slower at batch 64 and 1,000 tokens.
   /// LLMC_DECODE_BLOCKS_PER_SM overrides it (A/B measurements).
   int decodeAttentionBlocksPerSm = 2;
+  /// Prefill attention at head_dim 64 and 128 with its two products on
+  /// wgmma (one warpgroup per 64 query rows; sm_90a, Attention.cuh) instead
+  /// of mma.sync. Off until the kernel tests and the prefill A/B have run
+  /// on a GPU (docs/kernels.md); LLMC_WGMMA_PREFILL=0/1 overrides it.
+  bool wgmmaPrefill = false;
 };
 /// The decode attention's blocks per SM now (LLMC_DECODE_BLOCKS_PER_SM if
 /// set to 1..64, else the launch policy's).
 int decodeAttentionBlocksPerSm();
+/// Whether the prefill attention runs its wgmma kernel now (head dims 64
+/// and 128): LLMC_WGMMA_PREFILL (0 or 1) if set, else the launch policy's
+/// wgmmaPrefill, and only on compute capability 9.0.
+bool wgmmaPrefill();
 void setLaunchPolicy(const LaunchPolicy &p);
 LaunchPolicy launchPolicy();
 

@@ -155,23 +155,19 @@ int decodeAttentionBlocksPerSm() {
   return n < 1 ? 1 : n;
 }
 
+bool wgmmaPrefill() {
+  static const int env = cuda::envOnOff("LLMC_WGMMA_PREFILL");
+  bool on = env >= 0 ? env == 1 : gPolicy.wgmmaPrefill;
+  return on && cuda::computeCapability() == 90; // sm_90a code
+}
+
 namespace cuda {
 
 bool pdlActive() {
   static const bool disabled = envOnOff("LLMC_PDL") == 0;
   if (disabled || !gPolicy.pdl)
     return false;
-  // Programmatic dependent launch needs sm_90; asked once per device.
-  constexpr int kMaxDevices = 64;
-  static int major[kMaxDevices] = {};
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
-    return false;
-  if (major[dev] == 0 &&
-      cudaDeviceGetAttribute(&major[dev], cudaDevAttrComputeCapabilityMajor,
-                             dev) != cudaSuccess)
-    major[dev] = -1;
-  return major[dev] >= 9;
+  return computeCapability() >= 90; // programmatic dependent launch
 }
 
 bool streamGemmGroup(Rank &r, bool outF32, const GemvTarget *targets,

@@ -11,6 +11,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
+#include "runtime/device/Device.h"
 #include "runtime/kernels/Kernels.h"
 
 #include <algorithm>
@@ -177,14 +178,36 @@ void benchPrefillAttention(FakeRank &r) {
           else
             rt::attention<64, 4>(r, o, qa, ka, va, s, p, cache);
         };
-        double ms = timeMs(r, call, 10);
-        double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
-        std::printf("%-44s %9.4f ms  %7.1f TFLOP/s\n",
-                    (std::string("prefill attention S=") + std::to_string(seq) +
-                     " 32/8x" + std::to_string(hd) +
-                     (cache ? " causal, cache" : " causal"))
-                        .c_str(),
-                    ms, flops / (ms * 1e-3) / 1e12);
+        // Both kernels on an sm_90 GPU (LaunchPolicy::wgmmaPrefill), the
+        // wgmma one's time also as a ratio to mma.sync's of this run.
+        const rt::LaunchPolicy saved = rt::launchPolicy();
+        double msMma = 0;
+        for (bool wg : {false, true}) {
+          if (wg && rt::cuda::computeCapability() != 90)
+            break;
+          rt::LaunchPolicy pol = saved;
+          pol.wgmmaPrefill = wg;
+          rt::setLaunchPolicy(pol);
+          if (wg && !rt::wgmmaPrefill())
+            break; // LLMC_WGMMA_PREFILL=0
+          double ms = timeMs(r, call, 10);
+          rt::setLaunchPolicy(saved);
+          double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
+          std::string speed =
+              wg ? "  " + std::to_string(msMma / ms).substr(0, 5) +
+                       "x mma.sync"
+                 : "";
+          if (!wg)
+            msMma = ms;
+          std::printf("%-44s %9.4f ms  %7.1f TFLOP/s%s\n",
+                      (std::string("prefill attention S=") +
+                       std::to_string(seq) + " 32/8x" + std::to_string(hd) +
+                       (cache ? " causal, cache" : " causal") +
+                       (wg ? " wgmma" : ""))
+                          .c_str(),
+                      ms, flops / (ms * 1e-3) / 1e12, speed.c_str());
+        }
+        rt::setLaunchPolicy(saved);
       }
 }
 

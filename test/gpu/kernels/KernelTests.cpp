@@ -12,6 +12,7 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
+#include "runtime/device/Device.h"
 #include "runtime/gemm/Gemm.h"
 #include "runtime/kernels/Kernels.h"
 #include "runtime/weights/Fp8.h"
@@ -1553,6 +1554,57 @@ void testAttentionFp8Kv() {
   pagedAttentionTwin(rng, {128, 8, 1, 32, true}, 70, 256, 32);
 }
 
+/// The prefill attention's wgmma kernel (LaunchPolicy::wgmmaPrefill; head
+/// dims 64 and 128, compute capability 9.0): the cases of the two groups
+/// above that run the prefill kernel at those head dims, again with it on
+/// (cache-less and cached, GQA groups 1 to 8, a sliding window, paged and
+/// varlen steps, q|k|v views, the FP8 cache, 1000-token prompts), against
+/// the same CPU references and twins.
+void testWgmmaPrefill() {
+  if (rt::cuda::computeCapability() != 90) {
+    recordBool("wgmma prefill", "compute capability 9.0", true,
+               "skipped: not an sm_90 GPU");
+    return;
+  }
+  const rt::LaunchPolicy saved = rt::launchPolicy();
+  rt::LaunchPolicy on = saved;
+  on.wgmmaPrefill = true;
+  rt::setLaunchPolicy(on);
+  recordBool("wgmma prefill", "selected", rt::wgmmaPrefill(),
+             "LLMC_WGMMA_PREFILL=0 would keep the mma.sync kernel");
+  try {
+    Rng rng(29);
+    attentionNoCache(rng, {64, 4, 4, 0}, 2, 37);
+    attentionNoCache(rng, {128, 8, 2, 0}, 1, 130);
+    attentionNoCache(rng, {128, 16, 2, 16}, 2, 70);
+    attentionNoCache(rng, {64, 8, 1, 0}, 3, 1);
+    attentionNoCache(rng, {128, 32, 1, 0}, 1, 65);
+    attentionNoCache(rng, {128, 32, 8, 0}, 1, 300);
+    attentionWithCache(rng, {64, 4, 4, 0}, 50, 300);
+    attentionWithCache(rng, {128, 8, 2, 0}, 70, 300);
+    attentionWithCache(rng, {128, 8, 1, 32}, 70, 300);
+    attentionWithCache(rng, {128, 28, 4, 0}, 33, 128);
+    attentionWithCache(rng, {128, 32, 8, 0}, 1000, 1100);
+    attentionWithCache(rng, {64, 16, 2, 256}, 1000, 1100);
+    attentionWithCache(rng, {64, 4, 4, 0, true}, 50, 300);
+    attentionWithCache(rng, {128, 8, 1, 32, true}, 70, 300);
+    attentionWithCache(rng, {128, 32, 8, 0, true}, 600, 700);
+    pagedAttentionTwin(rng, {64, 8, 2, 0}, 40, 256, 16);
+    pagedAttentionTwin(rng, {128, 32, 8, 0}, 200, 512, 16);
+    pagedAttentionTwin(rng, {128, 8, 1, 32, true}, 70, 256, 32);
+    flatAttentionTwin(rng, {128, 32, 8, 0}, 16);
+    flatAttentionTwin(rng, {64, 8, 2, 0}, 32);
+    flatAttentionTwin(rng, {128, 32, 8, 0, true}, 16);
+    viewsTwin(rng, {128, 32, 8, 0}, 2, 70, 256);
+    viewsTwin(rng, {64, 32, 8, 0}, 64, 9, 64);
+    viewsTwin(rng, {128, 8, 2, 0, true}, 3, 40, 128);
+  } catch (...) {
+    rt::setLaunchPolicy(saved);
+    throw;
+  }
+  rt::setLaunchPolicy(saved);
+}
+
 } // namespace
 
 //===----------------------------------------------------------------------===//
@@ -1626,6 +1678,7 @@ int main(int argc, char **argv) {
       {"rope", testRope},
       {"attention", testAttention},
       {"fp8kv", testAttentionFp8Kv},
+      {"wgmmaPrefill", testWgmmaPrefill},
       {"moe", [&] { testMoe(rank); }},
       {"output", [&] { testOutput(rank); }},
       {"randomWeights", testRandomWeights},
