@@ -43,6 +43,11 @@ int64_t envRows(const char *name) {
   return e && *e && !*end && n >= 0 ? int64_t(n) : int64_t(-1);
 }
 
+bool fp8FastAccum() {
+  static const bool on = envOnOff("LLMC_FP8_FAST_ACCUM") == 1;
+  return on;
+}
+
 int computeCapability() {
   constexpr int kMaxDevices = 64;
   static std::atomic<int> ccs[kMaxDevices];

@@ -39,6 +39,14 @@ int smCount();
 /// sm_90a code runs there), cached per device; -1 when it cannot be read.
 int computeCapability();
 
+/// Whether E4M3 x E4M3 GEMMs accumulate in the tensor cores' own partial
+/// sums along all of K (fewer promotions to fp32, as vLLM's CUTLASS FP8
+/// kernels and torch's _scaled_mm(use_fast_accum=True) run them): cuBLASLt's
+/// CUBLASLT_MATMUL_DESC_FAST_ACCUM and the W8A8 decode GEMM without its
+/// per-stage promotion. LLMC_FP8_FAST_ACCUM=1; off by default until its
+/// speed and its kernel tests have run on a GPU.
+bool fp8FastAccum();
+
 /// An A/B switch of the environment: 1 if variable `name` is "1", 0 if it
 /// is "0", else -1 (unset or anything else: the launch policy decides).
 int envOnOff(const char *name);

@@ -183,16 +183,6 @@ std::string setPointers(Plan &plan, const MatmulNT &p) {
   return "";
 }
 
-/// Whether E4M3 GEMMs accumulate in the tensor cores' own partial sums
-/// (CUBLASLT_MATMUL_DESC_FAST_ACCUM: fewer promotions to fp32 along K, as
-/// vLLM's CUTLASS FP8 kernels and torch's _scaled_mm(use_fast_accum=True)
-/// run them): LLMC_FP8_FAST_ACCUM=1; off by default until its speed and
-/// its kernel tests have run on a GPU.
-bool fastAccum() {
-  static const bool on = cuda::envOnOff("LLMC_FP8_FAST_ACCUM") == 1;
-  return on;
-}
-
 /// The plan's descriptor (transposes, epilogue, scale modes) and layouts
 /// for p; "" on success.
 std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
@@ -217,7 +207,7 @@ std::string buildDescriptors(const MatmulNT &p, Plan &plan) {
                                            &biasType, sizeof biasType),
             "set BIAS_DATA_TYPE");
   }
-  if (p.inType == InType::E4M3 && fastAccum()) {
+  if (p.inType == InType::E4M3 && cuda::fp8FastAccum()) {
     int8_t on = 1;
     LLMC_LT(cublasLtMatmulDescSetAttribute(plan.desc,
                                            CUBLASLT_MATMUL_DESC_FAST_ACCUM,

@@ -235,7 +235,9 @@ template <class Out, bool Swiglu>
 bool launch(Rank &r, bool fp8, const CUtensorMap &w0, const CUtensorMap &w1,
             const void *x, int64_t ldx, int64_t k, const DecodeGemmArgs &a) {
   if (a.xScale)
-    return launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
+    return fp8FastAccum()
+               ? launchW<DecodeA8Fast, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
+               : launchW<DecodeA8, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
   return fp8 ? launchW<DecodeE4m3, Out, Swiglu>(r, w0, w1, x, ldx, k, a)
              : launchW<DecodeBf16, Out, Swiglu>(r, w0, w1, x, ldx, k, a);
 }

@@ -49,7 +49,11 @@
 // sums, stage i+1's wgmma in flight while stage i's are added, gave the
 // same bits and measured 2-26% slower: docs/quantization.md, "Fifteenth
 // session".) The epilogue is the staged path's: (sum * xScale[m]) *
-// scale[n] (+ bias), one rounding.
+// scale[n] (+ bias), one rounding. With fp8FastAccum (Device.h,
+// LLMC_FP8_FAST_ACCUM=1; off by default, not yet measured) W8A8 runs
+// DecodeA8Fast instead: the wgmmas sum straight into the fp32 accumulators
+// over all stages, the next stage's in flight as in the bf16 path (the
+// tensor cores' own partial sums, as cuBLASLt's FAST_ACCUM).
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,18 +82,25 @@ constexpr int kDecodeRowBytes = 128;
 
 /// bf16 weights: 64 k per stage, A read by wgmma from shared memory.
 struct DecodeBf16 {
-  static constexpr bool kFp8 = false, kA8 = false;
+  static constexpr bool kFp8 = false, kA8 = false, kFast = false;
   static constexpr int kBk = 64;
 };
 /// FP8 E4M3 codes: 128 k per stage, A widened into registers.
 struct DecodeE4m3 {
-  static constexpr bool kFp8 = true, kA8 = false;
+  static constexpr bool kFp8 = true, kA8 = false, kFast = false;
   static constexpr int kBk = 128;
 };
 /// W8A8: E4M3 weights and E4M3 x (per-row scales), 128 k per stage, both
 /// read by wgmma from shared memory.
 struct DecodeA8 {
-  static constexpr bool kFp8 = true, kA8 = true;
+  static constexpr bool kFp8 = true, kA8 = true, kFast = false;
+  static constexpr int kBk = 128;
+};
+/// W8A8 with fast accumulation (fp8FastAccum, Device.h): the e4m3 wgmmas
+/// sum into the fp32 accumulators across all stages, as the bf16 path does
+/// (no per-stage promotion, the next stage's wgmmas in flight).
+struct DecodeA8Fast {
+  static constexpr bool kFp8 = true, kA8 = true, kFast = true;
   static constexpr int kBk = 128;
 };
 
@@ -246,7 +257,7 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // and up of the same 64 rows).
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   float acc[2][NR] = {};
-  if constexpr (W::kA8) {
+  if constexpr (W::kA8 && !W::kFast) {
     // W8A8: stage i's four k32 products of both tiles into `part` (zeroed),
     // committed as one wgmma group; once it has retired, `part` is added
     // into the fp32 sums and the stage's slot refilled (every warpgroup
@@ -281,30 +292,46 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
       }
     }
   } else {
-    // bf16 and W8A16: one accumulator set over all stages.
+    // bf16, W8A16 and fast-accumulating W8A8: one accumulator set over all
+    // stages.
     for (int i = 0; i < nk; ++i) {
       const int s = i % ST;
       mbarWait(smemAddr(&full[s]), uint32_t(i / ST) & 1);
       const uint32_t st = base + s * kStage;
-      if constexpr (!W::kFp8)
+      if constexpr (!W::kFp8 || W::kA8)
         wgmmaFence();
+      if constexpr (W::kA8) {
 #pragma unroll
-      for (int kk = 0; kk < kBk / 16; ++kk) {
-        // k16 slice kk: 32 bytes into a 128-byte row of its box of x.
-        uint64_t bx = wgmmaDesc(st + T * kW + (kk >> 2) * kX + (kk & 3) * 32);
-        if constexpr (W::kFp8) {
-          uint32_t a0[4], a1[4];
-          const uint8_t *tiles = smem + s * kStage + (2 * wg) * kW;
-          decodeFp8Fragment(a0, tiles, 16 * warp + (lane >> 2), lane, kk);
-          decodeFp8Fragment(a1, tiles + kW, 16 * warp + (lane >> 2), lane, kk);
-          // The fragments were written by ordinary instructions.
-          wgmmaFence();
-          Wgmma<BN>::runRs(acc[0], a0, bx);
-          Wgmma<BN>::runRs(acc[1], a1, bx);
-        } else {
-          Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
-          Wgmma<BN>::run(acc[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
-                         bx);
+        for (int kk = 0; kk < kBk / 32; ++kk) {
+          // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
+          uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+          Wgmma<BN>::runE4m3(acc[0],
+                             wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+          Wgmma<BN>::runE4m3(acc[1],
+                             wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+        }
+      } else {
+#pragma unroll
+        for (int kk = 0; kk < kBk / 16; ++kk) {
+          // k16 slice kk: 32 bytes into a 128-byte row of its box of x.
+          uint64_t bx =
+              wgmmaDesc(st + T * kW + (kk >> 2) * kX + (kk & 3) * 32);
+          if constexpr (W::kFp8) {
+            uint32_t a0[4], a1[4];
+            const uint8_t *tiles = smem + s * kStage + (2 * wg) * kW;
+            decodeFp8Fragment(a0, tiles, 16 * warp + (lane >> 2), lane, kk);
+            decodeFp8Fragment(a1, tiles + kW, 16 * warp + (lane >> 2), lane,
+                              kk);
+            // The fragments were written by ordinary instructions.
+            wgmmaFence();
+            Wgmma<BN>::runRs(acc[0], a0, bx);
+            Wgmma<BN>::runRs(acc[1], a1, bx);
+          } else {
+            Wgmma<BN>::run(acc[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
+                           bx);
+            Wgmma<BN>::run(acc[1],
+                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
+          }
         }
       }
       wgmmaCommit();

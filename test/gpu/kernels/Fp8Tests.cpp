@@ -191,7 +191,7 @@ void testProjections(FakeRank &r) {
                  c.bias ? &bw : nullptr);
       sync(r);
       recordResult("fp8 linear W8A8", config,
-                   compare(fromDevice(out), ref8, 2e-3, 1.0 / 256));
+                   compare(fromDevice(out), ref8, a8Bound(2e-3), 1.0 / 256));
     } catch (const RankFailure &e) {
       Stats failed;
       failed.count = failed.bad = 1;
