@@ -459,9 +459,9 @@ template <int HD> constexpr bool kWgmmaPrefillHD = HD == 64 || HD == 128;
 /// Blocks of 128 threads per SM the prefill kernel is built for. mma.sync:
 /// at most 170 registers up to head_dim 128, so three blocks share an SM
 /// (12 warps; the H100 runs of 2026-12-06: 8B 2048-token prefill attention
-/// equal to 2 blocks of 226 registers, the ~1B's 5% faster). wgmma: its
-/// 81 KiB of tiles at head_dim 128 fit two blocks an SM, 41 KiB at 64
-/// three of the register budget.
+/// equal to 2 blocks of 226 registers, the ~1B's 5% faster). wgmma: two
+/// blocks of its 81 KiB of tiles at head_dim 128 fit an SM; at 64 (41 KiB)
+/// the registers allow three.
 template <int HD, bool Wg> constexpr int prefillMinBlocks() {
   return Wg ? (HD <= 64 ? 3 : 2) : (HD <= 128 ? 3 : 1);
 }
