@@ -28,7 +28,13 @@
 # LLMC_W8A8_DECODE_GEMM=0 (every W8A8 projection beyond the GEMV on cuBLASLt's
 # E4M3 GEMM: the decode GEMM's end-to-end A/B at b16 and b64); fp8-g4 runs
 # CARRY/fp8 with LLMC_FP8_GEMV_ROWS=4 (FP8 weights at 3-4 rows on the GEMV
-# instead of the decode GEMM, the cap before 2026-12-07: its A/B at b4). torch and
+# instead of the decode GEMM, the cap before 2026-12-07: its A/B at b4).
+# The off-by-default switches of 2026-12-08: bf16-wg and w8a8-wg run
+# CARRY/bf16 and CARRY/w8a8 with LLMC_WGMMA_PREFILL=1 (the wgmma prefill
+# attention), w8a8-fa CARRY/w8a8 with LLMC_FP8_FAST_ACCUM=1 (E4M3 GEMMs and
+# the W8A8 decode GEMM summing in the tensor cores), w8a8-wgfa with both;
+# after the table, the W8A8 prefill against bf16-wg (the same attention on
+# both sides). torch and
 # torch-fp8 are the peers of the same run:
 # bench/torch_decode.py (static KV cache, decode under torch.compile) on
 # the same config in bf16 and with --fp8 (W8A8 through torch._scaled_mm,
@@ -73,6 +79,11 @@ for w in $only; do
       fp8-g4) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_GEMV_ROWS=4) ;;
       w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
       w8a8-lt) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_DECODE_GEMM=0) ;;
+      bf16-wg) bin="$carry/bf16/llm-model" vars=(LLMC_WGMMA_PREFILL=1) ;;
+      w8a8-wg) bin="$carry/w8a8/llm-model" vars=(LLMC_WGMMA_PREFILL=1) ;;
+      w8a8-fa) bin="$carry/w8a8/llm-model" vars=(LLMC_FP8_FAST_ACCUM=1) ;;
+      w8a8-wgfa) bin="$carry/w8a8/llm-model"
+                 vars=(LLMC_WGMMA_PREFILL=1 LLMC_FP8_FAST_ACCUM=1) ;;
       *) bin="$carry/$q/llm-model" ;;
     esac
     [[ -x $bin ]] || continue
@@ -100,9 +111,9 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "bf16-r32", "fp8", "fp8-g4", "fp8-r32", "fp8-staged",
-              "fp8-dg", "w8a8", "w8a8-dg", "w8a8-lt", "fp8-tp2", "torch",
-              "torch-fp8"):
+    for q in ("bf16", "bf16-r32", "bf16-wg", "fp8", "fp8-g4", "fp8-r32",
+              "fp8-staged", "fp8-dg", "w8a8", "w8a8-dg", "w8a8-lt", "w8a8-wg",
+              "w8a8-fa", "w8a8-wgfa", "fp8-tp2", "torch", "torch-fp8"):
         if (w, q) not in by:
             continue
         r = by[(w, q)]
@@ -116,6 +127,12 @@ for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
             f"{100 * r.get('decode_bw_ratio', float('nan')):.1f}% | "
             f"{r.get('copy_gb_s', float('nan')):.0f} | "
             f"{r.get('prefill_tflops', float('nan')):.0f} | {ratio} |")
+# With the wgmma prefill attention on both sides (>1: W8A8 faster).
+wg = by.get(("prefill", "bf16-wg"))
+if wg:
+    vs = [f"{q} {wg['ttft_ms'] / by[('prefill', q)]['ttft_ms']:.2f}x"
+          for q in ("w8a8-wg", "w8a8-wgfa") if by.get(("prefill", q))]
+    lines.append("\nprefill vs bf16-wg (ttft_ms): " + ", ".join(vs))
 # Our FP8 binaries against the torch FP8 peer (>1: ours faster).
 for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     peer = by.get((w, "torch-fp8"))

@@ -6,6 +6,9 @@
 #                 projection bench: single shapes and the grouped q|k|v and
 #                 gate|up+SwiGLU decode launches)
 #   kernels-fp8kv.txt  llmc-gpu-kernel-tests --only=fp8kv (the FP8 KV cache)
+#   kernels-wgmma-prefill.txt, kernels-fast-accum.txt  --only=wgmmaPrefill,
+#                 and --only=fp8 under LLMC_FP8_FAST_ACCUM=1 (the switches
+#                 the bench's -wg / -fa runs turn on)
 #   kernels-rmsnorm.txt  --only=rmsNorm (the norms, and the fp32 residual
 #                 stream's kernels of --residual=fp32)
 #   accuracy.txt, fp8-table.md   test/gpu/fp8_check.py (with each model's
@@ -19,8 +22,10 @@
 #
 # FP8_TIMEOUTS="kernels accuracy" (seconds, default "150 200") and
 # FP8_BENCH="workload seconds binaries...; ..." (default: b1 with bf16, fp8,
-# w8a8, fp8-tp2; prefill with bf16, w8a8, fp8; b64 with bf16,
-# fp8-staged, fp8-dg, w8a8: fp8-dg / fp8-staged are the FP8 binary with
+# w8a8, fp8-tp2; prefill with bf16, w8a8, fp8 and the switches' runs
+# bf16-wg, w8a8-wg, w8a8-fa, w8a8-wgfa (LLMC_WGMMA_PREFILL=1,
+# LLMC_FP8_FAST_ACCUM=1, both); b64 with bf16, fp8-staged, fp8-dg, w8a8,
+# w8a8-fa: fp8-dg / fp8-staged are the FP8 binary with
 # LLMC_FP8_DECODE_GEMM=1 / 0; b16 with bf16, fp8, w8a8, w8a8-lt: W8A8 on
 # cuBLASLt beyond the GEMV; bench/fp8.sh)
 # fit a tight device budget; FP8_ACC_FLAGS (e.g. --gated-only) goes to
@@ -54,12 +59,24 @@ timeout 60 "$d/llmc-gpu-kernel-tests" --only=fp8kv >"$out/kernels-fp8kv.txt" 2>&
 echo "FP8 KV cache kernel tests: exit $? at $((SECONDS - start)) s" |
   tee -a "$out/kernels-fp8kv.txt"
 grep -E "FAIL|cases,|exception" "$out/kernels-fp8kv.txt" | head -20
+# The off-by-default switches' kernels: the wgmma prefill attention, and
+# the W8A8 GEMMs under fast accumulation (bounds 2e-2 there: a8Bound).
+timeout 90 "$d/llmc-gpu-kernel-tests" --only=wgmmaPrefill \
+  >"$out/kernels-wgmma-prefill.txt" 2>&1
+echo "wgmma prefill kernel tests: exit $? at $((SECONDS - start)) s" |
+  tee -a "$out/kernels-wgmma-prefill.txt"
+grep -E "FAIL|cases,|exception" "$out/kernels-wgmma-prefill.txt" | head -20
+LLMC_FP8_FAST_ACCUM=1 timeout 120 "$d/llmc-gpu-kernel-tests" --only=fp8 \
+  >"$out/kernels-fast-accum.txt" 2>&1
+echo "fast-accumulation FP8 kernel tests: exit $? at $((SECONDS - start)) s" |
+  tee -a "$out/kernels-fast-accum.txt"
+grep -E "FAIL|cases,|exception" "$out/kernels-fast-accum.txt" | head -20
 # shellcheck disable=SC2086
 timeout "$t_acc" python3 test/gpu/fp8_check.py "$d/acc" "$out" ${FP8_ACC_FLAGS:-} \
   >"$out/accuracy.txt" 2>&1
 echo "fp8_check: exit $? at $((SECONDS - start)) s" | tee -a "$out/accuracy.txt"
 grep -E "floor|max_rel_diff" "$out/accuracy.txt" | head -30
-IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 120 bf16 w8a8 fp8; b64 160 bf16 fp8-staged fp8-dg w8a8; b16 100 bf16 fp8 w8a8 w8a8-lt}"
+IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 200 bf16 bf16-wg w8a8 w8a8-wg w8a8-fa w8a8-wgfa fp8; b64 200 bf16 fp8-staged fp8-dg w8a8 w8a8-fa; b16 100 bf16 fp8 w8a8 w8a8-lt}"
 for g in "${groups[@]}"; do
   # shellcheck disable=SC2086
   set -- $g
