@@ -32,7 +32,9 @@
 # The off-by-default switches of 2026-12-08: bf16-wg and w8a8-wg run
 # CARRY/bf16 and CARRY/w8a8 with LLMC_WGMMA_PREFILL=1 (the wgmma prefill
 # attention), w8a8-fa CARRY/w8a8 with LLMC_FP8_FAST_ACCUM=1 (E4M3 GEMMs and
-# the W8A8 decode GEMM summing in the tensor cores), w8a8-wgfa with both;
+# the W8A8 decode GEMM summing in the tensor cores), w8a8-wgfa with both,
+# fp8-ps CARRY/fp8 with LLMC_FP8_GEMV_PRESCALE=1 (the one-row FP8 GEMV
+# reading its weight scales ahead; batch 1);
 # after the table, the W8A8 prefill against bf16-wg (the same attention on
 # both sides). torch and
 # torch-fp8 are the peers of the same run:
@@ -80,6 +82,7 @@ for w in $only; do
       w8a8-dg) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_GEMV_ROWS=0) ;;
       w8a8-lt) bin="$carry/w8a8/llm-model" vars=(LLMC_W8A8_DECODE_GEMM=0) ;;
       bf16-wg) bin="$carry/bf16/llm-model" vars=(LLMC_WGMMA_PREFILL=1) ;;
+      fp8-ps) bin="$carry/fp8/llm-model" vars=(LLMC_FP8_GEMV_PRESCALE=1) ;;
       w8a8-wg) bin="$carry/w8a8/llm-model" vars=(LLMC_WGMMA_PREFILL=1) ;;
       w8a8-fa) bin="$carry/w8a8/llm-model" vars=(LLMC_FP8_FAST_ACCUM=1) ;;
       w8a8-wgfa) bin="$carry/w8a8/llm-model"
@@ -111,7 +114,8 @@ lines = ["| workload | run | TTFT ms | TPOT ms | % copy (same run) | copy GB/s "
          "| prefill TFLOP/s | vs bf16 |", "|---|---|---|---|---|---|---|---|"]
 for w in ("b1", "b4", "b8", "b16", "b64", "prefill"):
     base = by.get((w, "bf16"))
-    for q in ("bf16", "bf16-r32", "bf16-wg", "fp8", "fp8-g4", "fp8-r32",
+    for q in ("bf16", "bf16-r32", "bf16-wg", "fp8", "fp8-ps", "fp8-g4",
+              "fp8-r32",
               "fp8-staged", "fp8-dg", "w8a8", "w8a8-dg", "w8a8-lt", "w8a8-wg",
               "w8a8-fa", "w8a8-wgfa", "fp8-tp2", "torch", "torch-fp8"):
         if (w, q) not in by:

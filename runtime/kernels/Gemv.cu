@@ -186,6 +186,16 @@ __device__ __forceinline__ float scaled(const GemvArgs &a, const GemvTarget &t,
     return s;
 }
 
+/// scaled() with the weight scale already read: (sum * xScale[m]) * scale
+/// for W8A8, sum * scale for FP8 codes.
+template <class W>
+__device__ __forceinline__ float scaledBy(const GemvArgs &a, int m, float s,
+                                          float scale) {
+  if constexpr (std::is_same_v<W, E4m3A8>)
+    s *= a.xScale[m];
+  return s * scale;
+}
+
 /// Weight rows a block reads for a tile of RB output rows.
 __host__ __device__ constexpr int tileRowsOf(bool swiglu, int rb) {
   return swiglu ? 2 * rb : rb;
@@ -269,11 +279,18 @@ __device__ __forceinline__ void accumulate(float (&acc)[R][M],
 /// (warps through `partial`, then warp by warp), scaled, the bias or the
 /// SwiGLU applied, rounded once and written. Every thread calls it (it
 /// holds a __syncthreads).
-template <class W, int M, int RB, class Out, bool Swiglu,
+///
+/// With Pre (one row of x; gemvPipelinedKernel), `pre` and `preUp` are
+/// the tile's weight scales of this thread's output row (and of the up
+/// row), read when the tile's first weights were: the same product as
+/// scaled() forms, without an L2 round trip after the reduction.
+template <class W, int M, int RB, class Out, bool Swiglu, bool Pre = false,
           int R = tileRowsOf(Swiglu, RB)>
 __device__ __forceinline__ void
 finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
-           float (&partial)[kGemvWarps][R * M]) {
+           float (&partial)[kGemvWarps][R * M], float pre = 0.f,
+           float preUp = 0.f) {
+  static_assert(!Pre || (W::kFp8 && M == 1), "scales read ahead: FP8, 1 row");
   const GemvTarget &t = a.t[tl.seg];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
 #pragma unroll
@@ -293,7 +310,10 @@ finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
 #pragma unroll
       for (int i = 0; i < kGemvWarps; ++i)
         s += partial[i][threadIdx.x];
-      s = scaled<W>(a, t, row, m, s);
+      if constexpr (Pre)
+        s = scaledBy<W>(a, m, s, pre);
+      else
+        s = scaled<W>(a, t, row, m, s);
       Out *out = static_cast<Out *>(t.out) + m * t.ldo + row;
       if constexpr (Swiglu) {
         // Hugging Face: gate and up are bf16 linear outputs, act(gate) a
@@ -302,7 +322,10 @@ finishTile(const GemvArgs &a, Tile tl, const float (&acc)[R][M],
 #pragma unroll
         for (int i = 0; i < kGemvWarps; ++i)
           up += partial[i][RB * M + threadIdx.x];
-        up = scaled<W>(a, a.t[1], row, m, up);
+        if constexpr (Pre)
+          up = scaledBy<W>(a, m, up, preUp);
+        else
+          up = scaled<W>(a, a.t[1], row, m, up);
         *out = toB(swigluOf(roundB(s), roundB(up)));
       } else {
         if (t.bias)
@@ -361,9 +384,18 @@ __device__ __forceinline__ void gemvBody(const GemvArgs &a) {
 /// one load per thread and row). The sums are gemvBody's, in the same
 /// order (the same chunks per thread, the same reduction), so the outputs
 /// are bit-identical to it.
-template <class W, int M, int RB, class Out, bool Swiglu>
+///
+/// Pre (one row of x; LaunchPolicy::fp8GemvPrescale, off until measured):
+/// each output thread's weight scales (and the up row's) are read with its
+/// tile's first weights, so the tile's end does not wait an L2 round trip
+/// for them after the reduction. Loads run at most one tile ahead of the
+/// sums: the newest tile begun (`begun` - 1) holds its scales in sc*, the
+/// one before it in prev*. Not at two rows: the extra registers spilled
+/// there (ptxas -v).
+template <class W, int M, int RB, class Out, bool Swiglu, bool Pre = false>
 __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
     gemvPipelinedKernel(GemvArgs a, unsigned tiles) {
+  static_assert(!Pre || (W::kFp8 && M == 1), "scales read ahead: FP8, 1 row");
   constexpr int R = tileRowsOf(Swiglu, RB);
   // Two, alternating by tile: a tile's partials are written while the
   // threads finishing the previous tile may still read theirs.
@@ -374,10 +406,28 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
       blockIdx.x < tiles ? int((tiles - 1 - blockIdx.x) / gridDim.x) + 1 : 0;
   const int items = mine * steps; // (tile, step) pairs, tile-major
   int lt = 0, ls = 0;             // the next pair to load
+  float sc = 0.f, scUp = 0.f, prev = 0.f, prevUp = 0.f;
+  int begun = 0;
   auto load = [&](uint4(&buf)[R]) {
     const uint4 *wrow[R];
-    tileRows<W, RB, R, Swiglu>(
-        wrow, a, tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(lt) * gridDim.x));
+    const Tile tl =
+        tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(lt) * gridDim.x);
+    tileRows<W, RB, R, Swiglu>(wrow, a, tl);
+    if constexpr (Pre) {
+      if (ls == 0) {
+        prev = sc;
+        prevUp = scUp;
+        ++begun;
+        if (threadIdx.x < RB) {
+          const GemvTarget &t = a.t[tl.seg];
+          int64_t row = tl.row0 + threadIdx.x;
+          row = row < t.n ? row : t.n - 1;
+          sc = __ldg(t.scale + (t.scaleCount > 1 ? row : 0));
+          if constexpr (Swiglu)
+            scUp = __ldg(a.t[1].scale + (a.t[1].scaleCount > 1 ? row : 0));
+        }
+      }
+    }
     int64_t c = int64_t(ls) * kGemvThreads + threadIdx.x;
 #pragma unroll
     for (int r = 0; r < R; ++r)
@@ -395,9 +445,12 @@ __global__ void __launch_bounds__(kGemvThreads, M == 1 ? 4 : 3)
     if (c < chunks)
       accumulate<W, M, R>(acc, buf, a, c);
     if (++cs == steps) {
-      finishTile<W, M, RB, Out, Swiglu>(
-          a, tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(ct) * gridDim.x), acc,
-          partial[parity]);
+      const Tile tl =
+          tileOf<RB, Swiglu>(a, blockIdx.x + unsigned(ct) * gridDim.x);
+      const bool newest = begun - 1 == ct;
+      finishTile<W, M, RB, Out, Swiglu, Pre>(a, tl, acc, partial[parity],
+                                             newest ? sc : prev,
+                                             newest ? scUp : prevUp);
       zero(acc);
       parity ^= 1;
       cs = 0;
@@ -449,6 +502,34 @@ bool fp8GemvPipelined() {
   return env >= 0 ? env == 1 : launchPolicy().fp8GemvPipelined;
 }
 
+/// Whether its one-row instance reads the weight scales ahead (Pre):
+/// LLMC_FP8_GEMV_PRESCALE (0 or 1) if set, else the launch policy's.
+bool fp8GemvPrescale() {
+  static const int env = envOnOff("LLMC_FP8_GEMV_PRESCALE");
+  return env >= 0 ? env == 1 : launchPolicy().fp8GemvPrescale;
+}
+
+/// gemvPipelinedKernel over `blocks` tiles: as many blocks as are resident
+/// (this rank's share of them when emulated ranks share the GPU).
+template <class W, int M, int RB, class Out, bool Swiglu, bool Pre>
+void launchPipelined(Rank &r, GemvArgs &a, unsigned blocks) {
+  auto *kernel = gemvPipelinedKernel<W, M, RB, Out, Swiglu, Pre>;
+  static const int perSm = [kernel] {
+    int n = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, kGemvThreads,
+                                                      0) != cudaSuccess)
+      n = 1;
+    return n > 0 ? n : 1;
+  }();
+  static const bool share = envOnOff("LLMC_FP8_GEMV_SHARE") != 0;
+  int64_t resident = int64_t(perSm) * smCount();
+  const int sharing = launchPolicy().ranksPerGpu;
+  if (share && sharing > 1)
+    resident = std::max<int64_t>(1, resident / sharing);
+  unsigned grid = unsigned(std::min<int64_t>(blocks, resident));
+  launchPdl(r, "gemv", kernel, dim3(grid), dim3(kGemvThreads), 0, a, blocks);
+}
+
 template <class W, int M, class Out, bool Swiglu>
 void launchGemv(Rank &r, GemvArgs &a) {
   // Weight rows per block: four while the accumulators stay few, fewer for
@@ -463,22 +544,10 @@ void launchGemv(Rank &r, GemvArgs &a) {
     blocks = unsigned((a.t[0].n + RB - 1) / RB);
   if constexpr (W::kFp8 && M <= 2) {
     if (fp8GemvPipelined()) {
-      auto *kernel = gemvPipelinedKernel<W, M, RB, Out, Swiglu>;
-      static const int perSm = [kernel] {
-        int n = 0;
-        if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-                &n, kernel, kGemvThreads, 0) != cudaSuccess)
-          n = 1;
-        return n > 0 ? n : 1;
-      }();
-      static const bool share = envOnOff("LLMC_FP8_GEMV_SHARE") != 0;
-      int64_t resident = int64_t(perSm) * smCount();
-      const int sharing = launchPolicy().ranksPerGpu;
-      if (share && sharing > 1)
-        resident = std::max<int64_t>(1, resident / sharing);
-      unsigned grid = unsigned(std::min<int64_t>(blocks, resident));
-      launchPdl(r, "gemv", kernel, dim3(grid), dim3(kGemvThreads), 0, a,
-                blocks);
+      if (M == 1 && fp8GemvPrescale())
+        launchPipelined<W, M, RB, Out, Swiglu, M == 1>(r, a, blocks);
+      else
+        launchPipelined<W, M, RB, Out, Swiglu, false>(r, a, blocks);
       return;
     }
   }

@@ -133,6 +133,13 @@ struct LaunchPolicy {
   /// 2-row projections 1.3-1.7x; H200 batch 2 5.02 -> 3.42 ms).
   /// LLMC_FP8_GEMV_PIPE=0/1 overrides it.
   bool fp8GemvPipelined = true;
+  /// Its one-row instance reads each tile's weight scales with the tile's
+  /// first weights instead of after the block's reduction (one L2 round
+  /// trip off the end of every tile, the last one of each launch on the
+  /// step's critical path); bit-identical. Off until its batch-1 A/B has
+  /// run on a GPU (docs/quantization.md, "Nineteenth session");
+  /// LLMC_FP8_GEMV_PRESCALE=0/1 overrides it.
+  bool fp8GemvPrescale = false;
   /// Ranks of this process that run at once on one GPU (emulated ranks:
   /// every rank of the plan; their steps are parallel branches of one
   /// graph). The pipelined FP8 GEMV's persistent grid takes this share of

@@ -22,7 +22,9 @@
 #
 # FP8_TIMEOUTS="kernels accuracy" (seconds, default "150 200") and
 # FP8_BENCH="workload seconds binaries...; ..." (default: b1 with bf16, fp8,
-# w8a8, fp8-tp2; prefill with bf16, w8a8, fp8 and the switches' runs
+# fp8-ps (LLMC_FP8_GEMV_PRESCALE=1) twice alternating (each run's line is
+# in bench-b1.txt; the table keeps the last), w8a8, fp8-tp2; prefill with
+# bf16, w8a8, fp8 and the switches' runs
 # bf16-wg, w8a8-wg, w8a8-fa, w8a8-wgfa (LLMC_WGMMA_PREFILL=1,
 # LLMC_FP8_FAST_ACCUM=1, both); b64 with bf16, fp8-staged, fp8-dg, w8a8,
 # w8a8-fa: fp8-dg / fp8-staged are the FP8 binary with
@@ -76,7 +78,7 @@ timeout "$t_acc" python3 test/gpu/fp8_check.py "$d/acc" "$out" ${FP8_ACC_FLAGS:-
   >"$out/accuracy.txt" 2>&1
 echo "fp8_check: exit $? at $((SECONDS - start)) s" | tee -a "$out/accuracy.txt"
 grep -E "floor|max_rel_diff" "$out/accuracy.txt" | head -30
-IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 150 bf16 fp8 w8a8 fp8-tp2; prefill 200 bf16 bf16-wg w8a8 w8a8-wg w8a8-fa w8a8-wgfa fp8; b64 200 bf16 fp8-staged fp8-dg w8a8 w8a8-fa; b16 100 bf16 fp8 w8a8 w8a8-lt}"
+IFS=';' read -ra groups <<<"${FP8_BENCH:-b1 200 bf16 fp8 fp8-ps fp8 fp8-ps w8a8 fp8-tp2; prefill 200 bf16 bf16-wg w8a8 w8a8-wg w8a8-fa w8a8-wgfa fp8; b64 200 bf16 fp8-staged fp8-dg w8a8 w8a8-fa; b16 100 bf16 fp8 w8a8 w8a8-lt}"
 for g in "${groups[@]}"; do
   # shellcheck disable=SC2086
   set -- $g

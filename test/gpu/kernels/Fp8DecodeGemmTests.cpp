@@ -419,12 +419,15 @@ bool runGemv(FakeRank &r, const Fp8Operands &w, Outputs &o, const Input &x,
 }
 
 /// The policy with the W8A8 GEMV up to `gemvRows` rows (the e4m3 decode
-/// GEMM up to 128 beyond) and the FP8 GEMV pipelined or not.
-void setA8Gemv(const rt::LaunchPolicy &base, int gemvRows, bool pipelined) {
+/// GEMM up to 128 beyond), the FP8 GEMV pipelined or not, its weight
+/// scales read ahead or not.
+void setA8Gemv(const rt::LaunchPolicy &base, int gemvRows, bool pipelined,
+               bool prescale = false) {
   rt::LaunchPolicy p = base;
   p.w8a8GemvMaxRows = gemvRows;
   p.w8a8DecodeGemmMaxRows = 128;
   p.fp8GemvPipelined = pipelined;
+  p.fp8GemvPrescale = prescale;
   rt::setLaunchPolicy(p);
 }
 
@@ -434,7 +437,9 @@ void setA8Gemv(const rt::LaunchPolicy &base, int gemvRows, bool pipelined) {
 /// count: every output against the e4m3 decode GEMM (the runtime with the
 /// GEMV off), sampled ones against double-precision products of the exact
 /// values; the runtime with it on must run it (bit-identical); at 1-2 rows
-/// the pipelined grid against one block a tile, bit for bit.
+/// the pipelined grid against one block a tile, and at one row the weight
+/// scales read ahead (LaunchPolicy::fp8GemvPrescale) against not, bit for
+/// bit.
 void checkA8Gemv(FakeRank &r) {
   const char *name = "w8a8 gemv";
   const rt::LaunchPolicy saved = rt::launchPolicy();
@@ -444,7 +449,8 @@ void checkA8Gemv(FakeRank &r) {
   forEachCase(rng, ms, true, [&](const Case &c) {
     const Shape &s = c.s;
     const int64_t m = c.m;
-    Outputs got(s, m), other(s, m), viaRuntime(s, m), oneBlock(s, m);
+    Outputs got(s, m), other(s, m), viaRuntime(s, m), oneBlock(s, m),
+        prescale(s, m);
     setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), true);
     bool taken = runGemv(r, c.w, got, c.x, m, c.withBias);
     sync(r);
@@ -459,6 +465,10 @@ void checkA8Gemv(FakeRank &r) {
     if (m <= 2) {
       setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), false);
       runGemv(r, c.w, oneBlock, c.x, m, c.withBias);
+    }
+    if (m == 1) {
+      setA8Gemv(saved, int(rt::cuda::kFp8GemvMaxRows), true, true);
+      runGemv(r, c.w, prescale, c.x, m, c.withBias);
     }
     sync(r);
     rt::setLaunchPolicy(saved);
@@ -484,6 +494,11 @@ void checkA8Gemv(FakeRank &r) {
                         oneBlock.results() == g,
                         "pipelined vs one block a tile, bit-exact",
                         "pipelined vs one block a tile DIFFER");
+    if (m == 1)
+      recordBitIdentity(std::string(name) + " prescale", c.cfg,
+                        prescale.results() == g,
+                        "scales read ahead vs not, bit-exact",
+                        "scales read ahead vs not DIFFER");
     r.resetArena();
   });
 }

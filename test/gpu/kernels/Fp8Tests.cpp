@@ -395,12 +395,13 @@ void testNormQuantize(FakeRank &r) {
   });
 }
 
-/// Sets LaunchPolicy::fp8GemvPipelined (and ranksPerGpu), the rest of the
-/// policy as it is.
-void setFp8GemvPipelined(bool on, int ranksPerGpu = 1) {
+/// Sets LaunchPolicy::fp8GemvPipelined (and ranksPerGpu, fp8GemvPrescale),
+/// the rest of the policy as it is.
+void setFp8GemvPipelined(bool on, int ranksPerGpu = 1, bool prescale = false) {
   rt::LaunchPolicy p = rt::launchPolicy();
   p.fp8GemvPipelined = on;
   p.ranksPerGpu = ranksPerGpu;
+  p.fp8GemvPrescale = prescale;
   rt::setLaunchPolicy(p);
 }
 
@@ -410,8 +411,9 @@ void setFp8GemvPipelined(bool on, int ranksPerGpu = 1) {
 /// the same sums in the same order, so bit-identical outputs, on shapes
 /// with many tiles per resident block, K not a multiple of the block's
 /// 4096-code step, a last tile of fewer rows, grouped targets and the
-/// SwiGLU pair; and the pipelined one against double-precision dot
-/// products.
+/// SwiGLU pair, and at one row with the weight scales read ahead
+/// (LaunchPolicy::fp8GemvPrescale); and the pipelined one against
+/// double-precision dot products.
 void testPipelinedGemv(FakeRank &r) {
   Rng rng(37);
   const rt::LaunchPolicy saved = rt::launchPolicy();
@@ -431,6 +433,13 @@ void testPipelinedGemv(FakeRank &r) {
       recordResult(name, config + (share > 1 ? " grid/3" : ""),
                    bitExact(got, want),
                    "pipelined vs one block a tile, bit-exact");
+    }
+    if (config.rfind("M=1 ", 0) == 0) {
+      setFp8GemvPipelined(true, 1, true);
+      f();
+      sync(r);
+      recordResult(name, config + " prescale", bitExact(get(), want),
+                   "scales read ahead vs one block a tile, bit-exact");
     }
     return got;
   };
