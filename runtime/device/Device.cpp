@@ -48,42 +48,52 @@ bool fp8FastAccum() {
   return on;
 }
 
-int computeCapability() {
-  constexpr int kMaxDevices = 64;
-  static std::atomic<int> ccs[kMaxDevices];
+namespace {
+
+constexpr int kMaxDevices = 64;
+
+/// A property of the current device, read once per device by `read(dev)`
+/// (never 0) into `cache`; `unknown` where there is no current device.
+template <class Read>
+int perDevice(std::atomic<int> (&cache)[kMaxDevices], int unknown,
+              Read read) {
   int dev = 0;
   if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
-    return -1;
-  int cc = ccs[dev].load(std::memory_order_relaxed);
-  if (cc == 0) {
-    int major = 0, minor = 0;
-    cc = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
-                                dev) == cudaSuccess &&
-                 cudaDeviceGetAttribute(&minor,
-                                        cudaDevAttrComputeCapabilityMinor,
-                                        dev) == cudaSuccess
-             ? major * 10 + minor
-             : -1;
-    ccs[dev].store(cc, std::memory_order_relaxed);
+    return unknown;
+  int v = cache[dev].load(std::memory_order_relaxed);
+  if (v == 0) {
+    v = read(dev);
+    cache[dev].store(v, std::memory_order_relaxed);
   }
-  return cc;
+  return v;
+}
+
+} // namespace
+
+int computeCapability() {
+  static std::atomic<int> ccs[kMaxDevices];
+  return perDevice(ccs, -1, [](int dev) {
+    int major = 0, minor = 0;
+    return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
+                                  dev) == cudaSuccess &&
+                   cudaDeviceGetAttribute(&minor,
+                                          cudaDevAttrComputeCapabilityMinor,
+                                          dev) == cudaSuccess
+               ? major * 10 + minor
+               : -1;
+  });
 }
 
 int smCount() {
-  constexpr int kMaxDevices = 64;
   static std::atomic<int> counts[kMaxDevices];
-  int dev = 0;
-  if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= kMaxDevices)
-    return 132;
-  int n = counts[dev].load(std::memory_order_relaxed);
-  if (n == 0) {
-    if (cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) !=
-            cudaSuccess ||
-        n <= 0)
-      n = 132;
-    counts[dev].store(n, std::memory_order_relaxed);
-  }
-  return n;
+  return perDevice(counts, 132, [](int dev) {
+    int n = 0;
+    return cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev) ==
+                       cudaSuccess &&
+                   n > 0
+               ? n
+               : 132;
+  });
 }
 
 } // namespace llmc::rt::cuda

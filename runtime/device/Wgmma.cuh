@@ -25,6 +25,7 @@
 #define LLMC_RUNTIME_DEVICE_WGMMA_CUH
 
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
 #define LLMC_HAS_WGMMA 1
@@ -34,14 +35,22 @@
 
 namespace llmc::rt::cuda {
 
-/// Descriptor of a K-major bf16 tile in shared memory with the 128-byte
-/// swizzle, starting at shared address `addr` (a k16 slice: tile + 32 * i).
-__device__ __forceinline__ uint64_t wgmmaDesc(uint32_t addr) {
+/// Descriptor of a 128-byte-swizzled tile at shared address `addr` with
+/// leading byte offset `lbo`; the stride byte offset is one 8-row atom.
+__device__ __forceinline__ uint64_t wgmmaDescSw128(uint32_t addr,
+                                                   uint32_t lbo) {
   uint64_t d = (addr & 0x3FFFF) >> 4;
-  d |= uint64_t(16 >> 4) << 16;   // leading byte offset (unused when swizzled)
+  d |= uint64_t(lbo >> 4) << 16;  // leading byte offset
   d |= uint64_t(1024 >> 4) << 32; // stride byte offset: one 8-row atom
   d |= uint64_t(1) << 62;         // 128-byte swizzle
   return d;
+}
+
+/// Descriptor of a K-major bf16 tile in shared memory with the 128-byte
+/// swizzle, starting at shared address `addr` (a k16 slice: tile + 32 * i).
+/// The leading byte offset is unused when swizzled.
+__device__ __forceinline__ uint64_t wgmmaDesc(uint32_t addr) {
+  return wgmmaDescSw128(addr, 16);
 }
 
 /// Descriptor of an MN-major bf16 tile (B of runRsT: K rows of 64
@@ -52,11 +61,7 @@ __device__ __forceinline__ uint64_t wgmmaDesc(uint32_t addr) {
 /// K and along N with the two offsets, and with one atom along N only the
 /// K one is read.
 __device__ __forceinline__ uint64_t wgmmaDescMn(uint32_t addr) {
-  uint64_t d = (addr & 0x3FFFF) >> 4;
-  d |= uint64_t(1024 >> 4) << 16;
-  d |= uint64_t(1024 >> 4) << 32;
-  d |= uint64_t(1) << 62;
-  return d;
+  return wgmmaDescSw128(addr, 1024);
 }
 
 /// Orders this thread's generic-proxy writes of shared memory (st.shared,
@@ -81,21 +86,18 @@ template <int N> __device__ __forceinline__ void wgmmaWait() {
 /// after a wgmma.wait_group, so reads of its accumulators are not moved
 /// above it; before a wgmma.fence, so writes of its operands (the A
 /// fragments, accumulators rescaled) are not moved below it.
-template <int R, int N>
-__device__ __forceinline__ void holdRegs(float (&p)[R][N]) {
+/// Fp32 accumulators or 32-bit A fragments.
+template <class T, int R, int N>
+__device__ __forceinline__ void holdRegs(T (&p)[R][N]) {
+  static_assert(sizeof(T) == 4, "32-bit registers");
 #pragma unroll
   for (int r = 0; r < R; ++r)
 #pragma unroll
     for (int j = 0; j < N; ++j)
-      asm volatile("" : "+f"(p[r][j])::"memory");
-}
-template <int R, int N>
-__device__ __forceinline__ void holdRegs(uint32_t (&p)[R][N]) {
-#pragma unroll
-  for (int r = 0; r < R; ++r)
-#pragma unroll
-    for (int j = 0; j < N; ++j)
-      asm volatile("" : "+r"(p[r][j])::"memory");
+      if constexpr (std::is_same_v<T, float>)
+        asm volatile("" : "+f"(p[r][j])::"memory");
+      else
+        asm volatile("" : "+r"(p[r][j])::"memory");
 }
 
 __device__ __forceinline__ void mbarInit(uint32_t bar, uint32_t count) {

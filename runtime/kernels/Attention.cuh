@@ -578,8 +578,8 @@ __global__ void __launch_bounds__(kThreads, prefillMinBlocks<HD, Wg>())
     if (t < len)
       val = *reinterpret_cast<const uint4 *>(
           a.q + (row0 + t) * a.qStride + int64_t(h) * HD + col);
-    *reinterpret_cast<uint4 *>(Wg ? &Qs[swizzledAt(row, col)]
-                                  : &Ks[row * LD + col]) = val;
+    *reinterpret_cast<uint4 *>((Wg ? Qs : Ks) + tileAt<LD, Wg>(row, col)) =
+        val;
   }
   if constexpr (Wg)
     fenceProxyAsync();

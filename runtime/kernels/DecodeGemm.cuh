@@ -257,6 +257,17 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
   // and up of the same 64 rows).
   const int warp = (tid >> 5) & 3, lane = tid & 31;
   float acc[2][NR] = {};
+  // W8A8: the stage at `st`'s four k32 products of both tiles into d
+  // (k32 slice kk: 32 bytes into the 128-byte rows of x and weights).
+  auto e4m3Products = [&](float(&d)[2][NR], uint32_t st) {
+#pragma unroll
+    for (int kk = 0; kk < kBk / 32; ++kk) {
+      uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
+      Wgmma<BN>::runE4m3(d[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
+      Wgmma<BN>::runE4m3(d[1], wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32),
+                         bx);
+    }
+  };
   if constexpr (W::kA8 && !W::kFast) {
     // W8A8: stage i's four k32 products of both tiles into `part` (zeroed),
     // committed as one wgmma group; once it has retired, `part` is added
@@ -268,15 +279,7 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
       const uint32_t st = base + s * kStage;
       float part[2][NR] = {};
       wgmmaFence();
-#pragma unroll
-      for (int kk = 0; kk < kBk / 32; ++kk) {
-        // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
-        uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-        Wgmma<BN>::runE4m3(part[0], wgmmaDesc(st + (2 * wg) * kW + kk * 32),
-                           bx);
-        Wgmma<BN>::runE4m3(part[1],
-                           wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
-      }
+      e4m3Products(part, st);
       wgmmaCommit();
       wgmmaWait<0>();
       holdRegs(part);
@@ -301,15 +304,7 @@ __global__ void __launch_bounds__(128 * decodeWarpgroups<BN>(), 1)
       if constexpr (!W::kFp8 || W::kA8)
         wgmmaFence();
       if constexpr (W::kA8) {
-#pragma unroll
-        for (int kk = 0; kk < kBk / 32; ++kk) {
-          // k32 slice kk: 32 bytes into the 128-byte rows of x and weights.
-          uint64_t bx = wgmmaDesc(st + T * kW + kk * 32);
-          Wgmma<BN>::runE4m3(acc[0],
-                             wgmmaDesc(st + (2 * wg) * kW + kk * 32), bx);
-          Wgmma<BN>::runE4m3(acc[1],
-                             wgmmaDesc(st + (2 * wg + 1) * kW + kk * 32), bx);
-        }
+        e4m3Products(acc, st);
       } else {
 #pragma unroll
         for (int kk = 0; kk < kBk / 16; ++kk) {

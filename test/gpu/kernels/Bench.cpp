@@ -11,7 +11,6 @@
 
 #include "test/gpu/kernels/TestUtil.h"
 
-#include "runtime/device/Device.h"
 #include "runtime/kernels/Kernels.h"
 
 #include <algorithm>
@@ -183,20 +182,14 @@ void benchPrefillAttention(FakeRank &r) {
         const rt::LaunchPolicy saved = rt::launchPolicy();
         double msMma = 0;
         for (bool wg : {false, true}) {
-          if (wg && rt::cuda::computeCapability() != 90)
-            break;
           rt::LaunchPolicy pol = saved;
           pol.wgmmaPrefill = wg;
           rt::setLaunchPolicy(pol);
           if (wg && !rt::wgmmaPrefill())
-            break; // LLMC_WGMMA_PREFILL=0
+            break; // not sm_90, or LLMC_WGMMA_PREFILL=0
           double ms = timeMs(r, call, 10);
-          rt::setLaunchPolicy(saved);
           double flops = 4.0 * heads * hd * double(seq) * double(seq) / 2.0;
-          std::string speed =
-              wg ? "  " + std::to_string(msMma / ms).substr(0, 5) +
-                       "x mma.sync"
-                 : "";
+          std::string speed = wg ? fmt("  %.2fx mma.sync", msMma / ms) : "";
           if (!wg)
             msMma = ms;
           std::printf("%-44s %9.4f ms  %7.1f TFLOP/s%s\n",
